@@ -1,0 +1,22 @@
+# Third-party dependencies, all from Debian bookworm packages (scripts/bootstrap).
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)
+find_package(Boost 1.74 REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(PostgreSQL REQUIRED)
+find_package(RapidJSON REQUIRED)
+find_package(fmt REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(CLI11 REQUIRED)
+if(CAIRN_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(CAIRN_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()
+
+# Boost.Asio/Beast are header-only here; one interface target carries the
+# defines so every user compiles them the same way.
+add_library(cairn_boost_net INTERFACE)
+target_link_libraries(cairn_boost_net INTERFACE Boost::boost Threads::Threads)
+target_compile_definitions(cairn_boost_net INTERFACE BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)

@@ -1,0 +1,40 @@
+// ThreadPool: a fixed set of threads running posted tasks in FIFO order.
+//
+// Used where work may block (database commits, file IO) so that event-loop
+// threads never do. Destruction runs every task already posted, then joins.
+//
+// Thread-safety: Post() may be called from any thread, including pool threads.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace cairn {
+
+class ThreadPool {
+ public:
+  // REQUIRES: threads >= 1.
+  explicit ThreadPool(int threads, std::string name = "pool");
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  void Post(std::function<void()> task);
+  int size() const { return static_cast<int>(threads_.size()); }
+
+ private:
+  void WorkerLoop();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;                    // GUARDED_BY(mu_)
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace cairn

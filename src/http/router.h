@@ -1,0 +1,88 @@
+// Router: maps (method, path) to a handler. Each component registers its own
+// routes at start-up (the MLflow surface, /metrics, /health, ...); the server
+// knows no endpoint by name.
+//
+// Patterns are '/'-separated: literal segments, "{name}" capturing one
+// segment, and a final "*" capturing the rest of the path (slashes included).
+//
+// Thread-safety: Add() only before the server starts; Find() is then
+// read-only and safe from any thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "http/http_types.h"
+#include "metrics/metrics.h"
+
+namespace cairn::http {
+
+// A handler runs on a worker thread and may block (database, files).
+using Handler = std::function<HttpResponse(HttpRequest&)>;
+
+enum class BodyMode {
+  kBuffered,     // Body read into HttpRequest::body, bounded by max_body_bytes.
+  kSpoolToFile,  // Body streamed to a temp file (HttpRequest::body_file); bounded by max_upload_bytes.
+};
+
+enum class Execution {
+  kWorker,  // Default: run on the worker pool; may block.
+  kInline,  // Run on the IO thread. REQUIRES: never blocks (e.g. /health).
+};
+
+struct RouteOptions {
+  BodyMode body_mode = BodyMode::kBuffered;
+  Execution execution = Execution::kWorker;
+};
+
+struct Route {
+  std::string method;
+  std::string pattern;
+  Handler handler;
+  RouteOptions options;
+  // Per-route metrics, created at registration so the hot path takes no lock.
+  metrics::Histogram* latency = nullptr;
+  metrics::Counter* responses_by_class[5] = {};  // 1xx..5xx
+
+  void RecordResponse(int status, double seconds) const;
+};
+
+class Router {
+ public:
+  explicit Router(metrics::Registry* registry);
+
+  // REQUIRES: no route with the same method and pattern exists.
+  void Add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
+
+  struct Match {
+    const Route* route = nullptr;
+    // True when the path exists under another method (answer 405, not 404).
+    bool method_not_allowed = false;
+    std::vector<std::pair<std::string, std::string>> params;
+  };
+  Match Find(std::string_view method, std::string_view path) const;
+
+  // Every registered route, in registration order (used by tests that sweep all routes).
+  std::vector<const Route*> routes() const;
+
+  // Metrics for requests that matched no route.
+  const Route& unmatched() const { return unmatched_; }
+
+ private:
+  static bool MatchPattern(std::string_view pattern, std::string_view path,
+                           std::vector<std::pair<std::string, std::string>>* params);
+  void InitMetrics(Route* route, const std::string& label);
+
+  metrics::Registry* registry_;
+  std::vector<std::unique_ptr<Route>> routes_;
+  std::unordered_map<std::string, std::vector<const Route*>> exact_;  // path -> routes
+  std::vector<const Route*> patterned_;
+  Route unmatched_;
+};
+
+}  // namespace cairn::http

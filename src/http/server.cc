@@ -1,0 +1,477 @@
+// Boost 1.74's Asio misses this include under C++20 with g++ 12.
+#include <utility>
+
+#include "http/server.h"
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "core/env.h"
+#include "core/log.h"
+#include "core/thread_pool.h"
+
+namespace cairn::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+HttpResponse ErrorResponse(int status, std::string_view message) {
+  std::string body = "{\"error_code\":\"";
+  body += status == 413   ? "RESOURCE_LIMIT_EXCEEDED"
+          : status == 404 ? "ENDPOINT_NOT_FOUND"
+          : status == 405 ? "BAD_REQUEST"
+          : status == 431 ? "BAD_REQUEST"
+                          : "BAD_REQUEST";
+  body += "\",\"message\":\"";
+  AppendJsonEscaped(message, &body);
+  body += "\"}";
+  return HttpResponse::Json(status, std::move(body));
+}
+
+std::string LowerCase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+class Session;
+
+class HttpServer::Impl {
+ public:
+  Impl(ServerOptions options, const Router* router, metrics::Registry* registry)
+      : options_(std::move(options)), router_(router), acceptor_(ioc_) {
+    in_flight_ = registry->GetGauge("cairn_http_in_flight_requests",
+                                    "Requests being read, handled or written.");
+    connections_ = registry->GetGauge("cairn_http_open_connections", "Open client connections.");
+  }
+
+  Status Start();
+  void Shutdown();
+  uint16_t port() const { return bound_port_; }
+
+  const ServerOptions& options() const { return options_; }
+  const Router& router() const { return *router_; }
+  ThreadPool& workers() { return *workers_; }
+  bool draining() const { return draining_.load(); }
+  metrics::Gauge* in_flight() { return in_flight_; }
+  std::string NewSpoolPath() {
+    return options_.spool_dir + "/.upload-" + Env::Default()->RandomHex(12);
+  }
+
+  void AddSession(const std::shared_ptr<Session>& s);
+  void RemoveSession(Session* s);
+
+ private:
+  void DoAccept();
+
+  ServerOptions options_;
+  const Router* router_;
+  // Declared before ioc_ so they outlive it: destroying ioc_ destroys pending
+  // handlers, whose sessions unregister themselves here.
+  std::mutex sessions_mu_;
+  std::condition_variable sessions_cv_;
+  std::unordered_set<Session*> sessions_;  // GUARDED_BY(sessions_mu_)
+  std::vector<std::weak_ptr<Session>> session_refs_;  // GUARDED_BY(sessions_mu_)
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  uint16_t bound_port_ = 0;
+  std::vector<std::thread> io_threads_;
+  std::unique_ptr<ThreadPool> workers_;
+  std::atomic<bool> draining_{false};
+  bool started_ = false;
+  bool stopped_ = false;
+  metrics::Gauge* in_flight_;
+  metrics::Gauge* connections_;
+};
+
+// One client connection. All its handlers run on its strand; the handler
+// itself runs on the worker pool and posts its response back to the strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl* server)
+      : stream_(std::move(socket)), server_(server) {}
+
+  ~Session() {
+    RemoveSpoolFile();
+    server_->RemoveSession(this);
+  }
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+  // Called on shutdown: closes the connection if it is waiting for a request.
+  void CloseIfIdle() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->idle_) {
+        beast::error_code ec;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        self->stream_.socket().close(ec);
+      }
+    });
+  }
+
+ private:
+  void ReadHeader() {
+    idle_ = true;
+    request_ = HttpRequest{};
+    header_parser_.emplace();
+    header_parser_->header_limit(static_cast<uint32_t>(server_->options().max_header_bytes));
+    header_parser_->body_limit(std::numeric_limits<uint64_t>::max());
+    stream_.expires_after(std::chrono::seconds(server_->options().idle_timeout_seconds));
+    bhttp::async_read_header(
+        stream_, buffer_, *header_parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    idle_ = false;
+    if (ec == bhttp::error::header_limit) {
+      BeginRequest();
+      return Respond(ErrorResponse(431, "Request line and headers exceed the server limit of " +
+                                            std::to_string(server_->options().max_header_bytes) +
+                                            " bytes; send large arguments in a POST body."),
+                     /*force_close=*/true);
+    }
+    if (ec) return Close();
+    BeginRequest();
+    auto& header = header_parser_->get();
+    keep_alive_ = header.keep_alive();
+    request_.method = std::string(header.method_string());
+    request_.target = std::string(header.target());
+    std::string_view target = request_.target;
+    size_t qmark = target.find('?');
+    std::string_view raw_path = target.substr(0, qmark);
+    if (qmark != std::string_view::npos) request_.query = std::string(target.substr(qmark + 1));
+    PercentDecode(raw_path, &request_.path, /*plus_is_space=*/false);
+    for (const auto& field : header) {
+      request_.headers.emplace_back(LowerCase(field.name_string()), std::string(field.value()));
+    }
+
+    Router::Match match = server_->router().Find(request_.method, request_.path);
+    route_ = match.route;
+    if (route_ != nullptr) {
+      request_.path_params = std::move(match.params);
+    } else {
+      not_found_status_ = match.method_not_allowed ? 405 : 404;
+    }
+
+    bool spool = route_ != nullptr && route_->options.body_mode == BodyMode::kSpoolToFile;
+    uint64_t limit = spool ? server_->options().max_upload_bytes : server_->options().max_body_bytes;
+    auto content_length = header_parser_->content_length();
+    if (content_length && *content_length > limit) {
+      return Respond(ErrorResponse(413, "Request body of " + std::to_string(*content_length) +
+                                            " bytes exceeds the limit of " +
+                                            std::to_string(limit) + " bytes."),
+                     /*force_close=*/true);
+    }
+    if (LowerCase(request_.Header("expect")) == "100-continue") {
+      continue_response_.emplace(bhttp::status::continue_, header.version());
+      bhttp::async_write(stream_, *continue_response_,
+                         [self = shared_from_this(), spool, limit](beast::error_code ec2, size_t) {
+                           if (ec2) return self->Close();
+                           self->ReadBody(spool, limit);
+                         });
+      return;
+    }
+    ReadBody(spool, limit);
+  }
+
+  void ReadBody(bool spool, uint64_t limit) {
+    stream_.expires_after(std::chrono::seconds(server_->options().io_timeout_seconds));
+    if (spool) {
+      file_parser_.emplace(std::move(*header_parser_));
+      file_parser_->body_limit(limit);
+      spool_path_ = server_->NewSpoolPath();
+      beast::error_code ec;
+      file_parser_->get().body().open(spool_path_.c_str(), beast::file_mode::write, ec);
+      if (ec) {
+        LogError("cannot open upload spool file", {{"path", spool_path_}, {"error", ec.message()}});
+        spool_path_.clear();
+        return Respond(ErrorResponse(500, "Cannot store the upload: " + ec.message()), true);
+      }
+      bhttp::async_read(stream_, buffer_, *file_parser_,
+                        [self = shared_from_this()](beast::error_code ec2, size_t) {
+                          self->OnBody(ec2);
+                        });
+    } else {
+      string_parser_.emplace(std::move(*header_parser_));
+      string_parser_->body_limit(limit);
+      bhttp::async_read(stream_, buffer_, *string_parser_,
+                        [self = shared_from_this()](beast::error_code ec2, size_t) {
+                          self->OnBody(ec2);
+                        });
+    }
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) {
+      return Respond(ErrorResponse(413, "Request body exceeds the server limit."), true);
+    }
+    if (ec) return Close();
+    if (file_parser_) {
+      file_parser_->get().body().close();
+      request_.body_file = spool_path_;
+      beast::error_code size_ec;
+      request_.body_size = std::filesystem::file_size(spool_path_);
+      file_parser_.reset();
+    } else {
+      request_.body = std::move(string_parser_->get().body());
+      request_.body_size = request_.body.size();
+      string_parser_.reset();
+    }
+    Dispatch();
+  }
+
+  void Dispatch() {
+    if (route_ == nullptr) {
+      return Respond(ErrorResponse(not_found_status_,
+                                   not_found_status_ == 405
+                                       ? "Method " + request_.method + " is not allowed for " +
+                                             request_.path
+                                       : "No endpoint at " + request_.path),
+                     false);
+    }
+    if (route_->options.execution == Execution::kInline) {
+      return Respond(RunHandler(), false);
+    }
+    server_->workers().Post([self = shared_from_this()] {
+      HttpResponse response = self->RunHandler();
+      net::post(self->stream_.get_executor(),
+                [self, response = std::move(response)]() mutable {
+                  self->Respond(std::move(response), false);
+                });
+    });
+  }
+
+  HttpResponse RunHandler() {
+    try {
+      return route_->handler(request_);
+    } catch (const std::exception& e) {
+      // Handlers must not throw; this is the last line of defence.
+      LogError("handler threw", {{"route", route_->pattern}, {"error", e.what()}});
+      HttpResponse r = ErrorResponse(500, std::string("Internal error: ") + e.what());
+      return r;
+    }
+  }
+
+  void BeginRequest() {
+    started_ns_ = Env::Default()->MonotonicNanos();
+    server_->in_flight()->Add(1);
+    in_request_ = true;
+  }
+
+  void Respond(HttpResponse response, bool force_close) {
+    RemoveSpoolFile();
+    bool keep_alive = keep_alive_ && !force_close && !server_->draining();
+    response_status_ = response.status;
+    stream_.expires_after(std::chrono::seconds(server_->options().io_timeout_seconds));
+    if (!response.body_file.empty()) {
+      file_response_.emplace();
+      auto& res = *file_response_;
+      beast::error_code ec;
+      res.body().open(response.body_file.c_str(), beast::file_mode::scan, ec);
+      if (ec) {
+        file_response_.reset();
+        return Respond(ErrorResponse(404, "Cannot open " + response.body_file), force_close);
+      }
+      FillHeaders(res, response, keep_alive);
+      res.prepare_payload();
+      bhttp::async_write(stream_, res,
+                         [self = shared_from_this(), keep_alive](beast::error_code ec2, size_t) {
+                           self->OnWrite(ec2, keep_alive);
+                         });
+    } else {
+      string_response_.emplace();
+      auto& res = *string_response_;
+      res.body() = std::move(response.body);
+      FillHeaders(res, response, keep_alive);
+      res.prepare_payload();
+      bhttp::async_write(stream_, res,
+                         [self = shared_from_this(), keep_alive](beast::error_code ec2, size_t) {
+                           self->OnWrite(ec2, keep_alive);
+                         });
+    }
+  }
+
+  template <typename Response>
+  void FillHeaders(Response& res, const HttpResponse& response, bool keep_alive) {
+    res.result(static_cast<unsigned>(response.status));
+    res.version(11);
+    res.set(bhttp::field::server, "cairn");
+    res.set(bhttp::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) res.set(name, value);
+    res.keep_alive(keep_alive);
+  }
+
+  void OnWrite(beast::error_code ec, bool keep_alive) {
+    FinishRequest();
+    string_response_.reset();
+    file_response_.reset();
+    if (ec || !keep_alive) return Close();
+    ReadHeader();
+  }
+
+  void FinishRequest() {
+    if (!in_request_) return;
+    in_request_ = false;
+    server_->in_flight()->Add(-1);
+    double seconds = static_cast<double>(Env::Default()->MonotonicNanos() - started_ns_) / 1e9;
+    const Route& metric_route = route_ != nullptr ? *route_ : server_->router().unmatched();
+    metric_route.RecordResponse(response_status_, seconds);
+  }
+
+  void Close() {
+    if (in_request_) {
+      in_request_ = false;
+      server_->in_flight()->Add(-1);
+    }
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  void RemoveSpoolFile() {
+    if (spool_path_.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove(spool_path_, ec);  // Gone already if the handler renamed it.
+    spool_path_.clear();
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl* server_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> string_parser_;
+  std::optional<bhttp::request_parser<bhttp::file_body>> file_parser_;
+  std::optional<bhttp::response<bhttp::empty_body>> continue_response_;
+  std::optional<bhttp::response<bhttp::string_body>> string_response_;
+  std::optional<bhttp::response<bhttp::file_body>> file_response_;
+  HttpRequest request_;
+  const Route* route_ = nullptr;
+  int not_found_status_ = 404;
+  int response_status_ = 0;
+  bool keep_alive_ = false;
+  bool idle_ = true;
+  bool in_request_ = false;
+  int64_t started_ns_ = 0;
+  std::string spool_path_;
+};
+
+Status HttpServer::Impl::Start() {
+  beast::error_code ec;
+  auto address = net::ip::make_address(options_.host, ec);
+  if (ec) return InvalidArgument("Invalid --host '" + options_.host + "': " + ec.message());
+  tcp::endpoint endpoint(address, options_.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unavailable("Cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                       ": " + ec.message() + " (is another server running? pick --port)");
+  }
+  bound_port_ = acceptor_.local_endpoint().port();
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int io_threads = options_.io_threads > 0 ? options_.io_threads : cores;
+  int worker_threads = options_.worker_threads > 0 ? options_.worker_threads : 16 * cores;
+  workers_ = std::make_unique<ThreadPool>(worker_threads, "http-worker");
+  DoAccept();
+  for (int i = 0; i < io_threads; ++i) io_threads_.emplace_back([this] { ioc_.run(); });
+  started_ = true;
+  return Status::Ok();
+}
+
+void HttpServer::Impl::DoAccept() {
+  acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+      LogWarn("accept failed", {{"error", ec.message()}});
+    } else {
+      socket.set_option(tcp::no_delay(true), ec);
+      auto session = std::make_shared<Session>(std::move(socket), this);
+      AddSession(session);
+      session->Start();
+    }
+    if (!draining_) DoAccept();
+  });
+}
+
+void HttpServer::Impl::AddSession(const std::shared_ptr<Session>& s) {
+  std::lock_guard lock(sessions_mu_);
+  sessions_.insert(s.get());
+  session_refs_.push_back(s);
+  if (session_refs_.size() > 2 * sessions_.size() + 64) {
+    std::erase_if(session_refs_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+  }
+  connections_->Set(static_cast<double>(sessions_.size()));
+}
+
+void HttpServer::Impl::RemoveSession(Session* s) {
+  std::lock_guard lock(sessions_mu_);
+  sessions_.erase(s);
+  connections_->Set(static_cast<double>(sessions_.size()));
+  sessions_cv_.notify_all();
+}
+
+void HttpServer::Impl::Shutdown() {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  draining_ = true;
+  net::post(ioc_, [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+  });
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(options_.drain_timeout_seconds);
+  size_t left = 0;
+  for (;;) {
+    // Collect live sessions under the lock but close them outside it: dropping
+    // the last reference runs ~Session, which takes the lock itself.
+    std::vector<std::shared_ptr<Session>> live;
+    {
+      std::lock_guard lock(sessions_mu_);
+      left = sessions_.size();
+      if (left == 0 || std::chrono::steady_clock::now() >= deadline) break;
+      for (auto& weak : session_refs_) {
+        if (auto s = weak.lock()) live.push_back(std::move(s));
+      }
+    }
+    for (auto& s : live) s->CloseIfIdle();
+    live.clear();
+    std::unique_lock lock(sessions_mu_);
+    sessions_cv_.wait_for(lock, std::chrono::milliseconds(50));
+  }
+  if (left > 0) LogWarn("drain timeout; closing busy connections", {{"connections", left}});
+  ioc_.stop();
+  for (auto& t : io_threads_) t.join();
+  workers_.reset();  // Runs what is queued; responses posted to a stopped loop are dropped.
+}
+
+HttpServer::HttpServer(ServerOptions options, const Router* router, metrics::Registry* registry)
+    : impl_(std::make_unique<Impl>(std::move(options), router, registry)) {}
+HttpServer::~HttpServer() { Shutdown(); }
+Status HttpServer::Start() { return impl_->Start(); }
+uint16_t HttpServer::port() const { return impl_->port(); }
+void HttpServer::Shutdown() { impl_->Shutdown(); }
+
+}  // namespace cairn::http
