@@ -56,8 +56,10 @@ class HttpServer {
   // Graceful drain, then stop. Blocks until done. Idempotent.
   void Shutdown();
 
- private:
+  // Defined in server.cc only; public so that file's helpers can name it.
   class Impl;
+
+ private:
   std::unique_ptr<Impl> impl_;
 };
 

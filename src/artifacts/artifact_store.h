@@ -1,0 +1,77 @@
+// ArtifactStore: where run and model files live. Backends are chosen by URI
+// scheme: file:///dir (local filesystem, the default under --data-dir); s3://
+// comes later.
+//
+// Paths are relative and '/'-separated; NormalizeArtifactPath() is the one
+// gate that refuses absolute paths, "..", and other escapes, and every
+// backend calls it. Writes are atomic: a reader sees the old file or the
+// new one, never a partial one.
+//
+// Thread-safety: all methods are safe to call concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace cairn::artifacts {
+
+struct ArtifactEntry {
+  std::string path;  // Relative to the store root.
+  bool is_dir = false;
+  int64_t file_size = 0;  // Files only.
+};
+
+enum class ArtifactKind { kMissing, kFile, kDirectory };
+
+// Returns `path` with redundant '/' and '.' segments removed, or
+// InvalidArgument if it is absolute, contains "..", a backslash, or a NUL.
+// An empty path (the root) is allowed.
+StatusOr<std::string> NormalizeArtifactPath(std::string_view path);
+
+class ArtifactStore {
+ public:
+  virtual ~ArtifactStore() = default;
+  virtual std::string uri() const = 0;
+
+  // Stores the file at `source_file` as `path`, replacing what was there.
+  // The source is consumed (renamed where possible, else copied and removed).
+  virtual Status PutFile(std::string_view path, const std::string& source_file) = 0;
+  virtual Status PutBytes(std::string_view path, std::string_view data) = 0;
+
+  // A local file with the artifact's bytes, to stream to a client.
+  // Errors: NotFound if `path` is missing or a directory.
+  virtual StatusOr<std::string> LocalFile(std::string_view path) = 0;
+
+  virtual StatusOr<ArtifactKind> Kind(std::string_view path) = 0;
+
+  // Immediate children of directory `dir`, sorted by path.
+  // A missing directory lists as empty.
+  virtual StatusOr<std::vector<ArtifactEntry>> List(std::string_view dir) = 0;
+
+  // Removes a file or a whole directory. Missing paths are NotFound.
+  virtual Status Delete(std::string_view path) = 0;
+
+  // A folder on the same filesystem as the store, for spooling uploads so
+  // that PutFile() is a rename.
+  virtual std::string SpoolDir() const = 0;
+};
+
+using ArtifactStoreFactory =
+    std::function<StatusOr<std::unique_ptr<ArtifactStore>>(const std::string& uri)>;
+
+class ArtifactStoreRegistry {
+ public:
+  void Register(std::string scheme, ArtifactStoreFactory factory);
+  StatusOr<std::unique_ptr<ArtifactStore>> Open(const std::string& uri) const;
+
+ private:
+  std::vector<std::pair<std::string, ArtifactStoreFactory>> factories_;
+};
+
+}  // namespace cairn::artifacts

@@ -1,0 +1,168 @@
+#include "core/json.h"
+#include "mlflow/mlflow_json.h"
+#include "mlflow/request_args.h"
+#include "mlflow/routes.h"
+
+namespace cairn::mlflow {
+
+using http::HttpRequest;
+using http::HttpResponse;
+
+StatusOr<std::string> ArtifactStorePath(const std::string& artifact_uri) {
+  constexpr std::string_view kScheme = "mlflow-artifacts:";
+  if (artifact_uri.rfind(kScheme, 0) != 0) {
+    return InvalidArgument("Artifact URI '" + artifact_uri +
+                           "' is not served by this server (expected mlflow-artifacts:/...).");
+  }
+  std::string rest = artifact_uri.substr(kScheme.size());
+  if (rest.rfind("//", 0) == 0) {
+    // mlflow-artifacts://host:port/path: drop the authority.
+    size_t slash = rest.find('/', 2);
+    rest = slash == std::string::npos ? "" : rest.substr(slash);
+  }
+  while (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
+  return artifacts::NormalizeArtifactPath(rest);
+}
+
+namespace {
+
+// The proxied-artifact endpoints take the path from the URL.
+StatusOr<std::string> PathFromUrl(const HttpRequest& request) {
+  return artifacts::NormalizeArtifactPath(request.PathParam("*"));
+}
+
+HttpResponse Reply(const Status& status) {
+  return status.ok() ? EmptyResponse() : ErrorResponse(status);
+}
+
+std::string Basename(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+const char* GuessContentType(const std::string& path) {
+  auto ends_with = [&](std::string_view suffix) {
+    return path.size() >= suffix.size() &&
+           path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends_with(".json")) return "application/json";
+  if (ends_with(".txt") || ends_with(".log") || ends_with(".yaml") || ends_with(".yml") ||
+      ends_with("MLmodel")) {
+    return "text/plain";
+  }
+  if (ends_with(".png")) return "image/png";
+  if (ends_with(".html")) return "text/html";
+  return "application/octet-stream";
+}
+
+void WriteFileInfos(json::Writer& w, const std::vector<artifacts::ArtifactEntry>& entries,
+                    bool basenames, size_t strip_prefix) {
+  if (entries.empty()) return;  // MLflow omits the empty list.
+  w.Key("files");
+  w.StartArray();
+  for (const auto& e : entries) {
+    w.StartObject();
+    w.Key("path");
+    json::WriteString(w, basenames ? Basename(e.path) : e.path.substr(strip_prefix));
+    w.Key("is_dir");
+    w.Bool(e.is_dir);
+    if (!e.is_dir) {
+      w.Key("file_size");
+      w.Int64(e.file_size);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void AddArtifactRoute(http::Router& router, const std::string& method, const std::string& path,
+                      http::Handler handler, http::RouteOptions options = {}) {
+  router.Add(method, "/api/2.0/mlflow-artifacts/" + path, handler, options);
+  router.Add(method, "/ajax-api/2.0/mlflow-artifacts/" + path, handler, options);
+}
+
+}  // namespace
+
+void RegisterArtifactRoutes(http::Router& router, artifacts::ArtifactStore& store,
+                            tracking::TrackingService& tracking) {
+  artifacts::ArtifactStore* a = &store;
+  http::RouteOptions spool;
+  spool.body_mode = http::BodyMode::kSpoolToFile;
+  AddArtifactRoute(
+      router, "PUT", "artifacts/*",
+      [a](HttpRequest& request) {
+        auto path = PathFromUrl(request);
+        if (!path.ok()) return ErrorResponse(path.status());
+        if (path->empty()) return ErrorResponse(InvalidArgument("An artifact path is required."));
+        return Reply(a->PutFile(*path, request.body_file));
+      },
+      spool);
+  AddArtifactRoute(router, "GET", "artifacts/*", [a](HttpRequest& request) {
+    auto path = PathFromUrl(request);
+    if (!path.ok()) return ErrorResponse(path.status());
+    auto file = a->LocalFile(*path);
+    if (!file.ok()) return ErrorResponse(file.status());
+    HttpResponse response;
+    response.content_type = GuessContentType(*path);
+    response.body_file = *file;
+    response.headers.emplace_back("Content-Disposition",
+                                  "attachment; filename=\"" + Basename(*path) + "\"");
+    return response;
+  });
+  AddArtifactRoute(router, "DELETE", "artifacts/*", [a](HttpRequest& request) {
+    auto path = PathFromUrl(request);
+    if (!path.ok()) return ErrorResponse(path.status());
+    return Reply(a->Delete(*path));
+  });
+  AddArtifactRoute(router, "GET", "artifacts", [a](HttpRequest& request) {
+    auto args = RequestArgs::FromRequest(request);
+    if (!args.ok()) return ErrorResponse(args.status());
+    auto raw = args->StringOr("path", "");
+    if (!raw.ok()) return ErrorResponse(raw.status());
+    auto path = artifacts::NormalizeArtifactPath(*raw);
+    if (!path.ok()) return ErrorResponse(path.status());
+    auto entries = a->List(*path);
+    if (!entries.ok()) return ErrorResponse(entries.status());
+    json::Buffer buffer;
+    json::Writer w(buffer);
+    w.StartObject();
+    WriteFileInfos(w, *entries, /*basenames=*/true, 0);
+    w.EndObject();
+    return JsonResponse(buffer);
+  });
+  for (const char* op : {"create", "complete", "abort"}) {
+    AddArtifactRoute(router, "POST", std::string("mpu/") + op + "/*", [](HttpRequest&) {
+      return ErrorResponse(
+          Unimplemented("Multipart upload is not supported for the current artifact repository"));
+    });
+  }
+
+  tracking::TrackingService* t = &tracking;
+  AddMlflowRoute(
+      router, "GET", "artifacts/list",
+      [a, t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+        std::string run_id;
+        ASSIGN_OR_RETURN(std::optional<std::string> id, args.OptionalString("run_id"));
+        ASSIGN_OR_RETURN(std::optional<std::string> uuid, args.OptionalString("run_uuid"));
+        run_id = id && !id->empty() ? *id : uuid.value_or("");
+        if (run_id.empty()) return MissingParameter("run_id");
+        ASSIGN_OR_RETURN(std::string sub, args.StringOr("path", ""));
+        ASSIGN_OR_RETURN(sub, artifacts::NormalizeArtifactPath(sub));
+        ASSIGN_OR_RETURN(tracking::Run run, t->GetRun(run_id));
+        json::Buffer buffer;
+        json::Writer w(buffer);
+        w.StartObject();
+        w.Key("root_uri");
+        json::WriteString(w, run.info.artifact_uri);
+        auto root = ArtifactStorePath(run.info.artifact_uri);
+        if (root.ok()) {
+          std::string dir = sub.empty() ? *root : *root + "/" + sub;
+          ASSIGN_OR_RETURN(auto entries, a->List(dir));
+          WriteFileInfos(w, entries, /*basenames=*/false, root->size() + 1);
+        }
+        w.EndObject();
+        return JsonResponse(buffer);
+      });
+}
+
+}  // namespace cairn::mlflow

@@ -1,0 +1,213 @@
+#include "mlflow/request_args.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+namespace cairn::mlflow {
+namespace {
+
+constexpr char kSeeDocs[] = " See the API docs for more information about request parameters.";
+
+std::string TypeName(const json::Value& v) {
+  if (v.IsString()) return "str";
+  if (v.IsBool()) return "bool";
+  if (v.IsInt64() || v.IsUint64()) return "int";
+  if (v.IsNumber()) return "float";
+  if (v.IsArray()) return "list";
+  if (v.IsObject()) return "dict";
+  return "NoneType";
+}
+
+std::string Render(const json::Value& v) {
+  if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
+  json::Buffer buffer;
+  json::Writer writer(buffer);
+  v.Accept(writer);
+  return buffer.GetString();
+}
+
+std::optional<int64_t> ParseInt(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  long long v = std::strtoll(s.c_str(), &end, 10);
+  if (errno != 0 || end != s.c_str() + s.size()) return std::nullopt;
+  return static_cast<int64_t>(v);
+}
+
+std::optional<double> ParseDouble(const std::string& s) {
+  if (s == "NaN" || s == "nan") return std::nan("");
+  if (s == "Infinity" || s == "inf") return std::numeric_limits<double>::infinity();
+  if (s == "-Infinity" || s == "-inf") return -std::numeric_limits<double>::infinity();
+  if (s.empty()) return std::nullopt;
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size()) return std::nullopt;
+  return v;
+}
+
+// "experiment_ids[0]" and "experiment_ids[]" name the field "experiment_ids".
+std::string StripIndex(const std::string& key) {
+  size_t bracket = key.find('[');
+  return bracket == std::string::npos ? key : key.substr(0, bracket);
+}
+
+}  // namespace
+
+Status MissingParameter(const std::string& name) {
+  return InvalidArgument("Missing value for required parameter '" + name + "'." + kSeeDocs);
+}
+
+Status InvalidParameter(const std::string& name, const json::Value& value) {
+  return InvalidArgument("Invalid value " + Render(value) + " for parameter '" + name +
+                         "' supplied. Hint: Value was of type '" + TypeName(value) + "'." +
+                         kSeeDocs);
+}
+
+StatusOr<RequestArgs> RequestArgs::FromRequest(const http::HttpRequest& request) {
+  RequestArgs args;
+  args.doc_ = std::make_unique<json::Document>();
+  json::Document& doc = *args.doc_;
+  if (request.method == "GET") {
+    doc.SetObject();
+    auto& alloc = doc.GetAllocator();
+    for (auto& [raw_key, value] : http::ParseQuery(request.query)) {
+      std::string key = StripIndex(raw_key);
+      json::Value v(value.c_str(), static_cast<rapidjson::SizeType>(value.size()), alloc);
+      auto it = doc.FindMember(key.c_str());
+      if (it == doc.MemberEnd()) {
+        doc.AddMember(json::Value(key.c_str(), alloc), v, alloc);
+      } else {
+        // A repeated key becomes a list.
+        if (!it->value.IsArray()) {
+          json::Value list(rapidjson::kArrayType);
+          list.PushBack(it->value, alloc);
+          it->value = std::move(list);
+        }
+        it->value.PushBack(v, alloc);
+      }
+    }
+    return args;
+  }
+  if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    doc.SetObject();
+    return args;
+  }
+  RETURN_IF_ERROR(json::Parse(request.body, &doc));
+  if (doc.IsString()) {
+    // Older clients post their JSON double-encoded as a string.
+    std::string inner(doc.GetString(), doc.GetStringLength());
+    RETURN_IF_ERROR(json::Parse(inner, &doc));
+  }
+  if (!doc.IsObject()) {
+    return InvalidArgument("Malformed request body: expected a JSON object, got " +
+                           TypeName(doc) + ".");
+  }
+  return args;
+}
+
+const json::Value* RequestArgs::Get(const char* name) const {
+  auto it = doc_->FindMember(name);
+  if (it == doc_->MemberEnd() || it->value.IsNull()) return nullptr;
+  return &it->value;
+}
+
+bool RequestArgs::Has(const char* name) const { return Get(name) != nullptr; }
+
+StatusOr<std::string> RequestArgs::AsString(const json::Value& v, const std::string& path) {
+  if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
+  // GET query values arrive as strings; JSON numbers for string fields are a type error.
+  return InvalidParameter(path, v);
+}
+
+StatusOr<int64_t> RequestArgs::AsInt(const json::Value& v, const std::string& path) {
+  if (v.IsInt64()) return v.GetInt64();
+  if (v.IsDouble()) {
+    double d = v.GetDouble();
+    if (std::floor(d) == d && std::fabs(d) < 9.2e18) return static_cast<int64_t>(d);
+  }
+  if (v.IsString()) {
+    if (auto parsed = ParseInt(std::string(v.GetString(), v.GetStringLength()))) return *parsed;
+  }
+  return InvalidParameter(path, v);
+}
+
+StatusOr<double> RequestArgs::AsDouble(const json::Value& v, const std::string& path) {
+  if (v.IsNumber()) return v.GetDouble();
+  if (v.IsString()) {
+    if (auto parsed = ParseDouble(std::string(v.GetString(), v.GetStringLength()))) return *parsed;
+  }
+  return InvalidParameter(path, v);
+}
+
+StatusOr<std::string> RequestArgs::RequiredString(const char* name) const {
+  const json::Value* v = Get(name);
+  if (v == nullptr) return MissingParameter(name);
+  ASSIGN_OR_RETURN(std::string s, AsString(*v, name));
+  if (s.empty()) return MissingParameter(name);
+  return s;
+}
+
+StatusOr<std::optional<std::string>> RequestArgs::OptionalString(const char* name) const {
+  const json::Value* v = Get(name);
+  if (v == nullptr) return std::optional<std::string>();
+  ASSIGN_OR_RETURN(std::string s, AsString(*v, name));
+  return std::optional<std::string>(std::move(s));
+}
+
+StatusOr<std::string> RequestArgs::StringOr(const char* name, std::string fallback) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> s, OptionalString(name));
+  return s ? std::move(*s) : std::move(fallback);
+}
+
+StatusOr<std::optional<int64_t>> RequestArgs::OptionalInt(const char* name) const {
+  const json::Value* v = Get(name);
+  if (v == nullptr) return std::optional<int64_t>();
+  ASSIGN_OR_RETURN(int64_t i, AsInt(*v, name));
+  return std::optional<int64_t>(i);
+}
+
+StatusOr<int64_t> RequestArgs::RequiredInt(const char* name) const {
+  ASSIGN_OR_RETURN(std::optional<int64_t> v, OptionalInt(name));
+  if (!v) return MissingParameter(name);
+  return *v;
+}
+
+StatusOr<std::optional<double>> RequestArgs::OptionalDouble(const char* name) const {
+  const json::Value* v = Get(name);
+  if (v == nullptr) return std::optional<double>();
+  ASSIGN_OR_RETURN(double d, AsDouble(*v, name));
+  return std::optional<double>(d);
+}
+
+StatusOr<double> RequestArgs::RequiredDouble(const char* name) const {
+  ASSIGN_OR_RETURN(std::optional<double> v, OptionalDouble(name));
+  if (!v) return MissingParameter(name);
+  return *v;
+}
+
+StatusOr<std::vector<std::string>> RequestArgs::StringList(const char* name) const {
+  std::vector<std::string> out;
+  const json::Value* v = Get(name);
+  if (v == nullptr) return out;
+  if (!v->IsArray()) {
+    // A single GET value for a repeated field.
+    ASSIGN_OR_RETURN(std::string s, AsString(*v, name));
+    out.push_back(std::move(s));
+    return out;
+  }
+  for (rapidjson::SizeType i = 0; i < v->Size(); ++i) {
+    const json::Value& item = (*v)[i];
+    if (item.IsInt64()) {
+      out.push_back(std::to_string(item.GetInt64()));  // experiment_ids sent as numbers.
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::string s, AsString(item, std::string(name)));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace cairn::mlflow

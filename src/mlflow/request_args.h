@@ -1,0 +1,63 @@
+// RequestArgs: an MLflow request's arguments, from a JSON body (POST, PATCH,
+// DELETE) or from the query string (GET), behind one typed accessor API.
+//
+// Accessors validate like MLflow's server and fail with its wording, naming
+// the parameter: "Missing value for required parameter 'experiment_id'. See
+// the API docs for more information about request parameters."
+// Unknown fields are ignored. int64 fields accept numbers or numeric strings
+// (protobuf's JSON mapping); doubles also accept "NaN", "Infinity", "-Infinity".
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "core/status.h"
+#include "http/http_types.h"
+
+namespace cairn::mlflow {
+
+class RequestArgs {
+ public:
+  // Errors: InvalidArgument for malformed JSON or a body that is not an object.
+  static StatusOr<RequestArgs> FromRequest(const http::HttpRequest& request);
+
+  RequestArgs(RequestArgs&&) = default;
+  RequestArgs& operator=(RequestArgs&&) = default;
+
+  bool Has(const char* name) const;
+  StatusOr<std::string> RequiredString(const char* name) const;
+  // Absent or null: nullopt.
+  StatusOr<std::optional<std::string>> OptionalString(const char* name) const;
+  // Absent: `fallback`.
+  StatusOr<std::string> StringOr(const char* name, std::string fallback) const;
+  StatusOr<std::optional<int64_t>> OptionalInt(const char* name) const;
+  StatusOr<int64_t> RequiredInt(const char* name) const;
+  StatusOr<std::optional<double>> OptionalDouble(const char* name) const;
+  StatusOr<double> RequiredDouble(const char* name) const;
+  // A repeated string field; absent is empty.
+  StatusOr<std::vector<std::string>> StringList(const char* name) const;
+  // The raw value (for nested messages), or nullptr if absent or null.
+  const json::Value* Get(const char* name) const;
+
+  // Validators for values nested inside messages; `path` names the field in
+  // messages (e.g. "metrics[3].value").
+  static StatusOr<std::string> AsString(const json::Value& v, const std::string& path);
+  static StatusOr<int64_t> AsInt(const json::Value& v, const std::string& path);
+  static StatusOr<double> AsDouble(const json::Value& v, const std::string& path);
+
+ private:
+  RequestArgs() = default;
+
+  std::unique_ptr<json::Document> doc_;
+};
+
+// "Missing value for required parameter 'x'. See the API docs ..."
+Status MissingParameter(const std::string& name);
+// "Invalid value <v> for parameter 'x' supplied. Hint: Value was of type 't'. See ..."
+Status InvalidParameter(const std::string& name, const json::Value& value);
+
+}  // namespace cairn::mlflow

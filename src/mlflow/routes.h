@@ -1,0 +1,39 @@
+// The MLflow REST surface: registers MLflow's tracking and artifact endpoints
+// under /api/2.0/mlflow/... and /ajax-api/2.0/mlflow/..., speaking MLflow's
+// JSON and error format exactly, so unmodified MLflow clients work.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "artifacts/artifact_store.h"
+#include "core/status.h"
+#include "http/router.h"
+#include "tracking/tracking_service.h"
+
+namespace cairn::mlflow {
+
+class RequestArgs;
+
+// An MLflow handler: arguments already parsed; errors become MLflow error JSON.
+using MlflowHandler =
+    std::function<StatusOr<http::HttpResponse>(const RequestArgs&, http::HttpRequest&)>;
+
+// Registers `handler` at /api/2.0/mlflow/<path> and /ajax-api/2.0/mlflow/<path>.
+void AddMlflowRoute(http::Router& router, const std::string& method, const std::string& path,
+                    MlflowHandler handler);
+
+// `tracking` must outlive the router.
+void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tracking);
+
+// Proxied artifacts (/api/2.0/mlflow-artifacts/...) and run artifact listing.
+// `artifacts` and `tracking` must outlive the router.
+void RegisterArtifactRoutes(http::Router& router, artifacts::ArtifactStore& artifacts,
+                            tracking::TrackingService& tracking);
+
+// Maps a run or model artifact URI served by this server
+// ("mlflow-artifacts:/0/<run>/artifacts", "mlflow-artifacts://host/0/...")
+// to a path in the artifact store. Errors: InvalidArgument for other schemes.
+StatusOr<std::string> ArtifactStorePath(const std::string& artifact_uri);
+
+}  // namespace cairn::mlflow

@@ -1,0 +1,448 @@
+#include <cmath>
+
+#include "mlflow/mlflow_json.h"
+#include "mlflow/request_args.h"
+#include "mlflow/routes.h"
+#include "tracking/validation.h"
+
+namespace cairn::mlflow {
+
+using http::HttpRequest;
+using http::HttpResponse;
+using tracking::KeyValue;
+
+void AddMlflowRoute(http::Router& router, const std::string& method, const std::string& path,
+                    MlflowHandler handler) {
+  auto wrapped = [handler = std::move(handler)](HttpRequest& request) -> HttpResponse {
+    auto args = RequestArgs::FromRequest(request);
+    if (!args.ok()) return ErrorResponse(args.status());
+    auto response = handler(*args, request);
+    if (!response.ok()) return ErrorResponse(response.status());
+    return std::move(response).value();
+  };
+  router.Add(method, "/api/2.0/mlflow/" + path, wrapped);
+  router.Add(method, "/ajax-api/2.0/mlflow/" + path, wrapped);
+}
+
+namespace {
+
+// Run endpoints accept run_id and, from older clients, run_uuid.
+StatusOr<std::string> RunIdArg(const RequestArgs& args) {
+  ASSIGN_OR_RETURN(std::optional<std::string> id, args.OptionalString("run_id"));
+  if (id && !id->empty()) return *id;
+  ASSIGN_OR_RETURN(std::optional<std::string> uuid, args.OptionalString("run_uuid"));
+  if (uuid && !uuid->empty()) return *uuid;
+  return MissingParameter("run_id");
+}
+
+StatusOr<std::vector<KeyValue>> KeyValueList(const json::Value* list, const std::string& field,
+                                             bool value_required) {
+  std::vector<KeyValue> out;
+  if (list == nullptr) return out;
+  if (!list->IsArray()) return InvalidParameter(field, *list);
+  out.reserve(list->Size());
+  for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+    const json::Value& item = (*list)[i];
+    std::string path = field + "[" + std::to_string(i) + "]";
+    if (!item.IsObject()) return InvalidParameter(path, item);
+    auto key = item.FindMember("key");
+    if (key == item.MemberEnd() || key->value.IsNull()) return MissingParameter(path + ".key");
+    KeyValue kv;
+    ASSIGN_OR_RETURN(kv.key, RequestArgs::AsString(key->value, path + ".key"));
+    auto value = item.FindMember("value");
+    if (value == item.MemberEnd() || value->value.IsNull()) {
+      if (value_required) return MissingParameter(path + ".value");
+    } else {
+      ASSIGN_OR_RETURN(kv.value, RequestArgs::AsString(value->value, path + ".value"));
+    }
+    out.push_back(std::move(kv));
+  }
+  return out;
+}
+
+StatusOr<tracking::Metric> MetricFrom(const json::Value& item, const std::string& path) {
+  if (!item.IsObject()) return InvalidParameter(path, item);
+  tracking::Metric m;
+  auto key = item.FindMember("key");
+  if (key == item.MemberEnd() || key->value.IsNull()) return MissingParameter(path + ".key");
+  ASSIGN_OR_RETURN(m.key, RequestArgs::AsString(key->value, path + ".key"));
+  auto value = item.FindMember("value");
+  if (value == item.MemberEnd() || value->value.IsNull()) return MissingParameter(path + ".value");
+  ASSIGN_OR_RETURN(m.value, RequestArgs::AsDouble(value->value, path + ".value"));
+  auto ts = item.FindMember("timestamp");
+  if (ts == item.MemberEnd() || ts->value.IsNull()) return MissingParameter(path + ".timestamp");
+  ASSIGN_OR_RETURN(m.timestamp, RequestArgs::AsInt(ts->value, path + ".timestamp"));
+  auto step = item.FindMember("step");
+  if (step != item.MemberEnd() && !step->value.IsNull()) {
+    ASSIGN_OR_RETURN(m.step, RequestArgs::AsInt(step->value, path + ".step"));
+  }
+  return m;
+}
+
+StatusOr<tracking::ViewType> ViewTypeArg(const RequestArgs& args, const char* name) {
+  const json::Value* v = args.Get(name);
+  if (v == nullptr) return tracking::ViewType::kActiveOnly;
+  std::string s;
+  if (v->IsInt64()) {
+    int64_t i = v->GetInt64();
+    s = i == 1 ? "ACTIVE_ONLY" : i == 2 ? "DELETED_ONLY" : i == 3 ? "ALL" : "";
+  } else if (v->IsString()) {
+    s = v->GetString();
+  }
+  if (s == "ACTIVE_ONLY") return tracking::ViewType::kActiveOnly;
+  if (s == "DELETED_ONLY") return tracking::ViewType::kDeletedOnly;
+  if (s == "ALL") return tracking::ViewType::kAll;
+  return InvalidArgument("Invalid value for parameter '" + std::string(name) +
+                         "': expected ACTIVE_ONLY, DELETED_ONLY or ALL.");
+}
+
+template <typename Fn>
+HttpResponse WriteJson(Fn&& fn) {
+  json::Buffer buffer;
+  json::Writer w(buffer);
+  w.StartObject();
+  fn(w);
+  w.EndObject();
+  return JsonResponse(buffer);
+}
+
+void WriteNextPageToken(json::Writer& w, const std::string& token) {
+  if (token.empty()) return;
+  w.Key("next_page_token");
+  json::WriteString(w, token);
+}
+
+}  // namespace
+
+void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tracking) {
+  tracking::TrackingService* t = &tracking;
+
+  // ---------------------------------------------------------------- experiments
+  AddMlflowRoute(router, "POST", "experiments/create",
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(std::string location, args.StringOr("artifact_location", ""));
+                   ASSIGN_OR_RETURN(auto tags, KeyValueList(args.Get("tags"), "tags", false));
+                   ASSIGN_OR_RETURN(std::string id, t->CreateExperiment(name, location, tags));
+                   return WriteJson([&](json::Writer& w) {
+                     w.Key("experiment_id");
+                     json::WriteString(w, id);
+                   });
+                 });
+  auto get_experiment = [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+    ASSIGN_OR_RETURN(std::string id, args.RequiredString("experiment_id"));
+    ASSIGN_OR_RETURN(tracking::Experiment e, t->GetExperiment(id));
+    return WriteJson([&](json::Writer& w) {
+      w.Key("experiment");
+      WriteExperiment(w, e);
+    });
+  };
+  AddMlflowRoute(router, "GET", "experiments/get", get_experiment);
+  AddMlflowRoute(router, "GET", "experiments/get-by-name",
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("experiment_name"));
+                   ASSIGN_OR_RETURN(tracking::Experiment e, t->GetExperimentByName(name));
+                   return WriteJson([&](json::Writer& w) {
+                     w.Key("experiment");
+                     WriteExperiment(w, e);
+                   });
+                 });
+  auto search_experiments = [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+    tracking::SearchExperimentsRequest req;
+    ASSIGN_OR_RETURN(req.view_type, ViewTypeArg(args, "view_type"));
+    ASSIGN_OR_RETURN(std::optional<int64_t> max, args.OptionalInt("max_results"));
+    if (max) req.max_results = *max;
+    ASSIGN_OR_RETURN(req.filter, args.StringOr("filter", ""));
+    ASSIGN_OR_RETURN(req.order_by, args.StringList("order_by"));
+    ASSIGN_OR_RETURN(req.page_token, args.StringOr("page_token", ""));
+    ASSIGN_OR_RETURN(tracking::ExperimentPage page, t->SearchExperiments(req));
+    return WriteJson([&](json::Writer& w) {
+      w.Key("experiments");
+      w.StartArray();
+      for (const auto& e : page.experiments) WriteExperiment(w, e);
+      w.EndArray();
+      WriteNextPageToken(w, page.next_page_token);
+    });
+  };
+  AddMlflowRoute(router, "POST", "experiments/search", search_experiments);
+  AddMlflowRoute(router, "GET", "experiments/search", search_experiments);
+  AddMlflowRoute(router, "POST", "experiments/update",
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string id, args.RequiredString("experiment_id"));
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("new_name"));
+                   RETURN_IF_ERROR(t->RenameExperiment(id, name));
+                   return EmptyResponse();
+                 });
+  AddMlflowRoute(router, "POST", "experiments/delete",
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string id, args.RequiredString("experiment_id"));
+                   RETURN_IF_ERROR(t->DeleteExperiment(id));
+                   return EmptyResponse();
+                 });
+  AddMlflowRoute(router, "POST", "experiments/restore",
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string id, args.RequiredString("experiment_id"));
+                   RETURN_IF_ERROR(t->RestoreExperiment(id));
+                   return EmptyResponse();
+                 });
+  AddMlflowRoute(router, "POST", "experiments/set-experiment-tag",
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string id, args.RequiredString("experiment_id"));
+                   ASSIGN_OR_RETURN(std::string key, args.RequiredString("key"));
+                   ASSIGN_OR_RETURN(std::string value, args.StringOr("value", ""));
+                   RETURN_IF_ERROR(t->SetExperimentTag(id, {key, value}));
+                   return EmptyResponse();
+                 });
+
+  // ----------------------------------------------------------------------- runs
+  AddMlflowRoute(router, "POST", "runs/create",
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   tracking::CreateRunRequest req;
+                   ASSIGN_OR_RETURN(req.experiment_id, args.StringOr("experiment_id", ""));
+                   ASSIGN_OR_RETURN(req.user_id, args.StringOr("user_id", ""));
+                   ASSIGN_OR_RETURN(req.start_time, args.OptionalInt("start_time"));
+                   ASSIGN_OR_RETURN(req.tags, KeyValueList(args.Get("tags"), "tags", false));
+                   ASSIGN_OR_RETURN(req.run_name, args.StringOr("run_name", ""));
+                   ASSIGN_OR_RETURN(tracking::Run run, t->CreateRun(req));
+                   return WriteJson([&](json::Writer& w) {
+                     w.Key("run");
+                     WriteRun(w, run);
+                   });
+                 });
+  AddMlflowRoute(router, "GET", "runs/get",
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
+                   ASSIGN_OR_RETURN(tracking::Run run, t->GetRun(run_id));
+                   return WriteJson([&](json::Writer& w) {
+                     w.Key("run");
+                     WriteRun(w, run);
+                   });
+                 });
+  AddMlflowRoute(router, "POST", "runs/update",
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   tracking::UpdateRunRequest req;
+                   ASSIGN_OR_RETURN(req.run_id, RunIdArg(args));
+                   ASSIGN_OR_RETURN(req.status, args.OptionalString("status"));
+                   if (const json::Value* s = args.Get("status"); s != nullptr && s->IsInt64()) {
+                     static const char* kStatuses[] = {"", "RUNNING", "SCHEDULED", "FINISHED",
+                                                       "FAILED", "KILLED"};
+                     int64_t i = s->GetInt64();
+                     if (i >= 1 && i <= 5) req.status = kStatuses[i];
+                   }
+                   ASSIGN_OR_RETURN(req.end_time, args.OptionalInt("end_time"));
+                   ASSIGN_OR_RETURN(req.run_name, args.OptionalString("run_name"));
+                   ASSIGN_OR_RETURN(tracking::RunInfo info, t->UpdateRun(req));
+                   return WriteJson([&](json::Writer& w) {
+                     w.Key("run_info");
+                     WriteRunInfo(w, info);
+                   });
+                 });
+  AddMlflowRoute(router, "POST", "runs/delete",
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
+                   RETURN_IF_ERROR(t->DeleteRun(run_id));
+                   return EmptyResponse();
+                 });
+  AddMlflowRoute(router, "POST", "runs/restore",
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
+                   RETURN_IF_ERROR(t->RestoreRun(run_id));
+                   return EmptyResponse();
+                 });
+  auto search_runs = [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+    tracking::SearchRunsRequest req;
+    ASSIGN_OR_RETURN(req.experiment_ids, args.StringList("experiment_ids"));
+    ASSIGN_OR_RETURN(req.filter, args.StringOr("filter", ""));
+    ASSIGN_OR_RETURN(req.view_type, ViewTypeArg(args, "run_view_type"));
+    ASSIGN_OR_RETURN(std::optional<int64_t> max, args.OptionalInt("max_results"));
+    if (max) req.max_results = *max;
+    ASSIGN_OR_RETURN(req.order_by, args.StringList("order_by"));
+    ASSIGN_OR_RETURN(req.page_token, args.StringOr("page_token", ""));
+    ASSIGN_OR_RETURN(tracking::RunPage page, t->SearchRuns(req));
+    return WriteJson([&](json::Writer& w) {
+      w.Key("runs");
+      w.StartArray();
+      for (const auto& run : page.runs) WriteRun(w, run);
+      w.EndArray();
+      WriteNextPageToken(w, page.next_page_token);
+    });
+  };
+  AddMlflowRoute(router, "POST", "runs/search", search_runs);
+  AddMlflowRoute(router, "GET", "runs/search", search_runs);
+
+  // -------------------------------------------------------------------- logging
+  AddMlflowRoute(router, "POST", "runs/log-metric",
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
+                   tracking::Metric m;
+                   ASSIGN_OR_RETURN(m.key, args.RequiredString("key"));
+                   ASSIGN_OR_RETURN(m.value, args.RequiredDouble("value"));
+                   ASSIGN_OR_RETURN(m.timestamp, args.RequiredInt("timestamp"));
+                   ASSIGN_OR_RETURN(std::optional<int64_t> step, args.OptionalInt("step"));
+                   m.step = step.value_or(0);
+                   RETURN_IF_ERROR(t->LogBatch(run_id, {m}, {}, {}));
+                   return EmptyResponse();
+                 });
+  AddMlflowRoute(router, "POST", "runs/log-parameter",
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
+                   ASSIGN_OR_RETURN(std::string key, args.RequiredString("key"));
+                   ASSIGN_OR_RETURN(std::string value, args.StringOr("value", ""));
+                   RETURN_IF_ERROR(t->LogBatch(run_id, {}, {{key, value}}, {}));
+                   return EmptyResponse();
+                 });
+  AddMlflowRoute(router, "POST", "runs/set-tag",
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
+                   ASSIGN_OR_RETURN(std::string key, args.RequiredString("key"));
+                   ASSIGN_OR_RETURN(std::string value, args.StringOr("value", ""));
+                   RETURN_IF_ERROR(t->SetTag(run_id, {key, value}));
+                   return EmptyResponse();
+                 });
+  AddMlflowRoute(router, "POST", "runs/delete-tag",
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
+                   ASSIGN_OR_RETURN(std::string key, args.RequiredString("key"));
+                   RETURN_IF_ERROR(t->DeleteTag(run_id, key));
+                   return EmptyResponse();
+                 });
+  AddMlflowRoute(
+      router, "POST", "runs/log-batch",
+      [t](const RequestArgs& args, HttpRequest& request) -> StatusOr<HttpResponse> {
+        if (request.body.size() > tracking::kMaxBatchRequestBytes) {
+          return InvalidArgument("Batched logging API requests must be at most " +
+                                 std::to_string(tracking::kMaxBatchRequestBytes) +
+                                 " bytes, got a request of size " +
+                                 std::to_string(request.body.size()) + ".");
+        }
+        ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
+        std::vector<tracking::Metric> metrics;
+        if (const json::Value* list = args.Get("metrics")) {
+          if (!list->IsArray()) return InvalidParameter("metrics", *list);
+          metrics.reserve(list->Size());
+          for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+            ASSIGN_OR_RETURN(tracking::Metric m,
+                             MetricFrom((*list)[i], "metrics[" + std::to_string(i) + "]"));
+            metrics.push_back(std::move(m));
+          }
+        }
+        ASSIGN_OR_RETURN(auto params, KeyValueList(args.Get("params"), "params", true));
+        ASSIGN_OR_RETURN(auto tags, KeyValueList(args.Get("tags"), "tags", true));
+        RETURN_IF_ERROR(t->LogBatch(run_id, metrics, params, tags));
+        return EmptyResponse();
+      });
+  AddMlflowRoute(router, "POST", "runs/log-model",
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
+                   ASSIGN_OR_RETURN(std::string model_json, args.RequiredString("model_json"));
+                   json::Document model;
+                   if (!json::Parse(model_json, &model).ok() || !model.IsObject()) {
+                     return InvalidArgument(
+                         "Invalid value for parameter 'model_json': expected a JSON object "
+                         "describing the MLflow model.");
+                   }
+                   // Store it compactly re-serialised, so the tag holds valid JSON.
+                   json::Buffer buffer;
+                   json::Writer w(buffer);
+                   model.Accept(w);
+                   RETURN_IF_ERROR(t->LogModel(run_id, buffer.GetString()));
+                   return EmptyResponse();
+                 });
+  AddMlflowRoute(
+      router, "POST", "runs/log-inputs",
+      [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+        ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
+        std::vector<tracking::DatasetInput> inputs;
+        if (const json::Value* list = args.Get("datasets")) {
+          if (!list->IsArray()) return InvalidParameter("datasets", *list);
+          for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+            const json::Value& item = (*list)[i];
+            std::string path = "datasets[" + std::to_string(i) + "]";
+            if (!item.IsObject()) return InvalidParameter(path, item);
+            tracking::DatasetInput input;
+            if (auto tags = item.FindMember("tags"); tags != item.MemberEnd()) {
+              ASSIGN_OR_RETURN(input.tags, KeyValueList(&tags->value, path + ".tags", false));
+            }
+            auto ds = item.FindMember("dataset");
+            if (ds == item.MemberEnd() || !ds->value.IsObject()) {
+              return MissingParameter(path + ".dataset");
+            }
+            auto field = [&](const char* name, std::string* out) -> Status {
+              auto it = ds->value.FindMember(name);
+              if (it == ds->value.MemberEnd() || it->value.IsNull()) return Status::Ok();
+              ASSIGN_OR_RETURN(*out,
+                               RequestArgs::AsString(it->value, path + ".dataset." + name));
+              return Status::Ok();
+            };
+            RETURN_IF_ERROR(field("name", &input.dataset.name));
+            RETURN_IF_ERROR(field("digest", &input.dataset.digest));
+            RETURN_IF_ERROR(field("source_type", &input.dataset.source_type));
+            RETURN_IF_ERROR(field("source", &input.dataset.source));
+            RETURN_IF_ERROR(field("schema", &input.dataset.schema));
+            RETURN_IF_ERROR(field("profile", &input.dataset.profile));
+            inputs.push_back(std::move(input));
+          }
+        }
+        RETURN_IF_ERROR(t->LogInputs(run_id, inputs));
+        return EmptyResponse();
+      });
+
+  // ------------------------------------------------------------- metric history
+  AddMlflowRoute(router, "GET", "metrics/get-history",
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
+                   ASSIGN_OR_RETURN(std::string key, args.RequiredString("metric_key"));
+                   ASSIGN_OR_RETURN(std::optional<int64_t> max, args.OptionalInt("max_results"));
+                   ASSIGN_OR_RETURN(std::string token, args.StringOr("page_token", ""));
+                   ASSIGN_OR_RETURN(tracking::MetricPage page,
+                                    t->GetMetricHistory(run_id, key, max.value_or(0), token));
+                   return WriteJson([&](json::Writer& w) {
+                     w.Key("metrics");
+                     w.StartArray();
+                     for (const auto& m : page.metrics) WriteMetric(w, m, false);
+                     w.EndArray();
+                     WriteNextPageToken(w, page.next_page_token);
+                   });
+                 });
+  AddMlflowRoute(
+      router, "GET", "metrics/get-history-bulk-interval",
+      [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+        constexpr int64_t kMaxRuns = 100;
+        constexpr int64_t kMaxResultsPerRun = 2500;
+        ASSIGN_OR_RETURN(std::vector<std::string> run_ids, args.StringList("run_ids"));
+        if (run_ids.empty()) return MissingParameter("run_ids");
+        if (static_cast<int64_t>(run_ids.size()) > kMaxRuns) {
+          return InvalidArgument("GetMetricHistoryBulkInterval request must specify at most " +
+                                 std::to_string(kMaxRuns) + " run_ids. Received " +
+                                 std::to_string(run_ids.size()) + " run_ids.");
+        }
+        ASSIGN_OR_RETURN(std::string key, args.RequiredString("metric_key"));
+        ASSIGN_OR_RETURN(std::optional<int64_t> start, args.OptionalInt("start_step"));
+        ASSIGN_OR_RETURN(std::optional<int64_t> end, args.OptionalInt("end_step"));
+        if (start.has_value() != end.has_value()) {
+          return InvalidArgument(
+              "If either start step or end step are specified, both must be specified.");
+        }
+        if (start && end && *start > *end) {
+          return InvalidArgument("end_step must be greater than start_step. Found start_step=" +
+                                 std::to_string(*start) + " and end_step=" +
+                                 std::to_string(*end) + ".");
+        }
+        ASSIGN_OR_RETURN(std::optional<int64_t> max, args.OptionalInt("max_results"));
+        int64_t per_run = max.value_or(kMaxResultsPerRun);
+        if (per_run < 1 || per_run > kMaxResultsPerRun) {
+          return InvalidArgument("max_results must be between 1 and " +
+                                 std::to_string(kMaxResultsPerRun) + ".");
+        }
+        ASSIGN_OR_RETURN(auto metrics,
+                         t->GetMetricHistoryBulkInterval(run_ids, key, start, end, per_run));
+        return WriteJson([&](json::Writer& w) {
+          w.Key("metrics");
+          w.StartArray();
+          for (const auto& m : metrics) WriteMetric(w, m, true);
+          w.EndArray();
+        });
+      });
+}
+
+}  // namespace cairn::mlflow

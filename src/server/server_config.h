@@ -1,0 +1,33 @@
+// ServerConfig: everything `cairn server` needs, from (lowest to highest
+// precedence) built-in defaults, a YAML file (--config), CAIRN_* environment
+// variables, and command-line flags.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+
+namespace cairn::server {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 5000;
+  std::string data_dir = "./cairn-data";
+  std::string store_uri;      // Empty: sqlite in data_dir.
+  std::string artifacts_uri;  // Empty: file:// in data_dir.
+  int workers = 0;            // Handler threads; 0 = automatic.
+  std::string log_level = "info";
+  uint64_t max_body_bytes = 32ull << 20;
+
+  // The effective URIs once data_dir defaults are applied.
+  std::string EffectiveStoreUri() const;
+  std::string EffectiveArtifactsUri() const;
+};
+
+// Overlays the keys present in the YAML file onto `config`. Keys: host, port,
+// data_dir, store, artifacts, workers, log_level, max_body_bytes.
+// Errors: InvalidArgument naming the file, line and key on bad YAML or types.
+Status LoadConfigFile(const std::string& path, ServerConfig* config);
+
+}  // namespace cairn::server

@@ -1,0 +1,95 @@
+#include "server/server_main.h"
+
+#include <csignal>
+#include <filesystem>
+
+#include "artifacts/local/local_artifact_store.h"
+#include "core/env.h"
+#include "core/log.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "http/system_routes.h"
+#include "metrics/metrics.h"
+#include "mlflow/routes.h"
+#include "store/postgres/postgres_store.h"
+#include "store/sqlite/sqlite_store.h"
+#include "tracking/tracking_service.h"
+
+namespace cairn::server {
+
+int RunServer(const ServerConfig& config) {
+  LogLevel level;
+  if (!ParseLogLevel(config.log_level, &level)) {
+    LogError("unknown --log-level; use debug, info, warn or error", {{"value", config.log_level}});
+    return 2;
+  }
+  SetLogLevel(level);
+
+  // Block the signals before any thread starts so only sigwait sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    LogError("cannot create --data-dir", {{"path", config.data_dir}, {"error", ec.message()}});
+    return 1;
+  }
+
+  store::MetadataStoreRegistry stores;
+  store::RegisterSqliteStore(&stores);
+  store::RegisterPostgresStore(&stores);
+  auto store = stores.Open(config.EffectiveStoreUri());
+  if (!store.ok()) {
+    LogError("cannot open the metadata store", {{"error", store.status().message()}});
+    return 1;
+  }
+
+  artifacts::ArtifactStoreRegistry artifact_stores;
+  artifacts::RegisterLocalArtifactStore(&artifact_stores);
+  auto artifact_store = artifact_stores.Open(config.EffectiveArtifactsUri());
+  if (!artifact_store.ok()) {
+    LogError("cannot open the artifact store", {{"error", artifact_store.status().message()}});
+    return 1;
+  }
+
+  tracking::TrackingService tracking(store->get(), Env::Default());
+  if (Status init = tracking.Init(); !init.ok()) {
+    LogError("cannot initialise tracking", {{"error", init.ToString()}});
+    return 1;
+  }
+
+  metrics::Registry registry;
+  http::Router router(&registry);
+  http::RegisterSystemRoutes(router, &registry);
+  mlflow::RegisterTrackingRoutes(router, tracking);
+  mlflow::RegisterArtifactRoutes(router, **artifact_store, tracking);
+
+  http::ServerOptions options;
+  options.host = config.host;
+  options.port = config.port;
+  options.worker_threads = config.workers;
+  options.max_body_bytes = config.max_body_bytes;
+  options.spool_dir = (*artifact_store)->SpoolDir();
+  http::HttpServer server(options, &router, &registry);
+  if (Status started = server.Start(); !started.ok()) {
+    LogError("cannot start the HTTP server", {{"error", started.message()}});
+    return 1;
+  }
+  LogInfo("cairn server listening",
+          {{"url", "http://" + config.host + ":" + std::to_string(server.port())},
+           {"store", (*store)->DisplayUri()},
+           {"artifacts", (*artifact_store)->uri()}});
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  LogInfo("shutting down: draining in-flight requests", {{"signal", signal}});
+  server.Shutdown();
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace cairn::server

@@ -1,0 +1,208 @@
+#include "store/connection_store.h"
+
+#include <algorithm>
+
+#include "core/log.h"
+
+namespace cairn::store {
+
+struct ConnectionStore::PendingWrite {
+  const std::function<Status(SqlSession&)>* fn;
+  Status result;
+  bool done = false;
+  std::condition_variable* cv;
+};
+
+StatusOr<std::unique_ptr<ConnectionStore>> ConnectionStore::Open(Dialect dialect,
+                                                                  std::string display_uri,
+                                                                  ConnectionFactory factory,
+                                                                  ConnectionStoreOptions options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<SqlConnection> writer, factory());
+  return std::unique_ptr<ConnectionStore>(new ConnectionStore(
+      dialect, std::move(display_uri), std::move(factory), std::move(options), std::move(writer)));
+}
+
+ConnectionStore::ConnectionStore(Dialect dialect, std::string display_uri,
+                                 ConnectionFactory factory, ConnectionStoreOptions options,
+                                 std::unique_ptr<SqlConnection> writer)
+    : dialect_(dialect),
+      display_uri_(std::move(display_uri)),
+      factory_(std::move(factory)),
+      options_(std::move(options)),
+      writer_(std::move(writer)) {
+  committer_ = std::thread([this] { CommitLoop(); });
+}
+
+ConnectionStore::~ConnectionStore() {
+  {
+    std::lock_guard lock(write_mu_);
+    stopping_ = true;
+  }
+  write_cv_.notify_all();
+  committer_.join();
+}
+
+Status ConnectionStore::Write(const std::function<Status(SqlSession&)>& fn) {
+  std::condition_variable done_cv;
+  PendingWrite pending{&fn, Status::Ok(), false, &done_cv};
+  std::unique_lock lock(write_mu_);
+  if (stopping_) return Unavailable("The metadata store is shutting down; retry the request.");
+  write_queue_.push_back(&pending);
+  write_cv_.notify_all();
+  done_cv.wait(lock, [&] { return pending.done; });
+  return pending.result;
+}
+
+void ConnectionStore::CommitLoop() {
+  std::vector<PendingWrite*> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(write_mu_);
+      write_cv_.wait(lock, [this] { return stopping_ || !write_queue_.empty(); });
+      if (write_queue_.empty()) return;  // Stopping and drained.
+      size_t take = std::min(write_queue_.size(), static_cast<size_t>(options_.max_batch));
+      batch.assign(write_queue_.begin(), write_queue_.begin() + static_cast<long>(take));
+      write_queue_.erase(write_queue_.begin(), write_queue_.begin() + static_cast<long>(take));
+    }
+    CommitBatch(batch);
+    {
+      std::lock_guard lock(write_mu_);
+      for (PendingWrite* p : batch) {
+        p->done = true;
+        p->cv->notify_one();
+      }
+    }
+    batch.clear();
+  }
+}
+
+void ConnectionStore::CommitBatch(std::vector<PendingWrite*>& batch) {
+  SqlConnection& db = *writer_;
+  Status begin = db.ExecuteScript(options_.begin_write);
+  if (!begin.ok()) {
+    Status failure = Unavailable("The metadata store could not start a transaction (" +
+                                 begin.message() + "); retry the request.");
+    for (PendingWrite* p : batch) p->result = failure;
+    return;
+  }
+  // A lone write needs no savepoint: its failure rolls back the transaction.
+  bool use_savepoints = batch.size() > 1;
+  bool any_applied = false;
+  for (PendingWrite* p : batch) {
+    if (use_savepoints) {
+      Status sp = db.ExecuteScript("SAVEPOINT w");
+      if (!sp.ok()) {
+        p->result = sp;
+        continue;
+      }
+    }
+    p->result = (*p->fn)(db);
+    if (use_savepoints) {
+      Status end = p->result.ok() ? db.ExecuteScript("RELEASE SAVEPOINT w")
+                                  : db.ExecuteScript("ROLLBACK TO SAVEPOINT w; RELEASE SAVEPOINT w");
+      if (!end.ok() && p->result.ok()) p->result = end;
+    }
+    any_applied = any_applied || p->result.ok();
+  }
+  if (!any_applied) {
+    db.ExecuteScript("ROLLBACK").IgnoreError();
+    return;
+  }
+  Status commit = db.ExecuteScript("COMMIT");
+  if (!commit.ok()) {
+    LogError("metadata commit failed", {{"error", commit.ToString()}});
+    db.ExecuteScript("ROLLBACK").IgnoreError();
+    for (PendingWrite* p : batch) {
+      if (p->result.ok()) {
+        p->result = Unavailable("The metadata store failed to commit (" + commit.message() +
+                                "); nothing was written, retry the request.");
+      }
+    }
+  }
+}
+
+StatusOr<std::unique_ptr<SqlConnection>> ConnectionStore::AcquireReader() {
+  {
+    std::unique_lock lock(read_mu_);
+    read_cv_.wait(lock,
+                  [this] { return !idle_readers_.empty() || open_readers_ < options_.max_readers; });
+    if (!idle_readers_.empty()) {
+      auto connection = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return connection;
+    }
+    ++open_readers_;
+  }
+  auto opened = factory_();
+  if (!opened.ok()) {
+    std::lock_guard lock(read_mu_);
+    --open_readers_;
+    read_cv_.notify_one();
+  }
+  return opened;
+}
+
+void ConnectionStore::ReleaseReader(std::unique_ptr<SqlConnection> connection) {
+  std::lock_guard lock(read_mu_);
+  if (connection) {
+    idle_readers_.push_back(std::move(connection));
+  } else {
+    --open_readers_;  // Dropped a broken connection.
+  }
+  read_cv_.notify_one();
+}
+
+Status ConnectionStore::Read(const std::function<Status(SqlSession&)>& fn) {
+  ASSIGN_OR_RETURN(std::unique_ptr<SqlConnection> reader, AcquireReader());
+  Status begin = reader->ExecuteScript(options_.begin_read);
+  if (!begin.ok()) {
+    ReleaseReader(nullptr);
+    return Unavailable("The metadata store could not start a read (" + begin.message() +
+                       "); retry the request.");
+  }
+  Status result = fn(*reader);
+  // A read transaction has nothing to keep; end it and return the connection.
+  Status end = reader->ExecuteScript("ROLLBACK");
+  ReleaseReader(end.ok() ? std::move(reader) : nullptr);
+  return result;
+}
+
+Status ConnectionStore::Migrate(std::string_view component,
+                                std::span<const Migration> migrations) {
+  RETURN_IF_ERROR(Write([](SqlSession& db) {
+    return db.ExecuteScript(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " component TEXT NOT NULL, version BIGINT NOT NULL, name TEXT NOT NULL,"
+        " PRIMARY KEY (component, version))");
+  }));
+  std::vector<const Migration*> ordered;
+  for (const Migration& m : migrations) ordered.push_back(&m);
+  std::sort(ordered.begin(), ordered.end(),
+            [](const Migration* a, const Migration* b) { return a->version < b->version; });
+  std::string name(component);
+  for (const Migration* m : ordered) {
+    Status applied = Write([&](SqlSession& db) -> Status {
+      if (!options_.migration_lock.empty()) RETURN_IF_ERROR(db.ExecuteScript(options_.migration_lock));
+      ASSIGN_OR_RETURN(SqlRows rows,
+                       db.Query("SELECT 1 FROM schema_migrations WHERE component = ? AND version = ?",
+                                {name, static_cast<int64_t>(m->version)}));
+      if (!rows.empty()) return Status::Ok();
+      const std::string& sql =
+          dialect_ == Dialect::kPostgres && !m->postgres_sql.empty() ? m->postgres_sql : m->sql;
+      RETURN_IF_ERROR(db.ExecuteScript(sql));
+      RETURN_IF_ERROR(db.Execute(
+                            "INSERT INTO schema_migrations (component, version, name) VALUES (?, ?, ?)",
+                            {name, static_cast<int64_t>(m->version), m->name})
+                          .status());
+      LogInfo("applied migration", {{"component", name}, {"version", m->version}, {"name", m->name}});
+      return Status::Ok();
+    });
+    if (!applied.ok()) {
+      return Status(applied.code(), "Migration " + name + "/" + std::to_string(m->version) + " (" +
+                                        m->name + ") failed: " + applied.message());
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace cairn::store

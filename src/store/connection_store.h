@@ -1,0 +1,84 @@
+// ConnectionStore: the MetadataStore behaviour shared by every SQL backend,
+// built on a backend's connections: one writer connection driven by a
+// group-commit thread, and a pool of reader connections.
+//
+// Group commit: Write() enqueues its callback and waits. The committer thread
+// takes every queued callback, opens one transaction, runs each inside its
+// own SAVEPOINT (rolled back alone if it fails), commits once, then wakes each
+// caller with its own status. Under load, hundreds of requests share one fsync.
+//
+// Thread-safety: as MetadataStore.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/metadata_store.h"
+
+namespace cairn::store {
+
+// One backend connection. Not thread-safe; the store hands it to one thread at a time.
+class SqlConnection : public SqlSession {};
+
+using ConnectionFactory = std::function<StatusOr<std::unique_ptr<SqlConnection>>()>;
+
+struct ConnectionStoreOptions {
+  int max_readers = 8;
+  // Upper bound on callbacks sharing one transaction; bounds a batch's latency.
+  int max_batch = 1000;
+  // Statements that open a write and a read transaction in this dialect.
+  std::string begin_write = "BEGIN";
+  std::string begin_read = "BEGIN";
+  // Run first inside each migration transaction (e.g. an advisory lock).
+  std::string migration_lock;
+};
+
+class ConnectionStore : public MetadataStore {
+ public:
+  // Opens the writer connection and starts the committer thread.
+  static StatusOr<std::unique_ptr<ConnectionStore>> Open(Dialect dialect, std::string display_uri,
+                                                         ConnectionFactory factory,
+                                                         ConnectionStoreOptions options);
+  ~ConnectionStore() override;
+
+  Dialect dialect() const override { return dialect_; }
+  std::string DisplayUri() const override { return display_uri_; }
+  Status Read(const std::function<Status(SqlSession&)>& fn) override;
+  Status Write(const std::function<Status(SqlSession&)>& fn) override;
+  Status Migrate(std::string_view component, std::span<const Migration> migrations) override;
+
+ private:
+  struct PendingWrite;
+
+  ConnectionStore(Dialect dialect, std::string display_uri, ConnectionFactory factory,
+                  ConnectionStoreOptions options, std::unique_ptr<SqlConnection> writer);
+  void CommitLoop();
+  void CommitBatch(std::vector<PendingWrite*>& batch);
+  StatusOr<std::unique_ptr<SqlConnection>> AcquireReader();
+  void ReleaseReader(std::unique_ptr<SqlConnection> connection);
+
+  const Dialect dialect_;
+  const std::string display_uri_;
+  const ConnectionFactory factory_;
+  const ConnectionStoreOptions options_;
+  std::unique_ptr<SqlConnection> writer_;  // Used only by the committer thread.
+
+  std::mutex write_mu_;
+  std::condition_variable write_cv_;
+  std::deque<PendingWrite*> write_queue_;  // GUARDED_BY(write_mu_)
+  bool stopping_ = false;                  // GUARDED_BY(write_mu_)
+  std::thread committer_;
+
+  std::mutex read_mu_;
+  std::condition_variable read_cv_;
+  std::vector<std::unique_ptr<SqlConnection>> idle_readers_;  // GUARDED_BY(read_mu_)
+  int open_readers_ = 0;                                      // GUARDED_BY(read_mu_)
+};
+
+}  // namespace cairn::store

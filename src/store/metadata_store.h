@@ -1,0 +1,135 @@
+// MetadataStore: the relational store behind tracking, the registry and the
+// feature registry. One interface, two real backends chosen by URI scheme:
+// sqlite:///path/to/file.db (embedded default) and postgresql://... .
+//
+// Domain code writes portable SQL with `?` placeholders (backends translate
+// them; PostgreSQL gets $1, $2, ...) and never pastes user text into SQL.
+// Where the dialects differ (DDL for auto-increment keys, mostly), callers
+// branch on dialect(). LIKE is case-sensitive on every backend.
+//
+// Writes are atomic and durable when Write() returns OK. Concurrent writers
+// are group-committed: they share one transaction and one fsync, each inside
+// its own savepoint, so one request's failure never undoes another's.
+//
+// Thread-safety: all MetadataStore methods are safe to call concurrently.
+// A SqlSession is valid only inside the callback it was handed to.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/status.h"
+
+namespace cairn::store {
+
+// NULL, INTEGER, REAL, TEXT.
+using SqlValue = std::variant<std::monostate, int64_t, double, std::string>;
+
+enum class Dialect { kSqlite, kPostgres };
+
+// A query result, row-major.
+class SqlRows {
+ public:
+  SqlRows() = default;
+  explicit SqlRows(size_t columns) : columns_(columns) {}
+
+  size_t size() const { return columns_ == 0 ? 0 : cells_.size() / columns_; }
+  bool empty() const { return cells_.empty(); }
+  size_t columns() const { return columns_; }
+
+  bool IsNull(size_t row, size_t col) const {
+    return std::holds_alternative<std::monostate>(at(row, col));
+  }
+  // Typed getters convert between INTEGER and REAL; NULL reads as 0 / "".
+  int64_t Int(size_t row, size_t col) const;
+  double Double(size_t row, size_t col) const;
+  const std::string& Text(size_t row, size_t col) const;
+  const SqlValue& at(size_t row, size_t col) const { return cells_[row * columns_ + col]; }
+
+  // For backends filling the result.
+  void Append(SqlValue v) { cells_.push_back(std::move(v)); }
+  void Reserve(size_t rows) { cells_.reserve(rows * columns_); }
+
+ private:
+  size_t columns_ = 0;
+  std::vector<SqlValue> cells_;
+};
+
+class SqlSession {
+ public:
+  virtual ~SqlSession() = default;
+  virtual Dialect dialect() const = 0;
+
+  // Runs one statement. Returns the number of rows changed.
+  // Errors: AlreadyExists on a unique/primary-key violation; Internal otherwise.
+  virtual StatusOr<int64_t> Execute(std::string_view sql, std::span<const SqlValue> params) = 0;
+  // Runs one query and returns all rows.
+  virtual StatusOr<SqlRows> Query(std::string_view sql, std::span<const SqlValue> params) = 0;
+
+  // Runs trusted SQL with no parameters, possibly several statements
+  // separated by ';' (DDL in migrations, transaction control).
+  virtual Status ExecuteScript(std::string_view sql) = 0;
+
+  StatusOr<int64_t> Execute(std::string_view sql, std::initializer_list<SqlValue> params = {}) {
+    return Execute(sql, std::span<const SqlValue>(params.begin(), params.size()));
+  }
+  StatusOr<SqlRows> Query(std::string_view sql, std::initializer_list<SqlValue> params = {}) {
+    return Query(sql, std::span<const SqlValue>(params.begin(), params.size()));
+  }
+};
+
+// A schema change. `sql` may hold several statements separated by ';'.
+// `postgres_sql`, if set, replaces `sql` on PostgreSQL.
+struct Migration {
+  int version;
+  std::string name;
+  std::string sql;
+  std::string postgres_sql;
+};
+
+class MetadataStore {
+ public:
+  virtual ~MetadataStore() = default;
+  virtual Dialect dialect() const = 0;
+  // "sqlite:///..." or "postgresql://host/db" with any password removed.
+  virtual std::string DisplayUri() const = 0;
+
+  // Runs `fn` against a consistent snapshot. `fn` must only read.
+  virtual Status Read(const std::function<Status(SqlSession&)>& fn) = 0;
+
+  // Runs `fn` atomically and durably: when Write returns OK, everything `fn`
+  // did is committed and fsynced; when `fn` returns an error (or the commit
+  // fails), nothing it did is kept and that error is returned.
+  // `fn` may run on another thread; it must not call Read/Write itself.
+  // A statement that fails poisons the transaction on PostgreSQL: `fn` must
+  // return that error, not carry on (use ON CONFLICT for expected conflicts).
+  virtual Status Write(const std::function<Status(SqlSession&)>& fn) = 0;
+
+  // Applies, in version order, the migrations of `component` not yet
+  // recorded in the schema_migrations table, each in its own transaction.
+  // Safe to call at every start; concurrent starters are serialised.
+  virtual Status Migrate(std::string_view component, std::span<const Migration> migrations) = 0;
+};
+
+// Opens a store from a URI. Backends register by scheme; main wires them.
+using MetadataStoreFactory =
+    std::function<StatusOr<std::unique_ptr<MetadataStore>>(const std::string& uri)>;
+
+class MetadataStoreRegistry {
+ public:
+  void Register(std::string scheme, MetadataStoreFactory factory);
+  // Errors: InvalidArgument naming the unknown scheme and the known ones.
+  StatusOr<std::unique_ptr<MetadataStore>> Open(const std::string& uri) const;
+
+ private:
+  std::vector<std::pair<std::string, MetadataStoreFactory>> factories_;
+};
+
+}  // namespace cairn::store

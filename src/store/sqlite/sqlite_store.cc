@@ -1,0 +1,175 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <unordered_map>
+
+#include "store/connection_store.h"
+
+namespace cairn::store {
+namespace {
+
+constexpr int kBusyTimeoutMs = 10000;
+constexpr size_t kMaxCachedStatements = 512;
+
+Status SqliteError(sqlite3* db, int rc, std::string_view context) {
+  int extended = sqlite3_extended_errcode(db);
+  std::string message = std::string(context) + ": " + sqlite3_errmsg(db);
+  if (extended == SQLITE_CONSTRAINT_PRIMARYKEY || extended == SQLITE_CONSTRAINT_UNIQUE) {
+    return AlreadyExists(message);
+  }
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Unavailable(message);
+  return Internal(message);
+}
+
+class SqliteConnection : public SqlConnection {
+ public:
+  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  ~SqliteConnection() override {
+    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+  Status ExecuteScript(std::string_view sql) override {
+    std::string text(sql);
+    char* error = nullptr;
+    int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error);
+    if (rc != SQLITE_OK) {
+      std::string message = error != nullptr ? error : sqlite3_errstr(rc);
+      sqlite3_free(error);
+      return SqliteError(db_, rc, message);
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<int64_t> Execute(std::string_view sql, std::span<const SqlValue> params) override {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql, params));
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    }
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "SQL execution failed");
+    return static_cast<int64_t>(sqlite3_changes(db_));
+  }
+
+  StatusOr<SqlRows> Query(std::string_view sql, std::span<const SqlValue> params) override {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql, params));
+    int columns = sqlite3_column_count(stmt);
+    SqlRows rows(static_cast<size_t>(columns));
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      for (int c = 0; c < columns; ++c) {
+        switch (sqlite3_column_type(stmt, c)) {
+          case SQLITE_INTEGER: rows.Append(static_cast<int64_t>(sqlite3_column_int64(stmt, c))); break;
+          case SQLITE_FLOAT: rows.Append(sqlite3_column_double(stmt, c)); break;
+          case SQLITE_NULL: rows.Append(std::monostate{}); break;
+          default: {
+            const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+            rows.Append(std::string(text, static_cast<size_t>(sqlite3_column_bytes(stmt, c))));
+          }
+        }
+      }
+    }
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "SQL query failed");
+    return rows;
+  }
+
+ private:
+  StatusOr<sqlite3_stmt*> Prepare(std::string_view sql, std::span<const SqlValue> params) {
+    std::string key(sql);
+    sqlite3_stmt* stmt = nullptr;
+    auto it = statements_.find(key);
+    if (it != statements_.end()) {
+      stmt = it->second;
+    } else {
+      int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()),
+                                  SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+      if (rc != SQLITE_OK) return SqliteError(db_, rc, "SQL prepare failed");
+      if (statements_.size() >= kMaxCachedStatements) {
+        for (auto& [s, old] : statements_) sqlite3_finalize(old);
+        statements_.clear();
+      }
+      statements_.emplace(std::move(key), stmt);
+    }
+    sqlite3_clear_bindings(stmt);
+    int index = 1;
+    for (const SqlValue& v : params) {
+      int rc = SQLITE_OK;
+      if (const auto* i = std::get_if<int64_t>(&v)) {
+        rc = sqlite3_bind_int64(stmt, index, *i);
+      } else if (const auto* d = std::get_if<double>(&v)) {
+        rc = sqlite3_bind_double(stmt, index, *d);
+      } else if (const auto* s = std::get_if<std::string>(&v)) {
+        rc = sqlite3_bind_text(stmt, index, s->data(), static_cast<int>(s->size()), SQLITE_STATIC);
+      } else {
+        rc = sqlite3_bind_null(stmt, index);
+      }
+      if (rc != SQLITE_OK) return SqliteError(db_, rc, "SQL bind failed");
+      ++index;
+    }
+    return stmt;
+  }
+
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+};
+
+StatusOr<std::unique_ptr<SqlConnection>> OpenConnection(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    return Unavailable("Cannot open SQLite database '" + path + "': " + message);
+  }
+  auto connection = std::make_unique<SqliteConnection>(db);
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  Status pragmas = connection->ExecuteScript(
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+      " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;"
+      // LIKE is case-sensitive on every backend (PostgreSQL's rule); ILIKE is
+      // written as LOWER(x) LIKE LOWER(y) by callers.
+      " PRAGMA case_sensitive_like=ON");
+  if (!pragmas.ok()) {
+    return Unavailable("Cannot configure SQLite database '" + path + "': " + pragmas.message() +
+                       " (is it a SQLite file?)");
+  }
+  return std::unique_ptr<SqlConnection>(std::move(connection));
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<MetadataStore>> OpenSqliteStore(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  ConnectionStoreOptions options;
+  // IMMEDIATE takes the write lock up front, so a batch never fails half-way
+  // with SQLITE_BUSY when another process writes.
+  options.begin_write = "BEGIN IMMEDIATE";
+  options.begin_read = "BEGIN";
+  ASSIGN_OR_RETURN(auto store,
+                   ConnectionStore::Open(Dialect::kSqlite, "sqlite:///" + path,
+                                         [path] { return OpenConnection(path); }, options));
+  return std::unique_ptr<MetadataStore>(std::move(store));
+}
+
+void RegisterSqliteStore(MetadataStoreRegistry* registry) {
+  registry->Register("sqlite", [](const std::string& uri) {
+    // sqlite:///abs/path -> /abs/path; sqlite://rel/path -> rel/path.
+    std::string path = uri.substr(std::string_view("sqlite://").size());
+    if (path.rfind("//", 0) == 0) path = path.substr(1);
+    if (path.empty()) {
+      return StatusOr<std::unique_ptr<MetadataStore>>(
+          InvalidArgument("--store sqlite:// needs a file path, e.g. sqlite:///var/cairn/meta.db"));
+    }
+    return OpenSqliteStore(path);
+  });
+}
+
+}  // namespace cairn::store

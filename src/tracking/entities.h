@@ -1,0 +1,78 @@
+// Tracking entities as the domain sees them: plain values, independent of
+// any wire format (the MLflow surface maps them to its JSON) or storage.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cairn::tracking {
+
+inline constexpr char kActive[] = "active";
+inline constexpr char kDeleted[] = "deleted";
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+  friend bool operator==(const KeyValue&, const KeyValue&) = default;
+};
+
+struct Experiment {
+  std::string experiment_id;
+  std::string name;
+  std::string artifact_location;
+  std::string lifecycle_stage = kActive;
+  int64_t creation_time = 0;
+  int64_t last_update_time = 0;
+  std::vector<KeyValue> tags;
+};
+
+struct Metric {
+  std::string key;
+  double value = 0;
+  int64_t timestamp = 0;
+  int64_t step = 0;
+  std::string run_id;  // Filled only where several runs are mixed (bulk history).
+};
+
+struct RunInfo {
+  std::string run_id;
+  std::string run_name;
+  std::string experiment_id;
+  std::string user_id;
+  std::string status = "RUNNING";
+  std::optional<int64_t> start_time;
+  std::optional<int64_t> end_time;
+  std::string artifact_uri;
+  std::string lifecycle_stage = kActive;
+};
+
+struct Dataset {
+  std::string name;
+  std::string digest;
+  std::string source_type;
+  std::string source;
+  std::string schema;
+  std::string profile;
+};
+
+struct DatasetInput {
+  std::vector<KeyValue> tags;
+  Dataset dataset;
+};
+
+struct Run {
+  RunInfo info;
+  std::vector<Metric> metrics;  // Latest value per key.
+  std::vector<KeyValue> params;
+  std::vector<KeyValue> tags;
+  std::vector<DatasetInput> dataset_inputs;
+};
+
+enum class ViewType { kActiveOnly, kDeletedOnly, kAll };
+
+// Run statuses MLflow defines.
+bool IsValidRunStatus(const std::string& status);
+
+}  // namespace cairn::tracking

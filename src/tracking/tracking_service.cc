@@ -1,0 +1,745 @@
+#include "tracking/tracking_service.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <tuple>
+#include <unordered_set>
+
+#include "core/base64.h"
+#include "tracking/run_search.h"
+#include "tracking/schema.h"
+#include "tracking/validation.h"
+
+namespace cairn::tracking {
+
+using store::SqlRows;
+using store::SqlSession;
+using store::SqlValue;
+
+namespace {
+
+constexpr char kRunNameTag[] = "mlflow.runName";
+constexpr char kLogModelHistoryTag[] = "mlflow.log-model.history";
+
+// Experiment ids are integers stored as such; users see strings.
+StatusOr<int64_t> ParseExperimentId(const std::string& id) {
+  if (id.empty() || id.size() > 18 ||
+      !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return NotFound("No Experiment with id=" + id + " exists");
+  }
+  return std::stoll(id);
+}
+
+struct RunRow {
+  int64_t run_key = 0;
+  int64_t experiment_id = 0;
+  std::string lifecycle_stage;
+  std::string name;
+};
+
+StatusOr<RunRow> FindRun(SqlSession& db, const std::string& run_id) {
+  ASSIGN_OR_RETURN(SqlRows rows,
+                   db.Query("SELECT run_key, experiment_id, lifecycle_stage, name FROM runs "
+                            "WHERE run_uuid = ?",
+                            {run_id}));
+  if (rows.empty()) return NotFound("Run with id=" + run_id + " not found");
+  return RunRow{rows.Int(0, 0), rows.Int(0, 1), rows.Text(0, 2), rows.Text(0, 3)};
+}
+
+StatusOr<RunRow> FindActiveRun(SqlSession& db, const std::string& run_id) {
+  ASSIGN_OR_RETURN(RunRow run, FindRun(db, run_id));
+  if (run.lifecycle_stage != kActive) {
+    return InvalidArgument("The run " + run_id + " must be in the 'active' state. Current state is " +
+                           run.lifecycle_stage + ".");
+  }
+  return run;
+}
+
+StatusOr<Experiment> LoadExperiment(SqlSession& db, const char* where, const SqlValue& key,
+                                    const std::string& describe) {
+  std::string sql =
+      std::string("SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time, "
+                  "last_update_time FROM experiments WHERE ") +
+      where;
+  ASSIGN_OR_RETURN(SqlRows rows, db.Query(sql, {key}));
+  if (rows.empty()) return NotFound(describe);
+  Experiment e;
+  e.experiment_id = std::to_string(rows.Int(0, 0));
+  e.name = rows.Text(0, 1);
+  e.artifact_location = rows.Text(0, 2);
+  e.lifecycle_stage = rows.Text(0, 3);
+  e.creation_time = rows.Int(0, 4);
+  e.last_update_time = rows.Int(0, 5);
+  ASSIGN_OR_RETURN(SqlRows tags, db.Query("SELECT key, value FROM experiment_tags WHERE "
+                                          "experiment_id = ? ORDER BY key",
+                                          {rows.Int(0, 0)}));
+  for (size_t i = 0; i < tags.size(); ++i) e.tags.push_back({tags.Text(i, 0), tags.Text(i, 1)});
+  return e;
+}
+
+Status ValidateTag(const KeyValue& tag) {
+  RETURN_IF_ERROR(ValidateKeyName("tag", tag.key));
+  return ValidateLength("Tag value", kMaxTagValueLength, tag.value);
+}
+
+Status UpsertTag(SqlSession& db, int64_t run_key, const KeyValue& tag) {
+  RETURN_IF_ERROR(db.Execute("INSERT INTO tags (run_key, key, value) VALUES (?, ?, ?) "
+                             "ON CONFLICT (run_key, key) DO UPDATE SET value = excluded.value",
+                             {run_key, tag.key, tag.value})
+                      .status());
+  if (tag.key == kRunNameTag) {
+    RETURN_IF_ERROR(
+        db.Execute("UPDATE runs SET name = ? WHERE run_key = ?", {tag.value, run_key}).status());
+  }
+  return Status::Ok();
+}
+
+// NaN cannot be a key column value portably: stored as 0 with is_nan = 1.
+double StoredValue(double v) { return std::isnan(v) ? 0.0 : v; }
+double LoadedValue(double v, int64_t is_nan) { return is_nan != 0 ? std::nan("") : v; }
+
+std::string MakePageToken(int64_t offset) {
+  return Base64Encode("{\"offset\": " + std::to_string(offset) + "}");
+}
+
+}  // namespace
+
+StatusOr<int64_t> ParsePageToken(const std::string& token) {
+  if (token.empty()) return int64_t{0};
+  auto decoded = Base64Decode(token);
+  std::string_view text = decoded ? std::string_view(*decoded) : std::string_view();
+  size_t colon = text.find(':');
+  if (!decoded || text.rfind("{\"offset\":", 0) != 0 || colon == std::string_view::npos) {
+    return InvalidArgument("Invalid page token, could not base64-decode");
+  }
+  std::string number(text.substr(colon + 1));
+  number.erase(std::remove_if(number.begin(), number.end(),
+                              [](char c) { return c == ' ' || c == '}'; }),
+               number.end());
+  if (number.empty() || !std::all_of(number.begin(), number.end(),
+                                     [](char c) { return c >= '0' && c <= '9'; })) {
+    return InvalidArgument("Invalid page token, offset is not a non-negative integer");
+  }
+  return std::stoll(number);
+}
+
+std::string NextPageToken(int64_t offset, size_t returned, bool more) {
+  return more ? MakePageToken(offset + static_cast<int64_t>(returned)) : std::string();
+}
+
+TrackingService::TrackingService(store::MetadataStore* store, Env* env, TrackingOptions options)
+    : store_(store), env_(env), options_(std::move(options)) {
+  while (!options_.default_artifact_root.empty() && options_.default_artifact_root.back() == '/') {
+    options_.default_artifact_root.pop_back();
+  }
+}
+
+Status TrackingService::Init() {
+  auto migrations = TrackingMigrations();
+  RETURN_IF_ERROR(store_->Migrate("tracking", migrations));
+  int64_t now = env_->NowMillis();
+  return store_->Write([&](SqlSession& db) {
+    return db
+        .Execute("INSERT INTO experiments (experiment_id, name, artifact_location, "
+                 "lifecycle_stage, creation_time, last_update_time) VALUES (0, 'Default', ?, ?, ?, ?) "
+                 "ON CONFLICT DO NOTHING",
+                 {options_.default_artifact_root + "/0", std::string(kActive), now, now})
+        .status();
+  });
+}
+
+// ---------------------------------------------------------------- experiments
+
+StatusOr<std::string> TrackingService::CreateExperiment(const std::string& name,
+                                                        const std::string& artifact_location,
+                                                        const std::vector<KeyValue>& tags) {
+  RETURN_IF_ERROR(ValidateExperimentName(name));
+  for (const KeyValue& tag : tags) {
+    RETURN_IF_ERROR(ValidateKeyName("tag", tag.key));
+    RETURN_IF_ERROR(ValidateLength("Tag value", kMaxExperimentTagValueLength, tag.value));
+  }
+  int64_t now = env_->NowMillis();
+  std::string id;
+  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(SqlRows existing, db.Query("SELECT 1 FROM experiments WHERE name = ?", {name}));
+    if (!existing.empty()) {
+      return AlreadyExists("Experiment(name=" + name + ") already exists.");
+    }
+    ASSIGN_OR_RETURN(SqlRows inserted,
+                     db.Query("INSERT INTO experiments (name, artifact_location, lifecycle_stage, "
+                              "creation_time, last_update_time) VALUES (?, ?, ?, ?, ?) "
+                              "RETURNING experiment_id",
+                              {name, artifact_location, std::string(kActive), now, now}));
+    int64_t key = inserted.Int(0, 0);
+    id = std::to_string(key);
+    if (artifact_location.empty()) {
+      RETURN_IF_ERROR(db.Execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+                                 {options_.default_artifact_root + "/" + id, key})
+                          .status());
+    }
+    for (const KeyValue& tag : tags) {
+      RETURN_IF_ERROR(db.Execute("INSERT INTO experiment_tags (experiment_id, key, value) VALUES "
+                                 "(?, ?, ?) ON CONFLICT (experiment_id, key) DO UPDATE SET value = "
+                                 "excluded.value",
+                                 {key, tag.key, tag.value})
+                          .status());
+    }
+    return Status::Ok();
+  }));
+  return id;
+}
+
+StatusOr<Experiment> TrackingService::GetExperiment(const std::string& experiment_id) {
+  ASSIGN_OR_RETURN(int64_t key, ParseExperimentId(experiment_id));
+  Experiment out;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(out, LoadExperiment(db, "experiment_id = ?", key,
+                                         "No Experiment with id=" + experiment_id + " exists"));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<Experiment> TrackingService::GetExperimentByName(const std::string& name) {
+  Experiment out;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(out, LoadExperiment(db, "name = ?", name,
+                                         "Could not find experiment with name '" + name + "'"));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status TrackingService::RenameExperiment(const std::string& experiment_id,
+                                         const std::string& new_name) {
+  ASSIGN_OR_RETURN(int64_t key, ParseExperimentId(experiment_id));
+  RETURN_IF_ERROR(ValidateExperimentName(new_name));
+  int64_t now = env_->NowMillis();
+  return store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(Experiment e, LoadExperiment(db, "experiment_id = ?", key,
+                                                  "No Experiment with id=" + experiment_id +
+                                                      " exists"));
+    if (e.lifecycle_stage != kActive) {
+      return FailedPrecondition("Cannot rename a non-active experiment.");
+    }
+    if (e.name == new_name) return Status::Ok();
+    ASSIGN_OR_RETURN(SqlRows taken, db.Query("SELECT 1 FROM experiments WHERE name = ?", {new_name}));
+    if (!taken.empty()) return AlreadyExists("Experiment(name=" + new_name + ") already exists.");
+    return db
+        .Execute("UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?",
+                 {new_name, now, key})
+        .status();
+  });
+}
+
+namespace {
+Status SetExperimentStage(store::MetadataStore* store, Env* env, const std::string& experiment_id,
+                          const char* stage) {
+  ASSIGN_OR_RETURN(int64_t key, ParseExperimentId(experiment_id));
+  int64_t now = env->NowMillis();
+  bool deleting = std::string_view(stage) == kDeleted;
+  if (deleting && key == 0) {
+    return InvalidArgument("Cannot delete the default experiment '0'. This is an internally "
+                           "reserved experiment.");
+  }
+  return store->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(int64_t changed,
+                     db.Execute("UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? "
+                                "WHERE experiment_id = ?",
+                                {std::string(stage), now, key}));
+    if (changed == 0) return NotFound("No Experiment with id=" + experiment_id + " exists");
+    // Runs follow their experiment, as in MLflow: deleting hides them, restoring brings back
+    // those deleted with it.
+    if (deleting) {
+      return db
+          .Execute("UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE experiment_id = ? "
+                   "AND lifecycle_stage = ?",
+                   {std::string(kDeleted), now, key, std::string(kActive)})
+          .status();
+    }
+    return db
+        .Execute("UPDATE runs SET lifecycle_stage = ?, deleted_time = NULL WHERE experiment_id = ? "
+                 "AND lifecycle_stage = ?",
+                 {std::string(kActive), key, std::string(kDeleted)})
+        .status();
+  });
+}
+}  // namespace
+
+Status TrackingService::DeleteExperiment(const std::string& experiment_id) {
+  return SetExperimentStage(store_, env_, experiment_id, kDeleted);
+}
+
+Status TrackingService::RestoreExperiment(const std::string& experiment_id) {
+  return SetExperimentStage(store_, env_, experiment_id, kActive);
+}
+
+Status TrackingService::SetExperimentTag(const std::string& experiment_id, const KeyValue& tag) {
+  ASSIGN_OR_RETURN(int64_t key, ParseExperimentId(experiment_id));
+  RETURN_IF_ERROR(ValidateKeyName("tag", tag.key));
+  RETURN_IF_ERROR(ValidateLength("Tag value", kMaxExperimentTagValueLength, tag.value));
+  return store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(SqlRows rows, db.Query("SELECT lifecycle_stage FROM experiments WHERE "
+                                            "experiment_id = ?",
+                                            {key}));
+    if (rows.empty()) return NotFound("No Experiment with id=" + experiment_id + " exists");
+    if (rows.Text(0, 0) != kActive) {
+      return InvalidArgument("The experiment " + experiment_id +
+                             " must be in the 'active' state. Current state is " + rows.Text(0, 0) +
+                             ".");
+    }
+    return db
+        .Execute("INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) "
+                 "ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
+                 {key, tag.key, tag.value})
+        .status();
+  });
+}
+
+StatusOr<ExperimentPage> TrackingService::SearchExperiments(
+    const SearchExperimentsRequest& request) {
+  if (request.max_results < 1 || request.max_results > kMaxSearchResults) {
+    return InvalidArgument("Invalid value for max_results. It must be between 1 and " +
+                           std::to_string(kMaxSearchResults) + ", but got " +
+                           std::to_string(request.max_results));
+  }
+  ASSIGN_OR_RETURN(int64_t offset, ParsePageToken(request.page_token));
+  ASSIGN_OR_RETURN(SqlQuery query, BuildExperimentSearchQuery(request, offset));
+  ExperimentPage page;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(SqlRows ids, db.Query(query.sql, query.params));
+    bool more = static_cast<int64_t>(ids.size()) > request.max_results;
+    size_t count = more ? static_cast<size_t>(request.max_results) : ids.size();
+    for (size_t i = 0; i < count; ++i) {
+      ASSIGN_OR_RETURN(Experiment e, LoadExperiment(db, "experiment_id = ?", ids.Int(i, 0), ""));
+      page.experiments.push_back(std::move(e));
+    }
+    page.next_page_token = NextPageToken(offset, count, more);
+    return Status::Ok();
+  }));
+  return page;
+}
+
+// ----------------------------------------------------------------------- runs
+
+std::string TrackingService::NewRunName() {
+  // Friendly, memorable names in MLflow's "adjective-noun-number" shape.
+  static const char* const kAdjectives[] = {
+      "amber", "bold", "brisk", "calm", "clever", "crisp", "eager", "fleet", "gentle", "glad",
+      "keen", "lucid", "merry", "nimble", "placid", "quiet", "rapid", "steady", "sunny", "vivid"};
+  static const char* const kNouns[] = {
+      "badger", "cairn", "comet", "falcon", "fern", "harbor", "heron", "lark", "maple", "meadow",
+      "otter", "pine", "quartz", "raven", "ridge", "river", "sparrow", "summit", "tide", "willow"};
+  std::string hex = env_->RandomHex(4);
+  uint32_t bits = static_cast<uint32_t>(std::stoul(hex, nullptr, 16));
+  return std::string(kAdjectives[bits % 20]) + "-" + kNouns[(bits / 20) % 20] + "-" +
+         std::to_string((bits / 400) % 1000);
+}
+
+StatusOr<Run> TrackingService::CreateRun(const CreateRunRequest& request) {
+  for (const KeyValue& tag : request.tags) RETURN_IF_ERROR(ValidateTag(tag));
+  std::string experiment_id = request.experiment_id.empty() ? "0" : request.experiment_id;
+  ASSIGN_OR_RETURN(int64_t exp_key, ParseExperimentId(experiment_id));
+
+  std::string run_name = request.run_name;
+  for (const KeyValue& tag : request.tags) {
+    if (tag.key != kRunNameTag) continue;
+    if (!run_name.empty() && tag.value != run_name) {
+      return InvalidArgument("Both 'run_name' argument and 'mlflow.runName' tag are specified, but "
+                             "with different values (run_name='" + run_name +
+                             "', mlflow.runName='" + tag.value + "').");
+    }
+    run_name = tag.value;
+  }
+  if (run_name.empty()) run_name = NewRunName();
+
+  Run run;
+  run.info.run_id = env_->RandomHex(16);
+  run.info.run_name = run_name;
+  run.info.experiment_id = experiment_id;
+  run.info.user_id = request.user_id;
+  run.info.status = "RUNNING";
+  run.info.start_time = request.start_time ? *request.start_time : env_->NowMillis();
+  run.info.lifecycle_stage = kActive;
+  run.tags = request.tags;
+  if (std::none_of(run.tags.begin(), run.tags.end(),
+                   [](const KeyValue& t) { return t.key == kRunNameTag; })) {
+    run.tags.push_back({kRunNameTag, run_name});
+  }
+
+  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(SqlRows exp, db.Query("SELECT artifact_location, lifecycle_stage FROM "
+                                           "experiments WHERE experiment_id = ?",
+                                           {exp_key}));
+    if (exp.empty()) return NotFound("No Experiment with id=" + experiment_id + " exists");
+    if (exp.Text(0, 1) != kActive) {
+      return InvalidArgument("The experiment " + experiment_id +
+                             " must be in the 'active' state. Current state is " + exp.Text(0, 1) +
+                             ".");
+    }
+    std::string location = exp.Text(0, 0);
+    while (!location.empty() && location.back() == '/') location.pop_back();
+    run.info.artifact_uri = location + "/" + run.info.run_id + "/artifacts";
+    ASSIGN_OR_RETURN(SqlRows inserted,
+                     db.Query("INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, "
+                              "start_time, end_time, lifecycle_stage, artifact_uri) VALUES (?, ?, "
+                              "?, ?, ?, ?, NULL, ?, ?) RETURNING run_key",
+                              {run.info.run_id, exp_key, run_name, run.info.user_id,
+                               run.info.status, *run.info.start_time, std::string(kActive),
+                               run.info.artifact_uri}));
+    int64_t run_key = inserted.Int(0, 0);
+    for (const KeyValue& tag : run.tags) RETURN_IF_ERROR(UpsertTag(db, run_key, tag));
+    return Status::Ok();
+  }));
+  return run;
+}
+
+StatusOr<Run> TrackingService::GetRun(const std::string& run_id) {
+  Run run;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(std::vector<Run> runs, LoadRunsByUuid(db, {run_id}));
+    if (runs.empty()) return NotFound("Run with id=" + run_id + " not found");
+    run = std::move(runs.front());
+    return Status::Ok();
+  }));
+  return run;
+}
+
+StatusOr<RunInfo> TrackingService::UpdateRun(const UpdateRunRequest& request) {
+  if (request.status && !IsValidRunStatus(*request.status)) {
+    return InvalidArgument("Invalid value " + *request.status +
+                           " for parameter 'status' supplied: expected one of RUNNING, "
+                           "SCHEDULED, FINISHED, FAILED, KILLED");
+  }
+  if (request.run_name) RETURN_IF_ERROR(ValidateLength("Tag value", kMaxTagValueLength, *request.run_name));
+  RunInfo info;
+  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(RunRow row, FindActiveRun(db, request.run_id));
+    if (request.status) {
+      RETURN_IF_ERROR(db.Execute("UPDATE runs SET status = ? WHERE run_key = ?",
+                                 {*request.status, row.run_key})
+                          .status());
+    }
+    if (request.end_time) {
+      RETURN_IF_ERROR(db.Execute("UPDATE runs SET end_time = ? WHERE run_key = ?",
+                                 {*request.end_time, row.run_key})
+                          .status());
+    }
+    if (request.run_name && !request.run_name->empty()) {
+      RETURN_IF_ERROR(UpsertTag(db, row.run_key, {kRunNameTag, *request.run_name}));
+    }
+    ASSIGN_OR_RETURN(std::vector<Run> runs, LoadRunsByUuid(db, {request.run_id}));
+    info = runs.front().info;
+    return Status::Ok();
+  }));
+  return info;
+}
+
+namespace {
+Status SetRunStage(store::MetadataStore* store, const std::string& run_id, const char* stage,
+                   std::optional<int64_t> deleted_time) {
+  return store->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(RunRow row, FindRun(db, run_id));
+    SqlValue deleted = deleted_time ? SqlValue(*deleted_time) : SqlValue(std::monostate{});
+    return db
+        .Execute("UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_key = ?",
+                 {std::string(stage), deleted, row.run_key})
+        .status();
+  });
+}
+}  // namespace
+
+Status TrackingService::DeleteRun(const std::string& run_id) {
+  return SetRunStage(store_, run_id, kDeleted, env_->NowMillis());
+}
+
+Status TrackingService::RestoreRun(const std::string& run_id) {
+  return SetRunStage(store_, run_id, kActive, std::nullopt);
+}
+
+// -------------------------------------------------------------------- logging
+
+Status TrackingService::LogBatch(const std::string& run_id, const std::vector<Metric>& metrics,
+                                 const std::vector<KeyValue>& params,
+                                 const std::vector<KeyValue>& tags) {
+  RETURN_IF_ERROR(ValidateBatchLimit("metrics", kMaxMetricsPerBatch, metrics.size()));
+  RETURN_IF_ERROR(ValidateBatchLimit("params", kMaxParamsTagsPerBatch, params.size()));
+  RETURN_IF_ERROR(ValidateBatchLimit("tags", kMaxParamsTagsPerBatch, tags.size()));
+  RETURN_IF_ERROR(ValidateBatchLimit("metrics, params, and tags", kMaxEntitiesPerBatch,
+                                     metrics.size() + params.size() + tags.size()));
+  for (const Metric& m : metrics) {
+    RETURN_IF_ERROR(ValidateKeyName("metric", m.key));
+    if (m.timestamp < 0) {
+      return InvalidArgument("Got invalid timestamp " + std::to_string(m.timestamp) +
+                             " for metric '" + m.key +
+                             "'. Timestamp must be a nonnegative long (64-bit integer) ");
+    }
+  }
+  std::set<std::string> param_keys;
+  std::vector<std::string> duplicates;
+  for (const KeyValue& p : params) {
+    RETURN_IF_ERROR(ValidateKeyName("param", p.key));
+    RETURN_IF_ERROR(ValidateLength("Param value", kMaxParamValueLength, p.value));
+    if (!param_keys.insert(p.key).second) duplicates.push_back("'" + p.key + "'");
+  }
+  if (!duplicates.empty()) {
+    std::string list;
+    for (const auto& d : duplicates) list += (list.empty() ? "" : ", ") + d;
+    return InvalidArgument("Duplicate parameter keys have been submitted: [" + list +
+                           "]. Please ensure the request contains only one param value per param "
+                           "key.");
+  }
+  for (const KeyValue& t : tags) RETURN_IF_ERROR(ValidateTag(t));
+
+  // The newest point per key in this batch, by MLflow's order (step, timestamp, value).
+  std::map<std::string, const Metric*> latest;
+  auto newer = [](const Metric& a, const Metric& b) {
+    double av = std::isnan(a.value) ? 0 : a.value;
+    double bv = std::isnan(b.value) ? 0 : b.value;
+    return std::tie(a.step, a.timestamp, av) > std::tie(b.step, b.timestamp, bv);
+  };
+  for (const Metric& m : metrics) {
+    auto [it, inserted] = latest.emplace(m.key, &m);
+    if (!inserted && newer(m, *it->second)) it->second = &m;
+  }
+
+  return store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(RunRow row, FindActiveRun(db, run_id));
+    for (const KeyValue& p : params) {
+      ASSIGN_OR_RETURN(int64_t inserted,
+                       db.Execute("INSERT INTO params (run_key, key, value) VALUES (?, ?, ?) "
+                                  "ON CONFLICT (run_key, key) DO NOTHING",
+                                  {row.run_key, p.key, p.value}));
+      if (inserted == 1) continue;
+      ASSIGN_OR_RETURN(SqlRows old, db.Query("SELECT value FROM params WHERE run_key = ? AND key = ?",
+                                             {row.run_key, p.key}));
+      if (!old.empty() && old.Text(0, 0) != p.value) {
+        return InvalidArgument("Changing param values is not allowed. Param with key='" + p.key +
+                               "' was already logged with value='" + old.Text(0, 0) +
+                               "' for run ID='" + run_id + "'. Attempted logging new value '" +
+                               p.value + "'.");
+      }
+    }
+    for (const KeyValue& t : tags) RETURN_IF_ERROR(UpsertTag(db, row.run_key, t));
+    for (const Metric& m : metrics) {
+      RETURN_IF_ERROR(db.Execute("INSERT INTO metrics (run_key, key, step, timestamp, value, "
+                                 "is_nan) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                                 {row.run_key, m.key, m.step, m.timestamp, StoredValue(m.value),
+                                  int64_t{std::isnan(m.value) ? 1 : 0}})
+                          .status());
+    }
+    for (const auto& [key, m] : latest) {
+      RETURN_IF_ERROR(
+          db.Execute("INSERT INTO latest_metrics (run_key, key, step, timestamp, value, is_nan) "
+                     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_key, key) DO UPDATE SET "
+                     "step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, "
+                     "is_nan = excluded.is_nan WHERE (excluded.step, excluded.timestamp, "
+                     "excluded.value) > (latest_metrics.step, latest_metrics.timestamp, "
+                     "latest_metrics.value)",
+                     {row.run_key, key, m->step, m->timestamp, StoredValue(m->value),
+                      int64_t{std::isnan(m->value) ? 1 : 0}})
+              .status());
+    }
+    return Status::Ok();
+  });
+}
+
+Status TrackingService::SetTag(const std::string& run_id, const KeyValue& tag) {
+  RETURN_IF_ERROR(ValidateTag(tag));
+  return store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(RunRow row, FindActiveRun(db, run_id));
+    return UpsertTag(db, row.run_key, tag);
+  });
+}
+
+Status TrackingService::DeleteTag(const std::string& run_id, const std::string& key) {
+  return store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(RunRow row, FindActiveRun(db, run_id));
+    ASSIGN_OR_RETURN(int64_t deleted, db.Execute("DELETE FROM tags WHERE run_key = ? AND key = ?",
+                                                 {row.run_key, key}));
+    if (deleted == 0) {
+      return NotFound("No tag with name: " + key + " in run with id " + run_id);
+    }
+    return Status::Ok();
+  });
+}
+
+Status TrackingService::LogInputs(const std::string& run_id,
+                                  const std::vector<DatasetInput>& inputs) {
+  RETURN_IF_ERROR(ValidateBatchLimit("datasets", 1000, inputs.size()));
+  for (const DatasetInput& input : inputs) {
+    if (input.dataset.name.empty()) {
+      return InvalidArgument("Missing value for required parameter 'datasets.dataset.name'.");
+    }
+    if (input.dataset.digest.empty()) {
+      return InvalidArgument("Missing value for required parameter 'datasets.dataset.digest'.");
+    }
+    RETURN_IF_ERROR(ValidateLength("Dataset name", 500, input.dataset.name));
+    RETURN_IF_ERROR(ValidateLength("Dataset digest", 36, input.dataset.digest));
+    RETURN_IF_ERROR(ValidateLength("Dataset schema", 65535, input.dataset.schema));
+    RETURN_IF_ERROR(ValidateLength("Dataset source", 65535, input.dataset.source));
+    for (const KeyValue& tag : input.tags) {
+      RETURN_IF_ERROR(ValidateLength("Input tag key", 255, tag.key));
+      RETURN_IF_ERROR(ValidateLength("Input tag value", 500, tag.value));
+    }
+  }
+  return store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(RunRow row, FindActiveRun(db, run_id));
+    for (const DatasetInput& input : inputs) {
+      const Dataset& d = input.dataset;
+      RETURN_IF_ERROR(db.Execute("INSERT INTO datasets (experiment_id, name, digest, source_type, "
+                                 "source, schema, profile) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                                 "ON CONFLICT (experiment_id, name, digest) DO NOTHING",
+                                 {row.experiment_id, d.name, d.digest, d.source_type, d.source,
+                                  d.schema, d.profile})
+                          .status());
+      ASSIGN_OR_RETURN(SqlRows key, db.Query("SELECT dataset_key FROM datasets WHERE experiment_id "
+                                             "= ? AND name = ? AND digest = ?",
+                                             {row.experiment_id, d.name, d.digest}));
+      int64_t dataset_key = key.Int(0, 0);
+      RETURN_IF_ERROR(db.Execute("INSERT INTO run_inputs (run_key, dataset_key) VALUES (?, ?) "
+                                 "ON CONFLICT DO NOTHING",
+                                 {row.run_key, dataset_key})
+                          .status());
+      for (const KeyValue& tag : input.tags) {
+        RETURN_IF_ERROR(db.Execute("INSERT INTO run_input_tags (run_key, dataset_key, key, value) "
+                                   "VALUES (?, ?, ?, ?) ON CONFLICT (run_key, dataset_key, key) "
+                                   "DO UPDATE SET value = excluded.value",
+                                   {row.run_key, dataset_key, tag.key, tag.value})
+                            .status());
+      }
+    }
+    return Status::Ok();
+  });
+}
+
+Status TrackingService::LogModel(const std::string& run_id, const std::string& model_json) {
+  return store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(RunRow row, FindActiveRun(db, run_id));
+    ASSIGN_OR_RETURN(SqlRows old, db.Query("SELECT value FROM tags WHERE run_key = ? AND key = ?",
+                                           {row.run_key, std::string(kLogModelHistoryTag)}));
+    std::string history = old.empty() ? "" : old.Text(0, 0);
+    while (!history.empty() && (history.back() == ' ' || history.back() == '\n')) history.pop_back();
+    if (history.size() >= 2 && history.back() == ']') {
+      history.pop_back();
+      bool empty_list = history.find_first_not_of(" [\n") == std::string::npos;
+      history += (empty_list ? "" : ", ") + model_json + "]";
+    } else {
+      history = "[" + model_json + "]";
+    }
+    return db
+        .Execute("INSERT INTO tags (run_key, key, value) VALUES (?, ?, ?) ON CONFLICT (run_key, "
+                 "key) DO UPDATE SET value = excluded.value",
+                 {row.run_key, std::string(kLogModelHistoryTag), history})
+        .status();
+  });
+}
+
+// ------------------------------------------------------------- metric history
+
+StatusOr<MetricPage> TrackingService::GetMetricHistory(const std::string& run_id,
+                                                       const std::string& key,
+                                                       int64_t max_results,
+                                                       const std::string& page_token) {
+  ASSIGN_OR_RETURN(int64_t offset, ParsePageToken(page_token));
+  MetricPage page;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(RunRow row, FindRun(db, run_id));
+    int64_t limit = max_results > 0 ? max_results + 1 : -1;
+    ASSIGN_OR_RETURN(SqlRows rows,
+                     db.Query("SELECT step, timestamp, value, is_nan FROM metrics WHERE run_key = ? "
+                              "AND key = ? ORDER BY step, timestamp, value LIMIT ? OFFSET ?",
+                              {row.run_key, key, limit > 0 ? limit : int64_t{-1}, offset}));
+    bool more = max_results > 0 && static_cast<int64_t>(rows.size()) > max_results;
+    size_t count = more ? static_cast<size_t>(max_results) : rows.size();
+    page.metrics.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      page.metrics.push_back(
+          {key, LoadedValue(rows.Double(i, 2), rows.Int(i, 3)), rows.Int(i, 1), rows.Int(i, 0), {}});
+    }
+    page.next_page_token = NextPageToken(offset, count, more);
+    return Status::Ok();
+  }));
+  return page;
+}
+
+StatusOr<std::vector<Metric>> TrackingService::GetMetricHistoryBulkInterval(
+    const std::vector<std::string>& run_ids, const std::string& key,
+    std::optional<int64_t> start_step, std::optional<int64_t> end_step, int64_t max_results) {
+  std::vector<Metric> out;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    for (const std::string& run_id : run_ids) {
+      ASSIGN_OR_RETURN(RunRow row, FindRun(db, run_id));
+      ASSIGN_OR_RETURN(SqlRows steps, db.Query("SELECT DISTINCT step FROM metrics WHERE run_key = ? "
+                                               "AND key = ? ORDER BY step",
+                                               {row.run_key, key}));
+      std::vector<int64_t> all;
+      for (size_t i = 0; i < steps.size(); ++i) all.push_back(steps.Int(i, 0));
+      if (all.empty()) continue;
+      int64_t lo = start_step.value_or(all.front());
+      int64_t hi = end_step.value_or(all.back());
+      auto first = std::lower_bound(all.begin(), all.end(), lo);
+      auto last = std::upper_bound(all.begin(), all.end(), hi);
+      std::vector<int64_t> in_range(first, last);
+      if (in_range.empty()) continue;
+      std::set<int64_t> chosen;
+      if (static_cast<int64_t>(in_range.size()) <= max_results) {
+        chosen.insert(in_range.begin(), in_range.end());
+      } else {
+        // Evenly spaced samples plus the last step, so a chart shows the whole range.
+        double interval = static_cast<double>(in_range.size()) / static_cast<double>(max_results);
+        for (int64_t i = 0; i < max_results; ++i) {
+          chosen.insert(in_range[static_cast<size_t>(static_cast<double>(i) * interval)]);
+        }
+        chosen.insert(in_range.back());
+      }
+      ASSIGN_OR_RETURN(SqlRows rows,
+                       db.Query("SELECT step, timestamp, value, is_nan FROM metrics WHERE run_key = "
+                                "? AND key = ? AND step >= ? AND step <= ? ORDER BY step, "
+                                "timestamp, value",
+                                {row.run_key, key, *chosen.begin(), *chosen.rbegin()}));
+      for (size_t i = 0; i < rows.size(); ++i) {
+        if (chosen.count(rows.Int(i, 0)) == 0) continue;
+        out.push_back({key, LoadedValue(rows.Double(i, 2), rows.Int(i, 3)), rows.Int(i, 1),
+                       rows.Int(i, 0), run_id});
+      }
+    }
+    return Status::Ok();
+  }));
+  std::stable_sort(out.begin(), out.end(), [](const Metric& a, const Metric& b) {
+    return std::tie(a.run_id, a.step, a.timestamp) < std::tie(b.run_id, b.step, b.timestamp);
+  });
+  return out;
+}
+
+StatusOr<RunPage> TrackingService::SearchRuns(const SearchRunsRequest& request) {
+  if (request.max_results < 1 || request.max_results > kMaxSearchResults) {
+    return InvalidArgument("Invalid value for request parameter max_results. It must be at most " +
+                           std::to_string(kMaxSearchResults) + ", but got value " +
+                           std::to_string(request.max_results));
+  }
+  ASSIGN_OR_RETURN(int64_t offset, ParsePageToken(request.page_token));
+  std::vector<int64_t> experiment_keys;
+  for (const std::string& id : request.experiment_ids) {
+    auto key = ParseExperimentId(id);
+    if (key.ok()) experiment_keys.push_back(*key);  // Unknown ids match nothing, as in MLflow.
+  }
+  ASSIGN_OR_RETURN(SqlQuery query, BuildRunSearchQuery(request, experiment_keys, offset));
+  RunPage page;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(SqlRows keys, db.Query(query.sql, query.params));
+    bool more = static_cast<int64_t>(keys.size()) > request.max_results;
+    size_t count = more ? static_cast<size_t>(request.max_results) : keys.size();
+    std::vector<int64_t> run_keys;
+    run_keys.reserve(count);
+    for (size_t i = 0; i < count; ++i) run_keys.push_back(keys.Int(i, 0));
+    ASSIGN_OR_RETURN(page.runs, LoadRunsByKey(db, run_keys));
+    page.next_page_token = NextPageToken(offset, count, more);
+    return Status::Ok();
+  }));
+  return page;
+}
+
+}  // namespace cairn::tracking
