@@ -1,0 +1,63 @@
+"""Logs a few runs to a Cairn server over MLflow's REST API, the way the MLflow
+client does: an experiment, three runs with params, metric curves and an
+artifact. Uses only `requests`, so it runs anywhere; the MLflow client itself
+works the same way (MLFLOW_TRACKING_URI=http://127.0.0.1:5000).
+
+    python3 examples/track_runs.py [http://127.0.0.1:5000]
+"""
+import math
+import sys
+import time
+
+import requests
+
+base = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:5000"
+api = base + "/api/2.0/mlflow"
+session = requests.Session()
+
+
+def call(method, path, **kwargs):
+    response = session.request(method, api + path, timeout=30, **kwargs)
+    if response.status_code != 200:
+        raise SystemExit(f"{method} {path} failed: {response.status_code} {response.text}")
+    return response.json()
+
+
+name = "cairn-example"
+got = session.get(api + "/experiments/get-by-name", params={"experiment_name": name}, timeout=30)
+if got.status_code == 200:
+    experiment_id = got.json()["experiment"]["experiment_id"]
+else:
+    experiment_id = call("POST", "/experiments/create", json={"name": name})["experiment_id"]
+
+now = int(time.time() * 1000)
+for i, lr in enumerate([0.3, 0.1, 0.03]):
+    run = call("POST", "/runs/create", json={
+        "experiment_id": experiment_id, "run_name": f"lr-{lr}", "start_time": now,
+        "tags": [{"key": "example", "value": "track_runs"}]})["run"]
+    run_id = run["info"]["run_id"]
+    metrics = [{"key": "loss", "value": math.exp(-lr * step) + 0.01 * i, "timestamp": now + step,
+                "step": step} for step in range(100)]
+    call("POST", "/runs/log-batch", json={
+        "run_id": run_id, "metrics": metrics,
+        "params": [{"key": "learning_rate", "value": str(lr)}, {"key": "epochs", "value": "100"}]})
+    # Artifacts go through the proxied artifact endpoint under the run's artifact_uri.
+    artifact_root = run["info"]["artifact_uri"].removeprefix("mlflow-artifacts:/")
+    report = f"learning rate {lr}: final loss {metrics[-1]['value']:.4f}\n"
+    put = session.put(f"{base}/api/2.0/mlflow-artifacts/artifacts/{artifact_root}/report.txt",
+                      data=report.encode(), timeout=30)
+    put.raise_for_status()
+    call("POST", "/runs/update", json={"run_id": run_id, "status": "FINISHED",
+                                       "end_time": now + 100})
+    print(f"logged run {run_id} (lr={lr})")
+
+best = call("POST", "/runs/search", json={
+    "experiment_ids": [experiment_id], "filter": "params.epochs = '100'",
+    "order_by": ["metrics.loss ASC"], "max_results": 1})["runs"][0]
+loss = next(m["value"] for m in best["data"]["metrics"] if m["key"] == "loss")
+print(f"best run: {best['info']['run_name']} with loss {loss:.4f}")
+print()
+print(f"Look at:  {api}/runs/search  (POST {{\"experiment_ids\": [\"{experiment_id}\"]}})")
+print(f"          {api}/runs/get?run_id={best['info']['run_id']}")
+print(f"          {base}/metrics  (Prometheus)")
+print(f"Or point the MLflow client at it: MLFLOW_TRACKING_URI={base}")
