@@ -59,7 +59,7 @@ std::optional<std::string> Base64Decode(std::string_view text) {
       out.push_back(static_cast<char>((buffer >> bits) & 0xff));
     }
   }
-  if (padding > 2) return std::nullopt;
+  if (padding > 2 || bits >= 6) return std::nullopt;  // bits >= 6: a dangling 4k+1th char.
   return out;
 }
 

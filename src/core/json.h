@@ -28,10 +28,13 @@ using Value = rapidjson::Value;
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 using Buffer = rapidjson::StringBuffer;
 
-// Parse flags used for every request body: iterative (no recursion), and bare
-// NaN/Infinity accepted because Python's json module writes them.
-inline constexpr unsigned kParseFlags =
-    rapidjson::kParseIterativeFlag | rapidjson::kParseNanAndInfFlag;
+// Parse flags used for every request body: iterative (no recursion), bare
+// NaN/Infinity accepted because Python's json module writes them, and full
+// precision so a logged double reads back bit-for-bit (without it about one
+// value in ten comes back 1 ULP off; see docs/json-library.md).
+inline constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag |
+                                        rapidjson::kParseNanAndInfFlag |
+                                        rapidjson::kParseFullPrecisionFlag;
 
 // Parses `text` into `doc`. On failure returns InvalidArgument naming the
 // offset and the problem, e.g. "Malformed JSON at offset 12: Missing a colon".

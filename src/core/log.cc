@@ -33,7 +33,7 @@ void AppendTimestamp(std::string* out) {
   std::time_t seconds = static_cast<std::time_t>(millis / 1000);
   std::tm tm{};
   gmtime_r(&seconds, &tm);
-  char buf[40];
+  char buf[96];  // Sized for any int values, so the compiler can prove no truncation.
   std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(millis % 1000));

@@ -128,15 +128,18 @@ Status AsStatus(const StatusOr<T>& s) {
 #define CAIRN_CONCAT_(a, b) CAIRN_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function if `expr` is not OK.
-#define RETURN_IF_ERROR(expr)                                          \
-  do {                                                                 \
-    ::cairn::Status cairn_status_ = ::cairn::internal::AsStatus(expr); \
-    if (!cairn_status_.ok()) return cairn_status_;                     \
+// The variable name is unique per expansion so nested uses (a lambda inside
+// the expression) do not shadow each other.
+#define RETURN_IF_ERROR(expr) RETURN_IF_ERROR_IMPL_(CAIRN_CONCAT_(cairn_status_, __COUNTER__), expr)
+#define RETURN_IF_ERROR_IMPL_(var, expr)                     \
+  do {                                                       \
+    ::cairn::Status var = ::cairn::internal::AsStatus(expr); \
+    if (!var.ok()) return var;                               \
   } while (false)
 
 // `ASSIGN_OR_RETURN(auto x, Fn());` declares x from a StatusOr or returns its error.
 #define ASSIGN_OR_RETURN(lhs, expr) \
-  ASSIGN_OR_RETURN_IMPL_(CAIRN_CONCAT_(cairn_statusor_, __LINE__), lhs, expr)
+  ASSIGN_OR_RETURN_IMPL_(CAIRN_CONCAT_(cairn_statusor_, __COUNTER__), lhs, expr)
 #define ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                           \
   if (!tmp.ok()) return tmp.status();          \

@@ -4,6 +4,7 @@
 #include "http/server.h"
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -36,6 +37,7 @@ HttpResponse ErrorResponse(int status, std::string_view message) {
   std::string body = "{\"error_code\":\"";
   body += status == 413   ? "RESOURCE_LIMIT_EXCEEDED"
           : status == 404 ? "ENDPOINT_NOT_FOUND"
+          : status == 500 ? "INTERNAL_ERROR"
           : status == 405 ? "BAD_REQUEST"
           : status == 431 ? "BAD_REQUEST"
                           : "BAD_REQUEST";
@@ -92,6 +94,9 @@ class HttpServer::Impl {
   std::unordered_set<Session*> sessions_;  // GUARDED_BY(sessions_mu_)
   std::vector<std::weak_ptr<Session>> session_refs_;  // GUARDED_BY(sessions_mu_)
   net::io_context ioc_;
+  // Keeps the IO threads running while every live session waits on a worker
+  // (during a drain the acceptor is closed and nothing else holds them).
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   tcp::acceptor acceptor_;
   uint16_t bound_port_ = 0;
   std::vector<std::thread> io_threads_;
@@ -134,6 +139,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadHeader() {
     idle_ = true;
     request_ = HttpRequest{};
+    route_ = nullptr;  // A request rejected before routing must not count under the last route.
     header_parser_.emplace();
     header_parser_->header_limit(static_cast<uint32_t>(server_->options().max_header_bytes));
     header_parser_->body_limit(std::numeric_limits<uint64_t>::max());
@@ -271,6 +277,9 @@ class Session : public std::enable_shared_from_this<Session> {
       LogError("handler threw", {{"route", route_->pattern}, {"error", e.what()}});
       HttpResponse r = ErrorResponse(500, std::string("Internal error: ") + e.what());
       return r;
+    } catch (...) {
+      LogError("handler threw a non-std exception", {{"route", route_->pattern}});
+      return ErrorResponse(500, "Internal error");
     }
   }
 
@@ -396,6 +405,7 @@ Status HttpServer::Impl::Start() {
   int worker_threads = options_.worker_threads > 0 ? options_.worker_threads : 16 * cores;
   workers_ = std::make_unique<ThreadPool>(worker_threads, "http-worker");
   DoAccept();
+  work_.emplace(ioc_.get_executor());
   for (int i = 0; i < io_threads; ++i) io_threads_.emplace_back([this] { ioc_.run(); });
   started_ = true;
   return Status::Ok();
@@ -462,8 +472,12 @@ void HttpServer::Impl::Shutdown() {
     sessions_cv_.wait_for(lock, std::chrono::milliseconds(50));
   }
   if (left > 0) LogWarn("drain timeout; closing busy connections", {{"connections", left}});
+  work_.reset();
   ioc_.stop();
   for (auto& t : io_threads_) t.join();
+  // The close posted above may not have run before stop().
+  beast::error_code ec;
+  acceptor_.close(ec);
   workers_.reset();  // Runs what is queued; responses posted to a stopped loop are dropped.
 }
 

@@ -143,7 +143,13 @@ std::string Registry::RenderPrometheus() const {
   std::string out;
   std::lock_guard lock(mu_);
   for (const auto& family : families_) {
-    out += "# HELP " + family->name + " " + family->help + "\n";
+    out += "# HELP " + family->name + " ";
+    for (char c : family->help) {  // The format escapes only '\\' and newlines here.
+      if (c == '\\') out += "\\\\";
+      else if (c == '\n') out += "\\n";
+      else out.push_back(c);
+    }
+    out += "\n";
     out += "# TYPE " + family->name + " " + family->type + "\n";
     for (const auto& [labels, series] : family->series) {
       if (const auto* c = std::get_if<std::unique_ptr<Counter>>(&series)) {

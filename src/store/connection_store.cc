@@ -98,9 +98,12 @@ void ConnectionStore::CommitBatch(std::vector<PendingWrite*>& batch) {
     }
     p->result = (*p->fn)(db);
     if (use_savepoints) {
-      Status end = p->result.ok() ? db.ExecuteScript("RELEASE SAVEPOINT w")
-                                  : db.ExecuteScript("ROLLBACK TO SAVEPOINT w; RELEASE SAVEPOINT w");
-      if (!end.ok() && p->result.ok()) p->result = end;
+      Status end = p->result.ok() ? db.ExecuteScript("RELEASE SAVEPOINT w") : Status::Ok();
+      if (!end.ok()) p->result = end;  // A swallowed statement failure surfaces here.
+      if (!p->result.ok()) {
+        // Undo only this write, so the rest of the batch still commits.
+        db.ExecuteScript("ROLLBACK TO SAVEPOINT w; RELEASE SAVEPOINT w").IgnoreError();
+      }
     }
     any_applied = any_applied || p->result.ok();
   }
@@ -169,7 +172,10 @@ Status ConnectionStore::Read(const std::function<Status(SqlSession&)>& fn) {
 
 Status ConnectionStore::Migrate(std::string_view component,
                                 std::span<const Migration> migrations) {
-  RETURN_IF_ERROR(Write([](SqlSession& db) {
+  RETURN_IF_ERROR(Write([this](SqlSession& db) {
+    // Under the same lock as the migrations: replicas starting together would
+    // otherwise race on creating the table itself.
+    if (!options_.migration_lock.empty()) RETURN_IF_ERROR(db.ExecuteScript(options_.migration_lock));
     return db.ExecuteScript(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " component TEXT NOT NULL, version BIGINT NOT NULL, name TEXT NOT NULL,"
@@ -194,13 +200,13 @@ Status ConnectionStore::Migrate(std::string_view component,
                             "INSERT INTO schema_migrations (component, version, name) VALUES (?, ?, ?)",
                             {name, static_cast<int64_t>(m->version), m->name})
                           .status());
-      LogInfo("applied migration", {{"component", name}, {"version", m->version}, {"name", m->name}});
       return Status::Ok();
     });
     if (!applied.ok()) {
       return Status(applied.code(), "Migration " + name + "/" + std::to_string(m->version) + " (" +
                                         m->name + ") failed: " + applied.message());
     }
+    LogDebug("migration up to date", {{"component", name}, {"version", m->version}});
   }
   return Status::Ok();
 }

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <string>
@@ -43,9 +44,16 @@ char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 
 char AsciiUpper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(),
-                    [](char x, char y) { return AsciiLower(x) == AsciiLower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return AsciiLower(x) == AsciiLower(y);
+         });
+}
+
+// Words that cannot start a clause or be a bare key.
+bool IsReservedWord(std::string_view word) {
+  constexpr std::string_view kReserved[] = {"AND", "OR", "NOT", "IN", "LIKE", "ILIKE"};
+  return std::any_of(std::begin(kReserved), std::end(kReserved),
+                     [&](std::string_view kw) { return EqualsIgnoreCase(word, kw); });
 }
 
 std::string ToUpper(std::string_view s) {
@@ -181,7 +189,7 @@ class Lexer {
         tok.kind = TokenKind::kString;
         tok.end = end;
       } else if (c == '(' || c == ')' || c == ',') {
-        tok.kind = c == '(' ? TokenKind::kLParen
+        tok.kind = c == '('   ? TokenKind::kLParen
                    : c == ')' ? TokenKind::kRParen
                               : TokenKind::kComma;
         tok.end = i + 1;
@@ -302,8 +310,8 @@ class Lexer {
         while (end < src_.size() && IsWordChar(src_[end])) ++end;
       } else {
         // A dot not followed by a key segment: "metrics.", "metrics.'x'".
-        return InvalidArgument("Invalid identifier " + Quote(src_.substr(start, i - start)) +
-                               ". " + std::string(kColumnsHint));
+        return InvalidArgument("Invalid identifier " + Quote(src_.substr(start, i - start)) + ". " +
+                               std::string(kColumnsHint));
       }
       if (segments == 0) {
         first_bare = c != '`' && c != '"';
@@ -351,13 +359,20 @@ struct PrefixName {
 };
 // MLflow's entity prefixes, matched case-sensitively as MLflow does.
 constexpr PrefixName kPrefixes[] = {
-    {"metric", KeyType::kMetric},       {"metrics", KeyType::kMetric},
-    {"parameter", KeyType::kParam},     {"parameters", KeyType::kParam},
-    {"param", KeyType::kParam},         {"params", KeyType::kParam},
-    {"tag", KeyType::kTag},             {"tags", KeyType::kTag},
-    {"attribute", KeyType::kAttribute}, {"attributes", KeyType::kAttribute},
-    {"attr", KeyType::kAttribute},      {"run", KeyType::kAttribute},
-    {"dataset", KeyType::kDataset},     {"datasets", KeyType::kDataset},
+    {"metric", KeyType::kMetric},
+    {"metrics", KeyType::kMetric},
+    {"parameter", KeyType::kParam},
+    {"parameters", KeyType::kParam},
+    {"param", KeyType::kParam},
+    {"params", KeyType::kParam},
+    {"tag", KeyType::kTag},
+    {"tags", KeyType::kTag},
+    {"attribute", KeyType::kAttribute},
+    {"attributes", KeyType::kAttribute},
+    {"attr", KeyType::kAttribute},
+    {"run", KeyType::kAttribute},
+    {"dataset", KeyType::kDataset},
+    {"datasets", KeyType::kDataset},
 };
 
 bool TypeAllowed(const SearchEntityRules& rules, KeyType type) {
@@ -392,8 +407,7 @@ std::vector<std::string> ValidAttributeKeys(const SearchEntityRules& rules, Cont
   }
   for (const AttributeRule& rule : rules.attributes) {
     if (context == Context::kFilter ? !rule.filterable : !rule.orderable) continue;
-    const auto& aliases =
-        context == Context::kFilter ? rule.filter_aliases : rule.order_by_aliases;
+    const auto& aliases = context == Context::kFilter ? rule.filter_aliases : rule.order_by_aliases;
     keys.insert(keys.end(), aliases.begin(), aliases.end());
   }
   return keys;
@@ -401,8 +415,8 @@ std::vector<std::string> ValidAttributeKeys(const SearchEntityRules& rules, Cont
 
 struct Identifier {
   KeyType type = KeyType::kAttribute;
-  std::string key;                     // Canonical for attributes.
-  std::string as_written;              // The key as the user wrote it, unquoted.
+  std::string key;                      // Canonical for attributes.
+  std::string as_written;               // The key as the user wrote it, unquoted.
   const AttributeRule* attr = nullptr;  // Set for attributes.
 };
 
@@ -417,9 +431,8 @@ StatusOr<Identifier> ResolveIdentifier(std::string_view src, const Token& tok,
     const size_t dot = tok.dot - tok.begin;
     const std::string_view prefix = TrimBackticks(text.substr(0, dot));
     key_text = text.substr(dot + 1);
-    const auto* found =
-        std::find_if(std::begin(kPrefixes), std::end(kPrefixes),
-                     [&](const PrefixName& p) { return p.name == prefix; });
+    const auto* found = std::find_if(std::begin(kPrefixes), std::end(kPrefixes),
+                                     [&](const PrefixName& p) { return p.name == prefix; });
     if (found == std::end(kPrefixes) || !TypeAllowed(rules, found->type)) {
       std::vector<std::string_view> valid;
       for (KeyType t : {KeyType::kMetric, KeyType::kParam, KeyType::kTag, KeyType::kAttribute,
@@ -453,8 +466,7 @@ StatusOr<Identifier> ResolveIdentifier(std::string_view src, const Token& tok,
     const auto& keys = rules.dataset_keys;
     if (std::find(keys.begin(), keys.end(), id.key) == keys.end()) {
       return InvalidArgument("Invalid dataset key " + Quote(id.key) +
-                             " specified. Valid keys are " +
-                             Quote(PyCollection(keys, '{', '}')));
+                             " specified. Valid keys are " + Quote(PyCollection(keys, '{', '}')));
     }
   }
   return id;
@@ -466,17 +478,19 @@ StatusOr<Identifier> ResolveIdentifier(std::string_view src, const Token& tok,
 // Each key type's comparators, listed in the order MLflow's messages use.
 std::vector<Comparator> AllowedComparators(const Identifier& id) {
   using C = Comparator;
-  const std::vector<Comparator> numeric = {C::kGt, C::kGe, C::kNe, C::kEq, C::kLt, C::kLe};
+  const auto numeric = [] {
+    return std::vector<Comparator>{C::kGt, C::kGe, C::kNe, C::kEq, C::kLt, C::kLe};
+  };
   switch (id.type) {
     case KeyType::kMetric:
-      return numeric;
+      return numeric();
     case KeyType::kParam:
     case KeyType::kTag:
       return {C::kNe, C::kEq, C::kLike, C::kILike};
     case KeyType::kDataset:
       return {C::kNe, C::kEq, C::kLike, C::kILike, C::kIn, C::kNotIn};
     case KeyType::kAttribute:
-      if (id.attr->numeric) return numeric;
+      if (id.attr->numeric) return numeric();
       if (id.attr->allows_list) return {C::kNe, C::kEq, C::kLike, C::kILike, C::kIn, C::kNotIn};
       return {C::kNe, C::kEq, C::kLike, C::kILike};
   }
@@ -509,9 +523,9 @@ struct Value {
   ValueKind kind = ValueKind::kString;
   std::string_view raw;  // As written, quotes and parentheses included.
   double number = 0;
-  std::string text;          // kString: the text between the quotes.
-  size_t list_begin = 0;     // kList: token index of '('.
-  size_t list_end = 0;       // kList: token index of ')'.
+  std::string text;       // kString: the text between the quotes.
+  size_t list_begin = 0;  // kList: token index of '('.
+  size_t list_end = 0;    // kList: token index of ')'.
 };
 
 class FilterParser {
@@ -562,10 +576,7 @@ class FilterParser {
     return tok.kind == TokenKind::kWord && tok.bare && EqualsIgnoreCase(Text(tok), keyword);
   }
   bool IsReserved(const Token& tok) const {
-    for (std::string_view kw : {"AND", "OR", "NOT", "IN", "LIKE", "ILIKE"}) {
-      if (IsKeyword(tok, kw)) return true;
-    }
-    return false;
+    return tok.kind == TokenKind::kWord && tok.bare && IsReservedWord(Text(tok));
   }
 
   // Parses one clause. Comparator errors go to *deferred (first one wins)
@@ -703,8 +714,7 @@ class FilterParser {
       }
       case TokenKind::kEnd:
         return InvalidArgument(std::string(kInvalidComparison) +
-                               "Expected value token found end of filter after " +
-                               Quote(op_shown));
+                               "Expected value token found end of filter after " + Quote(op_shown));
       default:
         break;
     }
@@ -890,9 +900,8 @@ StatusOr<OrderByClause> ParseOrderBy(std::string_view clause, const SearchEntity
     return t.kind == TokenKind::kWord && t.bare && EqualsIgnoreCase(text(t), kw);
   };
   const Token& key_tok = toks[0];
-  if (key_tok.kind != TokenKind::kWord) return unparsable;
-  for (std::string_view kw : {"AND", "OR", "NOT", "IN", "LIKE", "ILIKE"}) {
-    if (is_keyword(key_tok, kw)) return unparsable;
+  if (key_tok.kind != TokenKind::kWord || (key_tok.bare && IsReservedWord(text(key_tok)))) {
+    return unparsable;
   }
   OrderByClause result;
   if (toks[1].kind != TokenKind::kEnd) {
@@ -947,9 +956,8 @@ bool LikeMatch(std::string_view text, std::string_view pattern, bool case_insens
       ++p;
       continue;
     }
-    if (p < pattern.size() &&
-        (case_insensitive ? AsciiLower(text[t]) == AsciiLower(pattern[p])
-                          : text[t] == pattern[p])) {
+    if (p < pattern.size() && (case_insensitive ? AsciiLower(text[t]) == AsciiLower(pattern[p])
+                                                : text[t] == pattern[p])) {
       ++t;
       ++p;
       continue;

@@ -48,12 +48,12 @@ enum class Comparator { kEq, kNe, kLt, kLe, kGt, kGe, kLike, kILike, kIn, kNotIn
 
 // One searchable attribute of an entity (a column of its main table).
 struct AttributeRule {
-  std::string name;          // Canonical key returned to callers, e.g. "start_time".
-  bool numeric = false;      // Numeric comparators and values; else string ones.
-  bool allows_list = false;  // String attribute that takes IN / NOT IN ('a', 'b').
-  bool filterable = true;    // May appear in a filter.
-  bool orderable = true;     // May appear in an order_by clause.
-  std::vector<std::string> filter_aliases;    // Other spellings accepted in filters.
+  std::string name;                         // Canonical key returned to callers, e.g. "start_time".
+  bool numeric = false;                     // Numeric comparators and values; else string ones.
+  bool allows_list = false;                 // String attribute that takes IN / NOT IN ('a', 'b').
+  bool filterable = true;                   // May appear in a filter.
+  bool orderable = true;                    // May appear in an order_by clause.
+  std::vector<std::string> filter_aliases;  // Other spellings accepted in filters.
   std::vector<std::string> order_by_aliases;  // Other spellings accepted in order_by.
 };
 

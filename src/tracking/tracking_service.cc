@@ -442,10 +442,15 @@ Status SetRunStage(store::MetadataStore* store, const std::string& run_id, const
                    std::optional<int64_t> deleted_time) {
   return store->Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(RunRow row, FindRun(db, run_id));
-    SqlValue deleted = deleted_time ? SqlValue(*deleted_time) : SqlValue(std::monostate{});
+    if (!deleted_time) {
+      return db
+          .Execute("UPDATE runs SET lifecycle_stage = ?, deleted_time = NULL WHERE run_key = ?",
+                   {std::string(stage), row.run_key})
+          .status();
+    }
     return db
         .Execute("UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_key = ?",
-                 {std::string(stage), deleted, row.run_key})
+                 {std::string(stage), *deleted_time, row.run_key})
         .status();
   });
 }

@@ -34,11 +34,13 @@
 
 namespace cairn::store {
 
-// Connects to the server at `uri`
-// (postgresql://[user[:password]@]host[:port]/dbname[?param=value...], anything libpq accepts in
-// URI form) and opens the writer connection. Errors: InvalidArgument if `uri` is not a
-// postgresql:// or postgres:// URI; Unavailable("Cannot connect to PostgreSQL at <uri without
-// password>: <reason>") if libpq rejects the URI or cannot connect or authenticate.
+// Connects to the server at `uri`, any URI libpq accepts:
+//   postgresql://[user[:password]@]host[:port]/dbname[?param=value&...]
+// and opens the writer connection. Unless the URI says otherwise,
+// connect_timeout is 10 s, client_encoding UTF8 and application_name "cairn".
+// Errors: InvalidArgument if `uri` is not a postgresql:// or postgres:// URI;
+// Unavailable("Cannot connect to PostgreSQL at <uri without password>: <reason>")
+// if libpq rejects the URI or cannot connect or authenticate.
 StatusOr<std::unique_ptr<MetadataStore>> OpenPostgresStore(const std::string& uri);
 
 // Registers the "postgresql" and "postgres" schemes.

@@ -57,10 +57,12 @@ class SqliteConnection : public SqlConnection {
 
   StatusOr<SqlRows> Query(std::string_view sql, std::span<const SqlValue> params) override {
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql, params));
+    // The column count is read after the first step: SQLite may recompile a
+    // cached statement there if the schema changed.
+    int rc = sqlite3_step(stmt);
     int columns = sqlite3_column_count(stmt);
     SqlRows rows(static_cast<size_t>(columns));
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    for (; rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
       for (int c = 0; c < columns; ++c) {
         switch (sqlite3_column_type(stmt, c)) {
           case SQLITE_INTEGER: rows.Append(static_cast<int64_t>(sqlite3_column_int64(stmt, c))); break;
