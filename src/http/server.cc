@@ -237,8 +237,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (file_parser_) {
       file_parser_->get().body().close();
       request_.body_file = spool_path_;
-      beast::error_code size_ec;
-      request_.body_size = std::filesystem::file_size(spool_path_);
+      std::error_code size_ec;  // Never the throwing overload on an IO thread.
+      request_.body_size = std::filesystem::file_size(spool_path_, size_ec);
+      if (size_ec) request_.body_size = 0;
       file_parser_.reset();
     } else {
       request_.body = std::move(string_parser_->get().body());

@@ -1,0 +1,315 @@
+// Tests for NormalizeArtifactPath and the local filesystem ArtifactStore.
+#include "artifacts/local/local_artifact_store.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "artifacts/artifact_store.h"
+#include "core/env.h"
+
+namespace cairn::artifacts {
+namespace {
+
+namespace fs = std::filesystem;
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// A fresh folder under the system temp dir, removed with the object.
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() / ("cairn-artifact-test-" + std::to_string(::getpid()) + "-" +
+                                         Env::Default()->RandomHex(6));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const fs::path& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary);
+  out << data;
+}
+
+std::string Describe(const std::vector<ArtifactEntry>& entries) {
+  std::string out;
+  for (const auto& e : entries) {
+    if (!out.empty()) out += " ";
+    out += e.path + (e.is_dir ? "/" : ":" + std::to_string(e.file_size));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- NormalizeArtifactPath
+
+std::string Normalized(std::string_view path) {
+  StatusOr<std::string> n = NormalizeArtifactPath(path);
+  EXPECT_TRUE(n.ok()) << path << ": " << n.status().ToString();
+  return n.ok() ? *n : "<error>";
+}
+
+void ExpectRejected(std::string_view path) {
+  StatusOr<std::string> n = NormalizeArtifactPath(path);
+  ASSERT_FALSE(n.ok()) << "accepted '" << path << "' as '" << *n << "'";
+  EXPECT_EQ(n.status().code(), StatusCode::kInvalidArgument) << path;
+}
+
+TEST(NormalizeArtifactPathTest, RemovesRedundantSegments) {
+  EXPECT_EQ(Normalized("a/./b//c"), "a/b/c");
+  EXPECT_EQ(Normalized("a/b/"), "a/b");
+  EXPECT_EQ(Normalized("./a"), "a");
+  EXPECT_EQ(Normalized("model.pkl"), "model.pkl");
+  EXPECT_EQ(Normalized("..hidden/x..y"), "..hidden/x..y");  // Only whole ".." segments escape.
+}
+
+TEST(NormalizeArtifactPathTest, RootIsEmpty) {
+  EXPECT_EQ(Normalized(""), "");
+  EXPECT_EQ(Normalized("."), "");
+  EXPECT_EQ(Normalized("./"), "");
+}
+
+TEST(NormalizeArtifactPathTest, RejectsEscapes) {
+  ExpectRejected("..");
+  ExpectRejected("../x");
+  ExpectRejected("a/../../x");
+  ExpectRejected("a/..");
+  ExpectRejected("/abs");
+  ExpectRejected("/");
+  ExpectRejected("a\\b");
+  ExpectRejected("..\\x");
+  ExpectRejected(std::string_view("a\0b", 3));
+}
+
+TEST(NormalizeArtifactPathTest, ErrorNamesThePath) {
+  StatusOr<std::string> n = NormalizeArtifactPath("x/../../etc/passwd");
+  ASSERT_FALSE(n.ok());
+  EXPECT_THAT(n.status().message(), HasSubstr("x/../../etc/passwd"));
+}
+
+// ---------------------------------------------------------------- LocalArtifactStore
+
+class LocalArtifactStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = OpenLocalArtifactStore((dir_.path() / "root").string());
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(opened).value();
+  }
+
+  fs::path root() const { return dir_.path() / "root"; }
+
+  TempDir dir_;
+  std::unique_ptr<ArtifactStore> store_;
+};
+
+TEST_F(LocalArtifactStoreTest, OpenCreatesRootAndSpool) {
+  EXPECT_TRUE(fs::is_directory(root()));
+  EXPECT_EQ(store_->uri(), "file://" + root().string());
+  EXPECT_EQ(fs::path(store_->SpoolDir()), root() / ".spool");
+  EXPECT_TRUE(fs::is_directory(store_->SpoolDir()));
+}
+
+TEST_F(LocalArtifactStoreTest, PutBytesThenReadBack) {
+  std::string binary("\0\x01\xff payload", 11);
+  ASSERT_TRUE(store_->PutBytes("models/m1/model.bin", binary).ok());
+  StatusOr<std::string> file = store_->LocalFile("models/m1/model.bin");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(fs::path(*file), root() / "models/m1/model.bin");
+  EXPECT_EQ(ReadFile(*file), binary);
+  // No temp files are left behind in the spool.
+  EXPECT_TRUE(fs::is_empty(store_->SpoolDir()));
+}
+
+TEST_F(LocalArtifactStoreTest, PutBytesReplacesExistingFile) {
+  ASSERT_TRUE(store_->PutBytes("a.txt", "first version").ok());
+  ASSERT_TRUE(store_->PutBytes("a.txt", "v2").ok());
+  StatusOr<std::string> file = store_->LocalFile("a.txt");
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ(ReadFile(*file), "v2");
+}
+
+TEST_F(LocalArtifactStoreTest, PutBytesNormalizesPath) {
+  ASSERT_TRUE(store_->PutBytes("./d//e/./f.txt", "x").ok());
+  EXPECT_TRUE(fs::is_regular_file(root() / "d/e/f.txt"));
+  StatusOr<std::string> file = store_->LocalFile("d/e/f.txt");
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ(ReadFile(*file), "x");
+}
+
+TEST_F(LocalArtifactStoreTest, RejectsBadPaths) {
+  for (const char* bad : {"../escape.txt", "/etc/passwd", "a\\b", "a/../../x"}) {
+    EXPECT_EQ(store_->PutBytes(bad, "x").code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(store_->LocalFile(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(store_->Kind(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(store_->List(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(store_->Delete(bad).code(), StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_FALSE(fs::exists(dir_.path() / "escape.txt"));
+  // The root itself is not a file name.
+  EXPECT_EQ(store_->PutBytes("", "x").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Delete("").code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(fs::is_directory(root()));
+}
+
+TEST_F(LocalArtifactStoreTest, PutFileFromSpoolIsARename) {
+  fs::path source = fs::path(store_->SpoolDir()) / "upload-1";
+  WriteFile(source, "spooled bytes");
+  struct stat source_stat {};
+  ASSERT_EQ(::stat(source.c_str(), &source_stat), 0);
+  ASSERT_TRUE(store_->PutFile("run/out.txt", source.string()).ok());
+  EXPECT_FALSE(fs::exists(source));
+  fs::path target = root() / "run/out.txt";
+  EXPECT_EQ(ReadFile(target.string()), "spooled bytes");
+  struct stat st {};
+  ASSERT_EQ(::stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_ino, source_stat.st_ino) << "the file was copied, not renamed";
+}
+
+TEST_F(LocalArtifactStoreTest, PutFileConsumesSourceOutsideSpool) {
+  fs::path source = dir_.path() / "elsewhere.bin";
+  WriteFile(source, "abc");
+  ASSERT_TRUE(store_->PutFile("x/y.bin", source.string()).ok());
+  EXPECT_FALSE(fs::exists(source));
+  StatusOr<std::string> file = store_->LocalFile("x/y.bin");
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ(ReadFile(*file), "abc");
+}
+
+TEST_F(LocalArtifactStoreTest, PutFileWithMissingSourceFails) {
+  Status s = store_->PutFile("x.bin", (dir_.path() / "missing").string());
+  EXPECT_FALSE(s.ok());
+  EXPECT_FALSE(fs::exists(root() / "x.bin"));
+}
+
+TEST_F(LocalArtifactStoreTest, LocalFileOfMissingOrDirectoryIsNotFound) {
+  ASSERT_TRUE(store_->PutBytes("dir/file", "x").ok());
+  EXPECT_EQ(store_->LocalFile("nope").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->LocalFile("dir").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(LocalArtifactStoreTest, Kind) {
+  ASSERT_TRUE(store_->PutBytes("dir/file", "x").ok());
+  auto kind = [&](std::string_view p) {
+    StatusOr<ArtifactKind> k = store_->Kind(p);
+    EXPECT_TRUE(k.ok()) << p << ": " << k.status().ToString();
+    return k.ok() ? *k : ArtifactKind::kMissing;
+  };
+  EXPECT_EQ(kind("dir/file"), ArtifactKind::kFile);
+  EXPECT_EQ(kind("dir"), ArtifactKind::kDirectory);
+  EXPECT_EQ(kind("dir/"), ArtifactKind::kDirectory);
+  EXPECT_EQ(kind(""), ArtifactKind::kDirectory);
+  EXPECT_EQ(kind("missing"), ArtifactKind::kMissing);
+  EXPECT_EQ(kind("dir/file/below"), ArtifactKind::kMissing);
+}
+
+TEST_F(LocalArtifactStoreTest, ListIsSortedWithSizesAndDirs) {
+  ASSERT_TRUE(store_->PutBytes("b.txt", "12345").ok());
+  ASSERT_TRUE(store_->PutBytes("a.txt", "").ok());
+  ASSERT_TRUE(store_->PutBytes("model/MLmodel", "flavors: {}").ok());
+  ASSERT_TRUE(store_->PutBytes("model/data/weights.bin", std::string(1000, 'w')).ok());
+  ASSERT_TRUE(store_->PutBytes("C.txt", "c").ok());
+
+  StatusOr<std::vector<ArtifactEntry>> root = store_->List("");
+  ASSERT_TRUE(root.ok()) << root.status().ToString();
+  // Byte order: uppercase sorts first; ".spool" is never listed.
+  EXPECT_EQ(Describe(*root), "C.txt:1 a.txt:0 b.txt:5 model/");
+
+  StatusOr<std::vector<ArtifactEntry>> model = store_->List("model");
+  ASSERT_TRUE(model.ok());
+  EXPECT_EQ(Describe(*model), "model/MLmodel:11 model/data/");
+  ASSERT_EQ(model->size(), 2u);
+  EXPECT_TRUE((*model)[1].is_dir);
+  EXPECT_EQ((*model)[1].file_size, 0);
+
+  // Paths are normalized first, and entry paths are relative to the root.
+  StatusOr<std::vector<ArtifactEntry>> data = store_->List("./model//data/");
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ(Describe(*data), "model/data/weights.bin:1000");
+}
+
+TEST_F(LocalArtifactStoreTest, ListOfMissingDirectoryIsEmpty) {
+  StatusOr<std::vector<ArtifactEntry>> entries = store_->List("no/such/dir");
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  EXPECT_THAT(*entries, IsEmpty());
+  entries = store_->List("");
+  ASSERT_TRUE(entries.ok());
+  EXPECT_THAT(*entries, IsEmpty());  // Only .spool exists, and it is hidden.
+}
+
+TEST_F(LocalArtifactStoreTest, SpoolIsReserved) {
+  for (const char* reserved : {".spool", ".spool/x", "./.spool//x"}) {
+    EXPECT_EQ(store_->PutBytes(reserved, "x").code(), StatusCode::kInvalidArgument) << reserved;
+    EXPECT_EQ(store_->Delete(reserved).code(), StatusCode::kInvalidArgument) << reserved;
+    EXPECT_EQ(store_->Kind(reserved).status().code(), StatusCode::kInvalidArgument) << reserved;
+    EXPECT_EQ(store_->List(reserved).status().code(), StatusCode::kInvalidArgument) << reserved;
+    EXPECT_EQ(store_->LocalFile(reserved).status().code(), StatusCode::kInvalidArgument)
+        << reserved;
+  }
+  EXPECT_TRUE(fs::is_directory(store_->SpoolDir()));
+  // Only the top-level ".spool" is special.
+  ASSERT_TRUE(store_->PutBytes("run/.spool", "ok").ok());
+  EXPECT_EQ(Describe(*store_->List("run")), "run/.spool:2");
+}
+
+TEST_F(LocalArtifactStoreTest, DeleteFileAndDirectory) {
+  ASSERT_TRUE(store_->PutBytes("keep.txt", "k").ok());
+  ASSERT_TRUE(store_->PutBytes("gone.txt", "g").ok());
+  ASSERT_TRUE(store_->PutBytes("tree/a/b.txt", "b").ok());
+  ASSERT_TRUE(store_->PutBytes("tree/c.txt", "c").ok());
+
+  ASSERT_TRUE(store_->Delete("gone.txt").ok());
+  EXPECT_EQ(*store_->Kind("gone.txt"), ArtifactKind::kMissing);
+  ASSERT_TRUE(store_->Delete("tree").ok());
+  EXPECT_EQ(*store_->Kind("tree"), ArtifactKind::kMissing);
+  EXPECT_EQ(Describe(*store_->List("")), "keep.txt:1");
+
+  EXPECT_EQ(store_->Delete("gone.txt").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->Delete("never/was").code(), StatusCode::kNotFound);
+}
+
+// ---------------------------------------------------------------- Registry
+
+TEST(ArtifactStoreRegistryTest, OpensFileUris) {
+  TempDir dir;
+  ArtifactStoreRegistry registry;
+  RegisterLocalArtifactStore(&registry);
+
+  auto store = registry.Open("file://" + (dir.path() / "arts").string());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->PutBytes("x", "1").ok());
+  EXPECT_TRUE(fs::is_regular_file(dir.path() / "arts/x"));
+
+  EXPECT_EQ(registry.Open("file://").status().code(), StatusCode::kInvalidArgument);
+  auto s3 = registry.Open("s3://bucket/prefix");
+  ASSERT_FALSE(s3.ok());
+  EXPECT_EQ(s3.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s3.status().message(), HasSubstr("file://"));
+}
+
+}  // namespace
+}  // namespace cairn::artifacts

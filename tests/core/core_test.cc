@@ -1,0 +1,333 @@
+// Tests for the core building blocks: Status/StatusOr and their macros,
+// Base64, FakeEnv and ThreadPool.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/base64.h"
+#include "core/env.h"
+#include "core/status.h"
+#include "core/thread_pool.h"
+
+namespace cairn {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::MatchesRegex;
+
+// ---------------------------------------------------------------- Status
+
+TEST(StatusTest, DefaultIsOk) {
+  Status s;
+  EXPECT_TRUE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kOk);
+  EXPECT_EQ(s.message(), "");
+  EXPECT_EQ(s.ToString(), "OK");
+  EXPECT_EQ(Status::Ok(), s);
+}
+
+TEST(StatusTest, HelpersCarryCodeAndMessage) {
+  struct Case {
+    Status status;
+    StatusCode code;
+    const char* name;
+  };
+  const Case cases[] = {
+      {InvalidArgument("m"), StatusCode::kInvalidArgument, "INVALID_ARGUMENT"},
+      {NotFound("m"), StatusCode::kNotFound, "NOT_FOUND"},
+      {AlreadyExists("m"), StatusCode::kAlreadyExists, "ALREADY_EXISTS"},
+      {FailedPrecondition("m"), StatusCode::kFailedPrecondition, "FAILED_PRECONDITION"},
+      {PermissionDenied("m"), StatusCode::kPermissionDenied, "PERMISSION_DENIED"},
+      {Unauthenticated("m"), StatusCode::kUnauthenticated, "UNAUTHENTICATED"},
+      {ResourceExhausted("m"), StatusCode::kResourceExhausted, "RESOURCE_EXHAUSTED"},
+      {Unimplemented("m"), StatusCode::kUnimplemented, "UNIMPLEMENTED"},
+      {Unavailable("m"), StatusCode::kUnavailable, "UNAVAILABLE"},
+      {Internal("m"), StatusCode::kInternal, "INTERNAL"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_FALSE(c.status.ok()) << c.name;
+    EXPECT_EQ(c.status.code(), c.code) << c.name;
+    EXPECT_EQ(c.status.message(), "m") << c.name;
+    EXPECT_EQ(StatusCodeName(c.code), c.name);
+    EXPECT_EQ(c.status.ToString(), std::string(c.name) + ": m");
+  }
+}
+
+TEST(StatusTest, EqualityComparesCodeAndMessage) {
+  EXPECT_EQ(NotFound("x"), NotFound("x"));
+  EXPECT_FALSE(NotFound("x") == NotFound("y"));
+  EXPECT_FALSE(NotFound("x") == Internal("x"));
+}
+
+TEST(StatusOrTest, HoldsValue) {
+  StatusOr<std::string> s = std::string("hello");
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(s.status().ok());
+  EXPECT_EQ(*s, "hello");
+  EXPECT_EQ(s->size(), 5u);
+  s.value() += "!";
+  EXPECT_EQ(s.value(), "hello!");
+}
+
+TEST(StatusOrTest, HoldsError) {
+  StatusOr<int> s = NotFound("no such run");
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.status(), NotFound("no such run"));
+}
+
+TEST(StatusOrTest, MovesOutMoveOnlyValue) {
+  StatusOr<std::unique_ptr<int>> s = std::make_unique<int>(7);
+  ASSERT_TRUE(s.ok());
+  std::unique_ptr<int> p = std::move(s).value();
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(*p, 7);
+}
+
+Status FailIf(bool fail, int* calls) {
+  ++*calls;
+  return fail ? InvalidArgument("bad") : Status::Ok();
+}
+
+Status Chain(bool fail_first, int* calls) {
+  RETURN_IF_ERROR(FailIf(fail_first, calls));
+  RETURN_IF_ERROR(FailIf(false, calls));
+  return Status::Ok();
+}
+
+TEST(StatusMacrosTest, ReturnIfErrorStopsAtFirstError) {
+  int calls = 0;
+  EXPECT_EQ(Chain(true, &calls), InvalidArgument("bad"));
+  EXPECT_EQ(calls, 1);
+  calls = 0;
+  EXPECT_TRUE(Chain(false, &calls).ok());
+  EXPECT_EQ(calls, 2);
+}
+
+StatusOr<int> Parse(int v) {
+  if (v < 0) return InvalidArgument("negative");
+  return v;
+}
+
+Status ReturnIfErrorOnStatusOr(int v) {
+  RETURN_IF_ERROR(Parse(v));
+  return Status::Ok();
+}
+
+StatusOr<int> SumOfTwo(int a, int b) {
+  ASSIGN_OR_RETURN(int x, Parse(a));
+  ASSIGN_OR_RETURN(int y, Parse(b));  // Two uses in one function must not clash.
+  return x + y;
+}
+
+StatusOr<std::unique_ptr<int>> Boxed(int v) { return std::make_unique<int>(v); }
+
+StatusOr<int> Unbox(int v) {
+  ASSIGN_OR_RETURN(std::unique_ptr<int> box, Boxed(v));
+  return *box;
+}
+
+TEST(StatusMacrosTest, ReturnIfErrorAcceptsStatusOr) {
+  EXPECT_TRUE(ReturnIfErrorOnStatusOr(1).ok());
+  EXPECT_EQ(ReturnIfErrorOnStatusOr(-1), InvalidArgument("negative"));
+}
+
+TEST(StatusMacrosTest, AssignOrReturn) {
+  StatusOr<int> ok = SumOfTwo(2, 3);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok, 5);
+  EXPECT_EQ(SumOfTwo(2, -3).status(), InvalidArgument("negative"));
+  EXPECT_EQ(SumOfTwo(-2, 3).status(), InvalidArgument("negative"));
+}
+
+TEST(StatusMacrosTest, AssignOrReturnMovesMoveOnlyValues) {
+  StatusOr<int> v = Unbox(9);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, 9);
+}
+
+// ---------------------------------------------------------------- Base64
+
+TEST(Base64Test, Rfc4648Vectors) {
+  EXPECT_EQ(Base64Encode(""), "");
+  EXPECT_EQ(Base64Encode("f"), "Zg==");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(Base64Encode("foob"), "Zm9vYg==");
+  EXPECT_EQ(Base64Encode("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(Base64Decode("Zm9vYmFy"), std::optional<std::string>("foobar"));
+  EXPECT_EQ(Base64Decode("Zm9vYg=="), std::optional<std::string>("foob"));
+  EXPECT_EQ(Base64Decode(""), std::optional<std::string>(""));
+}
+
+TEST(Base64Test, UsesStandardAlphabet) { EXPECT_EQ(Base64Encode("\xfb\xff\xbf"), "+/+/"); }
+
+TEST(Base64Test, BinaryRoundTrip) {
+  std::string all;
+  for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
+  for (size_t len = 0; len <= all.size(); ++len) {
+    std::string data = all.substr(all.size() - len);  // Includes NULs and high bytes.
+    std::string encoded = Base64Encode(data);
+    EXPECT_EQ(encoded.size() % 4, 0u);
+    std::optional<std::string> decoded = Base64Decode(encoded);
+    ASSERT_TRUE(decoded.has_value()) << encoded;
+    EXPECT_EQ(*decoded, data) << "length " << len;
+  }
+}
+
+TEST(Base64Test, RejectsCharactersOutsideTheAlphabet) {
+  EXPECT_EQ(Base64Decode("Zm9v!mFy"), std::nullopt);
+  EXPECT_EQ(Base64Decode("Zm9v YmFy"), std::nullopt);
+  EXPECT_EQ(Base64Decode("Zm9v\nYmFy"), std::nullopt);
+  EXPECT_EQ(Base64Decode(std::string("Zm\0v", 4)), std::nullopt);
+}
+
+TEST(Base64Test, RejectsMisplacedPadding) {
+  EXPECT_EQ(Base64Decode("Zg==Zg=="), std::nullopt);  // Data after padding.
+  EXPECT_EQ(Base64Decode("Zg=a"), std::nullopt);
+  EXPECT_EQ(Base64Decode("Zg==="), std::nullopt);  // More than two '='.
+}
+
+TEST(Base64Test, RejectsTruncatedInput) {
+  // No encoder produces 4k+1 characters: the last one carries only 6 bits,
+  // not a whole byte, so the input was cut short or corrupted.
+  EXPECT_EQ(Base64Decode("Z"), std::nullopt);
+  EXPECT_EQ(Base64Decode("Zm9vY"), std::nullopt);
+}
+
+// ---------------------------------------------------------------- FakeEnv
+
+TEST(FakeEnvTest, TimeMovesOnlyWhenTold) {
+  FakeEnv env(/*start_micros=*/5'000'000);
+  EXPECT_EQ(env.NowMicros(), 5'000'000);
+  EXPECT_EQ(env.NowMicros(), 5'000'000);
+  EXPECT_EQ(env.NowMillis(), 5'000);
+  int64_t mono = env.MonotonicNanos();
+  env.AdvanceMicros(1'500);
+  EXPECT_EQ(env.NowMicros(), 5'001'500);
+  EXPECT_EQ(env.NowMillis(), 5'001);
+  EXPECT_EQ(env.MonotonicNanos() - mono, 1'500'000);
+  env.SetNowMicros(42);
+  EXPECT_EQ(env.NowMicros(), 42);
+}
+
+TEST(FakeEnvTest, RandomHexHasTwoLowercaseHexDigitsPerByte) {
+  FakeEnv env;
+  for (size_t n : {0u, 1u, 6u, 16u, 33u}) {
+    std::string hex = env.RandomHex(n);
+    EXPECT_EQ(hex.size(), 2 * n);
+    EXPECT_THAT(hex, MatchesRegex("[0-9a-f]*"));
+  }
+  EXPECT_NE(env.RandomHex(16), env.RandomHex(16));
+}
+
+TEST(FakeEnvTest, RandomHexIsDeterministicPerSeed) {
+  FakeEnv a(0, 7);
+  FakeEnv b(0, 7);
+  FakeEnv c(0, 8);
+  std::string from_a = a.RandomHex(16);
+  EXPECT_EQ(from_a, b.RandomHex(16));
+  EXPECT_NE(from_a, c.RandomHex(16));
+}
+
+TEST(EnvTest, DefaultEnvRandomHexAndClocks) {
+  Env* env = Env::Default();
+  ASSERT_NE(env, nullptr);
+  EXPECT_EQ(env, Env::Default());
+  std::string hex = env->RandomHex(12);
+  EXPECT_EQ(hex.size(), 24u);
+  EXPECT_THAT(hex, MatchesRegex("[0-9a-f]*"));
+  EXPECT_NE(hex, env->RandomHex(12));
+  EXPECT_GT(env->NowMicros(), int64_t{1'600'000'000'000'000});  // After 2020.
+  int64_t a = env->MonotonicNanos();
+  EXPECT_GE(env->MonotonicNanos(), a);
+}
+
+// ---------------------------------------------------------------- ThreadPool
+
+TEST(ThreadPoolTest, RunsEveryTask) {
+  constexpr int kTasks = 1000;
+  std::atomic<int> ran{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  {
+    ThreadPool pool(4, "test");
+    EXPECT_EQ(pool.size(), 4);
+    for (int i = 0; i < kTasks; ++i) {
+      pool.Post([&] {
+        if (ran.fetch_add(1) + 1 == kTasks) {
+          std::lock_guard lock(mu);
+          cv.notify_all();
+        }
+      });
+    }
+    std::unique_lock lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return ran.load() == kTasks; }));
+  }
+  EXPECT_EQ(ran.load(), kTasks);
+}
+
+TEST(ThreadPoolTest, RunsTasksInPostOrderOnOneThread) {
+  std::vector<int> order;
+  {
+    ThreadPool pool(1);
+    for (int i = 0; i < 5; ++i) pool.Post([&order, i] { order.push_back(i); });
+  }
+  EXPECT_THAT(order, ElementsAre(0, 1, 2, 3, 4));
+}
+
+TEST(ThreadPoolTest, DestructorDrainsQueuedTasks) {
+  std::atomic<int> ran{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  bool blocker_started = false;
+  {
+    ThreadPool pool(1);
+    // Hold the only thread so that the following tasks are still queued when
+    // the destructor starts.
+    pool.Post([&] {
+      std::unique_lock lock(mu);
+      blocker_started = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return release; });
+    });
+    for (int i = 0; i < 50; ++i) pool.Post([&] { ran.fetch_add(1); });
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return blocker_started; });
+      EXPECT_EQ(ran.load(), 0);
+    }
+    {
+      std::lock_guard lock(mu);
+      release = true;
+    }
+    cv.notify_all();
+  }  // ~ThreadPool, almost always with tasks still queued behind the blocker.
+  EXPECT_EQ(ran.load(), 50);
+}
+
+TEST(ThreadPoolTest, TasksMayPostMoreTasks) {
+  std::atomic<int> ran{0};
+  {
+    ThreadPool pool(2);
+    pool.Post([&] {
+      ran.fetch_add(1);
+      pool.Post([&] { ran.fetch_add(1); });
+    });
+  }
+  EXPECT_EQ(ran.load(), 2);
+}
+
+}  // namespace
+}  // namespace cairn
