@@ -22,7 +22,9 @@ http::HttpResponse ErrorResponse(const Status& status) {
     case StatusCode::kUnavailable: code = "TEMPORARILY_UNAVAILABLE"; http_status = 503; break;
     case StatusCode::kInternal: code = "INTERNAL_ERROR"; http_status = 500; break;
   }
-  if (http_status >= 500) LogError("request failed", {{"error", status.ToString()}});
+  if (http_status >= 500 && http_status != 501) {
+    LogError("request failed", {{"error", status.ToString()}});
+  }
   json::Buffer buffer;
   json::Writer w(buffer);
   w.StartObject();

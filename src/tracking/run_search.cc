@@ -105,10 +105,11 @@ std::string InList(size_t n) {
   return s + ")";
 }
 
-const char* StageCondition(ViewType view) {
+// The lifecycle condition for table alias `alias` ("r", "e").
+std::string StageCondition(const std::string& alias, ViewType view) {
   switch (view) {
-    case ViewType::kActiveOnly: return "lifecycle_stage = 'active'";
-    case ViewType::kDeletedOnly: return "lifecycle_stage = 'deleted'";
+    case ViewType::kActiveOnly: return alias + ".lifecycle_stage = 'active'";
+    case ViewType::kDeletedOnly: return alias + ".lifecycle_stage = 'deleted'";
     case ViewType::kAll: return "1 = 1";
   }
   return "1 = 1";
@@ -161,7 +162,9 @@ StatusOr<SqlQuery> BuildRunSearchQuery(const SearchRunsRequest& request,
                  alias + ".key = ?";
         join_params.push_back(ob.key);
         expr = alias + ".value";
-        missing = "(" + alias + ".value IS NULL OR " + alias + ".is_nan = 1)";
+        // MLflow's order: real values, then NaN, then runs without the metric.
+        missing = "(CASE WHEN " + alias + ".value IS NULL THEN 2 WHEN " + alias +
+                  ".is_nan = 1 THEN 1 ELSE 0 END)";
         break;
       case KeyType::kParam:
       case KeyType::kTag:
@@ -188,7 +191,7 @@ StatusOr<SqlQuery> BuildRunSearchQuery(const SearchRunsRequest& request,
     query.sql += "r.experiment_id IN " + InList(experiment_keys.size());
     for (int64_t k : experiment_keys) query.params.push_back(k);
   }
-  query.sql += std::string(" AND r.") + StageCondition(request.view_type);
+  query.sql += " AND " + StageCondition("r", request.view_type);
   for (const FilterClause& clause : clauses) {
     ASSIGN_OR_RETURN(std::string sql, RunClauseSql(clause, &query.params));
     query.sql += " AND " + sql;
@@ -225,8 +228,8 @@ StatusOr<SqlQuery> BuildExperimentSearchQuery(const SearchExperimentsRequest& re
   }
   order += request.order_by.empty() ? "e.creation_time DESC, e.experiment_id ASC"
                                     : "e.experiment_id ASC";
-  query.sql = "SELECT e.experiment_id FROM experiments e WHERE e." +
-              std::string(StageCondition(request.view_type));
+  query.sql = "SELECT e.experiment_id FROM experiments e WHERE " +
+              StageCondition("e", request.view_type);
   for (const FilterClause& clause : clauses) {
     if (clause.type == KeyType::kTag) {
       query.params.push_back(clause.key);

@@ -652,11 +652,19 @@ StatusOr<MetricPage> TrackingService::GetMetricHistory(const std::string& run_id
   MetricPage page;
   RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(RunRow row, FindRun(db, run_id));
-    int64_t limit = max_results > 0 ? max_results + 1 : -1;
-    ASSIGN_OR_RETURN(SqlRows rows,
-                     db.Query("SELECT step, timestamp, value, is_nan FROM metrics WHERE run_key = ? "
-                              "AND key = ? ORDER BY step, timestamp, value LIMIT ? OFFSET ?",
-                              {row.run_key, key, limit > 0 ? limit : int64_t{-1}, offset}));
+    // No max_results means every point; a LIMIT is only added when paging.
+    std::string sql =
+        "SELECT step, timestamp, value, is_nan FROM metrics WHERE run_key = ? AND key = ? "
+        "ORDER BY step, timestamp, value";
+    std::vector<SqlValue> params = {row.run_key, key};
+    if (max_results > 0) {
+      sql += " LIMIT ? OFFSET ?";
+      params.emplace_back(max_results + 1);
+      params.emplace_back(offset);
+    } else if (offset > 0) {
+      return InvalidArgument("A page_token needs max_results to be set.");
+    }
+    ASSIGN_OR_RETURN(SqlRows rows, db.Query(sql, params));
     bool more = max_results > 0 && static_cast<int64_t>(rows.size()) > max_results;
     size_t count = more ? static_cast<size_t>(max_results) : rows.size();
     page.metrics.reserve(count);
