@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 
@@ -56,7 +57,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     request.body = payload;
   }
   if (route->pattern.back() == '*') request.path_params.emplace_back("*", payload.substr(0, 64));
-  cairn::http::HttpResponse response = route->handler(request);
+  cairn::http::HttpResponse response;
+  if (route->async_handler) {
+    std::promise<cairn::http::HttpResponse> answered;
+    route->async_handler(request, [&answered](cairn::http::HttpResponse r) {
+      answered.set_value(std::move(r));
+    });
+    response = answered.get_future().get();
+  } else {
+    response = route->handler(request);
+  }
   // A decoder must answer every input with a definite status, never a server error.
   if (response.status >= 500 && response.status != 501) std::abort();
   return 0;

@@ -38,6 +38,20 @@ void Router::Add(std::string method, std::string pattern, Handler handler, Route
   route->pattern = std::move(pattern);
   route->handler = std::move(handler);
   route->options = options;
+  Insert(std::move(route));
+}
+
+void Router::AddAsync(std::string method, std::string pattern, AsyncHandler handler,
+                      RouteOptions options) {
+  auto route = std::make_unique<Route>();
+  route->method = std::move(method);
+  route->pattern = std::move(pattern);
+  route->async_handler = std::move(handler);
+  route->options = options;
+  Insert(std::move(route));
+}
+
+void Router::Insert(std::unique_ptr<Route> route) {
   InitMetrics(route.get(), route->pattern);
   const Route* raw = route.get();
   bool literal = raw->pattern.find('{') == std::string::npos && raw->pattern.back() != '*';

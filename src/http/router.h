@@ -25,6 +25,15 @@ namespace cairn::http {
 // A handler runs on a worker thread and may block (database, files).
 using Handler = std::function<HttpResponse(HttpRequest&)>;
 
+// Completes an asynchronous request. Call exactly once, from any thread.
+using Responder = std::function<void(HttpResponse)>;
+// An asynchronous handler runs on the IO thread and must not block: it
+// starts work (e.g. MetadataStore::WriteAsync) and answers through the
+// Responder when that finishes. The request stays valid until then. This
+// path skips the worker pool's thread hand-offs, which dominate the cost of
+// small durable writes.
+using AsyncHandler = std::function<void(HttpRequest&, Responder)>;
+
 enum class BodyMode {
   kBuffered,     // Body read into HttpRequest::body, bounded by max_body_bytes.
   kSpoolToFile,  // Body streamed to a temp file (HttpRequest::body_file); bounded by max_upload_bytes.
@@ -43,7 +52,8 @@ struct RouteOptions {
 struct Route {
   std::string method;
   std::string pattern;
-  Handler handler;
+  Handler handler;             // Exactly one of handler and async_handler is set.
+  AsyncHandler async_handler;
   RouteOptions options;
   // Per-route metrics, created at registration so the hot path takes no lock.
   metrics::Histogram* latency = nullptr;
@@ -58,6 +68,8 @@ class Router {
 
   // REQUIRES: no route with the same method and pattern exists.
   void Add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
+  void AddAsync(std::string method, std::string pattern, AsyncHandler handler,
+                RouteOptions options = {});
 
   struct Match {
     const Route* route = nullptr;
@@ -77,6 +89,7 @@ class Router {
   static bool MatchPattern(std::string_view pattern, std::string_view path,
                            std::vector<std::pair<std::string, std::string>>* params);
   void InitMetrics(Route* route, const std::string& label);
+  void Insert(std::unique_ptr<Route> route);
 
   metrics::Registry* registry_;
   std::vector<std::unique_ptr<Route>> routes_;

@@ -258,6 +258,22 @@ class Session : public std::enable_shared_from_this<Session> {
                                        : "No endpoint at " + request_.path),
                      false);
     }
+    if (route_->async_handler) {
+      auto self = shared_from_this();
+      Responder respond = [self](HttpResponse response) {
+        net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+          self->Respond(std::move(response), false);
+        });
+      };
+      try {
+        route_->async_handler(request_, std::move(respond));
+      } catch (...) {
+        // Handlers must not throw; if one does before answering, answer for it.
+        LogError("async handler threw", {{"route", route_->pattern}});
+        Respond(ErrorResponse(500, "Internal error in " + route_->pattern), true);
+      }
+      return;
+    }
     if (route_->options.execution == Execution::kInline) {
       return Respond(RunHandler(), false);
     }

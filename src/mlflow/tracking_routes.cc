@@ -26,6 +26,28 @@ void AddMlflowRoute(http::Router& router, const std::string& method, const std::
 
 namespace {
 
+// Turns a request into the batch it logs.
+using BatchDecoder =
+    std::function<StatusOr<tracking::LogBatchRequest>(const RequestArgs&, HttpRequest&)>;
+
+// The logging endpoints (log-metric, log-parameter, log-batch) decode on the IO
+// thread and answer when the group commit holding their batch is durable,
+// without parking a worker thread per request.
+void AddLogBatchRoute(http::Router& router, const std::string& path, BatchDecoder decode,
+                      tracking::TrackingService* t) {
+  auto handler = [decode = std::move(decode), t](HttpRequest& request, http::Responder respond) {
+    auto args = RequestArgs::FromRequest(request);
+    if (!args.ok()) return respond(ErrorResponse(args.status()));
+    auto batch = decode(*args, request);
+    if (!batch.ok()) return respond(ErrorResponse(batch.status()));
+    t->LogBatchAsync(std::move(batch).value(), [respond](Status status) {
+      respond(status.ok() ? EmptyResponse() : ErrorResponse(status));
+    });
+  };
+  router.AddAsync("POST", "/api/2.0/mlflow/" + path, handler);
+  router.AddAsync("POST", "/ajax-api/2.0/mlflow/" + path, handler);
+}
+
 // Run endpoints accept run_id and, from older clients, run_uuid.
 StatusOr<std::string> RunIdArg(const RequestArgs& args) {
   ASSIGN_OR_RETURN(std::optional<std::string> id, args.OptionalString("run_id"));
@@ -271,26 +293,33 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
   AddMlflowRoute(router, "GET", "runs/search", search_runs);
 
   // -------------------------------------------------------------------- logging
-  AddMlflowRoute(router, "POST", "runs/log-metric",
-                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
-                   ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
-                   tracking::Metric m;
-                   ASSIGN_OR_RETURN(m.key, args.RequiredString("key"));
-                   ASSIGN_OR_RETURN(m.value, args.RequiredDouble("value"));
-                   ASSIGN_OR_RETURN(m.timestamp, args.RequiredInt("timestamp"));
-                   ASSIGN_OR_RETURN(std::optional<int64_t> step, args.OptionalInt("step"));
-                   m.step = step.value_or(0);
-                   RETURN_IF_ERROR(t->LogBatch(run_id, {m}, {}, {}));
-                   return EmptyResponse();
-                 });
-  AddMlflowRoute(router, "POST", "runs/log-parameter",
-                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
-                   ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
-                   ASSIGN_OR_RETURN(std::string key, args.RequiredString("key"));
-                   ASSIGN_OR_RETURN(std::string value, args.StringOr("value", ""));
-                   RETURN_IF_ERROR(t->LogBatch(run_id, {}, {{key, value}}, {}));
-                   return EmptyResponse();
-                 });
+  AddLogBatchRoute(
+      router, "runs/log-metric",
+      [](const RequestArgs& args, HttpRequest&) -> StatusOr<tracking::LogBatchRequest> {
+        tracking::LogBatchRequest batch;
+        ASSIGN_OR_RETURN(batch.run_id, RunIdArg(args));
+        tracking::Metric m;
+        ASSIGN_OR_RETURN(m.key, args.RequiredString("key"));
+        ASSIGN_OR_RETURN(m.value, args.RequiredDouble("value"));
+        ASSIGN_OR_RETURN(m.timestamp, args.RequiredInt("timestamp"));
+        ASSIGN_OR_RETURN(std::optional<int64_t> step, args.OptionalInt("step"));
+        m.step = step.value_or(0);
+        batch.metrics.push_back(std::move(m));
+        return batch;
+      },
+      t);
+  AddLogBatchRoute(
+      router, "runs/log-parameter",
+      [](const RequestArgs& args, HttpRequest&) -> StatusOr<tracking::LogBatchRequest> {
+        tracking::LogBatchRequest batch;
+        ASSIGN_OR_RETURN(batch.run_id, RunIdArg(args));
+        tracking::KeyValue param;
+        ASSIGN_OR_RETURN(param.key, args.RequiredString("key"));
+        ASSIGN_OR_RETURN(param.value, args.StringOr("value", ""));
+        batch.params.push_back(std::move(param));
+        return batch;
+      },
+      t);
   AddMlflowRoute(router, "POST", "runs/set-tag",
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
@@ -306,31 +335,31 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
                    RETURN_IF_ERROR(t->DeleteTag(run_id, key));
                    return EmptyResponse();
                  });
-  AddMlflowRoute(
-      router, "POST", "runs/log-batch",
-      [t](const RequestArgs& args, HttpRequest& request) -> StatusOr<HttpResponse> {
+  AddLogBatchRoute(
+      router, "runs/log-batch",
+      [](const RequestArgs& args, HttpRequest& request) -> StatusOr<tracking::LogBatchRequest> {
         if (request.body.size() > tracking::kMaxBatchRequestBytes) {
           return InvalidArgument("Batched logging API requests must be at most " +
                                  std::to_string(tracking::kMaxBatchRequestBytes) +
                                  " bytes, got a request of size " +
                                  std::to_string(request.body.size()) + ".");
         }
-        ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
-        std::vector<tracking::Metric> metrics;
+        tracking::LogBatchRequest batch;
+        ASSIGN_OR_RETURN(batch.run_id, RunIdArg(args));
         if (const json::Value* list = args.Get("metrics")) {
           if (!list->IsArray()) return InvalidParameter("metrics", *list);
-          metrics.reserve(list->Size());
+          batch.metrics.reserve(list->Size());
           for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
             ASSIGN_OR_RETURN(tracking::Metric m,
                              MetricFrom((*list)[i], "metrics[" + std::to_string(i) + "]"));
-            metrics.push_back(std::move(m));
+            batch.metrics.push_back(std::move(m));
           }
         }
-        ASSIGN_OR_RETURN(auto params, KeyValueList(args.Get("params"), "params", true));
-        ASSIGN_OR_RETURN(auto tags, KeyValueList(args.Get("tags"), "tags", true));
-        RETURN_IF_ERROR(t->LogBatch(run_id, metrics, params, tags));
-        return EmptyResponse();
-      });
+        ASSIGN_OR_RETURN(batch.params, KeyValueList(args.Get("params"), "params", true));
+        ASSIGN_OR_RETURN(batch.tags, KeyValueList(args.Get("tags"), "tags", true));
+        return batch;
+      },
+      t);
   AddMlflowRoute(router, "POST", "runs/log-model",
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));

@@ -7,10 +7,9 @@
 namespace cairn::store {
 
 struct ConnectionStore::PendingWrite {
-  const std::function<Status(SqlSession&)>* fn;
+  std::function<Status(SqlSession&)> fn;
+  std::function<void(Status)> done;
   Status result;
-  bool done = false;
-  std::condition_variable* cv;
 };
 
 StatusOr<std::unique_ptr<ConnectionStore>> ConnectionStore::Open(Dialect dialect,
@@ -43,52 +42,72 @@ ConnectionStore::~ConnectionStore() {
 }
 
 Status ConnectionStore::Write(const std::function<Status(SqlSession&)>& fn) {
-  std::condition_variable done_cv;
-  PendingWrite pending{&fn, Status::Ok(), false, &done_cv};
-  std::unique_lock lock(write_mu_);
-  if (stopping_) return Unavailable("The metadata store is shutting down; retry the request.");
-  write_queue_.push_back(&pending);
-  write_cv_.notify_all();
-  done_cv.wait(lock, [&] { return pending.done; });
-  return pending.result;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool finished = false;
+  Status result;
+  // `fn` outlives the wait below, so the queued copy may refer to it.
+  WriteAsync([&fn](SqlSession& db) { return fn(db); },
+             [&](Status status) {
+               std::lock_guard lock(mu);
+               result = std::move(status);
+               finished = true;
+               cv.notify_one();
+             });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return finished; });
+  return result;
+}
+
+void ConnectionStore::WriteAsync(std::function<Status(SqlSession&)> fn,
+                                 std::function<void(Status)> done) {
+  auto pending = std::make_unique<PendingWrite>();
+  pending->fn = std::move(fn);
+  pending->done = std::move(done);
+  {
+    std::lock_guard lock(write_mu_);
+    if (!stopping_) {
+      write_queue_.push_back(std::move(pending));
+      write_cv_.notify_one();
+      return;
+    }
+  }
+  pending->done(Unavailable("The metadata store is shutting down; retry the request."));
 }
 
 void ConnectionStore::CommitLoop() {
-  std::vector<PendingWrite*> batch;
+  std::vector<std::unique_ptr<PendingWrite>> batch;
   for (;;) {
     {
       std::unique_lock lock(write_mu_);
       write_cv_.wait(lock, [this] { return stopping_ || !write_queue_.empty(); });
       if (write_queue_.empty()) return;  // Stopping and drained.
       size_t take = std::min(write_queue_.size(), static_cast<size_t>(options_.max_batch));
-      batch.assign(write_queue_.begin(), write_queue_.begin() + static_cast<long>(take));
-      write_queue_.erase(write_queue_.begin(), write_queue_.begin() + static_cast<long>(take));
-    }
-    CommitBatch(batch);
-    {
-      std::lock_guard lock(write_mu_);
-      for (PendingWrite* p : batch) {
-        p->done = true;
-        p->cv->notify_one();
+      for (size_t i = 0; i < take; ++i) {
+        batch.push_back(std::move(write_queue_.front()));
+        write_queue_.pop_front();
       }
     }
+    CommitBatch(batch);
+    // Acknowledge only now: everything in the batch is durable (or failed).
+    for (auto& p : batch) p->done(std::move(p->result));
     batch.clear();
   }
 }
 
-void ConnectionStore::CommitBatch(std::vector<PendingWrite*>& batch) {
+void ConnectionStore::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch) {
   SqlConnection& db = *writer_;
   Status begin = db.ExecuteScript(options_.begin_write);
   if (!begin.ok()) {
     Status failure = Unavailable("The metadata store could not start a transaction (" +
                                  begin.message() + "); retry the request.");
-    for (PendingWrite* p : batch) p->result = failure;
+    for (auto& p : batch) p->result = failure;
     return;
   }
   // A lone write needs no savepoint: its failure rolls back the transaction.
   bool use_savepoints = batch.size() > 1;
   bool any_applied = false;
-  for (PendingWrite* p : batch) {
+  for (auto& p : batch) {
     if (use_savepoints) {
       Status sp = db.ExecuteScript("SAVEPOINT w");
       if (!sp.ok()) {
@@ -96,7 +115,7 @@ void ConnectionStore::CommitBatch(std::vector<PendingWrite*>& batch) {
         continue;
       }
     }
-    p->result = (*p->fn)(db);
+    p->result = p->fn(db);
     if (use_savepoints) {
       Status end = p->result.ok() ? db.ExecuteScript("RELEASE SAVEPOINT w") : Status::Ok();
       if (!end.ok()) p->result = end;  // A swallowed statement failure surfaces here.
@@ -115,7 +134,7 @@ void ConnectionStore::CommitBatch(std::vector<PendingWrite*>& batch) {
   if (!commit.ok()) {
     LogError("metadata commit failed", {{"error", commit.ToString()}});
     db.ExecuteScript("ROLLBACK").IgnoreError();
-    for (PendingWrite* p : batch) {
+    for (auto& p : batch) {
       if (p->result.ok()) {
         p->result = Unavailable("The metadata store failed to commit (" + commit.message() +
                                 "); nothing was written, retry the request.");

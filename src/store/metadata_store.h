@@ -112,6 +112,12 @@ class MetadataStore {
   // return that error, not carry on (use ON CONFLICT for expected conflicts).
   virtual Status Write(const std::function<Status(SqlSession&)>& fn) = 0;
 
+  // As Write, but returns at once; `done` receives the status once the write
+  // is durable (or has failed). `done` runs on the store's commit thread: it
+  // must be quick and must not call back into the store (post work elsewhere).
+  virtual void WriteAsync(std::function<Status(SqlSession&)> fn,
+                          std::function<void(Status)> done) = 0;
+
   // Applies, in version order, the migrations of `component` not yet
   // recorded in the schema_migrations table, each in its own transaction.
   // Safe to call at every start; concurrent starters are serialised.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <set>
 #include <tuple>
 #include <unordered_set>
@@ -466,9 +467,10 @@ Status TrackingService::RestoreRun(const std::string& run_id) {
 
 // -------------------------------------------------------------------- logging
 
-Status TrackingService::LogBatch(const std::string& run_id, const std::vector<Metric>& metrics,
-                                 const std::vector<KeyValue>& params,
-                                 const std::vector<KeyValue>& tags) {
+namespace {
+
+Status ValidateBatch(const std::vector<Metric>& metrics, const std::vector<KeyValue>& params,
+                     const std::vector<KeyValue>& tags) {
   RETURN_IF_ERROR(ValidateBatchLimit("metrics", kMaxMetricsPerBatch, metrics.size()));
   RETURN_IF_ERROR(ValidateBatchLimit("params", kMaxParamsTagsPerBatch, params.size()));
   RETURN_IF_ERROR(ValidateBatchLimit("tags", kMaxParamsTagsPerBatch, tags.size()));
@@ -498,6 +500,14 @@ Status TrackingService::LogBatch(const std::string& run_id, const std::vector<Me
   }
   for (const KeyValue& t : tags) RETURN_IF_ERROR(ValidateTag(t));
 
+  return Status::Ok();
+}
+
+Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
+  const std::string& run_id = batch.run_id;
+  const auto& metrics = batch.metrics;
+  const auto& params = batch.params;
+  const auto& tags = batch.tags;
   // The newest point per key in this batch, by MLflow's order (step, timestamp, value).
   std::map<std::string, const Metric*> latest;
   auto newer = [](const Metric& a, const Metric& b) {
@@ -510,7 +520,6 @@ Status TrackingService::LogBatch(const std::string& run_id, const std::vector<Me
     if (!inserted && newer(m, *it->second)) it->second = &m;
   }
 
-  return store_->Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(RunRow row, FindActiveRun(db, run_id));
     for (const KeyValue& p : params) {
       ASSIGN_OR_RETURN(int64_t inserted,
@@ -548,7 +557,24 @@ Status TrackingService::LogBatch(const std::string& run_id, const std::vector<Me
               .status());
     }
     return Status::Ok();
-  });
+}
+
+}  // namespace
+
+Status TrackingService::LogBatch(const std::string& run_id, const std::vector<Metric>& metrics,
+                                 const std::vector<KeyValue>& params,
+                                 const std::vector<KeyValue>& tags) {
+  RETURN_IF_ERROR(ValidateBatch(metrics, params, tags));
+  LogBatchRequest batch{run_id, metrics, params, tags};
+  return store_->Write([&](SqlSession& db) { return WriteBatch(db, batch); });
+}
+
+void TrackingService::LogBatchAsync(LogBatchRequest batch, std::function<void(Status)> done) {
+  Status valid = ValidateBatch(batch.metrics, batch.params, batch.tags);
+  if (!valid.ok()) return done(valid);
+  // Shared because std::function needs a copyable callable; nothing else owns it.
+  auto owned = std::make_shared<const LogBatchRequest>(std::move(batch));
+  store_->WriteAsync([owned](SqlSession& db) { return WriteBatch(db, *owned); }, std::move(done));
 }
 
 Status TrackingService::SetTag(const std::string& run_id, const KeyValue& tag) {

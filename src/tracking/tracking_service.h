@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,13 @@ struct UpdateRunRequest {
   std::optional<std::string> status;
   std::optional<int64_t> end_time;
   std::optional<std::string> run_name;
+};
+
+struct LogBatchRequest {
+  std::string run_id;
+  std::vector<Metric> metrics;
+  std::vector<KeyValue> params;
+  std::vector<KeyValue> tags;
 };
 
 struct SearchRunsRequest {
@@ -107,6 +115,10 @@ class TrackingService {
   // so a retried batch is harmless.
   Status LogBatch(const std::string& run_id, const std::vector<Metric>& metrics,
                   const std::vector<KeyValue>& params, const std::vector<KeyValue>& tags);
+  // As LogBatch without blocking: invalid input fails `done` at once; a valid
+  // batch is group-committed and `done` runs on the store's commit thread
+  // once it is durable (see MetadataStore::WriteAsync).
+  void LogBatchAsync(LogBatchRequest batch, std::function<void(Status)> done);
   Status SetTag(const std::string& run_id, const KeyValue& tag);
   Status DeleteTag(const std::string& run_id, const std::string& key);
   Status LogInputs(const std::string& run_id, const std::vector<DatasetInput>& inputs);

@@ -39,7 +39,19 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 BINARY = Path(os.environ.get("CAIRN_BINARY", REPO / "build" / "release" / "cairn"))
-CLIENTS_DIR = Path(os.environ.get("CAIRN_MLFLOW_CLIENTS", REPO.parent / "shared" / "clients"))
+def _find_clients_dir():
+    """<repo>/../shared/clients where the project is checked out beside shared/;
+    a clone elsewhere (CI) falls back to the workplace's /work/shared/clients."""
+    if os.environ.get("CAIRN_MLFLOW_CLIENTS"):
+        return Path(os.environ["CAIRN_MLFLOW_CLIENTS"])
+    for base in [REPO, *REPO.parents]:
+        candidate = base / "shared" / "clients"
+        if (candidate / "mlflow-2.12").is_dir():
+            return candidate
+    return Path("/work/shared/clients")
+
+
+CLIENTS_DIR = _find_clients_dir()
 PYTHON = "/usr/bin/python3"
 PG_URI = os.environ.get("CAIRN_TEST_POSTGRES_URI", "").strip()
 PG_SKIP_REASON = (

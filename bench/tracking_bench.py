@@ -1,0 +1,247 @@
+"""Tracking benchmarks: cairn server side by side with MLflow's own Python
+server (SQLite, 4 gunicorn workers), over loopback HTTP with keep-alive, from
+separate processes (wrk with Lua scripts; a keep-alive Python client for
+single-request latencies). Prints a table with ratios.
+
+    /usr/bin/python3 bench/tracking_bench.py [--quick] [--no-mlflow] [--postgres URI]
+
+Workloads (targets from issue 2, on SQLite, 2 cores):
+  log-metric      wrk, 16 connections: p50 < 0.3 ms, >= 20,000 calls/s
+  log-batch       wrk, 8 connections, 1000 points/request: >= 500,000 points/s
+  search-runs     100,000 runs x (20 params, 10 metrics), metric filter + order_by,
+                  first page of 1000: < 50 ms
+  get-history     100,000 points of one metric: < 50 ms
+wrk shares the 2 cores with the server, as the issue's figures assume.
+"""
+import argparse
+import concurrent.futures
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WRK_DIR = os.path.join(REPO, "bench", "wrk")
+CLIENTS = os.environ.get("CAIRN_MLFLOW_CLIENTS", os.path.join(os.path.dirname(REPO), "shared", "clients"))
+if not os.path.isdir(CLIENTS):
+    CLIENTS = "/work/shared/clients"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_health(port, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/health")
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"server on port {port} did not become healthy")
+
+
+class Client:
+    """A keep-alive JSON client for one server."""
+
+    def __init__(self, port):
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+
+    def call(self, method, path, body=None):
+        data = json.dumps(body) if body is not None else None
+        self.conn.request(method, "/api/2.0/mlflow/" + path, body=data,
+                          headers={"Content-Type": "application/json"})
+        response = self.conn.getresponse()
+        payload = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{method} {path}: {response.status} {payload[:300]!r}")
+        return json.loads(payload)
+
+    def timed(self, method, path, body=None, repeat=7):
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            result = self.call(method, path, body)
+            times.append((time.perf_counter() - start) * 1000)
+        return statistics.median(times), result
+
+
+class Server:
+    def __init__(self, name, argv, port, env=None):
+        self.name = name
+        self.port = port
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log, env=env,
+                                     start_new_session=True)
+        wait_health(port)
+
+    def stop(self):
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def start_cairn(tmp, store=None):
+    port = free_port()
+    argv = [os.path.join(REPO, "build", "release", "cairn"), "server", "--port", str(port),
+            "--data-dir", os.path.join(tmp, "cairn"), "--log-level", "warn"]
+    if store:
+        argv += ["--store", store]
+    return Server("cairn-" + ("postgres" if store else "sqlite"), argv, port)
+
+
+def start_mlflow(tmp):
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=os.path.join(CLIENTS, "mlflow-2.12"))
+    argv = ["/usr/bin/python3", "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "4", "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db",
+            "--artifacts-destination", f"{tmp}/mlflow-artifacts"]
+    return Server("mlflow", argv, port, env)
+
+
+def new_runs(client, n, experiment="bench"):
+    try:
+        exp = client.call("POST", "experiments/create", {"name": experiment})["experiment_id"]
+    except RuntimeError:
+        exp = client.call("GET", f"experiments/get-by-name?experiment_name={experiment}")["experiment"]["experiment_id"]
+    return exp, [client.call("POST", "runs/create", {"experiment_id": exp, "start_time": 1700000000000 + i})
+                 ["run"]["info"]["run_id"] for i in range(n)]
+
+
+def wrk(port, script, connections, seconds, run_ids):
+    env = dict(os.environ, RUN_IDS=",".join(run_ids))
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
+                          os.path.join(WRK_DIR, script), f"http://127.0.0.1:{port}"],
+                         env=env, capture_output=True, text=True, check=True)
+    if "failed:" in out.stderr:
+        raise SystemExit(f"wrk saw errors: {out.stderr[:500]}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out.stdout).group(1))
+
+    def pct(p):
+        m = re.search(rf"{p}%\s+([\d.]+)(us|ms|s)", out.stdout)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    return rps, pct(50), pct(99)
+
+
+def seed_search(client, runs, workers=4):
+    """runs x (20 params, 10 metrics) through log-batch, several connections at once."""
+    exp, _ = new_runs(client, 0, "search-bench")
+
+    def work(chunk):
+        c = Client(client.port)
+        for i in chunk:
+            run = c.call("POST", "runs/create", {"experiment_id": exp, "start_time": 1700000000000 + i})
+            run_id = run["run"]["info"]["run_id"]
+            c.call("POST", "runs/log-batch", {
+                "run_id": run_id,
+                "params": [{"key": f"p{k}", "value": f"v{(i * 7 + k) % 13}"} for k in range(20)],
+                "metrics": [{"key": f"m{k}", "value": ((i * 7919 + k * 104729) % 10007) / 10007.0,
+                             "timestamp": 1700000000000 + i, "step": 0} for k in range(10)]})
+    chunks = [range(w, runs, workers) for w in range(workers)]
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        list(pool.map(work, chunks))
+    return exp
+
+
+def seed_history(client, points):
+    _, (run_id,) = new_runs(client, 1, "history-bench")
+    for start in range(0, points, 1000):
+        client.call("POST", "runs/log-batch", {"run_id": run_id, "metrics": [
+            {"key": "loss", "value": 1.0 / (s + 1), "timestamp": 1700000000000 + s, "step": s}
+            for s in range(start, min(points, start + 1000))]})
+    return run_id
+
+
+def measure(server, args, search_runs, history_points, write_seconds):
+    client = Client(server.port)
+    _, run_ids = new_runs(client, 8)
+    results = {}
+    results["log-metric calls/s (16 conn)"], results["log-metric p50 ms"], results["log-metric p99 ms"] = \
+        wrk(server.port, "log_metric.lua", 16, write_seconds, run_ids)
+    rps, p50, _ = wrk(server.port, "log_batch.lua", 8, write_seconds, run_ids)
+    results["log-batch points/s (8 conn)"] = rps * 1000
+    results["log-batch p50 ms"] = p50
+    seed_start = time.time()
+    exp = seed_search(client, search_runs)
+    print(f"  [{server.name}] seeded {search_runs} runs in {time.time() - seed_start:.1f}s", flush=True)
+    results["search-runs first page ms"], page = client.timed("POST", "runs/search", {
+        "experiment_ids": [exp], "filter": "metrics.m0 > 0.5 and params.p1 != 'v3'",
+        "order_by": ["metrics.m1 DESC"], "max_results": 1000}, repeat=5)
+    assert len(page["runs"]) == min(1000, search_runs // 2) or len(page["runs"]) > 0
+    run_id = seed_history(client, history_points)
+    results["get-history ms"], history = client.timed(
+        "GET", f"metrics/get-history?run_id={run_id}&metric_key=loss&max_results={history_points}", repeat=5)
+    assert len(history["metrics"]) == history_points, len(history["metrics"])
+    return results
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--no-mlflow", action="store_true", help="skip MLflow's Python server")
+    parser.add_argument("--postgres", help="PostgreSQL URI for the cairn-on-PostgreSQL column")
+    args = parser.parse_args()
+    search_runs = 2000 if args.quick else 100_000
+    history_points = 10_000 if args.quick else 100_000
+    write_seconds = 3 if args.quick else 10
+    tmp = tempfile.mkdtemp(prefix="cairn-bench-")
+    columns = {}
+    try:
+        servers = [("cairn sqlite", lambda: start_cairn(tmp), search_runs)]
+        if args.postgres:
+            servers.append(("cairn postgres", lambda: start_cairn(tmp + "/pg", args.postgres), search_runs))
+        if not args.no_mlflow:
+            # MLflow's server seeds at ~100 runs/s: give it a tenth of the runs.
+            servers.append(("mlflow 2.12 (4 gunicorn)", lambda: start_mlflow(tmp), max(1000, search_runs // 100)))
+        for name, start, runs in servers:
+            print(f"benchmarking {name} ...", flush=True)
+            server = start()
+            try:
+                columns[name] = measure(server, args, runs, history_points if "mlflow" not in name
+                                        else history_points // 10, write_seconds)
+            finally:
+                server.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    names = list(columns)
+    keys = list(columns[names[0]])
+    print()
+    print(f"{'workload':44}" + "".join(f"{n:>26}" for n in names) + "   cairn sqlite vs mlflow")
+    for i, key in enumerate(keys):
+        row = f"{key:44}"
+        values = [list(columns[n].values())[i] for n in names]
+        for v in values:
+            row += f"{v:>26,.2f}"
+        if "mlflow 2.12 (4 gunicorn)" in columns:
+            mine, theirs = values[0], values[-1]
+            higher_is_better = "/s" in key
+            ratio = mine / theirs if higher_is_better else theirs / mine
+            row += f"   {ratio:8.1f}x"
+        print(row)
+    print(f"\nsearch-runs: {search_runs:,} runs x (20 params, 10 metrics) for cairn, "
+          f"{max(1000, search_runs // 100):,} for MLflow (its seeding is too slow for more);")
+    print(f"get-history: {history_points:,} points for cairn, {history_points // 10:,} for MLflow. "
+          "Ratios compare per-request figures, so MLflow's are flattered by its smaller sets.")
+
+
+if __name__ == "__main__":
+    main()
