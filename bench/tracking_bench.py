@@ -174,8 +174,11 @@ def measure(server, args, search_runs, history_points, write_seconds):
     client = Client(server.port)
     _, run_ids = new_runs(client, 8)
     results = {}
-    results["log-metric calls/s (16 conn)"], results["log-metric p50 ms"], results["log-metric p99 ms"] = \
-        wrk(server.port, "log_metric.lua", 16, write_seconds, run_ids)
+    _, results["log-metric p50 ms (1 conn)"], _ = wrk(server.port, "log_metric.lua", 1,
+                                                      write_seconds, run_ids)
+    results["log-metric calls/s (16 conn)"], results["log-metric p50 ms (16 conn)"], \
+        results["log-metric p99 ms (16 conn)"] = wrk(server.port, "log_metric.lua", 16,
+                                                     write_seconds, run_ids)
     rps, p50, _ = wrk(server.port, "log_batch.lua", 8, write_seconds, run_ids)
     results["log-batch points/s (8 conn)"] = rps * 1000
     results["log-batch p50 ms"] = p50

@@ -31,23 +31,4 @@ StatusOr<std::string> NormalizeArtifactPath(std::string_view path) {
   return out;
 }
 
-void ArtifactStoreRegistry::Register(std::string scheme, ArtifactStoreFactory factory) {
-  factories_.emplace_back(std::move(scheme), std::move(factory));
-}
-
-StatusOr<std::unique_ptr<ArtifactStore>> ArtifactStoreRegistry::Open(const std::string& uri) const {
-  size_t colon = uri.find("://");
-  std::string scheme = colon == std::string::npos ? "" : uri.substr(0, colon);
-  for (const auto& [name, factory] : factories_) {
-    if (name == scheme) return factory(uri);
-  }
-  std::string known;
-  for (const auto& [name, factory] : factories_) {
-    if (!known.empty()) known += ", ";
-    known += name + "://";
-  }
-  return InvalidArgument("Unsupported --artifacts URI '" + uri + "': the scheme must be one of " +
-                         known);
-}
-
 }  // namespace cairn::artifacts

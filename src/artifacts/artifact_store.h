@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/scheme_registry.h"
 #include "core/status.h"
 
 namespace cairn::artifacts {
@@ -62,16 +63,9 @@ class ArtifactStore {
   virtual std::string SpoolDir() const = 0;
 };
 
-using ArtifactStoreFactory =
-    std::function<StatusOr<std::unique_ptr<ArtifactStore>>(const std::string& uri)>;
-
-class ArtifactStoreRegistry {
+class ArtifactStoreRegistry : public SchemeRegistry<ArtifactStore> {
  public:
-  void Register(std::string scheme, ArtifactStoreFactory factory);
-  StatusOr<std::unique_ptr<ArtifactStore>> Open(const std::string& uri) const;
-
- private:
-  std::vector<std::pair<std::string, ArtifactStoreFactory>> factories_;
+  ArtifactStoreRegistry() : SchemeRegistry("--artifacts") {}
 };
 
 }  // namespace cairn::artifacts

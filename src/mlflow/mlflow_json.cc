@@ -4,6 +4,17 @@
 
 namespace cairn::mlflow {
 
+namespace {
+void Field(json::Writer& w, const char* key, std::string_view value) {
+  w.Key(key);
+  json::WriteString(w, value);
+}
+void Field(json::Writer& w, const char* key, int64_t value) {
+  w.Key(key);
+  w.Int64(value);
+}
+}  // namespace
+
 http::HttpResponse ErrorResponse(const Status& status) {
   const char* code = "INTERNAL_ERROR";
   int http_status = 500;
@@ -30,8 +41,7 @@ http::HttpResponse ErrorResponse(const Status& status) {
   w.StartObject();
   w.Key("error_code");
   w.String(code);
-  w.Key("message");
-  json::WriteString(w, status.message());
+  Field(w, "message", status.message());
   w.EndObject();
   return http::HttpResponse::Json(http_status, std::string(buffer.GetString(), buffer.GetSize()));
 }
@@ -47,10 +57,8 @@ void WriteKeyValues(json::Writer& w, const char* field, const std::vector<tracki
   w.StartArray();
   for (const auto& kv : kvs) {
     w.StartObject();
-    w.Key("key");
-    json::WriteString(w, kv.key);
-    w.Key("value");
-    json::WriteString(w, kv.value);
+    Field(w, "key", kv.key);
+    Field(w, "value", kv.value);
     w.EndObject();
   }
   w.EndArray();
@@ -58,64 +66,44 @@ void WriteKeyValues(json::Writer& w, const char* field, const std::vector<tracki
 
 void WriteExperiment(json::Writer& w, const tracking::Experiment& e) {
   w.StartObject();
-  w.Key("experiment_id");
-  json::WriteString(w, e.experiment_id);
-  w.Key("name");
-  json::WriteString(w, e.name);
-  w.Key("artifact_location");
-  json::WriteString(w, e.artifact_location);
-  w.Key("lifecycle_stage");
-  json::WriteString(w, e.lifecycle_stage);
-  w.Key("last_update_time");
-  w.Int64(e.last_update_time);
-  w.Key("creation_time");
-  w.Int64(e.creation_time);
+  Field(w, "experiment_id", e.experiment_id);
+  Field(w, "name", e.name);
+  Field(w, "artifact_location", e.artifact_location);
+  Field(w, "lifecycle_stage", e.lifecycle_stage);
+  Field(w, "last_update_time", e.last_update_time);
+  Field(w, "creation_time", e.creation_time);
   WriteKeyValues(w, "tags", e.tags);
   w.EndObject();
 }
 
 void WriteRunInfo(json::Writer& w, const tracking::RunInfo& info) {
   w.StartObject();
-  w.Key("run_id");
-  json::WriteString(w, info.run_id);
-  w.Key("run_uuid");
-  json::WriteString(w, info.run_id);
-  w.Key("run_name");
-  json::WriteString(w, info.run_name);
-  w.Key("experiment_id");
-  json::WriteString(w, info.experiment_id);
-  w.Key("user_id");
-  json::WriteString(w, info.user_id);
-  w.Key("status");
-  json::WriteString(w, info.status);
+  Field(w, "run_id", info.run_id);
+  Field(w, "run_uuid", info.run_id);
+  Field(w, "run_name", info.run_name);
+  Field(w, "experiment_id", info.experiment_id);
+  Field(w, "user_id", info.user_id);
+  Field(w, "status", info.status);
   if (info.start_time) {
-    w.Key("start_time");
-    w.Int64(*info.start_time);
+    Field(w, "start_time", *info.start_time);
   }
   if (info.end_time) {
-    w.Key("end_time");
-    w.Int64(*info.end_time);
+    Field(w, "end_time", *info.end_time);
   }
-  w.Key("artifact_uri");
-  json::WriteString(w, info.artifact_uri);
-  w.Key("lifecycle_stage");
-  json::WriteString(w, info.lifecycle_stage);
+  Field(w, "artifact_uri", info.artifact_uri);
+  Field(w, "lifecycle_stage", info.lifecycle_stage);
   w.EndObject();
 }
 
 void WriteMetric(json::Writer& w, const tracking::Metric& m, bool with_run_id) {
   w.StartObject();
-  w.Key("key");
-  json::WriteString(w, m.key);
+  Field(w, "key", m.key);
   w.Key("value");
   json::WriteDouble(w, m.value);
-  w.Key("timestamp");
-  w.Int64(m.timestamp);
-  w.Key("step");
-  w.Int64(m.step);
+  Field(w, "timestamp", m.timestamp);
+  Field(w, "step", m.step);
   if (with_run_id) {
-    w.Key("run_id");
-    json::WriteString(w, m.run_id);
+    Field(w, "run_id", m.run_id);
   }
   w.EndObject();
 }
@@ -143,21 +131,15 @@ void WriteRun(json::Writer& w, const tracking::Run& run) {
     w.Key("dataset");
     w.StartObject();
     const auto& d = input.dataset;
-    w.Key("name");
-    json::WriteString(w, d.name);
-    w.Key("digest");
-    json::WriteString(w, d.digest);
-    w.Key("source_type");
-    json::WriteString(w, d.source_type);
-    w.Key("source");
-    json::WriteString(w, d.source);
+    Field(w, "name", d.name);
+    Field(w, "digest", d.digest);
+    Field(w, "source_type", d.source_type);
+    Field(w, "source", d.source);
     if (!d.schema.empty()) {
-      w.Key("schema");
-      json::WriteString(w, d.schema);
+      Field(w, "schema", d.schema);
     }
     if (!d.profile.empty()) {
-      w.Key("profile");
-      json::WriteString(w, d.profile);
+      Field(w, "profile", d.profile);
     }
     w.EndObject();
     w.EndObject();

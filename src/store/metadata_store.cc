@@ -31,23 +31,4 @@ const std::string& SqlRows::Text(size_t row, size_t col) const {
   return EmptyString();
 }
 
-void MetadataStoreRegistry::Register(std::string scheme, MetadataStoreFactory factory) {
-  factories_.emplace_back(std::move(scheme), std::move(factory));
-}
-
-StatusOr<std::unique_ptr<MetadataStore>> MetadataStoreRegistry::Open(const std::string& uri) const {
-  size_t colon = uri.find(':');
-  std::string scheme = colon == std::string::npos ? "" : uri.substr(0, colon);
-  for (const auto& [name, factory] : factories_) {
-    if (name == scheme) return factory(uri);
-  }
-  std::string known;
-  for (const auto& [name, factory] : factories_) {
-    if (!known.empty()) known += ", ";
-    known += name + "://";
-  }
-  return InvalidArgument("Unsupported --store URI '" + uri + "': the scheme must be one of " +
-                         known);
-}
-
 }  // namespace cairn::store

@@ -25,6 +25,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/scheme_registry.h"
 #include "core/status.h"
 
 namespace cairn::store {
@@ -125,17 +126,9 @@ class MetadataStore {
 };
 
 // Opens a store from a URI. Backends register by scheme; main wires them.
-using MetadataStoreFactory =
-    std::function<StatusOr<std::unique_ptr<MetadataStore>>(const std::string& uri)>;
-
-class MetadataStoreRegistry {
+class MetadataStoreRegistry : public SchemeRegistry<MetadataStore> {
  public:
-  void Register(std::string scheme, MetadataStoreFactory factory);
-  // Errors: InvalidArgument naming the unknown scheme and the known ones.
-  StatusOr<std::unique_ptr<MetadataStore>> Open(const std::string& uri) const;
-
- private:
-  std::vector<std::pair<std::string, MetadataStoreFactory>> factories_;
+  MetadataStoreRegistry() : SchemeRegistry("--store") {}
 };
 
 }  // namespace cairn::store
