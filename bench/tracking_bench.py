@@ -64,9 +64,17 @@ class Client:
 
     def call(self, method, path, body=None):
         data = json.dumps(body) if body is not None else None
-        self.conn.request(method, "/api/2.0/mlflow/" + path, body=data,
-                          headers={"Content-Type": "application/json"})
-        response = self.conn.getresponse()
+        try:
+            self.conn.request(method, "/api/2.0/mlflow/" + path, body=data,
+                              headers={"Content-Type": "application/json"})
+            response = self.conn.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closes keep-alive connections idle for minutes (during seeding).
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
+            self.conn.request(method, "/api/2.0/mlflow/" + path, body=data,
+                              headers={"Content-Type": "application/json"})
+            response = self.conn.getresponse()
         payload = response.read()
         if response.status != 200:
             raise RuntimeError(f"{method} {path}: {response.status} {payload[:300]!r}")
@@ -109,7 +117,8 @@ def start_cairn(tmp, store=None):
 
 def start_mlflow(tmp):
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=os.path.join(CLIENTS, "mlflow-2.12"))
+    shim = os.path.join(REPO, "bench", "mlflow_shim")  # querystring_parser, missing from Debian
+    env = dict(os.environ, PYTHONPATH=os.path.join(CLIENTS, "mlflow-2.12") + os.pathsep + shim)
     argv = ["/usr/bin/python3", "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
             "--workers", "4", "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db",
             "--artifacts-destination", f"{tmp}/mlflow-artifacts"]
@@ -127,7 +136,7 @@ def new_runs(client, n, experiment="bench"):
 
 def wrk(port, script, connections, seconds, run_ids):
     env = dict(os.environ, RUN_IDS=",".join(run_ids))
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
+    out = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
                           os.path.join(WRK_DIR, script), f"http://127.0.0.1:{port}"],
                          env=env, capture_output=True, text=True, check=True)
     if "failed:" in out.stderr:
@@ -201,14 +210,16 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--no-mlflow", action="store_true", help="skip MLflow's Python server")
     parser.add_argument("--postgres", help="PostgreSQL URI for the cairn-on-PostgreSQL column")
+    parser.add_argument("--no-sqlite", action="store_true", help="skip cairn on SQLite")
+    parser.add_argument("--search-runs", type=int, help="runs seeded for search (default 100,000)")
     args = parser.parse_args()
-    search_runs = 2000 if args.quick else 100_000
+    search_runs = args.search_runs or (2000 if args.quick else 100_000)
     history_points = 10_000 if args.quick else 100_000
     write_seconds = 3 if args.quick else 10
     tmp = tempfile.mkdtemp(prefix="cairn-bench-")
     columns = {}
     try:
-        servers = [("cairn sqlite", lambda: start_cairn(tmp), search_runs)]
+        servers = [] if args.no_sqlite else [("cairn sqlite", lambda: start_cairn(tmp), search_runs)]
         if args.postgres:
             servers.append(("cairn postgres", lambda: start_cairn(tmp + "/pg", args.postgres), search_runs))
         if not args.no_mlflow:
@@ -234,7 +245,7 @@ def main():
         values = [list(columns[n].values())[i] for n in names]
         for v in values:
             row += f"{v:>26,.2f}"
-        if "mlflow 2.12 (4 gunicorn)" in columns:
+        if "mlflow 2.12 (4 gunicorn)" in columns and len(names) > 1:
             mine, theirs = values[0], values[-1]
             higher_is_better = "/s" in key
             ratio = mine / theirs if higher_is_better else theirs / mine

@@ -3,11 +3,14 @@
 local counter = 0
 local runs = {}
 for id in string.gmatch(os.getenv("RUN_IDS") or "", "[^,]+") do runs[#runs + 1] = id end
-local thread_id = 0
+-- setup runs in wrk's main Lua state; thread:set gives each thread its own
+-- global thread_id, so the threads' steps never collide.
+local next_thread_id = 0
+thread_id = 0
 
 setup = function(thread)
-  thread:set("thread_id", thread_id)
-  thread_id = thread_id + 1
+  thread:set("thread_id", next_thread_id)
+  next_thread_id = next_thread_id + 1
 end
 
 request = function()
