@@ -20,11 +20,13 @@ namespace {
 
 struct Fixture {
   Fixture() : router(&registry) {
-    std::string dir = std::filesystem::temp_directory_path() / ("cairn-fuzz-" + cairn::Env::Default()->RandomHex(6));
+    std::string dir = std::filesystem::temp_directory_path() /
+                      ("cairn-fuzz-" + cairn::Env::Default()->RandomHex(6));
     std::filesystem::create_directories(dir);
     store = std::move(cairn::store::OpenSqliteStore(dir + "/meta.db")).value();
     artifacts = std::move(cairn::artifacts::OpenLocalArtifactStore(dir + "/artifacts")).value();
-    tracking = std::make_unique<cairn::tracking::TrackingService>(store.get(), cairn::Env::Default());
+    tracking =
+        std::make_unique<cairn::tracking::TrackingService>(store.get(), cairn::Env::Default());
     if (!tracking->Init().ok()) std::abort();
     cairn::mlflow::RegisterTrackingRoutes(router, *tracking);
     cairn::mlflow::RegisterArtifactRoutes(router, *artifacts, *tracking);
@@ -60,9 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cairn::http::HttpResponse response;
   if (route->async_handler) {
     std::promise<cairn::http::HttpResponse> answered;
-    route->async_handler(request, [&answered](cairn::http::HttpResponse r) {
-      answered.set_value(std::move(r));
-    });
+    route->async_handler(
+        request, [&answered](cairn::http::HttpResponse r) { answered.set_value(std::move(r)); });
     response = answered.get_future().get();
   } else {
     response = route->handler(request);

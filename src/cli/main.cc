@@ -24,8 +24,9 @@ std::string FindConfigFlag(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Cairn: experiment tracking, registry, features, pipelines, serving and "
-               "monitoring in one binary."};
+  CLI::App app{
+      "Cairn: experiment tracking, registry, features, pipelines, serving and "
+      "monitoring in one binary."};
   app.require_subcommand(1);
 
   cairn::server::ServerConfig config;
@@ -45,12 +46,14 @@ int main(int argc, char** argv) {
   server->add_option("--port", config.port, "Port to listen on")->envname("CAIRN_PORT");
   server->add_option("--data-dir", config.data_dir, "Folder for embedded state")
       ->envname("CAIRN_DATA_DIR");
-  server->add_option("--store", config.store_uri,
-                     "Metadata store URI: sqlite:///path.db or postgresql://user@host/db "
-                     "(default: sqlite in --data-dir)")
+  server
+      ->add_option("--store", config.store_uri,
+                   "Metadata store URI: sqlite:///path.db or postgresql://user@host/db "
+                   "(default: sqlite in --data-dir)")
       ->envname("CAIRN_STORE");
-  server->add_option("--artifacts", config.artifacts_uri,
-                     "Artifact store URI: file:///dir (default: --data-dir/artifacts)")
+  server
+      ->add_option("--artifacts", config.artifacts_uri,
+                   "Artifact store URI: file:///dir (default: --data-dir/artifacts)")
       ->envname("CAIRN_ARTIFACTS");
   server->add_option("--workers", config.workers, "Handler threads (0 = automatic)")
       ->envname("CAIRN_WORKERS");

@@ -1,7 +1,7 @@
 #include "core/env.h"
 
-#include <chrono>
 #include <sys/random.h>
+#include <chrono>
 
 namespace cairn {
 namespace {
@@ -22,8 +22,7 @@ class RealEnv : public Env {
   int64_t NowMicros() override {
     using std::chrono::duration_cast;
     using std::chrono::microseconds;
-    return duration_cast<microseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return duration_cast<microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   }
 
   int64_t MonotonicNanos() override {

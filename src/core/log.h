@@ -2,7 +2,8 @@
 // shipped and queried without parsing free text.
 //
 //   LogInfo("server listening", {{"host", host}, {"port", port}});
-//   -> {"ts":"2026-11-23T10:00:00.123Z","level":"info","msg":"server listening","host":"127.0.0.1","port":5000}
+//   -> {"ts":"2026-11-23T10:00:00.123Z","level":"info","msg":"server
+//   listening","host":"127.0.0.1","port":5000}
 //
 // Thread-safety: all functions may be called from any thread; lines never interleave.
 #pragma once

@@ -90,8 +90,8 @@ inline Status Internal(std::string message) { return {StatusCode::kInternal, std
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(const T& value) : state_(value) {}  // NOLINT(google-explicit-constructor)
-  StatusOr(T&& value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  StatusOr(const T& value) : state_(value) {}            // NOLINT(google-explicit-constructor)
+  StatusOr(T&& value) : state_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   StatusOr(Status status) : state_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(state_).ok() && "StatusOr built from an OK status has no value");
   }

@@ -26,9 +26,8 @@ void Router::InitMetrics(Route* route, const std::string& label) {
   for (int i = 0; i < 5; ++i) {
     metrics::Labels with_code = labels;
     with_code.emplace_back("code", kClasses[i]);
-    route->responses_by_class[i] =
-        registry_->GetCounter("cairn_http_requests_total",
-                              "HTTP requests by route and status class.", with_code);
+    route->responses_by_class[i] = registry_->GetCounter(
+        "cairn_http_requests_total", "HTTP requests by route and status class.", with_code);
   }
 }
 

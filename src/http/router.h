@@ -36,7 +36,8 @@ using AsyncHandler = std::function<void(HttpRequest&, Responder)>;
 
 enum class BodyMode {
   kBuffered,     // Body read into HttpRequest::body, bounded by max_body_bytes.
-  kSpoolToFile,  // Body streamed to a temp file (HttpRequest::body_file); bounded by max_upload_bytes.
+  kSpoolToFile,  // Body streamed to a temp file (HttpRequest::body_file); bounded by
+                 // max_upload_bytes.
 };
 
 enum class Execution {
@@ -52,7 +53,7 @@ struct RouteOptions {
 struct Route {
   std::string method;
   std::string pattern;
-  Handler handler;             // Exactly one of handler and async_handler is set.
+  Handler handler;  // Exactly one of handler and async_handler is set.
   AsyncHandler async_handler;
   RouteOptions options;
   // Per-route metrics, created at registration so the hot path takes no lock.

@@ -91,7 +91,7 @@ class HttpServer::Impl {
   // handlers, whose sessions unregister themselves here.
   std::mutex sessions_mu_;
   std::condition_variable sessions_cv_;
-  std::unordered_set<Session*> sessions_;  // GUARDED_BY(sessions_mu_)
+  std::unordered_set<Session*> sessions_;             // GUARDED_BY(sessions_mu_)
   std::vector<std::weak_ptr<Session>> session_refs_;  // GUARDED_BY(sessions_mu_)
   net::io_context ioc_;
   // Keeps the IO threads running while every live session waits on a worker
@@ -182,12 +182,13 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
     bool spool = route_ != nullptr && route_->options.body_mode == BodyMode::kSpoolToFile;
-    uint64_t limit = spool ? server_->options().max_upload_bytes : server_->options().max_body_bytes;
+    uint64_t limit =
+        spool ? server_->options().max_upload_bytes : server_->options().max_body_bytes;
     auto content_length = header_parser_->content_length();
     if (content_length && *content_length > limit) {
       return Respond(ErrorResponse(413, "Request body of " + std::to_string(*content_length) +
-                                            " bytes exceeds the limit of " +
-                                            std::to_string(limit) + " bytes."),
+                                            " bytes exceeds the limit of " + std::to_string(limit) +
+                                            " bytes."),
                      /*force_close=*/true);
     }
     if (LowerCase(request_.Header("expect")) == "100-continue") {
@@ -215,17 +216,15 @@ class Session : public std::enable_shared_from_this<Session> {
         spool_path_.clear();
         return Respond(ErrorResponse(500, "Cannot store the upload: " + ec.message()), true);
       }
-      bhttp::async_read(stream_, buffer_, *file_parser_,
-                        [self = shared_from_this()](beast::error_code ec2, size_t) {
-                          self->OnBody(ec2);
-                        });
+      bhttp::async_read(
+          stream_, buffer_, *file_parser_,
+          [self = shared_from_this()](beast::error_code ec2, size_t) { self->OnBody(ec2); });
     } else {
       string_parser_.emplace(std::move(*header_parser_));
       string_parser_->body_limit(limit);
-      bhttp::async_read(stream_, buffer_, *string_parser_,
-                        [self = shared_from_this()](beast::error_code ec2, size_t) {
-                          self->OnBody(ec2);
-                        });
+      bhttp::async_read(
+          stream_, buffer_, *string_parser_,
+          [self = shared_from_this()](beast::error_code ec2, size_t) { self->OnBody(ec2); });
     }
   }
 
@@ -251,12 +250,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Dispatch() {
     if (route_ == nullptr) {
-      return Respond(ErrorResponse(not_found_status_,
-                                   not_found_status_ == 405
-                                       ? "Method " + request_.method + " is not allowed for " +
-                                             request_.path
-                                       : "No endpoint at " + request_.path),
-                     false);
+      return Respond(
+          ErrorResponse(not_found_status_,
+                        not_found_status_ == 405
+                            ? "Method " + request_.method + " is not allowed for " + request_.path
+                            : "No endpoint at " + request_.path),
+          false);
     }
     if (route_->async_handler) {
       auto self = shared_from_this();
@@ -279,10 +278,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     server_->workers().Post([self = shared_from_this()] {
       HttpResponse response = self->RunHandler();
-      net::post(self->stream_.get_executor(),
-                [self, response = std::move(response)]() mutable {
-                  self->Respond(std::move(response), false);
-                });
+      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->Respond(std::move(response), false);
+      });
     });
   }
 

@@ -27,9 +27,9 @@ namespace cairn::http {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 5000;  // 0 picks a free port; see HttpServer::port().
-  int io_threads = 0;      // 0 = number of cores.
-  int worker_threads = 0;  // 0 = 16 per core: workers mostly wait on IO.
+  uint16_t port = 5000;                 // 0 picks a free port; see HttpServer::port().
+  int io_threads = 0;                   // 0 = number of cores.
+  int worker_threads = 0;               // 0 = 16 per core: workers mostly wait on IO.
   uint64_t max_header_bytes = 1 << 20;  // Room for 1000 run_ids in a GET query.
   uint64_t max_body_bytes = 32ull << 20;
   uint64_t max_upload_bytes = 64ull << 30;

@@ -9,8 +9,7 @@ void RegisterSystemRoutes(Router& router, metrics::Registry* registry) {
       "GET", "/health", [](HttpRequest&) { return HttpResponse::Text(200, "OK"); }, inline_route);
   router.Add(
       "GET", "/version",
-      [](HttpRequest&) { return HttpResponse::Text(200, kMlflowCompatibleVersion); },
-      inline_route);
+      [](HttpRequest&) { return HttpResponse::Text(200, kMlflowCompatibleVersion); }, inline_route);
   // Rendering takes the registry lock briefly; run it off the IO threads anyway.
   router.Add("GET", "/metrics", [registry](HttpRequest&) {
     return HttpResponse::Text(200, registry->RenderPrometheus(),

@@ -34,12 +34,12 @@ std::vector<uint64_t> Histogram::BucketCounts() const {
 }
 
 std::vector<double> DefaultLatencyBounds() {
-  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-          0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,    5,     10};
+  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,    0.1,    0.25,    0.5,    1,     2.5,    5,     10};
 }
 
-using Series = std::variant<std::unique_ptr<Counter>, std::unique_ptr<Gauge>,
-                            std::unique_ptr<Histogram>>;
+using Series =
+    std::variant<std::unique_ptr<Counter>, std::unique_ptr<Gauge>, std::unique_ptr<Histogram>>;
 
 struct Registry::Family {
   std::string name;
@@ -79,10 +79,14 @@ T* FindOrAdd(std::vector<std::pair<Labels, Series>>& series, const Labels& label
 
 void AppendEscapedLabelValue(const std::string& v, std::string* out) {
   for (char c : v) {
-    if (c == '\\') out->append("\\\\");
-    else if (c == '"') out->append("\\\"");
-    else if (c == '\n') out->append("\\n");
-    else out->push_back(c);
+    if (c == '\\')
+      out->append("\\\\");
+    else if (c == '"')
+      out->append("\\\"");
+    else if (c == '\n')
+      out->append("\\n");
+    else
+      out->push_back(c);
   }
 }
 
@@ -145,9 +149,12 @@ std::string Registry::RenderPrometheus() const {
   for (const auto& family : families_) {
     out += "# HELP " + family->name + " ";
     for (char c : family->help) {  // The format escapes only '\\' and newlines here.
-      if (c == '\\') out += "\\\\";
-      else if (c == '\n') out += "\\n";
-      else out.push_back(c);
+      if (c == '\\')
+        out += "\\\\";
+      else if (c == '\n')
+        out += "\\n";
+      else
+        out.push_back(c);
     }
     out += "\n";
     out += "# TYPE " + family->name + " " + family->type + "\n";

@@ -19,19 +19,52 @@ http::HttpResponse ErrorResponse(const Status& status) {
   const char* code = "INTERNAL_ERROR";
   int http_status = 500;
   switch (status.code()) {
-    case StatusCode::kOk: code = "OK"; http_status = 200; break;
-    case StatusCode::kInvalidArgument: code = "INVALID_PARAMETER_VALUE"; http_status = 400; break;
-    case StatusCode::kNotFound: code = "RESOURCE_DOES_NOT_EXIST"; http_status = 404; break;
-    case StatusCode::kAlreadyExists: code = "RESOURCE_ALREADY_EXISTS"; http_status = 400; break;
+    case StatusCode::kOk:
+      code = "OK";
+      http_status = 200;
+      break;
+    case StatusCode::kInvalidArgument:
+      code = "INVALID_PARAMETER_VALUE";
+      http_status = 400;
+      break;
+    case StatusCode::kNotFound:
+      code = "RESOURCE_DOES_NOT_EXIST";
+      http_status = 404;
+      break;
+    case StatusCode::kAlreadyExists:
+      code = "RESOURCE_ALREADY_EXISTS";
+      http_status = 400;
+      break;
     // MLflow's INVALID_STATE maps to 500, which clients retry; a wrong-state
     // request is the client's to fix, so answer 400.
-    case StatusCode::kFailedPrecondition: code = "INVALID_STATE"; http_status = 400; break;
-    case StatusCode::kPermissionDenied: code = "PERMISSION_DENIED"; http_status = 403; break;
-    case StatusCode::kUnauthenticated: code = "UNAUTHENTICATED"; http_status = 401; break;
-    case StatusCode::kResourceExhausted: code = "RESOURCE_EXHAUSTED"; http_status = 429; break;
-    case StatusCode::kUnimplemented: code = "NOT_IMPLEMENTED"; http_status = 501; break;
-    case StatusCode::kUnavailable: code = "TEMPORARILY_UNAVAILABLE"; http_status = 503; break;
-    case StatusCode::kInternal: code = "INTERNAL_ERROR"; http_status = 500; break;
+    case StatusCode::kFailedPrecondition:
+      code = "INVALID_STATE";
+      http_status = 400;
+      break;
+    case StatusCode::kPermissionDenied:
+      code = "PERMISSION_DENIED";
+      http_status = 403;
+      break;
+    case StatusCode::kUnauthenticated:
+      code = "UNAUTHENTICATED";
+      http_status = 401;
+      break;
+    case StatusCode::kResourceExhausted:
+      code = "RESOURCE_EXHAUSTED";
+      http_status = 429;
+      break;
+    case StatusCode::kUnimplemented:
+      code = "NOT_IMPLEMENTED";
+      http_status = 501;
+      break;
+    case StatusCode::kUnavailable:
+      code = "TEMPORARILY_UNAVAILABLE";
+      http_status = 503;
+      break;
+    case StatusCode::kInternal:
+      code = "INTERNAL_ERROR";
+      http_status = 500;
+      break;
   }
   if (http_status >= 500 && http_status != 501) {
     LogError("request failed", {{"error", status.ToString()}});
@@ -52,7 +85,8 @@ http::HttpResponse JsonResponse(const json::Buffer& buffer) {
 
 http::HttpResponse EmptyResponse() { return http::HttpResponse::Json(200, "{}"); }
 
-void WriteKeyValues(json::Writer& w, const char* field, const std::vector<tracking::KeyValue>& kvs) {
+void WriteKeyValues(json::Writer& w, const char* field,
+                    const std::vector<tracking::KeyValue>& kvs) {
   w.Key(field);
   w.StartArray();
   for (const auto& kv : kvs) {

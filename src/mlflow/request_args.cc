@@ -102,8 +102,8 @@ StatusOr<RequestArgs> RequestArgs::FromRequest(const http::HttpRequest& request)
     RETURN_IF_ERROR(json::Parse(inner, &doc));
   }
   if (!doc.IsObject()) {
-    return InvalidArgument("Malformed request body: expected a JSON object, got " +
-                           TypeName(doc) + ".");
+    return InvalidArgument("Malformed request body: expected a JSON object, got " + TypeName(doc) +
+                           ".");
   }
   return args;
 }

@@ -246,8 +246,8 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
                    ASSIGN_OR_RETURN(req.run_id, RunIdArg(args));
                    ASSIGN_OR_RETURN(req.status, args.OptionalString("status"));
                    if (const json::Value* s = args.Get("status"); s != nullptr && s->IsInt64()) {
-                     static const char* kStatuses[] = {"", "RUNNING", "SCHEDULED", "FINISHED",
-                                                       "FAILED", "KILLED"};
+                     static const char* kStatuses[] = {"",         "RUNNING", "SCHEDULED",
+                                                       "FINISHED", "FAILED",  "KILLED"};
                      int64_t i = s->GetInt64();
                      if (i >= 1 && i <= 5) req.status = kStatuses[i];
                    }
@@ -399,8 +399,7 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
             auto field = [&](const char* name, std::string* out) -> Status {
               auto it = ds->value.FindMember(name);
               if (it == ds->value.MemberEnd() || it->value.IsNull()) return Status::Ok();
-              ASSIGN_OR_RETURN(*out,
-                               RequestArgs::AsString(it->value, path + ".dataset." + name));
+              ASSIGN_OR_RETURN(*out, RequestArgs::AsString(it->value, path + ".dataset." + name));
               return Status::Ok();
             };
             RETURN_IF_ERROR(field("name", &input.dataset.name));
@@ -454,8 +453,8 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
         }
         if (start && end && *start > *end) {
           return InvalidArgument("end_step must be greater than start_step. Found start_step=" +
-                                 std::to_string(*start) + " and end_step=" +
-                                 std::to_string(*end) + ".");
+                                 std::to_string(*start) + " and end_step=" + std::to_string(*end) +
+                                 ".");
         }
         ASSIGN_OR_RETURN(std::optional<int64_t> max, args.OptionalInt("max_results"));
         int64_t per_run = max.value_or(kMaxResultsPerRun);

@@ -8,13 +8,16 @@ namespace cairn::server {
 
 std::string ServerConfig::EffectiveStoreUri() const {
   if (!store_uri.empty()) return store_uri;
-  return "sqlite:///" +
-         (std::filesystem::absolute(data_dir) / "metadata.db").lexically_normal().string().substr(1);
+  return "sqlite:///" + (std::filesystem::absolute(data_dir) / "metadata.db")
+                            .lexically_normal()
+                            .string()
+                            .substr(1);
 }
 
 std::string ServerConfig::EffectiveArtifactsUri() const {
   if (!artifacts_uri.empty()) return artifacts_uri;
-  return "file://" + (std::filesystem::absolute(data_dir) / "artifacts").lexically_normal().string();
+  return "file://" +
+         (std::filesystem::absolute(data_dir) / "artifacts").lexically_normal().string();
 }
 
 Status LoadConfigFile(const std::string& path, ServerConfig* config) {
@@ -28,14 +31,22 @@ Status LoadConfigFile(const std::string& path, ServerConfig* config) {
       std::string key = item.first.as<std::string>();
       const YAML::Node& value = item.second;
       try {
-        if (key == "host") config->host = value.as<std::string>();
-        else if (key == "port") config->port = value.as<uint16_t>();
-        else if (key == "data_dir") config->data_dir = value.as<std::string>();
-        else if (key == "store") config->store_uri = value.as<std::string>();
-        else if (key == "artifacts") config->artifacts_uri = value.as<std::string>();
-        else if (key == "workers") config->workers = value.as<int>();
-        else if (key == "log_level") config->log_level = value.as<std::string>();
-        else if (key == "max_body_bytes") config->max_body_bytes = value.as<uint64_t>();
+        if (key == "host")
+          config->host = value.as<std::string>();
+        else if (key == "port")
+          config->port = value.as<uint16_t>();
+        else if (key == "data_dir")
+          config->data_dir = value.as<std::string>();
+        else if (key == "store")
+          config->store_uri = value.as<std::string>();
+        else if (key == "artifacts")
+          config->artifacts_uri = value.as<std::string>();
+        else if (key == "workers")
+          config->workers = value.as<int>();
+        else if (key == "log_level")
+          config->log_level = value.as<std::string>();
+        else if (key == "max_body_bytes")
+          config->max_body_bytes = value.as<uint64_t>();
         else {
           return InvalidArgument("Config file " + path + " line " +
                                  std::to_string(item.first.Mark().line + 1) + ": unknown key '" +

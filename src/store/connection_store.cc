@@ -13,9 +13,9 @@ struct ConnectionStore::PendingWrite {
 };
 
 StatusOr<std::unique_ptr<ConnectionStore>> ConnectionStore::Open(Dialect dialect,
-                                                                  std::string display_uri,
-                                                                  ConnectionFactory factory,
-                                                                  ConnectionStoreOptions options) {
+                                                                 std::string display_uri,
+                                                                 ConnectionFactory factory,
+                                                                 ConnectionStoreOptions options) {
   ASSIGN_OR_RETURN(std::unique_ptr<SqlConnection> writer, factory());
   return std::unique_ptr<ConnectionStore>(new ConnectionStore(
       dialect, std::move(display_uri), std::move(factory), std::move(options), std::move(writer)));
@@ -146,8 +146,8 @@ void ConnectionStore::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& ba
 StatusOr<std::unique_ptr<SqlConnection>> ConnectionStore::AcquireReader() {
   {
     std::unique_lock lock(read_mu_);
-    read_cv_.wait(lock,
-                  [this] { return !idle_readers_.empty() || open_readers_ < options_.max_readers; });
+    read_cv_.wait(
+        lock, [this] { return !idle_readers_.empty() || open_readers_ < options_.max_readers; });
     if (!idle_readers_.empty()) {
       auto connection = std::move(idle_readers_.back());
       idle_readers_.pop_back();
@@ -189,12 +189,12 @@ Status ConnectionStore::Read(const std::function<Status(SqlSession&)>& fn) {
   return result;
 }
 
-Status ConnectionStore::Migrate(std::string_view component,
-                                std::span<const Migration> migrations) {
+Status ConnectionStore::Migrate(std::string_view component, std::span<const Migration> migrations) {
   RETURN_IF_ERROR(Write([this](SqlSession& db) {
     // Under the same lock as the migrations: replicas starting together would
     // otherwise race on creating the table itself.
-    if (!options_.migration_lock.empty()) RETURN_IF_ERROR(db.ExecuteScript(options_.migration_lock));
+    if (!options_.migration_lock.empty())
+      RETURN_IF_ERROR(db.ExecuteScript(options_.migration_lock));
     return db.ExecuteScript(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " component TEXT NOT NULL, version BIGINT NOT NULL, name TEXT NOT NULL,"
@@ -207,18 +207,20 @@ Status ConnectionStore::Migrate(std::string_view component,
   std::string name(component);
   for (const Migration* m : ordered) {
     Status applied = Write([&](SqlSession& db) -> Status {
-      if (!options_.migration_lock.empty()) RETURN_IF_ERROR(db.ExecuteScript(options_.migration_lock));
-      ASSIGN_OR_RETURN(SqlRows rows,
-                       db.Query("SELECT 1 FROM schema_migrations WHERE component = ? AND version = ?",
-                                {name, static_cast<int64_t>(m->version)}));
+      if (!options_.migration_lock.empty())
+        RETURN_IF_ERROR(db.ExecuteScript(options_.migration_lock));
+      ASSIGN_OR_RETURN(
+          SqlRows rows,
+          db.Query("SELECT 1 FROM schema_migrations WHERE component = ? AND version = ?",
+                   {name, static_cast<int64_t>(m->version)}));
       if (!rows.empty()) return Status::Ok();
       const std::string& sql =
           dialect_ == Dialect::kPostgres && !m->postgres_sql.empty() ? m->postgres_sql : m->sql;
       RETURN_IF_ERROR(db.ExecuteScript(sql));
-      RETURN_IF_ERROR(db.Execute(
-                            "INSERT INTO schema_migrations (component, version, name) VALUES (?, ?, ?)",
-                            {name, static_cast<int64_t>(m->version), m->name})
-                          .status());
+      RETURN_IF_ERROR(
+          db.Execute("INSERT INTO schema_migrations (component, version, name) VALUES (?, ?, ?)",
+                     {name, static_cast<int64_t>(m->version), m->name})
+              .status());
       return Status::Ok();
     });
     if (!applied.ok()) {

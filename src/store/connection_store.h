@@ -51,8 +51,7 @@ class ConnectionStore : public MetadataStore {
   std::string DisplayUri() const override { return display_uri_; }
   Status Read(const std::function<Status(SqlSession&)>& fn) override;
   Status Write(const std::function<Status(SqlSession&)>& fn) override;
-  void WriteAsync(std::function<Status(SqlSession&)> fn,
-                  std::function<void(Status)> done) override;
+  void WriteAsync(std::function<Status(SqlSession&)> fn, std::function<void(Status)> done) override;
   Status Migrate(std::string_view component, std::span<const Migration> migrations) override;
 
  private:
@@ -74,7 +73,7 @@ class ConnectionStore : public MetadataStore {
   std::mutex write_mu_;
   std::condition_variable write_cv_;
   std::deque<std::unique_ptr<PendingWrite>> write_queue_;  // GUARDED_BY(write_mu_)
-  bool stopping_ = false;                  // GUARDED_BY(write_mu_)
+  bool stopping_ = false;                                  // GUARDED_BY(write_mu_)
   std::thread committer_;
 
   std::mutex read_mu_;

@@ -15,16 +15,26 @@ namespace {
 
 const char* ComparatorSql(Comparator op) {
   switch (op) {
-    case Comparator::kEq: return "=";
-    case Comparator::kNe: return "!=";
-    case Comparator::kLt: return "<";
-    case Comparator::kLe: return "<=";
-    case Comparator::kGt: return ">";
-    case Comparator::kGe: return ">=";
-    case Comparator::kLike: return "LIKE";
-    case Comparator::kILike: return "LIKE";  // Both sides lower-cased, see StringComparison.
-    case Comparator::kIn: return "IN";
-    case Comparator::kNotIn: return "NOT IN";
+    case Comparator::kEq:
+      return "=";
+    case Comparator::kNe:
+      return "!=";
+    case Comparator::kLt:
+      return "<";
+    case Comparator::kLe:
+      return "<=";
+    case Comparator::kGt:
+      return ">";
+    case Comparator::kGe:
+      return ">=";
+    case Comparator::kLike:
+      return "LIKE";
+    case Comparator::kILike:
+      return "LIKE";  // Both sides lower-cased, see StringComparison.
+    case Comparator::kIn:
+      return "IN";
+    case Comparator::kNotIn:
+      return "NOT IN";
   }
   return "=";
 }
@@ -108,9 +118,12 @@ std::string InList(size_t n) {
 // The lifecycle condition for table alias `alias` ("r", "e").
 std::string StageCondition(const std::string& alias, ViewType view) {
   switch (view) {
-    case ViewType::kActiveOnly: return alias + ".lifecycle_stage = 'active'";
-    case ViewType::kDeletedOnly: return alias + ".lifecycle_stage = 'deleted'";
-    case ViewType::kAll: return "1 = 1";
+    case ViewType::kActiveOnly:
+      return alias + ".lifecycle_stage = 'active'";
+    case ViewType::kDeletedOnly:
+      return alias + ".lifecycle_stage = 'deleted'";
+    case ViewType::kAll:
+      return "1 = 1";
   }
   return "1 = 1";
 }
@@ -158,8 +171,8 @@ StatusOr<SqlQuery> BuildRunSearchQuery(const SearchRunsRequest& request,
         has_run_id = has_run_id || expr == "r.run_uuid";
         break;
       case KeyType::kMetric:
-        joins += " LEFT JOIN latest_metrics " + alias + " ON " + alias + ".run_key = r.run_key AND " +
-                 alias + ".key = ?";
+        joins += " LEFT JOIN latest_metrics " + alias + " ON " + alias +
+                 ".run_key = r.run_key AND " + alias + ".key = ?";
         join_params.push_back(ob.key);
         expr = alias + ".value";
         // MLflow's order: real values, then NaN, then runs without the metric.
@@ -228,14 +241,15 @@ StatusOr<SqlQuery> BuildExperimentSearchQuery(const SearchExperimentsRequest& re
   }
   order += request.order_by.empty() ? "e.creation_time DESC, e.experiment_id ASC"
                                     : "e.experiment_id ASC";
-  query.sql = "SELECT e.experiment_id FROM experiments e WHERE " +
-              StageCondition("e", request.view_type);
+  query.sql =
+      "SELECT e.experiment_id FROM experiments e WHERE " + StageCondition("e", request.view_type);
   for (const FilterClause& clause : clauses) {
     if (clause.type == KeyType::kTag) {
       query.params.push_back(clause.key);
-      query.sql += " AND e.experiment_id IN (SELECT experiment_id FROM experiment_tags WHERE key "
-                   "= ? AND " +
-                   StringComparison("value", clause, &query.params) + ")";
+      query.sql +=
+          " AND e.experiment_id IN (SELECT experiment_id FROM experiment_tags WHERE key "
+          "= ? AND " +
+          StringComparison("value", clause, &query.params) + ")";
     } else if (clause.type == KeyType::kAttribute && !column(clause.key).empty()) {
       if (clause.is_numeric) {
         query.params.push_back(clause.number);
@@ -298,16 +312,16 @@ StatusOr<std::vector<Run>> LoadRunsByKey(SqlSession& db, const std::vector<int64
         index[r.Int(i, 0)] = unordered.size();
         unordered.push_back(std::move(run));
       }));
-  RETURN_IF_ERROR(ForEachChunk(db, "SELECT run_key, key, value FROM params WHERE run_key IN ",
-                               " ORDER BY run_key, key", keys, [&](const SqlRows& r, size_t i) {
-                                 unordered[index[r.Int(i, 0)]].params.push_back(
-                                     {r.Text(i, 1), r.Text(i, 2)});
-                               }));
-  RETURN_IF_ERROR(ForEachChunk(db, "SELECT run_key, key, value FROM tags WHERE run_key IN ",
-                               " ORDER BY run_key, key", keys, [&](const SqlRows& r, size_t i) {
-                                 unordered[index[r.Int(i, 0)]].tags.push_back(
-                                     {r.Text(i, 1), r.Text(i, 2)});
-                               }));
+  RETURN_IF_ERROR(
+      ForEachChunk(db, "SELECT run_key, key, value FROM params WHERE run_key IN ",
+                   " ORDER BY run_key, key", keys, [&](const SqlRows& r, size_t i) {
+                     unordered[index[r.Int(i, 0)]].params.push_back({r.Text(i, 1), r.Text(i, 2)});
+                   }));
+  RETURN_IF_ERROR(
+      ForEachChunk(db, "SELECT run_key, key, value FROM tags WHERE run_key IN ",
+                   " ORDER BY run_key, key", keys, [&](const SqlRows& r, size_t i) {
+                     unordered[index[r.Int(i, 0)]].tags.push_back({r.Text(i, 1), r.Text(i, 2)});
+                   }));
   RETURN_IF_ERROR(ForEachChunk(
       db,
       "SELECT run_key, key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_key IN ",

@@ -22,8 +22,7 @@ struct SqlQuery {
 // SELECT of run_key for the page at `offset`, one row more than max_results
 // so the caller can tell whether another page exists.
 StatusOr<SqlQuery> BuildRunSearchQuery(const SearchRunsRequest& request,
-                                       const std::vector<int64_t>& experiment_keys,
-                                       int64_t offset);
+                                       const std::vector<int64_t>& experiment_keys, int64_t offset);
 // SELECT of experiment_id, likewise.
 StatusOr<SqlQuery> BuildExperimentSearchQuery(const SearchExperimentsRequest& request,
                                               int64_t offset);

@@ -52,7 +52,8 @@ StatusOr<RunRow> FindRun(SqlSession& db, const std::string& run_id) {
 StatusOr<RunRow> FindActiveRun(SqlSession& db, const std::string& run_id) {
   ASSIGN_OR_RETURN(RunRow run, FindRun(db, run_id));
   if (run.lifecycle_stage != kActive) {
-    return InvalidArgument("The run " + run_id + " must be in the 'active' state. Current state is " +
+    return InvalidArgument("The run " + run_id +
+                           " must be in the 'active' state. Current state is " +
                            run.lifecycle_stage + ".");
   }
   return run;
@@ -61,8 +62,9 @@ StatusOr<RunRow> FindActiveRun(SqlSession& db, const std::string& run_id) {
 StatusOr<Experiment> LoadExperiment(SqlSession& db, const char* where, const SqlValue& key,
                                     const std::string& describe) {
   std::string sql =
-      std::string("SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time, "
-                  "last_update_time FROM experiments WHERE ") +
+      std::string(
+          "SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time, "
+          "last_update_time FROM experiments WHERE ") +
       where;
   ASSIGN_OR_RETURN(SqlRows rows, db.Query(sql, {key}));
   if (rows.empty()) return NotFound(describe);
@@ -116,11 +118,11 @@ StatusOr<int64_t> ParsePageToken(const std::string& token) {
     return InvalidArgument("Invalid page token, could not base64-decode");
   }
   std::string number(text.substr(colon + 1));
-  number.erase(std::remove_if(number.begin(), number.end(),
-                              [](char c) { return c == ' ' || c == '}'; }),
-               number.end());
-  if (number.empty() || !std::all_of(number.begin(), number.end(),
-                                     [](char c) { return c >= '0' && c <= '9'; })) {
+  number.erase(
+      std::remove_if(number.begin(), number.end(), [](char c) { return c == ' ' || c == '}'; }),
+      number.end());
+  if (number.empty() ||
+      !std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return InvalidArgument("Invalid page token, offset is not a non-negative integer");
   }
   return std::stoll(number);
@@ -143,10 +145,11 @@ Status TrackingService::Init() {
   int64_t now = env_->NowMillis();
   return store_->Write([&](SqlSession& db) {
     return db
-        .Execute("INSERT INTO experiments (experiment_id, name, artifact_location, "
-                 "lifecycle_stage, creation_time, last_update_time) VALUES (0, 'Default', ?, ?, ?, ?) "
-                 "ON CONFLICT DO NOTHING",
-                 {options_.default_artifact_root + "/0", std::string(kActive), now, now})
+        .Execute(
+            "INSERT INTO experiments (experiment_id, name, artifact_location, "
+            "lifecycle_stage, creation_time, last_update_time) VALUES (0, 'Default', ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            {options_.default_artifact_root + "/0", std::string(kActive), now, now})
         .status();
   });
 }
@@ -164,7 +167,8 @@ StatusOr<std::string> TrackingService::CreateExperiment(const std::string& name,
   int64_t now = env_->NowMillis();
   std::string id;
   RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
-    ASSIGN_OR_RETURN(SqlRows existing, db.Query("SELECT 1 FROM experiments WHERE name = ?", {name}));
+    ASSIGN_OR_RETURN(SqlRows existing,
+                     db.Query("SELECT 1 FROM experiments WHERE name = ?", {name}));
     if (!existing.empty()) {
       return AlreadyExists("Experiment(name=" + name + ") already exists.");
     }
@@ -176,9 +180,10 @@ StatusOr<std::string> TrackingService::CreateExperiment(const std::string& name,
     int64_t key = inserted.Int(0, 0);
     id = std::to_string(key);
     if (artifact_location.empty()) {
-      RETURN_IF_ERROR(db.Execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
-                                 {options_.default_artifact_root + "/" + id, key})
-                          .status());
+      RETURN_IF_ERROR(
+          db.Execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+                     {options_.default_artifact_root + "/" + id, key})
+              .status());
     }
     for (const KeyValue& tag : tags) {
       RETURN_IF_ERROR(db.Execute("INSERT INTO experiment_tags (experiment_id, key, value) VALUES "
@@ -219,14 +224,15 @@ Status TrackingService::RenameExperiment(const std::string& experiment_id,
   RETURN_IF_ERROR(ValidateExperimentName(new_name));
   int64_t now = env_->NowMillis();
   return store_->Write([&](SqlSession& db) -> Status {
-    ASSIGN_OR_RETURN(Experiment e, LoadExperiment(db, "experiment_id = ?", key,
-                                                  "No Experiment with id=" + experiment_id +
-                                                      " exists"));
+    ASSIGN_OR_RETURN(Experiment e,
+                     LoadExperiment(db, "experiment_id = ?", key,
+                                    "No Experiment with id=" + experiment_id + " exists"));
     if (e.lifecycle_stage != kActive) {
       return FailedPrecondition("Cannot rename a non-active experiment.");
     }
     if (e.name == new_name) return Status::Ok();
-    ASSIGN_OR_RETURN(SqlRows taken, db.Query("SELECT 1 FROM experiments WHERE name = ?", {new_name}));
+    ASSIGN_OR_RETURN(SqlRows taken,
+                     db.Query("SELECT 1 FROM experiments WHERE name = ?", {new_name}));
     if (!taken.empty()) return AlreadyExists("Experiment(name=" + new_name + ") already exists.");
     return db
         .Execute("UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?",
@@ -242,8 +248,9 @@ Status SetExperimentStage(store::MetadataStore* store, Env* env, const std::stri
   int64_t now = env->NowMillis();
   bool deleting = std::string_view(stage) == kDeleted;
   if (deleting && key == 0) {
-    return InvalidArgument("Cannot delete the default experiment '0'. This is an internally "
-                           "reserved experiment.");
+    return InvalidArgument(
+        "Cannot delete the default experiment '0'. This is an internally "
+        "reserved experiment.");
   }
   return store->Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(int64_t changed,
@@ -255,15 +262,17 @@ Status SetExperimentStage(store::MetadataStore* store, Env* env, const std::stri
     // those deleted with it.
     if (deleting) {
       return db
-          .Execute("UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE experiment_id = ? "
-                   "AND lifecycle_stage = ?",
-                   {std::string(kDeleted), now, key, std::string(kActive)})
+          .Execute(
+              "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE experiment_id = ? "
+              "AND lifecycle_stage = ?",
+              {std::string(kDeleted), now, key, std::string(kActive)})
           .status();
     }
     return db
-        .Execute("UPDATE runs SET lifecycle_stage = ?, deleted_time = NULL WHERE experiment_id = ? "
-                 "AND lifecycle_stage = ?",
-                 {std::string(kActive), key, std::string(kDeleted)})
+        .Execute(
+            "UPDATE runs SET lifecycle_stage = ?, deleted_time = NULL WHERE experiment_id = ? "
+            "AND lifecycle_stage = ?",
+            {std::string(kActive), key, std::string(kDeleted)})
         .status();
   });
 }
@@ -292,9 +301,10 @@ Status TrackingService::SetExperimentTag(const std::string& experiment_id, const
                              ".");
     }
     return db
-        .Execute("INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) "
-                 "ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
-                 {key, tag.key, tag.value})
+        .Execute(
+            "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
+            {key, tag.key, tag.value})
         .status();
   });
 }
@@ -328,11 +338,12 @@ StatusOr<ExperimentPage> TrackingService::SearchExperiments(
 std::string TrackingService::NewRunName() {
   // Friendly, memorable names in MLflow's "adjective-noun-number" shape.
   static const char* const kAdjectives[] = {
-      "amber", "bold", "brisk", "calm", "clever", "crisp", "eager", "fleet", "gentle", "glad",
-      "keen", "lucid", "merry", "nimble", "placid", "quiet", "rapid", "steady", "sunny", "vivid"};
-  static const char* const kNouns[] = {
-      "badger", "cairn", "comet", "falcon", "fern", "harbor", "heron", "lark", "maple", "meadow",
-      "otter", "pine", "quartz", "raven", "ridge", "river", "sparrow", "summit", "tide", "willow"};
+      "amber", "bold",  "brisk", "calm",   "clever", "crisp", "eager", "fleet",  "gentle", "glad",
+      "keen",  "lucid", "merry", "nimble", "placid", "quiet", "rapid", "steady", "sunny",  "vivid"};
+  static const char* const kNouns[] = {"badger", "cairn",   "comet",  "falcon", "fern",
+                                       "harbor", "heron",   "lark",   "maple",  "meadow",
+                                       "otter",  "pine",    "quartz", "raven",  "ridge",
+                                       "river",  "sparrow", "summit", "tide",   "willow"};
   std::string hex = env_->RandomHex(4);
   uint32_t bits = static_cast<uint32_t>(std::stoul(hex, nullptr, 16));
   return std::string(kAdjectives[bits % 20]) + "-" + kNouns[(bits / 20) % 20] + "-" +
@@ -348,9 +359,10 @@ StatusOr<Run> TrackingService::CreateRun(const CreateRunRequest& request) {
   for (const KeyValue& tag : request.tags) {
     if (tag.key != kRunNameTag) continue;
     if (!run_name.empty() && tag.value != run_name) {
-      return InvalidArgument("Both 'run_name' argument and 'mlflow.runName' tag are specified, but "
-                             "with different values (run_name='" + run_name +
-                             "', mlflow.runName='" + tag.value + "').");
+      return InvalidArgument(
+          "Both 'run_name' argument and 'mlflow.runName' tag are specified, but "
+          "with different values (run_name='" +
+          run_name + "', mlflow.runName='" + tag.value + "').");
     }
     run_name = tag.value;
   }
@@ -383,13 +395,13 @@ StatusOr<Run> TrackingService::CreateRun(const CreateRunRequest& request) {
     std::string location = exp.Text(0, 0);
     while (!location.empty() && location.back() == '/') location.pop_back();
     run.info.artifact_uri = location + "/" + run.info.run_id + "/artifacts";
-    ASSIGN_OR_RETURN(SqlRows inserted,
-                     db.Query("INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, "
-                              "start_time, end_time, lifecycle_stage, artifact_uri) VALUES (?, ?, "
-                              "?, ?, ?, ?, NULL, ?, ?) RETURNING run_key",
-                              {run.info.run_id, exp_key, run_name, run.info.user_id,
-                               run.info.status, *run.info.start_time, std::string(kActive),
-                               run.info.artifact_uri}));
+    ASSIGN_OR_RETURN(
+        SqlRows inserted,
+        db.Query("INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, "
+                 "start_time, end_time, lifecycle_stage, artifact_uri) VALUES (?, ?, "
+                 "?, ?, ?, ?, NULL, ?, ?) RETURNING run_key",
+                 {run.info.run_id, exp_key, run_name, run.info.user_id, run.info.status,
+                  *run.info.start_time, std::string(kActive), run.info.artifact_uri}));
     int64_t run_key = inserted.Int(0, 0);
     for (const KeyValue& tag : run.tags) RETURN_IF_ERROR(UpsertTag(db, run_key, tag));
     return Status::Ok();
@@ -414,14 +426,15 @@ StatusOr<RunInfo> TrackingService::UpdateRun(const UpdateRunRequest& request) {
                            " for parameter 'status' supplied: expected one of RUNNING, "
                            "SCHEDULED, FINISHED, FAILED, KILLED");
   }
-  if (request.run_name) RETURN_IF_ERROR(ValidateLength("Tag value", kMaxTagValueLength, *request.run_name));
+  if (request.run_name)
+    RETURN_IF_ERROR(ValidateLength("Tag value", kMaxTagValueLength, *request.run_name));
   RunInfo info;
   RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(RunRow row, FindActiveRun(db, request.run_id));
     if (request.status) {
-      RETURN_IF_ERROR(db.Execute("UPDATE runs SET status = ? WHERE run_key = ?",
-                                 {*request.status, row.run_key})
-                          .status());
+      RETURN_IF_ERROR(
+          db.Execute("UPDATE runs SET status = ? WHERE run_key = ?", {*request.status, row.run_key})
+              .status());
     }
     if (request.end_time) {
       RETURN_IF_ERROR(db.Execute("UPDATE runs SET end_time = ? WHERE run_key = ?",
@@ -520,43 +533,43 @@ Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
     if (!inserted && newer(m, *it->second)) it->second = &m;
   }
 
-    ASSIGN_OR_RETURN(RunRow row, FindActiveRun(db, run_id));
-    for (const KeyValue& p : params) {
-      ASSIGN_OR_RETURN(int64_t inserted,
-                       db.Execute("INSERT INTO params (run_key, key, value) VALUES (?, ?, ?) "
-                                  "ON CONFLICT (run_key, key) DO NOTHING",
-                                  {row.run_key, p.key, p.value}));
-      if (inserted == 1) continue;
-      ASSIGN_OR_RETURN(SqlRows old, db.Query("SELECT value FROM params WHERE run_key = ? AND key = ?",
-                                             {row.run_key, p.key}));
-      if (!old.empty() && old.Text(0, 0) != p.value) {
-        return InvalidArgument("Changing param values is not allowed. Param with key='" + p.key +
-                               "' was already logged with value='" + old.Text(0, 0) +
-                               "' for run ID='" + run_id + "'. Attempted logging new value '" +
-                               p.value + "'.");
-      }
+  ASSIGN_OR_RETURN(RunRow row, FindActiveRun(db, run_id));
+  for (const KeyValue& p : params) {
+    ASSIGN_OR_RETURN(int64_t inserted,
+                     db.Execute("INSERT INTO params (run_key, key, value) VALUES (?, ?, ?) "
+                                "ON CONFLICT (run_key, key) DO NOTHING",
+                                {row.run_key, p.key, p.value}));
+    if (inserted == 1) continue;
+    ASSIGN_OR_RETURN(SqlRows old, db.Query("SELECT value FROM params WHERE run_key = ? AND key = ?",
+                                           {row.run_key, p.key}));
+    if (!old.empty() && old.Text(0, 0) != p.value) {
+      return InvalidArgument("Changing param values is not allowed. Param with key='" + p.key +
+                             "' was already logged with value='" + old.Text(0, 0) +
+                             "' for run ID='" + run_id + "'. Attempted logging new value '" +
+                             p.value + "'.");
     }
-    for (const KeyValue& t : tags) RETURN_IF_ERROR(UpsertTag(db, row.run_key, t));
-    for (const Metric& m : metrics) {
-      RETURN_IF_ERROR(db.Execute("INSERT INTO metrics (run_key, key, step, timestamp, value, "
-                                 "is_nan) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                                 {row.run_key, m.key, m.step, m.timestamp, StoredValue(m.value),
-                                  int64_t{std::isnan(m.value) ? 1 : 0}})
-                          .status());
-    }
-    for (const auto& [key, m] : latest) {
-      RETURN_IF_ERROR(
-          db.Execute("INSERT INTO latest_metrics (run_key, key, step, timestamp, value, is_nan) "
-                     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_key, key) DO UPDATE SET "
-                     "step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, "
-                     "is_nan = excluded.is_nan WHERE (excluded.step, excluded.timestamp, "
-                     "excluded.value) > (latest_metrics.step, latest_metrics.timestamp, "
-                     "latest_metrics.value)",
-                     {row.run_key, key, m->step, m->timestamp, StoredValue(m->value),
-                      int64_t{std::isnan(m->value) ? 1 : 0}})
-              .status());
-    }
-    return Status::Ok();
+  }
+  for (const KeyValue& t : tags) RETURN_IF_ERROR(UpsertTag(db, row.run_key, t));
+  for (const Metric& m : metrics) {
+    RETURN_IF_ERROR(db.Execute("INSERT INTO metrics (run_key, key, step, timestamp, value, "
+                               "is_nan) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                               {row.run_key, m.key, m.step, m.timestamp, StoredValue(m.value),
+                                int64_t{std::isnan(m.value) ? 1 : 0}})
+                        .status());
+  }
+  for (const auto& [key, m] : latest) {
+    RETURN_IF_ERROR(
+        db.Execute("INSERT INTO latest_metrics (run_key, key, step, timestamp, value, is_nan) "
+                   "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_key, key) DO UPDATE SET "
+                   "step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, "
+                   "is_nan = excluded.is_nan WHERE (excluded.step, excluded.timestamp, "
+                   "excluded.value) > (latest_metrics.step, latest_metrics.timestamp, "
+                   "latest_metrics.value)",
+                   {row.run_key, key, m->step, m->timestamp, StoredValue(m->value),
+                    int64_t{std::isnan(m->value) ? 1 : 0}})
+            .status());
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -652,7 +665,8 @@ Status TrackingService::LogModel(const std::string& run_id, const std::string& m
     ASSIGN_OR_RETURN(SqlRows old, db.Query("SELECT value FROM tags WHERE run_key = ? AND key = ?",
                                            {row.run_key, std::string(kLogModelHistoryTag)}));
     std::string history = old.empty() ? "" : old.Text(0, 0);
-    while (!history.empty() && (history.back() == ' ' || history.back() == '\n')) history.pop_back();
+    while (!history.empty() && (history.back() == ' ' || history.back() == '\n'))
+      history.pop_back();
     if (history.size() >= 2 && history.back() == ']') {
       history.pop_back();
       bool empty_list = history.find_first_not_of(" [\n") == std::string::npos;
@@ -661,9 +675,10 @@ Status TrackingService::LogModel(const std::string& run_id, const std::string& m
       history = "[" + model_json + "]";
     }
     return db
-        .Execute("INSERT INTO tags (run_key, key, value) VALUES (?, ?, ?) ON CONFLICT (run_key, "
-                 "key) DO UPDATE SET value = excluded.value",
-                 {row.run_key, std::string(kLogModelHistoryTag), history})
+        .Execute(
+            "INSERT INTO tags (run_key, key, value) VALUES (?, ?, ?) ON CONFLICT (run_key, "
+            "key) DO UPDATE SET value = excluded.value",
+            {row.run_key, std::string(kLogModelHistoryTag), history})
         .status();
   });
 }
@@ -671,8 +686,7 @@ Status TrackingService::LogModel(const std::string& run_id, const std::string& m
 // ------------------------------------------------------------- metric history
 
 StatusOr<MetricPage> TrackingService::GetMetricHistory(const std::string& run_id,
-                                                       const std::string& key,
-                                                       int64_t max_results,
+                                                       const std::string& key, int64_t max_results,
                                                        const std::string& page_token) {
   ASSIGN_OR_RETURN(int64_t offset, ParsePageToken(page_token));
   MetricPage page;
@@ -695,8 +709,11 @@ StatusOr<MetricPage> TrackingService::GetMetricHistory(const std::string& run_id
     size_t count = more ? static_cast<size_t>(max_results) : rows.size();
     page.metrics.reserve(count);
     for (size_t i = 0; i < count; ++i) {
-      page.metrics.push_back(
-          {key, LoadedValue(rows.Double(i, 2), rows.Int(i, 3)), rows.Int(i, 1), rows.Int(i, 0), {}});
+      page.metrics.push_back({key,
+                              LoadedValue(rows.Double(i, 2), rows.Int(i, 3)),
+                              rows.Int(i, 1),
+                              rows.Int(i, 0),
+                              {}});
     }
     page.next_page_token = NextPageToken(offset, count, more);
     return Status::Ok();
@@ -711,9 +728,10 @@ StatusOr<std::vector<Metric>> TrackingService::GetMetricHistoryBulkInterval(
   RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
     for (const std::string& run_id : run_ids) {
       ASSIGN_OR_RETURN(RunRow row, FindRun(db, run_id));
-      ASSIGN_OR_RETURN(SqlRows steps, db.Query("SELECT DISTINCT step FROM metrics WHERE run_key = ? "
-                                               "AND key = ? ORDER BY step",
-                                               {row.run_key, key}));
+      ASSIGN_OR_RETURN(SqlRows steps,
+                       db.Query("SELECT DISTINCT step FROM metrics WHERE run_key = ? "
+                                "AND key = ? ORDER BY step",
+                                {row.run_key, key}));
       std::vector<int64_t> all;
       for (size_t i = 0; i < steps.size(); ++i) all.push_back(steps.Int(i, 0));
       if (all.empty()) continue;
@@ -734,11 +752,12 @@ StatusOr<std::vector<Metric>> TrackingService::GetMetricHistoryBulkInterval(
         }
         chosen.insert(in_range.back());
       }
-      ASSIGN_OR_RETURN(SqlRows rows,
-                       db.Query("SELECT step, timestamp, value, is_nan FROM metrics WHERE run_key = "
-                                "? AND key = ? AND step >= ? AND step <= ? ORDER BY step, "
-                                "timestamp, value",
-                                {row.run_key, key, *chosen.begin(), *chosen.rbegin()}));
+      ASSIGN_OR_RETURN(
+          SqlRows rows,
+          db.Query("SELECT step, timestamp, value, is_nan FROM metrics WHERE run_key = "
+                   "? AND key = ? AND step >= ? AND step <= ? ORDER BY step, "
+                   "timestamp, value",
+                   {row.run_key, key, *chosen.begin(), *chosen.rbegin()}));
       for (size_t i = 0; i < rows.size(); ++i) {
         if (chosen.count(rows.Int(i, 0)) == 0) continue;
         out.push_back({key, LoadedValue(rows.Double(i, 2), rows.Int(i, 3)), rows.Int(i, 1),

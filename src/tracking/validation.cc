@@ -65,7 +65,8 @@ Status ValidateKeyName(std::string_view kind, std::string_view name) {
     return InvalidArgument("Invalid " + label + " name: '" + std::string(name) +
                            "'. Names may be treated as files in certain cases, and must not "
                            "resolve to other names when treated as such. This name would resolve "
-                           "to '" + norm + "'");
+                           "to '" +
+                           norm + "'");
   }
   std::string entity = kind == "metric" ? "Metric name" : kind == "tag" ? "Tag key" : "Param key";
   return ValidateLength(entity, kMaxEntityKeyLength, name);
@@ -92,7 +93,8 @@ Status ValidateExperimentName(std::string_view name) {
 }
 
 Status ValidateRunId(std::string_view run_id) {
-  bool ok = !run_id.empty() && run_id.size() <= 256 && std::isalnum(static_cast<unsigned char>(run_id[0]));
+  bool ok = !run_id.empty() && run_id.size() <= 256 &&
+            std::isalnum(static_cast<unsigned char>(run_id[0]));
   for (char c : run_id) {
     ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
   }

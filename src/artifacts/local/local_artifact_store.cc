@@ -148,7 +148,8 @@ StatusOr<std::unique_ptr<ArtifactStore>> OpenLocalArtifactStore(const std::strin
   fs::path absolute = fs::absolute(root, ec);
   fs::create_directories(absolute / ".spool", ec);
   if (ec) {
-    return Unavailable("Cannot create artifact folder '" + absolute.string() + "': " + ec.message());
+    return Unavailable("Cannot create artifact folder '" + absolute.string() +
+                       "': " + ec.message());
   }
   return std::unique_ptr<ArtifactStore>(
       std::make_unique<LocalArtifactStore>(absolute.lexically_normal()));
@@ -158,8 +159,8 @@ void RegisterLocalArtifactStore(ArtifactStoreRegistry* registry) {
   registry->Register("file", [](const std::string& uri) {
     std::string path = uri.substr(std::string_view("file://").size());
     if (path.empty()) {
-      return StatusOr<std::unique_ptr<ArtifactStore>>(InvalidArgument(
-          "--artifacts file:// needs a folder, e.g. file:///var/cairn/artifacts"));
+      return StatusOr<std::unique_ptr<ArtifactStore>>(
+          InvalidArgument("--artifacts file:// needs a folder, e.g. file:///var/cairn/artifacts"));
     }
     return OpenLocalArtifactStore(path);
   });

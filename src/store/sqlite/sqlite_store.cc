@@ -65,9 +65,15 @@ class SqliteConnection : public SqlConnection {
     for (; rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
       for (int c = 0; c < columns; ++c) {
         switch (sqlite3_column_type(stmt, c)) {
-          case SQLITE_INTEGER: rows.Append(static_cast<int64_t>(sqlite3_column_int64(stmt, c))); break;
-          case SQLITE_FLOAT: rows.Append(sqlite3_column_double(stmt, c)); break;
-          case SQLITE_NULL: rows.Append(std::monostate{}); break;
+          case SQLITE_INTEGER:
+            rows.Append(static_cast<int64_t>(sqlite3_column_int64(stmt, c)));
+            break;
+          case SQLITE_FLOAT:
+            rows.Append(sqlite3_column_double(stmt, c));
+            break;
+          case SQLITE_NULL:
+            rows.Append(std::monostate{});
+            break;
           default: {
             const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
             rows.Append(std::string(text, static_cast<size_t>(sqlite3_column_bytes(stmt, c))));
@@ -122,8 +128,8 @@ class SqliteConnection : public SqlConnection {
 
 StatusOr<std::unique_ptr<SqlConnection>> OpenConnection(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);
@@ -155,9 +161,9 @@ StatusOr<std::unique_ptr<MetadataStore>> OpenSqliteStore(const std::string& path
   // with SQLITE_BUSY when another process writes.
   options.begin_write = "BEGIN IMMEDIATE";
   options.begin_read = "BEGIN";
-  ASSIGN_OR_RETURN(auto store,
-                   ConnectionStore::Open(Dialect::kSqlite, "sqlite:///" + path,
-                                         [path] { return OpenConnection(path); }, options));
+  ASSIGN_OR_RETURN(auto store, ConnectionStore::Open(
+                                   Dialect::kSqlite, "sqlite:///" + path,
+                                   [path] { return OpenConnection(path); }, options));
   return std::unique_ptr<MetadataStore>(std::move(store));
 }
 
