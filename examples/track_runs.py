@@ -43,7 +43,7 @@ for i, lr in enumerate([0.3, 0.1, 0.03]):
         "params": [{"key": "learning_rate", "value": str(lr)}, {"key": "epochs", "value": "100"}]})
     # Artifacts go through the proxied artifact endpoint under the run's artifact_uri.
     artifact_root = run["info"]["artifact_uri"].removeprefix("mlflow-artifacts:/")
-    report = f"learning rate {lr}: final loss {metrics[-1]['value']:.4f}\n"
+    report = f"learning rate {lr}: final loss {metrics[-1]['value']:.3g}\n"
     put = session.put(f"{base}/api/2.0/mlflow-artifacts/artifacts/{artifact_root}/report.txt",
                       data=report.encode(), timeout=30)
     put.raise_for_status()
@@ -55,7 +55,7 @@ best = call("POST", "/runs/search", json={
     "experiment_ids": [experiment_id], "filter": "params.epochs = '100'",
     "order_by": ["metrics.loss ASC"], "max_results": 1})["runs"][0]
 loss = next(m["value"] for m in best["data"]["metrics"] if m["key"] == "loss")
-print(f"best run: {best['info']['run_name']} with loss {loss:.4f}")
+print(f"best run: {best['info']['run_name']} with loss {loss:.3g}")
 print()
 print(f"Look at:  {api}/runs/search  (POST {{\"experiment_ids\": [\"{experiment_id}\"]}})")
 print(f"          {api}/runs/get?run_id={best['info']['run_id']}")
