@@ -140,12 +140,7 @@ void RegisterArtifactRoutes(http::Router& router, artifacts::ArtifactStore& stor
   tracking::TrackingService* t = &tracking;
   AddMlflowRoute(router, "GET", "artifacts/list",
                  [a, t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
-                   std::string run_id;
-                   ASSIGN_OR_RETURN(std::optional<std::string> id, args.OptionalString("run_id"));
-                   ASSIGN_OR_RETURN(std::optional<std::string> uuid,
-                                    args.OptionalString("run_uuid"));
-                   run_id = id && !id->empty() ? *id : uuid.value_or("");
-                   if (run_id.empty()) return MissingParameter("run_id");
+                   ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
                    ASSIGN_OR_RETURN(std::string sub, args.StringOr("path", ""));
                    ASSIGN_OR_RETURN(sub, artifacts::NormalizeArtifactPath(sub));
                    ASSIGN_OR_RETURN(tracking::Run run, t->GetRun(run_id));

@@ -210,4 +210,12 @@ StatusOr<std::vector<std::string>> RequestArgs::StringList(const char* name) con
   return out;
 }
 
+StatusOr<std::string> RunIdArg(const RequestArgs& args) {
+  ASSIGN_OR_RETURN(std::optional<std::string> id, args.OptionalString("run_id"));
+  if (id && !id->empty()) return *id;
+  ASSIGN_OR_RETURN(std::optional<std::string> uuid, args.OptionalString("run_uuid"));
+  if (uuid && !uuid->empty()) return *uuid;
+  return MissingParameter("run_id");
+}
+
 }  // namespace cairn::mlflow

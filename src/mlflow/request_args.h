@@ -55,6 +55,10 @@ class RequestArgs {
   std::unique_ptr<json::Document> doc_;
 };
 
+// The run a request names: `run_id`, or `run_uuid` from older clients.
+// Errors: the missing-parameter message for run_id when neither is set.
+StatusOr<std::string> RunIdArg(const RequestArgs& args);
+
 // "Missing value for required parameter 'x'. See the API docs ..."
 Status MissingParameter(const std::string& name);
 // "Invalid value <v> for parameter 'x' supplied. Hint: Value was of type 't'. See ..."

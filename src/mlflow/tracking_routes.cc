@@ -48,15 +48,6 @@ void AddLogBatchRoute(http::Router& router, const std::string& path, BatchDecode
   router.AddAsync("POST", "/ajax-api/2.0/mlflow/" + path, handler);
 }
 
-// Run endpoints accept run_id and, from older clients, run_uuid.
-StatusOr<std::string> RunIdArg(const RequestArgs& args) {
-  ASSIGN_OR_RETURN(std::optional<std::string> id, args.OptionalString("run_id"));
-  if (id && !id->empty()) return *id;
-  ASSIGN_OR_RETURN(std::optional<std::string> uuid, args.OptionalString("run_uuid"));
-  if (uuid && !uuid->empty()) return *uuid;
-  return MissingParameter("run_id");
-}
-
 StatusOr<std::vector<KeyValue>> KeyValueList(const json::Value* list, const std::string& field,
                                              bool value_required) {
   std::vector<KeyValue> out;

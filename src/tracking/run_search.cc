@@ -1,8 +1,10 @@
 #include "tracking/run_search.h"
 
+#include <algorithm>
 #include <cmath>
 #include <unordered_map>
 
+#include "core/base64.h"
 #include "tracking/search_filter.h"
 
 namespace cairn::tracking {
@@ -13,38 +15,13 @@ using store::SqlValue;
 
 namespace {
 
-const char* ComparatorSql(Comparator op) {
-  switch (op) {
-    case Comparator::kEq:
-      return "=";
-    case Comparator::kNe:
-      return "!=";
-    case Comparator::kLt:
-      return "<";
-    case Comparator::kLe:
-      return "<=";
-    case Comparator::kGt:
-      return ">";
-    case Comparator::kGe:
-      return ">=";
-    case Comparator::kLike:
-      return "LIKE";
-    case Comparator::kILike:
-      return "LIKE";  // Both sides lower-cased, see StringComparison.
-    case Comparator::kIn:
-      return "IN";
-    case Comparator::kNotIn:
-      return "NOT IN";
-  }
-  return "=";
-}
-
-// "<column> <op> ?" for a string comparison; ILIKE lower-cases both sides so
-// the same SQL works on SQLite and PostgreSQL.
+// "<column> <op> ?" for a string comparison. ComparatorName spells every
+// comparator as SQL does, except ILIKE, which is written here as LOWER() on
+// both sides so the same SQL works on SQLite and PostgreSQL.
 std::string StringComparison(const std::string& column, const FilterClause& clause,
                              std::vector<SqlValue>* params) {
   if (clause.op == Comparator::kIn || clause.op == Comparator::kNotIn) {
-    std::string sql = column + " " + ComparatorSql(clause.op) + " (";
+    std::string sql = column + " " + std::string(ComparatorName(clause.op)) + " (";
     for (size_t i = 0; i < clause.list.size(); ++i) {
       sql += i == 0 ? "?" : ", ?";
       params->push_back(clause.list[i]);
@@ -54,7 +31,7 @@ std::string StringComparison(const std::string& column, const FilterClause& clau
   }
   params->push_back(clause.text);
   if (clause.op == Comparator::kILike) return "LOWER(" + column + ") LIKE LOWER(?)";
-  return column + " " + ComparatorSql(clause.op) + " ?";
+  return column + " " + std::string(ComparatorName(clause.op)) + " ?";
 }
 
 // Maps a canonical run attribute to its column.
@@ -77,7 +54,7 @@ StatusOr<std::string> RunClauseSql(const FilterClause& clause, std::vector<SqlVa
       params->push_back(clause.number);
       return "r.run_key IN (SELECT run_key FROM latest_metrics WHERE key = ? AND is_nan = 0 AND "
              "value " +
-             std::string(ComparatorSql(clause.op)) + " ?)";
+             std::string(std::string(ComparatorName(clause.op))) + " ?)";
     case KeyType::kParam:
     case KeyType::kTag: {
       const char* table = clause.type == KeyType::kParam ? "params" : "tags";
@@ -90,7 +67,8 @@ StatusOr<std::string> RunClauseSql(const FilterClause& clause, std::vector<SqlVa
       if (column.empty()) return InvalidArgument("Invalid attribute key '" + clause.key + "'");
       if (clause.is_numeric) {
         params->push_back(clause.number);
-        return column + " " + ComparatorSql(clause.op) + " CAST(? AS DOUBLE PRECISION)";
+        return column + " " + std::string(ComparatorName(clause.op)) +
+               " CAST(? AS DOUBLE PRECISION)";
       }
       return StringComparison(column, clause, params);
     }
@@ -253,7 +231,7 @@ StatusOr<SqlQuery> BuildExperimentSearchQuery(const SearchExperimentsRequest& re
     } else if (clause.type == KeyType::kAttribute && !column(clause.key).empty()) {
       if (clause.is_numeric) {
         query.params.push_back(clause.number);
-        query.sql += " AND " + column(clause.key) + " " + ComparatorSql(clause.op) +
+        query.sql += " AND " + column(clause.key) + " " + std::string(ComparatorName(clause.op)) +
                      " CAST(? AS DOUBLE PRECISION)";
       } else {
         query.sql += " AND " + StringComparison(column(clause.key), clause, &query.params);
@@ -368,6 +346,31 @@ StatusOr<std::vector<Run>> LoadRunsByUuid(SqlSession& db, const std::vector<std:
     if (!rows.empty()) keys.push_back(rows.Int(0, 0));
   }
   return LoadRunsByKey(db, keys);
+}
+
+StatusOr<int64_t> ParsePageToken(const std::string& token) {
+  if (token.empty()) return int64_t{0};
+  auto decoded = Base64Decode(token);
+  std::string_view text = decoded ? std::string_view(*decoded) : std::string_view();
+  size_t colon = text.find(':');
+  if (!decoded || text.rfind("{\"offset\":", 0) != 0 || colon == std::string_view::npos) {
+    return InvalidArgument("Invalid page token, could not base64-decode");
+  }
+  std::string number(text.substr(colon + 1));
+  number.erase(
+      std::remove_if(number.begin(), number.end(), [](char c) { return c == ' ' || c == '}'; }),
+      number.end());
+  if (number.empty() ||
+      !std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return InvalidArgument("Invalid page token, offset is not a non-negative integer");
+  }
+  return std::stoll(number);
+}
+
+std::string NextPageToken(int64_t offset, size_t returned, bool more) {
+  if (!more) return {};
+  return Base64Encode("{\"offset\": " + std::to_string(offset + static_cast<int64_t>(returned)) +
+                      "}");
 }
 
 }  // namespace cairn::tracking

@@ -8,7 +8,6 @@
 #include <tuple>
 #include <unordered_set>
 
-#include "core/base64.h"
 #include "tracking/run_search.h"
 #include "tracking/schema.h"
 #include "tracking/validation.h"
@@ -103,34 +102,7 @@ Status UpsertTag(SqlSession& db, int64_t run_key, const KeyValue& tag) {
 double StoredValue(double v) { return std::isnan(v) ? 0.0 : v; }
 double LoadedValue(double v, int64_t is_nan) { return is_nan != 0 ? std::nan("") : v; }
 
-std::string MakePageToken(int64_t offset) {
-  return Base64Encode("{\"offset\": " + std::to_string(offset) + "}");
-}
-
 }  // namespace
-
-StatusOr<int64_t> ParsePageToken(const std::string& token) {
-  if (token.empty()) return int64_t{0};
-  auto decoded = Base64Decode(token);
-  std::string_view text = decoded ? std::string_view(*decoded) : std::string_view();
-  size_t colon = text.find(':');
-  if (!decoded || text.rfind("{\"offset\":", 0) != 0 || colon == std::string_view::npos) {
-    return InvalidArgument("Invalid page token, could not base64-decode");
-  }
-  std::string number(text.substr(colon + 1));
-  number.erase(
-      std::remove_if(number.begin(), number.end(), [](char c) { return c == ' ' || c == '}'; }),
-      number.end());
-  if (number.empty() ||
-      !std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return InvalidArgument("Invalid page token, offset is not a non-negative integer");
-  }
-  return std::stoll(number);
-}
-
-std::string NextPageToken(int64_t offset, size_t returned, bool more) {
-  return more ? MakePageToken(offset + static_cast<int64_t>(returned)) : std::string();
-}
 
 TrackingService::TrackingService(store::MetadataStore* store, Env* env, TrackingOptions options)
     : store_(store), env_(env), options_(std::move(options)) {
@@ -573,14 +545,6 @@ Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
 }
 
 }  // namespace
-
-Status TrackingService::LogBatch(const std::string& run_id, const std::vector<Metric>& metrics,
-                                 const std::vector<KeyValue>& params,
-                                 const std::vector<KeyValue>& tags) {
-  RETURN_IF_ERROR(ValidateBatch(metrics, params, tags));
-  LogBatchRequest batch{run_id, metrics, params, tags};
-  return store_->Write([&](SqlSession& db) { return WriteBatch(db, batch); });
-}
 
 void TrackingService::LogBatchAsync(LogBatchRequest batch, std::function<void(Status)> done) {
   Status valid = ValidateBatch(batch.metrics, batch.params, batch.tags);

@@ -112,12 +112,9 @@ class TrackingService {
 
   // Logging. A param may be logged again only with the same value; a metric
   // logged twice with identical (key, value, timestamp, step) is stored once,
-  // so a retried batch is harmless.
-  Status LogBatch(const std::string& run_id, const std::vector<Metric>& metrics,
-                  const std::vector<KeyValue>& params, const std::vector<KeyValue>& tags);
-  // As LogBatch without blocking: invalid input fails `done` at once; a valid
-  // batch is group-committed and `done` runs on the store's commit thread
-  // once it is durable (see MetadataStore::WriteAsync).
+  // so a retried batch is harmless. Invalid input fails `done` at once; a valid
+  // batch is group-committed and `done` runs on the store's commit thread once
+  // it is durable (see MetadataStore::WriteAsync).
   void LogBatchAsync(LogBatchRequest batch, std::function<void(Status)> done);
   Status SetTag(const std::string& run_id, const KeyValue& tag);
   Status DeleteTag(const std::string& run_id, const std::string& key);
