@@ -15,7 +15,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -57,6 +60,81 @@ inline void WriteDouble(Writer& w, double v) {
   } else {
     w.Double(v);
   }
+}
+
+// Appenders for hot paths that format JSON text themselves and hand it to a
+// Writer whole with RawValue (large metric lists): JSON equal in value to the
+// Writer's, without its per-token bookkeeping.
+
+// A JSON string literal: quotes, backslashes and control characters escaped,
+// UTF-8 passed through as the Writer does.
+inline void AppendString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      switch (c) {
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        default:
+          out += "\\u00";
+          out += kHex[u >> 4];
+          out += kHex[u & 0xf];
+      }
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+// Writes `v` at `out` (room for kMaxNumberChars) and returns the end.
+inline constexpr size_t kMaxNumberChars = 32;
+inline char* FormatInt(char* out, int64_t v) {
+  return std::to_chars(out, out + kMaxNumberChars, v).ptr;
+}
+
+// As WriteDouble: shortest round-trip form, always with a '.' or exponent so
+// the value reads back as a float; non-finite values as protobuf's strings.
+// Writes at `out` (room for kMaxNumberChars) and returns the end.
+inline char* FormatDouble(char* out, double v) {
+  auto copy = [out](std::string_view text) { return std::copy(text.begin(), text.end(), out); };
+  if (std::isnan(v)) return copy("\"NaN\"");
+  if (std::isinf(v)) return copy(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+  char* end = std::to_chars(out, out + kMaxNumberChars, v).ptr;
+  if (std::string_view(out, static_cast<size_t>(end - out)).find_first_of(".e") ==
+      std::string_view::npos) {
+    *end++ = '.';
+    *end++ = '0';
+  }
+  return end;
+}
+
+inline void AppendInt(std::string& out, int64_t v) {
+  char buf[kMaxNumberChars];
+  out.append(buf, FormatInt(buf, v));
+}
+
+inline void AppendDouble(std::string& out, double v) {
+  char buf[kMaxNumberChars];
+  out.append(buf, FormatDouble(buf, v));
 }
 
 inline void WriteString(Writer& w, std::string_view s) {

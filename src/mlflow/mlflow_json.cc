@@ -1,5 +1,11 @@
 #include "mlflow/mlflow_json.h"
 
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
 #include "core/log.h"
 
 namespace cairn::mlflow {
@@ -140,6 +146,180 @@ void WriteMetric(json::Writer& w, const tracking::Metric& m, bool with_run_id) {
     Field(w, "run_id", m.run_id);
   }
   w.EndObject();
+}
+
+namespace {
+
+// Points per block handed to the formatter thread: big enough that handing
+// over costs nothing, small enough that the thread starts early.
+constexpr size_t kBlockPoints = 8192;
+
+// The response body being written: body_[0, used_) is text, the rest room.
+class BodyText {
+ public:
+  explicit BodyText(size_t expected_bytes) { body_.resize(expected_bytes); }
+
+  char* Room(size_t n) {
+    if (used_ + n > body_.size()) body_.resize(std::max(body_.size() * 2, used_ + n));
+    return body_.data() + used_;
+  }
+  void Commit(char* end) { used_ = static_cast<size_t>(end - body_.data()); }
+  void Write(std::string_view text) {
+    Commit(std::copy(text.begin(), text.end(), Room(text.size())));
+  }
+  std::string Take() && {
+    body_.resize(used_);
+    return std::move(body_);
+  }
+
+ private:
+  std::string body_;
+  size_t used_ = 0;
+};
+
+}  // namespace
+
+// A point as the formatter needs it: numbers, and indexes of shared text.
+struct MetricListWriter::Point {
+  double value;
+  int64_t timestamp;
+  int64_t step;
+  uint32_t prefix;
+  uint32_t suffix;
+};
+
+namespace {
+constexpr uint32_t kNoSuffix = UINT32_MAX;
+}  // namespace
+
+// Formats blocks of points into the body, on its own thread once started.
+struct MetricListWriter::Formatter {
+  explicit Formatter(size_t expected_points)
+      : body(std::min<size_t>(expected_points, size_t{1} << 20) * 80 + 256) {
+    body.Write("{\"metrics\":[");
+  }
+
+  void Format(const std::vector<Point>& points) {
+    constexpr std::string_view kTimestamp = ",\"timestamp\":";
+    constexpr std::string_view kStep = ",\"step\":";
+    // A deque never moves its strings, so views taken under the lock stay
+    // valid while the reading thread appends more.
+    std::vector<std::string_view> prefix_text, suffix_text;
+    {
+      std::lock_guard lock(strings_mu);
+      prefix_text.assign(prefixes.begin(), prefixes.end());
+      suffix_text.assign(suffixes.begin(), suffixes.end());
+    }
+    for (const Point& point : points) {
+      std::string_view prefix = prefix_text[point.prefix];
+      if (count++ == 0) prefix.remove_prefix(1);
+      body.Write(prefix);
+      char* p = body.Room(3 * json::kMaxNumberChars + kTimestamp.size() + kStep.size());
+      p = json::FormatDouble(p, point.value);
+      p = std::copy(kTimestamp.begin(), kTimestamp.end(), p);
+      p = json::FormatInt(p, point.timestamp);
+      p = std::copy(kStep.begin(), kStep.end(), p);
+      body.Commit(json::FormatInt(p, point.step));
+      if (point.suffix != kNoSuffix) body.Write(suffix_text[point.suffix]);
+      body.Write("}");
+    }
+  }
+
+  // The formatter thread: formats queued blocks until told no more come.
+  void Run() {
+    std::unique_lock lock(mu);
+    while (true) {
+      cv.wait(lock, [&] { return !queue.empty() || closed; });
+      if (queue.empty()) return;
+      std::vector<Point> points = std::move(queue.front());
+      queue.pop_front();
+      lock.unlock();
+      Format(points);
+      lock.lock();
+    }
+  }
+
+  void Push(std::vector<Point> points) {
+    if (!thread.joinable()) thread = std::thread([this] { Run(); });
+    {
+      std::lock_guard lock(mu);
+      queue.push_back(std::move(points));
+    }
+    cv.notify_one();
+  }
+
+  // Waits until every pushed block is formatted.
+  void Close() {
+    {
+      std::lock_guard lock(mu);
+      closed = true;
+    }
+    cv.notify_one();
+    if (thread.joinable()) thread.join();
+  }
+
+  BodyText body;  // Written only by the formatting thread until Close returns.
+  size_t count = 0;
+  // Escaped text shared by many points, appended to by the reading thread:
+  // ,{"key":"<key>","value":  and  ,"run_id":"<id>"
+  std::mutex strings_mu;
+  std::deque<std::string> prefixes;  // GUARDED_BY(strings_mu)
+  std::deque<std::string> suffixes;  // GUARDED_BY(strings_mu)
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::vector<Point>> queue;  // GUARDED_BY(mu)
+  bool closed = false;                   // GUARDED_BY(mu)
+  std::thread thread;
+};
+
+MetricListWriter::MetricListWriter(bool with_run_id, size_t expected_points)
+    : with_run_id_(with_run_id), formatter_(std::make_unique<Formatter>(expected_points)) {
+  block_.reserve(kBlockPoints);
+}
+
+MetricListWriter::~MetricListWriter() { formatter_->Close(); }
+
+void MetricListWriter::Add(const tracking::Metric& m) {
+  // A list is usually one key's points (and one run's): escape each once.
+  if (prefix_count_ == 0 || m.key != last_key_) {
+    last_key_ = m.key;
+    std::string prefix = ",{\"key\":";
+    json::AppendString(prefix, m.key);
+    prefix += ",\"value\":";
+    std::lock_guard lock(formatter_->strings_mu);
+    formatter_->prefixes.push_back(std::move(prefix));
+    prefix_count_ = formatter_->prefixes.size();
+  }
+  if (with_run_id_ && (suffix_count_ == 0 || m.run_id != last_run_id_)) {
+    last_run_id_ = m.run_id;
+    std::string suffix = ",\"run_id\":";
+    json::AppendString(suffix, m.run_id);
+    std::lock_guard lock(formatter_->strings_mu);
+    formatter_->suffixes.push_back(std::move(suffix));
+    suffix_count_ = formatter_->suffixes.size();
+  }
+  block_.push_back({m.value, m.timestamp, m.step, static_cast<uint32_t>(prefix_count_ - 1),
+                    with_run_id_ ? static_cast<uint32_t>(suffix_count_ - 1) : kNoSuffix});
+  if (block_.size() == kBlockPoints) {
+    formatter_->Push(std::move(block_));
+    block_ = {};
+    block_.reserve(kBlockPoints);
+  }
+}
+
+http::HttpResponse MetricListWriter::Finish(const std::string& next_page_token) && {
+  formatter_->Close();
+  formatter_->Format(block_);  // The tail, here: the thread is done.
+  BodyText& body = formatter_->body;
+  body.Write("]");
+  if (!next_page_token.empty()) {
+    std::string token = ",\"next_page_token\":";
+    json::AppendString(token, next_page_token);
+    body.Write(token);
+  }
+  body.Write("}");
+  return http::HttpResponse::Json(200, std::move(body).Take());
 }
 
 void WriteRun(json::Writer& w, const tracking::Run& run) {

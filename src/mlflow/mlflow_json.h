@@ -3,7 +3,10 @@
 // numbers and non-finite doubles as "NaN"/"Infinity" strings).
 #pragma once
 
+#include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/json.h"
 #include "core/status.h"
@@ -23,5 +26,36 @@ void WriteExperiment(json::Writer& w, const tracking::Experiment& e);
 void WriteRunInfo(json::Writer& w, const tracking::RunInfo& info);
 void WriteMetric(json::Writer& w, const tracking::Metric& m, bool with_run_id);
 void WriteRun(json::Writer& w, const tracking::Run& run);
+
+// Builds {"metrics": [...], "next_page_token": ...} for metric histories,
+// which may hold millions of points. Points are formatted straight into the
+// body, several times faster than through json::Writer, and a long list is
+// formatted on a second thread while the caller goes on reading points from
+// the database, so both halves of the work overlap.
+//
+// Thread-safety: one thread calls Add and Finish.
+class MetricListWriter {
+ public:
+  // `expected_points` sizes the first buffer; the body grows past it as needed.
+  explicit MetricListWriter(bool with_run_id, size_t expected_points = 0);
+  ~MetricListWriter();
+  MetricListWriter(const MetricListWriter&) = delete;
+  MetricListWriter& operator=(const MetricListWriter&) = delete;
+
+  void Add(const tracking::Metric& m);
+  http::HttpResponse Finish(const std::string& next_page_token = "") &&;
+
+ private:
+  struct Point;
+  struct Formatter;
+
+  bool with_run_id_;
+  std::vector<Point> block_;  // Points not yet handed to the formatter.
+  std::unique_ptr<Formatter> formatter_;
+  std::string last_key_;
+  std::string last_run_id_;
+  size_t prefix_count_ = 0;
+  size_t suffix_count_ = 0;
+};
 
 }  // namespace cairn::mlflow

@@ -413,15 +413,11 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
                    ASSIGN_OR_RETURN(std::string key, args.RequiredString("metric_key"));
                    ASSIGN_OR_RETURN(std::optional<int64_t> max, args.OptionalInt("max_results"));
                    ASSIGN_OR_RETURN(std::string token, args.StringOr("page_token", ""));
-                   ASSIGN_OR_RETURN(tracking::MetricPage page,
-                                    t->GetMetricHistory(run_id, key, max.value_or(0), token));
-                   return WriteJson([&](json::Writer& w) {
-                     w.Key("metrics");
-                     w.StartArray();
-                     for (const auto& m : page.metrics) WriteMetric(w, m, false);
-                     w.EndArray();
-                     WriteNextPageToken(w, page.next_page_token);
-                   });
+                   MetricListWriter out(false, static_cast<size_t>(max.value_or(0)));
+                   ASSIGN_OR_RETURN(std::string next_page_token,
+                                    t->ReadMetricHistory(run_id, key, max.value_or(0), token,
+                                                         [&](const auto& m) { out.Add(m); }));
+                   return std::move(out).Finish(next_page_token);
                  });
   AddMlflowRoute(
       router, "GET", "metrics/get-history-bulk-interval",
@@ -455,12 +451,9 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
         }
         ASSIGN_OR_RETURN(auto metrics,
                          t->GetMetricHistoryBulkInterval(run_ids, key, start, end, per_run));
-        return WriteJson([&](json::Writer& w) {
-          w.Key("metrics");
-          w.StartArray();
-          for (const auto& m : metrics) WriteMetric(w, m, true);
-          w.EndArray();
-        });
+        MetricListWriter out(true, metrics.size());
+        for (const auto& m : metrics) out.Add(m);
+        return std::move(out).Finish();
       });
 }
 

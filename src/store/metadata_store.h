@@ -63,6 +63,20 @@ class SqlRows {
   std::vector<SqlValue> cells_;
 };
 
+// One row of a result being streamed by SqlSession::ForEachRow; valid only
+// inside the callback. Getters convert between INTEGER and REAL; NULL reads
+// as 0 / "". Text views point into the backend's buffers.
+class SqlRow {
+ public:
+  virtual bool IsNull(int col) const = 0;
+  virtual int64_t Int(int col) const = 0;
+  virtual double Double(int col) const = 0;
+  virtual std::string_view Text(int col) const = 0;
+
+ protected:
+  ~SqlRow() = default;
+};
+
 class SqlSession {
  public:
   virtual ~SqlSession() = default;
@@ -73,6 +87,12 @@ class SqlSession {
   virtual StatusOr<int64_t> Execute(std::string_view sql, std::span<const SqlValue> params) = 0;
   // Runs one query and returns all rows.
   virtual StatusOr<SqlRows> Query(std::string_view sql, std::span<const SqlValue> params) = 0;
+
+  // Runs one query and hands each row to `fn` as it is read, without
+  // building a result: the fast path for large reads. `fn` must not use the
+  // session.
+  virtual Status ForEachRow(std::string_view sql, std::span<const SqlValue> params,
+                            const std::function<void(const SqlRow&)>& fn) = 0;
 
   // Runs trusted SQL with no parameters, possibly several statements
   // separated by ';' (DDL in migrations, transaction control).

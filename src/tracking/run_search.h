@@ -19,13 +19,28 @@ struct SqlQuery {
   std::vector<store::SqlValue> params;
 };
 
-// SELECT of run_key for the page at `offset`, one row more than max_results
-// so the caller can tell whether another page exists.
-StatusOr<SqlQuery> BuildRunSearchQuery(const SearchRunsRequest& request,
-                                       const std::vector<int64_t>& experiment_keys, int64_t offset);
-// SELECT of experiment_id, likewise.
+// A run search as ordered segments: the result is the first segment's rows
+// in its order, then the second's, and so on. Each is a SELECT of run_key
+// with its ORDER BY and no LIMIT. Splitting a search ordered by a metric,
+// param or tag by MLflow's ranks (value, NaN, missing) lets the database read
+// the first page from an index in order instead of sorting every match.
+struct RunSearchPlan {
+  std::vector<SqlQuery> segments;
+};
+
+// Parses the request's filter and order_by and plans the search. Reads the
+// store on SQLite to judge how selective each filter is.
+// Errors: InvalidArgument (MLflow's messages) for a bad filter or order_by.
+StatusOr<RunSearchPlan> PlanRunSearch(store::SqlSession& db, const SearchRunsRequest& request,
+                                      const std::vector<int64_t>& experiment_keys);
+// Up to `limit` run keys from `offset` in the plan's result.
+StatusOr<std::vector<int64_t>> ReadRunSearchPage(store::SqlSession& db, const RunSearchPlan& plan,
+                                                 int64_t offset, int64_t limit);
+
+// SELECT of experiment_id for the page at `offset`, one row more than
+// max_results so the caller can tell whether another page exists.
 StatusOr<SqlQuery> BuildExperimentSearchQuery(const SearchExperimentsRequest& request,
-                                              int64_t offset);
+                                              store::Dialect dialect, int64_t offset);
 
 // Full runs (info, params, tags, latest metrics, inputs) in the order given;
 // unknown keys are skipped.

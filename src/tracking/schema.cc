@@ -8,6 +8,7 @@ namespace {
 // Writes the dialect-specific parts of a DDL template:
 //   {AUTO_PK}     an auto-assigned 64-bit integer primary key
 //   {CLUSTERED}   SQLite's WITHOUT ROWID (the table is its primary key index)
+//   {SQLITE_ONLY:text}  text on SQLite, nothing on PostgreSQL
 std::string Render(std::string sql, bool postgres) {
   auto replace = [&sql](const std::string& from, const std::string& to) {
     for (size_t pos = sql.find(from); pos != std::string::npos; pos = sql.find(from, pos)) {
@@ -17,6 +18,13 @@ std::string Render(std::string sql, bool postgres) {
   };
   replace("{AUTO_PK}", postgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY");
   replace("{CLUSTERED}", postgres ? "" : " WITHOUT ROWID");
+  // {SQLITE_ONLY:...} keeps its text on SQLite only.
+  for (size_t pos = sql.find("{SQLITE_ONLY:"); pos != std::string::npos;
+       pos = sql.find("{SQLITE_ONLY:", pos)) {
+    size_t end = sql.find('}', pos);
+    std::string body = sql.substr(pos + 13, end - pos - 13);
+    sql.replace(pos, end + 1 - pos, postgres ? "" : body);
+  }
   return sql;
 }
 
@@ -111,11 +119,30 @@ CREATE TABLE run_input_tags (
 )
 )sql";
 
+// Search reads. latest_metrics carries its run's experiment (runs never move)
+// so a search ordered or filtered by a metric walks only that experiment's
+// rows, in value order, real values (is_nan = 0) apart from NaN. params and
+// tags get (key, value) indexes so a selective filter finds its few runs
+// without a scan. SQLite only: PostgreSQL's B-tree rejects index entries over
+// about 2.7 kB and values may be longer; its planner picks hash semi-joins
+// for these filters instead.
+constexpr char kSearchIndexes[] = R"sql(
+ALTER TABLE latest_metrics ADD COLUMN experiment_id BIGINT NOT NULL DEFAULT 0;
+UPDATE latest_metrics SET experiment_id =
+  (SELECT r.experiment_id FROM runs r WHERE r.run_key = latest_metrics.run_key);
+DROP INDEX latest_metrics_by_key_value;
+CREATE INDEX latest_metrics_by_experiment_key_value
+  ON latest_metrics (experiment_id, key, is_nan, value, run_key){SQLITE_ONLY:;
+CREATE INDEX params_by_key_value ON params (key, value, run_key);
+CREATE INDEX tags_by_key_value ON tags (key, value, run_key)}
+)sql";
+
 }  // namespace
 
 std::vector<store::Migration> TrackingMigrations() {
   return {
       {1, "initial tracking schema", Render(kInitialSchema, false), Render(kInitialSchema, true)},
+      {2, "search indexes", Render(kSearchIndexes, false), Render(kSearchIndexes, true)},
   };
 }
 

@@ -289,7 +289,7 @@ StatusOr<ExperimentPage> TrackingService::SearchExperiments(
                            std::to_string(request.max_results));
   }
   ASSIGN_OR_RETURN(int64_t offset, ParsePageToken(request.page_token));
-  ASSIGN_OR_RETURN(SqlQuery query, BuildExperimentSearchQuery(request, offset));
+  ASSIGN_OR_RETURN(SqlQuery query, BuildExperimentSearchQuery(request, store_->dialect(), offset));
   ExperimentPage page;
   RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(SqlRows ids, db.Query(query.sql, query.params));
@@ -531,14 +531,15 @@ Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
   }
   for (const auto& [key, m] : latest) {
     RETURN_IF_ERROR(
-        db.Execute("INSERT INTO latest_metrics (run_key, key, step, timestamp, value, is_nan) "
-                   "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_key, key) DO UPDATE SET "
+        db.Execute("INSERT INTO latest_metrics (run_key, experiment_id, key, step, timestamp, "
+                   "value, is_nan) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_key, key) DO "
+                   "UPDATE SET "
                    "step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, "
                    "is_nan = excluded.is_nan WHERE (excluded.step, excluded.timestamp, "
                    "excluded.value) > (latest_metrics.step, latest_metrics.timestamp, "
                    "latest_metrics.value)",
-                   {row.run_key, key, m->step, m->timestamp, StoredValue(m->value),
-                    int64_t{std::isnan(m->value) ? 1 : 0}})
+                   {row.run_key, row.experiment_id, key, m->step, m->timestamp,
+                    StoredValue(m->value), int64_t{std::isnan(m->value) ? 1 : 0}})
             .status());
   }
   return Status::Ok();
@@ -649,14 +650,18 @@ Status TrackingService::LogModel(const std::string& run_id, const std::string& m
 
 // ------------------------------------------------------------- metric history
 
-StatusOr<MetricPage> TrackingService::GetMetricHistory(const std::string& run_id,
-                                                       const std::string& key, int64_t max_results,
-                                                       const std::string& page_token) {
+StatusOr<std::string> TrackingService::ReadMetricHistory(
+    const std::string& run_id, const std::string& key, int64_t max_results,
+    const std::string& page_token, const std::function<void(const Metric&)>& each) {
   ASSIGN_OR_RETURN(int64_t offset, ParsePageToken(page_token));
-  MetricPage page;
+  if (max_results <= 0 && offset > 0) {
+    return InvalidArgument("A page_token needs max_results to be set.");
+  }
+  std::string next_page_token;
   RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(RunRow row, FindRun(db, run_id));
-    // No max_results means every point; a LIMIT is only added when paging.
+    // No max_results means every point; a LIMIT (one row more, to tell
+    // whether another page follows) is only added when paging.
     std::string sql =
         "SELECT step, timestamp, value, is_nan FROM metrics WHERE run_key = ? AND key = ? "
         "ORDER BY step, timestamp, value";
@@ -665,24 +670,23 @@ StatusOr<MetricPage> TrackingService::GetMetricHistory(const std::string& run_id
       sql += " LIMIT ? OFFSET ?";
       params.emplace_back(max_results + 1);
       params.emplace_back(offset);
-    } else if (offset > 0) {
-      return InvalidArgument("A page_token needs max_results to be set.");
     }
-    ASSIGN_OR_RETURN(SqlRows rows, db.Query(sql, params));
-    bool more = max_results > 0 && static_cast<int64_t>(rows.size()) > max_results;
-    size_t count = more ? static_cast<size_t>(max_results) : rows.size();
-    page.metrics.reserve(count);
-    for (size_t i = 0; i < count; ++i) {
-      page.metrics.push_back({key,
-                              LoadedValue(rows.Double(i, 2), rows.Int(i, 3)),
-                              rows.Int(i, 1),
-                              rows.Int(i, 0),
-                              {}});
-    }
-    page.next_page_token = NextPageToken(offset, count, more);
+    Metric point{key, 0, 0, 0, {}};
+    int64_t count = 0;
+    RETURN_IF_ERROR(db.ForEachRow(sql, params, [&](const store::SqlRow& r) {
+      if (max_results > 0 && count == max_results) {
+        next_page_token = NextPageToken(offset, static_cast<size_t>(count), true);
+        return;
+      }
+      ++count;
+      point.step = r.Int(0);
+      point.timestamp = r.Int(1);
+      point.value = LoadedValue(r.Double(2), r.Int(3));
+      each(point);
+    }));
     return Status::Ok();
   }));
-  return page;
+  return next_page_token;
 }
 
 StatusOr<std::vector<Metric>> TrackingService::GetMetricHistoryBulkInterval(
@@ -748,15 +752,14 @@ StatusOr<RunPage> TrackingService::SearchRuns(const SearchRunsRequest& request) 
     auto key = ParseExperimentId(id);
     if (key.ok()) experiment_keys.push_back(*key);  // Unknown ids match nothing, as in MLflow.
   }
-  ASSIGN_OR_RETURN(SqlQuery query, BuildRunSearchQuery(request, experiment_keys, offset));
   RunPage page;
   RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
-    ASSIGN_OR_RETURN(SqlRows keys, db.Query(query.sql, query.params));
-    bool more = static_cast<int64_t>(keys.size()) > request.max_results;
-    size_t count = more ? static_cast<size_t>(request.max_results) : keys.size();
-    std::vector<int64_t> run_keys;
-    run_keys.reserve(count);
-    for (size_t i = 0; i < count; ++i) run_keys.push_back(keys.Int(i, 0));
+    ASSIGN_OR_RETURN(RunSearchPlan plan, PlanRunSearch(db, request, experiment_keys));
+    ASSIGN_OR_RETURN(std::vector<int64_t> run_keys,
+                     ReadRunSearchPage(db, plan, offset, request.max_results + 1));
+    bool more = static_cast<int64_t>(run_keys.size()) > request.max_results;
+    if (more) run_keys.pop_back();
+    size_t count = run_keys.size();
     ASSIGN_OR_RETURN(page.runs, LoadRunsByKey(db, run_keys));
     page.next_page_token = NextPageToken(offset, count, more);
     return Status::Ok();

@@ -37,11 +37,6 @@ struct RunPage {
   std::string next_page_token;
 };
 
-struct MetricPage {
-  std::vector<Metric> metrics;
-  std::string next_page_token;
-};
-
 struct CreateRunRequest {
   std::string experiment_id;
   std::string user_id;
@@ -123,9 +118,13 @@ class TrackingService {
   // "mlflow.log-model.history" tag, a JSON list, atomically.
   Status LogModel(const std::string& run_id, const std::string& model_json);
 
-  // Metric history, ordered by (step, timestamp). `max_results` <= 0 means all.
-  StatusOr<MetricPage> GetMetricHistory(const std::string& run_id, const std::string& key,
-                                        int64_t max_results, const std::string& page_token);
+  // Metric history in (step, timestamp, value) order, handed to `each` point
+  // by point as it is read: a history may hold millions of points. At most
+  // `max_results` points (<= 0: all). Returns the next page's token, or ""
+  // after the last page. `each` runs inside a read; it must not call the store.
+  StatusOr<std::string> ReadMetricHistory(const std::string& run_id, const std::string& key,
+                                          int64_t max_results, const std::string& page_token,
+                                          const std::function<void(const Metric&)>& each);
   // Up to `max_results` points per run, sampled evenly over [start_step, end_step].
   StatusOr<std::vector<Metric>> GetMetricHistoryBulkInterval(
       const std::vector<std::string>& run_ids, const std::string& key,

@@ -2,6 +2,7 @@
 // Base64, FakeEnv and ThreadPool.
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -16,6 +17,7 @@
 
 #include "core/base64.h"
 #include "core/env.h"
+#include "core/json.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
 
@@ -327,6 +329,46 @@ TEST(ThreadPoolTest, TasksMayPostMoreTasks) {
     });
   }
   EXPECT_EQ(ran.load(), 2);
+}
+
+// The raw-text appenders must produce JSON that reads back to the same
+// values, including the awkward ones.
+TEST(JsonAppendTest, StringsRoundTripThroughTheParser) {
+  for (std::string value :
+       {std::string("loss"), std::string("a\"b\\c"), std::string("tab\tnew\nline\x01\x1f"),
+        std::string("caf\xc3\xa9"), std::string()}) {
+    std::string text;
+    json::AppendString(text, value);
+    json::Document doc;
+    ASSERT_TRUE(json::Parse(text, &doc).ok()) << text;
+    EXPECT_EQ(std::string(doc.GetString(), doc.GetStringLength()), value);
+  }
+}
+
+TEST(JsonAppendTest, DoublesRoundTripBitForBitAndStayFloats) {
+  for (double value :
+       {0.0, 100.0, -2.5, 0.1, 1e-5, 1e300, 5e-324, 0.30000000000000004, 1.0 / 3.0, -0.0}) {
+    std::string text;
+    json::AppendDouble(text, value);
+    EXPECT_NE(text.find_first_of(".e"), std::string::npos) << text;
+    json::Document doc;
+    ASSERT_TRUE(json::Parse(text, &doc).ok()) << text;
+    ASSERT_TRUE(doc.IsDouble()) << text;
+    EXPECT_EQ(doc.GetDouble(), value) << text;
+  }
+  std::string text;
+  json::AppendDouble(text, std::nan(""));
+  json::AppendDouble(text, HUGE_VAL);
+  json::AppendDouble(text, -HUGE_VAL);
+  EXPECT_EQ(text, "\"NaN\"\"Infinity\"\"-Infinity\"");
+}
+
+TEST(JsonAppendTest, IntsAreExact) {
+  std::string text;
+  json::AppendInt(text, INT64_MIN);
+  text += ',';
+  json::AppendInt(text, 1700000000000);
+  EXPECT_EQ(text, "-9223372036854775808,1700000000000");
 }
 
 }  // namespace

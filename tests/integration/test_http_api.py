@@ -716,6 +716,26 @@ def test_search_runs_order_by(http, server):
     assert not wrong, "r4 has acc=NaN, r5 has no acc; wrong orders:\n" + "\n".join(
         f"{k}: got {v['got']}, expected {v['expected']}" for k, v in wrong.items())
 
+    # Pages of every size cut the same order at every boundary, including
+    # between runs with a value, with NaN and without the key.
+    def paged(order_by, size):
+        names, token = [], None
+        for _ in range(20):
+            body = {"experiment_ids": [eid], "max_results": size, "order_by": order_by}
+            if token:
+                body["page_token"] = token
+            resp = ok(api_post(http, server, "runs/search", body))
+            names += [ids[r["info"]["run_id"]] for r in resp.get("runs", [])]
+            token = resp.get("next_page_token")
+            if not token:
+                return names
+        raise AssertionError("paging did not end")
+
+    for key in ["metrics.acc DESC", "metrics.acc ASC", "params.p ASC"]:
+        for size in (1, 2, 3, 5):
+            assert paged([key], size) == expected[key], (key, size)
+    assert order(["metrics.acc DESC", "params.p DESC"]) == ["r6", "r3", "r1", "r2", "r7", "r4", "r5"]
+
 
 def test_search_experiments_paging_and_order(http, server):
     prefix = f"it-http-pg-{uuid.uuid4().hex}"

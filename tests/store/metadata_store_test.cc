@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "store/postgres/postgres_store.h"
+#include "store/scratch_database.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace cairn {
@@ -53,84 +54,16 @@ using ::testing::Not;
     EXPECT_TRUE(status_.ok()) << status_.ToString();             \
   } while (false)
 
-constexpr char kPostgresUriEnv[] = "CAIRN_TEST_POSTGRES_URI";
-constexpr char kHowToRunPostgres[] =
-    "PostgreSQL tests skipped: set CAIRN_TEST_POSTGRES_URI to a server's URI, e.g. "
-    "D=$(mktemp -d); export CAIRN_TEST_POSTGRES_URI=$(scripts/pg-test-cluster start $D | tail -1)";
-
-std::string PostgresUriFromEnv() {
-  const char* uri = std::getenv(kPostgresUriEnv);
-  return uri != nullptr ? uri : "";
-}
-
-// Unique within this machine: tests of several processes may share a server.
-std::string UniqueName(std::string_view prefix) {
-  static std::atomic<int> counter{0};
-  return std::string(prefix) + std::to_string(getpid()) + "_" + std::to_string(counter++);
-}
-
-MetadataStoreRegistry AllBackends() {
-  MetadataStoreRegistry registry;
-  RegisterSqliteStore(&registry);
-  RegisterPostgresStore(&registry);
-  return registry;
-}
-
-// A PostgreSQL schema of its own for one test. uri() points every connection
-// at it, so tables, including schema_migrations, never collide across tests.
-class ScratchSchema {
- public:
-  // REQUIRES: base_uri names a reachable server.
-  explicit ScratchSchema(std::string base_uri)
-      : base_uri_(std::move(base_uri)), name_(UniqueName("cairn_test_")) {}
-  ~ScratchSchema() { Run("DROP SCHEMA IF EXISTS " + name_ + " CASCADE").IgnoreError(); }
-
-  Status Create() {
-    return Run("DROP SCHEMA IF EXISTS " + name_ + " CASCADE; CREATE SCHEMA " + name_);
-  }
-
-  std::string uri() const {
-    return base_uri_ + (base_uri_.find('?') == std::string::npos ? "?" : "&") +
-           "options=-c%20search_path%3D" + name_;
-  }
-
- private:
-  Status Run(const std::string& sql) {
-    ASSIGN_OR_RETURN(auto admin, OpenPostgresStore(base_uri_));
-    return admin->Write([&](SqlSession& db) { return db.ExecuteScript(sql); });
-  }
-
-  std::string base_uri_;
-  std::string name_;
-};
-
 class MetadataStoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "postgres") {
-      std::string base = PostgresUriFromEnv();
-      if (base.empty()) GTEST_SKIP() << kHowToRunPostgres;
-      schema_ = std::make_unique<ScratchSchema>(base);
-      ASSERT_OK(schema_->Create());
-      uri_ = schema_->uri();
-    } else {
-      std::string pattern =
-          (std::filesystem::temp_directory_path() / "cairn_store_test_XXXXXX").string();
-      ASSERT_NE(mkdtemp(pattern.data()), nullptr) << "cannot create a temporary directory";
-      dir_ = pattern;
-      uri_ = "sqlite://" + dir_ + "/meta.db";
-    }
+    ASSERT_OK(database_.Create(GetParam()));
+    if (database_.skipped()) GTEST_SKIP() << database_.skip_reason();
+    uri_ = database_.uri();
     ASSERT_NO_FATAL_FAILURE(Reopen());
   }
 
-  void TearDown() override {
-    store_.reset();
-    schema_.reset();
-    if (!dir_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(dir_, ec);
-    }
-  }
+  void TearDown() override { store_.reset(); }
 
   static bool postgres() { return GetParam() == "postgres"; }
 
@@ -174,9 +107,8 @@ class MetadataStoreTest : public ::testing::TestWithParam<std::string> {
   }
 
   MetadataStoreRegistry registry_ = AllBackends();
+  ScratchDatabase database_;
   std::string uri_;
-  std::string dir_;
-  std::unique_ptr<ScratchSchema> schema_;
   std::unique_ptr<MetadataStore> store_;
 };
 

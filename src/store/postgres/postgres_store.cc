@@ -406,7 +406,44 @@ class PostgresConnection : public SqlConnection {
     return rows;
   }
 
+  Status ForEachRow(std::string_view sql, std::span<const SqlValue> params,
+                    const std::function<void(const SqlRow&)>& fn) override {
+    ASSIGN_OR_RETURN(Result result, Run(sql, params, "SQL query failed"));
+    ResultRow row(result.get());
+    for (int count = PQntuples(result.get()); row.index < count; ++row.index) fn(row);
+    return Status::Ok();
+  }
+
  private:
+  // One row of a text-format result, parsed on access.
+  struct ResultRow final : public SqlRow {
+    explicit ResultRow(const PGresult* r) : result(r) {}
+    bool IsNull(int col) const override { return PQgetisnull(result, index, col) != 0; }
+    int64_t Int(int col) const override {
+      SqlValue v = Cell(col);
+      if (const auto* i = std::get_if<int64_t>(&v)) return *i;
+      if (const auto* d = std::get_if<double>(&v)) return static_cast<int64_t>(*d);
+      return 0;
+    }
+    double Double(int col) const override {
+      SqlValue v = Cell(col);
+      if (const auto* d = std::get_if<double>(&v)) return *d;
+      if (const auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
+      return 0;
+    }
+    std::string_view Text(int col) const override {
+      return {PQgetvalue(result, index, col), static_cast<size_t>(PQgetlength(result, index, col))};
+    }
+    SqlValue Cell(int col) const {
+      if (IsNull(col)) return std::monostate{};
+      return ParseCell(PQgetvalue(result, index, col), PQgetlength(result, index, col),
+                       PQftype(result, col));
+    }
+
+    const PGresult* result;
+    int index = 0;
+  };
+
   // One distinct SQL text: its translation, and the server-side prepared
   // statements made from it, one per parameter type signature.
   struct Statement {

@@ -86,7 +86,35 @@ class SqliteConnection : public SqlConnection {
     return rows;
   }
 
+  Status ForEachRow(std::string_view sql, std::span<const SqlValue> params,
+                    const std::function<void(const SqlRow&)>& fn) override {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql, params));
+    StatementRow row(stmt);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) fn(row);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "SQL query failed");
+    return Status::Ok();
+  }
+
  private:
+  // The current row of a stepping statement.
+  class StatementRow final : public SqlRow {
+   public:
+    explicit StatementRow(sqlite3_stmt* stmt) : stmt_(stmt) {}
+    bool IsNull(int col) const override { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+    int64_t Int(int col) const override { return sqlite3_column_int64(stmt_, col); }
+    double Double(int col) const override { return sqlite3_column_double(stmt_, col); }
+    std::string_view Text(int col) const override {
+      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+      if (text == nullptr) return {};
+      return {text, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
+    }
+
+   private:
+    sqlite3_stmt* stmt_;
+  };
+
   StatusOr<sqlite3_stmt*> Prepare(std::string_view sql, std::span<const SqlValue> params) {
     std::string key(sql);
     sqlite3_stmt* stmt = nullptr;
