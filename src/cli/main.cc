@@ -55,6 +55,12 @@ int main(int argc, char** argv) {
       ->add_option("--artifacts", config.artifacts_uri,
                    "Artifact store URI: file:///dir (default: --data-dir/artifacts)")
       ->envname("CAIRN_ARTIFACTS");
+  server
+      ->add_option("--durability", config.durability,
+                   "full: every acknowledged write is fsynced (default); process: it survives "
+                   "a crash of Cairn but not of the machine, for lower latency")
+      ->check(CLI::IsMember({"full", "process"}))
+      ->envname("CAIRN_DURABILITY");
   server->add_option("--workers", config.workers, "Handler threads (0 = automatic)")
       ->envname("CAIRN_WORKERS");
   server->add_option("--log-level", config.log_level, "debug, info, warn or error")

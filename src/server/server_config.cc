@@ -7,11 +7,14 @@
 namespace cairn::server {
 
 std::string ServerConfig::EffectiveStoreUri() const {
-  if (!store_uri.empty()) return store_uri;
-  return "sqlite:///" + (std::filesystem::absolute(data_dir) / "metadata.db")
-                            .lexically_normal()
-                            .string()
-                            .substr(1);
+  std::string uri = store_uri;
+  if (uri.empty()) {
+    uri =
+        "sqlite:///" +
+        (std::filesystem::absolute(data_dir) / "metadata.db").lexically_normal().string().substr(1);
+  }
+  if (durability == "full" || uri.find("durability=") != std::string::npos) return uri;
+  return uri + (uri.find('?') == std::string::npos ? "?" : "&") + "durability=" + durability;
 }
 
 std::string ServerConfig::EffectiveArtifactsUri() const {
@@ -41,6 +44,8 @@ Status LoadConfigFile(const std::string& path, ServerConfig* config) {
           config->store_uri = value.as<std::string>();
         else if (key == "artifacts")
           config->artifacts_uri = value.as<std::string>();
+        else if (key == "durability")
+          config->durability = value.as<std::string>();
         else if (key == "workers")
           config->workers = value.as<int>();
         else if (key == "log_level")

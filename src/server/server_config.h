@@ -16,7 +16,10 @@ struct ServerConfig {
   std::string data_dir = "./cairn-data";
   std::string store_uri;      // Empty: sqlite in data_dir.
   std::string artifacts_uri;  // Empty: file:// in data_dir.
-  int workers = 0;            // Handler threads; 0 = automatic.
+  // "full" (every acknowledged write fsynced) or "process" (survives a crash
+  // of Cairn, not of the machine); becomes the store URI's durability.
+  std::string durability = "full";
+  int workers = 0;  // Handler threads; 0 = automatic.
   std::string log_level = "info";
   uint64_t max_body_bytes = 32ull << 20;
 
@@ -26,7 +29,7 @@ struct ServerConfig {
 };
 
 // Overlays the keys present in the YAML file onto `config`. Keys: host, port,
-// data_dir, store, artifacts, workers, log_level, max_body_bytes.
+// data_dir, store, artifacts, durability, workers, log_level, max_body_bytes.
 // Errors: InvalidArgument naming the file, line and key on bad YAML or types.
 Status LoadConfigFile(const std::string& path, ServerConfig* config);
 

@@ -31,4 +31,32 @@ const std::string& SqlRows::Text(size_t row, size_t col) const {
   return EmptyString();
 }
 
+StatusOr<Durability> TakeDurability(std::string* uri) {
+  size_t query = uri->find('?');
+  if (query == std::string::npos) return Durability::kFull;
+  std::string kept;
+  std::string value;
+  bool found = false;
+  size_t start = query + 1;
+  while (start <= uri->size()) {
+    size_t end = uri->find('&', start);
+    if (end == std::string::npos) end = uri->size();
+    std::string_view param(uri->data() + start, end - start);
+    if (param.rfind("durability=", 0) == 0) {
+      value = std::string(param.substr(11));
+      found = true;
+    } else if (!param.empty()) {
+      kept += (kept.empty() ? "" : "&") + std::string(param);
+    }
+    start = end + 1;
+  }
+  *uri = uri->substr(0, query) + (kept.empty() ? "" : "?" + kept);
+  if (!found || value == "full") return Durability::kFull;
+  if (value == "process") return Durability::kProcess;
+  return InvalidArgument("Unknown durability '" + value +
+                         "' in the store URI: use durability=full (every commit fsynced, the "
+                         "default) or durability=process (survives a crash of Cairn, not of "
+                         "the machine)");
+}
+
 }  // namespace cairn::store

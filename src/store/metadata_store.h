@@ -145,6 +145,18 @@ class MetadataStore {
   virtual Status Migrate(std::string_view component, std::span<const Migration> migrations) = 0;
 };
 
+// What an acknowledged write survives. Set by the store URI's `durability`
+// parameter, e.g. sqlite:///var/cairn/meta.db?durability=process.
+enum class Durability {
+  kFull,     // Power loss: every commit is fsynced before it is acknowledged. The default.
+  kProcess,  // A crash of Cairn (kill -9), not of the machine: the OS writes it out
+             // soon after (SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off).
+};
+
+// Removes the `durability` parameter from `uri`'s query string and returns
+// its value (kFull when absent). Errors: InvalidArgument naming the values.
+StatusOr<Durability> TakeDurability(std::string* uri);
+
 // Opens a store from a URI. Backends register by scheme; main wires them.
 class MetadataStoreRegistry : public SchemeRegistry<MetadataStore> {
  public:

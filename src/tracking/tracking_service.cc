@@ -488,6 +488,37 @@ Status ValidateBatch(const std::vector<Metric>& metrics, const std::vector<KeyVa
   return Status::Ok();
 }
 
+// Points per INSERT statement: one statement per point spends most of its
+// time binding and stepping (and, on PostgreSQL, on a round trip each).
+constexpr size_t kPointsPerInsert = 100;
+
+// Inserts metric points; a point already stored (a retried batch) is skipped.
+Status InsertMetricPoints(SqlSession& db, int64_t run_key, const std::vector<Metric>& metrics) {
+  // The statement for n points, n = 1..kPointsPerInsert, written once.
+  static const std::vector<std::string>* const statements = [] {
+    auto* all = new std::vector<std::string>(kPointsPerInsert + 1);
+    for (size_t n = 1; n <= kPointsPerInsert; ++n) {
+      std::string& sql = (*all)[n];
+      sql = "INSERT INTO metrics (run_key, key, step, timestamp, value, is_nan) VALUES ";
+      for (size_t i = 0; i < n; ++i) sql += i == 0 ? "(?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?)";
+      sql += " ON CONFLICT DO NOTHING";
+    }
+    return all;
+  }();
+  std::vector<SqlValue> params;
+  for (size_t start = 0; start < metrics.size(); start += kPointsPerInsert) {
+    size_t n = std::min(kPointsPerInsert, metrics.size() - start);
+    params.clear();
+    for (size_t i = start; i < start + n; ++i) {
+      const Metric& m = metrics[i];
+      params.insert(params.end(), {run_key, m.key, m.step, m.timestamp, StoredValue(m.value),
+                                   int64_t{std::isnan(m.value) ? 1 : 0}});
+    }
+    RETURN_IF_ERROR(db.Execute((*statements)[n], params).status());
+  }
+  return Status::Ok();
+}
+
 Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
   const std::string& run_id = batch.run_id;
   const auto& metrics = batch.metrics;
@@ -522,13 +553,7 @@ Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
     }
   }
   for (const KeyValue& t : tags) RETURN_IF_ERROR(UpsertTag(db, row.run_key, t));
-  for (const Metric& m : metrics) {
-    RETURN_IF_ERROR(db.Execute("INSERT INTO metrics (run_key, key, step, timestamp, value, "
-                               "is_nan) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                               {row.run_key, m.key, m.step, m.timestamp, StoredValue(m.value),
-                                int64_t{std::isnan(m.value) ? 1 : 0}})
-                        .status());
-  }
+  RETURN_IF_ERROR(InsertMetricPoints(db, row.run_key, metrics));
   for (const auto& [key, m] : latest) {
     RETURN_IF_ERROR(
         db.Execute("INSERT INTO latest_metrics (run_key, experiment_id, key, step, timestamp, "

@@ -82,9 +82,11 @@ def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
 class CairnServer:
     """One `cairn server` process. Its stderr (JSON logs) goes to `log_path`."""
 
-    def __init__(self, data_dir: Path, store_uri: str | None = None, label: str = "cairn"):
+    def __init__(self, data_dir: Path, store_uri: str | None = None, label: str = "cairn",
+                 extra_args: list[str] | None = None):
         self.data_dir = Path(data_dir)
         self.store_uri = store_uri
+        self.extra_args = list(extra_args or [])
         self.label = label
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
@@ -108,6 +110,7 @@ class CairnServer:
                    "--data-dir", str(self.data_dir)]
             if self.store_uri:
                 cmd += ["--store", self.store_uri]
+            cmd += self.extra_args
             with open(self.log_path, "wb") as log:
                 self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                              stdin=subprocess.DEVNULL, cwd=self.data_dir)
@@ -208,12 +211,12 @@ class ServerFactory:
         self.servers: list[CairnServer] = []
 
     def new(self, data_dir: Path | None = None, store_uri: str | None = None,
-            fresh_store: bool = True) -> CairnServer:
+            fresh_store: bool = True, extra_args: list[str] | None = None) -> CairnServer:
         if data_dir is None:
             data_dir = Path(tempfile.mkdtemp(prefix="data-", dir=self.tmp_root))
         if store_uri is None and fresh_store:
             store_uri = self.backend.fresh_store_uri()
-        s = CairnServer(data_dir, store_uri, label=self.backend.name)
+        s = CairnServer(data_dir, store_uri, label=self.backend.name, extra_args=extra_args)
         self.servers.append(s)
         return s
 

@@ -879,3 +879,31 @@ TEST_F(PostgresServerTest, ReconnectsAfterTheServerDropsItsConnections) {
 
 }  // namespace
 }  // namespace cairn::store
+
+namespace cairn::store {
+namespace {
+
+TEST(TakeDurabilityTest, ReadsAndRemovesTheParameter) {
+  std::string uri = "sqlite:///tmp/m.db";
+  EXPECT_EQ(*TakeDurability(&uri), Durability::kFull);
+  EXPECT_EQ(uri, "sqlite:///tmp/m.db");
+
+  uri = "sqlite:///tmp/m.db?durability=process";
+  EXPECT_EQ(*TakeDurability(&uri), Durability::kProcess);
+  EXPECT_EQ(uri, "sqlite:///tmp/m.db");
+
+  uri = "postgresql://u@h/db?sslmode=disable&durability=full&connect_timeout=3";
+  EXPECT_EQ(*TakeDurability(&uri), Durability::kFull);
+  EXPECT_EQ(uri, "postgresql://u@h/db?sslmode=disable&connect_timeout=3");
+}
+
+TEST(TakeDurabilityTest, UnknownValueNamesTheChoices) {
+  std::string uri = "sqlite:///tmp/m.db?durability=fast";
+  auto result = TakeDurability(&uri);
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(result.status().message(), HasSubstr("'fast'"));
+  EXPECT_THAT(result.status().message(), HasSubstr("durability=process"));
+}
+
+}  // namespace
+}  // namespace cairn::store

@@ -236,10 +236,11 @@ struct Target {
   std::string uri;
   std::string display;
   std::vector<std::string> secrets;  // Passwords as written and as decoded.
+  Durability durability = Durability::kFull;
 };
 
 Target ParseTarget(const std::string& uri) {
-  Target target{uri, "", {}};
+  Target target{uri, "", {}, Durability::kFull};
   size_t start = uri.find("://");
   if (start == std::string::npos) {
     target.display = "<not a postgresql:// URI>";
@@ -339,12 +340,14 @@ class PostgresConnection : public SqlConnection {
   // Session settings every connection needs; run after each (re)connect.
   Status Configure() {
     // synchronous_commit=on: a COMMIT returns only once the WAL is flushed,
-    // whatever the server's default. extra_float_digits>0: floats print in
+    // whatever the server's default (off for Durability::kProcess: the server
+    // flushes it a moment later). extra_float_digits>0: floats print in
     // shortest round-trip form. client_min_messages: no NOTICE chatter
     // ("relation already exists, skipping").
-    Result result(PQexec(conn_,
-                         "SET synchronous_commit = on; SET extra_float_digits = 3;"
-                         " SET client_min_messages = warning"));
+    std::string settings = std::string("SET synchronous_commit = ") +
+                           (target_.durability == Durability::kFull ? "on" : "off") +
+                           "; SET extra_float_digits = 3; SET client_min_messages = warning";
+    Result result(PQexec(conn_, settings.c_str()));
     if (!ResultOk(result.get())) {
       return Unavailable("Cannot configure a PostgreSQL session at " + target_.display + ": " +
                          ErrorText(result.get()));
@@ -629,7 +632,10 @@ StatusOr<std::unique_ptr<MetadataStore>> OpenPostgresStore(const std::string& ur
     return InvalidArgument(
         "Not a PostgreSQL URI: expected postgresql://[user[:password]@]host[:port]/dbname");
   }
-  Target target = ParseTarget(uri);
+  std::string plain_uri = uri;  // libpq rejects parameters it does not know.
+  ASSIGN_OR_RETURN(Durability durability, TakeDurability(&plain_uri));
+  Target target = ParseTarget(plain_uri);
+  target.durability = durability;
   std::string display = target.display;
   ConnectionStoreOptions options;
   options.begin_write = "BEGIN";

@@ -34,6 +34,9 @@ class SqliteConnection : public SqlConnection {
   Dialect dialect() const override { return Dialect::kSqlite; }
 
   Status ExecuteScript(std::string_view sql) override {
+    // One statement (BEGIN, COMMIT, SAVEPOINT: several per write) runs from
+    // the statement cache; preparing it anew each time costs more than running it.
+    if (sql.find(';') == std::string_view::npos) return Execute(sql, {}).status();
     std::string text(sql);
     char* error = nullptr;
     int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error);
@@ -154,7 +157,8 @@ class SqliteConnection : public SqlConnection {
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
 };
 
-StatusOr<std::unique_ptr<SqlConnection>> OpenConnection(const std::string& path) {
+StatusOr<std::unique_ptr<SqlConnection>> OpenConnection(const std::string& path,
+                                                        Durability durability) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -165,9 +169,12 @@ StatusOr<std::unique_ptr<SqlConnection>> OpenConnection(const std::string& path)
   }
   auto connection = std::make_unique<SqliteConnection>(db);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  // In WAL mode, NORMAL syncs only at checkpoints: a commit then survives a
+  // crash of the process (it is in the OS's cache) but not of the machine.
+  std::string synchronous = durability == Durability::kFull ? "FULL" : "NORMAL";
   Status pragmas = connection->ExecuteScript(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-      " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;"
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=" + synchronous +
+      "; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;"
       // LIKE is case-sensitive on every backend (PostgreSQL's rule); ILIKE is
       // written as LOWER(x) LIKE LOWER(y) by callers.
       " PRAGMA case_sensitive_like=ON");
@@ -180,7 +187,8 @@ StatusOr<std::unique_ptr<SqlConnection>> OpenConnection(const std::string& path)
 
 }  // namespace
 
-StatusOr<std::unique_ptr<MetadataStore>> OpenSqliteStore(const std::string& path) {
+StatusOr<std::unique_ptr<MetadataStore>> OpenSqliteStore(const std::string& path,
+                                                         Durability durability) {
   std::error_code ec;
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
@@ -189,9 +197,10 @@ StatusOr<std::unique_ptr<MetadataStore>> OpenSqliteStore(const std::string& path
   // with SQLITE_BUSY when another process writes.
   options.begin_write = "BEGIN IMMEDIATE";
   options.begin_read = "BEGIN";
-  ASSIGN_OR_RETURN(auto store, ConnectionStore::Open(
-                                   Dialect::kSqlite, "sqlite:///" + path,
-                                   [path] { return OpenConnection(path); }, options));
+  ASSIGN_OR_RETURN(auto store,
+                   ConnectionStore::Open(
+                       Dialect::kSqlite, "sqlite:///" + path,
+                       [path, durability] { return OpenConnection(path, durability); }, options));
   return std::unique_ptr<MetadataStore>(std::move(store));
 }
 
@@ -199,12 +208,14 @@ void RegisterSqliteStore(MetadataStoreRegistry* registry) {
   registry->Register("sqlite", [](const std::string& uri) {
     // sqlite:///abs/path -> /abs/path; sqlite://rel/path -> rel/path.
     std::string path = uri.substr(std::string_view("sqlite://").size());
+    auto durability = TakeDurability(&path);
+    if (!durability.ok()) return StatusOr<std::unique_ptr<MetadataStore>>(durability.status());
     if (path.rfind("//", 0) == 0) path = path.substr(1);
     if (path.empty()) {
       return StatusOr<std::unique_ptr<MetadataStore>>(
           InvalidArgument("--store sqlite:// needs a file path, e.g. sqlite:///var/cairn/meta.db"));
     }
-    return OpenSqliteStore(path);
+    return OpenSqliteStore(path, *durability);
   });
 }
 
