@@ -100,6 +100,7 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
         match.route = route;
         return match;
       }
+      match.allowed.push_back(route->method);
     }
     match.method_not_allowed = true;
   }
@@ -109,10 +110,12 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
     if (route->method == method) {
       match.route = route;
       match.method_not_allowed = false;
+      match.allowed.clear();
       match.params = std::move(params);
       return match;
     }
     match.method_not_allowed = true;
+    match.allowed.push_back(route->method);
   }
   return match;
 }

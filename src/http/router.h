@@ -74,8 +74,10 @@ class Router {
 
   struct Match {
     const Route* route = nullptr;
-    // True when the path exists under another method (answer 405, not 404).
+    // True when the path exists under another method (answer 405, not 404),
+    // with those methods in `allowed` (for the Allow header).
     bool method_not_allowed = false;
+    std::vector<std::string> allowed;
     std::vector<std::pair<std::string, std::string>> params;
   };
   Match Find(std::string_view method, std::string_view path) const;

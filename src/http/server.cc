@@ -179,6 +179,11 @@ class Session : public std::enable_shared_from_this<Session> {
       request_.path_params = std::move(match.params);
     } else {
       not_found_status_ = match.method_not_allowed ? 405 : 404;
+      allowed_methods_.clear();
+      for (const std::string& m : match.allowed) {
+        if (allowed_methods_.find(m) != std::string::npos) continue;
+        allowed_methods_ += (allowed_methods_.empty() ? "" : ", ") + m;
+      }
     }
 
     bool spool = route_ != nullptr && route_->options.body_mode == BodyMode::kSpoolToFile;
@@ -186,6 +191,7 @@ class Session : public std::enable_shared_from_this<Session> {
         spool ? server_->options().max_upload_bytes : server_->options().max_body_bytes;
     auto content_length = header_parser_->content_length();
     if (content_length && *content_length > limit) {
+      unread_body_ = true;
       return Respond(ErrorResponse(413, "Request body of " + std::to_string(*content_length) +
                                             " bytes exceeds the limit of " + std::to_string(limit) +
                                             " bytes."),
@@ -230,6 +236,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnBody(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) {
+      unread_body_ = true;
       return Respond(ErrorResponse(413, "Request body exceeds the server limit."), true);
     }
     if (ec) return Close();
@@ -250,12 +257,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Dispatch() {
     if (route_ == nullptr) {
-      return Respond(
-          ErrorResponse(not_found_status_,
-                        not_found_status_ == 405
-                            ? "Method " + request_.method + " is not allowed for " + request_.path
-                            : "No endpoint at " + request_.path),
-          false);
+      HttpResponse response = ErrorResponse(
+          not_found_status_, not_found_status_ == 405
+                                 ? "Method " + request_.method + " is not allowed for " +
+                                       request_.path + "; use " + allowed_methods_
+                                 : "No endpoint at " + request_.path);
+      if (not_found_status_ == 405) response.headers.emplace_back("Allow", allowed_methods_);
+      return Respond(std::move(response), false);
     }
     if (route_->async_handler) {
       auto self = shared_from_this();
@@ -351,8 +359,32 @@ class Session : public std::enable_shared_from_this<Session> {
     FinishRequest();
     string_response_.reset();
     file_response_.reset();
-    if (ec || !keep_alive) return Close();
+    if (ec || !keep_alive) return unread_body_ && !ec ? LingerAndClose() : Close();
     ReadHeader();
+  }
+
+  // After refusing a body the client is still sending (413): closing a socket
+  // with unread data makes the kernel answer with a reset, which can destroy
+  // our response before the client reads it, and the client then sees a
+  // broken connection (and retries) instead of the 413. So stop sending, read
+  // and drop what still comes, a bounded amount for a bounded time, then close.
+  void LingerAndClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return Close();
+    stream_.expires_after(std::chrono::seconds(kLingerSeconds));
+    linger_buffer_.resize(64 * 1024);
+    Linger();
+  }
+
+  void Linger() {
+    stream_.async_read_some(net::buffer(linger_buffer_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->lingered_bytes_ += n;
+                              if (ec || self->lingered_bytes_ > kMaxLingerBytes)
+                                return self->Close();
+                              self->Linger();
+                            });
   }
 
   void FinishRequest() {
@@ -392,7 +424,13 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::response<bhttp::file_body>> file_response_;
   HttpRequest request_;
   const Route* route_ = nullptr;
+  static constexpr int kLingerSeconds = 5;
+  static constexpr uint64_t kMaxLingerBytes = 256ull << 20;
+  bool unread_body_ = false;  // We answered before reading the whole body.
+  std::vector<char> linger_buffer_;
+  uint64_t lingered_bytes_ = 0;
   int not_found_status_ = 404;
+  std::string allowed_methods_;  // For a 405: "GET, POST".
   int response_status_ = 0;
   bool keep_alive_ = false;
   bool idle_ = true;

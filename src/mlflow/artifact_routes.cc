@@ -1,3 +1,6 @@
+#include <cctype>
+#include <string_view>
+
 #include "core/json.h"
 #include "mlflow/mlflow_json.h"
 #include "mlflow/request_args.h"
@@ -38,6 +41,27 @@ HttpResponse Reply(const Status& status) {
 std::string Basename(const std::string& path) {
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Content-Disposition for a download (RFC 6266): a plain-ASCII filename for
+// old clients, and the exact UTF-8 name percent-encoded in filename*.
+std::string AttachmentDisposition(const std::string& name) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string ascii;
+  std::string encoded;
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    bool plain = u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
+    ascii += plain ? c : '_';
+    if (std::isalnum(u) || std::string_view("!#$&+-.^_`|~").find(c) != std::string_view::npos) {
+      encoded += c;
+    } else {
+      encoded += '%';
+      encoded += kHex[u >> 4];
+      encoded += kHex[u & 0xf];
+    }
+  }
+  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
 }
 
 const char* GuessContentType(const std::string& path) {
@@ -105,8 +129,7 @@ void RegisterArtifactRoutes(http::Router& router, artifacts::ArtifactStore& stor
     HttpResponse response;
     response.content_type = GuessContentType(*path);
     response.body_file = *file;
-    response.headers.emplace_back("Content-Disposition",
-                                  "attachment; filename=\"" + Basename(*path) + "\"");
+    response.headers.emplace_back("Content-Disposition", AttachmentDisposition(Basename(*path)));
     return response;
   });
   AddArtifactRoute(router, "DELETE", "artifacts/*", [a](HttpRequest& request) {

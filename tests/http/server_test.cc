@@ -511,11 +511,13 @@ TEST_F(ServerTest, WrongMethodIs405Json) {
   EXPECT_THAT(r->body, StartsWith("{\"error_code\":\""));
   EXPECT_THAT(r->body, HasSubstr("POST"));
   EXPECT_THAT(r->body, HasSubstr("/hello"));
+  EXPECT_EQ(r->Header("allow"), "GET");  // RFC 9110: a 405 lists what would work.
   // A pattern route with the wrong method is 405 too.
   ASSERT_TRUE(client.Send(Request("DELETE", "/items/1/files/x")));
   r = client.Read();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 405);
+  EXPECT_FALSE(r->Header("allow").empty());
 }
 
 TEST_F(ServerTest, BodyAtLimitIsAccepted) {

@@ -330,6 +330,15 @@ def test_oversized_body_is_413(http, server):
     assert http.get(url(server, "/health")).status_code == 200
 
 
+def test_oversized_body_413_reaches_a_client_that_sends_it_all(server):
+    # requests (the MLflow client's HTTP library) writes the whole body before
+    # reading: the server must drain it, or the client sees a reset, not the 413.
+    r = requests.post(url(server, f"{API}/runs/log-batch"), data=b"x" * (40 * 1024 * 1024),
+                      headers={"Content-Type": "application/json"}, timeout=60)
+    assert r.status_code == 413, r.text[:300]
+    assert r.json()["error_code"] == "RESOURCE_LIMIT_EXCEEDED"
+
+
 # ----------------------------------------------------------------------------- log-batch
 
 
@@ -763,6 +772,18 @@ def test_search_runs_max_results_limit(http, server):
 
 
 # ---------------------------------------------------------------------------- artifacts
+
+
+def test_artifact_download_names_non_ascii_files_exactly(http, server):
+    run = new_run(http, server)
+    base = url(server, f"{ART}/artifacts/{artifact_root(run)}")
+    name = 'résumé "final".txt'
+    assert http.put(f"{base}/{urllib.parse.quote(name)}", data=b"cv").status_code == 200
+    r = http.get(f"{base}/{urllib.parse.quote(name)}")
+    assert r.status_code == 200 and r.content == b"cv"
+    disposition = r.headers["Content-Disposition"]
+    assert disposition.isascii(), disposition
+    assert "filename*=UTF-8''" + urllib.parse.quote(name, safe="") in disposition, disposition
 
 
 def test_proxied_artifacts_put_get_list_delete(http, server):

@@ -175,6 +175,11 @@ StatusOr<std::unique_ptr<SqlConnection>> OpenConnection(const std::string& path,
   Status pragmas = connection->ExecuteScript(
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=" + synchronous +
       "; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;"
+      // Checkpoint every 40 MB of WAL rather than SQLite's 4 MB: the pages a
+      // stream of writes keeps changing (index roots, the newest leaves) are
+      // copied into the database once per checkpoint instead of ten times,
+      // and the writer pays for a checkpoint ten times less often.
+      " PRAGMA wal_autocheckpoint=10000;"
       // LIKE is case-sensitive on every backend (PostgreSQL's rule); ILIKE is
       // written as LOWER(x) LIKE LOWER(y) by callers.
       " PRAGMA case_sensitive_like=ON");
