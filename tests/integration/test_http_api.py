@@ -651,7 +651,8 @@ def test_search_runs_grammar(http, server):
     a = new_run(http, server, eid)["info"]["run_id"]
     b = new_run(http, server, eid)["info"]["run_id"]
     ok(api_post(http, server, "runs/update", {"run_id": b, "run_name": "bee"}))
-    ok(api_post(http, server, "runs/log-batch", {"run_id": a, "params": [{"key": "model", "value": "rf"}],
+    ok(api_post(http, server, "runs/log-batch", {"run_id": a, "params": [{"key": "model", "value": "rf"},
+                                                                        {"key": "path", "value": "a\\b_c"}],
                                                  "tags": [{"key": "my.tag", "value": "x"}],
                                                  "metrics": [{"key": "acc", "value": 0.9, "timestamp": TS}]}))
     ok(api_post(http, server, "runs/log-inputs", {"run_id": b, "datasets": [{
@@ -674,6 +675,10 @@ def test_search_runs_grammar(http, server):
         "datasets.digest = 'd1g35t'": [b],
         "dataset.context = 'training'": [b],
         f"attributes.start_time >= {TS} AND params.model = 'rf'": [a],
+        # A backslash is an ordinary character in LIKE patterns on every backend
+        # (PostgreSQL's default would make it an escape).
+        "params.path LIKE 'a\\%'": [a],
+        "params.path LIKE '%\\b\\_c'": [],
     }
     failures = {}
     for f, expected in cases.items():
