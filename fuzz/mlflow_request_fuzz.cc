@@ -28,7 +28,10 @@ struct Fixture {
     tracking =
         std::make_unique<cairn::tracking::TrackingService>(store.get(), cairn::Env::Default());
     if (!tracking->Init().ok()) std::abort();
+    logged_models =
+        std::make_unique<cairn::tracking::LoggedModelService>(store.get(), cairn::Env::Default());
     cairn::mlflow::RegisterTrackingRoutes(router, *tracking);
+    cairn::mlflow::RegisterLoggedModelRoutes(router, *logged_models);
     cairn::mlflow::RegisterArtifactRoutes(router, *artifacts, *tracking);
     for (const cairn::http::Route* route : router.routes()) {
       // Spooled uploads need a file, not a body; everything else takes JSON or a query.
@@ -40,6 +43,7 @@ struct Fixture {
   std::unique_ptr<cairn::store::MetadataStore> store;
   std::unique_ptr<cairn::artifacts::ArtifactStore> artifacts;
   std::unique_ptr<cairn::tracking::TrackingService> tracking;
+  std::unique_ptr<cairn::tracking::LoggedModelService> logged_models;
   std::vector<const cairn::http::Route*> routes;
 };
 
@@ -59,6 +63,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     request.body = payload;
   }
   if (route->pattern.back() == '*') request.path_params.emplace_back("*", payload.substr(0, 64));
+  if (route->pattern.find("{model_id}") != std::string::npos) {
+    request.path_params.emplace_back("model_id", payload.substr(0, 34));
+    request.path_params.emplace_back("tag_key", payload.substr(0, 16));
+  }
   cairn::http::HttpResponse response;
   if (route->async_handler) {
     std::promise<cairn::http::HttpResponse> answered;

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "tracking/logged_model_service.h"
 
 namespace cairn::mlflow {
 
@@ -359,6 +360,31 @@ void WriteRun(json::Writer& w, const tracking::Run& run) {
     w.EndObject();
   }
   w.EndArray();
+  w.EndObject();
+  w.EndObject();
+}
+
+// MLflow's LoggedModel JSON: empty optional fields are left out, as
+// protobuf's JSON mapping leaves out unset fields.
+void WriteLoggedModel(json::Writer& w, const tracking::LoggedModel& m) {
+  w.StartObject();
+  w.Key("info");
+  w.StartObject();
+  Field(w, "model_id", m.model_id);
+  Field(w, "experiment_id", m.experiment_id);
+  Field(w, "name", m.name);
+  Field(w, "creation_timestamp_ms", m.creation_timestamp_ms);
+  Field(w, "last_updated_timestamp_ms", m.last_updated_timestamp_ms);
+  Field(w, "artifact_uri", m.artifact_uri);
+  Field(w, "status", tracking::LoggedModelStatusName(m.status));
+  if (!m.status_message.empty()) Field(w, "status_message", m.status_message);
+  if (!m.model_type.empty()) Field(w, "model_type", m.model_type);
+  if (!m.source_run_id.empty()) Field(w, "source_run_id", m.source_run_id);
+  if (!m.tags.empty()) WriteKeyValues(w, "tags", m.tags);
+  w.EndObject();
+  w.Key("data");
+  w.StartObject();
+  if (!m.params.empty()) WriteKeyValues(w, "params", m.params);
   w.EndObject();
   w.EndObject();
 }

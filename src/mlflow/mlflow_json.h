@@ -21,11 +21,23 @@ http::HttpResponse ErrorResponse(const Status& status);
 http::HttpResponse JsonResponse(const json::Buffer& buffer);
 http::HttpResponse EmptyResponse();
 
+// A 200 JSON object response whose members `fn(json::Writer&)` writes.
+template <typename Fn>
+http::HttpResponse WriteJson(Fn&& fn) {
+  json::Buffer buffer;
+  json::Writer w(buffer);
+  w.StartObject();
+  fn(w);
+  w.EndObject();
+  return JsonResponse(buffer);
+}
+
 void WriteKeyValues(json::Writer& w, const char* field, const std::vector<tracking::KeyValue>& kvs);
 void WriteExperiment(json::Writer& w, const tracking::Experiment& e);
 void WriteRunInfo(json::Writer& w, const tracking::RunInfo& info);
 void WriteMetric(json::Writer& w, const tracking::Metric& m, bool with_run_id);
 void WriteRun(json::Writer& w, const tracking::Run& run);
+void WriteLoggedModel(json::Writer& w, const tracking::LoggedModel& model);
 
 // Builds {"metrics": [...], "next_page_token": ...} for metric histories,
 // which may hold millions of points. Points are formatted straight into the

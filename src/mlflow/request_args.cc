@@ -218,4 +218,30 @@ StatusOr<std::string> RunIdArg(const RequestArgs& args) {
   return MissingParameter("run_id");
 }
 
+StatusOr<std::vector<tracking::KeyValue>> KeyValueList(const json::Value* list,
+                                                       const std::string& field,
+                                                       bool value_required) {
+  std::vector<tracking::KeyValue> out;
+  if (list == nullptr) return out;
+  if (!list->IsArray()) return InvalidParameter(field, *list);
+  out.reserve(list->Size());
+  for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+    const json::Value& item = (*list)[i];
+    std::string path = field + "[" + std::to_string(i) + "]";
+    if (!item.IsObject()) return InvalidParameter(path, item);
+    auto key = item.FindMember("key");
+    if (key == item.MemberEnd() || key->value.IsNull()) return MissingParameter(path + ".key");
+    tracking::KeyValue kv;
+    ASSIGN_OR_RETURN(kv.key, RequestArgs::AsString(key->value, path + ".key"));
+    auto value = item.FindMember("value");
+    if (value == item.MemberEnd() || value->value.IsNull()) {
+      if (value_required) return MissingParameter(path + ".value");
+    } else {
+      ASSIGN_OR_RETURN(kv.value, RequestArgs::AsString(value->value, path + ".value"));
+    }
+    out.push_back(std::move(kv));
+  }
+  return out;
+}
+
 }  // namespace cairn::mlflow

@@ -17,6 +17,7 @@
 #include "core/json.h"
 #include "core/status.h"
 #include "http/http_types.h"
+#include "tracking/entities.h"
 
 namespace cairn::mlflow {
 
@@ -58,6 +59,12 @@ class RequestArgs {
 // The run a request names: `run_id`, or `run_uuid` from older clients.
 // Errors: the missing-parameter message for run_id when neither is set.
 StatusOr<std::string> RunIdArg(const RequestArgs& args);
+
+// A repeated {key, value} message field (params, tags); absent is empty.
+// `field` names it in errors ("params[2].key").
+StatusOr<std::vector<tracking::KeyValue>> KeyValueList(const json::Value* list,
+                                                       const std::string& field,
+                                                       bool value_required);
 
 // "Missing value for required parameter 'x'. See the API docs ..."
 Status MissingParameter(const std::string& name);

@@ -9,6 +9,7 @@
 #include "artifacts/artifact_store.h"
 #include "core/status.h"
 #include "http/router.h"
+#include "tracking/logged_model_service.h"
 #include "tracking/tracking_service.h"
 
 namespace cairn::mlflow {
@@ -25,6 +26,9 @@ void AddMlflowRoute(http::Router& router, const std::string& method, const std::
 
 // `tracking` must outlive the router.
 void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tracking);
+
+// MLflow 3's logged models and runs/outputs. `models` must outlive the router.
+void RegisterLoggedModelRoutes(http::Router& router, tracking::LoggedModelService& models);
 
 // Proxied artifacts (/api/2.0/mlflow-artifacts/...) and run artifact listing.
 // `artifacts` and `tracking` must outlive the router.

@@ -48,31 +48,6 @@ void AddLogBatchRoute(http::Router& router, const std::string& path, BatchDecode
   router.AddAsync("POST", "/ajax-api/2.0/mlflow/" + path, handler);
 }
 
-StatusOr<std::vector<KeyValue>> KeyValueList(const json::Value* list, const std::string& field,
-                                             bool value_required) {
-  std::vector<KeyValue> out;
-  if (list == nullptr) return out;
-  if (!list->IsArray()) return InvalidParameter(field, *list);
-  out.reserve(list->Size());
-  for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
-    const json::Value& item = (*list)[i];
-    std::string path = field + "[" + std::to_string(i) + "]";
-    if (!item.IsObject()) return InvalidParameter(path, item);
-    auto key = item.FindMember("key");
-    if (key == item.MemberEnd() || key->value.IsNull()) return MissingParameter(path + ".key");
-    KeyValue kv;
-    ASSIGN_OR_RETURN(kv.key, RequestArgs::AsString(key->value, path + ".key"));
-    auto value = item.FindMember("value");
-    if (value == item.MemberEnd() || value->value.IsNull()) {
-      if (value_required) return MissingParameter(path + ".value");
-    } else {
-      ASSIGN_OR_RETURN(kv.value, RequestArgs::AsString(value->value, path + ".value"));
-    }
-    out.push_back(std::move(kv));
-  }
-  return out;
-}
-
 StatusOr<tracking::Metric> MetricFrom(const json::Value& item, const std::string& path) {
   if (!item.IsObject()) return InvalidParameter(path, item);
   tracking::Metric m;
@@ -107,16 +82,6 @@ StatusOr<tracking::ViewType> ViewTypeArg(const RequestArgs& args, const char* na
   if (s == "ALL") return tracking::ViewType::kAll;
   return InvalidArgument("Invalid value for parameter '" + std::string(name) +
                          "': expected ACTIVE_ONLY, DELETED_ONLY or ALL.");
-}
-
-template <typename Fn>
-HttpResponse WriteJson(Fn&& fn) {
-  json::Buffer buffer;
-  json::Writer w(buffer);
-  w.StartObject();
-  fn(w);
-  w.EndObject();
-  return JsonResponse(buffer);
 }
 
 void WriteNextPageToken(json::Writer& w, const std::string& token) {

@@ -75,7 +75,9 @@ int RunServer(const ServerConfig& config) {
   metrics::Registry registry;
   http::Router router(&registry);
   http::RegisterSystemRoutes(router, &registry);
+  tracking::LoggedModelService logged_models(store->get(), Env::Default());
   mlflow::RegisterTrackingRoutes(router, tracking);
+  mlflow::RegisterLoggedModelRoutes(router, logged_models);
   mlflow::RegisterArtifactRoutes(router, **artifact_store, tracking);
 
   http::ServerOptions options;

@@ -72,6 +72,26 @@ struct Run {
 
 enum class ViewType { kActiveOnly, kDeletedOnly, kAll };
 
+// MLflow 3's LoggedModel: a model logged on its own, with an id
+// ("m-<32 hex>") and artifacts, optionally produced by a run. Values are
+// MLflow's LoggedModelStatus numbers.
+enum class LoggedModelStatus { kUnspecified = 0, kPending = 1, kReady = 2, kUploadFailed = 3 };
+
+struct LoggedModel {
+  std::string model_id;
+  std::string experiment_id;
+  std::string name;
+  std::string artifact_uri;
+  LoggedModelStatus status = LoggedModelStatus::kPending;
+  std::string status_message;
+  std::string model_type;     // Empty when not given.
+  std::string source_run_id;  // Empty when not given.
+  int64_t creation_timestamp_ms = 0;
+  int64_t last_updated_timestamp_ms = 0;
+  std::vector<KeyValue> tags;
+  std::vector<KeyValue> params;
+};
+
 // Run statuses MLflow defines.
 bool IsValidRunStatus(const std::string& status);
 

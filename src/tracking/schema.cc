@@ -137,12 +137,69 @@ CREATE INDEX params_by_key_value ON params (key, value, run_key);
 CREATE INDEX tags_by_key_value ON tags (key, value, run_key)}
 )sql";
 
+// MLflow 3's logged models. model_key is the compact internal key; model_id
+// ("m-<32 hex>") is what users see. Metrics a run logs with a model_id are
+// also kept per model (logged_model_metrics, full history, with the dataset
+// they were measured on) for the model's data.metrics and for search.
+// run_models links runs to models: direction 0 = input (log-inputs),
+// 1 = output (runs/outputs, with the step).
+constexpr char kLoggedModels[] = R"sql(
+CREATE TABLE logged_models (
+  model_key {AUTO_PK},
+  model_id TEXT NOT NULL UNIQUE,
+  experiment_id BIGINT NOT NULL,
+  name TEXT NOT NULL,
+  artifact_uri TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  status_message TEXT NOT NULL,
+  model_type TEXT NOT NULL,
+  source_run_id TEXT NOT NULL,
+  lifecycle_stage TEXT NOT NULL,
+  creation_timestamp_ms BIGINT NOT NULL,
+  last_updated_timestamp_ms BIGINT NOT NULL
+);
+CREATE INDEX logged_models_by_experiment
+  ON logged_models (experiment_id, creation_timestamp_ms DESC, model_id);
+CREATE TABLE logged_model_params (
+  model_key BIGINT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (model_key, key)
+){CLUSTERED};
+CREATE TABLE logged_model_tags (
+  model_key BIGINT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (model_key, key)
+){CLUSTERED};
+CREATE TABLE logged_model_metrics (
+  model_key BIGINT NOT NULL,
+  key TEXT NOT NULL,
+  timestamp BIGINT NOT NULL,
+  step BIGINT NOT NULL,
+  run_id TEXT NOT NULL,
+  dataset_name TEXT NOT NULL,
+  dataset_digest TEXT NOT NULL,
+  value DOUBLE PRECISION NOT NULL,
+  is_nan INTEGER NOT NULL,
+  PRIMARY KEY (model_key, key, timestamp, step, run_id, dataset_name, dataset_digest)
+){CLUSTERED};
+CREATE TABLE run_models (
+  run_key BIGINT NOT NULL,
+  direction INTEGER NOT NULL,
+  model_id TEXT NOT NULL,
+  step BIGINT NOT NULL,
+  PRIMARY KEY (run_key, direction, model_id)
+){CLUSTERED}
+)sql";
+
 }  // namespace
 
 std::vector<store::Migration> TrackingMigrations() {
   return {
       {1, "initial tracking schema", Render(kInitialSchema, false), Render(kInitialSchema, true)},
       {2, "search indexes", Render(kSearchIndexes, false), Render(kSearchIndexes, true)},
+      {3, "logged models", Render(kLoggedModels, false), Render(kLoggedModels, true)},
   };
 }
 

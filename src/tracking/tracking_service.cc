@@ -8,6 +8,7 @@
 #include <tuple>
 #include <unordered_set>
 
+#include "tracking/lookups.h"
 #include "tracking/run_search.h"
 #include "tracking/schema.h"
 #include "tracking/validation.h"
@@ -22,64 +23,6 @@ namespace {
 
 constexpr char kRunNameTag[] = "mlflow.runName";
 constexpr char kLogModelHistoryTag[] = "mlflow.log-model.history";
-
-// Experiment ids are integers stored as such; users see strings.
-StatusOr<int64_t> ParseExperimentId(const std::string& id) {
-  if (id.empty() || id.size() > 18 ||
-      !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return NotFound("No Experiment with id=" + id + " exists");
-  }
-  return std::stoll(id);
-}
-
-struct RunRow {
-  int64_t run_key = 0;
-  int64_t experiment_id = 0;
-  std::string lifecycle_stage;
-  std::string name;
-};
-
-StatusOr<RunRow> FindRun(SqlSession& db, const std::string& run_id) {
-  ASSIGN_OR_RETURN(SqlRows rows,
-                   db.Query("SELECT run_key, experiment_id, lifecycle_stage, name FROM runs "
-                            "WHERE run_uuid = ?",
-                            {run_id}));
-  if (rows.empty()) return NotFound("Run with id=" + run_id + " not found");
-  return RunRow{rows.Int(0, 0), rows.Int(0, 1), rows.Text(0, 2), rows.Text(0, 3)};
-}
-
-StatusOr<RunRow> FindActiveRun(SqlSession& db, const std::string& run_id) {
-  ASSIGN_OR_RETURN(RunRow run, FindRun(db, run_id));
-  if (run.lifecycle_stage != kActive) {
-    return InvalidArgument("The run " + run_id +
-                           " must be in the 'active' state. Current state is " +
-                           run.lifecycle_stage + ".");
-  }
-  return run;
-}
-
-StatusOr<Experiment> LoadExperiment(SqlSession& db, const char* where, const SqlValue& key,
-                                    const std::string& describe) {
-  std::string sql =
-      std::string(
-          "SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time, "
-          "last_update_time FROM experiments WHERE ") +
-      where;
-  ASSIGN_OR_RETURN(SqlRows rows, db.Query(sql, {key}));
-  if (rows.empty()) return NotFound(describe);
-  Experiment e;
-  e.experiment_id = std::to_string(rows.Int(0, 0));
-  e.name = rows.Text(0, 1);
-  e.artifact_location = rows.Text(0, 2);
-  e.lifecycle_stage = rows.Text(0, 3);
-  e.creation_time = rows.Int(0, 4);
-  e.last_update_time = rows.Int(0, 5);
-  ASSIGN_OR_RETURN(SqlRows tags, db.Query("SELECT key, value FROM experiment_tags WHERE "
-                                          "experiment_id = ? ORDER BY key",
-                                          {rows.Int(0, 0)}));
-  for (size_t i = 0; i < tags.size(); ++i) e.tags.push_back({tags.Text(i, 0), tags.Text(i, 1)});
-  return e;
-}
 
 Status ValidateTag(const KeyValue& tag) {
   RETURN_IF_ERROR(ValidateKeyName("tag", tag.key));
@@ -97,10 +40,6 @@ Status UpsertTag(SqlSession& db, int64_t run_key, const KeyValue& tag) {
   }
   return Status::Ok();
 }
-
-// NaN cannot be a key column value portably: stored as 0 with is_nan = 1.
-double StoredValue(double v) { return std::isnan(v) ? 0.0 : v; }
-double LoadedValue(double v, int64_t is_nan) { return is_nan != 0 ? std::nan("") : v; }
 
 }  // namespace
 
@@ -307,20 +246,7 @@ StatusOr<ExperimentPage> TrackingService::SearchExperiments(
 
 // ----------------------------------------------------------------------- runs
 
-std::string TrackingService::NewRunName() {
-  // Friendly, memorable names in MLflow's "adjective-noun-number" shape.
-  static const char* const kAdjectives[] = {
-      "amber", "bold",  "brisk", "calm",   "clever", "crisp", "eager", "fleet",  "gentle", "glad",
-      "keen",  "lucid", "merry", "nimble", "placid", "quiet", "rapid", "steady", "sunny",  "vivid"};
-  static const char* const kNouns[] = {"badger", "cairn",   "comet",  "falcon", "fern",
-                                       "harbor", "heron",   "lark",   "maple",  "meadow",
-                                       "otter",  "pine",    "quartz", "raven",  "ridge",
-                                       "river",  "sparrow", "summit", "tide",   "willow"};
-  std::string hex = env_->RandomHex(4);
-  uint32_t bits = static_cast<uint32_t>(std::stoul(hex, nullptr, 16));
-  return std::string(kAdjectives[bits % 20]) + "-" + kNouns[(bits / 20) % 20] + "-" +
-         std::to_string((bits / 400) % 1000);
-}
+std::string TrackingService::NewRunName() { return NewFriendlyName(*env_); }
 
 StatusOr<Run> TrackingService::CreateRun(const CreateRunRequest& request) {
   for (const KeyValue& tag : request.tags) RETURN_IF_ERROR(ValidateTag(tag));

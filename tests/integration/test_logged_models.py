@@ -1,0 +1,142 @@
+"""MLflow 3 logged models over HTTP, the way the 3.x client calls them
+(docs/research/mlflow3-logged-models.md): create, get, finalize, tags,
+params, delete, runs/outputs, and their error paths, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from test_http_api import API, TS, api_post, http, mlflow_error, new_experiment, new_run, ok, url  # noqa: F401
+
+
+def api_patch(http, server, endpoint, body):
+    return http.patch(url(server, f"{API}/{endpoint}"), json=body)
+
+
+def api_delete(http, server, endpoint, body=None):
+    return http.delete(url(server, f"{API}/{endpoint}"), json=body)
+
+
+def create_model(http, server, experiment_id, **fields):
+    body = {"experiment_id": experiment_id, **fields}
+    return ok(api_post(http, server, "logged-models", body))["model"]
+
+
+def test_create_get_finalize(http, server):
+    eid = new_experiment(http, server)
+    run_id = new_run(http, server, eid)["info"]["run_id"]
+    model = create_model(http, server, eid, name="model", source_run_id=run_id, model_type="agent",
+                         params=[{"key": "alpha", "value": "0.5"}],
+                         tags=[{"key": "mlflow.user", "value": "me"}])
+    info = model["info"]
+    assert re.fullmatch(r"m-[0-9a-f]{32}", info["model_id"]), info["model_id"]
+    assert info["experiment_id"] == eid
+    assert info["name"] == "model"
+    assert info["status"] == "LOGGED_MODEL_PENDING"
+    assert info["source_run_id"] == run_id and info["model_type"] == "agent"
+    assert info["artifact_uri"].endswith(f"{eid}/models/{info['model_id']}/artifacts")
+    assert info["artifact_uri"].startswith("mlflow-artifacts:/")
+    assert info["creation_timestamp_ms"] == info["last_updated_timestamp_ms"] > TS
+    assert info["tags"] == [{"key": "mlflow.user", "value": "me"}]
+    assert model["data"]["params"] == [{"key": "alpha", "value": "0.5"}]
+
+    got = ok(http.get(url(server, f"{API}/logged-models/{info['model_id']}")))["model"]
+    assert got == model
+
+    done = ok(api_patch(http, server, f"logged-models/{info['model_id']}",
+                        {"model_id": info["model_id"], "status": "LOGGED_MODEL_READY"}))["model"]
+    assert done["info"]["status"] == "LOGGED_MODEL_READY"
+    assert done["info"]["last_updated_timestamp_ms"] >= info["last_updated_timestamp_ms"]
+    # Numbers are the same enum on the wire; finalizing again is allowed.
+    failed = ok(api_patch(http, server, f"logged-models/{info['model_id']}",
+                          {"model_id": info["model_id"], "status": 3}))["model"]
+    assert failed["info"]["status"] == "LOGGED_MODEL_UPLOAD_FAILED"
+
+
+def test_unnamed_model_gets_a_generated_name_and_optional_fields_are_omitted(http, server):
+    info = create_model(http, server, new_experiment(http, server))["info"]
+    assert re.fullmatch(r"[a-z]+-[a-z]+-\d+", info["name"]), info["name"]
+    for absent in ("source_run_id", "model_type", "tags"):
+        assert absent not in info
+
+
+def test_tags_params_and_delete(http, server):
+    eid = new_experiment(http, server)
+    mid = create_model(http, server, eid, params=[{"key": "p", "value": "1"}])["info"]["model_id"]
+    assert ok(api_patch(http, server, f"logged-models/{mid}/tags",
+                        {"tags": [{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]})) == {}
+    ok(api_patch(http, server, f"logged-models/{mid}/tags", {"tags": [{"key": "a", "value": "3"}]}))
+    assert ok(api_delete(http, server, f"logged-models/{mid}/tags/b")) == {}
+    err = mlflow_error(api_delete(http, server, f"logged-models/{mid}/tags/b"), 404,
+                       "RESOURCE_DOES_NOT_EXIST")
+    assert "'b'" in err["message"] and mid in err["message"]
+
+    ok(api_post(http, server, f"logged-models/{mid}/params",
+                {"model_id": mid, "params": [{"key": "p", "value": "1"}, {"key": "q", "value": "2"}]}))
+    err = mlflow_error(api_post(http, server, f"logged-models/{mid}/params",
+                                {"model_id": mid, "params": [{"key": "q", "value": "changed"}]}),
+                       400, "INVALID_PARAMETER_VALUE")
+    assert "'q'" in err["message"]
+
+    model = ok(http.get(url(server, f"{API}/logged-models/{mid}")))["model"]
+    assert model["info"]["tags"] == [{"key": "a", "value": "3"}]
+    assert model["data"]["params"] == [{"key": "p", "value": "1"}, {"key": "q", "value": "2"}]
+
+    assert ok(api_delete(http, server, f"logged-models/{mid}", {"model_id": mid})) == {}
+    err = mlflow_error(http.get(url(server, f"{API}/logged-models/{mid}")), 404, "RESOURCE_DOES_NOT_EXIST")
+    assert err["message"] == f"Logged model with ID '{mid}' not found."
+
+
+def test_runs_outputs_links_models_idempotently(http, server):
+    eid = new_experiment(http, server)
+    run_id = new_run(http, server, eid)["info"]["run_id"]
+    mid = create_model(http, server, eid, source_run_id=run_id)["info"]["model_id"]
+    body = {"run_id": run_id, "models": [{"model_id": mid, "step": 0}]}
+    assert ok(api_post(http, server, "runs/outputs", body)) == {}
+    # The client retries and re-logs; MLflow's 400 here would fail log_model.
+    assert ok(api_post(http, server, "runs/outputs", body)) == {}
+    mlflow_error(api_post(http, server, "runs/outputs", {"run_id": run_id}), 400, "INVALID_PARAMETER_VALUE")
+    mlflow_error(api_post(http, server, "runs/outputs", {"run_id": "f" * 32, "models": []}), 404,
+                 "RESOURCE_DOES_NOT_EXIST")
+
+
+@pytest.mark.parametrize("body,status,code,needle", [
+    ({}, 400, "INVALID_PARAMETER_VALUE", "experiment_id"),
+    ({"experiment_id": "987654321"}, 404, "RESOURCE_DOES_NOT_EXIST", "987654321"),
+    ({"experiment_id": "0", "name": "a/b"}, 400, "INVALID_PARAMETER_VALUE", "a/b"),
+    ({"experiment_id": "0", "params": [{"value": "x"}]}, 400, "INVALID_PARAMETER_VALUE", "params[0].key"),
+    ({"experiment_id": "0", "tags": "oops"}, 400, "INVALID_PARAMETER_VALUE", "tags"),
+])
+def test_create_bad_input_names_the_field(http, server, body, status, code, needle):
+    err = mlflow_error(api_post(http, server, "logged-models", body), status, code)
+    assert needle in err["message"], err
+
+
+def test_finalize_and_unknown_model_errors(http, server):
+    mid = create_model(http, server, "0")["info"]["model_id"]
+    for bad in ["READY", 7, None]:
+        body = {"model_id": mid} if bad is None else {"model_id": mid, "status": bad}
+        err = mlflow_error(api_patch(http, server, f"logged-models/{mid}", body), 400, "INVALID_PARAMETER_VALUE")
+        assert "status" in err["message"]
+    # The refused finalizes changed nothing.
+    assert ok(http.get(url(server, f"{API}/logged-models/{mid}")))["model"]["info"]["status"] == \
+        "LOGGED_MODEL_PENDING"
+    unknown = "m-" + "0" * 32
+    for resp in [http.get(url(server, f"{API}/logged-models/{unknown}")),
+                 api_patch(http, server, f"logged-models/{unknown}", {"status": "LOGGED_MODEL_READY"}),
+                 api_patch(http, server, f"logged-models/{unknown}/tags", {"tags": []}),
+                 api_delete(http, server, f"logged-models/{unknown}"),
+                 api_post(http, server, f"logged-models/{unknown}/params", {"params": []})]:
+        err = mlflow_error(resp, 404, "RESOURCE_DOES_NOT_EXIST")
+        assert unknown in err["message"]
+
+
+def test_deleted_experiment_refuses_new_models(http, server):
+    eid = new_experiment(http, server)
+    ok(api_post(http, server, "experiments/delete", {"experiment_id": eid}))
+    err = mlflow_error(api_post(http, server, "logged-models", {"experiment_id": eid}), 400,
+                       "INVALID_PARAMETER_VALUE")
+    assert "active" in err["message"]
