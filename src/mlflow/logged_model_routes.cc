@@ -43,27 +43,66 @@ StatusOr<tracking::LoggedModelStatus> StatusArg(const RequestArgs& args) {
   return InvalidParameter("status", *status);
 }
 
-StatusOr<std::vector<tracking::RunModelLink>> ModelLinks(const json::Value* list,
-                                                         const std::string& field) {
-  std::vector<tracking::RunModelLink> out;
-  if (list == nullptr || list->IsNull()) return MissingParameter(field);
+// A list of objects whose string fields `read` fills in, for `datasets` and
+// `order_by`.
+template <typename T, typename Read>
+StatusOr<std::vector<T>> ObjectList(const json::Value* list, const std::string& field, Read read) {
+  std::vector<T> out;
+  if (list == nullptr || list->IsNull()) return out;
   if (!list->IsArray()) return InvalidParameter(field, *list);
   for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
     const json::Value& item = (*list)[i];
     std::string path = field + "[" + std::to_string(i) + "]";
     if (!item.IsObject()) return InvalidParameter(path, item);
-    auto id = item.FindMember("model_id");
-    if (id == item.MemberEnd() || id->value.IsNull()) return MissingParameter(path + ".model_id");
-    tracking::RunModelLink link;
-    ASSIGN_OR_RETURN(link.model_id, RequestArgs::AsString(id->value, path + ".model_id"));
-    if (link.model_id.empty()) return MissingParameter(path + ".model_id");
-    auto step = item.FindMember("step");
-    if (step != item.MemberEnd() && !step->value.IsNull()) {
-      ASSIGN_OR_RETURN(link.step, RequestArgs::AsInt(step->value, path + ".step"));
-    }
-    out.push_back(std::move(link));
+    auto text = [&](const char* name, bool required, std::string* value) -> Status {
+      auto it = item.FindMember(name);
+      if (it == item.MemberEnd() || it->value.IsNull()) {
+        return required ? MissingParameter(path + "." + name) : Status::Ok();
+      }
+      ASSIGN_OR_RETURN(*value, RequestArgs::AsString(it->value, path + "." + name));
+      if (required && value->empty()) return MissingParameter(path + "." + name);
+      return Status::Ok();
+    };
+    T value;
+    RETURN_IF_ERROR(read(item, path, text, &value));
+    out.push_back(std::move(value));
   }
   return out;
+}
+
+StatusOr<tracking::SearchLoggedModelsRequest> SearchRequest(const RequestArgs& args) {
+  tracking::SearchLoggedModelsRequest req;
+  if (!args.Has("experiment_ids")) return MissingParameter("experiment_ids");
+  ASSIGN_OR_RETURN(req.experiment_ids, args.StringList("experiment_ids"));
+  ASSIGN_OR_RETURN(req.filter, args.StringOr("filter", ""));
+  ASSIGN_OR_RETURN(std::optional<int64_t> max, args.OptionalInt("max_results"));
+  req.max_results = max.value_or(50);  // The proto's default.
+  ASSIGN_OR_RETURN(req.page_token, args.StringOr("page_token", ""));
+  ASSIGN_OR_RETURN(req.datasets, ObjectList<tracking::DatasetRef>(
+                                     args.Get("datasets"), "datasets",
+                                     [](const json::Value&, const std::string&, auto& text,
+                                        tracking::DatasetRef* d) -> Status {
+                                       RETURN_IF_ERROR(text("dataset_name", true, &d->name));
+                                       return text("dataset_digest", false, &d->digest);
+                                     }));
+  ASSIGN_OR_RETURN(req.order_by,
+                   ObjectList<tracking::LoggedModelOrder>(
+                       args.Get("order_by"), "order_by",
+                       [](const json::Value& item, const std::string& path, auto& text,
+                          tracking::LoggedModelOrder* o) -> Status {
+                         RETURN_IF_ERROR(text("field_name", true, &o->field_name));
+                         RETURN_IF_ERROR(text("dataset_name", false, &o->dataset_name));
+                         RETURN_IF_ERROR(text("dataset_digest", false, &o->dataset_digest));
+                         auto asc = item.FindMember("ascending");
+                         if (asc != item.MemberEnd() && !asc->value.IsNull()) {
+                           if (!asc->value.IsBool()) {
+                             return InvalidParameter(path + ".ascending", asc->value);
+                           }
+                           o->ascending = asc->value.GetBool();
+                         }
+                         return Status::Ok();
+                       }));
+  return req;
 }
 
 }  // namespace
@@ -82,6 +121,23 @@ void RegisterLoggedModelRoutes(http::Router& router, LoggedModelService& service
                    ASSIGN_OR_RETURN(req.tags, KeyValueList(args.Get("tags"), "tags", true));
                    ASSIGN_OR_RETURN(tracking::LoggedModel model, s->Create(req));
                    return ModelResponse(model);
+                 });
+
+  // Registered before logged-models/{model_id}: "search" is not a model id.
+  AddMlflowRoute(router, "POST", "logged-models/search",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(tracking::SearchLoggedModelsRequest req, SearchRequest(args));
+                   ASSIGN_OR_RETURN(tracking::LoggedModelPage page, s->Search(req));
+                   return WriteJson([&](json::Writer& w) {
+                     w.Key("models");
+                     w.StartArray();
+                     for (const auto& model : page.models) WriteLoggedModel(w, model);
+                     w.EndArray();
+                     if (!page.next_page_token.empty()) {
+                       w.Key("next_page_token");
+                       json::WriteString(w, page.next_page_token);
+                     }
+                   });
                  });
 
   AddMlflowRoute(router, "GET", "logged-models/{model_id}",
@@ -128,7 +184,7 @@ void RegisterLoggedModelRoutes(http::Router& router, LoggedModelService& service
   AddMlflowRoute(router, "POST", "runs/outputs",
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
-                   ASSIGN_OR_RETURN(auto models, ModelLinks(args.Get("models"), "models"));
+                   ASSIGN_OR_RETURN(auto models, RunModelLinks(args.Get("models"), "models", true));
                    RETURN_IF_ERROR(s->LogOutputs(run_id, models));
                    return EmptyResponse();
                  });

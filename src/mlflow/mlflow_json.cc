@@ -146,6 +146,9 @@ void WriteMetric(json::Writer& w, const tracking::Metric& m, bool with_run_id) {
   if (with_run_id) {
     Field(w, "run_id", m.run_id);
   }
+  if (!m.model_id.empty()) Field(w, "model_id", m.model_id);
+  if (!m.dataset_name.empty()) Field(w, "dataset_name", m.dataset_name);
+  if (!m.dataset_digest.empty()) Field(w, "dataset_digest", m.dataset_digest);
   w.EndObject();
 }
 
@@ -360,6 +363,31 @@ void WriteRun(json::Writer& w, const tracking::Run& run) {
     w.EndObject();
   }
   w.EndArray();
+  if (!run.model_inputs.empty()) {
+    w.Key("model_inputs");
+    w.StartArray();
+    for (const tracking::RunModelLink& link : run.model_inputs) {
+      w.StartObject();
+      Field(w, "model_id", link.model_id);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+  // MLflow 3: the models the run produced (2.x clients ignore the field).
+  w.Key("outputs");
+  w.StartObject();
+  if (!run.model_outputs.empty()) {
+    w.Key("model_outputs");
+    w.StartArray();
+    for (const tracking::RunModelLink& link : run.model_outputs) {
+      w.StartObject();
+      Field(w, "model_id", link.model_id);
+      Field(w, "step", link.step);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
   w.EndObject();
   w.EndObject();
 }
@@ -385,6 +413,12 @@ void WriteLoggedModel(json::Writer& w, const tracking::LoggedModel& m) {
   w.Key("data");
   w.StartObject();
   if (!m.params.empty()) WriteKeyValues(w, "params", m.params);
+  if (!m.metrics.empty()) {
+    w.Key("metrics");
+    w.StartArray();
+    for (const tracking::Metric& metric : m.metrics) WriteMetric(w, metric, true);
+    w.EndArray();
+  }
   w.EndObject();
   w.EndObject();
 }

@@ -244,4 +244,31 @@ StatusOr<std::vector<tracking::KeyValue>> KeyValueList(const json::Value* list,
   return out;
 }
 
+StatusOr<std::vector<tracking::RunModelLink>> RunModelLinks(const json::Value* list,
+                                                            const std::string& field,
+                                                            bool required) {
+  std::vector<tracking::RunModelLink> out;
+  if (list == nullptr || list->IsNull()) {
+    if (required) return MissingParameter(field);
+    return out;
+  }
+  if (!list->IsArray()) return InvalidParameter(field, *list);
+  for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+    const json::Value& item = (*list)[i];
+    std::string path = field + "[" + std::to_string(i) + "]";
+    if (!item.IsObject()) return InvalidParameter(path, item);
+    auto id = item.FindMember("model_id");
+    if (id == item.MemberEnd() || id->value.IsNull()) return MissingParameter(path + ".model_id");
+    tracking::RunModelLink link;
+    ASSIGN_OR_RETURN(link.model_id, RequestArgs::AsString(id->value, path + ".model_id"));
+    if (link.model_id.empty()) return MissingParameter(path + ".model_id");
+    auto step = item.FindMember("step");
+    if (step != item.MemberEnd() && !step->value.IsNull()) {
+      ASSIGN_OR_RETURN(link.step, RequestArgs::AsInt(step->value, path + ".step"));
+    }
+    out.push_back(std::move(link));
+  }
+  return out;
+}
+
 }  // namespace cairn::mlflow

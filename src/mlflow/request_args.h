@@ -66,6 +66,11 @@ StatusOr<std::vector<tracking::KeyValue>> KeyValueList(const json::Value* list,
                                                        const std::string& field,
                                                        bool value_required);
 
+// A repeated {model_id, step} field (runs/outputs models, log-inputs models).
+StatusOr<std::vector<tracking::RunModelLink>> RunModelLinks(const json::Value* list,
+                                                            const std::string& field,
+                                                            bool required);
+
 // "Missing value for required parameter 'x'. See the API docs ..."
 Status MissingParameter(const std::string& name);
 // "Invalid value <v> for parameter 'x' supplied. Hint: Value was of type 't'. See ..."

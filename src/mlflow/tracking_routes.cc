@@ -64,6 +64,15 @@ StatusOr<tracking::Metric> MetricFrom(const json::Value& item, const std::string
   if (step != item.MemberEnd() && !step->value.IsNull()) {
     ASSIGN_OR_RETURN(m.step, RequestArgs::AsInt(step->value, path + ".step"));
   }
+  // MLflow 3: the model and dataset a value measures.
+  for (auto [name, out] :
+       {std::pair{"model_id", &m.model_id}, std::pair{"dataset_name", &m.dataset_name},
+        std::pair{"dataset_digest", &m.dataset_digest}}) {
+    auto it = item.FindMember(name);
+    if (it != item.MemberEnd() && !it->value.IsNull()) {
+      ASSIGN_OR_RETURN(*out, RequestArgs::AsString(it->value, path + "." + name));
+    }
+  }
   return m;
 }
 
@@ -260,6 +269,9 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
         ASSIGN_OR_RETURN(m.timestamp, args.RequiredInt("timestamp"));
         ASSIGN_OR_RETURN(std::optional<int64_t> step, args.OptionalInt("step"));
         m.step = step.value_or(0);
+        ASSIGN_OR_RETURN(m.model_id, args.StringOr("model_id", ""));
+        ASSIGN_OR_RETURN(m.dataset_name, args.StringOr("dataset_name", ""));
+        ASSIGN_OR_RETURN(m.dataset_digest, args.StringOr("dataset_digest", ""));
         batch.metrics.push_back(std::move(m));
         return batch;
       },
@@ -367,7 +379,8 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
             inputs.push_back(std::move(input));
           }
         }
-        RETURN_IF_ERROR(t->LogInputs(run_id, inputs));
+        ASSIGN_OR_RETURN(auto models, RunModelLinks(args.Get("models"), "models", false));
+        RETURN_IF_ERROR(t->LogInputs(run_id, inputs, models));
         return EmptyResponse();
       });
 

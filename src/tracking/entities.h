@@ -34,6 +34,11 @@ struct Metric {
   int64_t timestamp = 0;
   int64_t step = 0;
   std::string run_id;  // Filled only where several runs are mixed (bulk history).
+  // MLflow 3: the logged model the value measures, and on which dataset.
+  // Never set on a run's own metrics (the 3.x client relies on that).
+  std::string model_id;
+  std::string dataset_name;
+  std::string dataset_digest;
 };
 
 struct RunInfo {
@@ -62,12 +67,20 @@ struct DatasetInput {
   Dataset dataset;
 };
 
+// A model a run consumed (inputs) or produced (outputs, with the step).
+struct RunModelLink {
+  std::string model_id;
+  int64_t step = 0;
+};
+
 struct Run {
   RunInfo info;
   std::vector<Metric> metrics;  // Latest value per key.
   std::vector<KeyValue> params;
   std::vector<KeyValue> tags;
   std::vector<DatasetInput> dataset_inputs;
+  std::vector<RunModelLink> model_inputs;
+  std::vector<RunModelLink> model_outputs;
 };
 
 enum class ViewType { kActiveOnly, kDeletedOnly, kAll };
@@ -90,6 +103,7 @@ struct LoggedModel {
   int64_t last_updated_timestamp_ms = 0;
   std::vector<KeyValue> tags;
   std::vector<KeyValue> params;
+  std::vector<Metric> metrics;  // Every point logged with this model's id.
 };
 
 // Run statuses MLflow defines.

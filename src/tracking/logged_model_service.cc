@@ -3,6 +3,8 @@
 #include <array>
 
 #include "tracking/lookups.h"
+#include "tracking/run_search.h"
+#include "tracking/search_filter.h"
 #include "tracking/validation.h"
 
 namespace cairn::tracking {
@@ -120,6 +122,20 @@ StatusOr<LoggedModel> LoadModel(SqlSession& db, const std::string& model_id) {
                     std::vector<SqlValue>{key}, [&](const store::SqlRow& r) {
                       m.params.push_back({std::string(r.Text(0)), std::string(r.Text(1))});
                     }));
+  RETURN_IF_ERROR(db.ForEachRow(
+      "SELECT key, value, is_nan, timestamp, step, run_id, dataset_name, dataset_digest FROM "
+      "logged_model_metrics WHERE model_key = ? ORDER BY key, timestamp, step, run_id",
+      std::vector<SqlValue>{key}, [&](const store::SqlRow& r) {
+        Metric& metric = m.metrics.emplace_back();
+        metric.key = r.Text(0);
+        metric.value = LoadedValue(r.Double(1), r.Int(2));
+        metric.timestamp = r.Int(3);
+        metric.step = r.Int(4);
+        metric.run_id = r.Text(5);
+        metric.model_id = model_id;
+        metric.dataset_name = r.Text(6);
+        metric.dataset_digest = r.Text(7);
+      }));
   return m;
 }
 
@@ -269,6 +285,208 @@ Status LoggedModelService::LogOutputs(const std::string& run_id,
     }
     return Status::Ok();
   });
+}
+
+namespace {
+
+// Model attributes by every name search accepts, and their columns.
+std::string ModelAttributeColumn(const std::string& name) {
+  if (name == "model_id") return "m.model_id";
+  if (name == "name") return "m.name";
+  if (name == "model_type") return "m.model_type";
+  if (name == "source_run_id") return "m.source_run_id";
+  if (name == "experiment_id") return "m.experiment_id";
+  if (name == "creation_timestamp_ms" || name == "creation_time" || name == "creation_timestamp") {
+    return "m.creation_timestamp_ms";
+  }
+  if (name == "last_updated_timestamp_ms" || name == "last_updated_timestamp") {
+    return "m.last_updated_timestamp_ms";
+  }
+  if (name == "status") {
+    // Compared by the enum's names, as users write and read them.
+    return "(CASE m.status WHEN 1 THEN 'LOGGED_MODEL_PENDING' WHEN 2 THEN 'LOGGED_MODEL_READY' "
+           "WHEN 3 THEN 'LOGGED_MODEL_UPLOAD_FAILED' ELSE 'LOGGED_MODEL_STATUS_UNSPECIFIED' END)";
+  }
+  return "";
+}
+
+const SearchEntityRules& LoggedModelSearchRules() {
+  static const SearchEntityRules rules = [] {
+    SearchEntityRules r;
+    for (const char* name : {"model_id", "name", "model_type", "source_run_id", "status"}) {
+      AttributeRule rule;
+      rule.name = name;
+      rule.allows_list = true;
+      r.attributes.push_back(rule);
+    }
+    AttributeRule created;
+    created.name = "creation_timestamp_ms";
+    created.numeric = true;
+    created.filter_aliases = {"creation_time", "creation_timestamp"};
+    r.attributes.push_back(created);
+    AttributeRule updated;
+    updated.name = "last_updated_timestamp_ms";
+    updated.numeric = true;
+    updated.filter_aliases = {"last_updated_timestamp"};
+    r.attributes.push_back(updated);
+    return r;
+  }();
+  return rules;
+}
+
+// "(f.dataset_name = ? [AND f.dataset_digest = ?]) OR ..." for `datasets`.
+std::string DatasetCondition(const std::vector<DatasetRef>& datasets, const std::string& alias,
+                             std::vector<SqlValue>* params) {
+  std::string sql;
+  for (const DatasetRef& d : datasets) {
+    sql += sql.empty() ? "(" : " OR (";
+    sql += alias + ".dataset_name = ?";
+    params->push_back(d.name);
+    if (!d.digest.empty()) {
+      sql += " AND " + alias + ".dataset_digest = ?";
+      params->push_back(d.digest);
+    }
+    sql += ")";
+  }
+  return "(" + sql + ")";
+}
+
+}  // namespace
+
+StatusOr<LoggedModelPage> LoggedModelService::Search(const SearchLoggedModelsRequest& request) {
+  ASSIGN_OR_RETURN(int64_t offset, ParsePageToken(request.page_token));
+  if (request.max_results < 1) {
+    return InvalidArgument("Invalid value for max_results: it must be at least 1, but got " +
+                           std::to_string(request.max_results));
+  }
+  ASSIGN_OR_RETURN(std::vector<FilterClause> clauses,
+                   ParseSearchFilter(request.filter, LoggedModelSearchRules()));
+  for (const DatasetRef& d : request.datasets) {
+    if (d.name.empty()) {
+      return InvalidArgument("`dataset_name` in the `datasets` clause must be specified.");
+    }
+  }
+  std::vector<int64_t> experiments;
+  for (const std::string& id : request.experiment_ids) {
+    auto key = ParseExperimentId(id);
+    if (key.ok()) experiments.push_back(*key);  // Unknown ids match nothing.
+  }
+  LoggedModelPage page;
+  if (experiments.empty()) return page;
+
+  std::vector<SqlValue> params;
+  std::string order;
+  bool has_creation = false;
+  for (const LoggedModelOrder& o : request.order_by) {
+    std::string dir = o.ascending ? " ASC" : " DESC";
+    if (o.field_name.rfind("metrics.", 0) == 0) {
+      // The model's latest value of the metric (by timestamp, then step).
+      std::vector<SqlValue> latest_params = {o.field_name.substr(8)};
+      std::string latest =
+          "(SELECT o.value FROM logged_model_metrics o WHERE o.model_key = m.model_key AND "
+          "o.key = ?";
+      if (!o.dataset_name.empty()) {
+        latest +=
+            " AND " + DatasetCondition({{o.dataset_name, o.dataset_digest}}, "o", &latest_params);
+      }
+      latest += " ORDER BY o.timestamp DESC, o.step DESC LIMIT 1)";
+      // Models without the metric come last either way: the expression
+      // appears twice, once for that rank and once for the value.
+      for (int i = 0; i < 2; ++i) {
+        params.insert(params.end(), latest_params.begin(), latest_params.end());
+      }
+      order += "(" + latest + " IS NULL) ASC, " + latest + dir + ", ";
+      continue;
+    }
+    if (o.field_name.find('.') != std::string::npos) {
+      return InvalidArgument("Invalid order by field name: " + o.field_name +
+                             ". Only metrics are supported.");
+    }
+    std::string column = ModelAttributeColumn(o.field_name);
+    if (column.empty()) return InvalidArgument("Invalid order by field name: " + o.field_name);
+    has_creation = has_creation || column == "m.creation_timestamp_ms";
+    order += column + dir + ", ";
+  }
+  if (!has_creation) order += "m.creation_timestamp_ms DESC, ";
+  order += "m.model_id ASC";
+
+  std::string where =
+      "m.experiment_id IN " + InList(experiments.size()) + " AND m.lifecycle_stage = 'active'";
+  std::vector<SqlValue> where_params(experiments.begin(), experiments.end());
+  bool has_metric_clause = false;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    for (const FilterClause& clause : clauses) {
+      std::vector<SqlValue> p;
+      switch (clause.type) {
+        case KeyType::kMetric: {
+          has_metric_clause = true;
+          std::string sql =
+              "EXISTS (SELECT 1 FROM logged_model_metrics f WHERE f.model_key = m.model_key AND "
+              "f.key = ? AND f.is_nan = 0 AND f.value " +
+              std::string(ComparatorName(clause.op)) + " ?";
+          p = {clause.key, clause.number};
+          if (!request.datasets.empty()) {
+            sql += " AND " + DatasetCondition(request.datasets, "f", &p);
+          }
+          where += " AND " + sql + ")";
+          break;
+        }
+        case KeyType::kParam:
+        case KeyType::kTag: {
+          std::string table =
+              clause.type == KeyType::kParam ? "logged_model_params" : "logged_model_tags";
+          p.push_back(clause.key);
+          where += " AND EXISTS (SELECT 1 FROM " + table +
+                   " f WHERE f.model_key = m.model_key AND f.key = ? AND " +
+                   StringComparison("f.value", clause, db.dialect(), &p) + ")";
+          break;
+        }
+        case KeyType::kAttribute: {
+          std::string column = ModelAttributeColumn(clause.key);
+          if (clause.is_numeric) {
+            where += " AND " + column + " " + std::string(ComparatorName(clause.op)) +
+                     " CAST(? AS DOUBLE PRECISION)";
+            p.push_back(clause.number);
+          } else {
+            where += " AND " + StringComparison(column, clause, db.dialect(), &p);
+          }
+          break;
+        }
+        case KeyType::kDataset:
+          return InvalidArgument(
+              "Invalid filter: logged models cannot be filtered by dataset; "
+              "use the datasets field");
+      }
+      where_params.insert(where_params.end(), p.begin(), p.end());
+    }
+    if (!request.datasets.empty() && !has_metric_clause) {
+      std::vector<SqlValue> p;
+      where +=
+          " AND EXISTS (SELECT 1 FROM logged_model_metrics f WHERE f.model_key = "
+          "m.model_key AND " +
+          DatasetCondition(request.datasets, "f", &p) + ")";
+      where_params.insert(where_params.end(), p.begin(), p.end());
+    }
+    // Text order: ORDER BY's parameters come after WHERE's.
+    std::vector<SqlValue> all = where_params;
+    all.insert(all.end(), params.begin(), params.end());
+    all.emplace_back(request.max_results + 1);
+    all.emplace_back(offset);
+    std::vector<std::string> ids;
+    RETURN_IF_ERROR(db.ForEachRow("SELECT m.model_id FROM logged_models m WHERE " + where +
+                                      " ORDER BY " + order + " LIMIT ? OFFSET ?",
+                                  all,
+                                  [&](const store::SqlRow& r) { ids.emplace_back(r.Text(0)); }));
+    bool more = static_cast<int64_t>(ids.size()) > request.max_results;
+    if (more) ids.pop_back();
+    for (const std::string& id : ids) {
+      ASSIGN_OR_RETURN(LoggedModel model, LoadModel(db, id));
+      page.models.push_back(std::move(model));
+    }
+    page.next_page_token = NextPageToken(offset, ids.size(), more);
+    return Status::Ok();
+  }));
+  return page;
 }
 
 }  // namespace cairn::tracking

@@ -29,10 +29,34 @@ struct CreateLoggedModelRequest {
   std::vector<KeyValue> tags;
 };
 
-// A model a run consumed or produced.
-struct RunModelLink {
-  std::string model_id;
-  int64_t step = 0;
+// One entry of search's `datasets`: restricts which metric values count.
+// An empty digest matches any digest (MLflow's documented meaning).
+struct DatasetRef {
+  std::string name;
+  std::string digest;
+};
+
+// One order_by entry: a model attribute, or "metrics.<key>" (the model's
+// latest value of that metric, optionally on one dataset).
+struct LoggedModelOrder {
+  std::string field_name;
+  bool ascending = true;
+  std::string dataset_name;
+  std::string dataset_digest;
+};
+
+struct SearchLoggedModelsRequest {
+  std::vector<std::string> experiment_ids;
+  std::string filter;  // search_runs' grammar over attributes, metrics, params, tags.
+  std::vector<DatasetRef> datasets;
+  std::vector<LoggedModelOrder> order_by;
+  int64_t max_results = 50;
+  std::string page_token;
+};
+
+struct LoggedModelPage {
+  std::vector<LoggedModel> models;
+  std::string next_page_token;
 };
 
 class LoggedModelService {
@@ -58,6 +82,12 @@ class LoggedModelService {
   // Params are immutable: logging a key again with the same value is a
   // no-op, with another value InvalidArgument.
   Status LogParams(const std::string& model_id, const std::vector<KeyValue>& params);
+
+  // Models of the experiments matching the filter, newest first unless
+  // ordered otherwise. A metric clause matches if any value the model has for
+  // that key (on `datasets`, if given) satisfies it, as in MLflow.
+  // Errors: InvalidArgument naming the bad clause, field or token.
+  StatusOr<LoggedModelPage> Search(const SearchLoggedModelsRequest& request);
 
   // runs/outputs: records that the run produced these models. Logging the
   // same (run, model) again keeps the first step (MLflow answers 400, which

@@ -14,8 +14,6 @@ using store::SqlRows;
 using store::SqlSession;
 using store::SqlValue;
 
-namespace {
-
 std::string InList(size_t n) {
   std::string s = "(";
   for (size_t i = 0; i < n; ++i) s += i == 0 ? "?" : ", ?";
@@ -40,6 +38,8 @@ std::string StringComparison(const std::string& column, const FilterClause& clau
   if (clause.op == Comparator::kLike) return column + " LIKE ?" + escape;
   return column + " " + std::string(ComparatorName(clause.op)) + " ?";
 }
+
+namespace {
 
 // Maps a canonical run attribute to its column.
 std::string RunAttributeColumn(const std::string& key) {
@@ -472,9 +472,11 @@ StatusOr<std::vector<Run>> LoadRunsByKey(SqlSession& db, const std::vector<int64
       db,
       "SELECT run_key, key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_key IN ",
       " ORDER BY run_key, key", keys, [&](const store::SqlRow& r) {
-        double v = r.Int(5) != 0 ? std::nan("") : r.Double(2);
-        unordered[index[r.Int(0)]].metrics.push_back(
-            {std::string(r.Text(1)), v, r.Int(3), r.Int(4), {}});
+        Metric& m = unordered[index[r.Int(0)]].metrics.emplace_back();
+        m.key = r.Text(1);
+        m.value = r.Int(5) != 0 ? std::nan("") : r.Double(2);
+        m.timestamp = r.Int(3);
+        m.step = r.Int(4);
       }));
   std::unordered_map<int64_t, std::unordered_map<int64_t, size_t>> input_index;
   RETURN_IF_ERROR(ForEachChunk(
@@ -499,6 +501,13 @@ StatusOr<std::vector<Run>> LoadRunsByKey(SqlSession& db, const std::vector<int64
           run.dataset_inputs[slot].tags.push_back({std::string(r.Text(2)), std::string(r.Text(3))});
         }));
   }
+  RETURN_IF_ERROR(ForEachChunk(
+      db, "SELECT run_key, direction, model_id, step FROM run_models WHERE run_key IN ",
+      " ORDER BY run_key, direction, model_id", keys, [&](const store::SqlRow& r) {
+        Run& run = unordered[index[r.Int(0)]];
+        auto& links = r.Int(1) == 0 ? run.model_inputs : run.model_outputs;
+        links.push_back({std::string(r.Text(2)), r.Int(3)});
+      }));
   std::vector<Run> runs;
   runs.reserve(keys.size());
   for (int64_t key : keys) {

@@ -14,6 +14,15 @@
 
 namespace cairn::tracking {
 
+struct FilterClause;
+
+// "(?, ?, ?)" for n values.
+std::string InList(size_t n);
+// "<column> <op> ?" for a string clause (=, !=, LIKE, ILIKE, IN, NOT IN) with
+// its values appended to `params`, the same on SQLite and PostgreSQL.
+std::string StringComparison(const std::string& column, const FilterClause& clause,
+                             store::Dialect dialect, std::vector<store::SqlValue>* params);
+
 struct SqlQuery {
   std::string sql;
   std::vector<store::SqlValue> params;

@@ -445,6 +445,32 @@ Status InsertMetricPoints(SqlSession& db, int64_t run_key, const std::vector<Met
   return Status::Ok();
 }
 
+// MLflow 3: a point logged with a model_id is also the model's, with the run
+// and dataset it came from. The model must exist, or nothing is written.
+Status InsertModelMetricPoints(SqlSession& db, const std::string& run_id,
+                               const std::vector<Metric>& metrics) {
+  std::map<std::string, int64_t> model_keys;
+  for (const Metric& m : metrics) {
+    if (m.model_id.empty()) continue;
+    auto [it, fresh] = model_keys.emplace(m.model_id, 0);
+    if (fresh) {
+      ASSIGN_OR_RETURN(SqlRows rows, db.Query("SELECT model_key FROM logged_models WHERE model_id "
+                                              "= ? AND lifecycle_stage = 'active'",
+                                              {m.model_id}));
+      if (rows.empty()) return NotFound("Logged model with ID '" + m.model_id + "' not found.");
+      it->second = rows.Int(0, 0);
+    }
+    RETURN_IF_ERROR(
+        db.Execute("INSERT INTO logged_model_metrics (model_key, key, timestamp, "
+                   "step, run_id, dataset_name, dataset_digest, value, is_nan) VALUES "
+                   "(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                   {it->second, m.key, m.timestamp, m.step, run_id, m.dataset_name,
+                    m.dataset_digest, StoredValue(m.value), int64_t{std::isnan(m.value) ? 1 : 0}})
+            .status());
+  }
+  return Status::Ok();
+}
+
 Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
   const std::string& run_id = batch.run_id;
   const auto& metrics = batch.metrics;
@@ -480,6 +506,7 @@ Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
   }
   for (const KeyValue& t : tags) RETURN_IF_ERROR(UpsertTag(db, row.run_key, t));
   RETURN_IF_ERROR(InsertMetricPoints(db, row.run_key, metrics));
+  RETURN_IF_ERROR(InsertModelMetricPoints(db, run_id, metrics));
   for (const auto& [key, m] : latest) {
     RETURN_IF_ERROR(
         db.Execute("INSERT INTO latest_metrics (run_key, experiment_id, key, step, timestamp, "
@@ -527,7 +554,8 @@ Status TrackingService::DeleteTag(const std::string& run_id, const std::string& 
 }
 
 Status TrackingService::LogInputs(const std::string& run_id,
-                                  const std::vector<DatasetInput>& inputs) {
+                                  const std::vector<DatasetInput>& inputs,
+                                  const std::vector<RunModelLink>& models) {
   RETURN_IF_ERROR(ValidateBatchLimit("datasets", 1000, inputs.size()));
   for (const DatasetInput& input : inputs) {
     if (input.dataset.name.empty()) {
@@ -570,6 +598,12 @@ Status TrackingService::LogInputs(const std::string& run_id,
                                    {row.run_key, dataset_key, tag.key, tag.value})
                             .status());
       }
+    }
+    for (const RunModelLink& model : models) {
+      RETURN_IF_ERROR(db.Execute("INSERT INTO run_models (run_key, direction, model_id, step) "
+                                 "VALUES (?, 0, ?, 0) ON CONFLICT DO NOTHING",
+                                 {row.run_key, model.model_id})
+                          .status());
     }
     return Status::Ok();
   });
@@ -622,7 +656,8 @@ StatusOr<std::string> TrackingService::ReadMetricHistory(
       params.emplace_back(max_results + 1);
       params.emplace_back(offset);
     }
-    Metric point{key, 0, 0, 0, {}};
+    Metric point;
+    point.key = key;
     int64_t count = 0;
     RETURN_IF_ERROR(db.ForEachRow(sql, params, [&](const store::SqlRow& r) {
       if (max_results > 0 && count == max_results) {
@@ -679,8 +714,12 @@ StatusOr<std::vector<Metric>> TrackingService::GetMetricHistoryBulkInterval(
                    {row.run_key, key, *chosen.begin(), *chosen.rbegin()}));
       for (size_t i = 0; i < rows.size(); ++i) {
         if (chosen.count(rows.Int(i, 0)) == 0) continue;
-        out.push_back({key, LoadedValue(rows.Double(i, 2), rows.Int(i, 3)), rows.Int(i, 1),
-                       rows.Int(i, 0), run_id});
+        Metric& m = out.emplace_back();
+        m.key = key;
+        m.value = LoadedValue(rows.Double(i, 2), rows.Int(i, 3));
+        m.timestamp = rows.Int(i, 1);
+        m.step = rows.Int(i, 0);
+        m.run_id = run_id;
       }
     }
     return Status::Ok();

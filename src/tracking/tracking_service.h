@@ -113,7 +113,9 @@ class TrackingService {
   void LogBatchAsync(LogBatchRequest batch, std::function<void(Status)> done);
   Status SetTag(const std::string& run_id, const KeyValue& tag);
   Status DeleteTag(const std::string& run_id, const std::string& key);
-  Status LogInputs(const std::string& run_id, const std::vector<DatasetInput>& inputs);
+  // Datasets and (MLflow 3) models the run consumed; both may be empty.
+  Status LogInputs(const std::string& run_id, const std::vector<DatasetInput>& inputs,
+                   const std::vector<RunModelLink>& models = {});
   // Appends `model_json` (a JSON object, validated by the caller) to the run's
   // "mlflow.log-model.history" tag, a JSON list, atomically.
   Status LogModel(const std::string& run_id, const std::string& model_json);

@@ -140,3 +140,90 @@ def test_deleted_experiment_refuses_new_models(http, server):
     err = mlflow_error(api_post(http, server, "logged-models", {"experiment_id": eid}), 400,
                        "INVALID_PARAMETER_VALUE")
     assert "active" in err["message"]
+
+
+def _search(http, server, **body):
+    return ok(api_post(http, server, "logged-models/search", body))
+
+
+def test_model_metrics_runs_outputs_and_inputs(http, server):
+    eid = new_experiment(http, server)
+    run_id = new_run(http, server, eid)["info"]["run_id"]
+    mid = create_model(http, server, eid, name="model", source_run_id=run_id)["info"]["model_id"]
+    ok(api_post(http, server, "runs/outputs", {"run_id": run_id, "models": [{"model_id": mid, "step": 3}]}))
+    ok(api_post(http, server, "runs/log-inputs", {"run_id": run_id, "models": [{"model_id": mid}]}))
+    ok(api_post(http, server, "runs/log-batch", {"run_id": run_id, "metrics": [
+        {"key": "acc", "value": 0.8, "timestamp": TS, "step": 0, "model_id": mid,
+         "dataset_name": "val", "dataset_digest": "d1"},
+        {"key": "acc", "value": 0.9, "timestamp": TS + 1, "step": 1, "model_id": mid}]}))
+    ok(api_post(http, server, "runs/log-metric", {"run_id": run_id, "key": "loss", "value": 0.1,
+                                                   "timestamp": TS, "model_id": mid}))
+    run = ok(http.get(url(server, f"{API}/runs/get"), params={"run_id": run_id}))["run"]
+    assert run["outputs"]["model_outputs"] == [{"model_id": mid, "step": 3}]
+    assert run["inputs"]["model_inputs"] == [{"model_id": mid}]
+    # The run's own metrics never carry model ids (the 3.x client relies on it).
+    assert all("model_id" not in m for m in run["data"]["metrics"])
+    metrics = ok(http.get(url(server, f"{API}/logged-models/{mid}")))["model"]["data"]["metrics"]
+    assert [(m["key"], m["value"], m["step"], m.get("dataset_name")) for m in metrics] == [
+        ("acc", 0.8, 0, "val"), ("acc", 0.9, 1, None), ("loss", 0.1, 0, None)]
+    assert all(m["model_id"] == mid and m["run_id"] == run_id for m in metrics)
+    # A metric naming an unknown model writes nothing at all.
+    err = mlflow_error(api_post(http, server, "runs/log-batch", {"run_id": run_id, "metrics": [
+        {"key": "x", "value": 1, "timestamp": TS}, {"key": "y", "value": 1, "timestamp": TS,
+                                                   "model_id": "m-" + "1" * 32}]}),
+        404, "RESOURCE_DOES_NOT_EXIST")
+    assert "m-" + "1" * 32 in err["message"]
+    run = ok(http.get(url(server, f"{API}/runs/get"), params={"run_id": run_id}))["run"]
+    assert {m["key"] for m in run["data"]["metrics"]} == {"acc", "loss"}
+
+
+def test_search_filters_orders_datasets_and_pages(http, server):
+    eid = new_experiment(http, server)
+    run_id = new_run(http, server, eid)["info"]["run_id"]
+    ids = {}
+    for i, (name, acc, ds) in enumerate([("a", 0.5, "val"), ("b", 0.9, "val"), ("c", 0.7, "test"),
+                                         ("d", None, None)]):
+        mid = create_model(http, server, eid, name=name, params=[{"key": "lr", "value": f"0.{i}"}],
+                           tags=[{"key": "team", "value": "x" if i % 2 else "y"}])["info"]["model_id"]
+        ids[mid] = name
+        if acc is not None:
+            ok(api_post(http, server, "runs/log-batch", {"run_id": run_id, "metrics": [
+                {"key": "acc", "value": acc, "timestamp": TS + i, "model_id": mid,
+                 "dataset_name": ds, "dataset_digest": "dg"}]}))
+
+    def names(**body):
+        return [ids[m["info"]["model_id"]] for m in _search(http, server, experiment_ids=[eid], **body).get("models", [])]
+
+    assert names() == ["d", "c", "b", "a"]  # newest first
+    assert sorted(names(filter="metrics.acc > 0.6")) == ["b", "c"]
+    assert names(filter="metrics.acc > 0.6", datasets=[{"dataset_name": "val"}]) == ["b"]
+    assert sorted(names(datasets=[{"dataset_name": "test", "dataset_digest": "dg"}])) == ["c"]
+    assert names(filter="params.lr = '0.2'") == ["c"]
+    assert sorted(names(filter="tags.team = 'x' AND name != 'd'")) == ["b"]
+    assert names(filter="name IN ('a', 'c')", order_by=[{"field_name": "name", "ascending": True}]) == ["a", "c"]
+    assert names(filter="status = 'LOGGED_MODEL_PENDING' AND name LIKE 'b%'") == ["b"]
+    assert names(order_by=[{"field_name": "metrics.acc", "ascending": False}]) == ["b", "c", "a", "d"]
+    assert names(order_by=[{"field_name": "metrics.acc", "ascending": True}]) == ["a", "c", "b", "d"]
+    assert names(order_by=[{"field_name": "metrics.acc", "dataset_name": "val"}]) == ["a", "b", "d", "c"]
+
+    got, token = [], None
+    for _ in range(10):
+        body = {"experiment_ids": [eid], "max_results": 3}
+        if token:
+            body["page_token"] = token
+        page = _search(http, server, **body)
+        got += [ids[m["info"]["model_id"]] for m in page.get("models", [])]
+        token = page.get("next_page_token")
+        if not token:
+            break
+    assert got == ["d", "c", "b", "a"]
+
+    for bad, needle in [({"filter": "metrics.acc >"}, "'>'"),
+                        ({"order_by": [{"field_name": "params.lr"}]}, "Only metrics"),
+                        ({"order_by": [{"field_name": "nope"}]}, "nope"),
+                        ({"datasets": [{"dataset_digest": "x"}]}, "dataset_name"),
+                        ({"filter": "foo = 'x'"}, "foo")]:
+        err = mlflow_error(api_post(http, server, "logged-models/search", {"experiment_ids": [eid], **bad}),
+                           400, "INVALID_PARAMETER_VALUE")
+        assert needle in err["message"], (bad, err)
+    mlflow_error(api_post(http, server, "logged-models/search", {}), 400, "INVALID_PARAMETER_VALUE")

@@ -12,7 +12,6 @@ import pytest
 
 from conftest import run_client
 
-ISSUE6 = "logged-models API: issue 6"
 
 PRELUDE = r'''
 import hashlib, json, math, os, sys, tempfile, time, traceback, uuid
@@ -388,17 +387,33 @@ def sklearn_model():
     model = LinearRegression().fit(X, y)
     with mlflow.start_run(run_name="model-run") as run:
         rid = run.info.run_id
+        mlflow.log_param("alpha", "0.5")
+        mlflow.log_metric("rmse", 0.25)
         if V2:
-            mlflow.sklearn.log_model(model, "model")
+            info = mlflow.sklearn.log_model(model, "model")
         else:
-            mlflow.sklearn.log_model(model, name="model")
+            info = mlflow.sklearn.log_model(model, name="model")
     r = client.get_run(rid)
     history = json.loads(r.data.tags.get("mlflow.log-model.history", "[]"))
     loaded = mlflow.pyfunc.load_model(f"runs:/{rid}/model")
-    pred = loaded.predict(np.array([[4.0], [10.0]]))
-    return {"history": [{"artifact_path": h.get("artifact_path"), "flavors": sorted(h.get("flavors", {})),
-                         "run_id": h.get("run_id")} for h in history],
-            "run_id": rid, "prediction": [float(v) for v in pred]}
+    out = {"history": [{"artifact_path": h.get("artifact_path"), "flavors": sorted(h.get("flavors", {})),
+                        "run_id": h.get("run_id")} for h in history],
+           "run_id": rid, "prediction": [float(v) for v in loaded.predict(np.array([[4.0], [10.0]]))]}
+    if not V2:
+        # MLflow 3: the model is a LoggedModel of its own.
+        lm = mlflow.get_logged_model(info.model_id)
+        by_id = mlflow.pyfunc.load_model(f"models:/{info.model_id}")
+        found = mlflow.search_logged_models(filter_string="metrics.rmse < 0.5 AND name = 'model'",
+                                            output_format="list")
+        out.update({
+            "model_id": info.model_id, "status": str(lm.status), "source_run_id": lm.source_run_id,
+            "params": lm.params, "metrics": sorted((m.key, m.value) for m in lm.metrics),
+            "by_id_prediction": [float(v) for v in by_id.predict(np.array([[4.0]]))],
+            "found": [m.model_id for m in found],
+            "outputs": [o.model_id for o in client.get_run(rid).outputs.model_outputs],
+            "files": sorted(f.path for f in client.list_artifacts(rid, "model")),
+        })
+    return out
 '''
 
 SCRIPTS = {"tracking": TRACKING, "artifacts": ARTIFACTS, "search": SEARCH, "models": MODELS}
@@ -431,11 +446,6 @@ def flow_data(results: dict, name: str):
     if not r["ok"]:
         pytest.fail(f"client flow {name!r} raised {r['error']}\n{r['traceback']}")
     return r["data"]
-
-
-def xfail_on_36(request, mlflow_version, reason=ISSUE6):
-    if mlflow_version == "3.6":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
 
 # ---------------------------------------------------------------------------- tracking
@@ -543,8 +553,7 @@ def test_log_artifacts_and_list_root(flows):
     assert by_path["tree"][0] is True and by_path["blobs"][0] is True and by_path["docs"][0] is True
 
 
-def test_list_artifacts_subfolder(flows, mlflow_version, request):
-    xfail_on_36(request, mlflow_version)
+def test_list_artifacts_subfolder(flows):
     d = flow_data(flows("artifacts"), "list_subfolder")
     assert d["tree"] == [["tree/a.txt", False, 6], ["tree/sub", True, None]]
     assert d["tree/sub"] == [["tree/sub/b.json", False, 9], ["tree/sub/deeper", True, None]]
@@ -634,13 +643,23 @@ def test_delete_restore_run(flows):
 # ------------------------------------------------------------------------------ models
 
 
-def test_sklearn_log_model_and_pyfunc_load(flows, mlflow_version, request):
-    xfail_on_36(request, mlflow_version)
+def test_sklearn_log_model_and_pyfunc_load(flows, mlflow_version):
     d = flow_data(flows("models"), "sklearn_model")
-    assert len(d["history"]) == 1, d["history"]
-    h = d["history"][0]
-    assert h["artifact_path"] == "model"
-    assert "sklearn" in h["flavors"] and "python_function" in h["flavors"]
-    assert h["run_id"] == d["run_id"]
     assert d["prediction"] == pytest.approx([9.0, 21.0])
-
+    if mlflow_version != "3.6":
+        assert len(d["history"]) == 1, d["history"]
+        h = d["history"][0]
+        assert h["artifact_path"] == "model"
+        assert "sklearn" in h["flavors"] and "python_function" in h["flavors"]
+        assert h["run_id"] == d["run_id"]
+        return
+    # MLflow 3 clients log a LoggedModel: created, linked, uploaded, finalized.
+    assert d["history"] == [], "3.x clients keep no mlflow.log-model.history tag"
+    assert d["status"].endswith("READY"), d["status"]
+    assert d["source_run_id"] == d["run_id"]
+    assert d["params"] == {"alpha": "0.5"}
+    assert d["metrics"] == [["rmse", 0.25]], "the run's step-0 metrics attach to the model"
+    assert d["by_id_prediction"] == pytest.approx([9.0])
+    assert d["found"] == [d["model_id"]]
+    assert d["outputs"] == [d["model_id"]]
+    assert "model/MLmodel" in d["files"] and "model/model.pkl" in d["files"]

@@ -81,7 +81,12 @@ class RunSearchTest : public ::testing::TestWithParam<std::string> {
           if (!run.ok()) continue;
           LogBatchRequest batch;
           batch.run_id = run->info.run_id;
-          if (auto m = MetricOf(i)) batch.metrics.push_back({"m", *m, kStart, 0, {}});
+          if (auto m = MetricOf(i)) {
+            Metric& point = batch.metrics.emplace_back();
+            point.key = "m";
+            point.value = *m;
+            point.timestamp = kStart;
+          }
           if (auto p = ParamOf(i)) batch.params.push_back({"p", *p});
           if (TaggedOf(i)) batch.tags.push_back({"t", "yes"});
           std::promise<Status> done;
