@@ -123,8 +123,9 @@ StatusOr<LoggedModel> LoadModel(SqlSession& db, const std::string& model_id) {
                       m.params.push_back({std::string(r.Text(0)), std::string(r.Text(1))});
                     }));
   RETURN_IF_ERROR(db.ForEachRow(
-      "SELECT key, value, is_nan, timestamp, step, run_id, dataset_name, dataset_digest FROM "
-      "logged_model_metrics WHERE model_key = ? ORDER BY key, timestamp, step, run_id",
+      "SELECT f.key, f.value, f.is_nan, f.timestamp, f.step, r.run_uuid, f.dataset_name, "
+      "f.dataset_digest FROM logged_model_metrics f JOIN runs r ON r.run_key = f.run_key WHERE "
+      "f.model_key = ? ORDER BY f.key, f.timestamp, f.step, r.run_uuid",
       std::vector<SqlValue>{key}, [&](const store::SqlRow& r) {
         Metric& metric = m.metrics.emplace_back();
         metric.key = r.Text(0);

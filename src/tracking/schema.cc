@@ -177,12 +177,12 @@ CREATE TABLE logged_model_metrics (
   key TEXT NOT NULL,
   timestamp BIGINT NOT NULL,
   step BIGINT NOT NULL,
-  run_id TEXT NOT NULL,
+  run_key BIGINT NOT NULL,
   dataset_name TEXT NOT NULL,
   dataset_digest TEXT NOT NULL,
   value DOUBLE PRECISION NOT NULL,
   is_nan INTEGER NOT NULL,
-  PRIMARY KEY (model_key, key, timestamp, step, run_id, dataset_name, dataset_digest)
+  PRIMARY KEY (model_key, key, timestamp, step, run_key, dataset_name, dataset_digest)
 ){CLUSTERED};
 CREATE TABLE run_models (
   run_key BIGINT NOT NULL,

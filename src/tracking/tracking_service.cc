@@ -418,57 +418,67 @@ Status ValidateBatch(const std::vector<Metric>& metrics, const std::vector<KeyVa
 // time binding and stepping (and, on PostgreSQL, on a round trip each).
 constexpr size_t kPointsPerInsert = 100;
 
-// Inserts metric points; a point already stored (a retried batch) is skipped.
-Status InsertMetricPoints(SqlSession& db, int64_t run_key, const std::vector<Metric>& metrics) {
-  // The statement for n points, n = 1..kPointsPerInsert, written once.
-  static const std::vector<std::string>* const statements = [] {
-    auto* all = new std::vector<std::string>(kPointsPerInsert + 1);
-    for (size_t n = 1; n <= kPointsPerInsert; ++n) {
-      std::string& sql = (*all)[n];
-      sql = "INSERT INTO metrics (run_key, key, step, timestamp, value, is_nan) VALUES ";
-      for (size_t i = 0; i < n; ++i) sql += i == 0 ? "(?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?)";
-      sql += " ON CONFLICT DO NOTHING";
-    }
-    return all;
-  }();
+// Runs `insert` + "(?, ...), (?, ...) ... ON CONFLICT DO NOTHING" over
+// `rows` (each `width` values) in statements of up to kPointsPerInsert rows.
+Status InsertRows(SqlSession& db, const std::string& insert, size_t width,
+                  const std::vector<SqlValue>& rows) {
+  std::string tuple = "(" + std::string(2 * width - 1, '?') + ")";
+  for (size_t i = 2; i < tuple.size() - 1; i += 2) tuple[i] = ',';
+  size_t count = rows.size() / width;
+  std::string sql;
+  size_t sql_rows = 0;
   std::vector<SqlValue> params;
-  for (size_t start = 0; start < metrics.size(); start += kPointsPerInsert) {
-    size_t n = std::min(kPointsPerInsert, metrics.size() - start);
-    params.clear();
-    for (size_t i = start; i < start + n; ++i) {
-      const Metric& m = metrics[i];
-      params.insert(params.end(), {run_key, m.key, m.step, m.timestamp, StoredValue(m.value),
-                                   int64_t{std::isnan(m.value) ? 1 : 0}});
+  for (size_t start = 0; start < count; start += kPointsPerInsert) {
+    size_t n = std::min(kPointsPerInsert, count - start);
+    if (n != sql_rows) {
+      sql = insert + " VALUES ";
+      for (size_t i = 0; i < n; ++i) sql += i == 0 ? tuple : ", " + tuple;
+      sql += " ON CONFLICT DO NOTHING";
+      sql_rows = n;
     }
-    RETURN_IF_ERROR(db.Execute((*statements)[n], params).status());
+    params.assign(rows.begin() + static_cast<long>(start * width),
+                  rows.begin() + static_cast<long>((start + n) * width));
+    RETURN_IF_ERROR(db.Execute(sql, params).status());
   }
   return Status::Ok();
 }
 
+// Inserts metric points; a point already stored (a retried batch) is skipped.
+Status InsertMetricPoints(SqlSession& db, int64_t run_key, const std::vector<Metric>& metrics) {
+  std::vector<SqlValue> rows;
+  rows.reserve(metrics.size() * 6);
+  for (const Metric& m : metrics) {
+    rows.insert(rows.end(), {run_key, m.key, m.step, m.timestamp, StoredValue(m.value),
+                             int64_t{std::isnan(m.value) ? 1 : 0}});
+  }
+  return InsertRows(db, "INSERT INTO metrics (run_key, key, step, timestamp, value, is_nan)", 6,
+                    rows);
+}
+
 // MLflow 3: a point logged with a model_id is also the model's, with the run
 // and dataset it came from. The model must exist, or nothing is written.
-Status InsertModelMetricPoints(SqlSession& db, const std::string& run_id,
+Status InsertModelMetricPoints(SqlSession& db, int64_t run_key,
                                const std::vector<Metric>& metrics) {
   std::map<std::string, int64_t> model_keys;
+  std::vector<SqlValue> rows;
   for (const Metric& m : metrics) {
     if (m.model_id.empty()) continue;
     auto [it, fresh] = model_keys.emplace(m.model_id, 0);
     if (fresh) {
-      ASSIGN_OR_RETURN(SqlRows rows, db.Query("SELECT model_key FROM logged_models WHERE model_id "
-                                              "= ? AND lifecycle_stage = 'active'",
-                                              {m.model_id}));
-      if (rows.empty()) return NotFound("Logged model with ID '" + m.model_id + "' not found.");
-      it->second = rows.Int(0, 0);
+      ASSIGN_OR_RETURN(SqlRows found, db.Query("SELECT model_key FROM logged_models WHERE "
+                                               "model_id = ? AND lifecycle_stage = 'active'",
+                                               {m.model_id}));
+      if (found.empty()) return NotFound("Logged model with ID '" + m.model_id + "' not found.");
+      it->second = found.Int(0, 0);
     }
-    RETURN_IF_ERROR(
-        db.Execute("INSERT INTO logged_model_metrics (model_key, key, timestamp, "
-                   "step, run_id, dataset_name, dataset_digest, value, is_nan) VALUES "
-                   "(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                   {it->second, m.key, m.timestamp, m.step, run_id, m.dataset_name,
-                    m.dataset_digest, StoredValue(m.value), int64_t{std::isnan(m.value) ? 1 : 0}})
-            .status());
+    rows.insert(rows.end(),
+                {it->second, m.key, m.timestamp, m.step, run_key, m.dataset_name, m.dataset_digest,
+                 StoredValue(m.value), int64_t{std::isnan(m.value) ? 1 : 0}});
   }
-  return Status::Ok();
+  return InsertRows(db,
+                    "INSERT INTO logged_model_metrics (model_key, key, timestamp, step, run_key, "
+                    "dataset_name, dataset_digest, value, is_nan)",
+                    9, rows);
 }
 
 Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
@@ -506,7 +516,7 @@ Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
   }
   for (const KeyValue& t : tags) RETURN_IF_ERROR(UpsertTag(db, row.run_key, t));
   RETURN_IF_ERROR(InsertMetricPoints(db, row.run_key, metrics));
-  RETURN_IF_ERROR(InsertModelMetricPoints(db, run_id, metrics));
+  RETURN_IF_ERROR(InsertModelMetricPoints(db, row.run_key, metrics));
   for (const auto& [key, m] : latest) {
     RETURN_IF_ERROR(
         db.Execute("INSERT INTO latest_metrics (run_key, experiment_id, key, step, timestamp, "
