@@ -32,7 +32,11 @@ def seed_models(client, experiment_id, run_id, count, workers=4):
             mid = c.call("POST", "logged-models", {"experiment_id": experiment_id, "name": f"m{i % 50}",
                                                    "source_run_id": run_id})["model"]["info"]["model_id"]
             for k, key in enumerate(("acc", "loss", "f1")):
-                batch.append({"key": key, "value": ((i * 7919 + k * 104729) % 10007) / 10007.0,
+                # A different multiplier per key keeps the metrics independent; one
+                # multiplier made f1 a shifted copy of acc, anti-correlated with it
+                # at the top, which is the worst case for an ordered walk.
+                value = ((i * (7919, 6151, 3571)[k] + k * 104729) % 10007) / 10007.0
+                batch.append({"key": key, "value": value,
                               "timestamp": 1700000000000 + i, "step": 0, "model_id": mid,
                               "dataset_name": "val", "dataset_digest": "d1"})
             if len(batch) >= 300:

@@ -354,6 +354,31 @@ std::string DatasetCondition(const std::vector<DatasetRef>& datasets, const std:
 
 }  // namespace
 
+namespace {
+
+// Where latest_model_metrics keeps the value an order_by entry means.
+struct MetricScope {
+  int64_t scope = 0;
+  std::string dataset_name;
+  std::string dataset_digest;
+};
+
+MetricScope ScopeOf(const LoggedModelOrder& o) {
+  if (o.dataset_name.empty()) return {0, "", ""};
+  if (o.dataset_digest.empty()) return {1, o.dataset_name, ""};
+  return {2, o.dataset_name, o.dataset_digest};
+}
+
+// "<alias>.key = ? AND <alias>.scope = ? AND ..." for metric `key` at `scope`.
+std::string ScopeCondition(const std::string& alias, const std::string& key,
+                           const MetricScope& scope, std::vector<SqlValue>* params) {
+  params->insert(params->end(), {key, scope.scope, scope.dataset_name, scope.dataset_digest});
+  return alias + ".key = ? AND " + alias + ".scope = ? AND " + alias + ".dataset_name = ? AND " +
+         alias + ".dataset_digest = ?";
+}
+
+}  // namespace
+
 StatusOr<LoggedModelPage> LoggedModelService::Search(const SearchLoggedModelsRequest& request) {
   ASSIGN_OR_RETURN(int64_t offset, ParsePageToken(request.page_token));
   if (request.max_results < 1) {
@@ -367,6 +392,16 @@ StatusOr<LoggedModelPage> LoggedModelService::Search(const SearchLoggedModelsReq
       return InvalidArgument("`dataset_name` in the `datasets` clause must be specified.");
     }
   }
+  for (const LoggedModelOrder& o : request.order_by) {
+    if (o.field_name.rfind("metrics.", 0) == 0) continue;
+    if (o.field_name.find('.') != std::string::npos) {
+      return InvalidArgument("Invalid order by field name: " + o.field_name +
+                             ". Only metrics are supported.");
+    }
+    if (ModelAttributeColumn(o.field_name).empty()) {
+      return InvalidArgument("Invalid order by field name: " + o.field_name);
+    }
+  }
   std::vector<int64_t> experiments;
   for (const std::string& id : request.experiment_ids) {
     auto key = ParseExperimentId(id);
@@ -375,36 +410,30 @@ StatusOr<LoggedModelPage> LoggedModelService::Search(const SearchLoggedModelsReq
   LoggedModelPage page;
   if (experiments.empty()) return page;
 
-  std::vector<SqlValue> params;
+  // A first order key on a metric splits the search (see SegmentedSearch):
+  // models with the metric, walked in value order through
+  // latest_model_metrics' index, then models without it.
+  bool segmented =
+      !request.order_by.empty() && request.order_by[0].field_name.rfind("metrics.", 0) == 0;
   std::string order;
+  std::vector<SqlValue> order_params;
   bool has_creation = false;
-  for (const LoggedModelOrder& o : request.order_by) {
+  for (size_t i = segmented ? 1 : 0; i < request.order_by.size(); ++i) {
+    const LoggedModelOrder& o = request.order_by[i];
     std::string dir = o.ascending ? " ASC" : " DESC";
     if (o.field_name.rfind("metrics.", 0) == 0) {
-      // The model's latest value of the metric (by timestamp, then step).
-      std::vector<SqlValue> latest_params = {o.field_name.substr(8)};
-      std::string latest =
-          "(SELECT o.value FROM logged_model_metrics o WHERE o.model_key = m.model_key AND "
-          "o.key = ?";
-      if (!o.dataset_name.empty()) {
-        latest +=
-            " AND " + DatasetCondition({{o.dataset_name, o.dataset_digest}}, "o", &latest_params);
+      // Models without the metric come last either way: the lookup appears
+      // twice, for that rank and for the value.
+      for (int twice = 0; twice < 2; ++twice) {
+        std::string value =
+            "(SELECT x.value FROM latest_model_metrics x WHERE x.model_key = "
+            "m.model_key AND " +
+            ScopeCondition("x", o.field_name.substr(8), ScopeOf(o), &order_params) + ")";
+        order += twice == 0 ? "(" + value + " IS NULL) ASC, " : value + dir + ", ";
       }
-      latest += " ORDER BY o.timestamp DESC, o.step DESC LIMIT 1)";
-      // Models without the metric come last either way: the expression
-      // appears twice, once for that rank and once for the value.
-      for (int i = 0; i < 2; ++i) {
-        params.insert(params.end(), latest_params.begin(), latest_params.end());
-      }
-      order += "(" + latest + " IS NULL) ASC, " + latest + dir + ", ";
       continue;
     }
-    if (o.field_name.find('.') != std::string::npos) {
-      return InvalidArgument("Invalid order by field name: " + o.field_name +
-                             ". Only metrics are supported.");
-    }
     std::string column = ModelAttributeColumn(o.field_name);
-    if (column.empty()) return InvalidArgument("Invalid order by field name: " + o.field_name);
     has_creation = has_creation || column == "m.creation_timestamp_ms";
     order += column + dir + ", ";
   }
@@ -420,6 +449,7 @@ StatusOr<LoggedModelPage> LoggedModelService::Search(const SearchLoggedModelsReq
       std::vector<SqlValue> p;
       switch (clause.type) {
         case KeyType::kMetric: {
+          // Any value the model ever had for the key, as in MLflow.
           has_metric_clause = true;
           std::string sql =
               "EXISTS (SELECT 1 FROM logged_model_metrics f WHERE f.model_key = m.model_key AND "
@@ -455,8 +485,8 @@ StatusOr<LoggedModelPage> LoggedModelService::Search(const SearchLoggedModelsReq
         }
         case KeyType::kDataset:
           return InvalidArgument(
-              "Invalid filter: logged models cannot be filtered by dataset; "
-              "use the datasets field");
+              "Invalid filter: logged models cannot be filtered by dataset; use the datasets "
+              "field");
       }
       where_params.insert(where_params.end(), p.begin(), p.end());
     }
@@ -468,23 +498,49 @@ StatusOr<LoggedModelPage> LoggedModelService::Search(const SearchLoggedModelsReq
           DatasetCondition(request.datasets, "f", &p) + ")";
       where_params.insert(where_params.end(), p.begin(), p.end());
     }
-    // Text order: ORDER BY's parameters come after WHERE's.
-    std::vector<SqlValue> all = where_params;
-    all.insert(all.end(), params.begin(), params.end());
-    all.emplace_back(request.max_results + 1);
-    all.emplace_back(offset);
-    std::vector<std::string> ids;
-    RETURN_IF_ERROR(db.ForEachRow("SELECT m.model_id FROM logged_models m WHERE " + where +
-                                      " ORDER BY " + order + " LIMIT ? OFFSET ?",
-                                  all,
-                                  [&](const store::SqlRow& r) { ids.emplace_back(r.Text(0)); }));
-    bool more = static_cast<int64_t>(ids.size()) > request.max_results;
-    if (more) ids.pop_back();
-    for (const std::string& id : ids) {
-      ASSIGN_OR_RETURN(LoggedModel model, LoadModel(db, id));
+
+    SegmentedSearch plan;
+    // SELECT m.model_key FROM <from> WHERE <condition> AND <where> ORDER BY <lead><order>
+    auto add_segment = [&](const std::string& from, const std::string& condition,
+                           const std::vector<SqlValue>& condition_params, const std::string& lead) {
+      SqlQuery q;
+      q.sql = "SELECT m.model_key FROM " + from + " WHERE " + condition + " AND " + where +
+              " ORDER BY " + lead + order;
+      q.params = condition_params;
+      q.params.insert(q.params.end(), where_params.begin(), where_params.end());
+      q.params.insert(q.params.end(), order_params.begin(), order_params.end());
+      plan.segments.push_back(std::move(q));
+    };
+    if (!segmented) {
+      add_segment("logged_models m", "1 = 1", {}, "");
+    } else {
+      const LoggedModelOrder& first = request.order_by[0];
+      MetricScope scope = ScopeOf(first);
+      std::string key = first.field_name.substr(8);
+      std::vector<SqlValue> has_params(experiments.begin(), experiments.end());
+      std::string has = "o0.experiment_id IN " + InList(experiments.size()) + " AND " +
+                        ScopeCondition("o0", key, scope, &has_params);
+      add_segment("latest_model_metrics o0 JOIN logged_models m ON m.model_key = o0.model_key", has,
+                  has_params, std::string("o0.value") + (first.ascending ? " ASC, " : " DESC, "));
+      std::vector<SqlValue> missing_params;
+      std::string missing =
+          "NOT EXISTS (SELECT 1 FROM latest_model_metrics o0 WHERE o0.model_key = m.model_key "
+          "AND " +
+          ScopeCondition("o0", key, scope, &missing_params) + ")";
+      add_segment("logged_models m", missing, missing_params, "");
+    }
+    ASSIGN_OR_RETURN(std::vector<int64_t> keys,
+                     ReadSegmentedPage(db, plan, offset, request.max_results + 1));
+    bool more = static_cast<int64_t>(keys.size()) > request.max_results;
+    if (more) keys.pop_back();
+    for (int64_t key : keys) {
+      ASSIGN_OR_RETURN(SqlRows id,
+                       db.Query("SELECT model_id FROM logged_models WHERE model_key = ?", {key}));
+      if (id.empty()) continue;
+      ASSIGN_OR_RETURN(LoggedModel model, LoadModel(db, id.Text(0, 0)));
       page.models.push_back(std::move(model));
     }
-    page.next_page_token = NextPageToken(offset, ids.size(), more);
+    page.next_page_token = NextPageToken(offset, keys.size(), more);
     return Status::Ok();
   }));
   return page;

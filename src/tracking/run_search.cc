@@ -245,13 +245,13 @@ const SearchEntityRules& ExperimentSearchRules() {
 
 }  // namespace
 
-StatusOr<RunSearchPlan> PlanRunSearch(SqlSession& db, const SearchRunsRequest& request,
-                                      const std::vector<int64_t>& experiment_keys) {
+StatusOr<SegmentedSearch> PlanRunSearch(SqlSession& db, const SearchRunsRequest& request,
+                                        const std::vector<int64_t>& experiment_keys) {
   ASSIGN_OR_RETURN(std::vector<FilterClause> clauses,
                    ParseSearchFilter(request.filter, RunSearchRules()));
   ASSIGN_OR_RETURN(std::vector<OrderByClause> order_by,
                    ParseOrderByList(request.order_by, RunSearchRules()));
-  RunSearchPlan plan;
+  SegmentedSearch plan;
   if (experiment_keys.empty()) return plan;  // Matches nothing.
 
   SqlFragment where;
@@ -333,7 +333,7 @@ StatusOr<RunSearchPlan> PlanRunSearch(SqlSession& db, const SearchRunsRequest& r
   return plan;
 }
 
-StatusOr<std::vector<int64_t>> ReadRunSearchPage(SqlSession& db, const RunSearchPlan& plan,
+StatusOr<std::vector<int64_t>> ReadSegmentedPage(SqlSession& db, const SegmentedSearch& plan,
                                                  int64_t offset, int64_t limit) {
   std::vector<int64_t> keys;
   int64_t skip = offset;  // Rows still to skip, counted from the current segment's start.

@@ -28,22 +28,23 @@ struct SqlQuery {
   std::vector<store::SqlValue> params;
 };
 
-// A run search as ordered segments: the result is the first segment's rows
-// in its order, then the second's, and so on. Each is a SELECT of run_key
-// with its ORDER BY and no LIMIT. Splitting a search ordered by a metric,
-// param or tag by MLflow's ranks (value, NaN, missing) lets the database read
-// the first page from an index in order instead of sorting every match.
-struct RunSearchPlan {
+// A search (of runs, of logged models) as ordered segments: the result is
+// the first segment's rows in its order, then the second's, and so on. Each
+// is a SELECT of one integer key with its ORDER BY and no LIMIT. Splitting a
+// search ordered by a metric, param or tag by MLflow's ranks (value, NaN,
+// missing) lets the database read the first page from an index in order
+// instead of sorting every match.
+struct SegmentedSearch {
   std::vector<SqlQuery> segments;
 };
 
 // Parses the request's filter and order_by and plans the search. Reads the
 // store on SQLite to judge how selective each filter is.
 // Errors: InvalidArgument (MLflow's messages) for a bad filter or order_by.
-StatusOr<RunSearchPlan> PlanRunSearch(store::SqlSession& db, const SearchRunsRequest& request,
-                                      const std::vector<int64_t>& experiment_keys);
-// Up to `limit` run keys from `offset` in the plan's result.
-StatusOr<std::vector<int64_t>> ReadRunSearchPage(store::SqlSession& db, const RunSearchPlan& plan,
+StatusOr<SegmentedSearch> PlanRunSearch(store::SqlSession& db, const SearchRunsRequest& request,
+                                        const std::vector<int64_t>& experiment_keys);
+// Up to `limit` keys from `offset` in the plan's result.
+StatusOr<std::vector<int64_t>> ReadSegmentedPage(store::SqlSession& db, const SegmentedSearch& plan,
                                                  int64_t offset, int64_t limit);
 
 // SELECT of experiment_id for the page at `offset`, one row more than

@@ -141,6 +141,10 @@ CREATE INDEX tags_by_key_value ON tags (key, value, run_key)}
 // ("m-<32 hex>") is what users see. Metrics a run logs with a model_id are
 // also kept per model (logged_model_metrics, full history, with the dataset
 // they were measured on) for the model's data.metrics and for search.
+// latest_model_metrics keeps a model's newest value per key (by timestamp,
+// then step) at three scopes, for search's order_by: 0 over every dataset,
+// 1 per dataset name, 2 per dataset name and digest; indexed by value so an
+// ordered search walks it and stops at the page's end.
 // run_models links runs to models: direction 0 = input (log-inputs),
 // 1 = output (runs/outputs, with the step).
 constexpr char kLoggedModels[] = R"sql(
@@ -184,6 +188,20 @@ CREATE TABLE logged_model_metrics (
   is_nan INTEGER NOT NULL,
   PRIMARY KEY (model_key, key, timestamp, step, run_key, dataset_name, dataset_digest)
 ){CLUSTERED};
+CREATE TABLE latest_model_metrics (
+  model_key BIGINT NOT NULL,
+  key TEXT NOT NULL,
+  scope INTEGER NOT NULL,
+  dataset_name TEXT NOT NULL,
+  dataset_digest TEXT NOT NULL,
+  experiment_id BIGINT NOT NULL,
+  timestamp BIGINT NOT NULL,
+  step BIGINT NOT NULL,
+  value DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY (model_key, key, scope, dataset_name, dataset_digest)
+){CLUSTERED};
+CREATE INDEX latest_model_metrics_by_value ON latest_model_metrics
+  (experiment_id, key, scope, dataset_name, dataset_digest, value, model_key);
 CREATE TABLE run_models (
   run_key BIGINT NOT NULL,
   direction INTEGER NOT NULL,

@@ -459,26 +459,59 @@ Status InsertMetricPoints(SqlSession& db, int64_t run_key, const std::vector<Met
 // and dataset it came from. The model must exist, or nothing is written.
 Status InsertModelMetricPoints(SqlSession& db, int64_t run_key,
                                const std::vector<Metric>& metrics) {
-  std::map<std::string, int64_t> model_keys;
+  struct Model {
+    int64_t key = 0;
+    int64_t experiment_id = 0;
+  };
+  std::map<std::string, Model> models;
+  // The newest point per (model, key, scope, dataset): scope 0 is every
+  // dataset, 1 one dataset name, 2 one name and digest.
+  using LatestKey = std::tuple<int64_t, std::string, int64_t, std::string, std::string>;
+  std::map<LatestKey, const Metric*> latest;
   std::vector<SqlValue> rows;
   for (const Metric& m : metrics) {
     if (m.model_id.empty()) continue;
-    auto [it, fresh] = model_keys.emplace(m.model_id, 0);
+    auto [it, fresh] = models.emplace(m.model_id, Model{});
     if (fresh) {
-      ASSIGN_OR_RETURN(SqlRows found, db.Query("SELECT model_key FROM logged_models WHERE "
-                                               "model_id = ? AND lifecycle_stage = 'active'",
+      ASSIGN_OR_RETURN(SqlRows found, db.Query("SELECT model_key, experiment_id FROM logged_models "
+                                               "WHERE model_id = ? AND lifecycle_stage = 'active'",
                                                {m.model_id}));
       if (found.empty()) return NotFound("Logged model with ID '" + m.model_id + "' not found.");
-      it->second = found.Int(0, 0);
+      it->second = {found.Int(0, 0), found.Int(0, 1)};
     }
+    int64_t model_key = it->second.key;
     rows.insert(rows.end(),
-                {it->second, m.key, m.timestamp, m.step, run_key, m.dataset_name, m.dataset_digest,
+                {model_key, m.key, m.timestamp, m.step, run_key, m.dataset_name, m.dataset_digest,
                  StoredValue(m.value), int64_t{std::isnan(m.value) ? 1 : 0}});
+    for (LatestKey scope : {LatestKey{model_key, m.key, 0, "", ""},
+                            LatestKey{model_key, m.key, 1, m.dataset_name, ""},
+                            LatestKey{model_key, m.key, 2, m.dataset_name, m.dataset_digest}}) {
+      auto [slot, added] = latest.emplace(std::move(scope), &m);
+      if (!added &&
+          std::tie(m.timestamp, m.step) > std::tie(slot->second->timestamp, slot->second->step)) {
+        slot->second = &m;
+      }
+    }
   }
-  return InsertRows(db,
-                    "INSERT INTO logged_model_metrics (model_key, key, timestamp, step, run_key, "
-                    "dataset_name, dataset_digest, value, is_nan)",
-                    9, rows);
+  RETURN_IF_ERROR(InsertRows(db,
+                             "INSERT INTO logged_model_metrics (model_key, key, timestamp, step, "
+                             "run_key, dataset_name, dataset_digest, value, is_nan)",
+                             9, rows));
+  for (const auto& [scope, m] : latest) {
+    const auto& [model_key, key, level, dataset_name, dataset_digest] = scope;
+    RETURN_IF_ERROR(
+        db.Execute(
+              "INSERT INTO latest_model_metrics (model_key, key, scope, dataset_name, "
+              "dataset_digest, experiment_id, timestamp, step, value) VALUES (?, ?, ?, ?, ?, "
+              "?, ?, ?, ?) ON CONFLICT (model_key, key, scope, dataset_name, dataset_digest) "
+              "DO UPDATE SET timestamp = excluded.timestamp, step = excluded.step, value = "
+              "excluded.value WHERE (excluded.timestamp, excluded.step) > "
+              "(latest_model_metrics.timestamp, latest_model_metrics.step)",
+              {model_key, key, level, dataset_name, dataset_digest,
+               models[m->model_id].experiment_id, m->timestamp, m->step, StoredValue(m->value)})
+            .status());
+  }
+  return Status::Ok();
 }
 
 Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
@@ -754,9 +787,9 @@ StatusOr<RunPage> TrackingService::SearchRuns(const SearchRunsRequest& request) 
   }
   RunPage page;
   RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
-    ASSIGN_OR_RETURN(RunSearchPlan plan, PlanRunSearch(db, request, experiment_keys));
+    ASSIGN_OR_RETURN(SegmentedSearch plan, PlanRunSearch(db, request, experiment_keys));
     ASSIGN_OR_RETURN(std::vector<int64_t> run_keys,
-                     ReadRunSearchPage(db, plan, offset, request.max_results + 1));
+                     ReadSegmentedPage(db, plan, offset, request.max_results + 1));
     bool more = static_cast<int64_t>(run_keys.size()) > request.max_results;
     if (more) run_keys.pop_back();
     size_t count = run_keys.size();

@@ -227,3 +227,36 @@ def test_search_filters_orders_datasets_and_pages(http, server):
                            400, "INVALID_PARAMETER_VALUE")
         assert needle in err["message"], (bad, err)
     mlflow_error(api_post(http, server, "logged-models/search", {}), 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_order_by_uses_the_latest_value_and_pages_across_missing(http, server):
+    eid = new_experiment(http, server)
+    run_id = new_run(http, server, eid)["info"]["run_id"]
+    ids = {}
+    # (name, [(value, timestamp, step)]): "a" was 0.9 but is now 0.1.
+    for name, points in [("a", [(0.9, TS, 0), (0.1, TS + 5, 0)]), ("b", [(0.5, TS, 0)]),
+                         ("c", [(0.3, TS, 0), (0.7, TS, 1)]), ("d", [])]:
+        mid = create_model(http, server, eid, name=name)["info"]["model_id"]
+        ids[mid] = name
+        for value, ts, step in points:
+            ok(api_post(http, server, "runs/log-batch", {"run_id": run_id, "metrics": [
+                {"key": "acc", "value": value, "timestamp": ts, "step": step, "model_id": mid}]}))
+
+    def paged(size, **body):
+        names, token = [], None
+        for _ in range(10):
+            req = {"experiment_ids": [eid], "max_results": size, **body}
+            if token:
+                req["page_token"] = token
+            page = _search(http, server, **req)
+            names += [ids[m["info"]["model_id"]] for m in page.get("models", [])]
+            token = page.get("next_page_token")
+            if not token:
+                return names
+        raise AssertionError("paging did not end")
+
+    desc = [{"field_name": "metrics.acc", "ascending": False}]
+    for size in (1, 2, 3, 50):
+        assert paged(size, order_by=desc) == ["c", "b", "a", "d"], size
+    # A filter matches any value the model ever had; the order uses the latest.
+    assert paged(50, filter="metrics.acc > 0.8", order_by=desc) == ["a"]
