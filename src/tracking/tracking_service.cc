@@ -466,7 +466,9 @@ Status InsertModelMetricPoints(SqlSession& db, int64_t run_key,
   std::map<std::string, Model> models;
   // The newest point per (model, key, scope, dataset): scope 0 is every
   // dataset, 1 one dataset name, 2 one name and digest.
-  using LatestKey = std::tuple<int64_t, std::string, int64_t, std::string, std::string>;
+  // Views into the batch's own strings: no copies per point.
+  using LatestKey =
+      std::tuple<int64_t, std::string_view, int64_t, std::string_view, std::string_view>;
   std::map<LatestKey, const Metric*> latest;
   std::vector<SqlValue> rows;
   for (const Metric& m : metrics) {
@@ -483,10 +485,11 @@ Status InsertModelMetricPoints(SqlSession& db, int64_t run_key,
     rows.insert(rows.end(),
                 {model_key, m.key, m.timestamp, m.step, run_key, m.dataset_name, m.dataset_digest,
                  StoredValue(m.value), int64_t{std::isnan(m.value) ? 1 : 0}});
-    for (LatestKey scope : {LatestKey{model_key, m.key, 0, "", ""},
-                            LatestKey{model_key, m.key, 1, m.dataset_name, ""},
-                            LatestKey{model_key, m.key, 2, m.dataset_name, m.dataset_digest}}) {
-      auto [slot, added] = latest.emplace(std::move(scope), &m);
+    for (const LatestKey& scope :
+         {LatestKey{model_key, m.key, 0, "", ""},
+          LatestKey{model_key, m.key, 1, m.dataset_name, ""},
+          LatestKey{model_key, m.key, 2, m.dataset_name, m.dataset_digest}}) {
+      auto [slot, added] = latest.emplace(scope, &m);
       if (!added &&
           std::tie(m.timestamp, m.step) > std::tie(slot->second->timestamp, slot->second->step)) {
         slot->second = &m;
@@ -500,15 +503,15 @@ Status InsertModelMetricPoints(SqlSession& db, int64_t run_key,
   for (const auto& [scope, m] : latest) {
     const auto& [model_key, key, level, dataset_name, dataset_digest] = scope;
     RETURN_IF_ERROR(
-        db.Execute(
-              "INSERT INTO latest_model_metrics (model_key, key, scope, dataset_name, "
-              "dataset_digest, experiment_id, timestamp, step, value) VALUES (?, ?, ?, ?, ?, "
-              "?, ?, ?, ?) ON CONFLICT (model_key, key, scope, dataset_name, dataset_digest) "
-              "DO UPDATE SET timestamp = excluded.timestamp, step = excluded.step, value = "
-              "excluded.value WHERE (excluded.timestamp, excluded.step) > "
-              "(latest_model_metrics.timestamp, latest_model_metrics.step)",
-              {model_key, key, level, dataset_name, dataset_digest,
-               models[m->model_id].experiment_id, m->timestamp, m->step, StoredValue(m->value)})
+        db.Execute("INSERT INTO latest_model_metrics (model_key, key, scope, dataset_name, "
+                   "dataset_digest, experiment_id, timestamp, step, value) VALUES (?, ?, ?, ?, ?, "
+                   "?, ?, ?, ?) ON CONFLICT (model_key, key, scope, dataset_name, dataset_digest) "
+                   "DO UPDATE SET timestamp = excluded.timestamp, step = excluded.step, value = "
+                   "excluded.value WHERE (excluded.timestamp, excluded.step) > "
+                   "(latest_model_metrics.timestamp, latest_model_metrics.step)",
+                   {model_key, std::string(key), level, std::string(dataset_name),
+                    std::string(dataset_digest), models[m->model_id].experiment_id, m->timestamp,
+                    m->step, StoredValue(m->value)})
             .status());
   }
   return Status::Ok();
