@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <tuple>
 #include <unordered_set>
 
@@ -427,7 +428,6 @@ Status InsertRows(SqlSession& db, const std::string& insert, size_t width,
   size_t count = rows.size() / width;
   std::string sql;
   size_t sql_rows = 0;
-  std::vector<SqlValue> params;
   for (size_t start = 0; start < count; start += kPointsPerInsert) {
     size_t n = std::min(kPointsPerInsert, count - start);
     if (n != sql_rows) {
@@ -436,23 +436,32 @@ Status InsertRows(SqlSession& db, const std::string& insert, size_t width,
       sql += " ON CONFLICT DO NOTHING";
       sql_rows = n;
     }
-    params.assign(rows.begin() + static_cast<long>(start * width),
-                  rows.begin() + static_cast<long>((start + n) * width));
-    RETURN_IF_ERROR(db.Execute(sql, params).status());
+    RETURN_IF_ERROR(
+        db.Execute(sql, std::span<const SqlValue>(rows.data() + start * width, n * width))
+            .status());
   }
   return Status::Ok();
 }
 
-// Inserts metric points; a point already stored (a retried batch) is skipped.
-Status InsertMetricPoints(SqlSession& db, int64_t run_key, const std::vector<Metric>& metrics) {
+// The metrics table's rows for a batch's points, built before the batch
+// reaches the single commit thread; the run's key (unknown until then) is
+// column 0 of each row, filled in by InsertMetricPoints.
+constexpr size_t kMetricColumns = 6;
+std::vector<SqlValue> MetricRows(const std::vector<Metric>& metrics) {
   std::vector<SqlValue> rows;
-  rows.reserve(metrics.size() * 6);
+  rows.reserve(metrics.size() * kMetricColumns);
   for (const Metric& m : metrics) {
-    rows.insert(rows.end(), {run_key, m.key, m.step, m.timestamp, StoredValue(m.value),
+    rows.insert(rows.end(), {int64_t{0}, m.key, m.step, m.timestamp, StoredValue(m.value),
                              int64_t{std::isnan(m.value) ? 1 : 0}});
   }
-  return InsertRows(db, "INSERT INTO metrics (run_key, key, step, timestamp, value, is_nan)", 6,
-                    rows);
+  return rows;
+}
+
+// Inserts metric points; a point already stored (a retried batch) is skipped.
+Status InsertMetricPoints(SqlSession& db, int64_t run_key, std::vector<SqlValue>& rows) {
+  for (size_t i = 0; i < rows.size(); i += kMetricColumns) rows[i] = run_key;
+  return InsertRows(db, "INSERT INTO metrics (run_key, key, step, timestamp, value, is_nan)",
+                    kMetricColumns, rows);
 }
 
 // MLflow 3: a point logged with a model_id is also the model's, with the run
@@ -517,7 +526,15 @@ Status InsertModelMetricPoints(SqlSession& db, int64_t run_key,
   return Status::Ok();
 }
 
-Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
+// A validated batch on its way to the commit thread, with its metric rows
+// already built.
+struct PreparedBatch {
+  LogBatchRequest request;
+  std::vector<SqlValue> metric_rows;
+};
+
+Status WriteBatch(SqlSession& db, PreparedBatch& prepared) {
+  const LogBatchRequest& batch = prepared.request;
   const std::string& run_id = batch.run_id;
   const auto& metrics = batch.metrics;
   const auto& params = batch.params;
@@ -551,7 +568,7 @@ Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
     }
   }
   for (const KeyValue& t : tags) RETURN_IF_ERROR(UpsertTag(db, row.run_key, t));
-  RETURN_IF_ERROR(InsertMetricPoints(db, row.run_key, metrics));
+  RETURN_IF_ERROR(InsertMetricPoints(db, row.run_key, prepared.metric_rows));
   RETURN_IF_ERROR(InsertModelMetricPoints(db, row.run_key, metrics));
   for (const auto& [key, m] : latest) {
     RETURN_IF_ERROR(
@@ -575,7 +592,9 @@ void TrackingService::LogBatchAsync(LogBatchRequest batch, std::function<void(St
   Status valid = ValidateBatch(batch.metrics, batch.params, batch.tags);
   if (!valid.ok()) return done(valid);
   // Shared because std::function needs a copyable callable; nothing else owns it.
-  auto owned = std::make_shared<const LogBatchRequest>(std::move(batch));
+  auto owned = std::make_shared<PreparedBatch>();
+  owned->metric_rows = MetricRows(batch.metrics);
+  owned->request = std::move(batch);
   store_->WriteAsync([owned](SqlSession& db) { return WriteBatch(db, *owned); }, std::move(done));
 }
 
