@@ -18,7 +18,13 @@ set(CMAKE_CXX_FLAGS_ASAN "-O1 -g -fsanitize=address,undefined -fno-omit-frame-po
 set(CMAKE_C_FLAGS_ASAN "${CMAKE_CXX_FLAGS_ASAN}")
 set(CMAKE_EXE_LINKER_FLAGS_ASAN "-fsanitize=address,undefined")
 set(CMAKE_SHARED_LINKER_FLAGS_ASAN "-fsanitize=address,undefined")
+# -Wno-tsan: g++ 12 warns that TSan does not model the atomic_thread_fence
+# inside Boost.Asio's fenced blocks; the handlers around them are ordered by
+# the scheduler's mutex, which TSan does see.
 set(CMAKE_CXX_FLAGS_TSAN "-O1 -g -fsanitize=thread -fno-omit-frame-pointer")
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  string(APPEND CMAKE_CXX_FLAGS_TSAN " -Wno-tsan")
+endif()
 set(CMAKE_C_FLAGS_TSAN "${CMAKE_CXX_FLAGS_TSAN}")
 set(CMAKE_EXE_LINKER_FLAGS_TSAN "-fsanitize=thread")
 set(CMAKE_SHARED_LINKER_FLAGS_TSAN "-fsanitize=thread")
