@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/log.h"
 #include "core/status.h"
 
 namespace cairn::json {
@@ -66,42 +67,11 @@ inline void WriteDouble(Writer& w, double v) {
 // Writer whole with RawValue (large metric lists): JSON equal in value to the
 // Writer's, without its per-token bookkeeping.
 
-// A JSON string literal: quotes, backslashes and control characters escaped,
-// UTF-8 passed through as the Writer does.
+// A JSON string literal, escaped as log lines are (core/log.h), UTF-8 passed
+// through as the Writer does.
 inline void AppendString(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      switch (c) {
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '\b':
-          out += "\\b";
-          break;
-        case '\f':
-          out += "\\f";
-          break;
-        default:
-          out += "\\u00";
-          out += kHex[u >> 4];
-          out += kHex[u & 0xf];
-      }
-    } else {
-      out += c;
-    }
-  }
+  AppendJsonEscaped(s, &out);
   out += '"';
 }
 

@@ -443,25 +443,16 @@ Status InsertRows(SqlSession& db, const std::string& insert, size_t width,
   return Status::Ok();
 }
 
-// The metrics table's rows for a batch's points, built before the batch
-// reaches the single commit thread; the run's key (unknown until then) is
-// column 0 of each row, filled in by InsertMetricPoints.
-constexpr size_t kMetricColumns = 6;
-std::vector<SqlValue> MetricRows(const std::vector<Metric>& metrics) {
+// Inserts metric points; a point already stored (a retried batch) is skipped.
+Status InsertMetricPoints(SqlSession& db, int64_t run_key, const std::vector<Metric>& metrics) {
   std::vector<SqlValue> rows;
-  rows.reserve(metrics.size() * kMetricColumns);
+  rows.reserve(metrics.size() * 6);
   for (const Metric& m : metrics) {
-    rows.insert(rows.end(), {int64_t{0}, m.key, m.step, m.timestamp, StoredValue(m.value),
+    rows.insert(rows.end(), {run_key, m.key, m.step, m.timestamp, StoredValue(m.value),
                              int64_t{std::isnan(m.value) ? 1 : 0}});
   }
-  return rows;
-}
-
-// Inserts metric points; a point already stored (a retried batch) is skipped.
-Status InsertMetricPoints(SqlSession& db, int64_t run_key, std::vector<SqlValue>& rows) {
-  for (size_t i = 0; i < rows.size(); i += kMetricColumns) rows[i] = run_key;
-  return InsertRows(db, "INSERT INTO metrics (run_key, key, step, timestamp, value, is_nan)",
-                    kMetricColumns, rows);
+  return InsertRows(db, "INSERT INTO metrics (run_key, key, step, timestamp, value, is_nan)", 6,
+                    rows);
 }
 
 // MLflow 3: a point logged with a model_id is also the model's, with the run
@@ -526,15 +517,7 @@ Status InsertModelMetricPoints(SqlSession& db, int64_t run_key,
   return Status::Ok();
 }
 
-// A validated batch on its way to the commit thread, with its metric rows
-// already built.
-struct PreparedBatch {
-  LogBatchRequest request;
-  std::vector<SqlValue> metric_rows;
-};
-
-Status WriteBatch(SqlSession& db, PreparedBatch& prepared) {
-  const LogBatchRequest& batch = prepared.request;
+Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
   const std::string& run_id = batch.run_id;
   const auto& metrics = batch.metrics;
   const auto& params = batch.params;
@@ -568,7 +551,7 @@ Status WriteBatch(SqlSession& db, PreparedBatch& prepared) {
     }
   }
   for (const KeyValue& t : tags) RETURN_IF_ERROR(UpsertTag(db, row.run_key, t));
-  RETURN_IF_ERROR(InsertMetricPoints(db, row.run_key, prepared.metric_rows));
+  RETURN_IF_ERROR(InsertMetricPoints(db, row.run_key, metrics));
   RETURN_IF_ERROR(InsertModelMetricPoints(db, row.run_key, metrics));
   for (const auto& [key, m] : latest) {
     RETURN_IF_ERROR(
@@ -592,9 +575,7 @@ void TrackingService::LogBatchAsync(LogBatchRequest batch, std::function<void(St
   Status valid = ValidateBatch(batch.metrics, batch.params, batch.tags);
   if (!valid.ok()) return done(valid);
   // Shared because std::function needs a copyable callable; nothing else owns it.
-  auto owned = std::make_shared<PreparedBatch>();
-  owned->metric_rows = MetricRows(batch.metrics);
-  owned->request = std::move(batch);
+  auto owned = std::make_shared<const LogBatchRequest>(std::move(batch));
   store_->WriteAsync([owned](SqlSession& db) { return WriteBatch(db, *owned); }, std::move(done));
 }
 
