@@ -19,10 +19,6 @@ constexpr std::array<std::string_view, 4> kStatusNames = {
     "LOGGED_MODEL_STATUS_UNSPECIFIED", "LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY",
     "LOGGED_MODEL_UPLOAD_FAILED"};
 
-Status ModelNotFound(const std::string& model_id) {
-  return NotFound("Logged model with ID '" + model_id + "' not found.");
-}
-
 // MLflow refuses these in model names: they would break URIs and paths.
 Status ValidateModelName(const std::string& name) {
   if (name.find_first_of("/:.%\"'") != std::string::npos) {
@@ -34,49 +30,19 @@ Status ValidateModelName(const std::string& name) {
 }
 
 Status ValidateParams(const std::vector<KeyValue>& params) {
-  for (const KeyValue& p : params) {
-    RETURN_IF_ERROR(ValidateKeyName("param", p.key));
-    RETURN_IF_ERROR(ValidateLength("Param value", kMaxParamValueLength, p.value));
-  }
+  for (const KeyValue& p : params) RETURN_IF_ERROR(ValidateParam(p));
   return Status::Ok();
 }
 
 Status ValidateTags(const std::vector<KeyValue>& tags) {
-  for (const KeyValue& t : tags) {
-    RETURN_IF_ERROR(ValidateKeyName("tag", t.key));
-    RETURN_IF_ERROR(ValidateLength("Tag value", kMaxTagValueLength, t.value));
-  }
+  for (const KeyValue& t : tags) RETURN_IF_ERROR(ValidateTag(t));
   return Status::Ok();
 }
 
 // The model's internal key, if it exists and is not deleted.
 StatusOr<int64_t> FindModelKey(SqlSession& db, const std::string& model_id) {
-  ASSIGN_OR_RETURN(SqlRows rows, db.Query("SELECT model_key FROM logged_models WHERE model_id = ? "
-                                          "AND lifecycle_stage = 'active'",
-                                          {model_id}));
-  if (rows.empty()) return ModelNotFound(model_id);
-  return rows.Int(0, 0);
-}
-
-Status InsertParams(SqlSession& db, int64_t model_key, const std::string& model_id,
-                    const std::vector<KeyValue>& params) {
-  for (const KeyValue& p : params) {
-    ASSIGN_OR_RETURN(int64_t inserted,
-                     db.Execute("INSERT INTO logged_model_params (model_key, key, value) VALUES "
-                                "(?, ?, ?) ON CONFLICT (model_key, key) DO NOTHING",
-                                {model_key, p.key, p.value}));
-    if (inserted == 1) continue;
-    ASSIGN_OR_RETURN(SqlRows old, db.Query("SELECT value FROM logged_model_params WHERE "
-                                           "model_key = ? AND key = ?",
-                                           {model_key, p.key}));
-    if (!old.empty() && old.Text(0, 0) != p.value) {
-      return InvalidArgument("Changing param values is not allowed. Param with key='" + p.key +
-                             "' was already logged with value='" + old.Text(0, 0) +
-                             "' for logged model ID='" + model_id +
-                             "'. Attempted logging new value '" + p.value + "'.");
-    }
-  }
-  return Status::Ok();
+  ASSIGN_OR_RETURN(ModelRow model, FindModel(db, model_id));
+  return model.model_key;
 }
 
 Status UpsertTags(SqlSession& db, int64_t model_key, const std::vector<KeyValue>& tags) {
@@ -90,17 +56,19 @@ Status UpsertTags(SqlSession& db, int64_t model_key, const std::vector<KeyValue>
   return Status::Ok();
 }
 
-StatusOr<LoggedModel> LoadModel(SqlSession& db, const std::string& model_id) {
+// The model with internal key `key` (from FindModelKey or a search, in the
+// same read), with its tags, params and metrics.
+StatusOr<LoggedModel> LoadModel(SqlSession& db, int64_t key) {
   ASSIGN_OR_RETURN(
       SqlRows rows,
-      db.Query("SELECT model_key, experiment_id, name, artifact_uri, status, status_message, "
+      db.Query("SELECT model_id, experiment_id, name, artifact_uri, status, status_message, "
                "model_type, source_run_id, creation_timestamp_ms, last_updated_timestamp_ms "
-               "FROM logged_models WHERE model_id = ? AND lifecycle_stage = 'active'",
-               {model_id}));
-  if (rows.empty()) return ModelNotFound(model_id);
+               "FROM logged_models WHERE model_key = ?",
+               {key}));
+  if (rows.empty()) return Internal("Logged model key " + std::to_string(key) + " vanished");
   LoggedModel m;
-  int64_t key = rows.Int(0, 0);
-  m.model_id = model_id;
+  m.model_id = rows.Text(0, 0);
+  const std::string& model_id = m.model_id;
   m.experiment_id = std::to_string(rows.Int(0, 1));
   m.name = rows.Text(0, 2);
   m.artifact_uri = rows.Text(0, 3);
@@ -208,7 +176,8 @@ StatusOr<LoggedModel> LoggedModelService::Create(const CreateLoggedModelRequest&
 StatusOr<LoggedModel> LoggedModelService::Get(const std::string& model_id) {
   LoggedModel model;
   RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
-    ASSIGN_OR_RETURN(model, LoadModel(db, model_id));
+    ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, model_id));
+    ASSIGN_OR_RETURN(model, LoadModel(db, key));
     return Status::Ok();
   }));
   return model;
@@ -269,7 +238,8 @@ Status LoggedModelService::LogParams(const std::string& model_id,
   RETURN_IF_ERROR(ValidateParams(params));
   return store_->Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, model_id));
-    return InsertParams(db, key, model_id, params);
+    return InsertParamsOnce(db, "logged_model_params", "model_key", key,
+                            "logged model ID='" + model_id + "'", params);
   });
 }
 
@@ -305,8 +275,11 @@ std::string ModelAttributeColumn(const std::string& name) {
   }
   if (name == "status") {
     // Compared by the enum's names, as users write and read them.
-    return "(CASE m.status WHEN 1 THEN 'LOGGED_MODEL_PENDING' WHEN 2 THEN 'LOGGED_MODEL_READY' "
-           "WHEN 3 THEN 'LOGGED_MODEL_UPLOAD_FAILED' ELSE 'LOGGED_MODEL_STATUS_UNSPECIFIED' END)";
+    std::string names = "(CASE m.status";
+    for (size_t i = 1; i < kStatusNames.size(); ++i) {
+      names += " WHEN " + std::to_string(i) + " THEN '" + std::string(kStatusNames[i]) + "'";
+    }
+    return names + " ELSE '" + std::string(kStatusNames[0]) + "' END)";
   }
   return "";
 }
@@ -351,10 +324,6 @@ std::string DatasetCondition(const std::vector<DatasetRef>& datasets, const std:
   }
   return "(" + sql + ")";
 }
-
-}  // namespace
-
-namespace {
 
 // Where latest_model_metrics keeps the value an order_by entry means.
 struct MetricScope {
@@ -534,10 +503,7 @@ StatusOr<LoggedModelPage> LoggedModelService::Search(const SearchLoggedModelsReq
     bool more = static_cast<int64_t>(keys.size()) > request.max_results;
     if (more) keys.pop_back();
     for (int64_t key : keys) {
-      ASSIGN_OR_RETURN(SqlRows id,
-                       db.Query("SELECT model_id FROM logged_models WHERE model_key = ?", {key}));
-      if (id.empty()) continue;
-      ASSIGN_OR_RETURN(LoggedModel model, LoadModel(db, id.Text(0, 0)));
+      ASSIGN_OR_RETURN(LoggedModel model, LoadModel(db, key));
       page.models.push_back(std::move(model));
     }
     page.next_page_token = NextPageToken(offset, keys.size(), more);

@@ -36,6 +36,35 @@ StatusOr<RunRow> FindActiveRun(SqlSession& db, const std::string& run_id) {
   return run;
 }
 
+StatusOr<ModelRow> FindModel(SqlSession& db, const std::string& model_id) {
+  ASSIGN_OR_RETURN(SqlRows rows, db.Query("SELECT model_key, experiment_id FROM logged_models "
+                                          "WHERE model_id = ? AND lifecycle_stage = 'active'",
+                                          {model_id}));
+  if (rows.empty()) return NotFound("Logged model with ID '" + model_id + "' not found.");
+  return ModelRow{rows.Int(0, 0), rows.Int(0, 1)};
+}
+
+Status InsertParamsOnce(SqlSession& db, std::string_view table, std::string_view owner_column,
+                        int64_t owner_key, const std::string& owner,
+                        const std::vector<KeyValue>& params) {
+  std::string insert = "INSERT INTO " + std::string(table) + " (" + std::string(owner_column) +
+                       ", key, value) VALUES (?, ?, ?) ON CONFLICT (" + std::string(owner_column) +
+                       ", key) DO NOTHING";
+  std::string select = "SELECT value FROM " + std::string(table) + " WHERE " +
+                       std::string(owner_column) + " = ? AND key = ?";
+  for (const KeyValue& p : params) {
+    ASSIGN_OR_RETURN(int64_t inserted, db.Execute(insert, {owner_key, p.key, p.value}));
+    if (inserted == 1) continue;
+    ASSIGN_OR_RETURN(SqlRows old, db.Query(select, {owner_key, p.key}));
+    if (!old.empty() && old.Text(0, 0) != p.value) {
+      return InvalidArgument("Changing param values is not allowed. Param with key='" + p.key +
+                             "' was already logged with value='" + old.Text(0, 0) + "' for " +
+                             owner + ". Attempted logging new value '" + p.value + "'.");
+    }
+  }
+  return Status::Ok();
+}
+
 StatusOr<Experiment> LoadExperiment(SqlSession& db, const char* where, const SqlValue& key,
                                     const std::string& describe) {
   std::string sql =

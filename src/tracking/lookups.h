@@ -29,6 +29,21 @@ StatusOr<RunRow> FindRun(store::SqlSession& db, const std::string& run_id);
 // As FindRun, and InvalidArgument unless the run is active.
 StatusOr<RunRow> FindActiveRun(store::SqlSession& db, const std::string& run_id);
 
+struct ModelRow {
+  int64_t model_key = 0;
+  int64_t experiment_id = 0;
+};
+// A logged model that is not deleted.
+// Errors: NotFound "Logged model with ID '<id>' not found.".
+StatusOr<ModelRow> FindModel(store::SqlSession& db, const std::string& model_id);
+
+// Inserts params into `table` (columns <owner_column>, key, value) for one
+// owner. Params are immutable: the same value again is a no-op, another value
+// InvalidArgument naming the key, both values and `owner` ("run ID='...'").
+Status InsertParamsOnce(store::SqlSession& db, std::string_view table,
+                        std::string_view owner_column, int64_t owner_key, const std::string& owner,
+                        const std::vector<KeyValue>& params);
+
 // The experiment matching `where` (SQL with one `?` bound to `key`), with its
 // tags. Errors: NotFound(describe).
 StatusOr<Experiment> LoadExperiment(store::SqlSession& db, const char* where,

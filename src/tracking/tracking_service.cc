@@ -25,11 +25,6 @@ namespace {
 constexpr char kRunNameTag[] = "mlflow.runName";
 constexpr char kLogModelHistoryTag[] = "mlflow.log-model.history";
 
-Status ValidateTag(const KeyValue& tag) {
-  RETURN_IF_ERROR(ValidateKeyName("tag", tag.key));
-  return ValidateLength("Tag value", kMaxTagValueLength, tag.value);
-}
-
 Status UpsertTag(SqlSession& db, int64_t run_key, const KeyValue& tag) {
   RETURN_IF_ERROR(db.Execute("INSERT INTO tags (run_key, key, value) VALUES (?, ?, ?) "
                              "ON CONFLICT (run_key, key) DO UPDATE SET value = excluded.value",
@@ -399,8 +394,7 @@ Status ValidateBatch(const std::vector<Metric>& metrics, const std::vector<KeyVa
   std::set<std::string> param_keys;
   std::vector<std::string> duplicates;
   for (const KeyValue& p : params) {
-    RETURN_IF_ERROR(ValidateKeyName("param", p.key));
-    RETURN_IF_ERROR(ValidateLength("Param value", kMaxParamValueLength, p.value));
+    RETURN_IF_ERROR(ValidateParam(p));
     if (!param_keys.insert(p.key).second) duplicates.push_back("'" + p.key + "'");
   }
   if (!duplicates.empty()) {
@@ -459,11 +453,7 @@ Status InsertMetricPoints(SqlSession& db, int64_t run_key, const std::vector<Met
 // and dataset it came from. The model must exist, or nothing is written.
 Status InsertModelMetricPoints(SqlSession& db, int64_t run_key,
                                const std::vector<Metric>& metrics) {
-  struct Model {
-    int64_t key = 0;
-    int64_t experiment_id = 0;
-  };
-  std::map<std::string, Model> models;
+  std::map<std::string, ModelRow> models;
   // The newest point per (model, key, scope, dataset): scope 0 is every
   // dataset, 1 one dataset name, 2 one name and digest.
   // Views into the batch's own strings: no copies per point.
@@ -473,15 +463,11 @@ Status InsertModelMetricPoints(SqlSession& db, int64_t run_key,
   std::vector<SqlValue> rows;
   for (const Metric& m : metrics) {
     if (m.model_id.empty()) continue;
-    auto [it, fresh] = models.emplace(m.model_id, Model{});
+    auto [it, fresh] = models.emplace(m.model_id, ModelRow{});
     if (fresh) {
-      ASSIGN_OR_RETURN(SqlRows found, db.Query("SELECT model_key, experiment_id FROM logged_models "
-                                               "WHERE model_id = ? AND lifecycle_stage = 'active'",
-                                               {m.model_id}));
-      if (found.empty()) return NotFound("Logged model with ID '" + m.model_id + "' not found.");
-      it->second = {found.Int(0, 0), found.Int(0, 1)};
+      ASSIGN_OR_RETURN(it->second, FindModel(db, m.model_id));
     }
-    int64_t model_key = it->second.key;
+    int64_t model_key = it->second.model_key;
     rows.insert(rows.end(),
                 {model_key, m.key, m.timestamp, m.step, run_key, m.dataset_name, m.dataset_digest,
                  StoredValue(m.value), int64_t{std::isnan(m.value) ? 1 : 0}});
@@ -535,21 +521,8 @@ Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
   }
 
   ASSIGN_OR_RETURN(RunRow row, FindActiveRun(db, run_id));
-  for (const KeyValue& p : params) {
-    ASSIGN_OR_RETURN(int64_t inserted,
-                     db.Execute("INSERT INTO params (run_key, key, value) VALUES (?, ?, ?) "
-                                "ON CONFLICT (run_key, key) DO NOTHING",
-                                {row.run_key, p.key, p.value}));
-    if (inserted == 1) continue;
-    ASSIGN_OR_RETURN(SqlRows old, db.Query("SELECT value FROM params WHERE run_key = ? AND key = ?",
-                                           {row.run_key, p.key}));
-    if (!old.empty() && old.Text(0, 0) != p.value) {
-      return InvalidArgument("Changing param values is not allowed. Param with key='" + p.key +
-                             "' was already logged with value='" + old.Text(0, 0) +
-                             "' for run ID='" + run_id + "'. Attempted logging new value '" +
-                             p.value + "'.");
-    }
-  }
+  RETURN_IF_ERROR(
+      InsertParamsOnce(db, "params", "run_key", row.run_key, "run ID='" + run_id + "'", params));
   for (const KeyValue& t : tags) RETURN_IF_ERROR(UpsertTag(db, row.run_key, t));
   RETURN_IF_ERROR(InsertMetricPoints(db, row.run_key, metrics));
   RETURN_IF_ERROR(InsertModelMetricPoints(db, row.run_key, metrics));

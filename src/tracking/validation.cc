@@ -102,4 +102,14 @@ Status ValidateRunId(std::string_view run_id) {
   return Status::Ok();
 }
 
+Status ValidateParam(const KeyValue& param) {
+  RETURN_IF_ERROR(ValidateKeyName("param", param.key));
+  return ValidateLength("Param value", kMaxParamValueLength, param.value);
+}
+
+Status ValidateTag(const KeyValue& tag) {
+  RETURN_IF_ERROR(ValidateKeyName("tag", tag.key));
+  return ValidateLength("Tag value", kMaxTagValueLength, tag.value);
+}
+
 }  // namespace cairn::tracking

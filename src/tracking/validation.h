@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/status.h"
+#include "tracking/entities.h"
 
 namespace cairn::tracking {
 
@@ -25,6 +26,9 @@ inline constexpr int64_t kMaxSearchResults = 50000;
 Status ValidateKeyName(std::string_view kind, std::string_view name);
 // "Param value 'x...' had length 7000, which exceeded length limit of 6000".
 Status ValidateLength(std::string_view entity, size_t limit, std::string_view value);
+// A param's or tag's key and value, as MLflow checks them.
+Status ValidateParam(const KeyValue& param);
+Status ValidateTag(const KeyValue& tag);
 Status ValidateBatchLimit(std::string_view entity, size_t limit, size_t count);
 Status ValidateExperimentName(std::string_view name);
 Status ValidateRunId(std::string_view run_id);
