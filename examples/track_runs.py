@@ -1,6 +1,7 @@
 """Logs a few runs to a Cairn server over MLflow's REST API, the way the MLflow
 client does: an experiment, three runs with params, metric curves and an
-artifact. Uses only `requests`, so it runs anywhere; the MLflow client itself
+artifact; then logs the best run's model as an MLflow 3 logged model (files,
+a model-linked metric, finalized READY) and finds it by searching. Uses only `requests`, so it runs anywhere; the MLflow client itself
 works the same way (MLFLOW_TRACKING_URI=http://127.0.0.1:5000).
 
     python3 examples/track_runs.py [http://127.0.0.1:5000]
@@ -56,8 +57,32 @@ best = call("POST", "/runs/search", json={
     "order_by": ["metrics.loss ASC"], "max_results": 1})["runs"][0]
 loss = next(m["value"] for m in best["data"]["metrics"] if m["key"] == "loss")
 print(f"best run: {best['info']['run_name']} with loss {loss:.3g}")
+# The best run's model, as MLflow 3's log_model records it: a logged model
+# linked to the run, its files under the model's artifact_uri, a metric that
+# measures it, and READY once uploaded.
+best_id = best["info"]["run_id"]
+model = call("POST", "/logged-models", json={
+    "experiment_id": experiment_id, "name": "model", "source_run_id": best_id,
+    "params": best["data"]["params"]})["model"]["info"]
+model_root = model["artifact_uri"].removeprefix("mlflow-artifacts:/")
+put = session.put(f"{base}/api/2.0/mlflow-artifacts/artifacts/{model_root}/weights.txt",
+                  data=f"loss {loss:.6g}\n".encode(), timeout=30)
+put.raise_for_status()
+call("POST", "/runs/outputs",
+     json={"run_id": best_id, "models": [{"model_id": model["model_id"], "step": 0}]})
+call("POST", "/runs/log-metric", json={"run_id": best_id, "key": "final_loss", "value": loss,
+                                       "timestamp": now + 100, "model_id": model["model_id"]})
+call("PATCH", f"/logged-models/{model['model_id']}",
+     json={"model_id": model["model_id"], "status": "LOGGED_MODEL_READY"})
+found = call("POST", "/logged-models/search", json={
+    "experiment_ids": [experiment_id], "filter": f"metrics.final_loss <= {loss}",
+    "order_by": [{"field_name": "metrics.final_loss", "ascending": True}], "max_results": 1})["models"][0]
+print(f"logged model {found['info']['model_id']} ({found['info']['status']}) from run "
+      f"{found['info']['source_run_id']}")
+
 print()
 print(f"Look at:  {api}/runs/search  (POST {{\"experiment_ids\": [\"{experiment_id}\"]}})")
 print(f"          {api}/runs/get?run_id={best['info']['run_id']}")
+print(f"          {api}/logged-models/{found['info']['model_id']}")
 print(f"          {base}/metrics  (Prometheus)")
 print(f"Or point the MLflow client at it: MLFLOW_TRACKING_URI={base}")
