@@ -27,11 +27,13 @@ using Handler = std::function<HttpResponse(HttpRequest&)>;
 
 // Completes an asynchronous request. Call exactly once, from any thread.
 using Responder = std::function<void(HttpResponse)>;
-// An asynchronous handler runs on the IO thread and must not block: it
-// starts work (e.g. MetadataStore::WriteAsync) and answers through the
-// Responder when that finishes. The request stays valid until then. This
-// path skips the worker pool's thread hand-offs, which dominate the cost of
-// small durable writes.
+// An asynchronous handler runs on the IO thread and must not block for long:
+// it starts work (e.g. MetadataStore::WriteAsync, which commits one small
+// write inline when the store is idle) and answers through the Responder when
+// that finishes, possibly before the handler returns. The request stays valid
+// until the Responder is called; the handler must not touch it afterwards.
+// This path skips the worker pool's thread hand-offs, which dominate the cost
+// of small durable writes.
 using AsyncHandler = std::function<void(HttpRequest&, Responder)>;
 
 enum class BodyMode {

@@ -267,10 +267,14 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (route_->async_handler) {
       auto self = shared_from_this();
+      // dispatch, not post: a handler that answers at once (a bad request, or
+      // a write the idle store committed inline) answers on this strand
+      // without queueing, which would wake the other IO thread for it.
       Responder respond = [self](HttpResponse response) {
-        net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-          self->Respond(std::move(response), false);
-        });
+        net::dispatch(self->stream_.get_executor(),
+                      [self, response = std::move(response)]() mutable {
+                        self->Respond(std::move(response), false);
+                      });
       };
       try {
         route_->async_handler(request_, std::move(respond));

@@ -6,6 +6,9 @@
 // takes every queued callback, opens one transaction, runs each inside its
 // own SAVEPOINT (rolled back alone if it fails), commits once, then wakes each
 // caller with its own status. Under load, hundreds of requests share one fsync.
+// When the writer is idle and was not batching, a write commits on its
+// caller's thread instead: alone there is nothing to share, and the hand-offs
+// would cost a third of the commit.
 //
 // Thread-safety: as MetadataStore.
 #pragma once
@@ -68,12 +71,17 @@ class ConnectionStore : public MetadataStore {
   const std::string display_uri_;
   const ConnectionFactory factory_;
   const ConnectionStoreOptions options_;
-  std::unique_ptr<SqlConnection> writer_;  // Used only by the committer thread.
+  std::unique_ptr<SqlConnection> writer_;  // Used only by the thread that set committing_.
 
   std::mutex write_mu_;
   std::condition_variable write_cv_;
   std::deque<std::unique_ptr<PendingWrite>> write_queue_;  // GUARDED_BY(write_mu_)
   bool stopping_ = false;                                  // GUARDED_BY(write_mu_)
+  // True while some thread (the committer, or a caller committing inline)
+  // owns writer_.
+  bool committing_ = false;  // GUARDED_BY(write_mu_)
+  // Writes in the last commit: above 1 means writers are arriving together.
+  size_t last_batch_size_ = 0;  // GUARDED_BY(write_mu_)
   std::thread committer_;
 
   std::mutex read_mu_;

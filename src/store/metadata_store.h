@@ -133,9 +133,12 @@ class MetadataStore {
   // return that error, not carry on (use ON CONFLICT for expected conflicts).
   virtual Status Write(const std::function<Status(SqlSession&)>& fn) = 0;
 
-  // As Write, but returns at once; `done` receives the status once the write
-  // is durable (or has failed). `done` runs on the store's commit thread: it
-  // must be quick and must not call back into the store (post work elsewhere).
+  // As Write, but `done` receives the status once the write is durable (or
+  // has failed). When the store is busy, WriteAsync returns at once and
+  // `done` runs later on the store's commit thread; when it is idle, the
+  // write commits on the calling thread and `done` runs before WriteAsync
+  // returns. Either way `done` must be quick and must not call back into the
+  // store (post work elsewhere).
   virtual void WriteAsync(std::function<Status(SqlSession&)> fn,
                           std::function<void(Status)> done) = 0;
 

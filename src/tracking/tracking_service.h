@@ -108,8 +108,9 @@ class TrackingService {
   // Logging. A param may be logged again only with the same value; a metric
   // logged twice with identical (key, value, timestamp, step) is stored once,
   // so a retried batch is harmless. Invalid input fails `done` at once; a valid
-  // batch is group-committed and `done` runs on the store's commit thread once
-  // it is durable (see MetadataStore::WriteAsync).
+  // batch is group-committed and `done` runs once it is durable, on the
+  // store's commit thread or, if the store was idle, on this thread (see
+  // MetadataStore::WriteAsync).
   void LogBatchAsync(LogBatchRequest batch, std::function<void(Status)> done);
   Status SetTag(const std::string& run_id, const KeyValue& tag);
   Status DeleteTag(const std::string& run_id, const std::string& key);

@@ -538,6 +538,29 @@ TEST_P(MetadataStoreTest, ConcurrentWritesAllLandAndFailAlone) {
   EXPECT_EQ(want.size(), size_t{kThreads * kWritesPerThread * 9 / 10});
 }
 
+TEST_P(MetadataStoreTest, WriteAsyncOnAnIdleStoreIsDurableBeforeItReturns) {
+  ASSERT_OK(Script("CREATE TABLE lone (id BIGINT PRIMARY KEY)"));
+  // Nothing else writes, so each write commits on this thread and is
+  // acknowledged (durably, with its own status) before WriteAsync returns.
+  for (int64_t i = 0; i < 5; ++i) {
+    std::atomic<int> calls{0};
+    Status got = Internal("not answered");
+    store_->WriteAsync(
+        [i](SqlSession& db) {
+          RETURN_IF_ERROR(db.Execute("INSERT INTO lone (id) VALUES (?)", {i}).status());
+          if (i == 3) return FailedPrecondition("third refused");
+          return Status::Ok();
+        },
+        [&](Status status) {
+          got = std::move(status);
+          ++calls;
+        });
+    EXPECT_EQ(calls.load(), 1) << "write " << i;
+    EXPECT_EQ(got, i == 3 ? FailedPrecondition("third refused") : Status::Ok()) << "write " << i;
+  }
+  EXPECT_EQ(ReadInts("SELECT id FROM lone ORDER BY id"), (std::vector<int64_t>{0, 1, 2, 4}));
+}
+
 TEST_P(MetadataStoreTest, ConcurrentDuplicatesExactlyOneWins) {
   ASSERT_OK(Script("CREATE TABLE names (name TEXT PRIMARY KEY, owner BIGINT)"));
   constexpr int kThreads = 8;
@@ -718,6 +741,68 @@ TEST_P(MetadataStoreTest, AcknowledgedWritesSurviveKill9) {
       << "child failed before acknowledging all writes (exit " << WEXITSTATUS(wait_status) << ")";
   ASSERT_NO_FATAL_FAILURE(Reopen());
   EXPECT_EQ(ReadInt("SELECT COUNT(*) FROM acked"), kRows);
+}
+
+// ---- SQLite specifics -----------------------------------------------------
+
+class SqliteWalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "cairn_wal_XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    path_ = dir_ + "/meta.db";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  int64_t WalBytes() const {
+    std::error_code ec;
+    auto size = std::filesystem::file_size(path_ + "-wal", ec);
+    return ec ? -1 : static_cast<int64_t>(size);
+  }
+
+  std::string dir_;
+  std::string path_;
+};
+
+TEST_F(SqliteWalTest, FullDurabilityWritesTheWalOutOnceAndKeepsItAcrossRestarts) {
+  constexpr int64_t kWorkingSize = 40 << 20;  // At least the 10,000-page checkpoint interval.
+  {
+    auto store = OpenSqliteStore(path_, Durability::kFull);
+    ASSERT_OK(store.status());
+    EXPECT_GE(WalBytes(), kWorkingSize);
+    ASSERT_OK((*store)->Write([](SqlSession& db) -> Status {
+      RETURN_IF_ERROR(db.ExecuteScript("CREATE TABLE t (id BIGINT PRIMARY KEY, body TEXT)"));
+      for (int64_t i = 0; i < 2000; ++i) {
+        RETURN_IF_ERROR(
+            db.Execute("INSERT INTO t (id, body) VALUES (?, ?)", {i, std::string(500, 'x')})
+                .status());
+      }
+      return Status::Ok();
+    }));
+  }
+  // Closed: the WAL file stays, written, for the next start.
+  int64_t kept = WalBytes();
+  EXPECT_GE(kept, kWorkingSize);
+  auto store = OpenSqliteStore(path_, Durability::kFull);
+  ASSERT_OK(store.status());
+  EXPECT_EQ(WalBytes(), kept) << "a reopened store must not rewrite its WAL";
+  int64_t count = -1;
+  ASSERT_OK((*store)->Write([](SqlSession& db) {
+    return db.Execute("INSERT INTO t (id, body) VALUES (?, ?)", {int64_t{2000}, "after"}).status();
+  }));
+  ASSERT_OK((*store)->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(SqlRows rows, db.Query("SELECT COUNT(*) FROM t"));
+    count = rows.Int(0, 0);
+    return Status::Ok();
+  }));
+  EXPECT_EQ(count, 2001);
+}
+
+TEST_F(SqliteWalTest, ProcessDurabilityLeavesTheWalToGrow) {
+  auto store = OpenSqliteStore(path_, Durability::kProcess);
+  ASSERT_OK(store.status());
+  EXPECT_LT(WalBytes(), 1 << 20);
 }
 
 // ---- PostgreSQL specifics -------------------------------------------------

@@ -1,9 +1,16 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <unordered_map>
+#include <vector>
 
 #include "store/connection_store.h"
 
@@ -12,6 +19,8 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 10000;
 constexpr size_t kMaxCachedStatements = 512;
+// Pages of WAL after which a commit checkpoints (SQLite's default is 1000).
+constexpr int kWalAutocheckpointPages = 10000;
 
 Status SqliteError(sqlite3* db, int rc, std::string_view context) {
   int extended = sqlite3_extended_errcode(db);
@@ -179,7 +188,9 @@ StatusOr<std::unique_ptr<SqlConnection>> OpenConnection(const std::string& path,
       // stream of writes keeps changing (index roots, the newest leaves) are
       // copied into the database once per checkpoint instead of ten times,
       // and the writer pays for a checkpoint ten times less often.
-      " PRAGMA wal_autocheckpoint=10000;"
+      " PRAGMA wal_autocheckpoint=" +
+      std::to_string(kWalAutocheckpointPages) +
+      ";"
       // LIKE is case-sensitive on every backend (PostgreSQL's rule); ILIKE is
       // written as LOWER(x) LIKE LOWER(y) by callers.
       " PRAGMA case_sensitive_like=ON");
@@ -187,7 +198,48 @@ StatusOr<std::unique_ptr<SqlConnection>> OpenConnection(const std::string& path,
     return Unavailable("Cannot configure SQLite database '" + path + "': " + pragmas.message() +
                        " (is it a SQLite file?)");
   }
+  // Keep the WAL file when the last connection closes, so that its blocks,
+  // once written (see PreallocateWal), stay written across restarts.
+  int persist_wal = 1;
+  sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist_wal);
   return std::unique_ptr<SqlConnection>(std::move(connection));
+}
+
+// Grows the write-ahead log file to `bytes` of written zeros. SQLite appends
+// to the WAL until a checkpoint restarts it from the top, and a commit that
+// appends makes fdatasync also flush the file's new size: on ext4 that
+// doubles the cost of a small durable commit (measured here: 0.17 ms against
+// 0.09 ms for overwriting blocks in place; fallocate's unwritten extents cost
+// the same as appending). With the blocks written up front, every commit of
+// a new database is as cheap as on one whose WAL has already grown.
+// Runs under the write lock (BEGIN IMMEDIATE), so no other process appends
+// frames meanwhile. Zeros past the last frame are no valid frame (frames
+// carry checksums and the header's salt), so SQLite ignores them.
+Status PreallocateWal(SqlConnection& db, const std::string& wal_path, int64_t bytes) {
+  RETURN_IF_ERROR(db.ExecuteScript("BEGIN IMMEDIATE"));
+  Status result = [&]() -> Status {
+    int fd = ::open(wal_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Internal("Cannot open " + wal_path + ": " + std::strerror(errno));
+    struct stat st {};
+    Status written = Status::Ok();
+    if (::fstat(fd, &st) == 0 && st.st_size < bytes) {
+      std::vector<char> zeros(1 << 20, 0);
+      for (int64_t at = st.st_size; at < bytes && written.ok();) {
+        size_t chunk = static_cast<size_t>(std::min<int64_t>(bytes - at, zeros.size()));
+        ssize_t n = ::pwrite(fd, zeros.data(), chunk, at);
+        if (n <= 0) written = Internal("Cannot write " + wal_path + ": " + std::strerror(errno));
+        at += n > 0 ? n : 0;
+      }
+      if (written.ok() && ::fdatasync(fd) != 0) {
+        written = Internal("Cannot sync " + wal_path + ": " + std::strerror(errno));
+      }
+    }
+    ::close(fd);
+    return written;
+  }();
+  Status end = db.ExecuteScript("COMMIT");
+  RETURN_IF_ERROR(result);
+  return end;
 }
 
 }  // namespace
@@ -197,6 +249,20 @@ StatusOr<std::unique_ptr<MetadataStore>> OpenSqliteStore(const std::string& path
   std::error_code ec;
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (durability == Durability::kFull) {
+    // Only full durability syncs at every commit; `process` syncs at
+    // checkpoints, where the WAL's growth costs nothing worth the space.
+    ASSIGN_OR_RETURN(auto db, OpenConnection(path, durability));
+    ASSIGN_OR_RETURN(SqlRows page, db->Query("PRAGMA page_size"));
+    // A WAL frame is a page plus a 24-byte header, after a 32-byte file header;
+    // a tenth more room for the batch that crosses the checkpoint threshold.
+    int64_t frames = kWalAutocheckpointPages + kWalAutocheckpointPages / 10;
+    Status grown = PreallocateWal(*db, path + "-wal", 32 + frames * (page.Int(0, 0) + 24));
+    if (!grown.ok()) {
+      return Unavailable("Cannot prepare the write-ahead log of '" + path +
+                         "': " + grown.message() + " (is the disk full?)");
+    }
+  }
   ConnectionStoreOptions options;
   // IMMEDIATE takes the write lock up front, so a batch never fails half-way
   // with SQLITE_BUSY when another process writes.

@@ -1,8 +1,12 @@
 // SQLite backend of MetadataStore: the embedded default.
 //
 // WAL journal (readers never block the writer), synchronous=FULL (a commit
-// is on disk when it returns; NORMAL with Durability::kProcess), a busy timeout so a second process
-// (the CLI) waits instead of failing, and one prepared-statement cache per connection.
+// is on disk when it returns; NORMAL with Durability::kProcess), a busy
+// timeout so a second process (the CLI) waits instead of failing, and one
+// prepared-statement cache per connection. With full durability the WAL file
+// (`<path>-wal`) is written out to its working size (about 45 MB) when the
+// database is first opened and kept between runs, so commits overwrite its
+// blocks instead of growing the file (see PreallocateWal).
 #pragma once
 
 #include <memory>
