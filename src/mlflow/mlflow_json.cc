@@ -92,6 +92,60 @@ http::HttpResponse JsonResponse(const json::Buffer& buffer) {
 
 http::HttpResponse EmptyResponse() { return http::HttpResponse::Json(200, "{}"); }
 
+void WriteModelVersion(json::Writer& w, const registry::ModelVersion& v) {
+  w.StartObject();
+  Field(w, "name", v.name);
+  Field(w, "version", std::to_string(v.version));
+  Field(w, "creation_timestamp", v.creation_timestamp);
+  Field(w, "last_updated_timestamp", v.last_updated_timestamp);
+  if (!v.user_id.empty()) Field(w, "user_id", v.user_id);
+  Field(w, "current_stage", registry::StageName(v.stage));
+  if (v.description) Field(w, "description", *v.description);
+  Field(w, "source", v.source);
+  Field(w, "run_id", v.run_id);
+  // Always sent: a client reading no status waits for PENDING_REGISTRATION
+  // to end, polling for five minutes.
+  Field(w, "status", v.status);
+  if (!v.status_message.empty()) Field(w, "status_message", v.status_message);
+  if (!v.tags.empty()) WriteKeyValues(w, "tags", v.tags);
+  Field(w, "run_link", v.run_link);
+  if (!v.aliases.empty()) {
+    w.Key("aliases");
+    w.StartArray();
+    for (const std::string& a : v.aliases) json::WriteString(w, a);
+    w.EndArray();
+  }
+  if (!v.model_id.empty()) Field(w, "model_id", v.model_id);
+  w.EndObject();
+}
+
+void WriteRegisteredModel(json::Writer& w, const registry::RegisteredModel& m) {
+  w.StartObject();
+  Field(w, "name", m.name);
+  Field(w, "creation_timestamp", m.creation_timestamp);
+  Field(w, "last_updated_timestamp", m.last_updated_timestamp);
+  if (m.description && !m.description->empty()) Field(w, "description", *m.description);
+  if (!m.latest_versions.empty()) {
+    w.Key("latest_versions");
+    w.StartArray();
+    for (const auto& v : m.latest_versions) WriteModelVersion(w, v);
+    w.EndArray();
+  }
+  if (!m.tags.empty()) WriteKeyValues(w, "tags", m.tags);
+  if (!m.aliases.empty()) {
+    w.Key("aliases");
+    w.StartArray();
+    for (const auto& a : m.aliases) {
+      w.StartObject();
+      Field(w, "alias", a.alias);
+      Field(w, "version", std::to_string(a.version));
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
 void WriteKeyValues(json::Writer& w, const char* field,
                     const std::vector<tracking::KeyValue>& kvs) {
   w.Key(field);

@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/status.h"
 #include "http/http_types.h"
+#include "registry/entities.h"
 #include "tracking/entities.h"
 
 namespace cairn::mlflow {
@@ -38,6 +39,9 @@ void WriteRunInfo(json::Writer& w, const tracking::RunInfo& info);
 void WriteMetric(json::Writer& w, const tracking::Metric& m, bool with_run_id);
 void WriteRun(json::Writer& w, const tracking::Run& run);
 void WriteLoggedModel(json::Writer& w, const tracking::LoggedModel& model);
+// Model registry: versions are JSON strings ("3"); unset fields are omitted.
+void WriteModelVersion(json::Writer& w, const registry::ModelVersion& v);
+void WriteRegisteredModel(json::Writer& w, const registry::RegisteredModel& m);
 
 // Builds {"metrics": [...], "next_page_token": ...} for metric histories,
 // which may hold millions of points. Points are formatted straight into the

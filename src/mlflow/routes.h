@@ -9,6 +9,7 @@
 #include "artifacts/artifact_store.h"
 #include "core/status.h"
 #include "http/router.h"
+#include "registry/registry_service.h"
 #include "tracking/logged_model_service.h"
 #include "tracking/tracking_service.h"
 
@@ -29,6 +30,10 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
 
 // MLflow 3's logged models and runs/outputs. `models` must outlive the router.
 void RegisterLoggedModelRoutes(http::Router& router, tracking::LoggedModelService& models);
+
+// MLflow's model registry (registered models, versions, stages, aliases).
+// `registry` must outlive the router.
+void RegisterRegistryRoutes(http::Router& router, registry::RegistryService& registry);
 
 // Proxied artifacts (/api/2.0/mlflow-artifacts/...) and run artifact listing.
 // `artifacts` and `tracking` must outlive the router.

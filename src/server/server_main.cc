@@ -13,6 +13,7 @@
 #include "http/system_routes.h"
 #include "metrics/metrics.h"
 #include "mlflow/routes.h"
+#include "registry/registry_service.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "tracking/tracking_service.h"
@@ -72,12 +73,19 @@ int RunServer(const ServerConfig& config) {
     return 1;
   }
 
+  registry::RegistryService model_registry(store->get(), Env::Default());
+  if (Status init = model_registry.Init(); !init.ok()) {
+    LogError("cannot initialise the model registry", {{"error", init.ToString()}});
+    return 1;
+  }
+
   metrics::Registry registry;
   http::Router router(&registry);
   http::RegisterSystemRoutes(router, &registry);
   tracking::LoggedModelService logged_models(store->get(), Env::Default());
   mlflow::RegisterTrackingRoutes(router, tracking);
   mlflow::RegisterLoggedModelRoutes(router, logged_models);
+  mlflow::RegisterRegistryRoutes(router, model_registry);
   mlflow::RegisterArtifactRoutes(router, **artifact_store, tracking);
 
   http::ServerOptions options;

@@ -31,6 +31,33 @@ const std::string& SqlRows::Text(size_t row, size_t col) const {
   return EmptyString();
 }
 
+namespace {
+
+std::string RenderDdl(std::string sql, bool postgres) {
+  auto replace = [&sql](const std::string& from, const std::string& to) {
+    for (size_t pos = sql.find(from); pos != std::string::npos; pos = sql.find(from, pos)) {
+      sql.replace(pos, from.size(), to);
+      pos += to.size();
+    }
+  };
+  replace("{AUTO_PK}", postgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY");
+  replace("{CLUSTERED}", postgres ? "" : " WITHOUT ROWID");
+  for (size_t pos = sql.find("{SQLITE_ONLY:"); pos != std::string::npos;
+       pos = sql.find("{SQLITE_ONLY:", pos)) {
+    size_t end = sql.find('}', pos);
+    std::string body = sql.substr(pos + 13, end - pos - 13);
+    sql.replace(pos, end + 1 - pos, postgres ? "" : body);
+  }
+  return sql;
+}
+
+}  // namespace
+
+Migration DdlMigration(int version, std::string name, std::string_view ddl_template) {
+  std::string ddl(ddl_template);
+  return {version, std::move(name), RenderDdl(ddl, false), RenderDdl(ddl, true)};
+}
+
 StatusOr<Durability> TakeDurability(std::string* uri) {
   size_t query = uri->find('?');
   if (query == std::string::npos) return Durability::kFull;

@@ -115,6 +115,12 @@ struct Migration {
   std::string postgres_sql;
 };
 
+// A migration from one DDL template, rendered for each dialect:
+//   {AUTO_PK}            an auto-assigned 64-bit integer primary key
+//   {CLUSTERED}          SQLite's WITHOUT ROWID (the table is its primary key index)
+//   {SQLITE_ONLY:text}   text on SQLite, nothing on PostgreSQL
+Migration DdlMigration(int version, std::string name, std::string_view ddl_template);
+
 class MetadataStore {
  public:
   virtual ~MetadataStore() = default;

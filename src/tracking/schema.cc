@@ -5,29 +5,6 @@
 namespace cairn::tracking {
 namespace {
 
-// Writes the dialect-specific parts of a DDL template:
-//   {AUTO_PK}     an auto-assigned 64-bit integer primary key
-//   {CLUSTERED}   SQLite's WITHOUT ROWID (the table is its primary key index)
-//   {SQLITE_ONLY:text}  text on SQLite, nothing on PostgreSQL
-std::string Render(std::string sql, bool postgres) {
-  auto replace = [&sql](const std::string& from, const std::string& to) {
-    for (size_t pos = sql.find(from); pos != std::string::npos; pos = sql.find(from, pos)) {
-      sql.replace(pos, from.size(), to);
-      pos += to.size();
-    }
-  };
-  replace("{AUTO_PK}", postgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY");
-  replace("{CLUSTERED}", postgres ? "" : " WITHOUT ROWID");
-  // {SQLITE_ONLY:...} keeps its text on SQLite only.
-  for (size_t pos = sql.find("{SQLITE_ONLY:"); pos != std::string::npos;
-       pos = sql.find("{SQLITE_ONLY:", pos)) {
-    size_t end = sql.find('}', pos);
-    std::string body = sql.substr(pos + 13, end - pos - 13);
-    sql.replace(pos, end + 1 - pos, postgres ? "" : body);
-  }
-  return sql;
-}
-
 // Runs are addressed by a compact integer key internally; the 32-hex run id
 // users see is unique and indexed. Metric points are clustered by
 // (run, key, step) so a history read is one range scan. Identical points are
@@ -215,9 +192,9 @@ CREATE TABLE run_models (
 
 std::vector<store::Migration> TrackingMigrations() {
   return {
-      {1, "initial tracking schema", Render(kInitialSchema, false), Render(kInitialSchema, true)},
-      {2, "search indexes", Render(kSearchIndexes, false), Render(kSearchIndexes, true)},
-      {3, "logged models", Render(kLoggedModels, false), Render(kLoggedModels, true)},
+      store::DdlMigration(1, "initial tracking schema", kInitialSchema),
+      store::DdlMigration(2, "search indexes", kSearchIndexes),
+      store::DdlMigration(3, "logged models", kLoggedModels),
   };
 }
 

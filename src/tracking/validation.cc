@@ -50,14 +50,15 @@ bool IsValidRunStatus(const std::string& status) {
          status == "FAILED" || status == "KILLED";
 }
 
-Status ValidateKeyName(std::string_view kind, std::string_view name) {
+Status ValidateKeyName(std::string_view kind, std::string_view name, bool allow_colon) {
   std::string label = kind == "metric" ? "metric" : kind == "tag" ? "tag" : "parameter";
   for (char c : name) {
-    if (!IsNameChar(static_cast<unsigned char>(c))) {
+    if (!IsNameChar(static_cast<unsigned char>(c)) && !(allow_colon && c == ':')) {
       return InvalidArgument(
           "Invalid " + label + " name: '" + std::string(name) +
           "'. Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), "
-          "spaces ( ), and slashes (/).");
+          "spaces ( ), " +
+          (allow_colon ? "colon(:) " : "") + "and slashes (/).");
     }
   }
   std::string norm = NormPath(name);

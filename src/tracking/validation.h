@@ -22,8 +22,9 @@ inline constexpr size_t kMaxExperimentTagValueLength = 5000;
 inline constexpr int64_t kMaxSearchResults = 50000;
 
 // `kind` is "metric", "parameter" or "tag": validates MLflow's name rules
-// (characters, no path escapes, length).
-Status ValidateKeyName(std::string_view kind, std::string_view name);
+// (characters, no path escapes, length). `allow_colon`: MLflow 3's registry
+// also accepts ':' in tag keys.
+Status ValidateKeyName(std::string_view kind, std::string_view name, bool allow_colon = false);
 // "Param value 'x...' had length 7000, which exceeded length limit of 6000".
 Status ValidateLength(std::string_view entity, size_t limit, std::string_view value);
 // A param's or tag's key and value, as MLflow checks them.

@@ -1,0 +1,17 @@
+// Small ASCII string helpers. Unicode-unaware on purpose: they serve
+// protocol keywords (stages, "latest", comparators), which are ASCII.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace cairn {
+
+// True if `a` and `b` are equal when ASCII letters are folded to lower case.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// `s` with ASCII letters in lower case; other bytes unchanged.
+std::string AsciiLower(std::string_view s);
+
+}  // namespace cairn

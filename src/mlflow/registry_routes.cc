@@ -1,0 +1,294 @@
+// MLflow's model registry endpoints (spec: docs/research/mlflow-model-registry.md,
+// from MLflow's model_registry.proto and handlers.py). Names, versions and
+// aliases travel in the query string (GET) or the JSON body (everything
+// else, DELETE included), never in the path.
+#include <optional>
+
+#include "core/json.h"
+#include "mlflow/mlflow_json.h"
+#include "mlflow/request_args.h"
+#include "mlflow/routes.h"
+#include "registry/registry_service.h"
+
+namespace cairn::mlflow {
+
+using http::HttpRequest;
+using http::HttpResponse;
+using registry::RegistryService;
+
+namespace {
+
+HttpResponse RegisteredModelResponse(const registry::RegisteredModel& model) {
+  return WriteJson([&](json::Writer& w) {
+    w.Key("registered_model");
+    WriteRegisteredModel(w, model);
+  });
+}
+
+HttpResponse VersionResponse(const registry::ModelVersion& version) {
+  return WriteJson([&](json::Writer& w) {
+    w.Key("model_version");
+    WriteModelVersion(w, version);
+  });
+}
+
+HttpResponse VersionListResponse(const std::vector<registry::ModelVersion>& versions,
+                                 const std::string& next_page_token = "") {
+  return WriteJson([&](json::Writer& w) {
+    if (!versions.empty()) {
+      w.Key("model_versions");
+      w.StartArray();
+      for (const auto& v : versions) WriteModelVersion(w, v);
+      w.EndArray();
+    }
+    if (!next_page_token.empty()) {
+      w.Key("next_page_token");
+      json::WriteString(w, next_page_token);
+    }
+  });
+}
+
+// `version` is a string in MLflow's protos; a number is accepted too.
+StatusOr<std::string> VersionArg(const RequestArgs& args) {
+  const json::Value* v = args.Get("version");
+  if (v != nullptr && v->IsInt64()) return std::to_string(v->GetInt64());
+  return args.RequiredString("version");
+}
+
+// A description is set when the field is present ("" included), cleared
+// when absent, as MLflow's handlers do.
+StatusOr<std::optional<std::string>> DescriptionArg(const RequestArgs& args) {
+  return args.OptionalString("description");
+}
+
+StatusOr<registry::SearchRequest> SearchArgs(const RequestArgs& args, int64_t default_max) {
+  registry::SearchRequest req;
+  ASSIGN_OR_RETURN(req.filter, args.StringOr("filter", ""));
+  ASSIGN_OR_RETURN(std::optional<int64_t> max, args.OptionalInt("max_results"));
+  req.max_results = max.value_or(default_max);
+  ASSIGN_OR_RETURN(req.order_by, args.StringList("order_by"));
+  ASSIGN_OR_RETURN(req.page_token, args.StringOr("page_token", ""));
+  return req;
+}
+
+StatusOr<tracking::KeyValue> TagArgs(const RequestArgs& args) {
+  tracking::KeyValue tag;
+  ASSIGN_OR_RETURN(tag.key, args.RequiredString("key"));
+  ASSIGN_OR_RETURN(tag.value, args.StringOr("value", ""));  // MLflow stores a missing value as "".
+  return tag;
+}
+
+}  // namespace
+
+void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
+  RegistryService* s = &service;
+
+  // --- Registered models -------------------------------------------------------
+  AddMlflowRoute(router, "POST", "registered-models/create",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(auto description, args.OptionalString("description"));
+                   ASSIGN_OR_RETURN(auto tags, KeyValueList(args.Get("tags"), "tags", false));
+                   ASSIGN_OR_RETURN(auto model, s->CreateRegisteredModel(name, description, tags));
+                   return RegisteredModelResponse(model);
+                 });
+
+  AddMlflowRoute(router, "GET", "registered-models/get",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(auto model, s->GetRegisteredModel(name));
+                   return RegisteredModelResponse(model);
+                 });
+
+  AddMlflowRoute(router, "POST", "registered-models/rename",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(std::string new_name, args.RequiredString("new_name"));
+                   ASSIGN_OR_RETURN(auto model, s->RenameRegisteredModel(name, new_name));
+                   return RegisteredModelResponse(model);
+                 });
+
+  AddMlflowRoute(router, "PATCH", "registered-models/update",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(auto description, DescriptionArg(args));
+                   ASSIGN_OR_RETURN(auto model, s->UpdateRegisteredModel(name, description));
+                   return RegisteredModelResponse(model);
+                 });
+
+  AddMlflowRoute(router, "DELETE", "registered-models/delete",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   RETURN_IF_ERROR(s->DeleteRegisteredModel(name));
+                   return EmptyResponse();
+                 });
+
+  AddMlflowRoute(router, "GET", "registered-models/search",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(auto req, SearchArgs(args, 100));
+                   ASSIGN_OR_RETURN(auto page, s->SearchRegisteredModels(req));
+                   return WriteJson([&](json::Writer& w) {
+                     if (!page.models.empty()) {
+                       w.Key("registered_models");
+                       w.StartArray();
+                       for (const auto& m : page.models) WriteRegisteredModel(w, m);
+                       w.EndArray();
+                     }
+                     if (!page.next_page_token.empty()) {
+                       w.Key("next_page_token");
+                       json::WriteString(w, page.next_page_token);
+                     }
+                   });
+                 });
+
+  MlflowHandler latest = [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+    ASSIGN_OR_RETURN(auto stages, args.StringList("stages"));
+    ASSIGN_OR_RETURN(auto versions, s->GetLatestVersions(name, stages));
+    return VersionListResponse(versions);
+  };
+  AddMlflowRoute(router, "POST", "registered-models/get-latest-versions", latest);
+  AddMlflowRoute(router, "GET", "registered-models/get-latest-versions", latest);
+
+  AddMlflowRoute(router, "POST", "registered-models/set-tag",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(auto tag, TagArgs(args));
+                   RETURN_IF_ERROR(s->SetRegisteredModelTag(name, tag));
+                   return EmptyResponse();
+                 });
+
+  AddMlflowRoute(router, "DELETE", "registered-models/delete-tag",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(std::string key, args.RequiredString("key"));
+                   RETURN_IF_ERROR(s->DeleteRegisteredModelTag(name, key));
+                   return EmptyResponse();
+                 });
+
+  // --- Aliases ---------------------------------------------------------------------
+  AddMlflowRoute(router, "POST", "registered-models/alias",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(std::string alias, args.RequiredString("alias"));
+                   ASSIGN_OR_RETURN(std::string version, VersionArg(args));
+                   RETURN_IF_ERROR(s->SetAlias(name, alias, version));
+                   return EmptyResponse();
+                 });
+
+  AddMlflowRoute(router, "DELETE", "registered-models/alias",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(std::string alias, args.RequiredString("alias"));
+                   RETURN_IF_ERROR(s->DeleteAlias(name, alias));
+                   return EmptyResponse();
+                 });
+
+  AddMlflowRoute(router, "GET", "registered-models/alias",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(std::string alias, args.RequiredString("alias"));
+                   ASSIGN_OR_RETURN(auto version, s->GetVersionByAlias(name, alias));
+                   return VersionResponse(version);
+                 });
+
+  // --- Model versions ----------------------------------------------------------------
+  AddMlflowRoute(router, "POST", "model-versions/create",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   registry::CreateModelVersionRequest req;
+                   ASSIGN_OR_RETURN(req.name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(req.source, args.RequiredString("source"));
+                   ASSIGN_OR_RETURN(req.run_id, args.StringOr("run_id", ""));
+                   ASSIGN_OR_RETURN(req.tags, KeyValueList(args.Get("tags"), "tags", false));
+                   ASSIGN_OR_RETURN(req.run_link, args.StringOr("run_link", ""));
+                   ASSIGN_OR_RETURN(req.description, args.OptionalString("description"));
+                   ASSIGN_OR_RETURN(req.model_id, args.StringOr("model_id", ""));
+                   ASSIGN_OR_RETURN(auto version, s->CreateModelVersion(req));
+                   return VersionResponse(version);
+                 });
+
+  AddMlflowRoute(router, "GET", "model-versions/get",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(std::string version, VersionArg(args));
+                   ASSIGN_OR_RETURN(auto found, s->GetModelVersion(name, version));
+                   return VersionResponse(found);
+                 });
+
+  AddMlflowRoute(router, "PATCH", "model-versions/update",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(std::string version, VersionArg(args));
+                   ASSIGN_OR_RETURN(auto description, DescriptionArg(args));
+                   ASSIGN_OR_RETURN(auto updated,
+                                    s->UpdateModelVersion(name, version, description));
+                   return VersionResponse(updated);
+                 });
+
+  AddMlflowRoute(router, "DELETE", "model-versions/delete",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(std::string version, VersionArg(args));
+                   RETURN_IF_ERROR(s->DeleteModelVersion(name, version));
+                   return EmptyResponse();
+                 });
+
+  AddMlflowRoute(router, "POST", "model-versions/transition-stage",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(std::string version, VersionArg(args));
+                   ASSIGN_OR_RETURN(std::string stage, args.RequiredString("stage"));
+                   bool archive = false;
+                   if (const json::Value* a = args.Get("archive_existing_versions")) {
+                     if (a->IsBool()) {
+                       archive = a->GetBool();
+                     } else if (a->IsString() && (std::string_view(a->GetString()) == "true" ||
+                                                  std::string_view(a->GetString()) == "false")) {
+                       archive = std::string_view(a->GetString()) == "true";  // GET-style
+                     } else {
+                       return InvalidParameter("archive_existing_versions", *a);
+                     }
+                   }
+                   ASSIGN_OR_RETURN(auto moved, s->TransitionStage(name, version, stage, archive));
+                   return VersionResponse(moved);
+                 });
+
+  AddMlflowRoute(router, "GET", "model-versions/get-download-uri",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(std::string version, VersionArg(args));
+                   ASSIGN_OR_RETURN(std::string uri, s->GetDownloadUri(name, version));
+                   return WriteJson([&](json::Writer& w) {
+                     w.Key("artifact_uri");
+                     json::WriteString(w, uri);
+                   });
+                 });
+
+  AddMlflowRoute(router, "GET", "model-versions/search",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(auto req,
+                                    SearchArgs(args, registry::kMaxModelVersionSearchResults));
+                   ASSIGN_OR_RETURN(auto page, s->SearchModelVersions(req));
+                   return VersionListResponse(page.versions, page.next_page_token);
+                 });
+
+  AddMlflowRoute(router, "POST", "model-versions/set-tag",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(std::string version, VersionArg(args));
+                   ASSIGN_OR_RETURN(auto tag, TagArgs(args));
+                   RETURN_IF_ERROR(s->SetModelVersionTag(name, version, tag));
+                   return EmptyResponse();
+                 });
+
+  AddMlflowRoute(router, "DELETE", "model-versions/delete-tag",
+                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                   ASSIGN_OR_RETURN(std::string version, VersionArg(args));
+                   ASSIGN_OR_RETURN(std::string key, args.RequiredString("key"));
+                   RETURN_IF_ERROR(s->DeleteModelVersionTag(name, version, key));
+                   return EmptyResponse();
+                 });
+}
+
+}  // namespace cairn::mlflow

@@ -1,0 +1,950 @@
+#include "registry/registry_service.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <utility>
+
+#include "core/strings.h"
+#include "registry/registry_search.h"
+#include "registry/schema.h"
+#include "tracking/lookups.h"
+#include "tracking/run_search.h"
+#include "tracking/validation.h"
+
+namespace cairn::registry {
+
+using store::SqlRows;
+using store::SqlSession;
+using store::SqlValue;
+
+namespace {
+
+constexpr size_t kMaxNameLength = 256;
+constexpr size_t kMaxAliasLength = 255;
+constexpr size_t kMaxTagValueLength = 100000;
+constexpr size_t kMaxDescriptionLength = 100000;
+// Keys per IN list: well under SQLite's and PostgreSQL's parameter limits.
+constexpr size_t kInChunk = 500;
+
+Status ModelNotFound(const std::string& name) {
+  return NotFound("Registered Model with name=" + name + " not found");
+}
+
+Status VersionNotFound(const std::string& name, const std::string& version) {
+  return NotFound("Model Version (name=" + name + ", version=" + version + ") not found");
+}
+
+// Python's int() on the version string, as MLflow's server parses it.
+StatusOr<int64_t> ParseVersion(const std::string& text) {
+  size_t begin = text.find_first_not_of(" \t\n\r");
+  size_t end = text.find_last_not_of(" \t\n\r");
+  std::string digits = begin == std::string::npos ? "" : text.substr(begin, end - begin + 1);
+  if (!digits.empty() && digits[0] == '+') digits.erase(0, 1);
+  bool ok = !digits.empty() && digits.size() <= 18 &&
+            std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!ok) {
+    return InvalidArgument("Parameter 'version' must be an integer, got '" + text + "'.");
+  }
+  return std::stoll(digits);
+}
+
+// MLflow keeps the last of duplicate tag keys.
+std::vector<KeyValue> LastOfEachKey(const std::vector<KeyValue>& tags) {
+  std::vector<KeyValue> out;
+  for (auto it = tags.rbegin(); it != tags.rend(); ++it) {
+    bool seen =
+        std::any_of(out.begin(), out.end(), [&](const KeyValue& t) { return t.key == it->key; });
+    if (!seen) out.push_back(*it);
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+Status ValidateTags(const std::vector<KeyValue>& tags) {
+  for (const KeyValue& t : tags) RETURN_IF_ERROR(ValidateRegistryTag(t));
+  return Status::Ok();
+}
+
+Status ValidateDescription(const std::optional<std::string>& description) {
+  if (!description) return Status::Ok();
+  return tracking::ValidateLength("Description", kMaxDescriptionLength, *description);
+}
+
+StatusOr<int64_t> FindModelKey(SqlSession& db, const std::string& name) {
+  ASSIGN_OR_RETURN(SqlRows rows,
+                   db.Query("SELECT model_key FROM registered_models WHERE name = ?", {name}));
+  if (rows.empty()) return ModelNotFound(name);
+  return rows.Int(0, 0);
+}
+
+// A live version's (model key, number). `version_text` is what the client
+// sent, echoed in the not-found message.
+StatusOr<std::pair<int64_t, int64_t>> FindLiveVersion(SqlSession& db, const std::string& name,
+                                                      const std::string& version_text) {
+  ASSIGN_OR_RETURN(int64_t version, ParseVersion(version_text));
+  ASSIGN_OR_RETURN(SqlRows rows,
+                   db.Query("SELECT v.model_key FROM model_versions v JOIN registered_models m ON "
+                            "m.model_key = v.model_key WHERE m.name = ? AND v.version = ? AND "
+                            "v.deleted = 0",
+                            {name, version}));
+  if (rows.empty()) return VersionNotFound(name, version_text);
+  return std::make_pair(rows.Int(0, 0), version);
+}
+
+Status Touch(SqlSession& db, int64_t model_key, int64_t now) {
+  return db
+      .Execute("UPDATE registered_models SET last_updated_time = ? WHERE model_key = ?",
+               {now, model_key})
+      .status();
+}
+
+std::string Placeholders(size_t n) { return tracking::InList(n); }
+
+// Runs `sql` (with one IN list, written where "{IN}" stands) over `keys` in
+// chunks, handing every row to `fn`.
+Status ForEachInChunks(SqlSession& db, const std::string& sql, const std::vector<int64_t>& keys,
+                       const std::function<void(const store::SqlRow&)>& fn) {
+  for (size_t start = 0; start < keys.size(); start += kInChunk) {
+    size_t n = std::min(kInChunk, keys.size() - start);
+    std::string text = sql;
+    text.replace(text.find("{IN}"), 4, Placeholders(n));
+    std::vector<SqlValue> params(keys.begin() + static_cast<std::ptrdiff_t>(start),
+                                 keys.begin() + static_cast<std::ptrdiff_t>(start + n));
+    RETURN_IF_ERROR(db.ForEachRow(text, params, fn));
+  }
+  return Status::Ok();
+}
+
+std::vector<int64_t> Unique(std::vector<int64_t> keys) {
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+constexpr char kVersionColumns[] =
+    "m.name, v.model_key, v.version, v.creation_time, v.last_updated_time, v.description, "
+    "v.user_id, v.stage, v.source, v.storage_location, v.run_id, v.run_link, v.model_id, "
+    "v.status, v.status_message";
+
+struct KeyedVersion {
+  int64_t model_key = 0;
+  ModelVersion version;
+};
+
+KeyedVersion VersionFromRow(const store::SqlRow& row) {
+  KeyedVersion k;
+  ModelVersion& v = k.version;
+  v.name = std::string(row.Text(0));
+  k.model_key = row.Int(1);
+  v.version = row.Int(2);
+  v.creation_timestamp = row.Int(3);
+  v.last_updated_timestamp = row.Int(4);
+  if (!row.IsNull(5)) v.description = std::string(row.Text(5));
+  v.user_id = std::string(row.Text(6));
+  auto stage = ParseStage(row.Text(7));
+  v.stage = stage.ok() ? *stage : Stage::kNone;
+  v.source = std::string(row.Text(8));
+  v.storage_location = std::string(row.Text(9));
+  v.run_id = std::string(row.Text(10));
+  v.run_link = std::string(row.Text(11));
+  v.model_id = std::string(row.Text(12));
+  v.status = std::string(row.Text(13));
+  v.status_message = std::string(row.Text(14));
+  return k;
+}
+
+// Fills in the tags and aliases of `versions`.
+Status AttachVersionDetails(SqlSession& db, std::vector<KeyedVersion>& versions) {
+  if (versions.empty()) return Status::Ok();
+  std::map<std::pair<int64_t, int64_t>, ModelVersion*> by_key;
+  std::vector<int64_t> model_keys;
+  for (KeyedVersion& k : versions) {
+    by_key[{k.model_key, k.version.version}] = &k.version;
+    model_keys.push_back(k.model_key);
+  }
+  model_keys = Unique(std::move(model_keys));
+  RETURN_IF_ERROR(ForEachInChunks(
+      db,
+      "SELECT model_key, version, key, value FROM model_version_tags WHERE model_key IN {IN} "
+      "ORDER BY model_key, version, key",
+      model_keys, [&](const store::SqlRow& row) {
+        auto it = by_key.find({row.Int(0), row.Int(1)});
+        if (it != by_key.end()) {
+          it->second->tags.push_back({std::string(row.Text(2)), std::string(row.Text(3))});
+        }
+      }));
+  return ForEachInChunks(
+      db,
+      "SELECT model_key, version, alias FROM registered_model_aliases WHERE model_key IN {IN} "
+      "ORDER BY model_key, alias",
+      model_keys, [&](const store::SqlRow& row) {
+        auto it = by_key.find({row.Int(0), row.Int(1)});
+        if (it != by_key.end()) it->second->aliases.emplace_back(row.Text(2));
+      });
+}
+
+// Versions matching `where` (over model_versions v joined with
+// registered_models m), with tags and aliases, in `order` (SQL).
+StatusOr<std::vector<KeyedVersion>> QueryVersions(SqlSession& db, const std::string& where,
+                                                  std::vector<SqlValue> params,
+                                                  const std::string& order = "v.version") {
+  std::vector<KeyedVersion> out;
+  RETURN_IF_ERROR(
+      db.ForEachRow(std::string("SELECT ") + kVersionColumns +
+                        " FROM model_versions v JOIN registered_models m ON "
+                        "m.model_key = v.model_key WHERE " +
+                        where + " ORDER BY " + order,
+                    params, [&](const store::SqlRow& row) { out.push_back(VersionFromRow(row)); }));
+  RETURN_IF_ERROR(AttachVersionDetails(db, out));
+  return out;
+}
+
+StatusOr<ModelVersion> LoadVersion(SqlSession& db, int64_t model_key, int64_t version) {
+  ASSIGN_OR_RETURN(auto rows,
+                   QueryVersions(db, "v.model_key = ? AND v.version = ?", {model_key, version}));
+  if (rows.empty()) {
+    return Internal("Model version " + std::to_string(version) + " of model key " +
+                    std::to_string(model_key) + " vanished");
+  }
+  return std::move(rows.front().version);
+}
+
+// The newest live version per stage of each model in `model_keys`.
+StatusOr<std::vector<KeyedVersion>> LatestVersions(SqlSession& db,
+                                                   const std::vector<int64_t>& model_keys) {
+  std::vector<KeyedVersion> out;
+  for (size_t start = 0; start < model_keys.size(); start += kInChunk) {
+    size_t n = std::min(kInChunk, model_keys.size() - start);
+    std::vector<SqlValue> params(model_keys.begin() + static_cast<std::ptrdiff_t>(start),
+                                 model_keys.begin() + static_cast<std::ptrdiff_t>(start + n));
+    std::string sql = std::string("SELECT ") + kVersionColumns +
+                      " FROM model_versions v JOIN registered_models m ON m.model_key = "
+                      "v.model_key JOIN (SELECT model_key, stage, MAX(version) AS version FROM "
+                      "model_versions WHERE deleted = 0 AND model_key IN " +
+                      Placeholders(n) +
+                      " GROUP BY model_key, stage) l ON l.model_key = v.model_key AND l.version "
+                      "= v.version ORDER BY v.model_key, v.version";
+    RETURN_IF_ERROR(db.ForEachRow(
+        sql, params, [&](const store::SqlRow& row) { out.push_back(VersionFromRow(row)); }));
+  }
+  RETURN_IF_ERROR(AttachVersionDetails(db, out));
+  return out;
+}
+
+// Registered models by key, in the order of `keys`, with tags, aliases and
+// latest versions. Unknown keys are skipped.
+StatusOr<std::vector<RegisteredModel>> LoadModels(SqlSession& db,
+                                                  const std::vector<int64_t>& keys) {
+  std::map<int64_t, RegisteredModel> by_key;
+  std::vector<int64_t> unique = Unique(keys);
+  RETURN_IF_ERROR(
+      ForEachInChunks(db,
+                      "SELECT model_key, name, description, creation_time, last_updated_time FROM "
+                      "registered_models WHERE model_key IN {IN}",
+                      unique, [&](const store::SqlRow& row) {
+                        RegisteredModel& m = by_key[row.Int(0)];
+                        m.name = std::string(row.Text(1));
+                        if (!row.IsNull(2)) m.description = std::string(row.Text(2));
+                        m.creation_timestamp = row.Int(3);
+                        m.last_updated_timestamp = row.Int(4);
+                      }));
+  RETURN_IF_ERROR(ForEachInChunks(
+      db,
+      "SELECT model_key, key, value FROM registered_model_tags WHERE model_key IN {IN} ORDER BY "
+      "model_key, key",
+      unique, [&](const store::SqlRow& row) {
+        by_key[row.Int(0)].tags.push_back({std::string(row.Text(1)), std::string(row.Text(2))});
+      }));
+  RETURN_IF_ERROR(ForEachInChunks(
+      db,
+      "SELECT model_key, alias, version FROM registered_model_aliases WHERE model_key IN {IN} "
+      "ORDER BY model_key, alias",
+      unique, [&](const store::SqlRow& row) {
+        by_key[row.Int(0)].aliases.push_back({std::string(row.Text(1)), row.Int(2)});
+      }));
+  ASSIGN_OR_RETURN(auto latest, LatestVersions(db, unique));
+  for (KeyedVersion& k : latest) {
+    k.version.aliases.clear();  // MLflow lists aliases on the model, not on these.
+    by_key[k.model_key].latest_versions.push_back(std::move(k.version));
+  }
+  std::vector<RegisteredModel> out;
+  out.reserve(keys.size());
+  for (int64_t key : keys) {
+    auto it = by_key.find(key);
+    if (it != by_key.end() && !it->second.name.empty()) out.push_back(it->second);
+  }
+  return out;
+}
+
+StatusOr<RegisteredModel> LoadModel(SqlSession& db, int64_t key) {
+  ASSIGN_OR_RETURN(auto models, LoadModels(db, {key}));
+  if (models.empty()) return Internal("Registered model key " + std::to_string(key) + " vanished");
+  return std::move(models.front());
+}
+
+Status UpsertTag(SqlSession& db, const std::string& table, const std::string& owner_columns,
+                 std::vector<SqlValue> owner, const KeyValue& tag) {
+  std::string values = Placeholders(owner.size() + 2);
+  owner.push_back(tag.key);
+  owner.push_back(tag.value);
+  return db
+      .Execute("INSERT INTO " + table + " (" + owner_columns + ", key, value) VALUES " + values +
+                   " ON CONFLICT (" + owner_columns + ", key) DO UPDATE SET value = excluded.value",
+               owner)
+      .status();
+}
+
+// --- Sources -----------------------------------------------------------------
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Decodes %XX escapes until none is left: MLflow decodes repeatedly, so
+// that %252e%252e hides no "..".
+std::string FullyPercentDecoded(std::string text) {
+  for (int round = 0; round < 8; ++round) {
+    std::string out;
+    out.reserve(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
+          HexValue(text[i + 2]) >= 0) {
+        out.push_back(static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2])));
+        i += 2;
+      } else {
+        out.push_back(text[i]);
+      }
+    }
+    if (out == text) break;
+    text = std::move(out);
+  }
+  return text;
+}
+
+// "s3:", "mlflow-artifacts:", ...: a URI scheme per RFC 3986 of at least two
+// characters (so "C:\models" is a local path, not a scheme).
+bool HasScheme(const std::string& source) {
+  size_t colon = source.find(':');
+  if (colon == std::string::npos || colon < 2) return false;
+  if (!std::isalpha(static_cast<unsigned char>(source[0]))) return false;
+  for (size_t i = 1; i < colon; ++i) {
+    char c = source[i];
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A registration source that is not a model URI: an artifact location this
+// server or an object store can serve. Local paths would let a client point
+// the registry at the server's own files; "." and ".." segments and NUL
+// would let it escape the folder it names.
+Status ValidateArtifactSource(const std::string& source) {
+  if (!HasScheme(source) || source.rfind("file:", 0) == 0) {
+    return InvalidArgument(
+        "Invalid model version source: '" + source +
+        "'. A local path cannot be registered: log the model's files to the run or logged model "
+        "first (they are then under mlflow-artifacts:/...) and register that location, or use a "
+        "runs:/ or models:/ URI.");
+  }
+  std::string decoded = FullyPercentDecoded(source);
+  size_t path_start = decoded.find(':') + 1;
+  std::string_view path(decoded);
+  path.remove_prefix(path_start);
+  bool bad = decoded.find('\0') != std::string::npos;
+  size_t start = 0;
+  while (!bad && start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    std::string_view segment = path.substr(start, slash - start);
+    bad = segment == "." || segment == "..";
+    start = slash + 1;
+  }
+  if (bad) {
+    return InvalidArgument("Invalid model version source: '" + source +
+                           "'. The source must be an absolute location without '.' or '..' "
+                           "path segments or NUL characters.");
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::string> RunArtifactUri(SqlSession& db, const std::string& run_id) {
+  ASSIGN_OR_RETURN(SqlRows rows,
+                   db.Query("SELECT artifact_uri FROM runs WHERE run_uuid = ?", {run_id}));
+  if (rows.empty()) return NotFound("Run with id=" + run_id + " not found");
+  return rows.Text(0, 0);
+}
+
+struct LoggedModelLocation {
+  std::string artifact_uri;
+  std::string source_run_id;
+};
+
+StatusOr<LoggedModelLocation> FindLoggedModel(SqlSession& db, const std::string& model_id) {
+  ASSIGN_OR_RETURN(SqlRows rows,
+                   db.Query("SELECT artifact_uri, source_run_id FROM logged_models WHERE "
+                            "model_id = ? AND lifecycle_stage = 'active'",
+                            {model_id}));
+  if (rows.empty()) return NotFound("Logged model with ID '" + model_id + "' not found.");
+  return LoggedModelLocation{rows.Text(0, 0), rows.Text(0, 1)};
+}
+
+// The live version a registry URI names (version, stage, latest, alias).
+StatusOr<KeyedVersion> FindUriVersion(SqlSession& db, const ModelUri& uri,
+                                      const std::string& text) {
+  ASSIGN_OR_RETURN(int64_t model_key, FindModelKey(db, uri.name));
+  std::string where = "v.model_key = ? AND v.deleted = 0";
+  std::vector<SqlValue> params = {model_key};
+  switch (uri.kind) {
+    case ModelUri::Kind::kVersion:
+      where += " AND v.version = ?";
+      params.push_back(uri.version);
+      break;
+    case ModelUri::Kind::kStage:
+      where += " AND v.stage = ?";
+      params.push_back(std::string(StageName(uri.stage)));
+      break;
+    case ModelUri::Kind::kAlias:
+      where +=
+          " AND v.version = (SELECT version FROM registered_model_aliases WHERE model_key = ? AND "
+          "alias = ?)";
+      params.push_back(model_key);
+      params.push_back(uri.alias);
+      break;
+    default:
+      break;
+  }
+  ASSIGN_OR_RETURN(auto rows, QueryVersions(db, where, params, "v.version DESC"));
+  if (rows.empty()) {
+    switch (uri.kind) {
+      case ModelUri::Kind::kVersion:
+        return VersionNotFound(uri.name, std::to_string(uri.version));
+      case ModelUri::Kind::kAlias:
+        return NotFound("Registered model alias " + uri.alias + " not found.");
+      case ModelUri::Kind::kStage:
+        return NotFound("No versions of model with name '" + uri.name + "' and stage '" +
+                        std::string(StageName(uri.stage)) + "' found (" + text + ").");
+      default:
+        return NotFound("Registered model " + uri.name + " has no versions (" + text + ").");
+    }
+  }
+  return std::move(rows.front());
+}
+
+StatusOr<ResolvedModel> Resolve(SqlSession& db, const std::string& text) {
+  ASSIGN_OR_RETURN(ModelUri uri, ParseModelUri(text));
+  ResolvedModel out;
+  switch (uri.kind) {
+    case ModelUri::Kind::kRun: {
+      ASSIGN_OR_RETURN(std::string root, RunArtifactUri(db, uri.run_id));
+      out.artifact_uri = uri.path.empty() ? root : root + "/" + uri.path;
+      out.run_id = uri.run_id;
+      return out;
+    }
+    case ModelUri::Kind::kLoggedModel: {
+      ASSIGN_OR_RETURN(LoggedModelLocation model, FindLoggedModel(db, uri.model_id));
+      out.artifact_uri = model.artifact_uri;
+      out.model_id = uri.model_id;
+      out.run_id = model.source_run_id;
+      return out;
+    }
+    default: {
+      ASSIGN_OR_RETURN(KeyedVersion found, FindUriVersion(db, uri, text));
+      out.artifact_uri = found.version.storage_location;
+      out.model_id = found.version.model_id;
+      out.run_id = found.version.run_id;
+      out.version = std::move(found.version);
+      return out;
+    }
+  }
+}
+
+}  // namespace
+
+// --- Validation ----------------------------------------------------------------
+
+Status ValidateRegisteredModelName(const std::string& name, const char* field) {
+  if (name.empty()) {
+    return InvalidArgument(std::string("Missing value for required parameter '") + field +
+                           "'. See the API docs for more information about request parameters.");
+  }
+  if (name.size() > kMaxNameLength) {
+    return InvalidArgument("Registered model name '" + name.substr(0, 64) + "...' is " +
+                           std::to_string(name.size()) + " bytes long; the limit is " +
+                           std::to_string(kMaxNameLength) + ".");
+  }
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '/' || u < 0x20 || u == 0x7f) {
+      return InvalidArgument("Invalid registered model name '" + name +
+                             "': it must not contain '/' or control characters (a name is "
+                             "addressed as models:/<name>/<version>).");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateAliasName(const std::string& alias) {
+  if (alias.empty()) return InvalidArgument("Registered model alias name cannot be empty.");
+  for (char c : alias) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') {
+      return InvalidArgument("Invalid alias name: '" + alias +
+                             "'. Names may only contain alphanumerics, underscores (_), and "
+                             "dashes (-).");
+    }
+  }
+  if (alias.size() > kMaxAliasLength) {
+    return InvalidArgument("'Registered model alias name' exceeds the maximum length of " +
+                           std::to_string(kMaxAliasLength) + " characters");
+  }
+  if (EqualsIgnoreCase(alias, "latest")) {
+    return InvalidArgument("'latest' alias name (case insensitive) is reserved.");
+  }
+  if (alias.size() > 1 && (alias[0] == 'v' || alias[0] == 'V') &&
+      std::all_of(alias.begin() + 1, alias.end(),
+                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    return InvalidArgument("Version alias name '" + alias + "' is reserved.");
+  }
+  return Status::Ok();
+}
+
+Status ValidateRegistryTag(const KeyValue& tag) {
+  RETURN_IF_ERROR(tracking::ValidateKeyName("tag", tag.key, /*allow_colon=*/true));
+  return tracking::ValidateLength("Tag value", kMaxTagValueLength, tag.value);
+}
+
+// --- Service -------------------------------------------------------------------
+
+RegistryService::RegistryService(store::MetadataStore* store, Env* env)
+    : store_(store), env_(env) {}
+
+Status RegistryService::Init() {
+  std::vector<store::Migration> migrations = RegistryMigrations();
+  return store_->Migrate("registry", migrations);
+}
+
+StatusOr<RegisteredModel> RegistryService::CreateRegisteredModel(
+    const std::string& name, const std::optional<std::string>& description,
+    const std::vector<KeyValue>& tags) {
+  RETURN_IF_ERROR(ValidateRegisteredModelName(name));
+  RETURN_IF_ERROR(ValidateTags(tags));
+  RETURN_IF_ERROR(ValidateDescription(description));
+  std::vector<KeyValue> unique_tags = LastOfEachKey(tags);
+  RegisteredModel created;
+  int64_t now = env_->NowMillis();
+  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(SqlRows existing,
+                     db.Query("SELECT 1 FROM registered_models WHERE name = ?", {name}));
+    if (!existing.empty()) {
+      return AlreadyExists("Registered Model (name=" + name + ") already exists.");
+    }
+    SqlValue desc = description ? SqlValue(*description) : SqlValue();
+    ASSIGN_OR_RETURN(SqlRows key, db.Query("INSERT INTO registered_models (name, description, "
+                                           "creation_time, last_updated_time) VALUES (?, ?, ?, "
+                                           "?) RETURNING model_key",
+                                           {name, desc, now, now}));
+    for (const KeyValue& t : unique_tags) {
+      RETURN_IF_ERROR(UpsertTag(db, "registered_model_tags", "model_key", {key.Int(0, 0)}, t));
+    }
+    ASSIGN_OR_RETURN(created, LoadModel(db, key.Int(0, 0)));
+    return Status::Ok();
+  }));
+  return created;
+}
+
+StatusOr<RegisteredModel> RegistryService::GetRegisteredModel(const std::string& name) {
+  RegisteredModel model;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, name));
+    ASSIGN_OR_RETURN(model, LoadModel(db, key));
+    return Status::Ok();
+  }));
+  return model;
+}
+
+StatusOr<RegisteredModel> RegistryService::RenameRegisteredModel(const std::string& name,
+                                                                 const std::string& new_name) {
+  RETURN_IF_ERROR(ValidateRegisteredModelName(name));
+  RETURN_IF_ERROR(ValidateRegisteredModelName(new_name, "new_name"));
+  RegisteredModel renamed;
+  int64_t now = env_->NowMillis();
+  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, name));
+    if (new_name != name) {
+      ASSIGN_OR_RETURN(SqlRows taken,
+                       db.Query("SELECT 1 FROM registered_models WHERE name = ?", {new_name}));
+      if (!taken.empty()) {
+        return AlreadyExists("Registered Model (name=" + new_name + ") already exists.");
+      }
+    }
+    RETURN_IF_ERROR(db.Execute("UPDATE registered_models SET name = ?, last_updated_time = ? "
+                               "WHERE model_key = ?",
+                               {new_name, now, key})
+                        .status());
+    RETURN_IF_ERROR(
+        db.Execute("UPDATE model_versions SET last_updated_time = ? WHERE model_key = ?",
+                   {now, key})
+            .status());
+    ASSIGN_OR_RETURN(renamed, LoadModel(db, key));
+    return Status::Ok();
+  }));
+  return renamed;
+}
+
+StatusOr<RegisteredModel> RegistryService::UpdateRegisteredModel(
+    const std::string& name, const std::optional<std::string>& description) {
+  RETURN_IF_ERROR(ValidateDescription(description));
+  RegisteredModel updated;
+  int64_t now = env_->NowMillis();
+  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, name));
+    SqlValue desc = description ? SqlValue(*description) : SqlValue();
+    RETURN_IF_ERROR(db.Execute("UPDATE registered_models SET description = ?, "
+                               "last_updated_time = ? WHERE model_key = ?",
+                               {desc, now, key})
+                        .status());
+    ASSIGN_OR_RETURN(updated, LoadModel(db, key));
+    return Status::Ok();
+  }));
+  return updated;
+}
+
+Status RegistryService::DeleteRegisteredModel(const std::string& name) {
+  return store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, name));
+    for (const char* table : {"registered_model_aliases", "model_version_tags", "model_versions",
+                              "registered_model_tags", "registered_models"}) {
+      RETURN_IF_ERROR(
+          db.Execute(std::string("DELETE FROM ") + table + " WHERE model_key = ?", {key}).status());
+    }
+    return Status::Ok();
+  });
+}
+
+StatusOr<RegisteredModelPage> RegistryService::SearchRegisteredModels(
+    const SearchRequest& request) {
+  ASSIGN_OR_RETURN(int64_t offset, tracking::ParsePageToken(request.page_token));
+  ASSIGN_OR_RETURN(tracking::SqlQuery query,
+                   BuildRegisteredModelSearch(request, store_->dialect(), offset));
+  RegisteredModelPage page;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    std::vector<int64_t> keys;
+    RETURN_IF_ERROR(db.ForEachRow(query.sql, query.params,
+                                  [&](const store::SqlRow& row) { keys.push_back(row.Int(0)); }));
+    bool more = static_cast<int64_t>(keys.size()) > request.max_results;
+    if (more) keys.resize(static_cast<size_t>(request.max_results));
+    ASSIGN_OR_RETURN(page.models, LoadModels(db, keys));
+    page.next_page_token = tracking::NextPageToken(offset, keys.size(), more);
+    return Status::Ok();
+  }));
+  return page;
+}
+
+StatusOr<std::vector<ModelVersion>> RegistryService::GetLatestVersions(
+    const std::string& name, const std::vector<std::string>& stages) {
+  std::vector<Stage> wanted;
+  for (const std::string& s : stages) {
+    ASSIGN_OR_RETURN(Stage stage, ParseStage(s));
+    wanted.push_back(stage);
+  }
+  std::vector<ModelVersion> out;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, name));
+    ASSIGN_OR_RETURN(auto latest, LatestVersions(db, {key}));
+    for (KeyedVersion& k : latest) {
+      if (wanted.empty() ||
+          std::find(wanted.begin(), wanted.end(), k.version.stage) != wanted.end()) {
+        out.push_back(std::move(k.version));
+      }
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status RegistryService::SetRegisteredModelTag(const std::string& name, const KeyValue& tag) {
+  RETURN_IF_ERROR(ValidateRegistryTag(tag));
+  return store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, name));
+    return UpsertTag(db, "registered_model_tags", "model_key", {key}, tag);
+  });
+}
+
+Status RegistryService::DeleteRegisteredModelTag(const std::string& name,
+                                                 const std::string& key_name) {
+  RETURN_IF_ERROR(tracking::ValidateKeyName("tag", key_name, /*allow_colon=*/true));
+  return store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, name));
+    return db
+        .Execute("DELETE FROM registered_model_tags WHERE model_key = ? AND key = ?",
+                 {key, key_name})
+        .status();
+  });
+}
+
+Status RegistryService::SetAlias(const std::string& name, const std::string& alias,
+                                 const std::string& version) {
+  RETURN_IF_ERROR(ValidateAliasName(alias));
+  return store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
+    return db
+        .Execute(
+            "INSERT INTO registered_model_aliases (model_key, alias, version) VALUES (?, ?, "
+            "?) ON CONFLICT (model_key, alias) DO UPDATE SET version = excluded.version",
+            {found.first, alias, found.second})
+        .status();
+  });
+}
+
+Status RegistryService::DeleteAlias(const std::string& name, const std::string& alias) {
+  if (alias.empty()) return InvalidArgument("Registered model alias name cannot be empty.");
+  return store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, name));
+    return db
+        .Execute("DELETE FROM registered_model_aliases WHERE model_key = ? AND alias = ?",
+                 {key, alias})
+        .status();
+  });
+}
+
+StatusOr<ModelVersion> RegistryService::GetVersionByAlias(const std::string& name,
+                                                          const std::string& alias) {
+  ModelUri uri;
+  uri.name = name;
+  // MLflow 3 answers "latest" with a version; Cairn's is the newest live
+  // one (MLflow's is the lowest stage's newest, which is rarely meant).
+  uri.kind = EqualsIgnoreCase(alias, "latest") ? ModelUri::Kind::kLatest : ModelUri::Kind::kAlias;
+  uri.alias = alias;
+  ModelVersion version;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    auto found = FindUriVersion(db, uri, "models:/" + name + "@" + alias);
+    // MLflow says the alias is missing also when the model is.
+    if (!found.ok() && uri.kind == ModelUri::Kind::kAlias) {
+      return NotFound("Registered model alias " + alias + " not found.");
+    }
+    RETURN_IF_ERROR(found.status());
+    version = std::move(found->version);
+    return Status::Ok();
+  }));
+  return version;
+}
+
+StatusOr<ModelVersion> RegistryService::CreateModelVersion(
+    const CreateModelVersionRequest& request) {
+  RETURN_IF_ERROR(ValidateRegisteredModelName(request.name));
+  if (request.source.empty()) {
+    return InvalidArgument(
+        "Missing value for required parameter 'source'. See the API docs for more information "
+        "about request parameters.");
+  }
+  RETURN_IF_ERROR(ValidateTags(request.tags));
+  RETURN_IF_ERROR(ValidateDescription(request.description));
+  // Prompts (MLflow 3) are versions whose text lives in their tags; their
+  // source is a marker ("prompt-template"), not a location.
+  bool is_prompt = std::any_of(request.tags.begin(), request.tags.end(), [](const KeyValue& t) {
+    return t.key == "mlflow.prompt.is_prompt";
+  });
+  bool model_uri_source = !is_prompt && IsModelUri(request.source);
+  if (!is_prompt && !model_uri_source) RETURN_IF_ERROR(ValidateArtifactSource(request.source));
+  std::vector<KeyValue> tags = LastOfEachKey(request.tags);
+  int64_t now = env_->NowMillis();
+  ModelVersion created;
+  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+    std::string storage_location = request.source;
+    std::string run_id = request.run_id;
+    std::string model_id = request.model_id;
+    if (model_uri_source) {
+      ASSIGN_OR_RETURN(ResolvedModel resolved, Resolve(db, request.source));
+      storage_location = resolved.artifact_uri;
+      if (run_id.empty()) run_id = resolved.run_id;
+      if (model_id.empty()) model_id = resolved.model_id;
+    }
+    if (!model_id.empty()) {
+      ASSIGN_OR_RETURN(LoggedModelLocation model, FindLoggedModel(db, model_id));
+      if (run_id.empty()) run_id = model.source_run_id;
+    }
+    ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, request.name));
+    ASSIGN_OR_RETURN(SqlRows max, db.Query("SELECT COALESCE(MAX(version), 0) FROM model_versions "
+                                           "WHERE model_key = ?",
+                                           {key}));
+    int64_t version = max.Int(0, 0) + 1;
+    RETURN_IF_ERROR(
+        db.Execute("INSERT INTO model_versions (model_key, version, creation_time, "
+                   "last_updated_time, description, user_id, stage, deleted, source, "
+                   "storage_location, run_id, run_link, model_id, status, status_message) VALUES "
+                   "(?, ?, ?, ?, ?, ?, 'None', 0, ?, ?, ?, ?, ?, 'READY', '')",
+                   {key, version, now, now, request.description.value_or(""), request.user_id,
+                    request.source, storage_location, run_id, request.run_link, model_id})
+            .status());
+    for (const KeyValue& t : tags) {
+      RETURN_IF_ERROR(UpsertTag(db, "model_version_tags", "model_key, version", {key, version}, t));
+    }
+    RETURN_IF_ERROR(Touch(db, key, now));
+    ASSIGN_OR_RETURN(created, LoadVersion(db, key, version));
+    return Status::Ok();
+  }));
+  return created;
+}
+
+StatusOr<ModelVersion> RegistryService::GetModelVersion(const std::string& name,
+                                                        const std::string& version) {
+  ModelVersion out;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
+    ASSIGN_OR_RETURN(out, LoadVersion(db, found.first, found.second));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<ModelVersion> RegistryService::UpdateModelVersion(
+    const std::string& name, const std::string& version,
+    const std::optional<std::string>& description) {
+  RETURN_IF_ERROR(ValidateDescription(description));
+  int64_t now = env_->NowMillis();
+  ModelVersion out;
+  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
+    SqlValue desc = description ? SqlValue(*description) : SqlValue();
+    RETURN_IF_ERROR(db.Execute("UPDATE model_versions SET description = ?, last_updated_time = ? "
+                               "WHERE model_key = ? AND version = ?",
+                               {desc, now, found.first, found.second})
+                        .status());
+    ASSIGN_OR_RETURN(out, LoadVersion(db, found.first, found.second));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status RegistryService::DeleteModelVersion(const std::string& name, const std::string& version) {
+  int64_t now = env_->NowMillis();
+  return store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
+    RETURN_IF_ERROR(db.Execute("UPDATE model_versions SET deleted = 1, last_updated_time = ? "
+                               "WHERE model_key = ? AND version = ?",
+                               {now, found.first, found.second})
+                        .status());
+    // MLflow leaves the version's aliases pointing at nothing; an alias
+    // must always name a live version.
+    RETURN_IF_ERROR(
+        db.Execute("DELETE FROM registered_model_aliases WHERE model_key = ? AND version = ?",
+                   {found.first, found.second})
+            .status());
+    return Touch(db, found.first, now);
+  });
+}
+
+StatusOr<ModelVersion> RegistryService::TransitionStage(const std::string& name,
+                                                        const std::string& version,
+                                                        const std::string& stage_text,
+                                                        bool archive_existing_versions) {
+  ASSIGN_OR_RETURN(Stage stage, ParseStage(stage_text));
+  if (archive_existing_versions && stage != Stage::kStaging && stage != Stage::kProduction) {
+    return InvalidArgument(
+        "Model version transition cannot archive existing model versions because '" + stage_text +
+        "' is not an Active stage. Valid stages are ['Staging', 'Production']");
+  }
+  int64_t now = env_->NowMillis();
+  ModelVersion out;
+  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
+    std::string stage_name(StageName(stage));
+    if (archive_existing_versions) {
+      RETURN_IF_ERROR(db.Execute("UPDATE model_versions SET stage = 'Archived', "
+                                 "last_updated_time = ? WHERE model_key = ? AND version != ? AND "
+                                 "deleted = 0 AND stage = ?",
+                                 {now, found.first, found.second, stage_name})
+                          .status());
+    }
+    RETURN_IF_ERROR(db.Execute("UPDATE model_versions SET stage = ?, last_updated_time = ? WHERE "
+                               "model_key = ? AND version = ?",
+                               {stage_name, now, found.first, found.second})
+                        .status());
+    RETURN_IF_ERROR(Touch(db, found.first, now));
+    ASSIGN_OR_RETURN(out, LoadVersion(db, found.first, found.second));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<std::string> RegistryService::GetDownloadUri(const std::string& name,
+                                                      const std::string& version) {
+  ASSIGN_OR_RETURN(ModelVersion v, GetModelVersion(name, version));
+  return v.storage_location;
+}
+
+StatusOr<ModelVersionPage> RegistryService::SearchModelVersions(const SearchRequest& request) {
+  ASSIGN_OR_RETURN(int64_t offset, tracking::ParsePageToken(request.page_token));
+  ASSIGN_OR_RETURN(tracking::SqlQuery query,
+                   BuildModelVersionSearch(request, store_->dialect(), offset));
+  ModelVersionPage page;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    std::vector<std::pair<int64_t, int64_t>> keys;
+    RETURN_IF_ERROR(db.ForEachRow(query.sql, query.params, [&](const store::SqlRow& row) {
+      keys.emplace_back(row.Int(0), row.Int(1));
+    }));
+    bool more = static_cast<int64_t>(keys.size()) > request.max_results;
+    if (more) keys.resize(static_cast<size_t>(request.max_results));
+    // Load the page's versions by model, then put them in the search's order.
+    std::vector<int64_t> model_keys;
+    for (const auto& k : keys) model_keys.push_back(k.first);
+    model_keys = Unique(std::move(model_keys));
+    std::map<std::pair<int64_t, int64_t>, ModelVersion> loaded;
+    for (size_t start = 0; start < model_keys.size(); start += kInChunk) {
+      size_t n = std::min(kInChunk, model_keys.size() - start);
+      std::vector<SqlValue> params(model_keys.begin() + static_cast<std::ptrdiff_t>(start),
+                                   model_keys.begin() + static_cast<std::ptrdiff_t>(start + n));
+      ASSIGN_OR_RETURN(
+          auto rows,
+          QueryVersions(db, "v.deleted = 0 AND v.model_key IN " + Placeholders(n), params));
+      for (KeyedVersion& k : rows) {
+        loaded[{k.model_key, k.version.version}] = std::move(k.version);
+      }
+    }
+    for (const auto& k : keys) {
+      auto it = loaded.find(k);
+      if (it != loaded.end()) page.versions.push_back(std::move(it->second));
+    }
+    page.next_page_token = tracking::NextPageToken(offset, keys.size(), more);
+    return Status::Ok();
+  }));
+  return page;
+}
+
+Status RegistryService::SetModelVersionTag(const std::string& name, const std::string& version,
+                                           const KeyValue& tag) {
+  RETURN_IF_ERROR(ValidateRegistryTag(tag));
+  return store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
+    return UpsertTag(db, "model_version_tags", "model_key, version", {found.first, found.second},
+                     tag);
+  });
+}
+
+Status RegistryService::DeleteModelVersionTag(const std::string& name, const std::string& version,
+                                              const std::string& key) {
+  RETURN_IF_ERROR(tracking::ValidateKeyName("tag", key, /*allow_colon=*/true));
+  return store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
+    return db
+        .Execute("DELETE FROM model_version_tags WHERE model_key = ? AND version = ? AND key = ?",
+                 {found.first, found.second, key})
+        .status();
+  });
+}
+
+StatusOr<ResolvedModel> RegistryService::ResolveModelUri(const std::string& uri) {
+  ResolvedModel out;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(out, Resolve(db, uri));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+}  // namespace cairn::registry
