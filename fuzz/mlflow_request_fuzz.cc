@@ -13,6 +13,7 @@
 #include "core/env.h"
 #include "http/router.h"
 #include "mlflow/routes.h"
+#include "registry/registry_service.h"
 #include "store/sqlite/sqlite_store.h"
 #include "tracking/tracking_service.h"
 
@@ -33,6 +34,11 @@ struct Fixture {
     cairn::mlflow::RegisterTrackingRoutes(router, *tracking);
     cairn::mlflow::RegisterLoggedModelRoutes(router, *logged_models);
     cairn::mlflow::RegisterArtifactRoutes(router, *artifacts, *tracking);
+    // Last, so the seeds' route bytes (the first byte picks a route) stay valid.
+    model_registry =
+        std::make_unique<cairn::registry::RegistryService>(store.get(), cairn::Env::Default());
+    if (!model_registry->Init().ok()) std::abort();
+    cairn::mlflow::RegisterRegistryRoutes(router, *model_registry);
     for (const cairn::http::Route* route : router.routes()) {
       // Spooled uploads need a file, not a body; everything else takes JSON or a query.
       if (route->options.body_mode == cairn::http::BodyMode::kBuffered) routes.push_back(route);
@@ -44,6 +50,7 @@ struct Fixture {
   std::unique_ptr<cairn::artifacts::ArtifactStore> artifacts;
   std::unique_ptr<cairn::tracking::TrackingService> tracking;
   std::unique_ptr<cairn::tracking::LoggedModelService> logged_models;
+  std::unique_ptr<cairn::registry::RegistryService> model_registry;
   std::vector<const cairn::http::Route*> routes;
 };
 

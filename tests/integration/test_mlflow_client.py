@@ -416,7 +416,127 @@ def sklearn_model():
     return out
 '''
 
-SCRIPTS = {"tracking": TRACKING, "artifacts": ARTIFACTS, "search": SEARCH, "models": MODELS}
+REGISTRY = r'''
+import numpy as np
+from sklearn.linear_model import LinearRegression
+
+EXP = mlflow.set_experiment(f"it-client-registry-{UNIQ}")
+NAME = f"reg-{UNIQ}"
+X = np.array([[0.0], [1.0], [2.0], [3.0]])
+
+
+def fit(slope):
+    return LinearRegression().fit(X, slope * X[:, 0] + 1.0)
+
+
+def log(model, registered_model_name=None):
+    if V2:
+        return mlflow.sklearn.log_model(model, "model", registered_model_name=registered_model_name)
+    return mlflow.sklearn.log_model(model, name="model", registered_model_name=registered_model_name)
+
+
+def predict(uri):
+    return [float(v) for v in mlflow.pyfunc.load_model(uri).predict(np.array([[4.0]]))]
+
+
+def version_dict(v):
+    return {"version": str(v.version), "stage": v.current_stage, "run_id": v.run_id,
+            "source": v.source, "status": str(v.status), "aliases": sorted(getattr(v, "aliases", []) or [])}
+
+
+@flow
+def register_two_versions():
+    with mlflow.start_run() as run:
+        info1 = log(fit(2.0), registered_model_name=NAME)  # creates the model and version 1
+    rid1 = run.info.run_id
+    with mlflow.start_run() as run:
+        info2 = log(fit(3.0))
+    rid2 = run.info.run_id
+    # A second registration: registered-models/create answers RESOURCE_ALREADY_EXISTS, swallowed.
+    v2 = mlflow.register_model(info2.model_uri, NAME)
+    v1 = client.get_model_version(NAME, "1")
+    return {"v1": version_dict(v1), "v2": version_dict(v2), "rid1": rid1, "rid2": rid2,
+            "uri2": info2.model_uri, "model_id2": getattr(info2, "model_id", None),
+            "download1": client.get_model_version_download_uri(NAME, "1")}
+
+
+@flow
+def aliases_and_loading():
+    client.set_registered_model_alias(NAME, "champion", "1")
+    by_alias = client.get_model_version_by_alias(NAME, "champion")
+    before = predict(f"models:/{NAME}@champion")
+    client.set_registered_model_alias(NAME, "champion", "2")  # moves
+    after = predict(f"models:/{NAME}@champion")
+    rm = client.get_registered_model(NAME)
+    client.delete_registered_model_alias(NAME, "champion")
+    missing = mlflow_error(lambda: client.get_model_version_by_alias(NAME, "champion"))
+    return {"alias_version": str(by_alias.version), "before": before, "after": after,
+            "rm_aliases": dict(rm.aliases), "missing": missing,
+            "by_number": predict(f"models:/{NAME}/1"), "latest": predict(f"models:/{NAME}/latest")}
+
+
+@flow
+def stages():
+    client.transition_model_version_stage(NAME, "1", "Production")
+    moved = client.transition_model_version_stage(NAME, "2", "Production", archive_existing_versions=True)
+    latest = client.get_latest_versions(NAME, stages=["Production"])
+    return {"moved": moved.current_stage, "v1": client.get_model_version(NAME, "1").current_stage,
+            "latest": [str(v.version) for v in latest],
+            "production_prediction": predict(f"models:/{NAME}/Production")}
+
+
+@flow
+def search():
+    other = f"other-{UNIQ}"
+    client.create_registered_model(other, tags={"team": "risk"}, description="second")
+    found = [m.name for m in mlflow.search_registered_models(filter_string=f"name LIKE '%{UNIQ}'")]
+    by_tag = [m.name for m in client.search_registered_models(filter_string="tags.team = 'risk'")]
+    everything = [m.name for m in mlflow.search_registered_models()]
+    versions = client.search_model_versions(f"name = '{NAME}'")
+    ordered = client.search_registered_models(filter_string=f"name LIKE '%{UNIQ}'",
+                                              order_by=["name DESC"])
+    return {"found": sorted(found), "by_tag": by_tag, "in_plain_search": NAME in everything and other in everything,
+            "versions": sorted(str(v.version) for v in versions),
+            "ordered": [m.name for m in ordered]}
+
+
+@flow
+def tags_rename_delete():
+    client.set_registered_model_tag(NAME, "owner", "ml-team")
+    client.set_model_version_tag(NAME, "1", "validated", "true")
+    client.update_model_version(NAME, "1", description="first fit")
+    client.update_registered_model(NAME, description="slope models")
+    rm = client.get_registered_model(NAME)
+    v1 = client.get_model_version(NAME, "1")
+    renamed = client.rename_registered_model(NAME, NAME + "-renamed")
+    after_rename = client.get_model_version(NAME + "-renamed", "2")
+    client.delete_model_version(NAME + "-renamed", "1")
+    gone = mlflow_error(lambda: client.get_model_version(NAME + "-renamed", "1"))
+    duplicate = mlflow_error(lambda: client.create_registered_model(NAME + "-renamed"))
+    client.delete_registered_model(NAME + "-renamed")
+    unknown = mlflow_error(lambda: client.get_registered_model(NAME + "-renamed"))
+    return {"tags": dict(rm.tags), "description": rm.description, "v1_tags": dict(v1.tags),
+            "v1_description": v1.description, "renamed": renamed.name if renamed else None,
+            "after_rename": str(after_rename.version), "gone": gone, "duplicate": duplicate,
+            "unknown": unknown}
+
+
+@flow
+def register_logged_model_by_id():
+    if V2:
+        return None
+    name = f"lm-{UNIQ}"
+    with mlflow.start_run() as run:
+        info = log(fit(5.0))
+    v = mlflow.register_model(f"models:/{info.model_id}", name)
+    from_run = mlflow.register_model(f"runs:/{run.info.run_id}/model", name)
+    lm = mlflow.get_logged_model(info.model_id)
+    return {"version": version_dict(v), "from_run": version_dict(from_run), "run_id": run.info.run_id,
+            "model_id": info.model_id, "prediction": predict(f"models:/{name}/1"),
+            "model_versions_tag": json.loads(lm.tags.get("mlflow.modelVersions", "[]"))}
+'''
+
+SCRIPTS = {"tracking": TRACKING, "artifacts": ARTIFACTS, "search": SEARCH, "models": MODELS, "registry": REGISTRY}
 _CACHE: dict = {}
 
 
@@ -663,3 +783,73 @@ def test_sklearn_log_model_and_pyfunc_load(flows, mlflow_version):
     assert d["found"] == [d["model_id"]]
     assert d["outputs"] == [d["model_id"]]
     assert "model/MLmodel" in d["files"] and "model/model.pkl" in d["files"]
+
+# ---------------------------------------------------------------------------- registry
+
+
+def test_register_model_twice_numbers_versions(flows, mlflow_version):
+    d = flow_data(flows("registry"), "register_two_versions")
+    assert d["v1"]["version"] == "1" and d["v2"]["version"] == "2"
+    for v, rid in ((d["v1"], d["rid1"]), (d["v2"], d["rid2"])):
+        assert v["status"].endswith("READY")
+        assert v["stage"] == "None"
+        assert v["run_id"] == rid, "the version links to its run (3.x: derived from the logged model)"
+    if mlflow_version == "3.6":
+        assert d["v2"]["source"] == f"models:/{d['model_id2']}"
+        assert d["download1"].startswith("mlflow-artifacts:/") and "/models/m-" in d["download1"]
+    else:
+        assert d["v2"]["source"].endswith(f"/{d['rid2']}/artifacts/model")
+        assert d["download1"].endswith(f"/{d['rid1']}/artifacts/model")
+
+
+def test_aliases_move_and_load(flows):
+    d = flow_data(flows("registry"), "aliases_and_loading")
+    assert d["alias_version"] == "1"
+    assert d["before"] == pytest.approx([9.0])   # 2x + 1
+    assert d["after"] == pytest.approx([13.0])   # 3x + 1, after the alias moved to v2
+    assert d["rm_aliases"] == {"champion": "2"}
+    assert d["missing"] is not None
+    assert d["by_number"] == pytest.approx([9.0])
+    assert d["latest"] == pytest.approx([13.0])
+
+
+def test_transition_stage_archives_and_loads_by_stage(flows):
+    d = flow_data(flows("registry"), "stages")
+    assert d["moved"] == "Production"
+    assert d["v1"] == "Archived"
+    assert d["latest"] == ["2"]
+    assert d["production_prediction"] == pytest.approx([13.0])
+
+
+def test_registry_search(flows):
+    d = flow_data(flows("registry"), "search")
+    assert len(d["found"]) == 2
+    assert any(n.startswith("other-") for n in d["by_tag"])
+    assert d["in_plain_search"], "3.6 adds tag.mlflow.prompt.is_prompt != 'true' to every search"
+    assert d["versions"] == ["1", "2"]
+    assert d["ordered"] == sorted(d["found"], reverse=True)
+
+
+def test_registry_tags_rename_delete(flows):
+    d = flow_data(flows("registry"), "tags_rename_delete")
+    assert d["tags"] == {"owner": "ml-team"}
+    assert d["description"] == "slope models"
+    assert d["v1_tags"] == {"validated": "true"}
+    assert d["v1_description"] == "first fit"
+    assert d["after_rename"] == "2"
+    assert d["gone"]["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert d["duplicate"]["error_code"] == "RESOURCE_ALREADY_EXISTS"
+    assert d["unknown"]["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_register_logged_model_by_id_and_from_run(flows, mlflow_version):
+    d = flow_data(flows("registry"), "register_logged_model_by_id")
+    if mlflow_version != "3.6":
+        assert d is None
+        return
+    assert d["version"]["version"] == "1"
+    assert d["version"]["run_id"] == d["run_id"]
+    assert d["from_run"]["version"] == "2"
+    assert d["from_run"]["source"] == f"models:/{d['model_id']}"
+    assert d["prediction"] == pytest.approx([21.0])
+    assert {str(e["version"]) for e in d["model_versions_tag"]} >= {"1", "2"}
