@@ -6,9 +6,9 @@
 // takes every queued callback, opens one transaction, runs each inside its
 // own SAVEPOINT (rolled back alone if it fails), commits once, then wakes each
 // caller with its own status. Under load, hundreds of requests share one fsync.
-// When the writer is idle and was not batching, a write commits on its
-// caller's thread instead: alone there is nothing to share, and the hand-offs
-// would cost a third of the commit.
+// When the writer is idle and was not batching, a small write (and every
+// blocking Write) commits on its caller's thread instead: alone there is
+// nothing to share, and the hand-offs would cost a third of the commit.
 //
 // Thread-safety: as MetadataStore.
 #pragma once
@@ -54,7 +54,8 @@ class ConnectionStore : public MetadataStore {
   std::string DisplayUri() const override { return display_uri_; }
   Status Read(const std::function<Status(SqlSession&)>& fn) override;
   Status Write(const std::function<Status(SqlSession&)>& fn) override;
-  void WriteAsync(std::function<Status(SqlSession&)> fn, std::function<void(Status)> done) override;
+  void WriteAsync(std::function<Status(SqlSession&)> fn, std::function<void(Status)> done,
+                  WriteSize size) override;
   Status Migrate(std::string_view component, std::span<const Migration> migrations) override;
 
  private:

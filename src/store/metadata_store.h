@@ -139,14 +139,22 @@ class MetadataStore {
   // return that error, not carry on (use ON CONFLICT for expected conflicts).
   virtual Status Write(const std::function<Status(SqlSession&)>& fn) = 0;
 
+  // How a WriteAsync may be carried out.
+  enum class WriteSize {
+    kLarge,  // Always handed to the store's commit thread; the caller never blocks.
+    kSmall,  // A few rows: when the store is idle, committed on the calling
+             // thread, which saves two thread hand-offs but blocks the caller
+             // for one commit.
+  };
+
   // As Write, but `done` receives the status once the write is durable (or
-  // has failed). When the store is busy, WriteAsync returns at once and
-  // `done` runs later on the store's commit thread; when it is idle, the
-  // write commits on the calling thread and `done` runs before WriteAsync
-  // returns. Either way `done` must be quick and must not call back into the
-  // store (post work elsewhere).
-  virtual void WriteAsync(std::function<Status(SqlSession&)> fn,
-                          std::function<void(Status)> done) = 0;
+  // has failed). Usually WriteAsync returns at once and `done` runs later on
+  // the store's commit thread; a kSmall write on an idle store commits on
+  // the calling thread and `done` runs before WriteAsync returns. Either way
+  // `done` must be quick and must not call back into the store (post work
+  // elsewhere).
+  virtual void WriteAsync(std::function<Status(SqlSession&)> fn, std::function<void(Status)> done,
+                          WriteSize size = WriteSize::kLarge) = 0;
 
   // Applies, in version order, the migrations of `component` not yet
   // recorded in the schema_migrations table, each in its own transaction.

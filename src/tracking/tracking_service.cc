@@ -547,9 +547,16 @@ Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
 void TrackingService::LogBatchAsync(LogBatchRequest batch, std::function<void(Status)> done) {
   Status valid = ValidateBatch(batch.metrics, batch.params, batch.tags);
   if (!valid.ok()) return done(valid);
+  // log-metric, log-parameter and set-tag-sized batches may commit inline
+  // (see MetadataStore::WriteSize); big ones never block the IO thread.
+  constexpr size_t kSmallBatch = 10;
+  auto size = batch.metrics.size() + batch.params.size() + batch.tags.size() <= kSmallBatch
+                  ? store::MetadataStore::WriteSize::kSmall
+                  : store::MetadataStore::WriteSize::kLarge;
   // Shared because std::function needs a copyable callable; nothing else owns it.
   auto owned = std::make_shared<const LogBatchRequest>(std::move(batch));
-  store_->WriteAsync([owned](SqlSession& db) { return WriteBatch(db, *owned); }, std::move(done));
+  store_->WriteAsync([owned](SqlSession& db) { return WriteBatch(db, *owned); }, std::move(done),
+                     size);
 }
 
 Status TrackingService::SetTag(const std::string& run_id, const KeyValue& tag) {

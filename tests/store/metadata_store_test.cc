@@ -538,7 +538,7 @@ TEST_P(MetadataStoreTest, ConcurrentWritesAllLandAndFailAlone) {
   EXPECT_EQ(want.size(), size_t{kThreads * kWritesPerThread * 9 / 10});
 }
 
-TEST_P(MetadataStoreTest, WriteAsyncOnAnIdleStoreIsDurableBeforeItReturns) {
+TEST_P(MetadataStoreTest, SmallWriteAsyncOnAnIdleStoreIsDurableBeforeItReturns) {
   ASSERT_OK(Script("CREATE TABLE lone (id BIGINT PRIMARY KEY)"));
   // Nothing else writes, so each write commits on this thread and is
   // acknowledged (durably, with its own status) before WriteAsync returns.
@@ -554,11 +554,28 @@ TEST_P(MetadataStoreTest, WriteAsyncOnAnIdleStoreIsDurableBeforeItReturns) {
         [&](Status status) {
           got = std::move(status);
           ++calls;
-        });
+        },
+        MetadataStore::WriteSize::kSmall);
     EXPECT_EQ(calls.load(), 1) << "write " << i;
     EXPECT_EQ(got, i == 3 ? FailedPrecondition("third refused") : Status::Ok()) << "write " << i;
   }
   EXPECT_EQ(ReadInts("SELECT id FROM lone ORDER BY id"), (std::vector<int64_t>{0, 1, 2, 4}));
+}
+
+TEST_P(MetadataStoreTest, LargeWriteAsyncNeverRunsOnTheCallersThread) {
+  ASSERT_OK(Script("CREATE TABLE big (id BIGINT PRIMARY KEY)"));
+  // A large write would hold an IO thread for a whole commit: it always goes
+  // to the commit thread, even on an idle store.
+  std::promise<std::thread::id> ran_on;
+  store_->WriteAsync(
+      [](SqlSession& db) { return db.Execute("INSERT INTO big (id) VALUES (1)").status(); },
+      [&](Status status) {
+        EXPECT_TRUE(status.ok()) << status.ToString();
+        ran_on.set_value(std::this_thread::get_id());
+      },
+      MetadataStore::WriteSize::kLarge);
+  EXPECT_NE(ran_on.get_future().get(), std::this_thread::get_id());
+  EXPECT_EQ(ReadInt("SELECT COUNT(*) FROM big"), 1);
 }
 
 TEST_P(MetadataStoreTest, ConcurrentDuplicatesExactlyOneWins) {
