@@ -20,3 +20,7 @@ endif()
 add_library(cairn_boost_net INTERFACE)
 target_link_libraries(cairn_boost_net INTERFACE Boost::boost Threads::Threads)
 target_compile_definitions(cairn_boost_net INTERFACE BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+
+# libsodium: argon2id password hashes, SHA-256, ed25519 signatures.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)

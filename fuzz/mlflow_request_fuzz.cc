@@ -31,14 +31,15 @@ struct Fixture {
     if (!tracking->Init().ok()) std::abort();
     logged_models =
         std::make_unique<cairn::tracking::LoggedModelService>(store.get(), cairn::Env::Default());
-    cairn::mlflow::RegisterTrackingRoutes(router, *tracking);
-    cairn::mlflow::RegisterLoggedModelRoutes(router, *logged_models);
-    cairn::mlflow::RegisterArtifactRoutes(router, *artifacts, *tracking);
+    cairn::mlflow::Surface surface{router};
+    cairn::mlflow::RegisterTrackingRoutes(surface, *tracking);
+    cairn::mlflow::RegisterLoggedModelRoutes(surface, *logged_models);
+    cairn::mlflow::RegisterArtifactRoutes(surface, *artifacts, *tracking);
     // Last, so the seeds' route bytes (the first byte picks a route) stay valid.
     model_registry =
         std::make_unique<cairn::registry::RegistryService>(store.get(), cairn::Env::Default());
     if (!model_registry->Init().ok()) std::abort();
-    cairn::mlflow::RegisterRegistryRoutes(router, *model_registry);
+    cairn::mlflow::RegisterRegistryRoutes(surface, *model_registry);
     for (const cairn::http::Route* route : router.routes()) {
       // Spooled uploads need a file, not a body; everything else takes JSON or a query.
       if (route->options.body_mode == cairn::http::BodyMode::kBuffered) routes.push_back(route);

@@ -1,4 +1,4 @@
-// `cairn`: the one binary. Subcommands: server, version.
+// `cairn`: the one binary. Subcommands: server, users, tokens, version.
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
@@ -65,6 +65,69 @@ int main(int argc, char** argv) {
       ->envname("CAIRN_WORKERS");
   server->add_option("--log-level", config.log_level, "debug, info, warn or error")
       ->envname("CAIRN_LOG_LEVEL");
+  server
+      ->add_flag("--insecure", config.insecure,
+                 "Serve on a non-loopback address although no user exists (no authentication)")
+      ->envname("CAIRN_INSECURE");
+
+  // Users, grants and tokens, straight on the metadata store.
+  cairn::server::UserCommand user_command;
+  using Action = cairn::server::UserCommand::Action;
+  auto store_options = [&](CLI::App* cmd) {
+    cmd->add_option("--data-dir", config.data_dir, "Folder for embedded state")
+        ->envname("CAIRN_DATA_DIR");
+    cmd->add_option("--store", config.store_uri, "Metadata store URI")->envname("CAIRN_STORE");
+  };
+  CLI::App* users = app.add_subcommand("users", "Manage users, roles and per-resource grants.");
+  users->require_subcommand(1);
+  auto user_cmd = [&](const char* name, const char* help, Action action, bool needs_user) {
+    CLI::App* cmd = users->add_subcommand(name, help);
+    store_options(cmd);
+    if (needs_user) cmd->add_option("user", user_command.user, "User name")->required();
+    cmd->callback([&user_command, action] { user_command.action = action; });
+    return cmd;
+  };
+  CLI::App* add = user_cmd("add", "Create a user.", Action::kAdd, true);
+  add->add_option("--role", user_command.role, "viewer, editor, approver or admin")
+      ->default_val("viewer");
+  add->add_option("--password", user_command.password, "At least 8 characters")
+      ->envname("CAIRN_PASSWORD")
+      ->required();
+  user_cmd("list", "List users and their roles.", Action::kList, false);
+  user_cmd("delete", "Delete a user with their tokens and grants.", Action::kDelete, true);
+  user_cmd("set-role", "Change a user's role.", Action::kSetRole, true)
+      ->add_option("--role", user_command.role, "viewer, editor, approver or admin")
+      ->required();
+  user_cmd("set-password", "Change a user's password.", Action::kSetPassword, true)
+      ->add_option("--password", user_command.password, "At least 8 characters")
+      ->envname("CAIRN_PASSWORD")
+      ->required();
+  for (auto [name, action] : {std::pair{"grant", Action::kGrant}, {"ungrant", Action::kUngrant}}) {
+    CLI::App* cmd = user_cmd(name,
+                             action == Action::kGrant
+                                 ? "Set a user's level on one experiment or registered model."
+                                 : "Remove a grant (the role's default applies again).",
+                             action, true);
+    cmd->add_option("--experiment", user_command.experiment, "Experiment id");
+    cmd->add_option("--model", user_command.model, "Registered model name");
+    if (action == Action::kGrant) {
+      cmd->add_option("--level", user_command.level, "none, read, edit or manage")->required();
+    }
+  }
+  user_cmd("grants", "List a user's grants.", Action::kGrants, true);
+
+  CLI::App* tokens = app.add_subcommand("tokens", "Manage API tokens (MLFLOW_TRACKING_TOKEN).");
+  tokens->require_subcommand(1);
+  for (auto [name, action] :
+       {std::pair{"create", Action::kCreateToken}, {"revoke", Action::kRevokeToken}}) {
+    CLI::App* cmd = tokens->add_subcommand(name, action == Action::kCreateToken
+                                                     ? "Create a token; it is printed once."
+                                                     : "Revoke a token.");
+    store_options(cmd);
+    cmd->add_option("user", user_command.user, "User name")->required();
+    cmd->add_option("--name", user_command.token_name, "Token name")->default_val("default");
+    cmd->callback([&user_command, action] { user_command.action = action; });
+  }
 
   app.add_subcommand("version", "Print the version.")->callback([] {
     std::cout << "cairn 0.1.0 (MLflow API " << cairn::http::kMlflowCompatibleVersion << ")\n";
@@ -72,5 +135,8 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (server->parsed()) return cairn::server::RunServer(config);
+  if (users->parsed() || tokens->parsed()) {
+    return cairn::server::RunUserCommand(config, user_command);
+  }
   return 0;
 }

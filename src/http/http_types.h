@@ -28,6 +28,10 @@ struct HttpRequest {
   // Values captured by "{name}" and trailing "*" segments of the route pattern,
   // in pattern order ("*" is captured under the name "*").
   std::vector<std::pair<std::string, std::string>> path_params;
+  // Who sent it, once the server's Authenticator accepted it (empty when the
+  // server runs without authentication), and that user's role name.
+  std::string user;
+  std::string role;
 
   // The first header with that (lower-case) name, or "" if absent.
   std::string_view Header(std::string_view lower_name) const;

@@ -50,6 +50,12 @@ enum class Execution {
 struct RouteOptions {
   BodyMode body_mode = BodyMode::kBuffered;
   Execution execution = Execution::kWorker;
+  // Served without credentials even when the server authenticates
+  // (/health, /version, /metrics).
+  bool is_public = false;
+  // What the route needs, in words, for listings (e.g. "experiment edit");
+  // set by the surface that registers it.
+  std::string access;
 };
 
 struct Route {

@@ -40,6 +40,7 @@ HttpResponse ErrorResponse(int status, std::string_view message) {
           : status == 500 ? "INTERNAL_ERROR"
           : status == 405 ? "BAD_REQUEST"
           : status == 431 ? "BAD_REQUEST"
+          : status == 401 ? "UNAUTHENTICATED"
                           : "BAD_REQUEST";
   body += "\",\"message\":\"";
   AppendJsonEscaped(message, &body);
@@ -255,7 +256,36 @@ class Session : public std::enable_shared_from_this<Session> {
     Dispatch();
   }
 
+  // Authenticates, then runs the route. A credential check that must block
+  // (password hashing, a token read) moves to the worker pool first.
   void Dispatch() {
+    Authenticator* auth = server_->options().authenticator;
+    if (route_ == nullptr || auth == nullptr || route_->options.is_public) return Run();
+    Status error;
+    switch (auth->AuthenticateFast(request_, &error)) {
+      case Authenticator::Result::kAuthenticated:
+        return Run();
+      case Authenticator::Result::kRejected:
+        return Respond(Unauthenticated(error), false);
+      case Authenticator::Result::kNeedsBlocking:
+        break;
+    }
+    server_->workers().Post([self = shared_from_this(), auth] {
+      Status checked = auth->AuthenticateBlocking(self->request_);
+      net::post(self->stream_.get_executor(), [self, checked]() {
+        if (!checked.ok()) return self->Respond(Unauthenticated(checked), false);
+        self->Run();
+      });
+    });
+  }
+
+  static HttpResponse Unauthenticated(const Status& error) {
+    HttpResponse response = ErrorResponse(401, error.message());
+    response.headers.emplace_back("WWW-Authenticate", "Basic realm=\"cairn\"");
+    return response;
+  }
+
+  void Run() {
     if (route_ == nullptr) {
       HttpResponse response = ErrorResponse(
           not_found_status_, not_found_status_ == 405

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "http/authenticator.h"
 #include "http/router.h"
 #include "metrics/metrics.h"
 
@@ -39,6 +40,9 @@ struct ServerOptions {
   // Folder for spooled upload bodies; must be on the same filesystem as the
   // artifact store so a finished upload can be renamed into place.
   std::string spool_dir = "/tmp";
+  // When set (it must outlive the server), every non-public route needs
+  // credentials it accepts; others get 401.
+  Authenticator* authenticator = nullptr;
 };
 
 class HttpServer {

@@ -1,6 +1,7 @@
 #include <cctype>
 #include <string_view>
 
+#include "auth/http_authenticator.h"
 #include "core/json.h"
 #include "mlflow/mlflow_json.h"
 #include "mlflow/request_args.h"
@@ -99,21 +100,49 @@ void WriteFileInfos(json::Writer& w, const std::vector<artifacts::ArtifactEntry>
   w.EndArray();
 }
 
-void AddArtifactRoute(http::Router& router, const std::string& method, const std::string& path,
-                      http::Handler handler, http::RouteOptions options = {}) {
-  router.Add(method, "/api/2.0/mlflow-artifacts/" + path, handler, options);
-  router.Add(method, "/ajax-api/2.0/mlflow-artifacts/" + path, handler, options);
+// Proxied artifact paths start with the experiment id
+// ("<experiment>/<run>/artifacts/...", "<experiment>/models/<id>/artifacts/..."):
+// the route needs `level` on that experiment.
+void AddArtifactRoute(Surface& surface, const std::string& method, const std::string& path,
+                      auth::Level level, http::Handler handler, http::RouteOptions options = {}) {
+  RouteAccess access = RouteAccess::Experiment(level);
+  auto guarded = [surface, access, handler = std::move(handler)](HttpRequest& request) {
+    if (surface.access != nullptr) {
+      auto args = RequestArgs::FromRequest(request);
+      if (!args.ok()) return ErrorResponse(args.status());
+      std::string artifact_path(request.PathParam("*"));
+      if (artifact_path.empty()) {
+        auto listed = args->StringOr("path", "");
+        if (!listed.ok()) return ErrorResponse(listed.status());
+        artifact_path = *listed;
+      }
+      auto normalized = artifacts::NormalizeArtifactPath(artifact_path);
+      if (!normalized.ok()) return ErrorResponse(normalized.status());
+      std::string experiment = normalized->substr(0, normalized->find('/'));
+      // The artifact root itself lists experiments: only admins may.
+      Status allowed =
+          experiment.empty()
+              ? surface.access->RequireRole(auth::IdentityOf(request), auth::Role::kAdmin)
+              : surface.access->Require(auth::IdentityOf(request), auth::ResourceKind::kExperiment,
+                                        experiment, access.level);
+      if (!allowed.ok()) return ErrorResponse(allowed);
+    }
+    return handler(request);
+  };
+  options.access = access.Describe() + " (the path's first folder)";
+  surface.router.Add(method, "/api/2.0/mlflow-artifacts/" + path, guarded, options);
+  surface.router.Add(method, "/ajax-api/2.0/mlflow-artifacts/" + path, guarded, options);
 }
 
 }  // namespace
 
-void RegisterArtifactRoutes(http::Router& router, artifacts::ArtifactStore& store,
+void RegisterArtifactRoutes(Surface& surface, artifacts::ArtifactStore& store,
                             tracking::TrackingService& tracking) {
   artifacts::ArtifactStore* a = &store;
   http::RouteOptions spool;
   spool.body_mode = http::BodyMode::kSpoolToFile;
   AddArtifactRoute(
-      router, "PUT", "artifacts/*",
+      surface, "PUT", "artifacts/*", auth::Level::kEdit,
       [a](HttpRequest& request) {
         auto path = PathFromUrl(request);
         if (!path.ok()) return ErrorResponse(path.status());
@@ -121,7 +150,7 @@ void RegisterArtifactRoutes(http::Router& router, artifacts::ArtifactStore& stor
         return Reply(a->PutFile(*path, request.body_file));
       },
       spool);
-  AddArtifactRoute(router, "GET", "artifacts/*", [a](HttpRequest& request) {
+  AddArtifactRoute(surface, "GET", "artifacts/*", auth::Level::kRead, [a](HttpRequest& request) {
     auto path = PathFromUrl(request);
     if (!path.ok()) return ErrorResponse(path.status());
     auto file = a->LocalFile(*path);
@@ -132,12 +161,12 @@ void RegisterArtifactRoutes(http::Router& router, artifacts::ArtifactStore& stor
     response.headers.emplace_back("Content-Disposition", AttachmentDisposition(Basename(*path)));
     return response;
   });
-  AddArtifactRoute(router, "DELETE", "artifacts/*", [a](HttpRequest& request) {
+  AddArtifactRoute(surface, "DELETE", "artifacts/*", auth::Level::kEdit, [a](HttpRequest& request) {
     auto path = PathFromUrl(request);
     if (!path.ok()) return ErrorResponse(path.status());
     return Reply(a->Delete(*path));
   });
-  AddArtifactRoute(router, "GET", "artifacts", [a](HttpRequest& request) {
+  AddArtifactRoute(surface, "GET", "artifacts", auth::Level::kRead, [a](HttpRequest& request) {
     auto args = RequestArgs::FromRequest(request);
     if (!args.ok()) return ErrorResponse(args.status());
     auto raw = args->StringOr("path", "");
@@ -154,14 +183,15 @@ void RegisterArtifactRoutes(http::Router& router, artifacts::ArtifactStore& stor
     return JsonResponse(buffer);
   });
   for (const char* op : {"create", "complete", "abort"}) {
-    AddArtifactRoute(router, "POST", std::string("mpu/") + op + "/*", [](HttpRequest&) {
-      return ErrorResponse(
-          Unimplemented("Multipart upload is not supported for the current artifact repository"));
-    });
+    AddArtifactRoute(
+        surface, "POST", std::string("mpu/") + op + "/*", auth::Level::kEdit, [](HttpRequest&) {
+          return ErrorResponse(Unimplemented(
+              "Multipart upload is not supported for the current artifact repository"));
+        });
   }
 
   tracking::TrackingService* t = &tracking;
-  AddMlflowRoute(router, "GET", "artifacts/list",
+  AddMlflowRoute(surface, "GET", "artifacts/list", RouteAccess::Run(auth::Level::kRead),
                  [a, t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
                    ASSIGN_OR_RETURN(std::string sub, args.StringOr("path", ""));

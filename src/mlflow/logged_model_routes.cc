@@ -107,10 +107,10 @@ StatusOr<tracking::SearchLoggedModelsRequest> SearchRequest(const RequestArgs& a
 
 }  // namespace
 
-void RegisterLoggedModelRoutes(http::Router& router, LoggedModelService& service) {
+void RegisterLoggedModelRoutes(Surface& surface, LoggedModelService& service) {
   LoggedModelService* s = &service;
 
-  AddMlflowRoute(router, "POST", "logged-models",
+  AddMlflowRoute(surface, "POST", "logged-models", RouteAccess::Experiment(auth::Level::kEdit),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    tracking::CreateLoggedModelRequest req;
                    ASSIGN_OR_RETURN(req.experiment_id, args.RequiredString("experiment_id"));
@@ -124,7 +124,8 @@ void RegisterLoggedModelRoutes(http::Router& router, LoggedModelService& service
                  });
 
   // Registered before logged-models/{model_id}: "search" is not a model id.
-  AddMlflowRoute(router, "POST", "logged-models/search",
+  AddMlflowRoute(surface, "POST", "logged-models/search",
+                 RouteAccess::Experiments(auth::Level::kRead),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(tracking::SearchLoggedModelsRequest req, SearchRequest(args));
                    ASSIGN_OR_RETURN(tracking::LoggedModelPage page, s->Search(req));
@@ -140,48 +141,53 @@ void RegisterLoggedModelRoutes(http::Router& router, LoggedModelService& service
                    });
                  });
 
-  AddMlflowRoute(router, "GET", "logged-models/{model_id}",
+  AddMlflowRoute(surface, "GET", "logged-models/{model_id}",
+                 RouteAccess::LoggedModel(auth::Level::kRead),
                  [s](const RequestArgs&, HttpRequest& request) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(tracking::LoggedModel model, s->Get(ModelIdArg(request)));
                    return ModelResponse(model);
                  });
 
-  AddMlflowRoute(router, "PATCH", "logged-models/{model_id}",
-                 [s](const RequestArgs& args, HttpRequest& request) -> StatusOr<HttpResponse> {
-                   ASSIGN_OR_RETURN(tracking::LoggedModelStatus status, StatusArg(args));
-                   ASSIGN_OR_RETURN(tracking::LoggedModel model,
-                                    s->Finalize(ModelIdArg(request), status));
-                   return ModelResponse(model);
-                 });
+  AddMlflowRoute(
+      surface, "PATCH", "logged-models/{model_id}", RouteAccess::LoggedModel(auth::Level::kEdit),
+      [s](const RequestArgs& args, HttpRequest& request) -> StatusOr<HttpResponse> {
+        ASSIGN_OR_RETURN(tracking::LoggedModelStatus status, StatusArg(args));
+        ASSIGN_OR_RETURN(tracking::LoggedModel model, s->Finalize(ModelIdArg(request), status));
+        return ModelResponse(model);
+      });
 
-  AddMlflowRoute(router, "DELETE", "logged-models/{model_id}",
+  AddMlflowRoute(surface, "DELETE", "logged-models/{model_id}",
+                 RouteAccess::LoggedModel(auth::Level::kEdit),
                  [s](const RequestArgs&, HttpRequest& request) -> StatusOr<HttpResponse> {
                    RETURN_IF_ERROR(s->Delete(ModelIdArg(request)));
                    return EmptyResponse();
                  });
 
-  AddMlflowRoute(router, "PATCH", "logged-models/{model_id}/tags",
+  AddMlflowRoute(surface, "PATCH", "logged-models/{model_id}/tags",
+                 RouteAccess::LoggedModel(auth::Level::kEdit),
                  [s](const RequestArgs& args, HttpRequest& request) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(auto tags, KeyValueList(args.Get("tags"), "tags", true));
                    RETURN_IF_ERROR(s->SetTags(ModelIdArg(request), tags));
                    return EmptyResponse();
                  });
 
-  AddMlflowRoute(router, "DELETE", "logged-models/{model_id}/tags/{tag_key}",
+  AddMlflowRoute(surface, "DELETE", "logged-models/{model_id}/tags/{tag_key}",
+                 RouteAccess::LoggedModel(auth::Level::kEdit),
                  [s](const RequestArgs&, HttpRequest& request) -> StatusOr<HttpResponse> {
                    RETURN_IF_ERROR(s->DeleteTag(ModelIdArg(request),
                                                 std::string(request.PathParam("tag_key"))));
                    return EmptyResponse();
                  });
 
-  AddMlflowRoute(router, "POST", "logged-models/{model_id}/params",
+  AddMlflowRoute(surface, "POST", "logged-models/{model_id}/params",
+                 RouteAccess::LoggedModel(auth::Level::kEdit),
                  [s](const RequestArgs& args, HttpRequest& request) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(auto params, KeyValueList(args.Get("params"), "params", true));
                    RETURN_IF_ERROR(s->LogParams(ModelIdArg(request), params));
                    return EmptyResponse();
                  });
 
-  AddMlflowRoute(router, "POST", "runs/outputs",
+  AddMlflowRoute(surface, "POST", "runs/outputs", RouteAccess::Run(auth::Level::kEdit),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
                    ASSIGN_OR_RETURN(auto models, RunModelLinks(args.Get("models"), "models", true));

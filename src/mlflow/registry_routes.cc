@@ -80,11 +80,12 @@ StatusOr<tracking::KeyValue> TagArgs(const RequestArgs& args) {
 
 }  // namespace
 
-void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
+void RegisterRegistryRoutes(Surface& surface, RegistryService& service) {
   RegistryService* s = &service;
 
   // --- Registered models -------------------------------------------------------
-  AddMlflowRoute(router, "POST", "registered-models/create",
+  AddMlflowRoute(surface, "POST", "registered-models/create",
+                 RouteAccess::Role(auth::Role::kEditor),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(auto description, args.OptionalString("description"));
@@ -93,14 +94,15 @@ void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
                    return RegisteredModelResponse(model);
                  });
 
-  AddMlflowRoute(router, "GET", "registered-models/get",
+  AddMlflowRoute(surface, "GET", "registered-models/get", RouteAccess::Model(auth::Level::kRead),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(auto model, s->GetRegisteredModel(name));
                    return RegisteredModelResponse(model);
                  });
 
-  AddMlflowRoute(router, "POST", "registered-models/rename",
+  AddMlflowRoute(surface, "POST", "registered-models/rename",
+                 RouteAccess::Model(auth::Level::kEdit),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(std::string new_name, args.RequiredString("new_name"));
@@ -108,7 +110,8 @@ void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
                    return RegisteredModelResponse(model);
                  });
 
-  AddMlflowRoute(router, "PATCH", "registered-models/update",
+  AddMlflowRoute(surface, "PATCH", "registered-models/update",
+                 RouteAccess::Model(auth::Level::kEdit),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(auto description, DescriptionArg(args));
@@ -116,30 +119,34 @@ void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
                    return RegisteredModelResponse(model);
                  });
 
-  AddMlflowRoute(router, "DELETE", "registered-models/delete",
+  AddMlflowRoute(surface, "DELETE", "registered-models/delete",
+                 RouteAccess::Model(auth::Level::kManage),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    RETURN_IF_ERROR(s->DeleteRegisteredModel(name));
                    return EmptyResponse();
                  });
 
-  AddMlflowRoute(router, "GET", "registered-models/search",
-                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
-                   ASSIGN_OR_RETURN(auto req, SearchArgs(args, 100));
-                   ASSIGN_OR_RETURN(auto page, s->SearchRegisteredModels(req));
-                   return WriteJson([&](json::Writer& w) {
-                     if (!page.models.empty()) {
-                       w.Key("registered_models");
-                       w.StartArray();
-                       for (const auto& m : page.models) WriteRegisteredModel(w, m);
-                       w.EndArray();
-                     }
-                     if (!page.next_page_token.empty()) {
-                       w.Key("next_page_token");
-                       json::WriteString(w, page.next_page_token);
-                     }
-                   });
-                 });
+  AddMlflowRoute(
+      surface, "GET", "registered-models/search", RouteAccess::Search(),
+      [s, surface](const RequestArgs& args, HttpRequest& request) -> StatusOr<HttpResponse> {
+        ASSIGN_OR_RETURN(auto req, SearchArgs(args, 100));
+        ASSIGN_OR_RETURN(req.hidden,
+                         Unreadable(surface, request, auth::ResourceKind::kRegisteredModel));
+        ASSIGN_OR_RETURN(auto page, s->SearchRegisteredModels(req));
+        return WriteJson([&](json::Writer& w) {
+          if (!page.models.empty()) {
+            w.Key("registered_models");
+            w.StartArray();
+            for (const auto& m : page.models) WriteRegisteredModel(w, m);
+            w.EndArray();
+          }
+          if (!page.next_page_token.empty()) {
+            w.Key("next_page_token");
+            json::WriteString(w, page.next_page_token);
+          }
+        });
+      });
 
   MlflowHandler latest = [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
     ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
@@ -147,10 +154,13 @@ void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
     ASSIGN_OR_RETURN(auto versions, s->GetLatestVersions(name, stages));
     return VersionListResponse(versions);
   };
-  AddMlflowRoute(router, "POST", "registered-models/get-latest-versions", latest);
-  AddMlflowRoute(router, "GET", "registered-models/get-latest-versions", latest);
+  AddMlflowRoute(surface, "POST", "registered-models/get-latest-versions",
+                 RouteAccess::Model(auth::Level::kRead), latest);
+  AddMlflowRoute(surface, "GET", "registered-models/get-latest-versions",
+                 RouteAccess::Model(auth::Level::kRead), latest);
 
-  AddMlflowRoute(router, "POST", "registered-models/set-tag",
+  AddMlflowRoute(surface, "POST", "registered-models/set-tag",
+                 RouteAccess::Model(auth::Level::kEdit),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(auto tag, TagArgs(args));
@@ -158,7 +168,8 @@ void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
                    return EmptyResponse();
                  });
 
-  AddMlflowRoute(router, "DELETE", "registered-models/delete-tag",
+  AddMlflowRoute(surface, "DELETE", "registered-models/delete-tag",
+                 RouteAccess::Model(auth::Level::kEdit),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(std::string key, args.RequiredString("key"));
@@ -167,7 +178,7 @@ void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
                  });
 
   // --- Aliases ---------------------------------------------------------------------
-  AddMlflowRoute(router, "POST", "registered-models/alias",
+  AddMlflowRoute(surface, "POST", "registered-models/alias", RouteAccess::Model(auth::Level::kEdit),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(std::string alias, args.RequiredString("alias"));
@@ -176,7 +187,8 @@ void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
                    return EmptyResponse();
                  });
 
-  AddMlflowRoute(router, "DELETE", "registered-models/alias",
+  AddMlflowRoute(surface, "DELETE", "registered-models/alias",
+                 RouteAccess::Model(auth::Level::kEdit),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(std::string alias, args.RequiredString("alias"));
@@ -184,7 +196,7 @@ void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
                    return EmptyResponse();
                  });
 
-  AddMlflowRoute(router, "GET", "registered-models/alias",
+  AddMlflowRoute(surface, "GET", "registered-models/alias", RouteAccess::Model(auth::Level::kRead),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(std::string alias, args.RequiredString("alias"));
@@ -193,7 +205,7 @@ void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
                  });
 
   // --- Model versions ----------------------------------------------------------------
-  AddMlflowRoute(router, "POST", "model-versions/create",
+  AddMlflowRoute(surface, "POST", "model-versions/create", RouteAccess::Model(auth::Level::kEdit),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    registry::CreateModelVersionRequest req;
                    ASSIGN_OR_RETURN(req.name, args.RequiredString("name"));
@@ -207,7 +219,7 @@ void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
                    return VersionResponse(version);
                  });
 
-  AddMlflowRoute(router, "GET", "model-versions/get",
+  AddMlflowRoute(surface, "GET", "model-versions/get", RouteAccess::Model(auth::Level::kRead),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(std::string version, VersionArg(args));
@@ -215,7 +227,7 @@ void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
                    return VersionResponse(found);
                  });
 
-  AddMlflowRoute(router, "PATCH", "model-versions/update",
+  AddMlflowRoute(surface, "PATCH", "model-versions/update", RouteAccess::Model(auth::Level::kEdit),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(std::string version, VersionArg(args));
@@ -225,7 +237,8 @@ void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
                    return VersionResponse(updated);
                  });
 
-  AddMlflowRoute(router, "DELETE", "model-versions/delete",
+  AddMlflowRoute(surface, "DELETE", "model-versions/delete",
+                 RouteAccess::Model(auth::Level::kManage),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(std::string version, VersionArg(args));
@@ -233,7 +246,8 @@ void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
                    return EmptyResponse();
                  });
 
-  AddMlflowRoute(router, "POST", "model-versions/transition-stage",
+  AddMlflowRoute(surface, "POST", "model-versions/transition-stage",
+                 RouteAccess::Model(auth::Level::kEdit),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(std::string version, VersionArg(args));
@@ -253,7 +267,8 @@ void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
                    return VersionResponse(moved);
                  });
 
-  AddMlflowRoute(router, "GET", "model-versions/get-download-uri",
+  AddMlflowRoute(surface, "GET", "model-versions/get-download-uri",
+                 RouteAccess::Model(auth::Level::kRead),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(std::string version, VersionArg(args));
@@ -264,15 +279,17 @@ void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
                    });
                  });
 
-  AddMlflowRoute(router, "GET", "model-versions/search",
-                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
-                   ASSIGN_OR_RETURN(auto req,
-                                    SearchArgs(args, registry::kMaxModelVersionSearchResults));
-                   ASSIGN_OR_RETURN(auto page, s->SearchModelVersions(req));
-                   return VersionListResponse(page.versions, page.next_page_token);
-                 });
+  AddMlflowRoute(
+      surface, "GET", "model-versions/search", RouteAccess::Search(),
+      [s, surface](const RequestArgs& args, HttpRequest& request) -> StatusOr<HttpResponse> {
+        ASSIGN_OR_RETURN(auto req, SearchArgs(args, registry::kMaxModelVersionSearchResults));
+        ASSIGN_OR_RETURN(req.hidden,
+                         Unreadable(surface, request, auth::ResourceKind::kRegisteredModel));
+        ASSIGN_OR_RETURN(auto page, s->SearchModelVersions(req));
+        return VersionListResponse(page.versions, page.next_page_token);
+      });
 
-  AddMlflowRoute(router, "POST", "model-versions/set-tag",
+  AddMlflowRoute(surface, "POST", "model-versions/set-tag", RouteAccess::Model(auth::Level::kEdit),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(std::string version, VersionArg(args));
@@ -281,7 +298,8 @@ void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
                    return EmptyResponse();
                  });
 
-  AddMlflowRoute(router, "DELETE", "model-versions/delete-tag",
+  AddMlflowRoute(surface, "DELETE", "model-versions/delete-tag",
+                 RouteAccess::Model(auth::Level::kEdit),
                  [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(std::string version, VersionArg(args));

@@ -9,6 +9,7 @@
 #include "artifacts/artifact_store.h"
 #include "core/status.h"
 #include "http/router.h"
+#include "mlflow/access.h"
 #include "registry/registry_service.h"
 #include "tracking/logged_model_service.h"
 #include "tracking/tracking_service.h"
@@ -21,23 +22,24 @@ class RequestArgs;
 using MlflowHandler =
     std::function<StatusOr<http::HttpResponse>(const RequestArgs&, http::HttpRequest&)>;
 
-// Registers `handler` at /api/2.0/mlflow/<path> and /ajax-api/2.0/mlflow/<path>.
-void AddMlflowRoute(http::Router& router, const std::string& method, const std::string& path,
-                    MlflowHandler handler);
+// Registers `handler` at /api/2.0/mlflow/<path> and /ajax-api/2.0/mlflow/<path>,
+// guarded by `access` (checked after the arguments parse, before `handler`).
+void AddMlflowRoute(Surface& surface, const std::string& method, const std::string& path,
+                    RouteAccess access, MlflowHandler handler);
 
 // `tracking` must outlive the router.
-void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tracking);
+void RegisterTrackingRoutes(Surface& surface, tracking::TrackingService& tracking);
 
 // MLflow 3's logged models and runs/outputs. `models` must outlive the router.
-void RegisterLoggedModelRoutes(http::Router& router, tracking::LoggedModelService& models);
+void RegisterLoggedModelRoutes(Surface& surface, tracking::LoggedModelService& models);
 
 // MLflow's model registry (registered models, versions, stages, aliases).
 // `registry` must outlive the router.
-void RegisterRegistryRoutes(http::Router& router, registry::RegistryService& registry);
+void RegisterRegistryRoutes(Surface& surface, registry::RegistryService& registry);
 
 // Proxied artifacts (/api/2.0/mlflow-artifacts/...) and run artifact listing.
 // `artifacts` and `tracking` must outlive the router.
-void RegisterArtifactRoutes(http::Router& router, artifacts::ArtifactStore& artifacts,
+void RegisterArtifactRoutes(Surface& surface, artifacts::ArtifactStore& artifacts,
                             tracking::TrackingService& tracking);
 
 // Maps a run or model artifact URI served by this server

@@ -11,17 +11,21 @@ using http::HttpRequest;
 using http::HttpResponse;
 using tracking::KeyValue;
 
-void AddMlflowRoute(http::Router& router, const std::string& method, const std::string& path,
-                    MlflowHandler handler) {
-  auto wrapped = [handler = std::move(handler)](HttpRequest& request) -> HttpResponse {
+void AddMlflowRoute(Surface& surface, const std::string& method, const std::string& path,
+                    RouteAccess access, MlflowHandler handler) {
+  auto wrapped = [handler = std::move(handler), access, surface](HttpRequest& request) {
     auto args = RequestArgs::FromRequest(request);
     if (!args.ok()) return ErrorResponse(args.status());
+    Status allowed = CheckAccess(surface, access, *args, request);
+    if (!allowed.ok()) return ErrorResponse(allowed);
     auto response = handler(*args, request);
     if (!response.ok()) return ErrorResponse(response.status());
     return std::move(response).value();
   };
-  router.Add(method, "/api/2.0/mlflow/" + path, wrapped);
-  router.Add(method, "/ajax-api/2.0/mlflow/" + path, wrapped);
+  http::RouteOptions options;
+  options.access = access.Describe();
+  surface.router.Add(method, "/api/2.0/mlflow/" + path, wrapped, options);
+  surface.router.Add(method, "/ajax-api/2.0/mlflow/" + path, wrapped, options);
 }
 
 namespace {
@@ -33,19 +37,26 @@ using BatchDecoder =
 // The logging endpoints (log-metric, log-parameter, log-batch) decode on the IO
 // thread and answer when the group commit holding their batch is durable,
 // without parking a worker thread per request.
-void AddLogBatchRoute(http::Router& router, const std::string& path, BatchDecoder decode,
+void AddLogBatchRoute(Surface& surface, const std::string& path, BatchDecoder decode,
                       tracking::TrackingService* t) {
-  auto handler = [decode = std::move(decode), t](HttpRequest& request, http::Responder respond) {
+  RouteAccess access = RouteAccess::Run(auth::Level::kEdit);
+  auto handler = [decode = std::move(decode), t, surface, access](HttpRequest& request,
+                                                                  http::Responder respond) {
     auto args = RequestArgs::FromRequest(request);
     if (!args.ok()) return respond(ErrorResponse(args.status()));
+    // Grants are cached: this stays off the database for a known run.
+    Status allowed = CheckAccess(surface, access, *args, request);
+    if (!allowed.ok()) return respond(ErrorResponse(allowed));
     auto batch = decode(*args, request);
     if (!batch.ok()) return respond(ErrorResponse(batch.status()));
     t->LogBatchAsync(std::move(batch).value(), [respond](Status status) {
       respond(status.ok() ? EmptyResponse() : ErrorResponse(status));
     });
   };
-  router.AddAsync("POST", "/api/2.0/mlflow/" + path, handler);
-  router.AddAsync("POST", "/ajax-api/2.0/mlflow/" + path, handler);
+  http::RouteOptions options;
+  options.access = access.Describe();
+  surface.router.AddAsync("POST", "/api/2.0/mlflow/" + path, handler, options);
+  surface.router.AddAsync("POST", "/ajax-api/2.0/mlflow/" + path, handler, options);
 }
 
 StatusOr<tracking::Metric> MetricFrom(const json::Value& item, const std::string& path) {
@@ -101,11 +112,11 @@ void WriteNextPageToken(json::Writer& w, const std::string& token) {
 
 }  // namespace
 
-void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tracking) {
+void RegisterTrackingRoutes(Surface& surface, tracking::TrackingService& tracking) {
   tracking::TrackingService* t = &tracking;
 
   // ---------------------------------------------------------------- experiments
-  AddMlflowRoute(router, "POST", "experiments/create",
+  AddMlflowRoute(surface, "POST", "experiments/create", RouteAccess::Role(auth::Role::kEditor),
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(std::string location, args.StringOr("artifact_location", ""));
@@ -124,8 +135,10 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
       WriteExperiment(w, e);
     });
   };
-  AddMlflowRoute(router, "GET", "experiments/get", get_experiment);
-  AddMlflowRoute(router, "GET", "experiments/get-by-name",
+  AddMlflowRoute(surface, "GET", "experiments/get", RouteAccess::Experiment(auth::Level::kRead),
+                 get_experiment);
+  AddMlflowRoute(surface, "GET", "experiments/get-by-name",
+                 RouteAccess::ExperimentName(auth::Level::kRead),
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("experiment_name"));
                    ASSIGN_OR_RETURN(tracking::Experiment e, t->GetExperimentByName(name));
@@ -134,8 +147,10 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
                      WriteExperiment(w, e);
                    });
                  });
-  auto search_experiments = [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+  auto search_experiments = [t, surface](const RequestArgs& args,
+                                         HttpRequest& request) -> StatusOr<HttpResponse> {
     tracking::SearchExperimentsRequest req;
+    ASSIGN_OR_RETURN(req.hidden, Unreadable(surface, request, auth::ResourceKind::kExperiment));
     ASSIGN_OR_RETURN(req.view_type, ViewTypeArg(args, "view_type"));
     ASSIGN_OR_RETURN(std::optional<int64_t> max, args.OptionalInt("max_results"));
     if (max) req.max_results = *max;
@@ -151,28 +166,31 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
       WriteNextPageToken(w, page.next_page_token);
     });
   };
-  AddMlflowRoute(router, "POST", "experiments/search", search_experiments);
-  AddMlflowRoute(router, "GET", "experiments/search", search_experiments);
-  AddMlflowRoute(router, "POST", "experiments/update",
+  AddMlflowRoute(surface, "POST", "experiments/search", RouteAccess::Search(), search_experiments);
+  AddMlflowRoute(surface, "GET", "experiments/search", RouteAccess::Search(), search_experiments);
+  AddMlflowRoute(surface, "POST", "experiments/update", RouteAccess::Experiment(auth::Level::kEdit),
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string id, args.RequiredString("experiment_id"));
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("new_name"));
                    RETURN_IF_ERROR(t->RenameExperiment(id, name));
                    return EmptyResponse();
                  });
-  AddMlflowRoute(router, "POST", "experiments/delete",
+  AddMlflowRoute(surface, "POST", "experiments/delete",
+                 RouteAccess::Experiment(auth::Level::kManage),
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string id, args.RequiredString("experiment_id"));
                    RETURN_IF_ERROR(t->DeleteExperiment(id));
                    return EmptyResponse();
                  });
-  AddMlflowRoute(router, "POST", "experiments/restore",
+  AddMlflowRoute(surface, "POST", "experiments/restore",
+                 RouteAccess::Experiment(auth::Level::kManage),
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string id, args.RequiredString("experiment_id"));
                    RETURN_IF_ERROR(t->RestoreExperiment(id));
                    return EmptyResponse();
                  });
-  AddMlflowRoute(router, "POST", "experiments/set-experiment-tag",
+  AddMlflowRoute(surface, "POST", "experiments/set-experiment-tag",
+                 RouteAccess::Experiment(auth::Level::kEdit),
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string id, args.RequiredString("experiment_id"));
                    ASSIGN_OR_RETURN(std::string key, args.RequiredString("key"));
@@ -182,7 +200,7 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
                  });
 
   // ----------------------------------------------------------------------- runs
-  AddMlflowRoute(router, "POST", "runs/create",
+  AddMlflowRoute(surface, "POST", "runs/create", RouteAccess::Experiment(auth::Level::kEdit),
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    tracking::CreateRunRequest req;
                    ASSIGN_OR_RETURN(req.experiment_id, args.StringOr("experiment_id", ""));
@@ -196,7 +214,7 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
                      WriteRun(w, run);
                    });
                  });
-  AddMlflowRoute(router, "GET", "runs/get",
+  AddMlflowRoute(surface, "GET", "runs/get", RouteAccess::Run(auth::Level::kRead),
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
                    ASSIGN_OR_RETURN(tracking::Run run, t->GetRun(run_id));
@@ -205,7 +223,7 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
                      WriteRun(w, run);
                    });
                  });
-  AddMlflowRoute(router, "POST", "runs/update",
+  AddMlflowRoute(surface, "POST", "runs/update", RouteAccess::Run(auth::Level::kEdit),
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    tracking::UpdateRunRequest req;
                    ASSIGN_OR_RETURN(req.run_id, RunIdArg(args));
@@ -224,13 +242,13 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
                      WriteRunInfo(w, info);
                    });
                  });
-  AddMlflowRoute(router, "POST", "runs/delete",
+  AddMlflowRoute(surface, "POST", "runs/delete", RouteAccess::Run(auth::Level::kEdit),
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
                    RETURN_IF_ERROR(t->DeleteRun(run_id));
                    return EmptyResponse();
                  });
-  AddMlflowRoute(router, "POST", "runs/restore",
+  AddMlflowRoute(surface, "POST", "runs/restore", RouteAccess::Run(auth::Level::kEdit),
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
                    RETURN_IF_ERROR(t->RestoreRun(run_id));
@@ -254,12 +272,14 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
       WriteNextPageToken(w, page.next_page_token);
     });
   };
-  AddMlflowRoute(router, "POST", "runs/search", search_runs);
-  AddMlflowRoute(router, "GET", "runs/search", search_runs);
+  AddMlflowRoute(surface, "POST", "runs/search", RouteAccess::Experiments(auth::Level::kRead),
+                 search_runs);
+  AddMlflowRoute(surface, "GET", "runs/search", RouteAccess::Experiments(auth::Level::kRead),
+                 search_runs);
 
   // -------------------------------------------------------------------- logging
   AddLogBatchRoute(
-      router, "runs/log-metric",
+      surface, "runs/log-metric",
       [](const RequestArgs& args, HttpRequest&) -> StatusOr<tracking::LogBatchRequest> {
         tracking::LogBatchRequest batch;
         ASSIGN_OR_RETURN(batch.run_id, RunIdArg(args));
@@ -277,7 +297,7 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
       },
       t);
   AddLogBatchRoute(
-      router, "runs/log-parameter",
+      surface, "runs/log-parameter",
       [](const RequestArgs& args, HttpRequest&) -> StatusOr<tracking::LogBatchRequest> {
         tracking::LogBatchRequest batch;
         ASSIGN_OR_RETURN(batch.run_id, RunIdArg(args));
@@ -288,7 +308,7 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
         return batch;
       },
       t);
-  AddMlflowRoute(router, "POST", "runs/set-tag",
+  AddMlflowRoute(surface, "POST", "runs/set-tag", RouteAccess::Run(auth::Level::kEdit),
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
                    ASSIGN_OR_RETURN(std::string key, args.RequiredString("key"));
@@ -296,7 +316,7 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
                    RETURN_IF_ERROR(t->SetTag(run_id, {key, value}));
                    return EmptyResponse();
                  });
-  AddMlflowRoute(router, "POST", "runs/delete-tag",
+  AddMlflowRoute(surface, "POST", "runs/delete-tag", RouteAccess::Run(auth::Level::kEdit),
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
                    ASSIGN_OR_RETURN(std::string key, args.RequiredString("key"));
@@ -304,7 +324,7 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
                    return EmptyResponse();
                  });
   AddLogBatchRoute(
-      router, "runs/log-batch",
+      surface, "runs/log-batch",
       [](const RequestArgs& args, HttpRequest& request) -> StatusOr<tracking::LogBatchRequest> {
         if (request.body.size() > tracking::kMaxBatchRequestBytes) {
           return InvalidArgument("Batched logging API requests must be at most " +
@@ -328,7 +348,7 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
         return batch;
       },
       t);
-  AddMlflowRoute(router, "POST", "runs/log-model",
+  AddMlflowRoute(surface, "POST", "runs/log-model", RouteAccess::Run(auth::Level::kEdit),
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
                    ASSIGN_OR_RETURN(std::string model_json, args.RequiredString("model_json"));
@@ -346,7 +366,7 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
                    return EmptyResponse();
                  });
   AddMlflowRoute(
-      router, "POST", "runs/log-inputs",
+      surface, "POST", "runs/log-inputs", RouteAccess::Run(auth::Level::kEdit),
       [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
         ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
         std::vector<tracking::DatasetInput> inputs;
@@ -385,7 +405,7 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
       });
 
   // ------------------------------------------------------------- metric history
-  AddMlflowRoute(router, "GET", "metrics/get-history",
+  AddMlflowRoute(surface, "GET", "metrics/get-history", RouteAccess::Run(auth::Level::kRead),
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
                    ASSIGN_OR_RETURN(std::string key, args.RequiredString("metric_key"));
@@ -398,7 +418,7 @@ void RegisterTrackingRoutes(http::Router& router, tracking::TrackingService& tra
                    return std::move(out).Finish(next_page_token);
                  });
   AddMlflowRoute(
-      router, "GET", "metrics/get-history-bulk-interval",
+      surface, "GET", "metrics/get-history-bulk-interval", RouteAccess::Runs(auth::Level::kRead),
       [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
         constexpr int64_t kMaxRuns = 100;
         constexpr int64_t kMaxResultsPerRun = 2500;

@@ -85,9 +85,9 @@ Status CheckMaxResults(int64_t max_results, int64_t limit) {
 // ("registered_model_tags t" with "t.model_key = m.model_key", or the
 // version's own tags). `column` maps an attribute to its SQL column.
 template <typename ColumnOf>
-Status AppendFilter(const std::vector<FilterClause>& parsed, Dialect dialect,
-                    const std::string& tag_table, const std::string& tag_owner, ColumnOf column,
-                    std::string* where, std::vector<SqlValue>* params) {
+Status AppendFilter(const std::vector<FilterClause>& parsed, const std::vector<std::string>& hidden,
+                    Dialect dialect, const std::string& tag_table, const std::string& tag_owner,
+                    ColumnOf column, std::string* where, std::vector<SqlValue>* params) {
   bool prompts = AsksForPrompts(parsed);
   for (const FilterClause& c : parsed) {
     if (c.type == KeyType::kTag) {
@@ -105,6 +105,10 @@ Status AppendFilter(const std::vector<FilterClause>& parsed, Dialect dialect,
     } else {
       *where += " AND " + tracking::StringComparison(col, c, dialect, params);
     }
+  }
+  if (!hidden.empty()) {
+    *where += " AND m.name NOT IN " + tracking::InList(hidden.size());
+    params->insert(params->end(), hidden.begin(), hidden.end());
   }
   if (!prompts) {
     *where +=
@@ -138,7 +142,7 @@ StatusOr<SqlQuery> BuildRegisteredModelSearch(const SearchRequest& request, Dial
   SqlQuery query;
   std::string where = "1 = 1";
   RETURN_IF_ERROR(AppendFilter(
-      parsed, dialect, "registered_model_tags t", "t.model_key = m.model_key",
+      parsed, request.hidden, dialect, "registered_model_tags t", "t.model_key = m.model_key",
       [](const std::string&) { return std::string("m.name"); }, &where, &query.params));
   std::string order_sql;
   bool has_name = false;
@@ -171,7 +175,7 @@ StatusOr<SqlQuery> BuildModelVersionSearch(const SearchRequest& request, Dialect
   };
   SqlQuery query;
   std::string where = "v.deleted = 0";
-  RETURN_IF_ERROR(AppendFilter(parsed, dialect, "model_version_tags t",
+  RETURN_IF_ERROR(AppendFilter(parsed, request.hidden, dialect, "model_version_tags t",
                                "t.model_key = v.model_key AND t.version = v.version", column,
                                &where, &query.params));
   std::vector<std::pair<std::string, bool>> keys;  // (key, ascending)

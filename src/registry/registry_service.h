@@ -41,6 +41,8 @@ struct SearchRequest {
   int64_t max_results = 100;
   std::vector<std::string> order_by;
   std::string page_token;
+  // Registered model names the caller may not see: left out by the query.
+  std::vector<std::string> hidden;
 };
 
 struct RegisteredModelPage {

@@ -52,12 +52,14 @@ Status LoadConfigFile(const std::string& path, ServerConfig* config) {
           config->log_level = value.as<std::string>();
         else if (key == "max_body_bytes")
           config->max_body_bytes = value.as<uint64_t>();
+        else if (key == "insecure")
+          config->insecure = value.as<bool>();
         else {
           return InvalidArgument("Config file " + path + " line " +
                                  std::to_string(item.first.Mark().line + 1) + ": unknown key '" +
                                  key +
-                                 "' (known: host, port, data_dir, store, artifacts, workers, "
-                                 "log_level, max_body_bytes)");
+                                 "' (known: host, port, data_dir, store, artifacts, durability, "
+                                 "workers, log_level, max_body_bytes, insecure)");
         }
       } catch (const YAML::Exception&) {
         return InvalidArgument("Config file " + path + " line " +

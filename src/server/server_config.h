@@ -22,6 +22,9 @@ struct ServerConfig {
   int workers = 0;  // Handler threads; 0 = automatic.
   std::string log_level = "info";
   uint64_t max_body_bytes = 32ull << 20;
+  // Serve on a non-loopback address without any user configured (and so
+  // without authentication). Off: such a server refuses to start.
+  bool insecure = false;
 
   // The effective URIs once data_dir defaults are applied.
   std::string EffectiveStoreUri() const;

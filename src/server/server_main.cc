@@ -6,6 +6,8 @@
 #include <filesystem>
 
 #include "artifacts/local/local_artifact_store.h"
+#include "auth/auth_service.h"
+#include "auth/http_authenticator.h"
 #include "core/env.h"
 #include "core/log.h"
 #include "http/router.h"
@@ -19,6 +21,14 @@
 #include "tracking/tracking_service.h"
 
 namespace cairn::server {
+
+namespace {
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+}  // namespace
 
 int RunServer(const ServerConfig& config) {
   LogLevel level;
@@ -79,14 +89,36 @@ int RunServer(const ServerConfig& config) {
     return 1;
   }
 
+  // Secure by default: with no user configured there is no authentication,
+  // so the server stays on loopback unless told otherwise.
+  auth::AuthService auth(store->get(), Env::Default());
+  if (Status init = auth.Init(); !init.ok()) {
+    LogError("cannot initialise authentication", {{"error", init.ToString()}});
+    return 1;
+  }
+  auto has_users = auth.HasUsers();
+  if (!has_users.ok()) {
+    LogError("cannot read the users", {{"error", has_users.status().ToString()}});
+    return 1;
+  }
+  if (!*has_users && !IsLoopback(config.host) && !config.insecure) {
+    LogError(
+        "refusing to serve without authentication on a non-loopback address: create a user "
+        "first (cairn users add <name> --role admin) or pass --insecure",
+        {{"host", config.host}});
+    return 2;
+  }
+  auth::HttpAuthenticator authenticator(&auth);
+
   metrics::Registry registry;
   http::Router router(&registry);
   http::RegisterSystemRoutes(router, &registry);
   tracking::LoggedModelService logged_models(store->get(), Env::Default());
-  mlflow::RegisterTrackingRoutes(router, tracking);
-  mlflow::RegisterLoggedModelRoutes(router, logged_models);
-  mlflow::RegisterRegistryRoutes(router, model_registry);
-  mlflow::RegisterArtifactRoutes(router, **artifact_store, tracking);
+  mlflow::Surface surface{router, *has_users ? &auth : nullptr};
+  mlflow::RegisterTrackingRoutes(surface, tracking);
+  mlflow::RegisterLoggedModelRoutes(surface, logged_models);
+  mlflow::RegisterRegistryRoutes(surface, model_registry);
+  mlflow::RegisterArtifactRoutes(surface, **artifact_store, tracking);
 
   http::ServerOptions options;
   options.host = config.host;
@@ -94,6 +126,7 @@ int RunServer(const ServerConfig& config) {
   options.worker_threads = config.workers;
   options.max_body_bytes = config.max_body_bytes;
   options.spool_dir = (*artifact_store)->SpoolDir();
+  if (*has_users) options.authenticator = &authenticator;
   http::HttpServer server(options, &router, &registry);
   if (Status started = server.Start(); !started.ok()) {
     LogError("cannot start the HTTP server", {{"error", started.message()}});
@@ -102,7 +135,8 @@ int RunServer(const ServerConfig& config) {
   LogInfo("cairn server listening",
           {{"url", "http://" + config.host + ":" + std::to_string(server.port())},
            {"store", (*store)->DisplayUri()},
-           {"artifacts", (*artifact_store)->uri()}});
+           {"artifacts", (*artifact_store)->uri()},
+           {"authentication", *has_users ? "required (users configured)" : "off (no users)"}});
 
   int signal = 0;
   sigwait(&signals, &signal);

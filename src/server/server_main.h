@@ -10,4 +10,32 @@ namespace cairn::server {
 // Returns the process exit code.
 int RunServer(const ServerConfig& config);
 
+// `cairn users ...` and `cairn tokens ...`: administration of the users,
+// grants and API tokens kept in the metadata store `config` names. A running
+// server sees the changes within seconds.
+struct UserCommand {
+  enum class Action {
+    kAdd,
+    kList,
+    kDelete,
+    kSetRole,
+    kSetPassword,
+    kGrant,
+    kUngrant,
+    kGrants,
+    kCreateToken,
+    kRevokeToken,
+  };
+  Action action = Action::kList;
+  std::string user;
+  std::string role = "viewer";
+  std::string password;
+  std::string experiment;  // kGrant/kUngrant: one of experiment and model.
+  std::string model;
+  std::string level;
+  std::string token_name = "default";
+};
+// Prints results to stdout, errors to stderr. Returns the exit code.
+int RunUserCommand(const ServerConfig& config, const UserCommand& command);
+
 }  // namespace cairn::server

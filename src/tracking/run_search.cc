@@ -409,6 +409,15 @@ StatusOr<SqlQuery> BuildExperimentSearchQuery(const SearchExperimentsRequest& re
                              "tags.<key>");
     }
   }
+  if (!request.hidden.empty()) {
+    query.sql += " AND e.experiment_id NOT IN " + InList(request.hidden.size());
+    for (const std::string& id : request.hidden) {
+      char* end = nullptr;
+      int64_t key = std::strtoll(id.c_str(), &end, 10);
+      query.params.push_back(end != nullptr && *end == '\0' ? SqlValue(key)
+                                                            : SqlValue(int64_t{-1}));
+    }
+  }
   query.sql += " ORDER BY " + order + " LIMIT ? OFFSET ?";
   query.params.push_back(request.max_results + 1);
   query.params.push_back(offset);

@@ -74,6 +74,8 @@ struct SearchExperimentsRequest {
   std::string filter;
   std::vector<std::string> order_by;
   std::string page_token;
+  // Experiment ids the caller may not see: left out by the query itself.
+  std::vector<std::string> hidden;
 };
 
 class TrackingService {
