@@ -54,6 +54,9 @@ class AccessPolicy {
   // Experiment ids or registered model names `who` may not read: searches
   // exclude them in their query, so results never leak them.
   virtual StatusOr<std::vector<std::string>> Unreadable(const Identity& who, ResourceKind kind) = 0;
+  // Moves every grant on a renamed registered model to its new name.
+  virtual Status RenameResource(ResourceKind kind, const std::string& from,
+                                const std::string& to) = 0;
 };
 
 }  // namespace cairn::auth

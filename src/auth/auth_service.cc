@@ -484,4 +484,16 @@ StatusOr<std::vector<std::string>> AuthService::Unreadable(const Identity& who, 
   return out;
 }
 
+Status AuthService::RenameResource(ResourceKind kind, const std::string& from,
+                                   const std::string& to) {
+  Status written = store_->Write([&](SqlSession& db) {
+    return db
+        .Execute("UPDATE grants SET resource = ? WHERE kind = ? AND resource = ?",
+                 {to, std::string(KindName(kind)), from})
+        .status();
+  });
+  Invalidate();
+  return written;
+}
+
 }  // namespace cairn::auth

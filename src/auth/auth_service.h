@@ -86,6 +86,7 @@ class AuthService : public AccessPolicy {
                  Level level) override;
   Status RequireRole(const Identity& who, Role role) override;
   StatusOr<std::vector<std::string>> Unreadable(const Identity& who, ResourceKind kind) override;
+  Status RenameResource(ResourceKind kind, const std::string& from, const std::string& to) override;
 
  private:
   struct CachedGrants {

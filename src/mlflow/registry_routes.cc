@@ -101,14 +101,26 @@ void RegisterRegistryRoutes(Surface& surface, RegistryService& service) {
                    return RegisteredModelResponse(model);
                  });
 
-  AddMlflowRoute(surface, "POST", "registered-models/rename",
-                 RouteAccess::Model(auth::Level::kEdit),
-                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
-                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
-                   ASSIGN_OR_RETURN(std::string new_name, args.RequiredString("new_name"));
-                   ASSIGN_OR_RETURN(auto model, s->RenameRegisteredModel(name, new_name));
-                   return RegisteredModelResponse(model);
-                 });
+  AddMlflowRoute(
+      surface, "POST", "registered-models/rename", RouteAccess::Model(auth::Level::kEdit),
+      [s, surface](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+        ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+        ASSIGN_OR_RETURN(std::string new_name, args.RequiredString("new_name"));
+        ASSIGN_OR_RETURN(auto model, s->RenameRegisteredModel(name, new_name));
+        // Grants follow the model. A separate commit: if it fails the
+        // rename stands and the client is told to redo the grants.
+        if (surface.access != nullptr) {
+          Status moved =
+              surface.access->RenameResource(auth::ResourceKind::kRegisteredModel, name, new_name);
+          if (!moved.ok()) {
+            return Unavailable("Renamed, but moving its access grants failed (" + moved.message() +
+                               "); re-grant them with `cairn "
+                               "users grant --model " +
+                               new_name + "`.");
+          }
+        }
+        return RegisteredModelResponse(model);
+      });
 
   AddMlflowRoute(surface, "PATCH", "registered-models/update",
                  RouteAccess::Model(auth::Level::kEdit),

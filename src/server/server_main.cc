@@ -5,6 +5,7 @@
 #include <csignal>
 #include <filesystem>
 
+#include "api/api_routes.h"
 #include "artifacts/local/local_artifact_store.h"
 #include "auth/auth_service.h"
 #include "auth/http_authenticator.h"
@@ -119,6 +120,7 @@ int RunServer(const ServerConfig& config) {
   mlflow::RegisterLoggedModelRoutes(surface, logged_models);
   mlflow::RegisterRegistryRoutes(surface, model_registry);
   mlflow::RegisterArtifactRoutes(surface, **artifact_store, tracking);
+  api::RegisterApiRoutes(surface);
 
   http::ServerOptions options;
   options.host = config.host;

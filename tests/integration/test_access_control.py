@@ -1,0 +1,221 @@
+"""Access control end to end: users made with `cairn users`, HTTP Basic and Bearer
+credentials, every registered route swept with no credentials (401), with a user
+who lacks the permission (403) and with one who has it, searches that never leak
+what a user may not read, and secure-by-default start-up. SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+
+import pytest
+import requests
+
+from conftest import BINARY, run_client
+
+API = "/api/2.0/mlflow"
+PASSWORDS = {"admin": "admin-pass-1", "ed": "editor-pass-1", "vic": "viewer-pass-1"}
+ROLES = {"admin": "admin", "ed": "editor", "vic": "viewer"}
+
+
+def cairn(*args, server):
+    cmd = [str(BINARY), *args, "--data-dir", str(server.data_dir)]
+    if server.store_uri:
+        cmd += ["--store", server.store_uri]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, f"{' '.join(args)}: {out.stderr}"
+    return out.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def secured(backend, tmp_path_factory):
+    """A server with three users, seeded by admin: an experiment, run, logged model,
+    registered model with a version and an artifact. vic is denied all of them."""
+    from conftest import ServerFactory
+    factory = ServerFactory(backend, tmp_path_factory.mktemp("secured"))
+    server = factory.new()
+    server.data_dir.mkdir(parents=True, exist_ok=True)
+    for user, password in PASSWORDS.items():
+        cairn("users", "add", user, "--role", ROLES[user], "--password", password, server=server)
+    server.start()
+    admin = session("admin")
+    exp = ok(admin.post(server.url + API + "/experiments/create", json={"name": f"sec-{uuid.uuid4().hex}"}))
+    eid = exp["experiment_id"]
+    run = ok(admin.post(server.url + API + "/runs/create", json={"experiment_id": eid}))["run"]["info"]
+    lm = ok(admin.post(server.url + API + "/logged-models", json={"experiment_id": eid}))["model"]["info"]
+    model = f"sec-model-{uuid.uuid4().hex[:8]}"
+    ok(admin.post(server.url + API + "/registered-models/create", json={"name": model}))
+    ok(admin.post(server.url + API + "/model-versions/create",
+                  json={"name": model, "source": run["artifact_uri"] + "/model", "run_id": run["run_id"]}))
+    art = f"{eid}/{run['run_id']}/artifacts/f.txt"
+    assert admin.put(f"{server.url}/api/2.0/mlflow-artifacts/artifacts/{art}", data=b"x").status_code == 200
+    cairn("users", "grant", "vic", "--experiment", eid, "--level", "none", server=server)
+    cairn("users", "grant", "vic", "--model", model, "--level", "none", server=server)
+    token = cairn("tokens", "create", "ed", "--name", "ci", server=server)
+    ctx = {"server": server, "eid": eid, "exp_name": exp and None, "run": run, "lm": lm["model_id"],
+           "model": model, "artifact": art, "token": token}
+    ctx["exp_name"] = ok(admin.get(server.url + API + "/experiments/get", params={"experiment_id": eid}))[
+        "experiment"]["name"]
+    yield ctx
+    server.stop()
+    factory.cleanup()
+
+
+def session(user=None, token=None):
+    s = requests.Session()
+    if user:
+        s.auth = (user, PASSWORDS[user])
+    if token:
+        s.headers["Authorization"] = f"Bearer {token}"
+    return s
+
+
+def ok(resp):
+    assert resp.status_code == 200, f"{resp.request.method} {resp.request.url} -> {resp.status_code}: {resp.text[:500]}"
+    return resp.json()
+
+
+def request_for(route, ctx):
+    """A request that names the seeded resources wherever the route reads one."""
+    path = route["path"]
+    path = path.replace("{model_id}", ctx["lm"]).replace("{tag_key}", "k")
+    path = path.replace("*", ctx["artifact"])
+    args = {"experiment_id": ctx["eid"], "experiment_ids": [ctx["eid"]], "experiment_name": ctx["exp_name"],
+            "run_id": ctx["run"]["run_id"], "run_ids": [ctx["run"]["run_id"]], "name": ctx["model"],
+            "version": "1", "key": "k", "value": "v", "metric_key": "m", "alias": "a",
+            "path": ctx["artifact"].rsplit("/", 1)[0], "new_name": ctx["model"] + "-x",
+            "stage": "Staging", "source": "s3://b/m", "timestamp": 1700000000000, "model_id": ctx["lm"]}
+    if route["method"] == "GET":
+        return {"params": args}
+    return {"json": args}
+
+
+def call(s, route, ctx):
+    kwargs = request_for(route, ctx)
+    if route["path"].endswith("/*") and route["method"] == "PUT":
+        kwargs = {"data": b"y"}
+    return s.request(route["method"], ctx["server"].url + request_for_path(route, ctx), timeout=60, **kwargs)
+
+
+def request_for_path(route, ctx):
+    return route["path"].replace("{model_id}", ctx["lm"]).replace("{tag_key}", "k").replace("*", ctx["artifact"])
+
+
+def routes(ctx):
+    listed = ok(session("admin").get(ctx["server"].url + "/api/cairn/v1/routes"))["routes"]
+    assert len(listed) > 80, "every MLflow route is listed"
+    return listed
+
+
+def test_every_route_needs_credentials(secured):
+    for route in routes(secured):
+        if route["public"]:
+            continue
+        assert route["access"], f"{route['method']} {route['path']} declares no access rule"
+        r = call(requests.Session(), route, secured)
+        assert r.status_code == 401, f"{route['method']} {route['path']} without credentials -> {r.status_code}"
+        assert r.json()["error_code"] == "UNAUTHENTICATED"
+        bad = requests.Session()
+        bad.auth = ("vic", "wrong-password")
+        assert call(bad, route, secured).status_code == 401
+
+
+def test_every_route_refuses_a_user_without_the_permission(secured):
+    vic = session("vic")
+    for route in routes(secured):
+        if route["public"] or route["access"].startswith("any user"):
+            continue
+        r = call(vic, route, secured)
+        assert r.status_code == 403, (
+            f"{route['method']} {route['path']} ({route['access']}) as a viewer denied the resource "
+            f"-> {r.status_code}: {r.text[:300]}")
+        assert r.json()["error_code"] == "PERMISSION_DENIED"
+
+
+def test_searches_never_show_what_a_user_may_not_read(secured):
+    url = secured["server"].url + API
+    vic, ed = session("vic"), session("ed")
+    for who, visible in ((vic, False), (ed, True)):
+        exps = ok(who.post(url + "/experiments/search", json={"max_results": 1000})).get("experiments", [])
+        assert (secured["eid"] in [e["experiment_id"] for e in exps]) is visible
+        models = ok(who.get(url + "/registered-models/search", params={"max_results": 1000}))
+        assert (secured["model"] in [m["name"] for m in models.get("registered_models", [])]) is visible
+        versions = ok(who.get(url + "/model-versions/search", params={"filter": f"name = '{secured['model']}'"}))
+        assert bool(versions.get("model_versions")) is visible
+
+
+def test_grants_follow_a_renamed_model(secured):
+    url = secured["server"].url + API
+    admin, vic = session("admin"), session("vic")
+    model = f"renamed-{uuid.uuid4().hex[:8]}"
+    ok(admin.post(url + "/registered-models/create", json={"name": model}))
+    cairn("users", "grant", "vic", "--model", model, "--level", "none", server=secured["server"])
+    ok(admin.post(url + "/registered-models/rename", json={"name": model, "new_name": model + "-2"}))
+    r = vic.get(url + "/registered-models/get", params={"name": model + "-2"})
+    assert r.status_code == 403, r.text
+
+
+def test_bearer_token_and_roles(secured):
+    url = secured["server"].url + API
+    ed = session(token=secured["token"])
+    made = ok(ed.post(url + "/experiments/create", json={"name": f"by-token-{uuid.uuid4().hex}"}))
+    assert made["experiment_id"]
+    vic = session("vic")
+    denied = vic.post(url + "/experiments/create", json={"name": f"nope-{uuid.uuid4().hex}"})
+    assert denied.status_code == 403 and "editor" in denied.json()["message"]
+    wrong = session(token="cairn_" + "0" * 64)
+    assert wrong.get(url + "/experiments/get", params={"experiment_id": "0"}).status_code == 401
+    assert requests.get(secured["server"].url + "/health").status_code == 200
+    assert requests.get(secured["server"].url + "/metrics").status_code == 200
+
+
+def test_every_route_admits_a_user_with_the_permission(secured):
+    # Last of the sweeps: as admin it renames and deletes the seeded resources.
+    admin = session("admin")
+    for route in routes(secured):
+        r = call(admin, route, secured)
+        assert r.status_code not in (401, 403), (
+            f"{route['method']} {route['path']} as admin -> {r.status_code}: {r.text[:300]}")
+
+
+CLIENT = r'''
+import json, os, uuid
+import mlflow
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+out = {}
+name = f"auth-client-{uuid.uuid4().hex[:8]}"
+mlflow.set_experiment(name)
+with mlflow.start_run() as run:
+    mlflow.log_metric("m", 1.0)
+    mlflow.log_param("p", "v")
+out["metrics"] = MlflowClient().get_run(run.info.run_id).data.metrics
+MlflowClient().create_registered_model(name)
+out["model"] = MlflowClient().get_registered_model(name).name
+print(json.dumps(out))
+'''
+
+
+@pytest.mark.parametrize("how", ["basic", "token"])
+def test_mlflow_clients_authenticate(secured, mlflow_version, how):
+    env_user = {"MLFLOW_TRACKING_USERNAME": "ed", "MLFLOW_TRACKING_PASSWORD": PASSWORDS["ed"]} \
+        if how == "basic" else {"MLFLOW_TRACKING_TOKEN": secured["token"]}
+    script = "import os\nos.environ.update(" + repr(env_user) + ")\n" + CLIENT
+    result = run_client(mlflow_version, script, secured["server"].url)
+    assert result.json == {"metrics": {"m": 1.0}, "model": result.json["model"]}
+    denied = run_client(mlflow_version, "import os\nos.environ.update(" + repr(
+        {"MLFLOW_TRACKING_USERNAME": "vic", "MLFLOW_TRACKING_PASSWORD": PASSWORDS["vic"]}) + ")\n" + CLIENT,
+        secured["server"].url, check=False)
+    assert denied.proc.returncode != 0 and "PERMISSION_DENIED" in denied.stderr
+
+
+def test_no_users_means_loopback_only(server_factory):
+    s = server_factory.new(extra_args=["--host", "0.0.0.0"])
+    cmd = [str(BINARY), "server", "--host", "0.0.0.0", "--port", "0", "--data-dir", str(s.data_dir)]
+    if s.store_uri:
+        cmd += ["--store", s.store_uri]
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "--insecure" in out.stdout + out.stderr and "cairn users add" in out.stdout + out.stderr
