@@ -3,6 +3,9 @@
 -- "<run>" or "<run>:<model>"; with a model, every point also names that
 -- logged model and a dataset (MLflow 3's model-linked metrics).
 local counter = 0
+-- AUTHORIZATION, if set, is sent as the Authorization header (auth benches).
+local headers = {["Content-Type"] = "application/json"}
+if os.getenv("AUTHORIZATION") then headers["Authorization"] = os.getenv("AUTHORIZATION") end
 local targets = {}
 for item in string.gmatch(os.getenv("RUN_IDS") or "", "[^,]+") do
   local run, model = string.match(item, "^([^:]+):?(.*)$")
@@ -36,7 +39,7 @@ request = function()
   end
   local body = '{"run_id":"' .. target.run .. '","metrics":[' .. table.concat(parts, ",") .. ']}'
   return wrk.format("POST", "/api/2.0/mlflow/runs/log-batch",
-                    {["Content-Type"] = "application/json"}, body)
+                    headers, body)
 end
 
 response = function(status, headers, body)
