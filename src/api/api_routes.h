@@ -4,13 +4,16 @@
 // MLflow surface, so one client-side handler reads both.
 #pragma once
 
+#include "audit/audit_log.h"
 #include "mlflow/access.h"
 
 namespace cairn::api {
 
 // GET /api/cairn/v1/routes (admins): every registered route with what it
-// requires, so an operator (and the access test) can audit them.
-// `surface.router` must outlive the server.
-void RegisterApiRoutes(mlflow::Surface& surface);
+//   requires, so an operator (and the access test) can audit them.
+// GET /api/cairn/v1/audit?after=N&limit=M (admins): audit entries, oldest
+//   first; GET /api/cairn/v1/audit/verify (admins): the chain's check.
+// `surface.router` and `audit` must outlive the server.
+void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit);
 
 }  // namespace cairn::api

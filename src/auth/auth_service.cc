@@ -5,6 +5,7 @@
 #include <array>
 
 #include "core/base64.h"
+#include "core/sha256.h"
 #include "core/strings.h"
 
 namespace cairn::auth {
@@ -47,14 +48,6 @@ CREATE TABLE grants (
   PRIMARY KEY (user_key, kind, resource)
 ){CLUSTERED}
 )sql";
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  char hex[crypto_hash_sha256_BYTES * 2 + 1];
-  sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
-  return hex;
-}
 
 StatusOr<std::string> HashPassword(const std::string& password) {
   char hash[crypto_pwhash_STRBYTES];

@@ -1,4 +1,4 @@
-// `cairn`: the one binary. Subcommands: server, users, tokens, version.
+// `cairn`: the one binary. Subcommands: server, users, tokens, audit, version.
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
@@ -133,8 +133,21 @@ int main(int argc, char** argv) {
     std::cout << "cairn 0.1.0 (MLflow API " << cairn::http::kMlflowCompatibleVersion << ")\n";
   });
 
+  cairn::server::AuditCommand audit_command;
+  CLI::App* audit = app.add_subcommand("audit", "Check or read the hash-chained audit log.");
+  audit->require_subcommand(1);
+  CLI::App* verify = audit->add_subcommand(
+      "verify", "Check the chain; names every edited, dropped or reordered entry (exit 3).");
+  store_options(verify);
+  CLI::App* list = audit->add_subcommand("list", "Print entries, oldest first.");
+  store_options(list);
+  list->add_option("--after", audit_command.after, "Only entries after this sequence number");
+  list->add_option("--limit", audit_command.limit, "At most this many")->default_val(100);
+  list->callback([&audit_command] { audit_command.verify = false; });
+
   CLI11_PARSE(app, argc, argv);
   if (server->parsed()) return cairn::server::RunServer(config);
+  if (audit->parsed()) return cairn::server::RunAuditCommand(config, audit_command);
   if (users->parsed() || tokens->parsed()) {
     return cairn::server::RunUserCommand(config, user_command);
   }

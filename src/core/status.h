@@ -106,6 +106,8 @@ class [[nodiscard]] StatusOr {
   const T& operator*() const& { return value(); }
   T& operator*() & { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
+  // The value, or `fallback` when not ok().
+  T value_or(T fallback) const& { return ok() ? value() : std::move(fallback); }
   const T* operator->() const { return &value(); }
   T* operator->() { return &value(); }
 

@@ -1,7 +1,9 @@
 #include "mlflow/access.h"
 
+#include "audit/audit_log.h"
 #include "auth/http_authenticator.h"
 #include "mlflow/request_args.h"
+#include "registry/registry_service.h"
 
 namespace cairn::mlflow {
 
@@ -99,6 +101,43 @@ Status CheckAccess(const Surface& surface, const RouteAccess& rule, const Reques
     }
   }
   return Status::Ok();
+}
+
+std::shared_ptr<const store::WriteContext> AuditContext(const RouteAccess& rule,
+                                                        const RequestArgs& args,
+                                                        const http::HttpRequest& request) {
+  bool changes = request.method != "GET" &&
+                 (rule.kind == RouteAccess::Kind::kRole || rule.level >= Level::kEdit);
+  if (!changes) return nullptr;
+  auto context = std::make_shared<store::WriteContext>();
+  context->user = request.user;
+  context->action = request.method + " " + request.path;
+  std::string id;
+  switch (rule.kind) {
+    case RouteAccess::Kind::kRun:
+      id = RunIdArg(args).value_or("");
+      context->target = "run " + id;
+      break;
+    case RouteAccess::Kind::kLoggedModel:
+      context->target = "logged_model " + std::string(request.PathParam(rule.field));
+      break;
+    case RouteAccess::Kind::kExperiment:
+      context->target = "experiment " + args.StringOr(rule.field.c_str(), "").value_or("");
+      break;
+    case RouteAccess::Kind::kRegisteredModel: {
+      std::string name = args.StringOr(rule.field.c_str(), "").value_or("");
+      context->target = "registered_model " + name;
+      context->snapshot = [name](store::SqlSession& db) {
+        return registry::DescribeModelState(db, name);
+      };
+      break;
+    }
+    default:
+      context->target = args.StringOr("name", "").value_or("");
+      break;
+  }
+  context->request = audit::BoundedRequest(request.method == "GET" ? request.query : request.body);
+  return context;
 }
 
 StatusOr<std::vector<std::string>> Unreadable(const Surface& surface,

@@ -8,6 +8,7 @@
 // Thread-safety: values.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "core/status.h"
 #include "http/http_types.h"
 #include "http/router.h"
+#include "store/write_context.h"
 
 namespace cairn::mlflow {
 
@@ -62,6 +64,14 @@ struct Surface {
 // the policy; the argument errors a handler would give for a missing id.
 Status CheckAccess(const Surface& surface, const RouteAccess& rule, const RequestArgs& args,
                    const http::HttpRequest& request);
+
+// The audit context for a request that changes something (any method but
+// GET, under a rule of edit or more, or a role): who, what, which resource
+// and the request itself; registry changes also record the model's state
+// before and after. Null for reads, which are not audited.
+std::shared_ptr<const store::WriteContext> AuditContext(const RouteAccess& rule,
+                                                        const RequestArgs& args,
+                                                        const http::HttpRequest& request);
 
 // What a search must leave out for this request's sender (empty without auth).
 StatusOr<std::vector<std::string>> Unreadable(const Surface& surface,

@@ -5,6 +5,7 @@
 #include <map>
 #include <utility>
 
+#include "core/json.h"
 #include "core/strings.h"
 #include "registry/registry_search.h"
 #include "registry/schema.h"
@@ -465,6 +466,54 @@ StatusOr<ResolvedModel> Resolve(SqlSession& db, const std::string& text) {
 }
 
 }  // namespace
+
+StatusOr<std::string> DescribeModelState(SqlSession& db, const std::string& name) {
+  ASSIGN_OR_RETURN(SqlRows found,
+                   db.Query("SELECT model_key FROM registered_models WHERE name = ?", {name}));
+  if (found.empty()) return std::string("{}");
+  int64_t key = found.Int(0, 0);
+  ASSIGN_OR_RETURN(RegisteredModel model, LoadModel(db, key));
+  ASSIGN_OR_RETURN(auto versions, QueryVersions(db, "v.model_key = ? AND v.deleted = 0", {key}));
+  json::Buffer buffer;
+  json::Writer w(buffer);
+  w.StartObject();
+  w.Key("name");
+  json::WriteString(w, model.name);
+  w.Key("description");
+  json::WriteString(w, model.description.value_or(""));
+  w.Key("tags");
+  w.StartObject();
+  for (const KeyValue& t : model.tags) {
+    json::WriteKey(w, t.key);
+    json::WriteString(w, t.value);
+  }
+  w.EndObject();
+  w.Key("aliases");
+  w.StartObject();
+  for (const ModelAlias& a : model.aliases) {
+    json::WriteKey(w, a.alias);
+    w.Int64(a.version);
+  }
+  w.EndObject();
+  w.Key("versions");
+  w.StartArray();
+  for (const KeyedVersion& k : versions) {
+    const ModelVersion& v = k.version;
+    w.StartObject();
+    w.Key("version");
+    w.Int64(v.version);
+    w.Key("stage");
+    json::WriteString(w, StageName(v.stage));
+    w.Key("source");
+    json::WriteString(w, v.source);
+    w.Key("run_id");
+    json::WriteString(w, v.run_id);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
 
 // --- Validation ----------------------------------------------------------------
 

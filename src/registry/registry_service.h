@@ -143,6 +143,11 @@ class RegistryService {
   Env* env_;
 };
 
+// The registered model `name` as compact JSON (description, tags, aliases,
+// every version with its stage, source and run), read in `db`'s transaction:
+// the audit log's before/after for registry changes. "{}" if there is none.
+StatusOr<std::string> DescribeModelState(store::SqlSession& db, const std::string& name);
+
 // MLflow's rules for names and tags in the registry.
 // A registered model name: non-empty, at most 256 bytes, no '/' (it could not
 // be addressed as models:/<name>/<version>) and no control characters.

@@ -1,8 +1,10 @@
 // `cairn users` and `cairn tokens`: user administration straight on the
 // metadata store, for the first admin (before any server can authenticate
 // anyone) and for scripts.
+#include <cstdlib>
 #include <iostream>
 
+#include "audit/audit_log.h"
 #include "auth/auth_service.h"
 #include "core/env.h"
 #include "server/server_main.h"
@@ -70,24 +72,95 @@ Status Run(auth::AuthService& auth, const UserCommand& c) {
   return Status::Ok();
 }
 
-}  // namespace
-
-int RunUserCommand(const ServerConfig& config, const UserCommand& command) {
+StatusOr<std::unique_ptr<store::MetadataStore>> OpenStore(const ServerConfig& config) {
   store::MetadataStoreRegistry stores;
   store::RegisterSqliteStore(&stores);
   store::RegisterPostgresStore(&stores);
   auto store = stores.Open(config.EffectiveStoreUri());
   if (!store.ok()) {
-    std::cerr << "cairn: cannot open the metadata store: " << store.status().message() << "\n";
+    return Unavailable("cannot open the metadata store: " + store.status().message());
+  }
+  return store;
+}
+
+std::string CommandLine(const UserCommand& c) {
+  static constexpr const char* kNames[] = {"add",           "list",         "delete",  "set-role",
+                                           "set-password",  "grant",        "ungrant", "grants",
+                                           "tokens create", "tokens revoke"};
+  std::string line =
+      std::string("cairn users ") + kNames[static_cast<int>(c.action)] + " " + c.user;
+  if (c.action == UserCommand::Action::kAdd || c.action == UserCommand::Action::kSetRole) {
+    line += " --role " + c.role;
+  }
+  if (!c.experiment.empty()) line += " --experiment " + c.experiment;
+  if (!c.model.empty()) line += " --model " + c.model;
+  if (!c.level.empty()) line += " --level " + c.level;
+  return line;
+}
+
+}  // namespace
+
+int RunUserCommand(const ServerConfig& config, const UserCommand& command) {
+  auto store = OpenStore(config);
+  if (!store.ok()) {
+    std::cerr << "cairn: " << store.status().message() << "\n";
     return 1;
   }
+  audit::AuditLog audit_log(store->get(), Env::Default());
   auth::AuthService auth(store->get(), Env::Default());
-  Status done = auth.Init();
+  Status done = audit_log.Init();
+  if (done.ok()) done = auth.Init();
+  (*store)->SetWriteObserver(&audit_log);
+  auto context = std::make_shared<store::WriteContext>();
+  const char* os_user = std::getenv("USER");
+  context->user = std::string("cli:") + (os_user != nullptr ? os_user : "unknown");
+  context->action = CommandLine(command);  // Never the password.
+  context->target = "user " + command.user;
+  store::ScopedWriteContext audited(context);
   if (done.ok()) done = Run(auth, command);
   if (!done.ok()) {
     std::cerr << "cairn: " << done.message() << "\n";
     return done.code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
+  return 0;
+}
+
+int RunAuditCommand(const ServerConfig& config, const AuditCommand& command) {
+  auto store = OpenStore(config);
+  if (!store.ok()) {
+    std::cerr << "cairn: " << store.status().message() << "\n";
+    return 1;
+  }
+  audit::AuditLog audit_log(store->get(), Env::Default());
+  if (Status init = audit_log.Init(); !init.ok()) {
+    std::cerr << "cairn: " << init.message() << "\n";
+    return 1;
+  }
+  if (!command.verify) {
+    auto entries = audit_log.List(command.after, command.limit);
+    if (!entries.ok()) {
+      std::cerr << "cairn: " << entries.status().message() << "\n";
+      return 1;
+    }
+    for (const auto& e : *entries) {
+      std::cout << e.seq << "\t" << e.time_ms << "\t" << (e.user.empty() ? "-" : e.user) << "\t"
+                << e.action << "\t" << e.target << "\n";
+    }
+    return 0;
+  }
+  auto report = audit_log.Verify();
+  if (!report.ok()) {
+    std::cerr << "cairn: " << report.status().message() << "\n";
+    return 1;
+  }
+  for (const std::string& problem : report->problems) std::cout << "TAMPERED " << problem << "\n";
+  if (!report->problems.empty()) {
+    std::cout << report->problems.size() << " problem(s) in " << report->entries
+              << " audit entries\n";
+    return 3;
+  }
+  std::cout << "audit log intact: " << report->entries << " entries, head "
+            << (report->head_hash.empty() ? "(empty)" : report->head_hash) << "\n";
   return 0;
 }
 

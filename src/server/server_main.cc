@@ -7,6 +7,7 @@
 
 #include "api/api_routes.h"
 #include "artifacts/local/local_artifact_store.h"
+#include "audit/audit_log.h"
 #include "auth/auth_service.h"
 #include "auth/http_authenticator.h"
 #include "core/env.h"
@@ -90,6 +91,14 @@ int RunServer(const ServerConfig& config) {
     return 1;
   }
 
+  // Every change made through a surface is recorded with it (see audit_log.h).
+  audit::AuditLog audit_log(store->get(), Env::Default());
+  if (Status init = audit_log.Init(); !init.ok()) {
+    LogError("cannot initialise the audit log", {{"error", init.ToString()}});
+    return 1;
+  }
+  (*store)->SetWriteObserver(&audit_log);
+
   // Secure by default: with no user configured there is no authentication,
   // so the server stays on loopback unless told otherwise.
   auth::AuthService auth(store->get(), Env::Default());
@@ -120,7 +129,7 @@ int RunServer(const ServerConfig& config) {
   mlflow::RegisterLoggedModelRoutes(surface, logged_models);
   mlflow::RegisterRegistryRoutes(surface, model_registry);
   mlflow::RegisterArtifactRoutes(surface, **artifact_store, tracking);
-  api::RegisterApiRoutes(surface);
+  api::RegisterApiRoutes(surface, &audit_log);
 
   http::ServerOptions options;
   options.host = config.host;

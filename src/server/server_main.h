@@ -3,6 +3,9 @@
 // concrete class.
 #pragma once
 
+#include <cstdint>
+#include <string>
+
 #include "server/server_config.h"
 
 namespace cairn::server {
@@ -35,7 +38,17 @@ struct UserCommand {
   std::string level;
   std::string token_name = "default";
 };
-// Prints results to stdout, errors to stderr. Returns the exit code.
+// Prints results to stdout, errors to stderr. Returns the exit code. The
+// change is recorded in the audit log as made by "cli:<$USER>".
 int RunUserCommand(const ServerConfig& config, const UserCommand& command);
+
+// `cairn audit verify` (exit 0 when the chain is intact, 3 with a line per
+// problem otherwise) and `cairn audit list`.
+struct AuditCommand {
+  bool verify = true;
+  int64_t after = 0;
+  int64_t limit = 100;
+};
+int RunAuditCommand(const ServerConfig& config, const AuditCommand& command);
 
 }  // namespace cairn::server

@@ -9,8 +9,23 @@ namespace cairn::store {
 struct ConnectionStore::PendingWrite {
   std::function<Status(SqlSession&)> fn;
   std::function<void(Status)> done;
+  std::shared_ptr<const WriteContext> context;  // Captured from the submitting thread.
   Status result;
 };
+
+Status ConnectionStore::RunWrite(SqlSession& db, PendingWrite& write) {
+  if (write.context == nullptr || observer_ == nullptr) return write.fn(db);
+  const WriteContext& context = *write.context;
+  std::string before, after;
+  if (context.snapshot) {
+    ASSIGN_OR_RETURN(before, context.snapshot(db));
+  }
+  RETURN_IF_ERROR(write.fn(db));
+  if (context.snapshot) {
+    ASSIGN_OR_RETURN(after, context.snapshot(db));
+  }
+  return observer_->Record(db, context, before, after);
+}
 
 StatusOr<std::unique_ptr<ConnectionStore>> ConnectionStore::Open(Dialect dialect,
                                                                  std::string display_uri,
@@ -66,6 +81,7 @@ void ConnectionStore::WriteAsync(std::function<Status(SqlSession&)> fn,
   auto pending = std::make_unique<PendingWrite>();
   pending->fn = std::move(fn);
   pending->done = std::move(done);
+  pending->context = ScopedWriteContext::Current();
   {
     std::lock_guard lock(write_mu_);
     if (stopping_) {
@@ -148,7 +164,7 @@ void ConnectionStore::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& ba
         continue;
       }
     }
-    p->result = p->fn(db);
+    p->result = RunWrite(db, *p);
     if (use_savepoints) {
       Status end = p->result.ok() ? db.ExecuteScript("RELEASE SAVEPOINT w") : Status::Ok();
       if (!end.ok()) p->result = end;  // A swallowed statement failure surfaces here.

@@ -57,6 +57,7 @@ class ConnectionStore : public MetadataStore {
   void WriteAsync(std::function<Status(SqlSession&)> fn, std::function<void(Status)> done,
                   WriteSize size) override;
   Status Migrate(std::string_view component, std::span<const Migration> migrations) override;
+  void SetWriteObserver(WriteObserver* observer) override { observer_ = observer; }
 
  private:
   struct PendingWrite;
@@ -65,6 +66,8 @@ class ConnectionStore : public MetadataStore {
                   ConnectionStoreOptions options, std::unique_ptr<SqlConnection> writer);
   void CommitLoop();
   void CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch);
+  // The write's own work, and its record for the observer if it has a context.
+  Status RunWrite(SqlSession& db, PendingWrite& write);
   StatusOr<std::unique_ptr<SqlConnection>> AcquireReader();
   void ReleaseReader(std::unique_ptr<SqlConnection> connection);
 
@@ -72,6 +75,7 @@ class ConnectionStore : public MetadataStore {
   const std::string display_uri_;
   const ConnectionFactory factory_;
   const ConnectionStoreOptions options_;
+  WriteObserver* observer_ = nullptr;      // Set before serving; read by committers.
   std::unique_ptr<SqlConnection> writer_;  // Used only by the thread that set committing_.
 
   std::mutex write_mu_;

@@ -27,6 +27,7 @@
 
 #include "core/scheme_registry.h"
 #include "core/status.h"
+#include "store/write_context.h"
 
 namespace cairn::store {
 
@@ -155,6 +156,11 @@ class MetadataStore {
   // elsewhere).
   virtual void WriteAsync(std::function<Status(SqlSession&)> fn, std::function<void(Status)> done,
                           WriteSize size = WriteSize::kLarge) = 0;
+
+  // From now on, every write submitted under a ScopedWriteContext is shown
+  // to `observer` inside its transaction (see write_context.h).
+  // REQUIRES: called before any such write; `observer` outlives the store.
+  virtual void SetWriteObserver(WriteObserver* observer) = 0;
 
   // Applies, in version order, the migrations of `component` not yet
   // recorded in the schema_migrations table, each in its own transaction.
