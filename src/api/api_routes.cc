@@ -32,9 +32,100 @@ void Field(json::Writer& w, const char* key, std::string_view value) {
   json::WriteString(w, value);
 }
 
+// A handler for any authenticated user; `fn(args, request)` checks the rest.
+template <typename Fn>
+http::Handler Handler(Fn fn) {
+  return [fn = std::move(fn)](HttpRequest& request) -> HttpResponse {
+    auto args = mlflow::RequestArgs::FromRequest(request);
+    if (!args.ok()) return mlflow::ErrorResponse(args.status());
+    StatusOr<HttpResponse> response = fn(*args, request);
+    return response.ok() ? std::move(response).value() : mlflow::ErrorResponse(response.status());
+  };
+}
+
+Status RequireModel(auth::AccessPolicy* access, const HttpRequest& request,
+                    const std::string& model, auth::Level level) {
+  if (access == nullptr) return Status::Ok();
+  return access->Require(auth::IdentityOf(request), auth::ResourceKind::kRegisteredModel, model,
+                         level);
+}
+
+// Records the request in the audit log with the change it makes.
+std::shared_ptr<const store::WriteContext> Audited(const HttpRequest& request,
+                                                   const std::string& model) {
+  auto context = std::make_shared<store::WriteContext>();
+  context->user = request.user;
+  context->action = request.method + " " + request.path;
+  context->target = "registered_model " + model;
+  context->request = audit::BoundedRequest(request.body);
+  return context;
+}
+
+void WritePromotion(json::Writer& w, const governance::PromotionRequest& q,
+                    const governance::Evaluation* evaluation) {
+  w.StartObject();
+  w.Key("id");
+  w.Int64(q.id);
+  Field(w, "name", q.model);
+  Field(w, "version", std::to_string(q.version));
+  Field(w, "target", q.target);
+  Field(w, "requested_by", q.requested_by);
+  w.Key("created_ms");
+  w.Int64(q.created_ms);
+  Field(w, "status", q.status);
+  w.Key("decisions");
+  w.StartArray();
+  for (const auto& d : q.decisions) {
+    w.StartObject();
+    Field(w, "user", d.user);
+    Field(w, "decision", d.approve ? "approve" : "reject");
+    Field(w, "comment", d.comment);
+    w.Key("time_ms");
+    w.Int64(d.time_ms);
+    w.EndObject();
+  }
+  w.EndArray();
+  if (evaluation != nullptr) {
+    w.Key("evaluation");
+    w.StartObject();
+    Field(w, "policy", evaluation->policy);
+    w.Key("gates");
+    w.StartArray();
+    for (const auto& [gate, result] : evaluation->gates) {
+      w.StartObject();
+      Field(w, "gate", gate);
+      w.Key("passed");
+      w.Bool(result.passed);
+      Field(w, "explanation", result.explanation);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("approvals_needed");
+    w.Int(evaluation->approvals_needed);
+    w.Key("approvals");
+    w.Int(evaluation->approvals);
+    w.Key("missing");
+    w.StartArray();
+    for (const auto& m : evaluation->missing) json::WriteString(w, m);
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndObject();
+}
+
+HttpResponse PromotionResponse(governance::PromotionService* promotions,
+                               const governance::PromotionRequest& q) {
+  auto evaluation = promotions->Evaluate(q);
+  return mlflow::WriteJson([&](json::Writer& w) {
+    w.Key("promotion");
+    WritePromotion(w, q, evaluation.ok() ? &*evaluation : nullptr);
+  });
+}
+
 }  // namespace
 
-void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit) {
+void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
+                       governance::PromotionService* promotions) {
   http::Router* router = &surface.router;
   http::RouteOptions options;
   options.access = "role admin";
@@ -107,6 +198,79 @@ void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit) {
                           });
                         }),
               options);
+
+  auth::AccessPolicy* access = surface.access;
+  http::RouteOptions model_edit, model_read, approver;
+  model_edit.access = "registered_model edit";
+  model_read.access = "registered_model read";
+  approver.access = "role approver, registered_model read";
+  router->Add("POST", "/api/cairn/v1/promotions",
+              Handler([access, promotions](const mlflow::RequestArgs& args,
+                                           HttpRequest& request) -> StatusOr<HttpResponse> {
+                ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                RETURN_IF_ERROR(RequireModel(access, request, name, auth::Level::kEdit));
+                ASSIGN_OR_RETURN(int64_t version, args.RequiredInt("version"));
+                ASSIGN_OR_RETURN(std::string stage, args.StringOr("stage", ""));
+                ASSIGN_OR_RETURN(std::string alias, args.StringOr("alias", ""));
+                store::ScopedWriteContext audited(Audited(request, name));
+                ASSIGN_OR_RETURN(auto q,
+                                 promotions->Request(name, version, stage, alias, request.user));
+                return PromotionResponse(promotions, q);
+              }),
+              model_edit);
+  router->Add("GET", "/api/cairn/v1/promotions",
+              Handler([access, promotions](const mlflow::RequestArgs& args,
+                                           HttpRequest& request) -> StatusOr<HttpResponse> {
+                ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                RETURN_IF_ERROR(RequireModel(access, request, name, auth::Level::kRead));
+                ASSIGN_OR_RETURN(auto list, promotions->List(name));
+                return mlflow::WriteJson([&](json::Writer& w) {
+                  w.Key("promotions");
+                  w.StartArray();
+                  for (const auto& q : list) WritePromotion(w, q, nullptr);
+                  w.EndArray();
+                });
+              }),
+              model_read);
+  auto request_id = [](const HttpRequest& request) -> StatusOr<int64_t> {
+    std::string text(request.PathParam("request_id"));
+    char* end = nullptr;
+    int64_t id = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || end == nullptr || *end != '\0') {
+      return InvalidArgument("Promotion request ids are integers, not '" + text + "'.");
+    }
+    return id;
+  };
+  router->Add(
+      "GET", "/api/cairn/v1/promotions/{request_id}",
+      Handler([access, promotions, request_id](const mlflow::RequestArgs&,
+                                               HttpRequest& request) -> StatusOr<HttpResponse> {
+        ASSIGN_OR_RETURN(int64_t id, request_id(request));
+        ASSIGN_OR_RETURN(auto q, promotions->Get(id));
+        RETURN_IF_ERROR(RequireModel(access, request, q.model, auth::Level::kRead));
+        return PromotionResponse(promotions, q);
+      }),
+      model_read);
+  for (bool approve : {true, false}) {
+    router->Add(
+        "POST",
+        std::string("/api/cairn/v1/promotions/{request_id}/") + (approve ? "approve" : "reject"),
+        Handler([access, promotions, request_id, approve](
+                    const mlflow::RequestArgs& args,
+                    HttpRequest& request) -> StatusOr<HttpResponse> {
+          ASSIGN_OR_RETURN(int64_t id, request_id(request));
+          ASSIGN_OR_RETURN(auto q, promotions->Get(id));
+          if (access != nullptr) {
+            RETURN_IF_ERROR(access->RequireRole(auth::IdentityOf(request), auth::Role::kApprover));
+          }
+          RETURN_IF_ERROR(RequireModel(access, request, q.model, auth::Level::kRead));
+          ASSIGN_OR_RETURN(std::string comment, args.StringOr("comment", ""));
+          store::ScopedWriteContext audited(Audited(request, q.model));
+          ASSIGN_OR_RETURN(auto decided, promotions->Decide(id, request.user, approve, comment));
+          return PromotionResponse(promotions, decided);
+        }),
+        approver);
+  }
 }
 
 }  // namespace cairn::api

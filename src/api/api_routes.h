@@ -5,6 +5,7 @@
 #pragma once
 
 #include "audit/audit_log.h"
+#include "governance/promotion_service.h"
 #include "mlflow/access.h"
 
 namespace cairn::api {
@@ -13,7 +14,15 @@ namespace cairn::api {
 //   requires, so an operator (and the access test) can audit them.
 // GET /api/cairn/v1/audit?after=N&limit=M (admins): audit entries, oldest
 //   first; GET /api/cairn/v1/audit/verify (admins): the chain's check.
-// `surface.router` and `audit` must outlive the server.
-void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit);
+// Promotions (the registry's approval workflow, see governance/):
+//   POST /api/cairn/v1/promotions {name, version, stage | alias} (model edit)
+//   GET  /api/cairn/v1/promotions?name=N (model read)
+//   GET  /api/cairn/v1/promotions/{request_id} (model read): with where the
+//        move stands against its policy (gates, approvals, what is missing)
+//   POST /api/cairn/v1/promotions/{request_id}/approve|reject {comment}
+//        (role approver, model read)
+// `surface.router`, `audit` and `promotions` must outlive the server.
+void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
+                       governance::PromotionService* promotions);
 
 }  // namespace cairn::api

@@ -1,4 +1,5 @@
-// `cairn`: the one binary. Subcommands: server, users, tokens, audit, version.
+// `cairn`: the one binary. Subcommands: server, users, tokens, audit, promotions,
+// version.
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
@@ -65,6 +66,11 @@ int main(int argc, char** argv) {
       ->envname("CAIRN_WORKERS");
   server->add_option("--log-level", config.log_level, "debug, info, warn or error")
       ->envname("CAIRN_LOG_LEVEL");
+  server
+      ->add_option("--policies", config.policies_dir,
+                   "Folder of promotion policies (<model>.yaml, default.yaml); default "
+                   "--data-dir/policies")
+      ->envname("CAIRN_POLICIES");
   server
       ->add_flag("--insecure", config.insecure,
                  "Serve on a non-loopback address although no user exists (no authentication)")
@@ -145,9 +151,46 @@ int main(int argc, char** argv) {
   list->add_option("--limit", audit_command.limit, "At most this many")->default_val(100);
   list->callback([&audit_command] { audit_command.verify = false; });
 
+  cairn::server::PromotionCommand promotion;
+  using PromotionAction = cairn::server::PromotionCommand::Action;
+  CLI::App* promotions =
+      app.add_subcommand("promotions", "Request and approve guarded promotions (policies).");
+  promotions->require_subcommand(1);
+  auto promotion_cmd = [&](const char* name, const char* help, PromotionAction action) {
+    CLI::App* cmd = promotions->add_subcommand(name, help);
+    store_options(cmd);
+    cmd->add_option("--policies", config.policies_dir, "Folder of promotion policies")
+        ->envname("CAIRN_POLICIES");
+    cmd->add_option("--user", promotion.user, "Who acts (once users exist)")->envname("CAIRN_USER");
+    cmd->add_option("--password", promotion.password, "Their password")->envname("CAIRN_PASSWORD");
+    cmd->callback([&promotion, action] { promotion.action = action; });
+    return cmd;
+  };
+  CLI::App* request = promotion_cmd("request", "Ask for a version to enter a stage or alias.",
+                                    PromotionAction::kRequest);
+  request->add_option("model", promotion.model, "Registered model")->required();
+  request->add_option("version", promotion.version, "Version")->required();
+  request->add_option("--stage", promotion.stage, "Target stage, e.g. Production");
+  request->add_option("--alias", promotion.alias, "Target alias, e.g. champion");
+  for (auto [name, action] : {std::pair{"approve", PromotionAction::kApprove},
+                              {"reject", PromotionAction::kReject},
+                              {"show", PromotionAction::kShow}}) {
+    CLI::App* cmd = promotion_cmd(name,
+                                  action == PromotionAction::kShow
+                                      ? "Show a request and where it stands against its policy."
+                                      : "Decide a request (approver role).",
+                                  action);
+    cmd->add_option("id", promotion.id, "Request id")->required();
+    if (action != PromotionAction::kShow) cmd->add_option("--comment", promotion.comment, "Why");
+  }
+  promotion_cmd("list", "List a model's requests, newest first.", PromotionAction::kList)
+      ->add_option("model", promotion.model, "Registered model")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
   if (server->parsed()) return cairn::server::RunServer(config);
   if (audit->parsed()) return cairn::server::RunAuditCommand(config, audit_command);
+  if (promotions->parsed()) return cairn::server::RunPromotionCommand(config, promotion);
   if (users->parsed() || tokens->parsed()) {
     return cairn::server::RunUserCommand(config, user_command);
   }

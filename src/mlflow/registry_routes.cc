@@ -191,11 +191,11 @@ void RegisterRegistryRoutes(Surface& surface, RegistryService& service) {
 
   // --- Aliases ---------------------------------------------------------------------
   AddMlflowRoute(surface, "POST", "registered-models/alias", RouteAccess::Model(auth::Level::kEdit),
-                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                 [s](const RequestArgs& args, HttpRequest& request) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(std::string alias, args.RequiredString("alias"));
                    ASSIGN_OR_RETURN(std::string version, VersionArg(args));
-                   RETURN_IF_ERROR(s->SetAlias(name, alias, version));
+                   RETURN_IF_ERROR(s->SetAlias(name, alias, version, request.user));
                    return EmptyResponse();
                  });
 
@@ -260,7 +260,7 @@ void RegisterRegistryRoutes(Surface& surface, RegistryService& service) {
 
   AddMlflowRoute(surface, "POST", "model-versions/transition-stage",
                  RouteAccess::Model(auth::Level::kEdit),
-                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                 [s](const RequestArgs& args, HttpRequest& request) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(std::string version, VersionArg(args));
                    ASSIGN_OR_RETURN(std::string stage, args.RequiredString("stage"));
@@ -275,7 +275,8 @@ void RegisterRegistryRoutes(Surface& surface, RegistryService& service) {
                        return InvalidParameter("archive_existing_versions", *a);
                      }
                    }
-                   ASSIGN_OR_RETURN(auto moved, s->TransitionStage(name, version, stage, archive));
+                   ASSIGN_OR_RETURN(
+                       auto moved, s->TransitionStage(name, version, stage, archive, request.user));
                    return VersionResponse(moved);
                  });
 

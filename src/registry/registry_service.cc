@@ -515,6 +515,43 @@ StatusOr<std::string> DescribeModelState(SqlSession& db, const std::string& name
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
+StatusOr<Promotion> PromotionFacts(SqlSession& db, const std::string& name, int64_t version,
+                                   const std::string& target) {
+  bool alias = target.rfind("alias:", 0) == 0;
+  if (!alias && target.rfind("stage:", 0) != 0) {
+    return InvalidArgument("A promotion target is 'stage:<stage>' or 'alias:<alias>', not '" +
+                           target + "'.");
+  }
+  ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, std::to_string(version)));
+  int64_t key = found.first;
+  Promotion p;
+  p.model = name;
+  p.version = version;
+  p.target = target;
+  auto run_of = [&](int64_t v) -> StatusOr<std::string> {
+    ASSIGN_OR_RETURN(
+        SqlRows rows,
+        db.Query("SELECT run_id FROM model_versions WHERE model_key = ? AND version = ?",
+                 {key, v}));
+    return rows.empty() ? std::string() : rows.Text(0, 0);
+  };
+  ASSIGN_OR_RETURN(p.candidate_run, run_of(version));
+  std::string what = target.substr(target.find(':') + 1);
+  ASSIGN_OR_RETURN(
+      SqlRows holder,
+      alias ? db.Query("SELECT version FROM registered_model_aliases WHERE model_key = ? AND "
+                       "alias = ? AND version != ?",
+                       {key, what, version})
+            : db.Query("SELECT MAX(version) FROM model_versions WHERE model_key = ? AND "
+                       "deleted = 0 AND stage = ? AND version != ?",
+                       {key, what, version}));
+  if (!holder.empty() && !holder.IsNull(0, 0)) {
+    p.incumbent = holder.Int(0, 0);
+    ASSIGN_OR_RETURN(p.incumbent_run, run_of(*p.incumbent));
+  }
+  return p;
+}
+
 // --- Validation ----------------------------------------------------------------
 
 Status ValidateRegisteredModelName(const std::string& name, const char* field) {
@@ -736,11 +773,20 @@ Status RegistryService::DeleteRegisteredModelTag(const std::string& name,
   });
 }
 
+Status RegistryService::CheckPromotion(SqlSession& db, const std::string& name, int64_t version,
+                                       const std::string& target, const std::string& user) {
+  if (gate_ == nullptr) return Status::Ok();
+  ASSIGN_OR_RETURN(Promotion p, PromotionFacts(db, name, version, target));
+  p.user = user;
+  return gate_->Allow(db, p);
+}
+
 Status RegistryService::SetAlias(const std::string& name, const std::string& alias,
-                                 const std::string& version) {
+                                 const std::string& version, const std::string& user) {
   RETURN_IF_ERROR(ValidateAliasName(alias));
   return store_->Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
+    RETURN_IF_ERROR(CheckPromotion(db, name, found.second, "alias:" + alias, user));
     return db
         .Execute(
             "INSERT INTO registered_model_aliases (model_key, alias, version) VALUES (?, ?, "
@@ -891,7 +937,8 @@ Status RegistryService::DeleteModelVersion(const std::string& name, const std::s
 StatusOr<ModelVersion> RegistryService::TransitionStage(const std::string& name,
                                                         const std::string& version,
                                                         const std::string& stage_text,
-                                                        bool archive_existing_versions) {
+                                                        bool archive_existing_versions,
+                                                        const std::string& user) {
   ASSIGN_OR_RETURN(Stage stage, ParseStage(stage_text));
   if (archive_existing_versions && stage != Stage::kStaging && stage != Stage::kProduction) {
     return InvalidArgument(
@@ -903,6 +950,7 @@ StatusOr<ModelVersion> RegistryService::TransitionStage(const std::string& name,
   RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
     std::string stage_name(StageName(stage));
+    RETURN_IF_ERROR(CheckPromotion(db, name, found.second, "stage:" + stage_name, user));
     if (archive_existing_versions) {
       RETURN_IF_ERROR(db.Execute("UPDATE model_versions SET stage = 'Archived', "
                                  "last_updated_time = ? WHERE model_key = ? AND version != ? AND "

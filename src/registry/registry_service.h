@@ -21,6 +21,7 @@
 #include "core/status.h"
 #include "registry/entities.h"
 #include "registry/model_uri.h"
+#include "registry/promotion_gate.h"
 #include "store/metadata_store.h"
 
 namespace cairn::registry {
@@ -103,7 +104,9 @@ class RegistryService {
   Status DeleteRegisteredModelTag(const std::string& name, const std::string& key);
 
   // Points `alias` at a live version, moving it if it pointed elsewhere.
-  Status SetAlias(const std::string& name, const std::string& alias, const std::string& version);
+  // `user` is who asks (for the promotion gate's approvals; "" without auth).
+  Status SetAlias(const std::string& name, const std::string& alias, const std::string& version,
+                  const std::string& user = "");
   // Deleting an alias that does not exist is not an error (MLflow).
   Status DeleteAlias(const std::string& name, const std::string& alias);
   // "latest" (any case) is the newest live version. Errors: NotFound
@@ -126,7 +129,8 @@ class RegistryService {
   // With archive_existing_versions, the model's other versions in the target
   // stage (Staging or Production only) move to Archived in the same commit.
   StatusOr<ModelVersion> TransitionStage(const std::string& name, const std::string& version,
-                                         const std::string& stage, bool archive_existing_versions);
+                                         const std::string& stage, bool archive_existing_versions,
+                                         const std::string& user = "");
   // The artifact location of the version's files.
   StatusOr<std::string> GetDownloadUri(const std::string& name, const std::string& version);
   StatusOr<ModelVersionPage> SearchModelVersions(const SearchRequest& request);
@@ -138,15 +142,33 @@ class RegistryService {
   // Resolves any model URI (see model_uri.h) to where its files are.
   StatusOr<ResolvedModel> ResolveModelUri(const std::string& uri);
 
+  // From now on, moves into a stage or onto an alias must pass `gate`
+  // (TransitionStage and SetAlias then fail with its PermissionDenied).
+  // REQUIRES: called before serving; `gate` outlives the service.
+  void SetPromotionGate(PromotionGate* gate) { gate_ = gate; }
+
  private:
+  // Asks the gate, in `db`'s transaction, whether `version` of `name` may
+  // take `target` ("stage:<Stage>" or "alias:<alias>").
+  Status CheckPromotion(store::SqlSession& db, const std::string& name, int64_t version,
+                        const std::string& target, const std::string& user);
+
   store::MetadataStore* store_;
   Env* env_;
+  PromotionGate* gate_ = nullptr;
 };
 
 // The registered model `name` as compact JSON (description, tags, aliases,
 // every version with its stage, source and run), read in `db`'s transaction:
 // the audit log's before/after for registry changes. "{}" if there is none.
 StatusOr<std::string> DescribeModelState(store::SqlSession& db, const std::string& name);
+
+// What a gate needs to judge `version` of `name` taking `target`
+// ("stage:<Stage>" or "alias:<alias>"): the candidate's run and what holds
+// the target now. Errors: NotFound for an unknown live version,
+// InvalidArgument for a malformed target.
+StatusOr<Promotion> PromotionFacts(store::SqlSession& db, const std::string& name, int64_t version,
+                                   const std::string& target);
 
 // MLflow's rules for names and tags in the registry.
 // A registered model name: non-empty, at most 256 bytes, no '/' (it could not

@@ -6,7 +6,10 @@
 
 #include "audit/audit_log.h"
 #include "auth/auth_service.h"
+#include "core/base64.h"
 #include "core/env.h"
+#include "governance/promotion_service.h"
+#include "registry/registry_service.h"
 #include "server/server_main.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
@@ -161,6 +164,101 @@ int RunAuditCommand(const ServerConfig& config, const AuditCommand& command) {
   }
   std::cout << "audit log intact: " << report->entries << " entries, head "
             << (report->head_hash.empty() ? "(empty)" : report->head_hash) << "\n";
+  return 0;
+}
+
+namespace {
+
+void PrintPromotion(const governance::PromotionRequest& q, const governance::Evaluation* e) {
+  std::cout << "promotion " << q.id << ": " << q.model << " version " << q.version << " -> "
+            << q.target << ", " << q.status << " (requested by " << q.requested_by << ")\n";
+  for (const auto& d : q.decisions) {
+    std::cout << "  " << (d.approve ? "approved" : "rejected") << " by " << d.user
+              << (d.comment.empty() ? "" : ": " + d.comment) << "\n";
+  }
+  if (e == nullptr || e->policy.empty()) return;
+  std::cout << "  policy " << e->policy << "\n";
+  for (const auto& [gate, result] : e->gates) {
+    std::cout << "  gate " << gate << ": " << (result.passed ? "passes" : "FAILS") << " ("
+              << result.explanation << ")\n";
+  }
+  std::cout << "  approvals " << e->approvals << " of " << e->approvals_needed << "\n";
+  for (const auto& m : e->missing) std::cout << "  missing: " << m << "\n";
+}
+
+}  // namespace
+
+int RunPromotionCommand(const ServerConfig& config, const PromotionCommand& c) {
+  auto store = OpenStore(config);
+  if (!store.ok()) {
+    std::cerr << "cairn: " << store.status().message() << "\n";
+    return 1;
+  }
+  audit::AuditLog audit_log(store->get(), Env::Default());
+  auth::AuthService auth(store->get(), Env::Default());
+  governance::PromotionService promotions(store->get(), Env::Default(),
+                                          config.EffectivePoliciesDir());
+  Status done = audit_log.Init();
+  if (done.ok()) done = auth.Init();
+  if (done.ok()) done = promotions.Init();
+  (*store)->SetWriteObserver(&audit_log);
+  // Who acts: checked against the users like the server does, once any exist.
+  std::string user;
+  if (done.ok()) {
+    auto has_users = auth.HasUsers();
+    done = has_users.status();
+    if (done.ok() && *has_users) {
+      auto identity = auth.Authenticate("Basic " + Base64Encode(c.user + ":" + c.password));
+      done = identity.status();
+      if (done.ok()) user = identity->user;
+      if (done.ok() && (c.action == PromotionCommand::Action::kApprove ||
+                        c.action == PromotionCommand::Action::kReject)) {
+        done = auth.RequireRole(*identity, auth::Role::kApprover);
+      }
+    } else if (done.ok()) {
+      const char* os_user = std::getenv("USER");
+      user = std::string("cli:") + (os_user != nullptr ? os_user : "unknown");
+    }
+  }
+  auto context = std::make_shared<store::WriteContext>();
+  context->user = user;
+  context->action = "cairn promotions";
+  context->target = "registered_model " + c.model;
+  store::ScopedWriteContext audited(context);
+  if (done.ok()) {
+    switch (c.action) {
+      case PromotionCommand::Action::kRequest:
+      case PromotionCommand::Action::kApprove:
+      case PromotionCommand::Action::kReject:
+      case PromotionCommand::Action::kShow: {
+        StatusOr<governance::PromotionRequest> q =
+            c.action == PromotionCommand::Action::kRequest
+                ? promotions.Request(c.model, c.version, c.stage, c.alias, user)
+            : c.action == PromotionCommand::Action::kShow
+                ? promotions.Get(c.id)
+                : promotions.Decide(c.id, user, c.action == PromotionCommand::Action::kApprove,
+                                    c.comment);
+        done = q.status();
+        if (done.ok()) {
+          auto evaluation = promotions.Evaluate(*q);
+          PrintPromotion(*q, evaluation.ok() ? &*evaluation : nullptr);
+        }
+        break;
+      }
+      case PromotionCommand::Action::kList: {
+        auto list = promotions.List(c.model);
+        done = list.status();
+        if (done.ok()) {
+          for (const auto& q : *list) PrintPromotion(q, nullptr);
+        }
+        break;
+      }
+    }
+  }
+  if (!done.ok()) {
+    std::cerr << "cairn: " << done.message() << "\n";
+    return done.code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
   return 0;
 }
 

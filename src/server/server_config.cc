@@ -54,12 +54,14 @@ Status LoadConfigFile(const std::string& path, ServerConfig* config) {
           config->max_body_bytes = value.as<uint64_t>();
         else if (key == "insecure")
           config->insecure = value.as<bool>();
+        else if (key == "policies")
+          config->policies_dir = value.as<std::string>();
         else {
           return InvalidArgument("Config file " + path + " line " +
                                  std::to_string(item.first.Mark().line + 1) + ": unknown key '" +
                                  key +
                                  "' (known: host, port, data_dir, store, artifacts, durability, "
-                                 "workers, log_level, max_body_bytes, insecure)");
+                                 "workers, log_level, max_body_bytes, insecure, policies)");
         }
       } catch (const YAML::Exception&) {
         return InvalidArgument("Config file " + path + " line " +

@@ -25,6 +25,12 @@ struct ServerConfig {
   // Serve on a non-loopback address without any user configured (and so
   // without authentication). Off: such a server refuses to start.
   bool insecure = false;
+  // Promotion policies (<name>.yaml, default.yaml); empty: <data_dir>/policies.
+  std::string policies_dir;
+
+  std::string EffectivePoliciesDir() const {
+    return policies_dir.empty() ? data_dir + "/policies" : policies_dir;
+  }
 
   // The effective URIs once data_dir defaults are applied.
   std::string EffectiveStoreUri() const;

@@ -12,6 +12,7 @@
 #include "auth/http_authenticator.h"
 #include "core/env.h"
 #include "core/log.h"
+#include "governance/promotion_service.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "http/system_routes.h"
@@ -120,6 +121,15 @@ int RunServer(const ServerConfig& config) {
   }
   auth::HttpAuthenticator authenticator(&auth);
 
+  // Promotion policies guard the registry's stages and aliases.
+  governance::PromotionService promotions(store->get(), Env::Default(),
+                                          config.EffectivePoliciesDir());
+  if (Status init = promotions.Init(); !init.ok()) {
+    LogError("cannot initialise promotions", {{"error", init.ToString()}});
+    return 1;
+  }
+  model_registry.SetPromotionGate(&promotions);
+
   metrics::Registry registry;
   http::Router router(&registry);
   http::RegisterSystemRoutes(router, &registry);
@@ -129,7 +139,7 @@ int RunServer(const ServerConfig& config) {
   mlflow::RegisterLoggedModelRoutes(surface, logged_models);
   mlflow::RegisterRegistryRoutes(surface, model_registry);
   mlflow::RegisterArtifactRoutes(surface, **artifact_store, tracking);
-  api::RegisterApiRoutes(surface, &audit_log);
+  api::RegisterApiRoutes(surface, &audit_log, &promotions);
 
   http::ServerOptions options;
   options.host = config.host;
@@ -147,7 +157,8 @@ int RunServer(const ServerConfig& config) {
           {{"url", "http://" + config.host + ":" + std::to_string(server.port())},
            {"store", (*store)->DisplayUri()},
            {"artifacts", (*artifact_store)->uri()},
-           {"authentication", *has_users ? "required (users configured)" : "off (no users)"}});
+           {"authentication", *has_users ? "required (users configured)" : "off (no users)"},
+           {"policies", config.EffectivePoliciesDir()}});
 
   int signal = 0;
   sigwait(&signals, &signal);

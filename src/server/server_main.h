@@ -51,4 +51,22 @@ struct AuditCommand {
 };
 int RunAuditCommand(const ServerConfig& config, const AuditCommand& command);
 
+// `cairn promotions request|approve|reject|list|show`: the approval workflow
+// of promotion policies, straight on the metadata store. Once users exist,
+// --user/--password (CAIRN_USER, CAIRN_PASSWORD) say who acts and are
+// checked like the server checks them; approving needs the approver role.
+struct PromotionCommand {
+  enum class Action { kRequest, kApprove, kReject, kList, kShow };
+  Action action = Action::kList;
+  std::string model;
+  int64_t version = 0;
+  std::string stage;
+  std::string alias;
+  int64_t id = 0;
+  std::string comment;
+  std::string user;
+  std::string password;
+};
+int RunPromotionCommand(const ServerConfig& config, const PromotionCommand& command);
+
 }  // namespace cairn::server

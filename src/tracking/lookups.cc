@@ -106,4 +106,16 @@ std::string NewFriendlyName(Env& env) {
 double StoredValue(double v) { return std::isnan(v) ? 0.0 : v; }
 double LoadedValue(double v, int64_t is_nan) { return is_nan != 0 ? std::nan("") : v; }
 
+StatusOr<std::map<std::string, double>> LatestRunMetrics(SqlSession& db,
+                                                         const std::string& run_id) {
+  std::map<std::string, double> out;
+  RETURN_IF_ERROR(db.ForEachRow(
+      "SELECT l.key, l.value, l.is_nan FROM latest_metrics l JOIN runs r ON r.run_key = "
+      "l.run_key WHERE r.run_uuid = ?",
+      std::vector<store::SqlValue>{run_id}, [&](const store::SqlRow& row) {
+        out[std::string(row.Text(0))] = LoadedValue(row.Double(1), row.Int(2));
+      }));
+  return out;
+}
+
 }  // namespace cairn::tracking

@@ -50,11 +50,13 @@ def secured(backend, tmp_path_factory):
                   json={"name": model, "source": run["artifact_uri"] + "/model", "run_id": run["run_id"]}))
     art = f"{eid}/{run['run_id']}/artifacts/f.txt"
     assert admin.put(f"{server.url}/api/2.0/mlflow-artifacts/artifacts/{art}", data=b"x").status_code == 200
+    promotion = ok(admin.post(server.url + "/api/cairn/v1/promotions",
+                              json={"name": model, "version": 1, "stage": "Production"}))["promotion"]
     cairn("users", "grant", "vic", "--experiment", eid, "--level", "none", server=server)
     cairn("users", "grant", "vic", "--model", model, "--level", "none", server=server)
     token = cairn("tokens", "create", "ed", "--name", "ci", server=server)
     ctx = {"server": server, "eid": eid, "exp_name": exp and None, "run": run, "lm": lm["model_id"],
-           "model": model, "artifact": art, "token": token}
+           "model": model, "artifact": art, "token": token, "promotion": str(promotion["id"])}
     ctx["exp_name"] = ok(admin.get(server.url + API + "/experiments/get", params={"experiment_id": eid}))[
         "experiment"]["name"]
     yield ctx
@@ -77,15 +79,13 @@ def ok(resp):
 
 
 def request_for(route, ctx):
-    """A request that names the seeded resources wherever the route reads one."""
-    path = route["path"]
-    path = path.replace("{model_id}", ctx["lm"]).replace("{tag_key}", "k")
-    path = path.replace("*", ctx["artifact"])
+    """Arguments that name the seeded resources wherever the route reads one."""
     args = {"experiment_id": ctx["eid"], "experiment_ids": [ctx["eid"]], "experiment_name": ctx["exp_name"],
             "run_id": ctx["run"]["run_id"], "run_ids": [ctx["run"]["run_id"]], "name": ctx["model"],
             "version": "1", "key": "k", "value": "v", "metric_key": "m", "alias": "a",
             "path": ctx["artifact"].rsplit("/", 1)[0], "new_name": ctx["model"] + "-x",
-            "stage": "Staging", "source": "s3://b/m", "timestamp": 1700000000000, "model_id": ctx["lm"]}
+            "stage": "Staging", "source": "s3://b/m", "timestamp": 1700000000000, "model_id": ctx["lm"],
+            "comment": "swept"}
     if route["method"] == "GET":
         return {"params": args}
     return {"json": args}
@@ -99,7 +99,8 @@ def call(s, route, ctx):
 
 
 def request_for_path(route, ctx):
-    return route["path"].replace("{model_id}", ctx["lm"]).replace("{tag_key}", "k").replace("*", ctx["artifact"])
+    return (route["path"].replace("{model_id}", ctx["lm"]).replace("{tag_key}", "k")
+            .replace("{request_id}", ctx["promotion"]).replace("*", ctx["artifact"]))
 
 
 def routes(ctx):
