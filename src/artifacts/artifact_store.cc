@@ -31,4 +31,20 @@ StatusOr<std::string> NormalizeArtifactPath(std::string_view path) {
   return out;
 }
 
+StatusOr<std::string> ServedArtifactPath(const std::string& artifact_uri) {
+  constexpr std::string_view kScheme = "mlflow-artifacts:";
+  if (artifact_uri.rfind(kScheme, 0) != 0) {
+    return InvalidArgument("Artifact URI '" + artifact_uri +
+                           "' is not served by this server (expected mlflow-artifacts:/...).");
+  }
+  std::string rest = artifact_uri.substr(kScheme.size());
+  if (rest.rfind("//", 0) == 0) {
+    // mlflow-artifacts://host:port/path: drop the authority.
+    size_t slash = rest.find('/', 2);
+    rest = slash == std::string::npos ? "" : rest.substr(slash);
+  }
+  while (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
+  return NormalizeArtifactPath(rest);
+}
+
 }  // namespace cairn::artifacts

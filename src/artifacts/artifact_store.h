@@ -35,6 +35,11 @@ enum class ArtifactKind { kMissing, kFile, kDirectory };
 // An empty path (the root) is allowed.
 StatusOr<std::string> NormalizeArtifactPath(std::string_view path);
 
+// Maps an artifact URI served by this server ("mlflow-artifacts:/0/<run>/
+// artifacts", "mlflow-artifacts://host/0/...") to a path in the artifact
+// store. Errors: InvalidArgument for other schemes or escaping paths.
+StatusOr<std::string> ServedArtifactPath(const std::string& artifact_uri);
+
 class ArtifactStore {
  public:
   virtual ~ArtifactStore() = default;

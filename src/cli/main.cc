@@ -1,5 +1,5 @@
 // `cairn`: the one binary. Subcommands: server, users, tokens, audit, promotions,
-// version.
+// keys, models, version.
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
@@ -71,6 +71,13 @@ int main(int argc, char** argv) {
                    "Folder of promotion policies (<model>.yaml, default.yaml); default "
                    "--data-dir/policies")
       ->envname("CAIRN_POLICIES");
+  server
+      ->add_option("--keys", config.keys_dir, "Model-signing key folder (default: --data-dir/keys)")
+      ->envname("CAIRN_KEYS");
+  server
+      ->add_flag("--require-signed-models", config.require_signed_models,
+                 "Refuse to hand out model versions that are unsigned or whose files changed")
+      ->envname("CAIRN_REQUIRE_SIGNED_MODELS");
   server
       ->add_flag("--insecure", config.insecure,
                  "Serve on a non-loopback address although no user exists (no authentication)")
@@ -187,10 +194,44 @@ int main(int argc, char** argv) {
       ->add_option("model", promotion.model, "Registered model")
       ->required();
 
+  cairn::server::SigningCommand signing_command;
+  using SigningAction = cairn::server::SigningCommand::Action;
+  CLI::App* keys = app.add_subcommand("keys", "The ed25519 key that signs model versions.");
+  keys->require_subcommand(1);
+  CLI::App* models = app.add_subcommand("models", "Sign and verify registered model versions.");
+  models->require_subcommand(1);
+  auto signing_cmd = [&](CLI::App* parent, const char* name, const char* help,
+                         SigningAction action) {
+    CLI::App* cmd = parent->add_subcommand(name, help);
+    store_options(cmd);
+    cmd->add_option("--keys", config.keys_dir, "Key folder (default: --data-dir/keys)")
+        ->envname("CAIRN_KEYS");
+    cmd->add_option("--artifacts", config.artifacts_uri, "Artifact store URI")
+        ->envname("CAIRN_ARTIFACTS");
+    cmd->callback([&signing_command, action] { signing_command.action = action; });
+    return cmd;
+  };
+  signing_cmd(keys, "generate", "Create the key pair.", SigningAction::kGenerate)
+      ->add_flag("--force", signing_command.force, "Replace an existing key");
+  signing_cmd(keys, "show", "Print the public key and its id.", SigningAction::kShow);
+  for (auto [name, action] :
+       {std::pair{"sign", SigningAction::kSign}, {"verify", SigningAction::kVerify}}) {
+    signing_cmd(models, name,
+                action == SigningAction::kSign
+                    ? "Sign a version's files (e.g. one registered before the key existed)."
+                    : "Check a version's files against its signature; names what changed.",
+                action)
+        ->add_option("uri", signing_command.uri, "models:/<name>/<version> (or @alias, /Stage)")
+        ->required();
+  }
+
   CLI11_PARSE(app, argc, argv);
   if (server->parsed()) return cairn::server::RunServer(config);
   if (audit->parsed()) return cairn::server::RunAuditCommand(config, audit_command);
   if (promotions->parsed()) return cairn::server::RunPromotionCommand(config, promotion);
+  if (keys->parsed() || models->parsed()) {
+    return cairn::server::RunSigningCommand(config, signing_command);
+  }
   if (users->parsed() || tokens->parsed()) {
     return cairn::server::RunUserCommand(config, user_command);
   }

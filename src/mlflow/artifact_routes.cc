@@ -12,22 +12,6 @@ namespace cairn::mlflow {
 using http::HttpRequest;
 using http::HttpResponse;
 
-StatusOr<std::string> ArtifactStorePath(const std::string& artifact_uri) {
-  constexpr std::string_view kScheme = "mlflow-artifacts:";
-  if (artifact_uri.rfind(kScheme, 0) != 0) {
-    return InvalidArgument("Artifact URI '" + artifact_uri +
-                           "' is not served by this server (expected mlflow-artifacts:/...).");
-  }
-  std::string rest = artifact_uri.substr(kScheme.size());
-  if (rest.rfind("//", 0) == 0) {
-    // mlflow-artifacts://host:port/path: drop the authority.
-    size_t slash = rest.find('/', 2);
-    rest = slash == std::string::npos ? "" : rest.substr(slash);
-  }
-  while (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
-  return artifacts::NormalizeArtifactPath(rest);
-}
-
 namespace {
 
 // The proxied-artifact endpoints take the path from the URL.
@@ -202,7 +186,7 @@ void RegisterArtifactRoutes(Surface& surface, artifacts::ArtifactStore& store,
                    w.StartObject();
                    w.Key("root_uri");
                    json::WriteString(w, run.info.artifact_uri);
-                   auto root = ArtifactStorePath(run.info.artifact_uri);
+                   auto root = artifacts::ServedArtifactPath(run.info.artifact_uri);
                    if (root.ok()) {
                      std::string dir = sub.empty() ? *root : *root + "/" + sub;
                      ASSIGN_OR_RETURN(auto entries, a->List(dir));

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "core/json.h"
+#include "core/log.h"
 #include "mlflow/mlflow_json.h"
 #include "mlflow/request_args.h"
 #include "mlflow/routes.h"
@@ -78,9 +79,43 @@ StatusOr<tracking::KeyValue> TagArgs(const RequestArgs& args) {
   return tag;
 }
 
+// Signs a just-registered version when a key exists. The version stands
+// either way: a version whose files this server does not hold (s3://) or a
+// failed signature stays unsigned, which verification then reports.
+void SignNewVersion(RegistryService* registry, signing::ModelSigner* signer,
+                    const registry::ModelVersion& version) {
+  if (signer == nullptr || !signer->CanSign()) return;
+  auto key = registry->ModelKey(version.name);
+  if (!key.ok()) return;
+  auto signed_digest = signer->Sign(*key, version.version, version.storage_location);
+  if (!signed_digest.ok()) {
+    LogWarn("model version left unsigned", {{"model", version.name},
+                                            {"version", version.version},
+                                            {"reason", signed_digest.status().message()}});
+  }
+}
+
+// When signatures are required, a version is handed out only if its files
+// match what was signed at registration.
+Status CheckSignature(RegistryService* registry, signing::ModelSigner* signer,
+                      const std::string& name, const std::string& version_text,
+                      const std::string& uri) {
+  if (signer == nullptr || !signer->require_signed()) return Status::Ok();
+  ASSIGN_OR_RETURN(auto version, registry->GetModelVersion(name, version_text));
+  ASSIGN_OR_RETURN(int64_t key, registry->ModelKey(name));
+  ASSIGN_OR_RETURN(signing::Verification check, signer->Verify(key, version.version, uri));
+  if (check.ok) return Status::Ok();
+  std::string problems;
+  for (const std::string& p : check.problems) problems += (problems.empty() ? "" : "; ") + p;
+  return PermissionDenied("Model " + name + " version " + std::to_string(version.version) +
+                          " may not be loaded: " + problems +
+                          ". This server requires signed models (--require-signed-models).");
+}
+
 }  // namespace
 
-void RegisterRegistryRoutes(Surface& surface, RegistryService& service) {
+void RegisterRegistryRoutes(Surface& surface, RegistryService& service,
+                            signing::ModelSigner* signer) {
   RegistryService* s = &service;
 
   // --- Registered models -------------------------------------------------------
@@ -218,7 +253,7 @@ void RegisterRegistryRoutes(Surface& surface, RegistryService& service) {
 
   // --- Model versions ----------------------------------------------------------------
   AddMlflowRoute(surface, "POST", "model-versions/create", RouteAccess::Model(auth::Level::kEdit),
-                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                 [s, signer](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    registry::CreateModelVersionRequest req;
                    ASSIGN_OR_RETURN(req.name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(req.source, args.RequiredString("source"));
@@ -228,6 +263,7 @@ void RegisterRegistryRoutes(Surface& surface, RegistryService& service) {
                    ASSIGN_OR_RETURN(req.description, args.OptionalString("description"));
                    ASSIGN_OR_RETURN(req.model_id, args.StringOr("model_id", ""));
                    ASSIGN_OR_RETURN(auto version, s->CreateModelVersion(req));
+                   SignNewVersion(s, signer, version);
                    return VersionResponse(version);
                  });
 
@@ -282,10 +318,11 @@ void RegisterRegistryRoutes(Surface& surface, RegistryService& service) {
 
   AddMlflowRoute(surface, "GET", "model-versions/get-download-uri",
                  RouteAccess::Model(auth::Level::kRead),
-                 [s](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                 [s, signer](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(std::string version, VersionArg(args));
                    ASSIGN_OR_RETURN(std::string uri, s->GetDownloadUri(name, version));
+                   RETURN_IF_ERROR(CheckSignature(s, signer, name, version, uri));
                    return WriteJson([&](json::Writer& w) {
                      w.Key("artifact_uri");
                      json::WriteString(w, uri);

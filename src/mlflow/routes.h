@@ -11,6 +11,7 @@
 #include "http/router.h"
 #include "mlflow/access.h"
 #include "registry/registry_service.h"
+#include "signing/model_signer.h"
 #include "tracking/logged_model_service.h"
 #include "tracking/tracking_service.h"
 
@@ -34,17 +35,15 @@ void RegisterTrackingRoutes(Surface& surface, tracking::TrackingService& trackin
 void RegisterLoggedModelRoutes(Surface& surface, tracking::LoggedModelService& models);
 
 // MLflow's model registry (registered models, versions, stages, aliases).
-// `registry` must outlive the router.
-void RegisterRegistryRoutes(Surface& surface, registry::RegistryService& registry);
+// With a `signer` (nullable), new versions are signed when a key exists, and
+// get-download-uri refuses unsigned or tampered versions when signatures are
+// required. `registry` and `signer` must outlive the router.
+void RegisterRegistryRoutes(Surface& surface, registry::RegistryService& registry,
+                            signing::ModelSigner* signer = nullptr);
 
 // Proxied artifacts (/api/2.0/mlflow-artifacts/...) and run artifact listing.
 // `artifacts` and `tracking` must outlive the router.
 void RegisterArtifactRoutes(Surface& surface, artifacts::ArtifactStore& artifacts,
                             tracking::TrackingService& tracking);
-
-// Maps a run or model artifact URI served by this server
-// ("mlflow-artifacts:/0/<run>/artifacts", "mlflow-artifacts://host/0/...")
-// to a path in the artifact store. Errors: InvalidArgument for other schemes.
-StatusOr<std::string> ArtifactStorePath(const std::string& artifact_uri);
 
 }  // namespace cairn::mlflow

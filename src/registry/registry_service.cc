@@ -1035,6 +1035,15 @@ Status RegistryService::DeleteModelVersionTag(const std::string& name, const std
   });
 }
 
+StatusOr<int64_t> RegistryService::ModelKey(const std::string& name) {
+  int64_t key = 0;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(key, FindModelKey(db, name));
+    return Status::Ok();
+  }));
+  return key;
+}
+
 StatusOr<ResolvedModel> RegistryService::ResolveModelUri(const std::string& uri) {
   ResolvedModel out;
   RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {

@@ -139,6 +139,10 @@ class RegistryService {
   Status DeleteModelVersionTag(const std::string& name, const std::string& version,
                                const std::string& key);
 
+  // The registered model's internal key (stable across renames): what other
+  // components key their per-version records by. Errors: NotFound.
+  StatusOr<int64_t> ModelKey(const std::string& name);
+
   // Resolves any model URI (see model_uri.h) to where its files are.
   StatusOr<ResolvedModel> ResolveModelUri(const std::string& uri);
 

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "artifacts/local/local_artifact_store.h"
 #include "audit/audit_log.h"
 #include "auth/auth_service.h"
 #include "core/base64.h"
@@ -11,8 +12,10 @@
 #include "governance/promotion_service.h"
 #include "registry/registry_service.h"
 #include "server/server_main.h"
+#include "signing/model_signer.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
+#include "tracking/tracking_service.h"
 
 namespace cairn::server {
 namespace {
@@ -260,6 +263,75 @@ int RunPromotionCommand(const ServerConfig& config, const PromotionCommand& c) {
     return done.code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
   return 0;
+}
+
+int RunSigningCommand(const ServerConfig& config, const SigningCommand& c) {
+  using Action = SigningCommand::Action;
+  std::string keys_dir = config.EffectiveKeysDir();
+  if (c.action == Action::kGenerate || c.action == Action::kShow) {
+    auto keys = c.action == Action::kGenerate ? signing::GenerateKeys(keys_dir, c.force)
+                                              : signing::LoadKeys(keys_dir);
+    if (!keys.ok()) {
+      std::cerr << "cairn: " << keys.status().message() << "\n";
+      return 1;
+    }
+    std::cout << "key " << keys->KeyId() << "\npublic " << keys->public_key << "\n"
+              << "in " << keys_dir << "\n";
+    return 0;
+  }
+  auto store = OpenStore(config);
+  artifacts::ArtifactStoreRegistry artifact_stores;
+  artifacts::RegisterLocalArtifactStore(&artifact_stores);
+  auto artifact_store = artifact_stores.Open(config.EffectiveArtifactsUri());
+  Status done = store.status();
+  if (done.ok()) done = artifact_store.status();
+  if (!done.ok()) {
+    std::cerr << "cairn: " << done.message() << "\n";
+    return 1;
+  }
+  tracking::TrackingService tracking(store->get(), Env::Default());
+  registry::RegistryService model_registry(store->get(), Env::Default());
+  signing::ModelSigner signer(store->get(), artifact_store->get(), Env::Default(), keys_dir, true);
+  done = tracking.Init();
+  if (done.ok()) done = model_registry.Init();
+  if (done.ok()) done = signer.Init();
+  StatusOr<registry::ResolvedModel> resolved =
+      done.ok() ? model_registry.ResolveModelUri(c.uri) : StatusOr<registry::ResolvedModel>(done);
+  if (resolved.ok() && !resolved->version) {
+    resolved = InvalidArgument("'" + c.uri +
+                               "' is not a registered model version (use "
+                               "models:/<name>/<version>, @<alias> or /<stage>).");
+  }
+  StatusOr<int64_t> key = resolved.ok() ? model_registry.ModelKey(resolved->version->name)
+                                        : StatusOr<int64_t>(resolved.status());
+  if (!key.ok()) {
+    std::cerr << "cairn: " << key.status().message() << "\n";
+    return key.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  const registry::ModelVersion& v = *resolved->version;
+  if (c.action == Action::kSign) {
+    auto digest = signer.Sign(*key, v.version, v.storage_location);
+    if (!digest.ok()) {
+      std::cerr << "cairn: " << digest.status().message() << "\n";
+      return 1;
+    }
+    std::cout << "signed " << v.name << " version " << v.version << ": sha256 " << *digest << "\n";
+    return 0;
+  }
+  auto check = signer.Verify(*key, v.version, v.storage_location);
+  if (!check.ok()) {
+    std::cerr << "cairn: " << check.status().message() << "\n";
+    return 1;
+  }
+  if (check->ok) {
+    std::cout << "verified " << v.name << " version " << v.version << ": files match the "
+              << "signature of key " << check->key_id << " (sha256 " << check->digest << ")\n";
+    return 0;
+  }
+  for (const std::string& p : check->problems) {
+    std::cout << "FAILED " << v.name << " version " << v.version << ": " << p << "\n";
+  }
+  return 3;
 }
 
 }  // namespace cairn::server

@@ -56,12 +56,17 @@ Status LoadConfigFile(const std::string& path, ServerConfig* config) {
           config->insecure = value.as<bool>();
         else if (key == "policies")
           config->policies_dir = value.as<std::string>();
+        else if (key == "keys")
+          config->keys_dir = value.as<std::string>();
+        else if (key == "require_signed_models")
+          config->require_signed_models = value.as<bool>();
         else {
           return InvalidArgument("Config file " + path + " line " +
                                  std::to_string(item.first.Mark().line + 1) + ": unknown key '" +
                                  key +
                                  "' (known: host, port, data_dir, store, artifacts, durability, "
-                                 "workers, log_level, max_body_bytes, insecure, policies)");
+                                 "workers, log_level, max_body_bytes, insecure, policies, keys, "
+                                 "require_signed_models)");
         }
       } catch (const YAML::Exception&) {
         return InvalidArgument("Config file " + path + " line " +

@@ -31,6 +31,12 @@ struct ServerConfig {
   std::string EffectivePoliciesDir() const {
     return policies_dir.empty() ? data_dir + "/policies" : policies_dir;
   }
+  // The model-signing key pair (cairn keys generate); empty: <data_dir>/keys.
+  std::string keys_dir;
+  std::string EffectiveKeysDir() const { return keys_dir.empty() ? data_dir + "/keys" : keys_dir; }
+  // Refuse to hand out model versions that are unsigned or whose files no
+  // longer match their signature.
+  bool require_signed_models = false;
 
   // The effective URIs once data_dir defaults are applied.
   std::string EffectiveStoreUri() const;

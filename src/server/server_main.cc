@@ -19,6 +19,7 @@
 #include "metrics/metrics.h"
 #include "mlflow/routes.h"
 #include "registry/registry_service.h"
+#include "signing/model_signer.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "tracking/tracking_service.h"
@@ -130,6 +131,17 @@ int RunServer(const ServerConfig& config) {
   }
   model_registry.SetPromotionGate(&promotions);
 
+  signing::ModelSigner signer(store->get(), artifact_store->get(), Env::Default(),
+                              config.EffectiveKeysDir(), config.require_signed_models);
+  if (Status init = signer.Init(); !init.ok()) {
+    LogError("cannot initialise model signing", {{"error", init.ToString()}});
+    return 1;
+  }
+  if (!signer.CanSign()) {
+    LogInfo("model versions are registered unsigned: no signing key (cairn keys generate)",
+            {{"keys", config.EffectiveKeysDir()}});
+  }
+
   metrics::Registry registry;
   http::Router router(&registry);
   http::RegisterSystemRoutes(router, &registry);
@@ -137,7 +149,7 @@ int RunServer(const ServerConfig& config) {
   mlflow::Surface surface{router, *has_users ? &auth : nullptr};
   mlflow::RegisterTrackingRoutes(surface, tracking);
   mlflow::RegisterLoggedModelRoutes(surface, logged_models);
-  mlflow::RegisterRegistryRoutes(surface, model_registry);
+  mlflow::RegisterRegistryRoutes(surface, model_registry, &signer);
   mlflow::RegisterArtifactRoutes(surface, **artifact_store, tracking);
   api::RegisterApiRoutes(surface, &audit_log, &promotions);
 

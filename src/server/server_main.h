@@ -69,4 +69,15 @@ struct PromotionCommand {
 };
 int RunPromotionCommand(const ServerConfig& config, const PromotionCommand& command);
 
+// `cairn keys generate|show` and `cairn models sign|verify <models:/ URI>`.
+struct SigningCommand {
+  enum class Action { kGenerate, kShow, kSign, kVerify };
+  Action action = Action::kShow;
+  bool force = false;
+  std::string uri;
+};
+// verify exits 0 when the version's files match its signature, 3 (with a
+// line per problem) otherwise.
+int RunSigningCommand(const ServerConfig& config, const SigningCommand& command);
+
 }  // namespace cairn::server
