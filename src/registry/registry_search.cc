@@ -20,19 +20,28 @@ namespace {
 
 constexpr char kPromptTag[] = "mlflow.prompt.is_prompt";
 
+// An attribute rule: `numeric` for numbers, `filterable`/`orderable` where it may appear.
+tracking::AttributeRule Attribute(std::string name, bool numeric = false, bool filterable = true,
+                                  bool allows_list = false,
+                                  std::vector<std::string> order_by_aliases = {}) {
+  tracking::AttributeRule rule;
+  rule.name = std::move(name);
+  rule.numeric = numeric;
+  rule.filterable = filterable;
+  rule.allows_list = allows_list;
+  rule.order_by_aliases = std::move(order_by_aliases);
+  return rule;
+}
+
 const tracking::SearchEntityRules& RegisteredModelRules() {
   static const auto* rules = [] {
     auto* r = new tracking::SearchEntityRules;
     r->allow_metrics = false;
     r->allow_params = false;
-    r->attributes = {
-        {.name = "name"},
-        // Both order keys mean the last update, as in MLflow.
-        {.name = "last_updated_timestamp",
-         .numeric = true,
-         .filterable = false,
-         .order_by_aliases = {"timestamp"}},
-    };
+    // Both order keys mean the last update, as in MLflow.
+    r->attributes = {Attribute("name"),
+                     Attribute("last_updated_timestamp", /*numeric=*/true, /*filterable=*/false,
+                               /*allows_list=*/false, {"timestamp"})};
     return r;
   }();
   return *rules;
@@ -44,12 +53,12 @@ const tracking::SearchEntityRules& ModelVersionRules() {
     r->allow_metrics = false;
     r->allow_params = false;
     r->attributes = {
-        {.name = "name"},
-        {.name = "run_id", .allows_list = true},
-        {.name = "source_path"},
-        {.name = "version_number", .numeric = true},
-        {.name = "creation_timestamp", .numeric = true, .filterable = false},
-        {.name = "last_updated_timestamp", .numeric = true, .filterable = false},
+        Attribute("name"),
+        Attribute("run_id", /*numeric=*/false, /*filterable=*/true, /*allows_list=*/true),
+        Attribute("source_path"),
+        Attribute("version_number", /*numeric=*/true),
+        Attribute("creation_timestamp", /*numeric=*/true, /*filterable=*/false),
+        Attribute("last_updated_timestamp", /*numeric=*/true, /*filterable=*/false),
     };
     return r;
   }();

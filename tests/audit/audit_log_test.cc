@@ -149,7 +149,7 @@ TEST_P(AuditLogTest, ReorderedEntriesAreNamed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AuditLogTest, ::testing::Values("sqlite", "postgres"),
-                         [](const auto& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 }  // namespace
 }  // namespace cairn::audit

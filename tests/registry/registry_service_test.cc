@@ -382,7 +382,7 @@ TEST_P(RegistryServiceTest, TagsUpsertAndDeleteQuietly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RegistryServiceTest, ::testing::Values("sqlite", "postgres"),
-                         [](const auto& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 }  // namespace
 }  // namespace cairn::registry
