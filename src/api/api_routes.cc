@@ -125,7 +125,7 @@ HttpResponse PromotionResponse(governance::PromotionService* promotions,
 }  // namespace
 
 void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
-                       governance::PromotionService* promotions) {
+                       governance::PromotionService* promotions, lineage::LineageService* lineage) {
   http::Router* router = &surface.router;
   http::RouteOptions options;
   options.access = "role admin";
@@ -271,6 +271,51 @@ void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
         }),
         approver);
   }
+
+  router->Add("GET", "/api/cairn/v1/lineage",
+              Handler([access, lineage](const mlflow::RequestArgs& args,
+                                        HttpRequest& request) -> StatusOr<HttpResponse> {
+                ASSIGN_OR_RETURN(std::string uri, args.RequiredString("uri"));
+                ASSIGN_OR_RETURN(registry::ModelUri parsed, registry::ParseModelUri(uri));
+                if (parsed.name.empty()) {
+                  return InvalidArgument(
+                      "Lineage starts from a registered model version: use "
+                      "models:/<name>/<version>, @<alias> or /<stage>.");
+                }
+                RETURN_IF_ERROR(RequireModel(access, request, parsed.name, auth::Level::kRead));
+                ASSIGN_OR_RETURN(lineage::Graph graph, lineage->ForModel(uri));
+                return mlflow::WriteJson([&](json::Writer& w) {
+                  Field(w, "root", graph.root);
+                  w.Key("nodes");
+                  w.StartArray();
+                  for (const auto& n : graph.nodes) {
+                    w.StartObject();
+                    Field(w, "id", n.id);
+                    Field(w, "kind", n.kind);
+                    Field(w, "label", n.label);
+                    w.Key("attributes");
+                    w.StartObject();
+                    for (const auto& [k, v] : n.attributes) {
+                      json::WriteKey(w, k);
+                      json::WriteString(w, v);
+                    }
+                    w.EndObject();
+                    w.EndObject();
+                  }
+                  w.EndArray();
+                  w.Key("edges");
+                  w.StartArray();
+                  for (const auto& e : graph.edges) {
+                    w.StartObject();
+                    Field(w, "from", e.from);
+                    Field(w, "to", e.to);
+                    Field(w, "relation", e.relation);
+                    w.EndObject();
+                  }
+                  w.EndArray();
+                });
+              }),
+              model_read);
 }
 
 }  // namespace cairn::api

@@ -6,6 +6,7 @@
 
 #include "audit/audit_log.h"
 #include "governance/promotion_service.h"
+#include "lineage/lineage_service.h"
 #include "mlflow/access.h"
 
 namespace cairn::api {
@@ -21,8 +22,10 @@ namespace cairn::api {
 //        move stands against its policy (gates, approvals, what is missing)
 //   POST /api/cairn/v1/promotions/{request_id}/approve|reject {comment}
 //        (role approver, model read)
-// `surface.router`, `audit` and `promotions` must outlive the server.
+// GET /api/cairn/v1/lineage?uri=models:/name/3 (model read): the version's
+//   lineage graph, {"root", "nodes": [...], "edges": [...]}.
+// `surface.router`, `audit`, `promotions` and `lineage` must outlive the server.
 void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
-                       governance::PromotionService* promotions);
+                       governance::PromotionService* promotions, lineage::LineageService* lineage);
 
 }  // namespace cairn::api

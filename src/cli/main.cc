@@ -1,5 +1,5 @@
 // `cairn`: the one binary. Subcommands: server, users, tokens, audit, promotions,
-// keys, models, version.
+// keys, models, lineage, version.
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
@@ -225,10 +225,18 @@ int main(int argc, char** argv) {
         ->required();
   }
 
+  std::string lineage_uri;
+  CLI::App* lineage_cmd =
+      app.add_subcommand("lineage", "Print where a model version came from and what came of it.");
+  store_options(lineage_cmd);
+  lineage_cmd->add_option("uri", lineage_uri, "models:/<name>/<version> (or @alias, /Stage)")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
   if (server->parsed()) return cairn::server::RunServer(config);
   if (audit->parsed()) return cairn::server::RunAuditCommand(config, audit_command);
   if (promotions->parsed()) return cairn::server::RunPromotionCommand(config, promotion);
+  if (lineage_cmd->parsed()) return cairn::server::RunLineageCommand(config, lineage_uri);
   if (keys->parsed() || models->parsed()) {
     return cairn::server::RunSigningCommand(config, signing_command);
   }

@@ -10,6 +10,7 @@
 #include "core/base64.h"
 #include "core/env.h"
 #include "governance/promotion_service.h"
+#include "lineage/lineage_service.h"
 #include "registry/registry_service.h"
 #include "server/server_main.h"
 #include "signing/model_signer.h"
@@ -332,6 +333,28 @@ int RunSigningCommand(const ServerConfig& config, const SigningCommand& c) {
     std::cout << "FAILED " << v.name << " version " << v.version << ": " << p << "\n";
   }
   return 3;
+}
+
+int RunLineageCommand(const ServerConfig& config, const std::string& uri) {
+  auto store = OpenStore(config);
+  if (!store.ok()) {
+    std::cerr << "cairn: " << store.status().message() << "\n";
+    return 1;
+  }
+  tracking::TrackingService tracking(store->get(), Env::Default());
+  tracking::LoggedModelService logged_models(store->get(), Env::Default());
+  registry::RegistryService model_registry(store->get(), Env::Default());
+  Status done = tracking.Init();
+  if (done.ok()) done = model_registry.Init();
+  lineage::LineageService lineage(&model_registry, &tracking, &logged_models);
+  StatusOr<lineage::Graph> graph =
+      done.ok() ? lineage.ForModel(uri) : StatusOr<lineage::Graph>(done);
+  if (!graph.ok()) {
+    std::cerr << "cairn: " << graph.status().message() << "\n";
+    return graph.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  std::cout << lineage::RenderTree(*graph);
+  return 0;
 }
 
 }  // namespace cairn::server

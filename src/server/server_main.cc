@@ -16,6 +16,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "http/system_routes.h"
+#include "lineage/lineage_service.h"
 #include "metrics/metrics.h"
 #include "mlflow/routes.h"
 #include "registry/registry_service.h"
@@ -151,7 +152,8 @@ int RunServer(const ServerConfig& config) {
   mlflow::RegisterLoggedModelRoutes(surface, logged_models);
   mlflow::RegisterRegistryRoutes(surface, model_registry, &signer);
   mlflow::RegisterArtifactRoutes(surface, **artifact_store, tracking);
-  api::RegisterApiRoutes(surface, &audit_log, &promotions);
+  lineage::LineageService lineage(&model_registry, &tracking, &logged_models);
+  api::RegisterApiRoutes(surface, &audit_log, &promotions, &lineage);
 
   http::ServerOptions options;
   options.host = config.host;

@@ -80,4 +80,7 @@ struct SigningCommand {
 // line per problem) otherwise.
 int RunSigningCommand(const ServerConfig& config, const SigningCommand& command);
 
+// `cairn lineage <models:/ URI>`: the version's lineage as a tree.
+int RunLineageCommand(const ServerConfig& config, const std::string& uri);
+
 }  // namespace cairn::server

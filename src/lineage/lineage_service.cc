@@ -1,0 +1,167 @@
+#include "lineage/lineage_service.h"
+
+#include <functional>
+#include <map>
+#include <set>
+
+namespace cairn::lineage {
+
+namespace {
+
+std::string VersionId(const std::string& name, int64_t version) {
+  return "models:/" + name + "/" + std::to_string(version);
+}
+
+void AddNode(Graph* g, Node node) {
+  for (const Node& n : g->nodes) {
+    if (n.id == node.id) return;
+  }
+  g->nodes.push_back(std::move(node));
+}
+
+Node VersionNode(const registry::ModelVersion& v) {
+  Node n{VersionId(v.name, v.version),
+         "model_version",
+         v.name + " version " + std::to_string(v.version),
+         {}};
+  n.attributes.emplace_back("stage", std::string(registry::StageName(v.stage)));
+  std::string aliases;
+  for (const auto& a : v.aliases) aliases += (aliases.empty() ? "" : ", ") + a;
+  if (!aliases.empty()) n.attributes.emplace_back("aliases", aliases);
+  n.attributes.emplace_back("source", v.source);
+  if (v.storage_location != v.source) n.attributes.emplace_back("files", v.storage_location);
+  return n;
+}
+
+}  // namespace
+
+LineageService::LineageService(registry::RegistryService* registry,
+                               tracking::TrackingService* tracking,
+                               tracking::LoggedModelService* logged_models)
+    : registry_(registry), tracking_(tracking), logged_models_(logged_models) {}
+
+StatusOr<Graph> LineageService::ForModel(const std::string& uri) {
+  ASSIGN_OR_RETURN(registry::ResolvedModel resolved, registry_->ResolveModelUri(uri));
+  if (!resolved.version) {
+    return InvalidArgument("'" + uri +
+                           "' names no registered model version: use models:/<name>/<version>, "
+                           "models:/<name>@<alias> or models:/<name>/<stage>.");
+  }
+  // Aliases come with a version read by number.
+  ASSIGN_OR_RETURN(registry::ModelVersion version,
+                   registry_->GetModelVersion(resolved.version->name,
+                                              std::to_string(resolved.version->version)));
+  Graph g;
+  g.root = VersionId(version.name, version.version);
+  AddNode(&g, VersionNode(version));
+
+  if (!version.model_id.empty()) {
+    auto model = logged_models_->Get(version.model_id);
+    Node n{
+        "logged_model:" + version.model_id, "logged_model", "logged model " + version.model_id, {}};
+    if (model.ok()) {
+      n.label = "logged model " + model->name + " (" + version.model_id + ")";
+      n.attributes.emplace_back("artifacts", model->artifact_uri);
+    }
+    AddNode(&g, n);
+    g.edges.push_back({n.id, g.root, "registered from"});
+  }
+  if (!version.run_id.empty()) {
+    auto run = tracking_->GetRun(version.run_id);
+    Node r{"run:" + version.run_id, "run", "run " + version.run_id, {}};
+    if (run.ok()) {
+      r.label = "run " + run->info.run_name + " (" + version.run_id + ")";
+      r.attributes.emplace_back("status", run->info.status);
+      r.attributes.emplace_back("user", run->info.user_id);
+      auto experiment = tracking_->GetExperiment(run->info.experiment_id);
+      Node e{"experiment:" + run->info.experiment_id,
+             "experiment",
+             "experiment " + (experiment.ok() ? experiment->name : run->info.experiment_id),
+             {}};
+      AddNode(&g, e);
+      g.edges.push_back({r.id, e.id, "in"});
+      for (const tracking::DatasetInput& input : run->dataset_inputs) {
+        const tracking::Dataset& d = input.dataset;
+        Node dn{"dataset:" + d.name + "@" + d.digest, "dataset", "dataset " + d.name, {}};
+        dn.attributes.emplace_back("digest", d.digest);
+        dn.attributes.emplace_back("source", d.source_type + " " + d.source);
+        for (const auto& tag : input.tags) {
+          if (tag.key == "mlflow.data.context") dn.attributes.emplace_back("context", tag.value);
+        }
+        AddNode(&g, dn);
+        g.edges.push_back({dn.id, r.id, "read"});
+      }
+      for (const tracking::RunModelLink& m : run->model_inputs) {
+        Node mn{"logged_model:" + m.model_id, "logged_model", "logged model " + m.model_id, {}};
+        AddNode(&g, mn);
+        g.edges.push_back({mn.id, r.id, "consumed"});
+      }
+    }
+    AddNode(&g, r);
+    g.edges.push_back({r.id, g.root, "produced"});
+  }
+  // Downstream: versions registered from this one.
+  registry::SearchRequest derived;
+  derived.filter = "source_path = '" + g.root + "'";
+  derived.max_results = 1000;
+  ASSIGN_OR_RETURN(auto page, registry_->SearchModelVersions(derived));
+  for (const registry::ModelVersion& v : page.versions) {
+    AddNode(&g, VersionNode(v));
+    g.edges.push_back({g.root, VersionId(v.name, v.version), "registered as"});
+  }
+  return g;
+}
+
+std::string RenderTree(const Graph& graph) {
+  std::map<std::string, const Node*> nodes;
+  for (const Node& n : graph.nodes) nodes[n.id] = &n;
+  auto describe = [&](const std::string& id) {
+    auto it = nodes.find(id);
+    if (it == nodes.end()) return id;
+    std::string text = it->second->label;
+    for (const auto& [k, v] : it->second->attributes) {
+      if (!v.empty()) text += ", " + k + " " + v;
+    }
+    return text;
+  };
+  // How an upstream node relates to the one it flows into, read from there.
+  auto phrase = [](const std::string& relation) {
+    return relation == "produced" ? std::string("produced by") : relation;
+  };
+  std::string out = describe(graph.root) + "\n";
+  std::set<std::string> seen = {graph.root};
+  std::function<void(const std::string&, const std::string&)> up = [&](const std::string& id,
+                                                                       const std::string& indent) {
+    std::vector<const Edge*> in;
+    for (const Edge& e : graph.edges) {
+      if (e.to == id && e.relation != "in" && !seen.count(e.from)) in.push_back(&e);
+    }
+    for (size_t i = 0; i < in.size(); ++i) {
+      bool last = i + 1 == in.size();
+      const std::string& from = in[i]->from;
+      seen.insert(from);
+      std::string child_indent = indent + (last ? "    " : "│   ");
+      out +=
+          indent + (last ? "└── " : "├── ") + phrase(in[i]->relation) + " " + describe(from) + "\n";
+      // What the node belongs to (a run's experiment), right under it.
+      for (const Edge& e : graph.edges) {
+        if (e.from == from && e.relation == "in") {
+          out += child_indent + "(in " + describe(e.to) + ")\n";
+        }
+      }
+      up(from, child_indent);
+    }
+  };
+  up(graph.root, "");
+  std::vector<const Edge*> down;
+  for (const Edge& e : graph.edges) {
+    if (e.from == graph.root) down.push_back(&e);
+  }
+  if (down.empty()) {
+    out += "downstream: nothing yet (versions registered from it; deployments with serving)\n";
+  }
+  for (const Edge* e : down) out += "downstream: " + e->relation + " " + describe(e->to) + "\n";
+  return out;
+}
+
+}  // namespace cairn::lineage

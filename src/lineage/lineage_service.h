@@ -1,0 +1,61 @@
+// LineageService: where a model version came from and what came of it, as a
+// graph: upstream, the run that produced it (with its experiment), the
+// datasets that run read (with digests), the logged model it was registered
+// from and the models the run consumed; downstream, the versions registered
+// from it. Feature views and deployments join the graph when the feature
+// store and serving land; the node kinds are open for them.
+//
+// Thread-safety: all methods are safe to call concurrently.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "registry/registry_service.h"
+#include "tracking/logged_model_service.h"
+#include "tracking/tracking_service.h"
+
+namespace cairn::lineage {
+
+struct Node {
+  std::string id;    // "models:/churn/3", "run:<id>", "dataset:<name>@<digest>", ...
+  std::string kind;  // model_version, run, experiment, dataset, logged_model
+  std::string label;
+  std::vector<std::pair<std::string, std::string>> attributes;
+};
+
+struct Edge {
+  std::string from;
+  std::string to;
+  std::string relation;  // "produced", "read", "registered from", "in", "consumed"
+};
+
+struct Graph {
+  std::string root;
+  std::vector<Node> nodes;
+  std::vector<Edge> edges;  // Directed as data flows: dataset -> run -> model version.
+};
+
+class LineageService {
+ public:
+  // The services must outlive this one.
+  LineageService(registry::RegistryService* registry, tracking::TrackingService* tracking,
+                 tracking::LoggedModelService* logged_models);
+
+  // The graph around the version `uri` names (models:/name/3, @alias, /Stage).
+  // Errors: NotFound for an unknown model, version or alias; InvalidArgument
+  // for a URI that names no registered version.
+  StatusOr<Graph> ForModel(const std::string& uri);
+
+ private:
+  registry::RegistryService* registry_;
+  tracking::TrackingService* tracking_;
+  tracking::LoggedModelService* logged_models_;
+};
+
+// The graph as an indented tree from its root: upstream first, then downstream.
+std::string RenderTree(const Graph& graph);
+
+}  // namespace cairn::lineage
