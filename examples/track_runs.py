@@ -1,8 +1,11 @@
 """Logs a few runs to a Cairn server over MLflow's REST API, the way the MLflow
-client does: an experiment, three runs with params, metric curves and an
-artifact; then logs the best run's model as an MLflow 3 logged model (files,
-a model-linked metric, finalized READY) and finds it by searching. Uses only `requests`, so it runs anywhere; the MLflow client itself
-works the same way (MLFLOW_TRACKING_URI=http://127.0.0.1:5000).
+client does: an experiment, three runs with params, metric curves, a training
+dataset and an artifact; then logs the best run's model as an MLflow 3 logged
+model (files, a model-linked metric, finalized READY), finds it by searching,
+registers it, and promotes it to Production and the `champion` alias under
+the promotion policy scripts/demo writes (a worse version is refused), then
+prints its lineage. Uses only `requests`, so it runs anywhere; the MLflow
+client itself works the same way (MLFLOW_TRACKING_URI=http://127.0.0.1:5000).
 
     python3 examples/track_runs.py [http://127.0.0.1:5000]
 """
@@ -48,6 +51,10 @@ for i, lr in enumerate([0.3, 0.1, 0.03]):
     put = session.put(f"{base}/api/2.0/mlflow-artifacts/artifacts/{artifact_root}/report.txt",
                       data=report.encode(), timeout=30)
     put.raise_for_status()
+    call("POST", "/runs/log-inputs", json={"run_id": run_id, "datasets": [{
+        "dataset": {"name": "synthetic-curves", "digest": "c0ffee01", "source_type": "code",
+                    "source": "examples/track_runs.py"},
+        "tags": [{"key": "mlflow.data.context", "value": "training"}]}]})
     call("POST", "/runs/update", json={"run_id": run_id, "status": "FINISHED",
                                        "end_time": now + 100})
     print(f"logged run {run_id} (lr={lr})")
@@ -80,9 +87,45 @@ found = call("POST", "/logged-models/search", json={
 print(f"logged model {found['info']['model_id']} ({found['info']['status']}) from run "
       f"{found['info']['source_run_id']}")
 
+# Register the logged model, then promote it. The policy (cairn-data/policies/)
+# lets a version into Production only if its run's loss beats Production's.
+registered = "cairn-example-model"
+created = session.post(api + "/registered-models/create", json={"name": registered}, timeout=30)
+if created.status_code != 200 and created.json().get("error_code") != "RESOURCE_ALREADY_EXISTS":
+    raise SystemExit(f"registered-models/create failed: {created.text}")
+version = call("POST", "/model-versions/create", json={
+    "name": registered, "source": f"models:/{model['model_id']}", "model_id": model["model_id"]})
+number = version["model_version"]["version"]
+print(f"registered {registered} version {number} (run {version['model_version']['run_id']})")
+promoted = session.post(api + "/model-versions/transition-stage", timeout=30, json={
+    "name": registered, "version": number, "stage": "Production", "archive_existing_versions": True})
+if promoted.status_code == 200:
+    call("POST", "/registered-models/alias", json={"name": registered, "alias": "champion",
+                                                   "version": number})
+    print(f"promoted version {number} to Production and alias champion")
+else:
+    print(f"promotion refused: {promoted.json()['message']}")
+# A worse run's model is held back by the policy's gate.
+worst = call("POST", "/runs/search", json={
+    "experiment_ids": [experiment_id], "order_by": ["metrics.loss DESC"], "max_results": 1})["runs"][0]
+worse = call("POST", "/model-versions/create", json={
+    "name": registered, "source": worst["info"]["artifact_uri"], "run_id": worst["info"]["run_id"]})
+refused = session.post(api + "/model-versions/transition-stage", timeout=30, json={
+    "name": registered, "version": worse["model_version"]["version"], "stage": "Production"})
+print(f"version {worse['model_version']['version']} (a worse run) to Production: "
+      f"{refused.status_code} {refused.json().get('error_code', 'OK')}")
+lineage = session.get(f"{base}/api/cairn/v1/lineage",
+                      params={"uri": f"models:/{registered}@champion"}, timeout=30).json()
+if "nodes" in lineage:
+    print("lineage of the champion: " + "; ".join(n["label"] for n in lineage["nodes"]))
+
 print()
 print(f"Look at:  {api}/runs/search  (POST {{\"experiment_ids\": [\"{experiment_id}\"]}})")
 print(f"          {api}/runs/get?run_id={best['info']['run_id']}")
 print(f"          {api}/logged-models/{found['info']['model_id']}")
+print(f"          {base}/api/cairn/v1/lineage?uri=models:/{registered}@champion")
 print(f"          {base}/metrics  (Prometheus)")
+print(f"And:      build/release/cairn lineage models:/{registered}@champion; "
+      "build/release/cairn audit verify; build/release/cairn models verify "
+      f"models:/{registered}@champion")
 print(f"Or point the MLflow client at it: MLFLOW_TRACKING_URI={base}")
