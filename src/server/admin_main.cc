@@ -90,6 +90,19 @@ StatusOr<std::unique_ptr<store::MetadataStore>> OpenStore(const ServerConfig& co
   return store;
 }
 
+// Prints the error the way every admin command does; the exit code says
+// whether the command line (2) or the world (1) was wrong.
+int Fail(const Status& status) {
+  std::cerr << "cairn: " << status.message() << "\n";
+  return status.code() == StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+// Who acts from the command line when no user signs in: the OS user.
+std::string CliUser() {
+  const char* os_user = std::getenv("USER");
+  return std::string("cli:") + (os_user != nullptr ? os_user : "unknown");
+}
+
 std::string CommandLine(const UserCommand& c) {
   static constexpr const char* kNames[] = {"add",           "list",         "delete",  "set-role",
                                            "set-password",  "grant",        "ungrant", "grants",
@@ -109,46 +122,30 @@ std::string CommandLine(const UserCommand& c) {
 
 int RunUserCommand(const ServerConfig& config, const UserCommand& command) {
   auto store = OpenStore(config);
-  if (!store.ok()) {
-    std::cerr << "cairn: " << store.status().message() << "\n";
-    return 1;
-  }
+  if (!store.ok()) return Fail(store.status());
   audit::AuditLog audit_log(store->get(), Env::Default());
   auth::AuthService auth(store->get(), Env::Default());
   Status done = audit_log.Init();
   if (done.ok()) done = auth.Init();
   (*store)->SetWriteObserver(&audit_log);
   auto context = std::make_shared<store::WriteContext>();
-  const char* os_user = std::getenv("USER");
-  context->user = std::string("cli:") + (os_user != nullptr ? os_user : "unknown");
+  context->user = CliUser();
   context->action = CommandLine(command);  // Never the password.
   context->target = "user " + command.user;
   store::ScopedWriteContext audited(context);
   if (done.ok()) done = Run(auth, command);
-  if (!done.ok()) {
-    std::cerr << "cairn: " << done.message() << "\n";
-    return done.code() == StatusCode::kInvalidArgument ? 2 : 1;
-  }
+  if (!done.ok()) return Fail(done);
   return 0;
 }
 
 int RunAuditCommand(const ServerConfig& config, const AuditCommand& command) {
   auto store = OpenStore(config);
-  if (!store.ok()) {
-    std::cerr << "cairn: " << store.status().message() << "\n";
-    return 1;
-  }
+  if (!store.ok()) return Fail(store.status());
   audit::AuditLog audit_log(store->get(), Env::Default());
-  if (Status init = audit_log.Init(); !init.ok()) {
-    std::cerr << "cairn: " << init.message() << "\n";
-    return 1;
-  }
+  if (Status init = audit_log.Init(); !init.ok()) return Fail(init);
   if (!command.verify) {
     auto entries = audit_log.List(command.after, command.limit);
-    if (!entries.ok()) {
-      std::cerr << "cairn: " << entries.status().message() << "\n";
-      return 1;
-    }
+    if (!entries.ok()) return Fail(entries.status());
     for (const auto& e : *entries) {
       std::cout << e.seq << "\t" << e.time_ms << "\t" << (e.user.empty() ? "-" : e.user) << "\t"
                 << e.action << "\t" << e.target << "\n";
@@ -156,10 +153,7 @@ int RunAuditCommand(const ServerConfig& config, const AuditCommand& command) {
     return 0;
   }
   auto report = audit_log.Verify();
-  if (!report.ok()) {
-    std::cerr << "cairn: " << report.status().message() << "\n";
-    return 1;
-  }
+  if (!report.ok()) return Fail(report.status());
   for (const std::string& problem : report->problems) std::cout << "TAMPERED " << problem << "\n";
   if (!report->problems.empty()) {
     std::cout << report->problems.size() << " problem(s) in " << report->entries
@@ -194,10 +188,7 @@ void PrintPromotion(const governance::PromotionRequest& q, const governance::Eva
 
 int RunPromotionCommand(const ServerConfig& config, const PromotionCommand& c) {
   auto store = OpenStore(config);
-  if (!store.ok()) {
-    std::cerr << "cairn: " << store.status().message() << "\n";
-    return 1;
-  }
+  if (!store.ok()) return Fail(store.status());
   audit::AuditLog audit_log(store->get(), Env::Default());
   auth::AuthService auth(store->get(), Env::Default());
   governance::PromotionService promotions(store->get(), Env::Default(),
@@ -220,8 +211,7 @@ int RunPromotionCommand(const ServerConfig& config, const PromotionCommand& c) {
         done = auth.RequireRole(*identity, auth::Role::kApprover);
       }
     } else if (done.ok()) {
-      const char* os_user = std::getenv("USER");
-      user = std::string("cli:") + (os_user != nullptr ? os_user : "unknown");
+      user = CliUser();
     }
   }
   auto context = std::make_shared<store::WriteContext>();
@@ -259,10 +249,7 @@ int RunPromotionCommand(const ServerConfig& config, const PromotionCommand& c) {
       }
     }
   }
-  if (!done.ok()) {
-    std::cerr << "cairn: " << done.message() << "\n";
-    return done.code() == StatusCode::kInvalidArgument ? 2 : 1;
-  }
+  if (!done.ok()) return Fail(done);
   return 0;
 }
 
@@ -272,10 +259,7 @@ int RunSigningCommand(const ServerConfig& config, const SigningCommand& c) {
   if (c.action == Action::kGenerate || c.action == Action::kShow) {
     auto keys = c.action == Action::kGenerate ? signing::GenerateKeys(keys_dir, c.force)
                                               : signing::LoadKeys(keys_dir);
-    if (!keys.ok()) {
-      std::cerr << "cairn: " << keys.status().message() << "\n";
-      return 1;
-    }
+    if (!keys.ok()) return Fail(keys.status());
     std::cout << "key " << keys->KeyId() << "\npublic " << keys->public_key << "\n"
               << "in " << keys_dir << "\n";
     return 0;
@@ -286,10 +270,7 @@ int RunSigningCommand(const ServerConfig& config, const SigningCommand& c) {
   auto artifact_store = artifact_stores.Open(config.EffectiveArtifactsUri());
   Status done = store.status();
   if (done.ok()) done = artifact_store.status();
-  if (!done.ok()) {
-    std::cerr << "cairn: " << done.message() << "\n";
-    return 1;
-  }
+  if (!done.ok()) return Fail(done);
   tracking::TrackingService tracking(store->get(), Env::Default());
   registry::RegistryService model_registry(store->get(), Env::Default());
   signing::ModelSigner signer(store->get(), artifact_store->get(), Env::Default(), keys_dir, true);
@@ -305,25 +286,16 @@ int RunSigningCommand(const ServerConfig& config, const SigningCommand& c) {
   }
   StatusOr<int64_t> key = resolved.ok() ? model_registry.ModelKey(resolved->version->name)
                                         : StatusOr<int64_t>(resolved.status());
-  if (!key.ok()) {
-    std::cerr << "cairn: " << key.status().message() << "\n";
-    return key.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
-  }
+  if (!key.ok()) return Fail(key.status());
   const registry::ModelVersion& v = *resolved->version;
   if (c.action == Action::kSign) {
     auto digest = signer.Sign(*key, v.version, v.storage_location);
-    if (!digest.ok()) {
-      std::cerr << "cairn: " << digest.status().message() << "\n";
-      return 1;
-    }
+    if (!digest.ok()) return Fail(digest.status());
     std::cout << "signed " << v.name << " version " << v.version << ": sha256 " << *digest << "\n";
     return 0;
   }
   auto check = signer.Verify(*key, v.version, v.storage_location);
-  if (!check.ok()) {
-    std::cerr << "cairn: " << check.status().message() << "\n";
-    return 1;
-  }
+  if (!check.ok()) return Fail(check.status());
   if (check->ok) {
     std::cout << "verified " << v.name << " version " << v.version << ": files match the "
               << "signature of key " << check->key_id << " (sha256 " << check->digest << ")\n";
@@ -337,10 +309,7 @@ int RunSigningCommand(const ServerConfig& config, const SigningCommand& c) {
 
 int RunLineageCommand(const ServerConfig& config, const std::string& uri) {
   auto store = OpenStore(config);
-  if (!store.ok()) {
-    std::cerr << "cairn: " << store.status().message() << "\n";
-    return 1;
-  }
+  if (!store.ok()) return Fail(store.status());
   tracking::TrackingService tracking(store->get(), Env::Default());
   tracking::LoggedModelService logged_models(store->get(), Env::Default());
   registry::RegistryService model_registry(store->get(), Env::Default());
@@ -349,10 +318,7 @@ int RunLineageCommand(const ServerConfig& config, const std::string& uri) {
   lineage::LineageService lineage(&model_registry, &tracking, &logged_models);
   StatusOr<lineage::Graph> graph =
       done.ok() ? lineage.ForModel(uri) : StatusOr<lineage::Graph>(done);
-  if (!graph.ok()) {
-    std::cerr << "cairn: " << graph.status().message() << "\n";
-    return graph.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
-  }
+  if (!graph.ok()) return Fail(graph.status());
   std::cout << lineage::RenderTree(*graph);
   return 0;
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/env.h"
+#include "status_testing.h"
 #include "store/scratch_database.h"
 
 namespace cairn::audit {
@@ -18,12 +19,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-#define ASSERT_OK(expr)                                          \
-  do {                                                           \
-    ::cairn::Status status_ = ::cairn::internal::AsStatus(expr); \
-    ASSERT_TRUE(status_.ok()) << status_.ToString();             \
-  } while (false)
 
 class AuditLogTest : public ::testing::TestWithParam<std::string> {
  protected:

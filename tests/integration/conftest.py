@@ -330,6 +330,15 @@ def run_client(version: str, script_text: str, tracking_uri: str, timeout: float
     return result
 
 
+def cairn_cli(server: CairnServer, *args: str) -> subprocess.CompletedProcess:
+    """Runs `cairn <args>` on `server`'s data dir and store (admin commands act on
+    the store directly); returns the finished process."""
+    cmd = [str(BINARY), *args, "--data-dir", str(server.data_dir)]
+    if server.store_uri:
+        cmd += ["--store", server.store_uri]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
 @pytest.fixture(params=MLFLOW_VERSIONS)
 def mlflow_version(request) -> str:
     return request.param

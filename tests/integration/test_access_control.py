@@ -12,7 +12,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import BINARY, run_client
+from conftest import BINARY, cairn_cli, run_client
 
 API = "/api/2.0/mlflow"
 PASSWORDS = {"admin": "admin-pass-1", "ed": "editor-pass-1", "vic": "viewer-pass-1"}
@@ -20,10 +20,7 @@ ROLES = {"admin": "admin", "ed": "editor", "vic": "viewer"}
 
 
 def cairn(*args, server):
-    cmd = [str(BINARY), *args, "--data-dir", str(server.data_dir)]
-    if server.store_uri:
-        cmd += ["--store", server.store_uri]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    out = cairn_cli(server, *args)
     assert out.returncode == 0, f"{' '.join(args)}: {out.stderr}"
     return out.stdout.strip()
 
@@ -85,7 +82,7 @@ def request_for(route, ctx):
             "version": "1", "key": "k", "value": "v", "metric_key": "m", "alias": "a",
             "path": ctx["artifact"].rsplit("/", 1)[0], "new_name": ctx["model"] + "-x",
             "stage": "Staging", "source": "s3://b/m", "timestamp": 1700000000000, "model_id": ctx["lm"],
-            "comment": "swept"}
+            "comment": "swept", "uri": f"models:/{ctx['model']}/1"}
     if route["method"] == "GET":
         return {"params": args}
     return {"json": args}

@@ -9,21 +9,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
 import uuid
 
 import requests
 
-from conftest import BINARY, PG_URI, _psql
+from conftest import _psql, cairn_cli as cairn
 
 API = "/api/2.0/mlflow"
 
-
-def cairn(server, *args):
-    cmd = [str(BINARY), *args, "--data-dir", str(server.data_dir)]
-    if server.store_uri:
-        cmd += ["--store", server.store_uri]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
 def test_changes_are_recorded_and_tampering_is_named(server_factory):

@@ -9,13 +9,12 @@ lets the same call through; gates compare with the current Production version.
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 
 import pytest
 import requests
 
-from conftest import BINARY, run_client
+from conftest import cairn_cli as cairn, run_client
 
 API = "/api/2.0/mlflow"
 CAIRN_API = "/api/cairn/v1"
@@ -29,12 +28,6 @@ gates:
 approvals: {approvals}
 """
 
-
-def cairn(server, *args):
-    cmd = [str(BINARY), *args, "--data-dir", str(server.data_dir)]
-    if server.store_uri:
-        cmd += ["--store", server.store_uri]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
 def as_user(name):

@@ -6,12 +6,11 @@ the logged model (MLflow 3), and a version registered from it downstream.
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 
 import requests
 
-from conftest import BINARY, run_client
+from conftest import cairn_cli, run_client
 
 CLIENT = r'''
 import json
@@ -60,9 +59,7 @@ def test_lineage_of_a_registered_model(server, mlflow_version):
 
     missing = requests.get(server.url + "/api/cairn/v1/lineage", params={"uri": f"models:/{name}/9"})
     assert missing.status_code == 404
-    tree = subprocess.run([str(BINARY), "lineage", f"models:/{name}/1", "--data-dir", str(server.data_dir)]
-                          + (["--store", server.store_uri] if server.store_uri else []),
-                          capture_output=True, text=True, timeout=60)
+    tree = cairn_cli(server, "lineage", f"models:/{name}/1")
     assert tree.returncode == 0, tree.stderr
     assert f"produced by run fit ({made['run_id']})" in tree.stdout
     assert f"read dataset train, digest {made['digest']}" in tree.stdout

@@ -7,14 +7,13 @@ and `cairn models verify` names what changed. Unsigned versions are refused too.
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import BINARY, _psql, run_client
+from conftest import _psql, cairn_cli as cairn, run_client
 
 API = "/api/2.0/mlflow"
 
@@ -53,12 +52,6 @@ except MlflowException as e:
 print(json.dumps(out))
 '''
 
-
-def cairn(server, *args):
-    cmd = [str(BINARY), *args, "--data-dir", str(server.data_dir)]
-    if server.store_uri and args[0] != "keys":
-        cmd += ["--store", server.store_uri]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
 def test_signed_models_load_until_tampered(server_factory, mlflow_version):

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/env.h"
+#include "status_testing.h"
 #include "store/scratch_database.h"
 #include "tracking/logged_model_service.h"
 #include "tracking/tracking_service.h"
@@ -22,12 +23,6 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-#define ASSERT_OK(expr)                                          \
-  do {                                                           \
-    ::cairn::Status status_ = ::cairn::internal::AsStatus(expr); \
-    ASSERT_TRUE(status_.ok()) << status_.ToString();             \
-  } while (false)
 
 class RegistryServiceTest : public ::testing::TestWithParam<std::string> {
  protected:

@@ -28,31 +28,16 @@
 #include <thread>
 #include <vector>
 
+#include "status_testing.h"
 #include "store/postgres/postgres_store.h"
 #include "store/scratch_database.h"
 #include "store/sqlite/sqlite_store.h"
-
-namespace cairn {
-// Lets gtest print a Status in failure messages.
-void PrintTo(const Status& status, std::ostream* os) { *os << status.ToString(); }
-}  // namespace cairn
 
 namespace cairn::store {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-#define ASSERT_OK(expr)                                          \
-  do {                                                           \
-    ::cairn::Status status_ = ::cairn::internal::AsStatus(expr); \
-    ASSERT_TRUE(status_.ok()) << status_.ToString();             \
-  } while (false)
-#define EXPECT_OK(expr)                                          \
-  do {                                                           \
-    ::cairn::Status status_ = ::cairn::internal::AsStatus(expr); \
-    EXPECT_TRUE(status_.ok()) << status_.ToString();             \
-  } while (false)
 
 class MetadataStoreTest : public ::testing::TestWithParam<std::string> {
  protected:

@@ -1,0 +1,25 @@
+// Test helpers for Status and StatusOr: ASSERT_OK / EXPECT_OK with the status
+// in the failure message, and gtest printing of a Status.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <ostream>
+
+#include "core/status.h"
+
+namespace cairn {
+// Lets gtest print a Status in failure messages.
+inline void PrintTo(const Status& status, std::ostream* os) { *os << status.ToString(); }
+}  // namespace cairn
+
+#define ASSERT_OK(expr)                                          \
+  do {                                                           \
+    ::cairn::Status status_ = ::cairn::internal::AsStatus(expr); \
+    ASSERT_TRUE(status_.ok()) << status_.ToString();             \
+  } while (false)
+#define EXPECT_OK(expr)                                          \
+  do {                                                           \
+    ::cairn::Status status_ = ::cairn::internal::AsStatus(expr); \
+    EXPECT_TRUE(status_.ok()) << status_.ToString();             \
+  } while (false)
