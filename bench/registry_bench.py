@@ -8,6 +8,7 @@ under 20 ms):
   registered-models/search  name LIKE 'model-12%'  (a selective prefix)
   registered-models/search  name LIKE '%7%'        (a broad infix, first page of 100)
   model-versions/search     name LIKE 'model-12%'  (its versions)
+  model-versions/search     no filter, newest first, page of 1000
   registered-models/get, model-versions/get-download-uri  (what loading a model calls)
 MLflow is seeded with a tenth of the models: its seeding runs at ~100 writes/s.
 """
@@ -55,6 +56,9 @@ def measure(server, models, versions):
     ms, page = client.timed("GET", "model-versions/search?" + q({"filter": "name LIKE 'model-12%'",
                                                                  "max_results": 1000}))
     results["search versions, LIKE 'model-12%' ms"] = ms
+    ms, page = client.timed("GET", "model-versions/search?" + q({"max_results": 1000}))
+    results["search versions, no filter, page of 1000 ms"] = ms
+    assert len(page.get("model_versions", [])) == 1000
     ms, _ = client.timed("GET", "registered-models/get?" + q({"name": "model-42"}))
     results["registered-models/get ms"] = ms
     ms, _ = client.timed("GET", "model-versions/get-download-uri?" + q({"name": "model-42", "version": "3"}))

@@ -198,9 +198,16 @@ StatusOr<SqlQuery> BuildModelVersionSearch(const SearchRequest& request, Dialect
     if (!has("name")) keys.emplace_back("name", true);
     if (!has("version_number")) keys.emplace_back("version_number", false);
   }
+  // With a filter, SQLite would still walk the (deleted, last_updated_time)
+  // index to avoid sorting and test every version against the filter: 70 ms
+  // for a name prefix over 200,000 versions. A unary + on the numeric order
+  // columns keeps that index out of the plan, so the filter drives it (the
+  // name index for a prefix, the model's versions by key) and the few matches
+  // are sorted: 2 ms. Unfiltered, the index walk is the fast plan.
+  std::string no_order_index = parsed.empty() ? "" : "+";
   std::string order_sql;
   for (const auto& [key, ascending] : keys) {
-    std::string col = key == "name" ? NameColumn(dialect) : column(key);
+    std::string col = key == "name" ? NameColumn(dialect) : no_order_index + column(key);
     order_sql += (order_sql.empty() ? "" : ", ") + col + (ascending ? " ASC" : " DESC");
   }
   query.sql =

@@ -9,6 +9,10 @@ namespace {
 // a deleted version keeps its row (deleted = 1), hidden from every read but
 // lineage and audit. stage holds MLflow's stage names. description is NULL
 // once cleared (MLflow then omits it), '' when registered without one.
+// model_versions_by_updated serves the unfiltered search's default order; it
+// must not lead with `deleted`, or SQLite, without statistics, takes
+// "deleted = 0" for a selective equality and walks every version even when a
+// name filter would find a few.
 constexpr char kInitialSchema[] = R"sql(
 CREATE TABLE registered_models (
   model_key {AUTO_PK},
@@ -42,7 +46,7 @@ CREATE TABLE model_versions (
   PRIMARY KEY (model_key, version)
 );
 CREATE INDEX model_versions_by_stage ON model_versions (model_key, deleted, stage, version);
-CREATE INDEX model_versions_by_updated ON model_versions (deleted, last_updated_time);
+CREATE INDEX model_versions_by_updated ON model_versions (last_updated_time);
 CREATE INDEX model_versions_by_run ON model_versions (run_id);
 CREATE TABLE model_version_tags (
   model_key BIGINT NOT NULL,
