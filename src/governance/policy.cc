@@ -99,7 +99,11 @@ StatusOr<Gate> ParseGate(const std::string& text) {
   return gate;
 }
 
-StatusOr<Policy> ParsePolicy(const std::string& yaml, const std::string& source) {
+namespace {
+
+// ParsePolicy's body; yaml-cpp reports odd shapes (complex keys, aliases,
+// tags) by throwing, which ParsePolicy turns into errors.
+StatusOr<Policy> ParsePolicyOrThrow(const std::string& yaml, const std::string& source) {
   Policy policy;
   policy.source = source;
   YAML::Node root;
@@ -140,6 +144,18 @@ StatusOr<Policy> ParsePolicy(const std::string& yaml, const std::string& source)
     }
   }
   return policy;
+}
+
+}  // namespace
+
+StatusOr<Policy> ParsePolicy(const std::string& yaml, const std::string& source) {
+  try {
+    return ParsePolicyOrThrow(yaml, source);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(source + " line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  } catch (const std::exception& e) {
+    return InvalidArgument(source + ": " + e.what());
+  }
 }
 
 StatusOr<std::optional<Policy>> LoadPolicy(const std::string& dir, const std::string& model) {

@@ -46,6 +46,16 @@ TEST(PolicyTest, ErrorsNameTheFileLineAndField) {
   EXPECT_EQ(ParsePolicy("approvals: -1\n", "p.yaml").status().code(), StatusCode::kInvalidArgument);
 }
 
+// Found by policy_fuzz: a complex (sequence) key threw out of the parser.
+TEST(PolicyTest, OddYamlShapesAreErrorsNotExceptions) {
+  auto complex_key = ParsePolicy("? - auc >=", "p.yaml");
+  EXPECT_THAT(complex_key.status().message(), HasSubstr("p.yaml line 1"));
+  for (const char* yaml : {"gates: {a: b}\n", "gates:\n  - [a, b]\n", "stages: [[x]]\n",
+                           "approvals: many\n", "- just\n- a list\n"}) {
+    EXPECT_EQ(ParsePolicy(yaml, "p.yaml").status().code(), StatusCode::kInvalidArgument) << yaml;
+  }
+}
+
 TEST(PolicyTest, GatesCompareWithTheIncumbentOrPassWithoutOne) {
   Gate relative = *ParseGate("rmse <= 0.95 * production.rmse");
   std::map<std::string, double> candidate = {{"rmse", 0.41}, {"auc", 0.9}};
