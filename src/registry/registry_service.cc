@@ -215,20 +215,14 @@ StatusOr<ModelVersion> LoadVersion(SqlSession& db, int64_t model_key, int64_t ve
 StatusOr<std::vector<KeyedVersion>> LatestVersions(SqlSession& db,
                                                    const std::vector<int64_t>& model_keys) {
   std::vector<KeyedVersion> out;
-  for (size_t start = 0; start < model_keys.size(); start += kInChunk) {
-    size_t n = std::min(kInChunk, model_keys.size() - start);
-    std::vector<SqlValue> params(model_keys.begin() + static_cast<std::ptrdiff_t>(start),
-                                 model_keys.begin() + static_cast<std::ptrdiff_t>(start + n));
-    std::string sql = std::string("SELECT ") + kVersionColumns +
-                      " FROM model_versions v JOIN registered_models m ON m.model_key = "
-                      "v.model_key JOIN (SELECT model_key, stage, MAX(version) AS version FROM "
-                      "model_versions WHERE deleted = 0 AND model_key IN " +
-                      Placeholders(n) +
-                      " GROUP BY model_key, stage) l ON l.model_key = v.model_key AND l.version "
-                      "= v.version ORDER BY v.model_key, v.version";
-    RETURN_IF_ERROR(db.ForEachRow(
-        sql, params, [&](const store::SqlRow& row) { out.push_back(VersionFromRow(row)); }));
-  }
+  RETURN_IF_ERROR(ForEachInChunks(
+      db,
+      std::string("SELECT ") + kVersionColumns +
+          " FROM model_versions v JOIN registered_models m ON m.model_key = v.model_key JOIN "
+          "(SELECT model_key, stage, MAX(version) AS version FROM model_versions WHERE deleted = "
+          "0 AND model_key IN {IN} GROUP BY model_key, stage) l ON l.model_key = v.model_key AND "
+          "l.version = v.version ORDER BY v.model_key, v.version",
+      model_keys, [&](const store::SqlRow& row) { out.push_back(VersionFromRow(row)); }));
   RETURN_IF_ERROR(AttachVersionDetails(db, out));
   return out;
 }
