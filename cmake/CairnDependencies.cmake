@@ -24,3 +24,14 @@ target_compile_definitions(cairn_boost_net INTERFACE BOOST_ASIO_NO_DEPRECATED BO
 # libsodium: argon2id password hashes, SHA-256, ed25519 signatures.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+
+# DuckDB 1.4 (offline engine): the shared library and C header that
+# scripts/bootstrap fetches with npm pack into deps/duckdb.
+set(CAIRN_DUCKDB_DIR ${PROJECT_SOURCE_DIR}/deps/duckdb)
+if(NOT EXISTS ${CAIRN_DUCKDB_DIR}/lib/libduckdb.so)
+  message(FATAL_ERROR "DuckDB not found in ${CAIRN_DUCKDB_DIR}: run scripts/bootstrap")
+endif()
+add_library(duckdb SHARED IMPORTED)
+set_target_properties(duckdb PROPERTIES
+  IMPORTED_LOCATION ${CAIRN_DUCKDB_DIR}/lib/libduckdb.so
+  INTERFACE_INCLUDE_DIRECTORIES ${CAIRN_DUCKDB_DIR}/include)

@@ -23,3 +23,12 @@ inline void PrintTo(const Status& status, std::ostream* os) { *os << status.ToSt
     ::cairn::Status status_ = ::cairn::internal::AsStatus(expr); \
     EXPECT_TRUE(status_.ok()) << status_.ToString();             \
   } while (false)
+
+// ASSERT_OK_AND_ASSIGN(T var, expr): asserts `expr` (a StatusOr) is OK and
+// moves its value into the new variable `var`.
+#define ASSERT_OK_AND_ASSIGN(decl, expr) \
+  ASSERT_OK_AND_ASSIGN_IMPL_(CAIRN_CONCAT_(statusor_, __COUNTER__), decl, expr)
+#define ASSERT_OK_AND_ASSIGN_IMPL_(tmp, decl, expr) \
+  auto tmp = (expr);                                \
+  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString(); \
+  decl = std::move(tmp).value()

@@ -4,8 +4,10 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <tuple>
 
 #include "http/system_routes.h"
+#include "server/features_main.h"
 #include "server/server_config.h"
 #include "server/server_main.h"
 
@@ -225,6 +227,46 @@ int main(int argc, char** argv) {
         ->required();
   }
 
+  cairn::server::FeaturesCommand features_command;
+  using FeaturesAction = cairn::server::FeaturesCommand::Action;
+  CLI::App* features = app.add_subcommand(
+      "features", "Feature store: plan/apply definitions, build point-in-time training sets.");
+  features->require_subcommand(1);
+  for (auto [name, help, action] :
+       {std::tuple{"plan", "Show what `apply` would add, change and remove.",
+                   FeaturesAction::kPlan},
+        std::tuple{"apply", "Store the repo's definitions as the project's next version.",
+                   FeaturesAction::kApply},
+        std::tuple{"list", "Print the applied definitions.", FeaturesAction::kList},
+        std::tuple{"versions", "Print the project's applied versions.", FeaturesAction::kVersions},
+        std::tuple{"historical", "Build a point-in-time correct training set.",
+                   FeaturesAction::kHistorical}}) {
+    CLI::App* cmd = features->add_subcommand(name, help);
+    store_options(cmd);
+    cmd->add_option("--repo", features_command.repo,
+                    "Feature repo folder (with cairn_features.yaml); default: current folder");
+    cmd->add_option("--project", features_command.project, "Project (default: the repo's)");
+    if (action == FeaturesAction::kList || action == FeaturesAction::kHistorical) {
+      cmd->add_option("--version", features_command.version, "Registry version (default: newest)");
+    }
+    if (action == FeaturesAction::kHistorical) {
+      cmd->add_option("--entities", features_command.entities,
+                      "Parquet or CSV file: join keys, event_timestamp, any other columns")
+          ->required();
+      cmd->add_option("--features", features_command.features,
+                      "view:feature references (comma separated; view or view:* for all)")
+          ->delimiter(',');
+      cmd->add_option("--service", features_command.service, "A feature service instead");
+      cmd->add_option("--out", features_command.out, "Output file: .parquet or .csv")->required();
+      cmd->add_flag("--full-feature-names", features_command.full_feature_names,
+                    "Name columns view__feature");
+      cmd->add_option("--as-of-created", features_command.as_of_created,
+                      "Ignore feature rows created after this time (no backfill leakage)");
+      cmd->add_option("--threads", features_command.threads, "Worker threads (0 = one per core)");
+    }
+    cmd->callback([&features_command, action] { features_command.action = action; });
+  }
+
   std::string lineage_uri;
   CLI::App* lineage_cmd =
       app.add_subcommand("lineage", "Print where a model version came from and what came of it.");
@@ -237,6 +279,7 @@ int main(int argc, char** argv) {
   if (audit->parsed()) return cairn::server::RunAuditCommand(config, audit_command);
   if (promotions->parsed()) return cairn::server::RunPromotionCommand(config, promotion);
   if (lineage_cmd->parsed()) return cairn::server::RunLineageCommand(config, lineage_uri);
+  if (features->parsed()) return cairn::server::RunFeaturesCommand(config, features_command);
   if (keys->parsed() || models->parsed()) {
     return cairn::server::RunSigningCommand(config, signing_command);
   }

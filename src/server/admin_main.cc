@@ -12,6 +12,7 @@
 #include "governance/promotion_service.h"
 #include "lineage/lineage_service.h"
 #include "registry/registry_service.h"
+#include "server/admin_common.h"
 #include "server/server_main.h"
 #include "signing/model_signer.h"
 #include "store/postgres/postgres_store.h"
@@ -19,6 +20,31 @@
 #include "tracking/tracking_service.h"
 
 namespace cairn::server {
+
+StatusOr<std::unique_ptr<store::MetadataStore>> OpenStore(const ServerConfig& config) {
+  store::MetadataStoreRegistry stores;
+  store::RegisterSqliteStore(&stores);
+  store::RegisterPostgresStore(&stores);
+  auto store = stores.Open(config.EffectiveStoreUri());
+  if (!store.ok()) {
+    return Unavailable("cannot open the metadata store: " + store.status().message());
+  }
+  return store;
+}
+
+// Prints the error the way every admin command does; the exit code says
+// whether the command line (2) or the world (1) was wrong.
+int Fail(const Status& status) {
+  std::cerr << "cairn: " << status.message() << "\n";
+  return status.code() == StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+// Who acts from the command line when no user signs in: the OS user.
+std::string CliUser() {
+  const char* os_user = std::getenv("USER");
+  return std::string("cli:") + (os_user != nullptr ? os_user : "unknown");
+}
+
 namespace {
 
 Status Run(auth::AuthService& auth, const UserCommand& c) {
@@ -77,30 +103,6 @@ Status Run(auth::AuthService& auth, const UserCommand& c) {
       return auth.RevokeToken(c.user, c.token_name);
   }
   return Status::Ok();
-}
-
-StatusOr<std::unique_ptr<store::MetadataStore>> OpenStore(const ServerConfig& config) {
-  store::MetadataStoreRegistry stores;
-  store::RegisterSqliteStore(&stores);
-  store::RegisterPostgresStore(&stores);
-  auto store = stores.Open(config.EffectiveStoreUri());
-  if (!store.ok()) {
-    return Unavailable("cannot open the metadata store: " + store.status().message());
-  }
-  return store;
-}
-
-// Prints the error the way every admin command does; the exit code says
-// whether the command line (2) or the world (1) was wrong.
-int Fail(const Status& status) {
-  std::cerr << "cairn: " << status.message() << "\n";
-  return status.code() == StatusCode::kInvalidArgument ? 2 : 1;
-}
-
-// Who acts from the command line when no user signs in: the OS user.
-std::string CliUser() {
-  const char* os_user = std::getenv("USER");
-  return std::string("cli:") + (os_user != nullptr ? os_user : "unknown");
 }
 
 std::string CommandLine(const UserCommand& c) {

@@ -105,6 +105,9 @@ class ScratchDatabase {
     return Status::Ok();
   }
 
+  // Opens a store on the database. REQUIRES: Create succeeded, !skipped().
+  StatusOr<std::unique_ptr<MetadataStore>> Open() const { return AllBackends().Open(uri_); }
+
   bool skipped() const { return !skip_reason_.empty(); }
   const std::string& skip_reason() const { return skip_reason_; }
   const std::string& uri() const { return uri_; }

@@ -1,0 +1,390 @@
+#include "offline/engine.h"
+
+#include <duckdb.h>
+
+#include <string>
+
+namespace cairn::offline {
+namespace {
+
+constexpr int64_t kMicrosPerDay = 86'400'000'000;
+
+// Owns a duckdb_result.
+class Result {
+ public:
+  Result() = default;
+  ~Result() { duckdb_destroy_result(&result_); }
+  Result(const Result&) = delete;
+  Result& operator=(const Result&) = delete;
+  duckdb_result* get() { return &result_; }
+
+ private:
+  duckdb_result result_{};
+};
+
+class Chunk {
+ public:
+  explicit Chunk(duckdb_data_chunk chunk) : chunk_(chunk) {}
+  ~Chunk() {
+    if (chunk_ != nullptr) duckdb_destroy_data_chunk(&chunk_);
+  }
+  Chunk(const Chunk&) = delete;
+  Chunk& operator=(const Chunk&) = delete;
+  duckdb_data_chunk get() const { return chunk_; }
+
+ private:
+  duckdb_data_chunk chunk_;
+};
+
+std::string_view StringOf(duckdb_string_t& s) {
+  return std::string_view(duckdb_string_t_data(&s), duckdb_string_t_length(s));
+}
+
+// The ColumnType a DuckDB type reads into; false when Table cannot hold it.
+bool ColumnTypeOf(duckdb_type type, ColumnType* out) {
+  switch (type) {
+    case DUCKDB_TYPE_BOOLEAN:
+      *out = ColumnType::kBool;
+      return true;
+    case DUCKDB_TYPE_TINYINT:
+    case DUCKDB_TYPE_SMALLINT:
+    case DUCKDB_TYPE_INTEGER:
+    case DUCKDB_TYPE_UTINYINT:
+    case DUCKDB_TYPE_USMALLINT:
+      *out = ColumnType::kInt32;
+      return true;
+    case DUCKDB_TYPE_BIGINT:
+    case DUCKDB_TYPE_UINTEGER:
+    case DUCKDB_TYPE_UBIGINT:
+      *out = ColumnType::kInt64;
+      return true;
+    case DUCKDB_TYPE_FLOAT:
+      *out = ColumnType::kFloat;
+      return true;
+    case DUCKDB_TYPE_DOUBLE:
+      *out = ColumnType::kDouble;
+      return true;
+    case DUCKDB_TYPE_VARCHAR:
+      *out = ColumnType::kString;
+      return true;
+    case DUCKDB_TYPE_BLOB:
+      *out = ColumnType::kBytes;
+      return true;
+    case DUCKDB_TYPE_DATE:
+    case DUCKDB_TYPE_TIMESTAMP:
+    case DUCKDB_TYPE_TIMESTAMP_S:
+    case DUCKDB_TYPE_TIMESTAMP_MS:
+    case DUCKDB_TYPE_TIMESTAMP_NS:
+    case DUCKDB_TYPE_TIMESTAMP_TZ:
+      *out = ColumnType::kTimestamp;
+      return true;
+    default:
+      return false;
+  }
+}
+
+template <typename T>
+void AppendInts(duckdb_vector vector, uint64_t* validity, idx_t rows, int64_t scale, Column* out) {
+  const T* data = static_cast<const T*>(duckdb_vector_get_data(vector));
+  for (idx_t i = 0; i < rows; ++i) {
+    if (validity != nullptr && !duckdb_validity_row_is_valid(validity, i)) {
+      out->AppendNull();
+    } else {
+      out->AppendInt(static_cast<int64_t>(data[i]) * scale);
+    }
+  }
+}
+
+template <typename T>
+void AppendDoubles(duckdb_vector vector, uint64_t* validity, idx_t rows, Column* out) {
+  const T* data = static_cast<const T*>(duckdb_vector_get_data(vector));
+  for (idx_t i = 0; i < rows; ++i) {
+    if (validity != nullptr && !duckdb_validity_row_is_valid(validity, i)) {
+      out->AppendNull();
+    } else {
+      out->AppendDouble(static_cast<double>(data[i]));
+    }
+  }
+}
+
+void AppendVector(duckdb_type type, duckdb_vector vector, idx_t rows, Column* out) {
+  uint64_t* validity = duckdb_vector_get_validity(vector);
+  switch (type) {
+    case DUCKDB_TYPE_BOOLEAN:
+      return AppendInts<bool>(vector, validity, rows, 1, out);
+    case DUCKDB_TYPE_TINYINT:
+      return AppendInts<int8_t>(vector, validity, rows, 1, out);
+    case DUCKDB_TYPE_SMALLINT:
+      return AppendInts<int16_t>(vector, validity, rows, 1, out);
+    case DUCKDB_TYPE_INTEGER:
+      return AppendInts<int32_t>(vector, validity, rows, 1, out);
+    case DUCKDB_TYPE_UTINYINT:
+      return AppendInts<uint8_t>(vector, validity, rows, 1, out);
+    case DUCKDB_TYPE_USMALLINT:
+      return AppendInts<uint16_t>(vector, validity, rows, 1, out);
+    case DUCKDB_TYPE_UINTEGER:
+      return AppendInts<uint32_t>(vector, validity, rows, 1, out);
+    case DUCKDB_TYPE_BIGINT:
+    case DUCKDB_TYPE_TIMESTAMP:
+    case DUCKDB_TYPE_TIMESTAMP_TZ:
+      return AppendInts<int64_t>(vector, validity, rows, 1, out);
+    case DUCKDB_TYPE_UBIGINT:
+      return AppendInts<uint64_t>(vector, validity, rows, 1, out);
+    case DUCKDB_TYPE_TIMESTAMP_S:
+      return AppendInts<int64_t>(vector, validity, rows, 1'000'000, out);
+    case DUCKDB_TYPE_TIMESTAMP_MS:
+      return AppendInts<int64_t>(vector, validity, rows, 1'000, out);
+    case DUCKDB_TYPE_DATE:
+      return AppendInts<int32_t>(vector, validity, rows, kMicrosPerDay, out);
+    case DUCKDB_TYPE_TIMESTAMP_NS: {
+      const int64_t* data = static_cast<const int64_t*>(duckdb_vector_get_data(vector));
+      for (idx_t i = 0; i < rows; ++i) {
+        if (validity != nullptr && !duckdb_validity_row_is_valid(validity, i)) {
+          out->AppendNull();
+        } else {
+          out->AppendInt(data[i] / 1000);
+        }
+      }
+      return;
+    }
+    case DUCKDB_TYPE_FLOAT:
+      return AppendDoubles<float>(vector, validity, rows, out);
+    case DUCKDB_TYPE_DOUBLE:
+      return AppendDoubles<double>(vector, validity, rows, out);
+    default: {  // VARCHAR, BLOB
+      auto* data = static_cast<duckdb_string_t*>(duckdb_vector_get_data(vector));
+      for (idx_t i = 0; i < rows; ++i) {
+        if (validity != nullptr && !duckdb_validity_row_is_valid(validity, i)) {
+          out->AppendNull();
+        } else {
+          out->AppendString(StringOf(data[i]));
+        }
+      }
+    }
+  }
+}
+
+duckdb_type DuckTypeOf(ColumnType type) {
+  switch (type) {
+    case ColumnType::kBool:
+      return DUCKDB_TYPE_BOOLEAN;
+    case ColumnType::kInt32:
+      return DUCKDB_TYPE_INTEGER;
+    case ColumnType::kInt64:
+      return DUCKDB_TYPE_BIGINT;
+    case ColumnType::kFloat:
+      return DUCKDB_TYPE_FLOAT;
+    case ColumnType::kDouble:
+      return DUCKDB_TYPE_DOUBLE;
+    case ColumnType::kString:
+      return DUCKDB_TYPE_VARCHAR;
+    case ColumnType::kBytes:
+      return DUCKDB_TYPE_BLOB;
+    case ColumnType::kTimestamp:
+      return DUCKDB_TYPE_TIMESTAMP_TZ;
+  }
+  return DUCKDB_TYPE_VARCHAR;
+}
+
+// Copies rows [begin, begin + count) of `column` into `vector`.
+void FillVector(const Column& column, size_t begin, size_t count, duckdb_vector vector) {
+  void* data = duckdb_vector_get_data(vector);
+  if (column.HasNulls()) {
+    duckdb_vector_ensure_validity_writable(vector);
+    uint64_t* validity = duckdb_vector_get_validity(vector);
+    for (size_t i = 0; i < count; ++i) {
+      duckdb_validity_set_row_validity(validity, i, column.IsValid(begin + i));
+    }
+  }
+  switch (column.type()) {
+    case ColumnType::kBool:
+      for (size_t i = 0; i < count; ++i) static_cast<bool*>(data)[i] = column.Int(begin + i) != 0;
+      return;
+    case ColumnType::kInt32:
+      for (size_t i = 0; i < count; ++i) {
+        static_cast<int32_t*>(data)[i] = static_cast<int32_t>(column.Int(begin + i));
+      }
+      return;
+    case ColumnType::kInt64:
+    case ColumnType::kTimestamp:
+      for (size_t i = 0; i < count; ++i) static_cast<int64_t*>(data)[i] = column.Int(begin + i);
+      return;
+    case ColumnType::kFloat:
+      for (size_t i = 0; i < count; ++i) {
+        static_cast<float*>(data)[i] = static_cast<float>(column.Double(begin + i));
+      }
+      return;
+    case ColumnType::kDouble:
+      for (size_t i = 0; i < count; ++i) static_cast<double*>(data)[i] = column.Double(begin + i);
+      return;
+    case ColumnType::kString:
+    case ColumnType::kBytes:
+      for (size_t i = 0; i < count; ++i) {
+        if (!column.IsValid(begin + i)) continue;
+        std::string_view s = column.String(begin + i);
+        duckdb_vector_assign_string_element_len(vector, i, s.data(), s.size());
+      }
+      return;
+  }
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  duckdb_database db = nullptr;
+  duckdb_connection conn = nullptr;
+
+  ~Impl() {
+    if (conn != nullptr) duckdb_disconnect(&conn);
+    if (db != nullptr) duckdb_close(&db);
+  }
+
+  Status Run(std::string_view sql, Result* result) {
+    std::string text(sql);
+    if (duckdb_query(conn, text.c_str(), result->get()) == DuckDBError) {
+      const char* error = duckdb_result_error(result->get());
+      std::string message = error != nullptr ? error : "DuckDB query failed";
+      // DuckDB appends the SQL text around the error position; users did not
+      // write that SQL, so only the first paragraph is theirs to read.
+      size_t context = message.find("\n\nLINE ");
+      if (context != std::string::npos) message.resize(context);
+      return InvalidArgument(message);
+    }
+    return Status::Ok();
+  }
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+StatusOr<std::unique_ptr<Engine>> Engine::Open(int threads) {
+  auto impl = std::make_unique<Impl>();
+  duckdb_config config = nullptr;
+  if (duckdb_create_config(&config) == DuckDBError) return Internal("DuckDB: cannot create config");
+  if (threads > 0) duckdb_set_config(config, "threads", std::to_string(threads).c_str());
+  char* error = nullptr;
+  duckdb_state opened = duckdb_open_ext(nullptr, &impl->db, config, &error);
+  duckdb_destroy_config(&config);
+  if (opened == DuckDBError) {
+    std::string message = error != nullptr ? error : "unknown error";
+    duckdb_free(error);
+    return Internal("DuckDB failed to start: " + message);
+  }
+  if (duckdb_connect(impl->db, &impl->conn) == DuckDBError) {
+    return Internal("DuckDB: cannot connect to the in-memory database");
+  }
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Status Engine::Execute(std::string_view sql) {
+  Result result;
+  return impl_->Run(sql, &result);
+}
+
+StatusOr<Table> Engine::Query(std::string_view sql) {
+  Result result;
+  RETURN_IF_ERROR(impl_->Run(sql, &result));
+  idx_t column_count = duckdb_column_count(result.get());
+  std::vector<duckdb_type> types(column_count);
+  Table table;
+  for (idx_t c = 0; c < column_count; ++c) {
+    types[c] = duckdb_column_type(result.get(), c);
+    ColumnType type;
+    std::string name = duckdb_column_name(result.get(), c);
+    if (!ColumnTypeOf(types[c], &type)) {
+      return InvalidArgument("column '" + name +
+                             "' has a type the feature store does not read; cast it to a "
+                             "number, string, boolean or timestamp");
+    }
+    table.columns.emplace_back(std::move(name), type);
+    table.columns.back().Reserve(duckdb_row_count(result.get()));
+  }
+  while (true) {
+    Chunk chunk(duckdb_fetch_chunk(*result.get()));
+    if (chunk.get() == nullptr) break;
+    idx_t rows = duckdb_data_chunk_get_size(chunk.get());
+    if (rows == 0) break;
+    for (idx_t c = 0; c < column_count; ++c) {
+      AppendVector(types[c], duckdb_data_chunk_get_vector(chunk.get(), c), rows, &table.columns[c]);
+    }
+  }
+  return table;
+}
+
+StatusOr<std::vector<ColumnInfo>> Engine::Describe(std::string_view sql) {
+  ASSIGN_OR_RETURN(Table described, Query("DESCRIBE " + std::string(sql)));
+  const Column* names = described.Find("column_name");
+  const Column* types = described.Find("column_type");
+  if (names == nullptr || types == nullptr) return Internal("DuckDB DESCRIBE returned no columns");
+  std::vector<ColumnInfo> out;
+  for (size_t i = 0; i < described.rows(); ++i) {
+    out.push_back({std::string(names->String(i)), std::string(types->String(i))});
+  }
+  return out;
+}
+
+Status Engine::CreateTable(std::string_view name, const Table& table) {
+  std::string ddl = "CREATE OR REPLACE TEMP TABLE " + QuoteIdentifier(name) + " (";
+  for (size_t c = 0; c < table.columns.size(); ++c) {
+    if (c > 0) ddl += ", ";
+    ddl += QuoteIdentifier(table.columns[c].name()) + " " +
+           std::string(SqlTypeName(table.columns[c].type()));
+  }
+  ddl += ")";
+  RETURN_IF_ERROR(Execute(ddl));
+  if (table.columns.empty() || table.rows() == 0) return Status::Ok();
+
+  duckdb_appender appender = nullptr;
+  std::string table_name(name);
+  if (duckdb_appender_create_ext(impl_->conn, "temp", "main", table_name.c_str(), &appender) ==
+      DuckDBError) {
+    std::string message = duckdb_appender_error(appender);
+    duckdb_appender_destroy(&appender);
+    return Internal("DuckDB appender for " + table_name + ": " + message);
+  }
+  std::vector<duckdb_logical_type> types;
+  for (const Column& c : table.columns)
+    types.push_back(duckdb_create_logical_type(DuckTypeOf(c.type())));
+  duckdb_data_chunk chunk = duckdb_create_data_chunk(types.data(), types.size());
+  for (duckdb_logical_type& t : types) duckdb_destroy_logical_type(&t);
+
+  Status status = Status::Ok();
+  const size_t batch = duckdb_vector_size();
+  for (size_t begin = 0; begin < table.rows() && status.ok(); begin += batch) {
+    size_t count = std::min(batch, table.rows() - begin);
+    duckdb_data_chunk_reset(chunk);
+    for (size_t c = 0; c < table.columns.size(); ++c) {
+      FillVector(table.columns[c], begin, count, duckdb_data_chunk_get_vector(chunk, c));
+    }
+    duckdb_data_chunk_set_size(chunk, count);
+    if (duckdb_append_data_chunk(appender, chunk) == DuckDBError) {
+      status = Internal(std::string("DuckDB append: ") + duckdb_appender_error(appender));
+    }
+  }
+  duckdb_destroy_data_chunk(&chunk);
+  if (status.ok() && duckdb_appender_close(appender) == DuckDBError) {
+    status = Internal(std::string("DuckDB append: ") + duckdb_appender_error(appender));
+  }
+  duckdb_appender_destroy(&appender);
+  return status;
+}
+
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string QuoteLiteral(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+}  // namespace cairn::offline

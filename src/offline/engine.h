@@ -1,0 +1,63 @@
+// Engine: the offline engine, one in-memory DuckDB database. It reads Parquet
+// and CSV files (with globs), runs the feature store's SQL (sources,
+// transformations) and writes Parquet; Cairn's own kernels take the Tables it
+// returns and hand Tables back to it.
+//
+// duckdb.h stays inside engine.cc so that users of this header do not pay
+// for it.
+//
+// Thread-safety: an Engine is used by one thread at a time; DuckDB itself
+// runs each query on its own worker threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "offline/table.h"
+
+namespace cairn::offline {
+
+struct ColumnInfo {
+  std::string name;
+  std::string sql_type;  // DuckDB's name, e.g. "BIGINT", "TIMESTAMP WITH TIME ZONE"
+};
+
+class Engine {
+ public:
+  // `threads` caps DuckDB's worker threads (0: one per core).
+  // Errors: Internal when DuckDB cannot start.
+  static StatusOr<std::unique_ptr<Engine>> Open(int threads = 0);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Runs trusted SQL (several statements allowed). Errors: InvalidArgument
+  // carrying DuckDB's message (a missing file, a bad cast, a syntax error).
+  Status Execute(std::string_view sql);
+
+  // Runs one query and returns its whole result. Column types map onto
+  // ColumnType (all integer widths, BOOLEAN, FLOAT, DOUBLE, VARCHAR, BLOB,
+  // DATE and every TIMESTAMP kind); any other type is InvalidArgument naming
+  // the column, so callers CAST in SQL.
+  StatusOr<Table> Query(std::string_view sql);
+
+  // The result columns a query would have, without running it.
+  StatusOr<std::vector<ColumnInfo>> Describe(std::string_view sql);
+
+  // Creates or replaces temporary table `name` holding `table`.
+  Status CreateTable(std::string_view name, const Table& table);
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// SQL text for an identifier ("a""b") and a string literal ('it''s').
+std::string QuoteIdentifier(std::string_view name);
+std::string QuoteLiteral(std::string_view text);
+
+}  // namespace cairn::offline

@@ -1,0 +1,24 @@
+// What every command-line administration command shares: opening the
+// metadata store the config names, reporting a failure, and naming the actor.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "server/server_config.h"
+#include "store/metadata_store.h"
+
+namespace cairn::server {
+
+// Errors: Unavailable naming the store and why it did not open.
+StatusOr<std::unique_ptr<store::MetadataStore>> OpenStore(const ServerConfig& config);
+
+// Prints "cairn: <message>" to stderr and returns the exit code: 2 when the
+// command line was wrong (InvalidArgument), 1 otherwise.
+int Fail(const Status& status);
+
+// Who acts from the command line when no user signs in: "cli:<$USER>".
+std::string CliUser();
+
+}  // namespace cairn::server

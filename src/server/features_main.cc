@@ -1,0 +1,166 @@
+#include "server/features_main.h"
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "core/env.h"
+#include "features/feature_registry.h"
+#include "features/historical.h"
+#include "features/offline_source.h"
+#include "features/repo_loader.h"
+#include "offline/engine.h"
+#include "server/admin_common.h"
+
+namespace cairn::server {
+namespace {
+
+using features::FeatureRegistry;
+using features::FeatureRepo;
+
+// The project a command acts on: --project, else the repo folder's, else the
+// only one applied.
+StatusOr<std::string> ProjectOf(FeatureRegistry& registry, const FeaturesCommand& c) {
+  if (!c.project.empty()) return c.project;
+  if (!c.repo.empty()) {
+    ASSIGN_OR_RETURN(FeatureRepo repo, features::LoadRepo(c.repo));
+    return repo.project;
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> projects, registry.Projects());
+  if (projects.size() == 1) return projects.front();
+  if (projects.empty()) {
+    return NotFound("no feature project is applied yet; run `cairn features apply --repo DIR`");
+  }
+  std::string names;
+  for (const std::string& p : projects) names += (names.empty() ? "" : ", ") + p;
+  return InvalidArgument("several feature projects are applied (" + names +
+                         "); choose one with --project");
+}
+
+void PrintDefinitions(const FeatureRepo& repo, int64_t version) {
+  std::cout << "project " << repo.project << " (version " << version << ")\n";
+  for (const auto& e : repo.entities) {
+    std::cout << "entity " << e.name << " keys:";
+    for (const auto& k : e.join_keys) {
+      std::cout << " " << k.name << ":" << features::ValueTypeName(k.type);
+    }
+    std::cout << "\n";
+  }
+  for (const auto& s : repo.sources) {
+    std::cout << "source " << s.name << " (" << features::SourceKindName(s.kind) << ")"
+              << (s.path.empty() ? "" : " " + s.path) << "\n";
+  }
+  for (const auto& v : repo.feature_views) {
+    std::cout << "feature_view " << v.name << " ttl " << features::FormatDuration(v.ttl_seconds)
+              << " source " << v.source << ":";
+    for (const auto& f : v.schema)
+      std::cout << " " << f.name << ":" << features::ValueTypeName(f.type);
+    std::cout << "\n";
+  }
+  for (const auto& v : repo.on_demand_feature_views) {
+    std::cout << "on_demand_feature_view " << v.name << ":";
+    for (const auto& f : v.features) std::cout << " " << f.field.name;
+    std::cout << "\n";
+  }
+  for (const auto& s : repo.feature_services) {
+    std::cout << "feature_service " << s.name << ":";
+    for (const auto& e : s.features) std::cout << " " << e.view;
+    std::cout << "\n";
+  }
+}
+
+Status Historical(FeatureRegistry& registry, const FeaturesCommand& c) {
+  if (c.entities.empty() || c.out.empty()) {
+    return InvalidArgument("historical needs --entities FILE and --out FILE");
+  }
+  ASSIGN_OR_RETURN(std::string project, ProjectOf(registry, c));
+  ASSIGN_OR_RETURN(FeatureRepo repo, registry.Load(project, c.version));
+  ASSIGN_OR_RETURN(auto resolved,
+                   features::ResolveFeatures(repo, c.features, c.service, c.full_feature_names));
+  int threads = c.threads > 0 ? c.threads : static_cast<int>(std::thread::hardware_concurrency());
+  ASSIGN_OR_RETURN(std::unique_ptr<offline::Engine> engine, offline::Engine::Open(threads));
+
+  auto start = std::chrono::steady_clock::now();
+  auto say = [&](const std::string& step) {
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "[%6.2fs] %s\n", s, step.c_str());
+  };
+  say("reading entities from " + c.entities);
+  RETURN_IF_ERROR(features::LoadEntityFile(*engine, c.entities));
+  RETURN_IF_ERROR(features::RegisterSources(*engine, repo));
+
+  features::HistoricalRequest request{.features = resolved, .threads = threads, .progress = say};
+  if (!c.as_of_created.empty()) {
+    StatusOr<offline::Table> cutoff =
+        engine->Query("SELECT epoch_us(CAST(" + offline::QuoteLiteral(c.as_of_created) +
+                      " AS TIMESTAMPTZ)) AS t");
+    if (!cutoff.ok()) {
+      return InvalidArgument("--as-of-created: '" + c.as_of_created +
+                             "' is not a timestamp (e.g. 2026-01-31T00:00:00Z)");
+    }
+    request.created_cutoff_micros = cutoff->columns[0].Int(0);
+  }
+  ASSIGN_OR_RETURN(features::HistoricalResult result,
+                   features::GetHistoricalFeatures(*engine, repo, request));
+  say("writing " + std::to_string(result.rows) + " rows to " + c.out);
+  RETURN_IF_ERROR(features::WriteResult(*engine, result.query, c.out));
+  say("done");
+  std::cout << "wrote " << result.rows << " rows x " << result.columns.size() << " columns to "
+            << c.out << "\n";
+  return Status::Ok();
+}
+
+Status Run(FeatureRegistry& registry, const FeaturesCommand& c) {
+  switch (c.action) {
+    case FeaturesCommand::Action::kPlan: {
+      ASSIGN_OR_RETURN(FeatureRepo repo, features::LoadRepo(c.repo.empty() ? "." : c.repo));
+      ASSIGN_OR_RETURN(features::Plan plan, registry.PlanApply(repo));
+      std::cout << features::RenderPlan(plan);
+      return Status::Ok();
+    }
+    case FeaturesCommand::Action::kApply: {
+      ASSIGN_OR_RETURN(FeatureRepo repo, features::LoadRepo(c.repo.empty() ? "." : c.repo));
+      int64_t version = 0;
+      ASSIGN_OR_RETURN(features::Plan plan, registry.Apply(repo, CliUser(), &version));
+      std::cout << features::RenderPlan(plan);
+      if (!plan.empty()) {
+        std::cout << "Applied: project '" << repo.project << "' is now at version " << version
+                  << ".\n";
+      }
+      return Status::Ok();
+    }
+    case FeaturesCommand::Action::kList: {
+      ASSIGN_OR_RETURN(std::string project, ProjectOf(registry, c));
+      ASSIGN_OR_RETURN(FeatureRepo repo, registry.Load(project, c.version));
+      ASSIGN_OR_RETURN(int64_t current, registry.CurrentVersion(project));
+      PrintDefinitions(repo, c.version == 0 ? current : c.version);
+      return Status::Ok();
+    }
+    case FeaturesCommand::Action::kVersions: {
+      ASSIGN_OR_RETURN(std::string project, ProjectOf(registry, c));
+      ASSIGN_OR_RETURN(auto history, registry.History(project));
+      for (const auto& v : history) {
+        std::cout << v.version << "\t" << v.applied_time_ms << "\t" << v.applied_by << "\t"
+                  << v.summary << "\n";
+      }
+      return Status::Ok();
+    }
+    case FeaturesCommand::Action::kHistorical:
+      return Historical(registry, c);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunFeaturesCommand(const ServerConfig& config, const FeaturesCommand& command) {
+  auto store = OpenStore(config);
+  if (!store.ok()) return Fail(store.status());
+  FeatureRegistry registry(store->get(), Env::Default());
+  Status status = registry.Init();
+  if (status.ok()) status = Run(registry, command);
+  return status.ok() ? 0 : Fail(status);
+}
+
+}  // namespace cairn::server
