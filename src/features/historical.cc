@@ -238,10 +238,10 @@ StatusOr<HistoricalResult> GetHistoricalFeatures(offline::Engine& engine, const 
   for (const ColumnInfo& c : entity_columns) result.columns.push_back(c.name);
   for (const ResolvedFeature& f : request.features) result.columns.push_back(f.output_name);
 
-  std::vector<std::optional<Column>> outputs(request.features.size());
+  std::vector<std::optional<offline::VirtualColumn>> outputs(request.features.size());
   for (const ViewPlan& plan : views) {
     const FeatureView& view = *plan.view;
-    progress("joining " + view.name);
+    progress("reading " + view.name);
     std::string rows_query = ViewRowsQuery(repo, view);
     StatusOr<std::vector<ColumnInfo>> view_columns = engine.Describe(rows_query);
     if (!view_columns.ok()) {
@@ -301,6 +301,8 @@ StatusOr<HistoricalResult> GetHistoricalFeatures(offline::Engine& engine, const 
       return InvalidArgument("feature view '" + view.name + "': " + rows.status().message());
     }
 
+    progress("joining " + std::to_string(entities->rows()) + " entity rows with " +
+             std::to_string(rows->rows()) + " rows of " + view.name);
     PitJoinInput input;
     for (const Field& key : plan.keys) {
       input.entity_keys.push_back(entities->Find(key.name));
@@ -314,26 +316,27 @@ StatusOr<HistoricalResult> GetHistoricalFeatures(offline::Engine& engine, const 
                            .threads = request.threads};
     ASSIGN_OR_RETURN(std::vector<int64_t> match, PointInTimeJoin(input, options));
 
+    // The chosen rows are not copied: DuckDB reads each feature through the
+    // match list when the training set is written out.
+    auto matched = std::make_shared<const std::vector<int64_t>>(std::move(match));
+    auto source = std::make_shared<const Table>(std::move(*rows));
     for (size_t i = 0; i < plan.outputs.size(); ++i) {
-      const Column& values = *rows->Find("__cairn_f" + std::to_string(i));
-      Column out(request.features[plan.outputs[i]].output_name, values.type());
-      out.Reserve(match.size());
-      for (int64_t m : match) {
-        if (m < 0) {
-          out.AppendNull();
-        } else {
-          out.AppendFrom(values, static_cast<size_t>(m));
-        }
-      }
-      outputs[plan.outputs[i]] = std::move(out);
+      std::string column = "__cairn_f" + std::to_string(i);
+      size_t index = 0;
+      while (source->columns[index].name() != column) ++index;
+      outputs[plan.outputs[i]] = offline::VirtualColumn{
+          .name = request.features[plan.outputs[i]].output_name,
+          .source = source,
+          .column = index,
+          .rows = matched};
     }
   }
 
   progress("assembling the training set");
-  Table features;
-  for (std::optional<Column>& c : outputs) features.columns.push_back(std::move(*c));
-  RETURN_IF_ERROR(engine.CreateTable("cairn_features", features));
-  result.query = "SELECT * FROM " + entity_table + " POSITIONAL JOIN cairn_features";
+  std::vector<offline::VirtualColumn> columns;
+  for (std::optional<offline::VirtualColumn>& c : outputs) columns.push_back(std::move(*c));
+  RETURN_IF_ERROR(engine.RegisterVirtualTable("cairn_features", std::move(columns), result.rows));
+  result.query = "SELECT * FROM " + entity_table + " POSITIONAL JOIN cairn_table('cairn_features')";
   return result;
 }
 

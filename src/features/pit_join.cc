@@ -1,6 +1,7 @@
 #include "features/pit_join.h"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <string_view>
@@ -21,76 +22,158 @@ uint64_t Mix(uint64_t x) {  // splitmix64's finaliser: cheap, spreads low-entrop
   return x ^ (x >> 31);
 }
 
-// Hashes row `row` of the key columns; false when any key is null.
-bool HashKeys(const std::vector<const Column*>& keys, size_t row, uint64_t* out) {
-  uint64_t h = 0x9e3779b97f4a7c15ULL;
-  for (const Column* c : keys) {
-    if (!c->IsValid(row)) return false;
-    uint64_t part = offline::IsStringStorage(c->type())
-                        ? std::hash<std::string_view>{}(c->String(row))
-                        : static_cast<uint64_t>(c->Int(row));
-    h = Mix(h ^ Mix(part));
+uint64_t HashBytes(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ULL ^ bytes.size();
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes.data() + i, 8);
+    h = Mix(h ^ word);
   }
-  *out = h;
-  return true;
+  uint64_t tail = 0;
+  if (i < bytes.size()) std::memcpy(&tail, bytes.data() + i, bytes.size() - i);
+  return Mix(h ^ tail ^ (static_cast<uint64_t>(bytes.size() - i) << 56));
 }
 
-bool KeysEqual(const std::vector<const Column*>& a, size_t row_a,
-               const std::vector<const Column*>& b, size_t row_b) {
-  for (size_t k = 0; k < a.size(); ++k) {
-    if (offline::IsStringStorage(a[k]->type())) {
-      if (a[k]->String(row_a) != b[k]->String(row_b)) return false;
-    } else if (a[k]->Int(row_a) != b[k]->Int(row_b)) {
-      return false;
+// A row's key tuple as bytes that are equal exactly when the keys are: a
+// lone key is its value's bytes; several are each written with its length
+// first, so ("a|b", "c") and ("a", "b|c") stay apart.
+class KeyEncoder {
+ public:
+  explicit KeyEncoder(const std::vector<const Column*>& keys) : keys_(keys) {
+    for (const Column* c : keys) any_nulls_ = any_nulls_ || c->HasNulls();
+  }
+
+  // False when a key is null (such rows never match).
+  bool Encode(size_t row, std::string_view* out) {
+    if (any_nulls_) {
+      for (const Column* c : keys_) {
+        if (!c->IsValid(row)) return false;
+      }
     }
+    if (keys_.size() == 1) {
+      const Column* c = keys_[0];
+      if (offline::IsStringStorage(c->type())) {
+        *out = c->String(row);
+      } else {
+        *out = std::string_view(reinterpret_cast<const char*>(&c->ints()[row]), sizeof(int64_t));
+      }
+      return true;
+    }
+    buffer_.clear();
+    for (const Column* c : keys_) {
+      if (offline::IsStringStorage(c->type())) {
+        std::string_view s = c->String(row);
+        uint32_t length = static_cast<uint32_t>(s.size());
+        buffer_.append(reinterpret_cast<const char*>(&length), sizeof(length));
+        buffer_.append(s);
+      } else {
+        buffer_.append(reinterpret_cast<const char*>(&c->ints()[row]), sizeof(int64_t));
+      }
+    }
+    *out = buffer_;
+    return true;
   }
-  return true;
-}
 
-// Open-addressing map from a key tuple to a group id; each group remembers
-// one feature row holding its key.
+ private:
+  const std::vector<const Column*>& keys_;
+  bool any_nulls_ = false;
+  std::string buffer_;
+};
+
+// Open-addressing map from an encoded key to its group: the group's rows are
+// [begin, end) of the sorted feature rows. Keys up to 16 bytes live in the
+// slot itself, so a probe usually touches one cache line.
 class KeyGroups {
  public:
-  KeyGroups(const std::vector<const Column*>& keys, size_t expected) : keys_(keys) {
-    size_t capacity = 16;
-    while (capacity < expected * 2) capacity <<= 1;
-    slots_.assign(capacity, Slot{});
-    mask_ = capacity - 1;
-  }
+  KeyGroups() : slots_(1024), mask_(1023) {}
 
-  // The group of feature row `row` with hash `h`, created when new.
-  int32_t Insert(uint64_t h, size_t row) {
+  // The group of `key`, created when new.
+  int32_t Insert(uint64_t h, std::string_view key) {
+    // At most half full: probes stay short, and the table stays as small as
+    // the number of distinct keys allows (it is what probes miss cache on).
+    if ((slot_of_group_.size() + 1) * 2 > slots_.size()) Grow();
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
       Slot& s = slots_[i];
       if (s.group < 0) {
-        s = {h, static_cast<int32_t>(representatives_.size())};
-        representatives_.push_back(row);
+        s.hash = h;
+        s.group = static_cast<int32_t>(slot_of_group_.size());
+        s.length = static_cast<uint32_t>(key.size());
+        if (key.size() <= sizeof(s.inline_key)) {
+          if (!key.empty()) std::memcpy(s.inline_key, key.data(), key.size());
+        } else {
+          uint64_t offset = arena_.size();
+          arena_.append(key);
+          std::memcpy(s.inline_key, &offset, sizeof(offset));
+        }
+        slot_of_group_.push_back(i);
         return s.group;
       }
-      if (s.hash == h && KeysEqual(keys_, representatives_[s.group], keys_, row)) return s.group;
+      if (s.hash == h && Equals(s, key)) return s.group;
     }
   }
 
-  // The group whose key equals row `row` of `probe`, or -1.
-  int32_t Find(uint64_t h, const std::vector<const Column*>& probe, size_t row) const {
+  void Prefetch(uint64_t h) const { __builtin_prefetch(&slots_[h & mask_]); }
+
+  // The slot holding `key`, or nullptr.
+  struct Slot;
+  const Slot* Find(uint64_t h, std::string_view key) const {
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
-      if (s.group < 0) return -1;
-      if (s.hash == h && KeysEqual(probe, row, keys_, representatives_[s.group])) return s.group;
+      if (s.group < 0) return nullptr;
+      if (s.hash == h && Equals(s, key)) return &s;
     }
   }
 
-  size_t size() const { return representatives_.size(); }
+  void SetRange(int32_t group, uint32_t begin, uint32_t end) {
+    Slot& s = slots_[slot_of_group_[group]];
+    s.begin = begin;
+    s.end = end;
+  }
+
+  size_t size() const { return slot_of_group_.size(); }
 
  private:
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.size() * 2, Slot{});
+    mask_ = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.group < 0) continue;
+      size_t i = s.hash & mask_;
+      while (slots_[i].group >= 0) i = (i + 1) & mask_;
+      slots_[i] = s;
+      slot_of_group_[s.group] = i;
+    }
+  }
+
+ public:
+
   struct Slot {
     uint64_t hash = 0;
     int32_t group = -1;
+    uint32_t length = 0;
+    uint32_t begin = 0;
+    uint32_t end = 0;
+    char inline_key[16] = {};
   };
-  const std::vector<const Column*>& keys_;
+
+ private:
+  bool Equals(const Slot& s, std::string_view key) const {
+    if (s.length != key.size()) return false;
+    if (key.empty()) return true;
+    if (key.size() <= sizeof(s.inline_key)) {
+      return std::memcmp(s.inline_key, key.data(), key.size()) == 0;
+    }
+    uint64_t offset;
+    std::memcpy(&offset, s.inline_key, sizeof(offset));
+    return std::memcmp(arena_.data() + offset, key.data(), key.size()) == 0;
+  }
+
   std::vector<Slot> slots_;
   size_t mask_ = 0;
-  std::vector<size_t> representatives_;
+  std::vector<size_t> slot_of_group_;
+  std::string arena_;  // keys longer than a slot holds
 };
 
 template <typename Fn>
@@ -131,7 +214,8 @@ StatusOr<std::vector<int64_t>> PointInTimeJoin(const PitJoinInput& in,
   };
 
   // 1. Group visible feature rows by key.
-  KeyGroups groups(in.feature_keys, feature_rows);
+  KeyGroups groups;
+  KeyEncoder feature_keys(in.feature_keys);
   std::vector<int32_t> group_of(feature_rows, -1);
   for (size_t row = 0; row < feature_rows; ++row) {
     if (!in.feature_ts->IsValid(row)) continue;
@@ -139,22 +223,25 @@ StatusOr<std::vector<int64_t>> PointInTimeJoin(const PitJoinInput& in,
         (!created->IsValid(row) || created->Int(row) > *options.created_cutoff_micros)) {
       continue;
     }
-    uint64_t h;
-    if (!HashKeys(in.feature_keys, row, &h)) continue;
-    group_of[row] = groups.Insert(h, row);
+    std::string_view key;
+    if (!feature_keys.Encode(row, &key)) continue;
+    group_of[row] = groups.Insert(HashBytes(key), key);
   }
 
   // 2. Lay rows out group by group (a counting sort), each group ordered by
   //    (event ts, created ts, row): the last row at or before t is the answer.
-  std::vector<size_t> begin(groups.size() + 1, 0);
+  std::vector<uint32_t> begin(groups.size() + 1, 0);
   for (int32_t g : group_of) {
     if (g >= 0) ++begin[g + 1];
   }
   for (size_t g = 0; g < groups.size(); ++g) begin[g + 1] += begin[g];
-  std::vector<size_t> fill(begin.begin(), begin.end() - 1);
+  std::vector<uint32_t> fill(begin.begin(), begin.end() - 1);
   std::vector<int64_t> order(begin.back());
   for (size_t row = 0; row < feature_rows; ++row) {
     if (group_of[row] >= 0) order[fill[group_of[row]]++] = static_cast<int64_t>(row);
+  }
+  for (size_t g = 0; g < groups.size(); ++g) {
+    groups.SetRange(static_cast<int32_t>(g), begin[g], begin[g + 1]);
   }
   std::vector<int64_t> sorted_ts(order.size());
   ParallelFor(groups.size(), options.threads, [&](size_t g_begin, size_t g_end) {
@@ -175,22 +262,40 @@ StatusOr<std::vector<int64_t>> PointInTimeJoin(const PitJoinInput& in,
   });
 
   // 3. Probe each entity row: a hash lookup and a binary search in its group.
+  //    Rows go in batches whose slots are prefetched first: the table is far
+  //    bigger than the cache, and waiting on one miss at a time dominates.
   std::vector<int64_t> match(entity_rows, kNoMatch);
   ParallelFor(entity_rows, options.threads, [&](size_t e_begin, size_t e_end) {
-    for (size_t row = e_begin; row < e_end; ++row) {
-      if (!in.entity_ts->IsValid(row)) continue;
-      uint64_t h;
-      if (!HashKeys(in.entity_keys, row, &h)) continue;
-      int32_t g = groups.Find(h, in.entity_keys, row);
-      if (g < 0) continue;
-      int64_t t = in.entity_ts->Int(row);
-      auto first = sorted_ts.begin() + begin[g];
-      auto last = sorted_ts.begin() + begin[g + 1];
-      auto after = std::upper_bound(first, last, t);
-      if (after == first) continue;
-      size_t chosen = static_cast<size_t>(after - sorted_ts.begin()) - 1;
-      if (options.ttl_micros > 0 && sorted_ts[chosen] < t - options.ttl_micros) continue;
-      match[row] = order[chosen];
+    constexpr size_t kBatch = 16;
+    KeyEncoder entity_keys(in.entity_keys);
+    uint64_t hashes[kBatch];
+    bool usable[kBatch];
+    for (size_t base = e_begin; base < e_end; base += kBatch) {
+      size_t n = std::min(kBatch, e_end - base);
+      for (size_t j = 0; j < n; ++j) {
+        std::string_view key;
+        usable[j] = in.entity_ts->IsValid(base + j) && entity_keys.Encode(base + j, &key);
+        if (usable[j]) {
+          hashes[j] = HashBytes(key);
+          groups.Prefetch(hashes[j]);
+        }
+      }
+      for (size_t j = 0; j < n; ++j) {
+        if (!usable[j]) continue;
+        size_t row = base + j;
+        std::string_view key;
+        entity_keys.Encode(row, &key);
+        const KeyGroups::Slot* slot = groups.Find(hashes[j], key);
+        if (slot == nullptr) continue;
+        int64_t t = in.entity_ts->Int(row);
+        auto first = sorted_ts.begin() + slot->begin;
+        auto last = sorted_ts.begin() + slot->end;
+        auto after = std::upper_bound(first, last, t);
+        if (after == first) continue;
+        size_t chosen = static_cast<size_t>(after - sorted_ts.begin()) - 1;
+        if (options.ttl_micros > 0 && sorted_ts[chosen] < t - options.ttl_micros) continue;
+        match[row] = order[chosen];
+      }
     }
   });
   return match;

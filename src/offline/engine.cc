@@ -2,6 +2,8 @@
 
 #include <duckdb.h>
 
+#include <map>
+#include <memory>
 #include <string>
 
 namespace cairn::offline {
@@ -186,53 +188,143 @@ duckdb_type DuckTypeOf(ColumnType type) {
   return DUCKDB_TYPE_VARCHAR;
 }
 
-// Copies rows [begin, begin + count) of `column` into `vector`.
-void FillVector(const Column& column, size_t begin, size_t count, duckdb_vector vector) {
+// Copies `count` rows of `column` into `vector`: rows begin.. begin+count,
+// or, with a row map, rows map[begin..begin+count) (null where negative).
+void FillVector(const Column& column, const int64_t* map, size_t begin, size_t count,
+                duckdb_vector vector) {
   void* data = duckdb_vector_get_data(vector);
-  if (column.HasNulls()) {
+  auto source = [&](size_t i) -> int64_t {
+    return map != nullptr ? map[begin + i] : static_cast<int64_t>(begin + i);
+  };
+  if (column.HasNulls() || map != nullptr) {
     duckdb_vector_ensure_validity_writable(vector);
     uint64_t* validity = duckdb_vector_get_validity(vector);
     for (size_t i = 0; i < count; ++i) {
-      duckdb_validity_set_row_validity(validity, i, column.IsValid(begin + i));
+      int64_t r = source(i);
+      duckdb_validity_set_row_validity(validity, i, r >= 0 && column.IsValid(r));
     }
   }
+  // Rows that are null read index 0 of an empty column; use a safe stand-in.
+  auto row = [&](size_t i) -> size_t {
+    int64_t r = source(i);
+    return r >= 0 ? static_cast<size_t>(r) : 0;
+  };
+  bool empty = column.size() == 0;
+  if (empty) return;
   switch (column.type()) {
     case ColumnType::kBool:
-      for (size_t i = 0; i < count; ++i) static_cast<bool*>(data)[i] = column.Int(begin + i) != 0;
+      for (size_t i = 0; i < count; ++i) static_cast<bool*>(data)[i] = column.Int(row(i)) != 0;
       return;
     case ColumnType::kInt32:
       for (size_t i = 0; i < count; ++i) {
-        static_cast<int32_t*>(data)[i] = static_cast<int32_t>(column.Int(begin + i));
+        static_cast<int32_t*>(data)[i] = static_cast<int32_t>(column.Int(row(i)));
       }
       return;
     case ColumnType::kInt64:
     case ColumnType::kTimestamp:
-      for (size_t i = 0; i < count; ++i) static_cast<int64_t*>(data)[i] = column.Int(begin + i);
+      for (size_t i = 0; i < count; ++i) static_cast<int64_t*>(data)[i] = column.Int(row(i));
       return;
     case ColumnType::kFloat:
       for (size_t i = 0; i < count; ++i) {
-        static_cast<float*>(data)[i] = static_cast<float>(column.Double(begin + i));
+        static_cast<float*>(data)[i] = static_cast<float>(column.Double(row(i)));
       }
       return;
     case ColumnType::kDouble:
-      for (size_t i = 0; i < count; ++i) static_cast<double*>(data)[i] = column.Double(begin + i);
+      for (size_t i = 0; i < count; ++i) static_cast<double*>(data)[i] = column.Double(row(i));
       return;
     case ColumnType::kString:
     case ColumnType::kBytes:
       for (size_t i = 0; i < count; ++i) {
-        if (!column.IsValid(begin + i)) continue;
-        std::string_view s = column.String(begin + i);
+        int64_t r = source(i);
+        if (r < 0 || !column.IsValid(r)) continue;
+        std::string_view s = column.String(r);
         duckdb_vector_assign_string_element_len(vector, i, s.data(), s.size());
       }
       return;
   }
 }
 
+struct VirtualTable {
+  std::vector<VirtualColumn> columns;
+  size_t rows = 0;
+};
+
+struct ScanState {
+  size_t offset = 0;
+};
+
+void DestroyScanState(void* state) { delete static_cast<ScanState*>(state); }
+
 }  // namespace
 
 struct Engine::Impl {
   duckdb_database db = nullptr;
   duckdb_connection conn = nullptr;
+  std::map<std::string, std::shared_ptr<const VirtualTable>> virtual_tables;
+
+  // cairn_table('name'): binds to a registered VirtualTable.
+  static void Bind(duckdb_bind_info info) {
+    auto* impl = static_cast<Impl*>(duckdb_bind_get_extra_info(info));
+    duckdb_value parameter = duckdb_bind_get_parameter(info, 0);
+    char* text = duckdb_get_varchar(parameter);
+    std::string name = text != nullptr ? text : "";
+    duckdb_free(text);
+    duckdb_destroy_value(&parameter);
+    auto it = impl->virtual_tables.find(name);
+    if (it == impl->virtual_tables.end()) {
+      duckdb_bind_set_error(info, ("no virtual table named '" + name + "'").c_str());
+      return;
+    }
+    for (const VirtualColumn& c : it->second->columns) {
+      duckdb_logical_type type =
+          duckdb_create_logical_type(DuckTypeOf(c.source->columns[c.column].type()));
+      duckdb_bind_add_result_column(info, c.name.c_str(), type);
+      duckdb_destroy_logical_type(&type);
+    }
+    duckdb_bind_set_cardinality(info, it->second->rows, true);
+    // The bind data holds its own reference: a re-registration mid-query
+    // cannot free what is being read.
+    auto* held = new std::shared_ptr<const VirtualTable>(it->second);
+    duckdb_bind_set_bind_data(info, held, [](void* p) {
+      delete static_cast<std::shared_ptr<const VirtualTable>*>(p);
+    });
+  }
+
+  static void Init(duckdb_init_info info) {
+    duckdb_init_set_init_data(info, new ScanState(), DestroyScanState);
+    duckdb_init_set_max_threads(info, 1);
+  }
+
+  static void Scan(duckdb_function_info info, duckdb_data_chunk output) {
+    const VirtualTable& table =
+        **static_cast<std::shared_ptr<const VirtualTable>*>(duckdb_function_get_bind_data(info));
+    auto* state = static_cast<ScanState*>(duckdb_function_get_init_data(info));
+    size_t count = std::min<size_t>(duckdb_vector_size(), table.rows - state->offset);
+    for (size_t c = 0; c < table.columns.size(); ++c) {
+      const VirtualColumn& column = table.columns[c];
+      FillVector(column.source->columns[column.column],
+                 column.rows != nullptr ? column.rows->data() : nullptr, state->offset, count,
+                 duckdb_data_chunk_get_vector(output, c));
+    }
+    duckdb_data_chunk_set_size(output, count);
+    state->offset += count;
+  }
+
+  Status RegisterTableFunction() {
+    duckdb_table_function function = duckdb_create_table_function();
+    duckdb_table_function_set_name(function, "cairn_table");
+    duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+    duckdb_table_function_add_parameter(function, varchar);
+    duckdb_destroy_logical_type(&varchar);
+    duckdb_table_function_set_extra_info(function, this, nullptr);
+    duckdb_table_function_set_bind(function, Bind);
+    duckdb_table_function_set_init(function, Init);
+    duckdb_table_function_set_function(function, Scan);
+    duckdb_state registered = duckdb_register_table_function(conn, function);
+    duckdb_destroy_table_function(&function);
+    if (registered == DuckDBError) return Internal("DuckDB: cannot register cairn_table()");
+    return Status::Ok();
+  }
 
   ~Impl() {
     if (conn != nullptr) duckdb_disconnect(&conn);
@@ -273,6 +365,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(int threads) {
   if (duckdb_connect(impl->db, &impl->conn) == DuckDBError) {
     return Internal("DuckDB: cannot connect to the in-memory database");
   }
+  RETURN_IF_ERROR(impl->RegisterTableFunction());
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
@@ -354,7 +447,7 @@ Status Engine::CreateTable(std::string_view name, const Table& table) {
     size_t count = std::min(batch, table.rows() - begin);
     duckdb_data_chunk_reset(chunk);
     for (size_t c = 0; c < table.columns.size(); ++c) {
-      FillVector(table.columns[c], begin, count, duckdb_data_chunk_get_vector(chunk, c));
+      FillVector(table.columns[c], nullptr, begin, count, duckdb_data_chunk_get_vector(chunk, c));
     }
     duckdb_data_chunk_set_size(chunk, count);
     if (duckdb_append_data_chunk(appender, chunk) == DuckDBError) {
@@ -367,6 +460,22 @@ Status Engine::CreateTable(std::string_view name, const Table& table) {
   }
   duckdb_appender_destroy(&appender);
   return status;
+}
+
+Status Engine::RegisterVirtualTable(const std::string& name, std::vector<VirtualColumn> columns,
+                                   size_t rows) {
+  for (const VirtualColumn& c : columns) {
+    size_t length = c.rows != nullptr ? c.rows->size() : c.source->columns[c.column].size();
+    if (length != rows) {
+      return InvalidArgument("virtual column '" + c.name + "' has " + std::to_string(length) +
+                             " rows, not " + std::to_string(rows));
+    }
+  }
+  auto table = std::make_shared<VirtualTable>();
+  table->columns = std::move(columns);
+  table->rows = rows;
+  impl_->virtual_tables[name] = std::move(table);
+  return Status::Ok();
 }
 
 std::string QuoteIdentifier(std::string_view name) {

@@ -20,6 +20,16 @@
 
 namespace cairn::offline {
 
+// A column DuckDB reads straight from Cairn's memory. Row r is row rows[r]
+// of source->columns[column] (null where rows[r] < 0), or row r itself when
+// `rows` is null: a gather that costs nothing until DuckDB reads it.
+struct VirtualColumn {
+  std::string name;
+  std::shared_ptr<const Table> source;
+  size_t column = 0;
+  std::shared_ptr<const std::vector<int64_t>> rows;
+};
+
 struct ColumnInfo {
   std::string name;
   std::string sql_type;  // DuckDB's name, e.g. "BIGINT", "TIMESTAMP WITH TIME ZONE"
@@ -49,6 +59,15 @@ class Engine {
 
   // Creates or replaces temporary table `name` holding `table`.
   Status CreateTable(std::string_view name, const Table& table);
+
+  // Makes `columns` (each `rows` long) readable in SQL as
+  // cairn_table('name'), without copying them into DuckDB; the engine keeps
+  // them alive until `name` is registered again or the engine is destroyed.
+  // Scans run in row order on one thread, so POSITIONAL JOIN lines them up
+  // with a table of the same order. Errors: InvalidArgument when a column's
+  // row map is not `rows` long.
+  Status RegisterVirtualTable(const std::string& name, std::vector<VirtualColumn> columns,
+                              size_t rows);
 
  private:
   struct Impl;
