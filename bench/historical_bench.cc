@@ -54,18 +54,18 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 
 // Matched rows and the sum of f1 over the table `name`: equal for equal answers.
 std::pair<int64_t, double> Fingerprint(Engine& engine, const std::string& name) {
-  auto t = engine.Query("SELECT count(f1)::BIGINT AS n, coalesce(sum(f1), 0)::DOUBLE AS s FROM " +
-                        name);
+  auto t =
+      engine.Query("SELECT count(f1)::BIGINT AS n, coalesce(sum(f1), 0)::DOUBLE AS s FROM " + name);
   if (!t.ok()) Die("fingerprint", t.status());
   return {t->columns[0].Int(0), t->columns[1].Double(0)};
 }
 
 void Report(const char* engine_name, const char* mode, double seconds,
             std::pair<int64_t, double> fingerprint) {
-  std::printf("{\"engine\": \"%s\", \"mode\": \"%s\", \"seconds\": %.4f, \"matched\": %lld, "
-              "\"checksum\": %.6f}\n",
-              engine_name, mode, seconds, static_cast<long long>(fingerprint.first),
-              fingerprint.second);
+  std::printf(
+      "{\"engine\": \"%s\", \"mode\": \"%s\", \"seconds\": %.4f, \"matched\": %lld, "
+      "\"checksum\": %.6f}\n",
+      engine_name, mode, seconds, static_cast<long long>(fingerprint.first), fingerprint.second);
   std::fflush(stdout);
 }
 
@@ -154,21 +154,29 @@ int main(int argc, char** argv) {
       continue;
     }
     std::string value = argv[++i];
-    if (flag == "--dir") o.dir = value;
-    else if (flag == "--entities") o.entities = std::stoll(value);
-    else if (flag == "--feature-rows") o.feature_rows = std::stoll(value);
-    else if (flag == "--keys") o.keys = std::stoll(value);
-    else if (flag == "--ttl-days") o.ttl_days = std::stoi(value);
-    else if (flag == "--repeat") o.repeat = std::stoi(value);
-    else if (flag == "--threads") o.threads = std::stoi(value);
+    if (flag == "--dir")
+      o.dir = value;
+    else if (flag == "--entities")
+      o.entities = std::stoll(value);
+    else if (flag == "--feature-rows")
+      o.feature_rows = std::stoll(value);
+    else if (flag == "--keys")
+      o.keys = std::stoll(value);
+    else if (flag == "--ttl-days")
+      o.ttl_days = std::stoi(value);
+    else if (flag == "--repeat")
+      o.repeat = std::stoi(value);
+    else if (flag == "--threads")
+      o.threads = std::stoi(value);
     else {
       std::fprintf(stderr, "historical_bench: unknown flag %s\n", flag.c_str());
       return 2;
     }
   }
   if (o.dir.empty()) {
-    std::fprintf(stderr, "usage: historical_bench --dir DIR [--entities N] [--feature-rows N] "
-                         "[--keys N] [--ttl-days N] [--repeat N] [--threads N] [--csv]\n");
+    std::fprintf(stderr,
+                 "usage: historical_bench --dir DIR [--entities N] [--feature-rows N] "
+                 "[--keys N] [--ttl-days N] [--repeat N] [--threads N] [--csv]\n");
     return 2;
   }
   std::filesystem::create_directories(o.dir);
@@ -197,10 +205,10 @@ int main(int argc, char** argv) {
   // End to end: Parquet in, Parquet out.
   for (int r = 0; r < o.repeat; ++r) {
     auto start = std::chrono::steady_clock::now();
-    Check("duckdb e2e",
-          db.Execute("COPY (" + DuckDbAsof(o, "read_parquet('" + o.dir + "/entities.parquet')",
-                                           features_file) +
-                     ") TO '" + o.dir + "/duck_out.parquet' (FORMAT parquet)"));
+    Check("duckdb e2e", db.Execute("COPY (" +
+                                   DuckDbAsof(o, "read_parquet('" + o.dir + "/entities.parquet')",
+                                              features_file) +
+                                   ") TO '" + o.dir + "/duck_out.parquet' (FORMAT parquet)"));
     double duck = Seconds(start);
     Report("duckdb-asof", "parquet-to-parquet", duck,
            Fingerprint(db, "read_parquet('" + o.dir + "/duck_out.parquet')"));

@@ -35,3 +35,7 @@ add_library(duckdb SHARED IMPORTED)
 set_target_properties(duckdb PROPERTIES
   IMPORTED_LOCATION ${CAIRN_DUCKDB_DIR}/lib/libduckdb.so
   INTERFACE_INCLUDE_DIRECTORIES ${CAIRN_DUCKDB_DIR}/include)
+
+# Online stores: LMDB (embedded) and hiredis (Redis).
+pkg_check_modules(LMDB REQUIRED IMPORTED_TARGET lmdb)
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)

@@ -77,6 +77,15 @@ int main(int argc, char** argv) {
       ->add_option("--keys", config.keys_dir, "Model-signing key folder (default: --data-dir/keys)")
       ->envname("CAIRN_KEYS");
   server
+      ->add_option("--online-store", config.online_store_uri,
+                   "Online store: lmdb:///dir or redis://host:port/db (default: LMDB in "
+                   "--data-dir/online)")
+      ->envname("CAIRN_ONLINE_STORE");
+  server
+      ->add_option("--feature-project", config.feature_project,
+                   "Feature project the Feast endpoints serve (default: the only one applied)")
+      ->envname("CAIRN_FEATURE_PROJECT");
+  server
       ->add_flag("--require-signed-models", config.require_signed_models,
                  "Refuse to hand out model versions that are unsigned or whose files changed")
       ->envname("CAIRN_REQUIRE_SIGNED_MODELS");
@@ -240,7 +249,12 @@ int main(int argc, char** argv) {
         std::tuple{"list", "Print the applied definitions.", FeaturesAction::kList},
         std::tuple{"versions", "Print the project's applied versions.", FeaturesAction::kVersions},
         std::tuple{"historical", "Build a point-in-time correct training set.",
-                   FeaturesAction::kHistorical}}) {
+                   FeaturesAction::kHistorical},
+        std::tuple{"materialize", "Copy the latest values in [START, END] into the online store.",
+                   FeaturesAction::kMaterialize},
+        std::tuple{"materialize-incremental",
+                   "Materialize each view from where it last ended up to END.",
+                   FeaturesAction::kMaterializeIncremental}}) {
     CLI::App* cmd = features->add_subcommand(name, help);
     store_options(cmd);
     cmd->add_option("--repo", features_command.repo,
@@ -263,6 +277,22 @@ int main(int argc, char** argv) {
       cmd->add_option("--as-of-created", features_command.as_of_created,
                       "Ignore feature rows created after this time (no backfill leakage)");
       cmd->add_option("--threads", features_command.threads, "Worker threads (0 = one per core)");
+    }
+    if (action == FeaturesAction::kMaterialize ||
+        action == FeaturesAction::kMaterializeIncremental) {
+      if (action == FeaturesAction::kMaterialize) {
+        cmd->add_option("start", features_command.start, "Window start, e.g. 2026-01-01T00:00:00")
+            ->required();
+      }
+      cmd->add_option("end", features_command.end, "Window end, e.g. 2026-01-31T00:00:00")
+          ->required();
+      cmd->add_option("--views", features_command.views,
+                      "Feature views (default: every online one)")
+          ->delimiter(',');
+      cmd->add_option("--online-store", config.online_store_uri,
+                      "lmdb:///dir or redis://host:port/db (default: LMDB in --data-dir/online)")
+          ->envname("CAIRN_ONLINE_STORE");
+      cmd->add_option("--threads", features_command.threads, "DuckDB threads (0 = one per core)");
     }
     cmd->callback([&features_command, action] { features_command.action = action; });
   }

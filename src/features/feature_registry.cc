@@ -37,6 +37,18 @@ CREATE TABLE feature_definitions (
 ){CLUSTERED};
 )sql";
 
+constexpr char kMaterializationSchema[] = R"sql(
+CREATE TABLE feature_materializations (
+  project TEXT NOT NULL,
+  view TEXT NOT NULL,
+  start_micros BIGINT NOT NULL,
+  end_micros BIGINT NOT NULL,
+  finished_time BIGINT NOT NULL,
+  row_count BIGINT NOT NULL,
+  PRIMARY KEY (project, view, end_micros, start_micros)
+);
+)sql";
+
 using SpecKey = std::pair<std::string, std::string>;  // kind, name
 
 // The singular noun for plan lines: "feature_views" -> "feature_view".
@@ -150,7 +162,9 @@ FeatureRegistry::FeatureRegistry(store::MetadataStore* store, Env* env)
     : store_(store), env_(env) {}
 
 Status FeatureRegistry::Init() {
-  std::vector<store::Migration> migrations = {store::DdlMigration(1, "feature registry", kSchema)};
+  std::vector<store::Migration> migrations = {
+      store::DdlMigration(1, "feature registry", kSchema),
+      store::DdlMigration(2, "materialization intervals", kMaterializationSchema)};
   return store_->Migrate("features", migrations);
 }
 
@@ -257,6 +271,54 @@ StatusOr<std::vector<std::string>> FeatureRegistry::Projects() {
     ASSIGN_OR_RETURN(SqlRows rows, db.Query("SELECT DISTINCT project FROM "
                                             "feature_registry_versions ORDER BY project"));
     for (size_t i = 0; i < rows.size(); ++i) out.push_back(rows.Text(i, 0));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status FeatureRegistry::RecordMaterialization(const std::string& project,
+                                              const MaterializedInterval& interval) {
+  int64_t now = env_->NowMillis();
+  return store_->Write([&](SqlSession& db) -> Status {
+    return db
+        .Execute(
+            "INSERT INTO feature_materializations (project, view, start_micros, end_micros, "
+            "finished_time, row_count) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (project, view, "
+            "end_micros, start_micros) DO UPDATE SET finished_time = excluded.finished_time, "
+            "row_count = excluded.row_count",
+            {project, interval.view, interval.start_micros, interval.end_micros, now,
+             interval.rows})
+        .status();
+  });
+}
+
+StatusOr<std::optional<int64_t>> FeatureRegistry::LastMaterializedEnd(const std::string& project,
+                                                                      const std::string& view) {
+  std::optional<int64_t> end;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(SqlRows rows, db.Query("SELECT MAX(end_micros) FROM feature_materializations "
+                                            "WHERE project = ? AND view = ?",
+                                            {project, view}));
+    if (!rows.empty() && !rows.IsNull(0, 0)) end = rows.Int(0, 0);
+    return Status::Ok();
+  }));
+  return end;
+}
+
+StatusOr<std::vector<MaterializedInterval>> FeatureRegistry::Materializations(
+    const std::string& project) {
+  std::vector<MaterializedInterval> out;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(
+        SqlRows rows,
+        db.Query("SELECT view, start_micros, end_micros, finished_time, row_count FROM "
+                 "feature_materializations WHERE project = ? ORDER BY finished_time "
+                 "DESC, view",
+                 {project}));
+    for (size_t i = 0; i < rows.size(); ++i) {
+      out.push_back(
+          {rows.Text(i, 0), rows.Int(i, 1), rows.Int(i, 2), rows.Int(i, 3), rows.Int(i, 4)});
+    }
     return Status::Ok();
   }));
   return out;

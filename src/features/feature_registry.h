@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,16 @@ struct AppliedVersion {
   std::string summary;  // "2 added, 1 changed, 0 removed"
 };
 
+// One finished materialization of a view: its window [start, end] and how
+// many entity rows it wrote.
+struct MaterializedInterval {
+  std::string view;
+  int64_t start_micros = 0;
+  int64_t end_micros = 0;
+  int64_t finished_time_ms = 0;
+  int64_t rows = 0;
+};
+
 class FeatureRegistry {
  public:
   FeatureRegistry(store::MetadataStore* store, Env* env);
@@ -79,6 +90,16 @@ class FeatureRegistry {
 
   // The projects with at least one applied version.
   StatusOr<std::vector<std::string>> Projects();
+
+  // Records that `view`'s rows in [start, end] reached the online store.
+  // Recorded only after every row is written, so an interrupted run is
+  // simply run again (writes are idempotent).
+  Status RecordMaterialization(const std::string& project, const MaterializedInterval& interval);
+  // The end of the latest recorded window of `view`, if any.
+  StatusOr<std::optional<int64_t>> LastMaterializedEnd(const std::string& project,
+                                                       const std::string& view);
+  // Every recorded window of the project, newest first.
+  StatusOr<std::vector<MaterializedInterval>> Materializations(const std::string& project);
 
  private:
   store::MetadataStore* store_;

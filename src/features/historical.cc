@@ -17,49 +17,6 @@ using offline::Table;
 
 constexpr int64_t kMicrosPerSecond = 1'000'000;
 
-bool IsTimestampType(const std::string& sql_type) {
-  return sql_type.starts_with("TIMESTAMP") || sql_type == "DATE";
-}
-
-bool IsIntegerType(const std::string& sql_type) {
-  return sql_type == "BIGINT" || sql_type == "INTEGER" || sql_type == "SMALLINT" ||
-         sql_type == "TINYINT" || sql_type == "UBIGINT" || sql_type == "UINTEGER";
-}
-
-// SQL turning a time column into microseconds since the epoch: timestamps and
-// dates as they are (naive ones read as UTC), integers as Unix seconds,
-// strings parsed as timestamps.
-std::string MicrosExpr(const std::string& column, const std::string& sql_type) {
-  std::string c = QuoteIdentifier(column);
-  if (sql_type.starts_with("TIMESTAMP")) return "epoch_us(" + c + ")";
-  if (IsIntegerType(sql_type)) return "(" + c + " * " + std::to_string(kMicrosPerSecond) + ")";
-  return "epoch_us(CAST(" + c + " AS TIMESTAMP))";
-}
-
-const ColumnInfo* FindColumn(const std::vector<ColumnInfo>& columns, const std::string& name) {
-  for (const ColumnInfo& c : columns) {
-    if (c.name == name) return &c;
-  }
-  return nullptr;
-}
-
-std::string ColumnList(const std::vector<ColumnInfo>& columns) {
-  std::string out;
-  for (const ColumnInfo& c : columns) out += (out.empty() ? "" : ", ") + c.name;
-  return out;
-}
-
-// The join keys of a view, from its entities, in declaration order.
-std::vector<Field> JoinKeys(const FeatureRepo& repo, const FeatureView& view) {
-  std::vector<Field> keys;
-  for (const std::string& name : view.entities) {
-    if (const Entity* e = repo.FindEntity(name)) {
-      keys.insert(keys.end(), e->join_keys.begin(), e->join_keys.end());
-    }
-  }
-  return keys;
-}
-
 StatusOr<std::string> EntityTimestampColumn(const std::vector<ColumnInfo>& columns,
                                             const std::string& requested) {
   if (!requested.empty()) {
@@ -242,60 +199,16 @@ StatusOr<HistoricalResult> GetHistoricalFeatures(offline::Engine& engine, const 
   for (const ViewPlan& plan : views) {
     const FeatureView& view = *plan.view;
     progress("reading " + view.name);
-    std::string rows_query = ViewRowsQuery(repo, view);
-    StatusOr<std::vector<ColumnInfo>> view_columns = engine.Describe(rows_query);
-    if (!view_columns.ok()) {
-      return InvalidArgument("feature view '" + view.name + "' (source '" + view.source +
-                             "'): " + view_columns.status().message());
-    }
-    std::string ts = TimestampColumn(repo, view);
-    std::string created = CreatedColumn(repo, view);
-    const ColumnInfo* ts_col = FindColumn(*view_columns, ts);
-    if (ts_col == nullptr) {
-      return InvalidArgument("feature view '" + view.name +
-                             "': its source has no timestamp "
-                             "column '" +
-                             ts + "'; its columns are: " + ColumnList(*view_columns));
-    }
-    std::string q = "SELECT ";
-    for (const Field& key : plan.keys) {
-      if (FindColumn(*view_columns, key.name) == nullptr) {
-        return InvalidArgument("feature view '" + view.name +
-                               "': its source has no join key "
-                               "column '" +
-                               key.name + "'; its columns are: " + ColumnList(*view_columns));
-      }
-      q += "CAST(" + QuoteIdentifier(key.name) + " AS " + SqlTypeOf(key.type) + ") AS " +
-           QuoteIdentifier(key.name) + ", ";
-    }
-    std::string ts_expr = MicrosExpr(ts, ts_col->sql_type);
-    q += ts_expr + " AS __cairn_ts, ";
-    if (!created.empty()) {
-      const ColumnInfo* created_col = FindColumn(*view_columns, created);
-      if (created_col == nullptr) {
-        return InvalidArgument("feature view '" + view.name +
-                               "': its source has no created "
-                               "timestamp column '" +
-                               created + "'");
-      }
-      q += MicrosExpr(created, created_col->sql_type) + " AS __cairn_created, ";
-    }
-    for (size_t i = 0; i < plan.outputs.size(); ++i) {
-      const ResolvedFeature& f = request.features[plan.outputs[i]];
-      if (FindColumn(*view_columns, f.feature) == nullptr) {
-        return InvalidArgument(
-            "feature view '" + view.name + "': its source has no column '" + f.feature +
-            "' for the feature of that name; its columns are: " + ColumnList(*view_columns));
-      }
-      q += (i > 0 ? ", " : "") + std::string("CAST(") + QuoteIdentifier(f.feature) + " AS " +
-           SqlTypeOf(view.FindFeature(f.feature)->type) + ") AS " +
-           QuoteIdentifier("__cairn_f" + std::to_string(i));
-    }
+    ASSIGN_OR_RETURN(ViewScan scan, BuildViewScan(engine, repo, view, plan.keys, [&] {
+                       std::vector<std::string> names;
+                       for (size_t i : plan.outputs) names.push_back(request.features[i].feature);
+                       return names;
+                     }()));
     // Only rows that can be chosen: none after the last entity time, none
     // older than the earliest entity time minus the ttl.
     int64_t ttl_micros = view.ttl_seconds * kMicrosPerSecond;
-    q += " FROM (" + rows_query + ") WHERE " + ts_expr + " <= " + std::to_string(max_ts);
-    if (ttl_micros > 0) q += " AND " + ts_expr + " >= " + std::to_string(min_ts - ttl_micros);
+    std::string q = scan.sql + " WHERE " + scan.ts_expr + " <= " + std::to_string(max_ts);
+    if (ttl_micros > 0) q += " AND " + scan.ts_expr + " >= " + std::to_string(min_ts - ttl_micros);
     StatusOr<Table> rows = engine.Query(q);
     if (!rows.ok()) {
       return InvalidArgument("feature view '" + view.name + "': " + rows.status().message());
@@ -310,7 +223,7 @@ StatusOr<HistoricalResult> GetHistoricalFeatures(offline::Engine& engine, const 
     }
     input.entity_ts = entity_ts;
     input.feature_ts = rows->Find("__cairn_ts");
-    input.feature_created = created.empty() ? nullptr : rows->Find("__cairn_created");
+    input.feature_created = scan.has_created ? rows->Find("__cairn_created") : nullptr;
     PitJoinOptions options{.ttl_micros = ttl_micros,
                            .created_cutoff_micros = request.created_cutoff_micros,
                            .threads = request.threads};
@@ -324,11 +237,11 @@ StatusOr<HistoricalResult> GetHistoricalFeatures(offline::Engine& engine, const 
       std::string column = "__cairn_f" + std::to_string(i);
       size_t index = 0;
       while (source->columns[index].name() != column) ++index;
-      outputs[plan.outputs[i]] = offline::VirtualColumn{
-          .name = request.features[plan.outputs[i]].output_name,
-          .source = source,
-          .column = index,
-          .rows = matched};
+      outputs[plan.outputs[i]] =
+          offline::VirtualColumn{.name = request.features[plan.outputs[i]].output_name,
+                                 .source = source,
+                                 .column = index,
+                                 .rows = matched};
     }
   }
 

@@ -132,3 +132,92 @@ std::string ViewRowsQuery(const FeatureRepo& repo, const FeatureView& view) {
 }
 
 }  // namespace cairn::features
+
+namespace cairn::features {
+
+std::vector<Field> JoinKeys(const FeatureRepo& repo, const FeatureView& view) {
+  std::vector<Field> keys;
+  for (const std::string& name : view.entities) {
+    if (const Entity* e = repo.FindEntity(name)) {
+      keys.insert(keys.end(), e->join_keys.begin(), e->join_keys.end());
+    }
+  }
+  return keys;
+}
+
+bool IsTimestampType(const std::string& sql_type) {
+  return sql_type.starts_with("TIMESTAMP") || sql_type == "DATE";
+}
+
+std::string MicrosExpr(const std::string& column, const std::string& sql_type) {
+  std::string c = QuoteIdentifier(column);
+  if (sql_type.starts_with("TIMESTAMP")) return "epoch_us(" + c + ")";
+  bool integer = sql_type == "BIGINT" || sql_type == "INTEGER" || sql_type == "SMALLINT" ||
+                 sql_type == "TINYINT" || sql_type == "UBIGINT" || sql_type == "UINTEGER";
+  if (integer) return "(" + c + " * 1000000)";
+  return "epoch_us(CAST(" + c + " AS TIMESTAMP))";
+}
+
+const offline::ColumnInfo* FindColumn(const std::vector<offline::ColumnInfo>& columns,
+                                      const std::string& name) {
+  for (const offline::ColumnInfo& c : columns) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+std::string ColumnList(const std::vector<offline::ColumnInfo>& columns) {
+  std::string out;
+  for (const offline::ColumnInfo& c : columns) out += (out.empty() ? "" : ", ") + c.name;
+  return out;
+}
+
+StatusOr<ViewScan> BuildViewScan(offline::Engine& engine, const FeatureRepo& repo,
+                                 const FeatureView& view, const std::vector<Field>& keys,
+                                 const std::vector<std::string>& features) {
+  std::string rows_query = ViewRowsQuery(repo, view);
+  StatusOr<std::vector<offline::ColumnInfo>> columns = engine.Describe(rows_query);
+  if (!columns.ok()) {
+    return InvalidArgument("feature view '" + view.name + "' (source '" + view.source +
+                           "'): " + columns.status().message());
+  }
+  auto missing = [&](const std::string& what, const std::string& column) {
+    return InvalidArgument("feature view '" + view.name + "': its source has no " + what + " '" +
+                           column + "'; its columns are: " + ColumnList(*columns));
+  };
+  std::string ts = TimestampColumn(repo, view);
+  const offline::ColumnInfo* ts_col = FindColumn(*columns, ts);
+  if (ts_col == nullptr) return missing("timestamp column", ts);
+
+  ViewScan scan;
+  std::string select = "SELECT ";
+  for (const Field& key : keys) {
+    if (FindColumn(*columns, key.name) == nullptr) return missing("join key column", key.name);
+    select += "CAST(" + QuoteIdentifier(key.name) + " AS " + SqlTypeOf(key.type) + ") AS " +
+              QuoteIdentifier(key.name) + ", ";
+  }
+  scan.ts_expr = MicrosExpr(ts, ts_col->sql_type);
+  select += scan.ts_expr + " AS __cairn_ts";
+  std::string created = CreatedColumn(repo, view);
+  if (!created.empty()) {
+    const offline::ColumnInfo* created_col = FindColumn(*columns, created);
+    if (created_col == nullptr) return missing("created timestamp column", created);
+    select += ", " + MicrosExpr(created, created_col->sql_type) + " AS __cairn_created";
+    scan.has_created = true;
+  }
+  for (size_t i = 0; i < features.size(); ++i) {
+    const Field* field = view.FindFeature(features[i]);
+    if (field == nullptr) {
+      return NotFound("feature view '" + view.name + "' has no feature '" + features[i] + "'");
+    }
+    if (FindColumn(*columns, features[i]) == nullptr) {
+      return missing("column for the feature", features[i]);
+    }
+    select += ", CAST(" + QuoteIdentifier(features[i]) + " AS " + SqlTypeOf(field->type) +
+              ") AS __cairn_f" + std::to_string(i);
+  }
+  scan.sql = select + " FROM (" + rows_query + ")";
+  return scan;
+}
+
+}  // namespace cairn::features

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "features/definitions.h"
@@ -33,5 +34,35 @@ std::string CreatedColumn(const FeatureRepo& repo, const FeatureView& view);
 // mapping, then the view's transformation (which reads them as `source`).
 // REQUIRES: RegisterSources ran for this repo.
 std::string ViewRowsQuery(const FeatureRepo& repo, const FeatureView& view);
+
+// The join keys of `view`, from its entities, in declaration order.
+std::vector<Field> JoinKeys(const FeatureRepo& repo, const FeatureView& view);
+
+// SQL turning a time column of DuckDB type `sql_type` into microseconds
+// since the epoch: timestamps and dates as they are (naive ones read as
+// UTC), integers as Unix seconds, strings parsed as timestamps.
+std::string MicrosExpr(const std::string& column, const std::string& sql_type);
+bool IsTimestampType(const std::string& sql_type);
+
+const offline::ColumnInfo* FindColumn(const std::vector<offline::ColumnInfo>& columns,
+                                      const std::string& name);
+// "a, b, c": for errors that list what there is.
+std::string ColumnList(const std::vector<offline::ColumnInfo>& columns);
+
+// A query over a view's rows selecting its join keys cast to their declared
+// types (named as the keys), the event time in microseconds (__cairn_ts),
+// the created time if the source has one (__cairn_created), and `features`
+// cast to their declared types (__cairn_f0, __cairn_f1, ...). Callers append
+// a WHERE clause using ts_expr.
+struct ViewScan {
+  std::string sql;
+  std::string ts_expr;
+  bool has_created = false;
+};
+// Errors: InvalidArgument naming the view and the missing column (with the
+// columns there are) or the source's read error.
+StatusOr<ViewScan> BuildViewScan(offline::Engine& engine, const FeatureRepo& repo,
+                                 const FeatureView& view, const std::vector<Field>& keys,
+                                 const std::vector<std::string>& features);
 
 }  // namespace cairn::features

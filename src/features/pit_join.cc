@@ -148,7 +148,6 @@ class KeyGroups {
   }
 
  public:
-
   struct Slot {
     uint64_t hash = 0;
     int32_t group = -1;

@@ -11,6 +11,8 @@
 #include "core/env.h"
 #include "governance/promotion_service.h"
 #include "lineage/lineage_service.h"
+#include "online/lmdb/lmdb_online_store.h"
+#include "online/redis/redis_online_store.h"
 #include "registry/registry_service.h"
 #include "server/admin_common.h"
 #include "server/server_main.h"
@@ -28,6 +30,17 @@ StatusOr<std::unique_ptr<store::MetadataStore>> OpenStore(const ServerConfig& co
   auto store = stores.Open(config.EffectiveStoreUri());
   if (!store.ok()) {
     return Unavailable("cannot open the metadata store: " + store.status().message());
+  }
+  return store;
+}
+
+StatusOr<std::unique_ptr<online::OnlineStore>> OpenOnlineStore(const ServerConfig& config) {
+  online::OnlineStoreRegistry stores;
+  online::RegisterLmdbOnlineStore(&stores);
+  online::RegisterRedisOnlineStore(&stores);
+  auto store = stores.Open(config.EffectiveOnlineStoreUri());
+  if (!store.ok()) {
+    return Unavailable("cannot open the online store: " + store.status().message());
   }
   return store;
 }

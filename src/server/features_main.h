@@ -4,6 +4,8 @@
 //   list         print what the applied version defines
 //   versions     print the project's applied versions
 //   historical   build a point-in-time correct training set to a file
+//   materialize START END, materialize-incremental END
+//                copy the latest values into the online store
 #pragma once
 
 #include <cstdint>
@@ -15,7 +17,15 @@
 namespace cairn::server {
 
 struct FeaturesCommand {
-  enum class Action { kPlan, kApply, kList, kVersions, kHistorical };
+  enum class Action {
+    kPlan,
+    kApply,
+    kList,
+    kVersions,
+    kHistorical,
+    kMaterialize,
+    kMaterializeIncremental,
+  };
   Action action = Action::kList;
   std::string repo;     // repo folder (plan, apply; names the project elsewhere)
   std::string project;  // default: the repo's project, else the only applied one
@@ -28,6 +38,11 @@ struct FeaturesCommand {
   bool full_feature_names = false;
   std::string as_of_created;  // a timestamp, e.g. 2026-01-31T00:00:00Z
   int threads = 0;
+  // materialize: the window (start only for kMaterialize) and the views
+  // (empty: every online view).
+  std::string start;
+  std::string end;
+  std::vector<std::string> views;
 };
 
 // Prints results to stdout and progress/errors to stderr; returns the exit code.

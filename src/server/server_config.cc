@@ -23,6 +23,11 @@ std::string ServerConfig::EffectiveArtifactsUri() const {
          (std::filesystem::absolute(data_dir) / "artifacts").lexically_normal().string();
 }
 
+std::string ServerConfig::EffectiveOnlineStoreUri() const {
+  if (!online_store_uri.empty()) return online_store_uri;
+  return "lmdb://" + (std::filesystem::absolute(data_dir) / "online").lexically_normal().string();
+}
+
 Status LoadConfigFile(const std::string& path, ServerConfig* config) {
   // yaml-cpp reports errors by exception; they stop here.
   try {
@@ -60,13 +65,17 @@ Status LoadConfigFile(const std::string& path, ServerConfig* config) {
           config->keys_dir = value.as<std::string>();
         else if (key == "require_signed_models")
           config->require_signed_models = value.as<bool>();
+        else if (key == "online_store")
+          config->online_store_uri = value.as<std::string>();
+        else if (key == "feature_project")
+          config->feature_project = value.as<std::string>();
         else {
           return InvalidArgument("Config file " + path + " line " +
                                  std::to_string(item.first.Mark().line + 1) + ": unknown key '" +
                                  key +
                                  "' (known: host, port, data_dir, store, artifacts, durability, "
                                  "workers, log_level, max_body_bytes, insecure, policies, keys, "
-                                 "require_signed_models)");
+                                 "require_signed_models, online_store, feature_project)");
         }
       } catch (const YAML::Exception&) {
         return InvalidArgument("Config file " + path + " line " +

@@ -38,9 +38,16 @@ struct ServerConfig {
   // longer match their signature.
   bool require_signed_models = false;
 
+  // The online store: lmdb:///dir or redis://host:port/db; empty: LMDB in
+  // <data_dir>/online.
+  std::string online_store_uri;
+  // The feature project the Feast endpoints serve; empty: the only one applied.
+  std::string feature_project;
+
   // The effective URIs once data_dir defaults are applied.
   std::string EffectiveStoreUri() const;
   std::string EffectiveArtifactsUri() const;
+  std::string EffectiveOnlineStoreUri() const;
 };
 
 // Overlays the keys present in the YAML file onto `config`. Keys: host, port,

@@ -12,6 +12,9 @@
 #include "auth/http_authenticator.h"
 #include "core/env.h"
 #include "core/log.h"
+#include "feast/feast_routes.h"
+#include "features/feature_registry.h"
+#include "features/online_serving.h"
 #include "governance/promotion_service.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -19,7 +22,9 @@
 #include "lineage/lineage_service.h"
 #include "metrics/metrics.h"
 #include "mlflow/routes.h"
+#include "offline/engine.h"
 #include "registry/registry_service.h"
+#include "server/admin_common.h"
 #include "signing/model_signer.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
@@ -154,6 +159,25 @@ int RunServer(const ServerConfig& config) {
   mlflow::RegisterArtifactRoutes(surface, **artifact_store, tracking);
   lineage::LineageService lineage(&model_registry, &tracking, &logged_models);
   api::RegisterApiRoutes(surface, &audit_log, &promotions, &lineage);
+
+  // The feature store: definitions from the registry, values from the online
+  // store, Feast's HTTP API in front.
+  features::FeatureRegistry feature_registry(store->get(), Env::Default());
+  if (Status init = feature_registry.Init(); !init.ok()) {
+    LogError("cannot initialise the feature registry", {{"error", init.ToString()}});
+    return 1;
+  }
+  auto online_store = OpenOnlineStore(config);
+  if (!online_store.ok()) {
+    LogError("cannot open the online store", {{"error", online_store.status().message()}});
+    return 1;
+  }
+  features::OnlineServing online_serving(&feature_registry, online_store->get(), Env::Default(),
+                                         config.feature_project);
+  feast::RegisterFeastRoutes(surface, {.serving = &online_serving,
+                                       .registry = &feature_registry,
+                                       .store = online_store->get(),
+                                       .open_engine = [] { return offline::Engine::Open(); }});
 
   http::ServerOptions options;
   options.host = config.host;

@@ -1,0 +1,342 @@
+#include "feast/feast_routes.h"
+
+#include <cmath>
+
+#include "auth/http_authenticator.h"
+#include "core/base64.h"
+#include "core/json.h"
+#include "core/time_format.h"
+#include "features/materialize.h"
+#include "features/offline_source.h"
+#include "features/online_writer.h"
+
+namespace cairn::feast {
+namespace {
+
+using features::FeatureStatus;
+using features::FeatureValue;
+using http::HttpRequest;
+using http::HttpResponse;
+
+int HttpStatusOf(StatusCode code) {
+  switch (code) {
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kUnauthenticated:
+      return 401;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition:
+      return 409;
+    case StatusCode::kResourceExhausted:
+      return 429;
+    case StatusCode::kUnimplemented:
+      return 501;
+    case StatusCode::kUnavailable:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+HttpResponse Error(const Status& status) {
+  json::Buffer buffer;
+  json::Writer w(buffer);
+  w.StartObject();
+  json::WriteKey(w, "error_code");
+  json::WriteString(w, StatusCodeName(status.code()));
+  json::WriteKey(w, "message");
+  json::WriteString(w, status.message());
+  json::WriteKey(w, "detail");
+  json::WriteString(w, status.message());
+  w.EndObject();
+  return HttpResponse::Json(HttpStatusOf(status.code()), buffer.GetString());
+}
+
+HttpResponse Null() { return HttpResponse::Json(200, "null"); }
+
+StatusOr<json::Document> ParseBody(const HttpRequest& request) {
+  json::Document doc;
+  RETURN_IF_ERROR(json::Parse(request.body, &doc));
+  if (!doc.IsObject()) return InvalidArgument("request body must be a JSON object");
+  return doc;
+}
+
+StatusOr<std::vector<std::string>> StringList(const json::Value& doc, const char* field) {
+  std::vector<std::string> out;
+  auto it = doc.FindMember(field);
+  if (it == doc.MemberEnd() || it->value.IsNull()) return out;
+  if (!it->value.IsArray())
+    return InvalidArgument(std::string(field) + ": expected a list of strings");
+  for (const json::Value& v : it->value.GetArray()) {
+    if (!v.IsString()) return InvalidArgument(std::string(field) + ": expected a list of strings");
+    out.emplace_back(v.GetString(), v.GetStringLength());
+  }
+  return out;
+}
+
+StatusOr<std::string> OptionalString(const json::Value& doc, const char* field) {
+  auto it = doc.FindMember(field);
+  if (it == doc.MemberEnd() || it->value.IsNull()) return std::string();
+  if (!it->value.IsString()) return InvalidArgument(std::string(field) + ": expected a string");
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+StatusOr<features::OnlineRequest> DecodeOnlineRequest(const json::Document& doc) {
+  features::OnlineRequest request;
+  ASSIGN_OR_RETURN(request.features, StringList(doc, "features"));
+  ASSIGN_OR_RETURN(request.service, OptionalString(doc, "feature_service"));
+  if (request.features.empty() == request.service.empty()) {
+    return InvalidArgument(
+        "give exactly one of features (a list of \"view:feature\") and "
+        "feature_service");
+  }
+  auto full = doc.FindMember("full_feature_names");
+  if (full != doc.MemberEnd() && !full->value.IsNull()) {
+    if (!full->value.IsBool()) return InvalidArgument("full_feature_names: expected true or false");
+    request.full_feature_names = full->value.GetBool();
+  }
+  auto entities = doc.FindMember("entities");
+  if (entities == doc.MemberEnd() || !entities->value.IsObject()) {
+    return InvalidArgument("entities: expected a map of join keys to lists of values");
+  }
+  for (const auto& member : entities->value.GetObject()) {
+    std::string name(member.name.GetString(), member.name.GetStringLength());
+    if (!member.value.IsArray()) {
+      return InvalidArgument("entities." + name + ": expected a list of values");
+    }
+    std::vector<features::EntityValue> values;
+    for (const json::Value& v : member.value.GetArray()) {
+      if (v.IsInt64()) {
+        values.emplace_back(v.GetInt64());
+      } else if (v.IsString()) {
+        values.emplace_back(std::string(v.GetString(), v.GetStringLength()));
+      } else {
+        return InvalidArgument("entities." + name + "[" + std::to_string(values.size()) +
+                               "]: expected an integer or a string");
+      }
+    }
+    request.entities.emplace_back(std::move(name), std::move(values));
+  }
+  return request;
+}
+
+void WriteValue(json::Writer& w, const FeatureValue& value, features::ValueType type) {
+  if (std::holds_alternative<std::monostate>(value)) {
+    w.Null();
+  } else if (const int64_t* i = std::get_if<int64_t>(&value)) {
+    if (type == features::ValueType::kBool) {
+      w.Bool(*i != 0);
+    } else if (type == features::ValueType::kUnixTimestamp) {
+      w.Int64(*i / 1'000'000);  // Feast serves timestamps as Unix seconds
+    } else {
+      w.Int64(*i);
+    }
+  } else if (const double* d = std::get_if<double>(&value)) {
+    json::WriteDouble(w, *d);
+  } else if (type == features::ValueType::kBytes) {
+    json::WriteString(w, Base64Encode(std::get<std::string>(value)));
+  } else {
+    json::WriteString(w, std::get<std::string>(value));
+  }
+}
+
+std::string EncodeOnlineResponse(const features::OnlineResponse& response) {
+  json::Buffer buffer;
+  json::Writer w(buffer);
+  w.StartObject();
+  json::WriteKey(w, "metadata");
+  w.StartObject();
+  json::WriteKey(w, "feature_names");
+  w.StartArray();
+  for (const auto& c : response.columns) json::WriteString(w, c.name);
+  w.EndArray();
+  w.EndObject();
+  json::WriteKey(w, "results");
+  w.StartArray();
+  for (const auto& c : response.columns) {
+    w.StartObject();
+    json::WriteKey(w, "values");
+    w.StartArray();
+    for (const FeatureValue& v : c.values) WriteValue(w, v, c.type);
+    w.EndArray();
+    json::WriteKey(w, "statuses");
+    w.StartArray();
+    for (FeatureStatus s : c.statuses) json::WriteString(w, features::FeatureStatusName(s));
+    w.EndArray();
+    json::WriteKey(w, "event_timestamps");
+    w.StartArray();
+    for (int64_t t : c.event_micros) json::WriteString(w, FormatRfc3339(t));
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return buffer.GetString();
+}
+
+StatusOr<features::Frame> DecodeFrame(const json::Document& doc) {
+  auto df = doc.FindMember("df");
+  if (df == doc.MemberEnd() || !df->value.IsObject()) {
+    return InvalidArgument("df: expected a map of column names to lists of values");
+  }
+  features::Frame frame;
+  for (const auto& member : df->value.GetObject()) {
+    std::string name(member.name.GetString(), member.name.GetStringLength());
+    if (!member.value.IsArray()) return InvalidArgument("df." + name + ": expected a list");
+    std::vector<features::FrameValue> values;
+    for (const json::Value& v : member.value.GetArray()) {
+      if (v.IsNull()) {
+        values.emplace_back(std::monostate{});
+      } else if (v.IsBool()) {
+        values.emplace_back(v.GetBool());
+      } else if (v.IsInt64()) {
+        values.emplace_back(v.GetInt64());
+      } else if (v.IsNumber()) {
+        values.emplace_back(v.GetDouble());
+      } else if (v.IsString()) {
+        values.emplace_back(std::string(v.GetString(), v.GetStringLength()));
+      } else {
+        return InvalidArgument("df." + name + "[" + std::to_string(values.size()) +
+                               "]: expected a number, string, boolean or null");
+      }
+    }
+    frame.columns.emplace_back(std::move(name), std::move(values));
+  }
+  return frame;
+}
+
+// The time fields of /materialize: RFC 3339 text (Feast sends isoformat()).
+StatusOr<int64_t> RequiredTime(const json::Document& doc, const char* field) {
+  ASSIGN_OR_RETURN(std::string text, OptionalString(doc, field));
+  if (text.empty())
+    return InvalidArgument(std::string(field) + ": required (e.g. 2026-01-31T00:00:00)");
+  StatusOr<int64_t> t = ParseTimestampMicros(text);
+  if (!t.ok()) return InvalidArgument(std::string(field) + ": " + t.status().message());
+  return *t;
+}
+
+Status RequireEditor(auth::AccessPolicy* access, const HttpRequest& request) {
+  if (access == nullptr) return Status::Ok();
+  return access->RequireRole(auth::IdentityOf(request), auth::Role::kEditor);
+}
+
+}  // namespace
+
+void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps) {
+  auth::AccessPolicy* access = surface.access;
+  http::RouteOptions read{.access = "any user (online features)"};
+  http::RouteOptions write{.access = "role editor (online store writes)"};
+
+  surface.router.Add(
+      "POST", "/get-online-features",
+      [deps](HttpRequest& request) {
+        StatusOr<json::Document> doc = ParseBody(request);
+        if (!doc.ok()) return Error(doc.status());
+        StatusOr<features::OnlineRequest> decoded = DecodeOnlineRequest(*doc);
+        if (!decoded.ok()) return Error(decoded.status());
+        StatusOr<features::OnlineResponse> response = deps.serving->GetOnlineFeatures(*decoded);
+        if (!response.ok()) return Error(response.status());
+        return HttpResponse::Json(200, EncodeOnlineResponse(*response));
+      },
+      read);
+
+  auto write_rows = [deps](const features::FeatureRepo& repo, const features::FeatureView& view,
+                           const features::Frame& frame) -> Status {
+    return features::WriteFrame(repo, view, frame, *deps.store).status();
+  };
+
+  surface.router.Add(
+      "POST", "/write-to-online-store",
+      [deps, write_rows, access](HttpRequest& request) {
+        Status allowed = RequireEditor(access, request);
+        if (!allowed.ok()) return Error(allowed);
+        StatusOr<json::Document> doc = ParseBody(request);
+        if (!doc.ok()) return Error(doc.status());
+        StatusOr<std::string> view_name = OptionalString(*doc, "feature_view_name");
+        if (!view_name.ok()) return Error(view_name.status());
+        if (view_name->empty()) return Error(InvalidArgument("feature_view_name: required"));
+        StatusOr<features::Frame> frame = DecodeFrame(*doc);
+        if (!frame.ok()) return Error(frame.status());
+        auto repo = deps.serving->Definitions();
+        if (!repo.ok()) return Error(repo.status());
+        const features::FeatureView* view = (*repo)->FindFeatureView(*view_name);
+        if (view == nullptr) {
+          return Error(NotFound("no feature view named '" + *view_name + "'"));
+        }
+        Status written = write_rows(**repo, *view, *frame);
+        return written.ok() ? Null() : Error(written);
+      },
+      write);
+
+  surface.router.Add(
+      "POST", "/push",
+      [deps, write_rows, access](HttpRequest& request) {
+        Status allowed = RequireEditor(access, request);
+        if (!allowed.ok()) return Error(allowed);
+        StatusOr<json::Document> doc = ParseBody(request);
+        if (!doc.ok()) return Error(doc.status());
+        StatusOr<std::string> source = OptionalString(*doc, "push_source_name");
+        if (!source.ok()) return Error(source.status());
+        StatusOr<std::string> to = OptionalString(*doc, "to");
+        if (!to.ok()) return Error(to.status());
+        if (!to->empty() && *to != "online") {
+          return Error(Unimplemented("to: '" + *to +
+                                     "' is not supported yet; push with "
+                                     "to: \"online\" (offline pushes land with a later release)"));
+        }
+        StatusOr<features::Frame> frame = DecodeFrame(*doc);
+        if (!frame.ok()) return Error(frame.status());
+        auto repo = deps.serving->Definitions();
+        if (!repo.ok()) return Error(repo.status());
+        const features::Source* push = (*repo)->FindSource(*source);
+        if (push == nullptr || push->kind != features::SourceKind::kPush) {
+          return Error(NotFound("no push source named '" + *source + "'"));
+        }
+        for (const features::FeatureView& view : (*repo)->feature_views) {
+          if (view.source != *source || !view.online) continue;
+          Status written = write_rows(**repo, view, *frame);
+          if (!written.ok()) return Error(written);
+        }
+        return Null();
+      },
+      write);
+
+  auto materialize = [deps, access](HttpRequest& request, bool incremental) {
+    Status allowed = RequireEditor(access, request);
+    if (!allowed.ok()) return Error(allowed);
+    StatusOr<json::Document> doc = ParseBody(request);
+    if (!doc.ok()) return Error(doc.status());
+    features::MaterializeRequest m{.incremental = incremental};
+    StatusOr<std::vector<std::string>> views = StringList(*doc, "feature_views");
+    if (!views.ok()) return Error(views.status());
+    m.views = std::move(*views);
+    StatusOr<int64_t> end = RequiredTime(*doc, "end_ts");
+    if (!end.ok()) return Error(end.status());
+    m.end_micros = *end;
+    if (!incremental) {
+      StatusOr<int64_t> start = RequiredTime(*doc, "start_ts");
+      if (!start.ok()) return Error(start.status());
+      m.start_micros = *start;
+    }
+    auto repo = deps.serving->Definitions();
+    if (!repo.ok()) return Error(repo.status());
+    auto engine = deps.open_engine();
+    if (!engine.ok()) return Error(engine.status());
+    Status sources = features::RegisterSources(**engine, **repo);
+    if (!sources.ok()) return Error(sources);
+    auto done = features::Materialize(**engine, **repo, *deps.registry, *deps.store, m);
+    return done.ok() ? Null() : Error(done.status());
+  };
+  surface.router.Add(
+      "POST", "/materialize",
+      [materialize](HttpRequest& request) { return materialize(request, false); }, write);
+  surface.router.Add(
+      "POST", "/materialize-incremental",
+      [materialize](HttpRequest& request) { return materialize(request, true); }, write);
+}
+
+}  // namespace cairn::feast

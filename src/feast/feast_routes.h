@@ -1,0 +1,39 @@
+// Feast's feature server HTTP API on the Cairn server, so Feast's clients
+// and anything written against `feast serve` work unchanged:
+//   POST /get-online-features   {features | feature_service, entities, full_feature_names}
+//        -> {"metadata": {"feature_names": [...]}, "results": [{values, statuses,
+//            event_timestamps}, ...]}, column by column: join keys, then features
+//   POST /write-to-online-store {feature_view_name, df}
+//   POST /push                  {push_source_name, df, to: "online"}
+//   POST /materialize           {start_ts, end_ts, feature_views?}
+//   POST /materialize-incremental {end_ts, feature_views?}
+// (GET /health is the server's own.) Writes answer `null` with 200, as Feast.
+// Errors: 4xx/5xx with {"error_code", "message", "detail"}: `detail` as
+// FastAPI (Feast's server) words it, error_code/message as the rest of Cairn.
+// With users, reading features needs any signed-in user; writing and
+// materializing need the editor role.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "features/feature_registry.h"
+#include "features/online_serving.h"
+#include "mlflow/access.h"
+#include "offline/engine.h"
+#include "online/online_store.h"
+
+namespace cairn::feast {
+
+struct FeastDependencies {
+  features::OnlineServing* serving;
+  features::FeatureRegistry* registry;
+  online::OnlineStore* store;
+  // Opens an offline engine for a materialization (one per request).
+  std::function<StatusOr<std::unique_ptr<offline::Engine>>()> open_engine;
+};
+
+// Everything in `deps` must outlive the server.
+void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps);
+
+}  // namespace cairn::feast

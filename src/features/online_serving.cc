@@ -1,0 +1,181 @@
+#include "features/online_serving.h"
+
+#include <map>
+
+#include "features/historical.h"
+#include "features/materialize.h"
+#include "features/offline_source.h"
+
+namespace cairn::features {
+namespace {
+
+constexpr int64_t kRecheckMicros = 100'000;
+constexpr int64_t kMicrosPerSecond = 1'000'000;
+
+bool IsIntegerKey(ValueType type) { return type == ValueType::kInt32 || type == ValueType::kInt64; }
+
+}  // namespace
+
+std::string_view FeatureStatusName(FeatureStatus status) {
+  switch (status) {
+    case FeatureStatus::kPresent:
+      return "PRESENT";
+    case FeatureStatus::kNullValue:
+      return "NULL_VALUE";
+    case FeatureStatus::kNotFound:
+      return "NOT_FOUND";
+    case FeatureStatus::kOutsideMaxAge:
+      return "OUTSIDE_MAX_AGE";
+  }
+  return "INVALID";
+}
+
+OnlineServing::OnlineServing(FeatureRegistry* registry, online::OnlineStore* store, Env* env,
+                             std::string project)
+    : registry_(registry), store_(store), env_(env), project_(std::move(project)) {}
+
+StatusOr<std::shared_ptr<const FeatureRepo>> OnlineServing::Definitions() {
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t now = env_->NowMicros();
+  if (repo_ != nullptr && now - checked_at_micros_ < kRecheckMicros) return repo_;
+  std::string project = project_;
+  if (project.empty()) {
+    ASSIGN_OR_RETURN(std::vector<std::string> projects, registry_->Projects());
+    if (projects.size() != 1) {
+      return NotFound(projects.empty()
+                          ? "no feature project is applied; run `cairn features apply --repo DIR`"
+                          : "several feature projects are applied; start the server with "
+                            "--feature-project to choose the one it serves");
+    }
+    project = projects.front();
+  }
+  ASSIGN_OR_RETURN(int64_t version, registry_->CurrentVersion(project));
+  if (repo_ == nullptr || version != repo_version_ || repo_->project != project) {
+    ASSIGN_OR_RETURN(FeatureRepo repo, registry_->Load(project, version));
+    repo_ = std::make_shared<const FeatureRepo>(std::move(repo));
+    repo_version_ = version;
+  }
+  checked_at_micros_ = now;
+  return repo_;
+}
+
+StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& request) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const FeatureRepo> repo, Definitions());
+  ASSIGN_OR_RETURN(
+      std::vector<ResolvedFeature> features,
+      ResolveFeatures(*repo, request.features, request.service, request.full_feature_names));
+  size_t rows = request.entities.empty() ? 0 : request.entities.front().second.size();
+  for (const auto& [name, values] : request.entities) {
+    if (values.size() != rows) {
+      return InvalidArgument("entities: every entity must have the same number of values ('" +
+                             request.entities.front().first + "' has " + std::to_string(rows) +
+                             ", '" + name + "' has " + std::to_string(values.size()) + ")");
+    }
+  }
+  if (request.entities.empty()) {
+    return InvalidArgument("entities: expected a map of join keys to lists of values");
+  }
+
+  OnlineResponse response;
+  for (const auto& [name, values] : request.entities) {
+    OnlineColumn column{.name = name};
+    column.type = !values.empty() && std::holds_alternative<std::string>(values[0])
+                      ? ValueType::kString
+                      : ValueType::kInt64;
+    for (const EntityValue& v : values) {
+      if (const int64_t* i = std::get_if<int64_t>(&v)) {
+        column.values.emplace_back(*i);
+      } else {
+        column.values.emplace_back(std::get<std::string>(v));
+      }
+    }
+    column.statuses.assign(rows, FeatureStatus::kPresent);
+    column.event_micros.assign(rows, 0);
+    response.columns.push_back(std::move(column));
+  }
+
+  // One store read per view; features keep request order.
+  std::map<std::string, std::vector<size_t>> by_view;
+  for (size_t i = 0; i < features.size(); ++i) by_view[features[i].view].push_back(i);
+  std::vector<OnlineColumn> feature_columns(features.size());
+  int64_t now = env_->NowMicros();
+  for (const auto& [view_name, indexes] : by_view) {
+    const FeatureView* view = repo->FindFeatureView(view_name);
+    std::vector<Field> keys = JoinKeys(*repo, *view);
+    std::vector<const std::vector<EntityValue>*> key_values;
+    for (const Field& key : keys) {
+      const std::vector<EntityValue>* found = nullptr;
+      for (const auto& [name, values] : request.entities) {
+        if (name == key.name) found = &values;
+      }
+      if (found == nullptr) {
+        return InvalidArgument("entities: missing '" + key.name +
+                               "', a join key of feature view '" + view_name + "'");
+      }
+      key_values.push_back(found);
+    }
+    std::vector<std::string> store_keys(rows);
+    for (size_t row = 0; row < rows; ++row) {
+      for (size_t k = 0; k < keys.size(); ++k) {
+        const EntityValue& v = (*key_values[k])[row];
+        bool integer = std::holds_alternative<int64_t>(v);
+        if (integer != IsIntegerKey(keys[k].type)) {
+          return InvalidArgument("entities: '" + keys[k].name + "' must be " +
+                                 (IsIntegerKey(keys[k].type) ? "an integer" : "a string") +
+                                 " (its entity declares " +
+                                 std::string(ValueTypeName(keys[k].type)) + ")");
+        }
+        RETURN_IF_ERROR(
+            integer ? AppendKeyInt(keys[k].type, std::get<int64_t>(v), &store_keys[row])
+                    : AppendKeyString(keys[k].type, std::get<std::string>(v), &store_keys[row]));
+      }
+    }
+    std::vector<std::optional<online::OnlineRecord>> records;
+    RETURN_IF_ERROR(store_->Read(OnlineTable(repo->project, view_name), store_keys, &records));
+
+    // Where each requested feature sits in the view's stored values.
+    std::vector<size_t> positions;
+    for (size_t i : indexes) {
+      size_t p = 0;
+      while (view->schema[p].name != features[i].feature) ++p;
+      positions.push_back(p);
+      feature_columns[i] =
+          OnlineColumn{.name = features[i].output_name, .type = view->schema[p].type};
+    }
+    int64_t ttl = view->ttl_seconds * kMicrosPerSecond;
+    for (size_t row = 0; row < rows; ++row) {
+      const std::optional<online::OnlineRecord>& record = records[row];
+      std::vector<FeatureValue> stored;
+      if (record.has_value()) {
+        ASSIGN_OR_RETURN(stored, DecodeValues(record->values));
+      }
+      bool stale = record.has_value() && ttl > 0 && record->event_micros < now - ttl;
+      for (size_t j = 0; j < indexes.size(); ++j) {
+        OnlineColumn& column = feature_columns[indexes[j]];
+        if (!record.has_value()) {
+          column.values.emplace_back(std::monostate{});
+          column.statuses.push_back(FeatureStatus::kNotFound);
+          column.event_micros.push_back(0);
+          continue;
+        }
+        column.event_micros.push_back(record->event_micros);
+        const FeatureValue value =
+            positions[j] < stored.size() ? stored[positions[j]] : FeatureValue{};
+        if (stale) {
+          column.values.emplace_back(std::monostate{});
+          column.statuses.push_back(FeatureStatus::kOutsideMaxAge);
+        } else if (std::holds_alternative<std::monostate>(value)) {
+          column.values.emplace_back(std::monostate{});
+          column.statuses.push_back(FeatureStatus::kNullValue);
+        } else {
+          column.values.push_back(value);
+          column.statuses.push_back(FeatureStatus::kPresent);
+        }
+      }
+    }
+  }
+  for (OnlineColumn& c : feature_columns) response.columns.push_back(std::move(c));
+  return response;
+}
+
+}  // namespace cairn::features

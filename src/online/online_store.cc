@@ -1,0 +1,51 @@
+#include "online/online_store.h"
+
+namespace cairn::online {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// Offset binary: flipping the sign bit makes signed order unsigned order,
+// and big-endian hex makes that string order.
+void AppendTime(std::string& out, int64_t micros) {
+  uint64_t v = static_cast<uint64_t>(micros) ^ (uint64_t{1} << 63);
+  for (int shift = 60; shift >= 0; shift -= 4) out += kHex[(v >> shift) & 0xf];
+}
+
+bool ParseTime(std::string_view hex, int64_t* out) {
+  uint64_t v = 0;
+  for (char c : hex) {
+    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0) return false;
+    v = (v << 4) | static_cast<uint64_t>(digit);
+  }
+  *out = static_cast<int64_t>(v ^ (uint64_t{1} << 63));
+  return true;
+}
+
+}  // namespace
+
+std::string EncodeStored(const OnlineRecord& record) {
+  std::string out;
+  out.reserve(kStoredHeaderSize + record.values.size());
+  AppendTime(out, record.event_micros);
+  AppendTime(out, record.created_micros);
+  out += record.values;
+  return out;
+}
+
+StatusOr<OnlineRecord> DecodeStored(std::string_view stored) {
+  OnlineRecord record;
+  if (stored.size() < kStoredHeaderSize || !ParseTime(stored.substr(0, 16), &record.event_micros) ||
+      !ParseTime(stored.substr(16, 16), &record.created_micros)) {
+    return Internal("online store record is damaged (no valid header); rematerialize the view");
+  }
+  record.values = std::string(stored.substr(kStoredHeaderSize));
+  return record;
+}
+
+bool MayReplace(std::string_view existing, std::string_view incoming) {
+  return existing.substr(0, kStoredHeaderSize) <= incoming.substr(0, kStoredHeaderSize);
+}
+
+}  // namespace cairn::online

@@ -1,0 +1,302 @@
+// Materialization and online serving on the embedded store and (with
+// CAIRN_TEST_REDIS_URI) Redis: statuses, the ttl, the write rule across
+// windows and pushes, a registry change reaching a running server, and
+// online/offline parity (the online answer at time T equals the training-set
+// row at T).
+#include "features/online_serving.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "core/time_format.h"
+#include "features/historical.h"
+#include "features/materialize.h"
+#include "features/offline_source.h"
+#include "features/online_writer.h"
+#include "features/repo_loader.h"
+#include "online/lmdb/lmdb_online_store.h"
+#include "online/redis/redis_online_store.h"
+#include "status_testing.h"
+#include "store/scratch_database.h"
+
+namespace cairn::features {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+constexpr char kDefinitions[] = R"yaml(
+entities:
+  - {name: driver, join_keys: [driver_id]}
+  - {name: city, join_keys: [{name: city, type: String}]}
+sources:
+  - name: stats_src
+    path: stats.csv
+    timestamp_field: ts
+    created_timestamp_field: created
+  - {name: live, type: push, batch_source: stats_src}
+feature_views:
+  - name: stats
+    entities: [driver]
+    ttl: 1h
+    source: stats_src
+    schema: [{name: rate, type: Float64}, {name: trips, type: Int64}, {name: tier, type: String}]
+  - name: live_stats
+    entities: [driver]
+    source: live
+    schema: [{name: rate, type: Float64}]
+  - name: offline_only
+    entities: [driver]
+    source: stats_src
+    online: false
+    schema: [{name: trips, type: Int64}]
+)yaml";
+
+int64_t At(const std::string& text) { return *ParseTimestampMicros(text); }
+
+class OnlineServingTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("cairn_online_" + std::to_string(getpid()) + "_" + std::to_string(counter_++));
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    WriteStats(
+        "driver_id,ts,created,rate,trips,tier\n"
+        "1,2026-01-01 10:00:00,2026-01-01 10:00:00,0.5,10,gold\n"
+        "1,2026-01-01 11:00:00,2026-01-01 11:00:00,0.6,11,\n"
+        "2,2026-01-01 08:00:00,2026-01-01 08:00:00,0.9,3,silver\n");
+    ASSERT_OK(database_.Create("sqlite"));
+    ASSERT_OK_AND_ASSIGN(metadata_, database_.Open());
+    registry_ = std::make_unique<FeatureRegistry>(metadata_.get(), &env_);
+    ASSERT_OK(registry_->Init());
+    if (GetParam() == "redis") {
+      const char* uri = std::getenv("CAIRN_TEST_REDIS_URI");
+      if (uri == nullptr || *uri == '\0') GTEST_SKIP() << "set CAIRN_TEST_REDIS_URI for Redis";
+      ASSERT_OK_AND_ASSIGN(store_, online::OpenRedisOnlineStore(uri));
+    } else {
+      ASSERT_OK_AND_ASSIGN(store_, online::OpenLmdbOnlineStore((root_ / "online").string()));
+    }
+    project_ = "p" + std::to_string(getpid()) + "_" + std::to_string(counter_);
+    Apply(kDefinitions);
+    serving_ = std::make_unique<OnlineServing>(registry_.get(), store_.get(), &env_, project_);
+  }
+  void TearDown() override {
+    if (store_ != nullptr) {
+      for (const char* v : {"stats", "live_stats"}) {
+        store_->DropTable(OnlineTable(project_, v)).IgnoreError();
+      }
+    }
+    fs::remove_all(root_);
+  }
+
+  void WriteStats(const std::string& csv) { std::ofstream(root_ / "stats.csv") << csv; }
+
+  void Apply(const std::string& yaml) {
+    FeatureRepo repo;
+    repo.project = project_;
+    repo.root = root_.string();
+    ASSERT_OK(ParseDefinitions(yaml, "defs.yaml", &repo));
+    ASSERT_OK(ValidateRepo(repo));
+    int64_t version = 0;
+    ASSERT_OK(registry_->Apply(repo, "test", &version).status());
+  }
+
+  StatusOr<std::vector<ViewMaterialization>> Materialize(int64_t start, int64_t end,
+                                                         bool incremental = false,
+                                                         std::vector<std::string> views = {}) {
+    ASSIGN_OR_RETURN(FeatureRepo repo, registry_->Load(project_));
+    ASSIGN_OR_RETURN(auto engine, offline::Engine::Open(2));
+    RETURN_IF_ERROR(RegisterSources(*engine, repo));
+    MaterializeRequest request{.views = std::move(views),
+                               .start_micros = start,
+                               .end_micros = end,
+                               .incremental = incremental};
+    return features::Materialize(*engine, repo, *registry_, *store_, request);
+  }
+
+  StatusOr<OnlineResponse> Get(std::vector<int64_t> drivers, std::vector<std::string> features) {
+    OnlineRequest request{.features = std::move(features)};
+    std::vector<EntityValue> ids(drivers.begin(), drivers.end());
+    request.entities.emplace_back("driver_id", std::move(ids));
+    return serving_->GetOnlineFeatures(request);
+  }
+
+  static int counter_;
+  fs::path root_;
+  FakeEnv env_{At("2026-01-01T11:30:00Z")};
+  store::ScratchDatabase database_;
+  std::unique_ptr<store::MetadataStore> metadata_;
+  std::unique_ptr<FeatureRegistry> registry_;
+  std::unique_ptr<online::OnlineStore> store_;
+  std::unique_ptr<OnlineServing> serving_;
+  std::string project_;
+};
+int OnlineServingTest::counter_ = 0;
+
+TEST_P(OnlineServingTest, MaterializesTheLatestRowAndServesStatuses) {
+  ASSERT_OK_AND_ASSIGN(auto done, Materialize(0, At("2026-01-02T00:00:00Z")));
+  ASSERT_EQ(done.size(), 2u);  // stats and live_stats (no history: push source's batch is stats)
+  EXPECT_EQ(done[0].view, "stats");
+  EXPECT_EQ(done[0].rows, 2u);
+
+  ASSERT_OK_AND_ASSIGN(OnlineResponse r,
+                       Get({1, 2, 3}, {"stats:rate", "stats:tier", "stats:trips"}));
+  ASSERT_EQ(r.columns.size(), 4u);
+  EXPECT_EQ(r.columns[0].name, "driver_id");
+  const OnlineColumn& rate = r.columns[1];
+  EXPECT_EQ(rate.name, "rate");
+  EXPECT_EQ(std::get<double>(rate.values[0]), 0.6);
+  EXPECT_EQ(rate.statuses[0], FeatureStatus::kPresent);
+  EXPECT_EQ(rate.event_micros[0], At("2026-01-01T11:00:00Z"));
+  // Driver 2's row is 3.5 hours old against a 1 hour ttl.
+  EXPECT_EQ(rate.statuses[1], FeatureStatus::kOutsideMaxAge);
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(rate.values[1]));
+  EXPECT_EQ(rate.statuses[2], FeatureStatus::kNotFound);
+  EXPECT_EQ(rate.event_micros[2], 0);
+  // A stored null (driver 1's tier at 11:00).
+  EXPECT_EQ(r.columns[2].statuses[0], FeatureStatus::kNullValue);
+  EXPECT_EQ(std::get<int64_t>(r.columns[3].values[0]), 11);
+}
+
+TEST_P(OnlineServingTest, OlderWindowsAndPushesNeverOverwriteNewerValues) {
+  ASSERT_OK(Materialize(0, At("2026-01-02T00:00:00Z")).status());
+  // A later run over an earlier window: driver 1's 10:00 row is kept out,
+  // driver 2's 08:00 row is the very record stored (rewriting it changes nothing).
+  ASSERT_OK_AND_ASSIGN(auto done, Materialize(0, At("2026-01-01T10:30:00Z"), false, {"stats"}));
+  EXPECT_EQ(done[0].kept_newer, 1u);
+  EXPECT_EQ(done[0].written, 1u);
+  ASSERT_OK_AND_ASSIGN(OnlineResponse r, Get({1}, {"stats:trips"}));
+  EXPECT_EQ(std::get<int64_t>(r.columns[1].values[0]), 11);
+
+  // A push of an older event is ignored; a newer one wins.
+  ASSERT_OK_AND_ASSIGN(FeatureRepo repo, registry_->Load(project_));
+  Frame older{{{"driver_id", {int64_t{1}}},
+               {"ts", {std::string("2026-01-01T09:00:00Z")}},
+               {"trips", {int64_t{99}}}}};
+  ASSERT_OK(WriteFrame(repo, *repo.FindFeatureView("stats"), older, *store_).status());
+  ASSERT_OK_AND_ASSIGN(r, Get({1}, {"stats:trips"}));
+  EXPECT_EQ(std::get<int64_t>(r.columns[1].values[0]), 11);
+  Frame newer{{{"driver_id", {int64_t{1}}},
+               {"ts", {std::string("2026-01-01 11:15:00")}},
+               {"trips", {int64_t{12}}}}};
+  ASSERT_OK(WriteFrame(repo, *repo.FindFeatureView("stats"), newer, *store_).status());
+  ASSERT_OK_AND_ASSIGN(r, Get({1}, {"stats:trips", "stats:rate"}));
+  EXPECT_EQ(std::get<int64_t>(r.columns[1].values[0]), 12);
+  EXPECT_EQ(r.columns[2].statuses[0], FeatureStatus::kNullValue);  // not in the frame
+
+  Frame bad{{{"driver_id", {std::string("one")}}, {"ts", {std::string("2026-01-01")}}}};
+  EXPECT_THAT(WriteFrame(repo, *repo.FindFeatureView("stats"), bad, *store_).status().message(),
+              HasSubstr("df.driver_id[0]: expected Int64"));
+  Frame no_ts{{{"driver_id", {int64_t{1}}}}};
+  EXPECT_THAT(WriteFrame(repo, *repo.FindFeatureView("stats"), no_ts, *store_).status().message(),
+              HasSubstr("missing column 'ts'"));
+}
+
+TEST_P(OnlineServingTest, IncrementalRunsResumeWhereTheLastEnded) {
+  ASSERT_OK_AND_ASSIGN(auto first, Materialize(0, At("2026-01-01T10:30:00Z"), true, {"stats"}));
+  // Never materialized: the window starts one ttl before its end.
+  EXPECT_EQ(first[0].start_micros, At("2026-01-01T09:30:00Z"));
+  EXPECT_EQ(first[0].rows, 1u);  // driver 1 at 10:00 (driver 2 at 08:00 is before the window)
+  ASSERT_OK_AND_ASSIGN(auto second, Materialize(0, At("2026-01-01T12:00:00Z"), true, {"stats"}));
+  EXPECT_EQ(second[0].start_micros, At("2026-01-01T10:30:00Z"));
+  ASSERT_OK_AND_ASSIGN(auto intervals, registry_->Materializations(project_));
+  EXPECT_EQ(intervals.size(), 2u);
+}
+
+TEST_P(OnlineServingTest, ErrorsNameWhatIsWrong) {
+  EXPECT_THAT(Materialize(0, 1, false, {"offline_only"}).status().message(),
+              HasSubstr("online: false"));
+  EXPECT_EQ(Materialize(0, 1, false, {"nope"}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Get({1}, {"stats:nope"}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Get({1}, {"ghost:x"}).status().code(), StatusCode::kNotFound);
+  OnlineRequest wrong_type{.features = {"stats:rate"}};
+  wrong_type.entities.emplace_back("driver_id", std::vector<EntityValue>{std::string("x")});
+  EXPECT_THAT(serving_->GetOnlineFeatures(wrong_type).status().message(),
+              HasSubstr("'driver_id' must be an integer"));
+  OnlineRequest missing{.features = {"stats:rate"}};
+  missing.entities.emplace_back("city", std::vector<EntityValue>{std::string("x")});
+  EXPECT_THAT(serving_->GetOnlineFeatures(missing).status().message(),
+              HasSubstr("missing 'driver_id'"));
+  OnlineRequest uneven{.features = {"stats:rate"}};
+  uneven.entities.emplace_back("driver_id", std::vector<EntityValue>{int64_t{1}, int64_t{2}});
+  uneven.entities.emplace_back("city", std::vector<EntityValue>{std::string("x")});
+  EXPECT_THAT(serving_->GetOnlineFeatures(uneven).status().message(),
+              HasSubstr("same number of values"));
+}
+
+TEST_P(OnlineServingTest, ARegistryChangeReachesTheRunningServer) {
+  ASSERT_OK(Get({1}, {"stats:rate"}).status());
+  std::string next = kDefinitions;
+  next +=
+      "  - name: extra\n    entities: [driver]\n    source: stats_src\n"
+      "    schema: [{name: trips, type: Int64}]\n";
+  std::string with_extra = next;
+  // Insert the new view under feature_views (the YAML above ends inside that list).
+  Apply(with_extra);
+  EXPECT_EQ(Get({1}, {"extra:trips"}).status().code(), StatusCode::kNotFound);  // cached < 100 ms
+  env_.AdvanceMicros(200'000);
+  ASSERT_OK_AND_ASSIGN(OnlineResponse r, Get({1}, {"extra:trips"}));
+  EXPECT_EQ(r.columns[1].statuses[0], FeatureStatus::kNotFound);  // known, not materialized
+}
+
+// For random entities and times T: materialize everything up to T, then the
+// online answer at T is the training-set row at T.
+TEST_P(OnlineServingTest, OnlineAnswersEqualHistoricalRetrieval) {
+  std::mt19937 rng(11);
+  std::string csv = "driver_id,ts,created,rate,trips,tier\n";
+  for (int i = 0; i < 400; ++i) {
+    int minute = static_cast<int>(rng() % (24 * 60));
+    char ts[32];
+    std::snprintf(ts, sizeof(ts), "2026-01-01 %02d:%02d:00", minute / 60, minute % 60);
+    csv += std::to_string(1 + rng() % 20) + "," + ts + "," + ts + "," +
+           std::to_string(static_cast<double>(rng() % 1000) / 1000) + "," + std::to_string(i) +
+           ",t\n";
+  }
+  WriteStats(csv);
+  ASSERT_OK_AND_ASSIGN(FeatureRepo repo, registry_->Load(project_));
+  for (int probe = 0; probe < 6; ++probe) {
+    int64_t t = At("2026-01-01T00:00:00Z") + static_cast<int64_t>(rng() % (24 * 3600)) * 1'000'000;
+    ASSERT_OK(store_->DropTable(OnlineTable(project_, "stats")));
+    ASSERT_OK(Materialize(0, t, false, {"stats"}).status());
+    env_.SetNowMicros(t);  // the ttl is judged against the time asked about
+
+    std::string entities = "driver_id,event_timestamp\n";
+    std::vector<int64_t> drivers;
+    for (int d = 1; d <= 22; ++d) {
+      drivers.push_back(d);
+      entities += std::to_string(d) + "," + FormatRfc3339(t) + "\n";
+    }
+    std::ofstream(root_ / "entities.csv") << entities;
+    ASSERT_OK_AND_ASSIGN(auto engine, offline::Engine::Open(2));
+    ASSERT_OK(RegisterSources(*engine, repo));
+    ASSERT_OK(LoadEntityFile(*engine, (root_ / "entities.csv").string()));
+    ASSERT_OK_AND_ASSIGN(auto features, ResolveFeatures(repo, {"stats:trips"}, "", false));
+    ASSERT_OK_AND_ASSIGN(HistoricalResult result,
+                         GetHistoricalFeatures(*engine, repo, {.features = features}));
+    ASSERT_OK_AND_ASSIGN(offline::Table offline_rows, engine->Query(result.query));
+
+    ASSERT_OK_AND_ASSIGN(OnlineResponse online, Get(drivers, {"stats:trips"}));
+    const offline::Column& trips = *offline_rows.Find("trips");
+    for (size_t i = 0; i < drivers.size(); ++i) {
+      const FeatureValue& v = online.columns[1].values[i];
+      if (!trips.IsValid(i)) {
+        EXPECT_TRUE(std::holds_alternative<std::monostate>(v))
+            << "driver " << drivers[i] << " at " << FormatRfc3339(t);
+      } else {
+        ASSERT_TRUE(std::holds_alternative<int64_t>(v))
+            << "driver " << drivers[i] << " at " << FormatRfc3339(t);
+        EXPECT_EQ(std::get<int64_t>(v), trips.Int(i)) << "driver " << drivers[i];
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, OnlineServingTest, ::testing::Values("lmdb", "redis"));
+
+}  // namespace
+}  // namespace cairn::features

@@ -1,0 +1,157 @@
+// The online store suite, run on the embedded LMDB store and on a real Redis
+// server (CAIRN_TEST_REDIS_URI, started by scripts/test): the write rule
+// (an older row never overwrites a newer one), tables kept apart, binary and
+// long keys, and bulk writes.
+#include "online/online_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "online/lmdb/lmdb_online_store.h"
+#include "online/redis/redis_online_store.h"
+#include "status_testing.h"
+
+namespace cairn::online {
+namespace {
+
+class OnlineStoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    static int counter = 0;
+    // Each test gets its own tables, so tests sharing a Redis never collide.
+    prefix_ = "t" + std::to_string(getpid()) + "_" + std::to_string(counter++) + "/";
+    if (GetParam() == "redis") {
+      const char* uri = std::getenv("CAIRN_TEST_REDIS_URI");
+      if (uri == nullptr || *uri == '\0') {
+        GTEST_SKIP() << "Redis tests skipped: set CAIRN_TEST_REDIS_URI, e.g. "
+                        "export CAIRN_TEST_REDIS_URI=$(scripts/redis-test-server start $(mktemp "
+                        "-d) | tail -1)";
+      }
+      ASSERT_OK_AND_ASSIGN(store_, OpenRedisOnlineStore(uri));
+    } else {
+      dir_ = std::filesystem::temp_directory_path() /
+             ("cairn_lmdb_" + prefix_.substr(0, prefix_.size() - 1));
+      std::filesystem::remove_all(dir_);
+      ASSERT_OK_AND_ASSIGN(store_, OpenLmdbOnlineStore(dir_.string()));
+    }
+  }
+  void TearDown() override {
+    if (store_ != nullptr) {
+      for (const char* t : {"a", "b", "bulk"}) store_->DropTable(prefix_ + t).IgnoreError();
+    }
+    store_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  StatusOr<WriteCounts> Put(const std::string& table, const std::string& key, int64_t event,
+                            int64_t created, const std::string& values) {
+    OnlineRecord record{event, created, values};
+    OnlineWrite write{key, &record};
+    return store_->Write(prefix_ + table, std::span<const OnlineWrite>(&write, 1));
+  }
+
+  std::optional<OnlineRecord> Get(const std::string& table, const std::string& key) {
+    std::vector<std::optional<OnlineRecord>> out;
+    std::vector<std::string> keys = {key};
+    Status read = store_->Read(prefix_ + table, keys, &out);
+    EXPECT_OK(read);
+    return out.empty() ? std::nullopt : out[0];
+  }
+
+  std::string prefix_;
+  std::filesystem::path dir_;
+  std::unique_ptr<OnlineStore> store_;
+};
+
+TEST_P(OnlineStoreTest, WritesAndReads) {
+  ASSERT_OK(Put("a", "k1", 100, 5, "v1").status());
+  auto got = Get("a", "k1");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->event_micros, 100);
+  EXPECT_EQ(got->created_micros, 5);
+  EXPECT_EQ(got->values, "v1");
+  EXPECT_FALSE(Get("a", "missing").has_value());
+  EXPECT_FALSE(Get("b", "k1").has_value());  // tables are apart
+}
+
+TEST_P(OnlineStoreTest, AnOlderRowNeverOverwritesANewerOne) {
+  ASSERT_OK(Put("a", "k", 200, 10, "newest").status());
+  ASSERT_OK_AND_ASSIGN(WriteCounts older, Put("a", "k", 100, 99, "older event"));
+  EXPECT_EQ(older.written, 0u);
+  EXPECT_EQ(older.kept_newer, 1u);
+  ASSERT_OK_AND_ASSIGN(WriteCounts tie_older, Put("a", "k", 200, 9, "same event, older write"));
+  EXPECT_EQ(tie_older.written, 0u);
+  EXPECT_EQ(Get("a", "k")->values, "newest");
+  ASSERT_OK_AND_ASSIGN(WriteCounts correction, Put("a", "k", 200, 11, "a later correction"));
+  EXPECT_EQ(correction.written, 1u);
+  EXPECT_EQ(Get("a", "k")->values, "a later correction");
+  // The same row again is idempotent (a resumed materialization).
+  ASSERT_OK(Put("a", "k", 200, 11, "a later correction").status());
+  EXPECT_EQ(Get("a", "k")->values, "a later correction");
+  // Times before 1970 order correctly too.
+  ASSERT_OK(Put("a", "old", -500, 0, "1969").status());
+  ASSERT_OK_AND_ASSIGN(WriteCounts earlier, Put("a", "old", -600, 0, "1968"));
+  EXPECT_EQ(earlier.written, 0u);
+  EXPECT_EQ(Get("a", "old")->values, "1969");
+}
+
+TEST_P(OnlineStoreTest, BinaryAndLongKeys) {
+  std::string binary("\0k\xff\0", 4);
+  std::string other("\0k\xff\1", 4);
+  std::string long_key(2000, 'x');
+  ASSERT_OK(Put("a", binary, 1, 1, std::string("\0v", 2)).status());
+  ASSERT_OK(Put("a", other, 1, 1, "other").status());
+  ASSERT_OK(Put("a", long_key, 1, 1, "long").status());
+  EXPECT_EQ(Get("a", binary)->values, std::string("\0v", 2));
+  EXPECT_EQ(Get("a", other)->values, "other");
+  EXPECT_EQ(Get("a", long_key)->values, "long");
+  EXPECT_FALSE(Get("a", std::string(2000, 'y')).has_value());
+}
+
+TEST_P(OnlineStoreTest, BulkWriteAndDropTable) {
+  std::vector<std::string> keys;
+  std::vector<OnlineRecord> records;
+  for (int i = 0; i < 20000; ++i) {
+    keys.push_back("entity-" + std::to_string(i));
+    records.push_back({1000 + i, 0, "value-" + std::to_string(i)});
+  }
+  std::vector<OnlineWrite> writes;
+  for (size_t i = 0; i < keys.size(); ++i) writes.push_back({keys[i], &records[i]});
+  ASSERT_OK_AND_ASSIGN(WriteCounts counts, store_->Write(prefix_ + "bulk", writes));
+  EXPECT_EQ(counts.written, 20000u);
+  ASSERT_OK(Put("b", "entity-7", 1, 1, "kept").status());
+
+  std::vector<std::optional<OnlineRecord>> out;
+  ASSERT_OK(store_->Read(prefix_ + "bulk", keys, &out));
+  ASSERT_EQ(out.size(), keys.size());
+  for (size_t i = 0; i < keys.size(); i += 997) {
+    ASSERT_TRUE(out[i].has_value()) << i;
+    EXPECT_EQ(out[i]->values, "value-" + std::to_string(i));
+  }
+
+  ASSERT_OK(store_->DropTable(prefix_ + "bulk"));
+  ASSERT_OK(store_->Read(prefix_ + "bulk", keys, &out));
+  for (const auto& record : out) EXPECT_FALSE(record.has_value());
+  EXPECT_EQ(Get("b", "entity-7")->values, "kept");
+}
+
+TEST(OnlineStoreRegistryTest, SchemesAndErrors) {
+  OnlineStoreRegistry registry;
+  RegisterLmdbOnlineStore(&registry);
+  RegisterRedisOnlineStore(&registry);
+  EXPECT_THAT(registry.Open("memcached://x").status().message(),
+              ::testing::HasSubstr("lmdb://, redis://"));
+  EXPECT_EQ(registry.Open("redis://127.0.0.1:notaport").status().code(),
+            StatusCode::kInvalidArgument);
+  StatusOr<std::unique_ptr<OnlineStore>> unreachable = registry.Open("redis://127.0.0.1:1/0");
+  EXPECT_EQ(unreachable.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(unreachable.status().message(), ::testing::HasSubstr("is redis-server running"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, OnlineStoreTest, ::testing::Values("lmdb", "redis"));
+
+}  // namespace
+}  // namespace cairn::online
