@@ -1,0 +1,257 @@
+"""Feast's feature server HTTP API on `cairn server`, end to end, on SQLite and
+PostgreSQL metadata and on both online stores (embedded LMDB; Redis when
+CAIRN_TEST_REDIS_URI is set, as scripts/test does):
+
+- `cairn features apply` and `cairn features materialize` run as separate processes
+  while the server runs; the server serves what they wrote without a restart;
+- /get-online-features answers column by column exactly in Feast's shape, with
+  PRESENT / NULL_VALUE / NOT_FOUND / OUTSIDE_MAX_AGE, full feature names and services;
+- /push and /write-to-online-store write online; an older row never replaces a newer one;
+- /materialize and /materialize-incremental;
+- bad requests get 4xx with the field named; nothing stored changes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import cairn_cli
+
+REDIS_URI = os.environ.get("CAIRN_TEST_REDIS_URI", "").strip()
+
+DEFINITIONS = """
+entities:
+  - {name: driver, join_keys: [driver_id], value_type: Int64}
+sources:
+  - name: stats_src
+    path: data/stats.csv
+    timestamp_field: event_timestamp
+    created_timestamp_field: created
+  - {name: live, type: push, batch_source: stats_src}
+feature_views:
+  - name: driver_stats
+    entities: [driver]
+    ttl: 0
+    source: stats_src
+    schema: [{name: conv_rate, type: Float32}, {name: trips, type: Int64}, {name: tier, type: String}]
+  - name: fresh_stats
+    entities: [driver]
+    ttl: 1h
+    source: stats_src
+    schema: [{name: trips, type: Int64}]
+  - name: live_stats
+    entities: [driver]
+    source: live
+    schema: [{name: conv_rate, type: Float64}, {name: active, type: Bool}]
+feature_services:
+  - name: svc
+    features:
+      - {view: driver_stats, features: [trips], alias: ds}
+      - fresh_stats
+"""
+
+STATS = """driver_id,event_timestamp,created,conv_rate,trips,tier
+1001,2026-01-01 10:00:00,2026-01-01 10:00:00,0.5,10,gold
+1001,2026-01-01 11:00:00,2026-01-01 11:00:00,0.7037263512611389,11,
+1002,2026-01-01 09:00:00,2026-01-01 09:00:00,0.25,3,silver
+"""
+
+
+@pytest.fixture(params=["lmdb", "redis"])
+def feature_server(request, server_factory, tmp_path):
+    project = f"fs{uuid.uuid4().hex[:8]}"
+    repo = tmp_path / "repo"
+    (repo / "data").mkdir(parents=True)
+    (repo / "cairn_features.yaml").write_text(f"project: {project}\n")
+    (repo / "defs.yaml").write_text(DEFINITIONS)
+    (repo / "data" / "stats.csv").write_text(STATS)
+    extra = []
+    if request.param == "redis":
+        if not REDIS_URI:
+            pytest.skip("Redis online store skipped: set CAIRN_TEST_REDIS_URI")
+        extra = ["--online-store", REDIS_URI]
+    server = server_factory.new(extra_args=extra)
+    server.data_dir.mkdir(parents=True, exist_ok=True)
+    applied = cairn_cli(server, "features", "apply", "--repo", str(repo))
+    assert applied.returncode == 0, applied.stderr
+    server.start()
+    server.repo = repo
+    server.project = project
+    server.online_args = extra
+    return server
+
+
+def cli(server, *args):
+    done = cairn_cli(server, "features", *args, *server.online_args
+                     if args[0].startswith("materialize") else ())
+    return done
+
+
+def get(server, body):
+    return requests.post(server.url + "/get-online-features", json=body, timeout=30)
+
+
+def test_materialized_values_are_served_in_feasts_shape(feature_server):
+    done = cli(feature_server, "materialize", "2026-01-01T00:00:00", "2026-01-02T00:00:00",
+               "--views", "driver_stats")
+    assert done.returncode == 0, done.stderr
+    assert "driver_stats: 2 entities" in done.stdout
+
+    r = get(feature_server, {"features": ["driver_stats:conv_rate", "driver_stats:tier",
+                                          "driver_stats:trips"],
+                             "entities": {"driver_id": [1001, 1002, 9999]}})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["metadata"] == {"feature_names": ["driver_id", "conv_rate", "tier", "trips"]}
+    key, conv, tier, trips = body["results"]
+    assert key == {"values": [1001, 1002, 9999], "statuses": ["PRESENT"] * 3,
+                   "event_timestamps": ["1970-01-01T00:00:00Z"] * 3}
+    # Float32 widened to double as Feast prints it.
+    assert conv["values"] == [pytest.approx(0.7037263512611389, rel=1e-7), 0.25, None]
+    assert conv["statuses"] == ["PRESENT", "PRESENT", "NOT_FOUND"]
+    assert conv["event_timestamps"] == ["2026-01-01T11:00:00Z", "2026-01-01T09:00:00Z",
+                                        "1970-01-01T00:00:00Z"]
+    assert tier["values"] == [None, "silver", None]
+    assert tier["statuses"] == ["NULL_VALUE", "PRESENT", "NOT_FOUND"]
+    assert trips["values"] == [11, 3, None]
+
+
+def test_ttl_full_names_and_services(feature_server):
+    done = cli(feature_server, "materialize", "2026-01-01T00:00:00", "2026-01-02T00:00:00",
+               "--views", "driver_stats,fresh_stats")
+    assert done.returncode == 0, done.stderr
+    r = get(feature_server, {"feature_service": "svc", "full_feature_names": True,
+                             "entities": {"driver_id": [1001]}})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["metadata"]["feature_names"] == ["driver_id", "ds__trips", "fresh_stats__trips"]
+    # fresh_stats has a 1 hour ttl and its row is from 2026-01-01: too old to serve.
+    assert body["results"][1]["values"] == [11]
+    assert body["results"][2]["statuses"] == ["OUTSIDE_MAX_AGE"]
+    assert body["results"][2]["values"] == [None]
+
+
+def test_push_and_write_to_online_store_keep_the_newest(feature_server):
+    url = feature_server.url
+    push = {"push_source_name": "live", "to": "online",
+            "df": {"driver_id": [1001, 1002], "event_timestamp": ["2026-02-01T10:00:00Z",
+                                                                  "2026-02-01 10:00:00"],
+                   "conv_rate": [0.9, 0.1], "active": [True, False]}}
+    r = requests.post(url + "/push", json=push, timeout=30)
+    assert r.status_code == 200 and r.json() is None, r.text
+    older = {"push_source_name": "live", "df": {"driver_id": [1001],
+                                                "event_timestamp": ["2026-01-01T00:00:00Z"],
+                                                "conv_rate": [0.0], "active": [False]}}
+    assert requests.post(url + "/push", json=older, timeout=30).status_code == 200
+    body = get(feature_server, {"features": ["live_stats:conv_rate", "live_stats:active"],
+                                "entities": {"driver_id": [1001, 1002]}}).json()
+    assert body["results"][1]["values"] == [0.9, 0.1]
+    assert body["results"][2]["values"] == [True, False]
+    assert body["results"][1]["event_timestamps"] == ["2026-02-01T10:00:00Z"] * 2
+
+    write = {"feature_view_name": "driver_stats",
+             "df": {"driver_id": [7], "event_timestamp": [1767261600],  # Unix seconds
+                    "conv_rate": [0.5], "trips": [70], "tier": ["bronze"]}}
+    r = requests.post(url + "/write-to-online-store", json=write, timeout=30)
+    assert r.status_code == 200, r.text
+    body = get(feature_server, {"features": ["driver_stats:trips", "driver_stats:tier"],
+                                "entities": {"driver_id": [7]}}).json()
+    assert body["results"][1]["values"] == [70]
+    assert body["results"][2]["values"] == ["bronze"]
+    assert body["results"][1]["event_timestamps"] == ["2026-01-01T10:00:00Z"]
+
+
+def test_materialize_endpoints(feature_server):
+    url = feature_server.url
+    r = requests.post(url + "/materialize", json={"start_ts": "2026-01-01T00:00:00",
+                                                  "end_ts": "2026-01-01T10:30:00",
+                                                  "feature_views": ["driver_stats"]}, timeout=60)
+    assert r.status_code == 200 and r.json() is None, r.text
+    trips = get(feature_server, {"features": ["driver_stats:trips"],
+                                 "entities": {"driver_id": [1001]}}).json()["results"][1]
+    assert trips["values"] == [10]
+    r = requests.post(url + "/materialize-incremental",
+                      json={"end_ts": "2026-01-02T00:00:00", "feature_views": ["driver_stats"]},
+                      timeout=60)
+    assert r.status_code == 200, r.text
+    trips = get(feature_server, {"features": ["driver_stats:trips"],
+                                 "entities": {"driver_id": [1001]}}).json()["results"][1]
+    assert trips["values"] == [11]
+
+
+def test_an_apply_reaches_the_running_server(feature_server):
+    repo: Path = feature_server.repo
+    (repo / "more.yaml").write_text(
+        "feature_views:\n  - name: extra\n    entities: [driver]\n    source: stats_src\n"
+        "    schema: [{name: trips, type: Int64}]\n")
+    assert cairn_cli(feature_server, "features", "apply", "--repo", str(repo)).returncode == 0
+    deadline = time.monotonic() + 5
+    while True:
+        r = get(feature_server, {"features": ["extra:trips"], "entities": {"driver_id": [1]}})
+        if r.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert r.status_code == 200, r.text
+    assert r.json()["results"][1]["statuses"] == ["NOT_FOUND"]
+
+
+@pytest.mark.parametrize("body,status,needle", [
+    ({"features": ["driver_stats:nope"], "entities": {"driver_id": [1]}}, 404,
+     "feature view 'driver_stats' has no feature 'nope'"),
+    ({"features": ["ghost:x"], "entities": {"driver_id": [1]}}, 404, "no feature view named 'ghost'"),
+    ({"feature_service": "nosvc", "entities": {"driver_id": [1]}}, 404, "no feature service"),
+    ({"features": ["driver_stats:trips"], "entities": {"driver_id": ["x"]}}, 400,
+     "'driver_id' must be an integer"),
+    ({"features": ["driver_stats:trips"], "entities": {"other": [1]}}, 400, "missing 'driver_id'"),
+    ({"features": ["driver_stats:trips"]}, 400, "entities"),
+    ({"entities": {"driver_id": [1]}}, 400, "exactly one of features"),
+    ({"features": ["driver_stats:trips"], "entities": {"driver_id": [1.5]}}, 400,
+     "entities.driver_id[0]: expected an integer or a string"),
+])
+def test_bad_requests_name_the_field(feature_server, body, status, needle):
+    r = get(feature_server, body)
+    assert r.status_code == status, r.text
+    assert needle in r.json()["detail"]
+    assert r.json()["message"] == r.json()["detail"]
+
+
+def test_bad_writes_change_nothing(feature_server):
+    url = feature_server.url
+    r = requests.post(url + "/get-online-features", data=b"{not json", timeout=30)
+    assert r.status_code == 400 and "Malformed JSON" in r.json()["detail"]
+    bad = {"feature_view_name": "driver_stats",
+           "df": {"driver_id": [5, 6], "event_timestamp": ["2026-01-01", "yesterday"],
+                  "trips": [1, 2]}}
+    r = requests.post(url + "/write-to-online-store", json=bad, timeout=30)
+    assert r.status_code == 400 and "df.event_timestamp[1]" in r.json()["detail"], r.text
+    body = get(feature_server, {"features": ["driver_stats:trips"],
+                                "entities": {"driver_id": [5, 6]}}).json()
+    assert body["results"][1]["statuses"] == ["NOT_FOUND", "NOT_FOUND"]
+    r = requests.post(url + "/push", json={"push_source_name": "nope", "df": {}}, timeout=30)
+    assert r.status_code == 404
+    r = requests.post(url + "/materialize", json={"end_ts": "2026-01-01"}, timeout=30)
+    assert r.status_code == 400 and "start_ts" in r.json()["detail"]
+    r = requests.post(url + "/push", json={"push_source_name": "live", "to": "offline", "df": {}},
+                      timeout=30)
+    assert r.status_code == 501 and "not supported yet" in r.json()["detail"]
+
+
+def test_historical_from_the_cli(feature_server, tmp_path):
+    entities = tmp_path / "entities.csv"
+    entities.write_text("driver_id,event_timestamp,label\n1001,2026-01-01 10:30:00,1\n"
+                        "1002,2026-01-01 12:00:00,0\n")
+    out = tmp_path / "train.csv"
+    done = cairn_cli(feature_server, "features", "historical", "--entities", str(entities),
+                     "--features", "driver_stats:trips,fresh_stats:trips", "--full-feature-names",
+                     "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "driver_id,event_timestamp,label,driver_stats__trips,fresh_stats__trips"
+    assert lines[1].endswith(",1,10,10")
+    assert lines[2].endswith(",0,3,")  # fresh_stats: 09:00 is more than 1h before 12:00
