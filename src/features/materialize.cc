@@ -66,12 +66,13 @@ StatusOr<ViewMaterialization> MaterializeView(offline::Engine& engine, const Fea
 
   const std::string table = OnlineTable(repo.project, view.name);
   std::vector<std::string> batch_keys;
-  std::vector<online::OnlineRecord> batch_records;
+  std::vector<std::string> batch_records;  // stored form: header, then values
   std::vector<online::OnlineWrite> writes;
   auto flush = [&]() -> Status {
     writes.clear();
-    for (size_t i = 0; i < batch_keys.size(); ++i)
-      writes.push_back({batch_keys[i], &batch_records[i]});
+    for (size_t i = 0; i < batch_keys.size(); ++i) {
+      writes.push_back({batch_keys[i], batch_records[i]});
+    }
     ASSIGN_OR_RETURN(online::WriteCounts counts, store.Write(table, writes));
     result.written += counts.written;
     result.kept_newer += counts.kept_newer;
@@ -96,10 +97,11 @@ StatusOr<ViewMaterialization> MaterializeView(offline::Engine& engine, const Fea
       }
     }
     if (null_key) continue;
-    online::OnlineRecord record;
-    record.event_micros = ts->Int(row);
-    record.created_micros = created != nullptr && created->IsValid(row) ? created->Int(row) : 0;
-    for (const Column* c : value_columns) AppendValue(ValueAt(*c, row), &record.values);
+    std::string record;
+    online::AppendStoredHeader(ts->Int(row),
+                               created != nullptr && created->IsValid(row) ? created->Int(row) : 0,
+                               &record);
+    for (const Column* c : value_columns) AppendValue(ValueAt(*c, row), &record);
     batch_keys.push_back(std::move(key));
     batch_records.push_back(std::move(record));
     if (batch_keys.size() >= request.batch_rows) RETURN_IF_ERROR(flush());

@@ -108,6 +108,7 @@ StatusOr<online::WriteCounts> WriteFrame(const FeatureRepo& repo, const FeatureV
 
   std::vector<std::string> store_keys(rows);
   std::vector<online::OnlineRecord> records(rows);
+  std::vector<std::string> stored(rows);
   for (size_t row = 0; row < rows; ++row) {
     for (size_t k = 0; k < keys.size(); ++k) {
       const FrameValue& v = (*key_columns[k])[row];
@@ -139,7 +140,10 @@ StatusOr<online::WriteCounts> WriteFrame(const FeatureRepo& repo, const FeatureV
   }
   std::vector<online::OnlineWrite> writes;
   writes.reserve(rows);
-  for (size_t row = 0; row < rows; ++row) writes.push_back({store_keys[row], &records[row]});
+  for (size_t row = 0; row < rows; ++row) {
+    stored[row] = online::EncodeStored(records[row]);
+    writes.push_back({store_keys[row], stored[row]});
+  }
   return store.Write(OnlineTable(repo.project, view.name), writes);
 }
 

@@ -25,11 +25,15 @@ bool ParseTime(std::string_view hex, int64_t* out) {
 
 }  // namespace
 
+void AppendStoredHeader(int64_t event_micros, int64_t created_micros, std::string* out) {
+  AppendTime(*out, event_micros);
+  AppendTime(*out, created_micros);
+}
+
 std::string EncodeStored(const OnlineRecord& record) {
   std::string out;
   out.reserve(kStoredHeaderSize + record.values.size());
-  AppendTime(out, record.event_micros);
-  AppendTime(out, record.created_micros);
+  AppendStoredHeader(record.event_micros, record.created_micros, &out);
   out += record.values;
   return out;
 }

@@ -30,9 +30,12 @@ struct OnlineRecord {
   std::string values;          // encoded by the caller (features/online_codec.h)
 };
 
+// A record to write, already in its stored form (EncodeStored, or
+// AppendStoredHeader followed by the values): writers build it once and
+// every backend stores those very bytes.
 struct OnlineWrite {
   std::string_view key;
-  const OnlineRecord* record;
+  std::string_view stored;
 };
 
 struct WriteCounts {
@@ -63,6 +66,8 @@ class OnlineStore {
 // as strings compares the records' times, which lets Redis apply the write
 // rule inside a script without decoding numbers.
 std::string EncodeStored(const OnlineRecord& record);
+// Starts a stored record in `out`; the encoded values are appended after it.
+void AppendStoredHeader(int64_t event_micros, int64_t created_micros, std::string* out);
 // Errors: Internal when `stored` is too short to hold a header.
 StatusOr<OnlineRecord> DecodeStored(std::string_view stored);
 inline constexpr size_t kStoredHeaderSize = 32;

@@ -48,8 +48,8 @@ class OnlineStoreTest : public ::testing::TestWithParam<std::string> {
 
   StatusOr<WriteCounts> Put(const std::string& table, const std::string& key, int64_t event,
                             int64_t created, const std::string& values) {
-    OnlineRecord record{event, created, values};
-    OnlineWrite write{key, &record};
+    std::string stored = EncodeStored({event, created, values});
+    OnlineWrite write{key, stored};
     return store_->Write(prefix_ + table, std::span<const OnlineWrite>(&write, 1));
   }
 
@@ -113,13 +113,13 @@ TEST_P(OnlineStoreTest, BinaryAndLongKeys) {
 
 TEST_P(OnlineStoreTest, BulkWriteAndDropTable) {
   std::vector<std::string> keys;
-  std::vector<OnlineRecord> records;
+  std::vector<std::string> records;
   for (int i = 0; i < 20000; ++i) {
     keys.push_back("entity-" + std::to_string(i));
-    records.push_back({1000 + i, 0, "value-" + std::to_string(i)});
+    records.push_back(EncodeStored({1000 + i, 0, "value-" + std::to_string(i)}));
   }
   std::vector<OnlineWrite> writes;
-  for (size_t i = 0; i < keys.size(); ++i) writes.push_back({keys[i], &records[i]});
+  for (size_t i = 0; i < keys.size(); ++i) writes.push_back({keys[i], records[i]});
   ASSERT_OK_AND_ASSIGN(WriteCounts counts, store_->Write(prefix_ + "bulk", writes));
   EXPECT_EQ(counts.written, 20000u);
   ASSERT_OK(Put("b", "entity-7", 1, 1, "kept").status());

@@ -38,36 +38,45 @@ class LmdbOnlineStore : public OnlineStore {
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
 
-    MDB_txn* txn = nullptr;
-    int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-    if (rc != 0) return LmdbError("begin write", rc);
+    // Large writes go in transactions of kRowsPerTransaction: LMDB keeps a
+    // transaction's dirty pages in a sorted list whose inserts grow with its
+    // size, so one huge transaction is several times slower than many
+    // medium ones. Each commit is durable (LMDB fsyncs it); a failure part-way
+    // leaves the committed transactions, which the write rule makes harmless
+    // to write again.
     WriteCounts counts;
-    std::string stored;
-    for (size_t i : order) {
-      MDB_val key{keys[i].size(), keys[i].data()};
-      stored = EncodeStored(*rows[i].record);
-      MDB_val existing;
-      rc = mdb_get(txn, dbi_, &key, &existing);
-      if (rc == 0 && !MayReplace(std::string_view(static_cast<const char*>(existing.mv_data),
-                                                  existing.mv_size),
-                                 stored)) {
-        ++counts.kept_newer;
-        continue;
+    for (size_t begin = 0; begin < order.size(); begin += RowsPerTransaction()) {
+      size_t end = std::min(order.size(), begin + RowsPerTransaction());
+      MDB_txn* txn = nullptr;
+      int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+      if (rc != 0) return LmdbError("begin write", rc);
+      for (size_t o = begin; o < end; ++o) {
+        size_t i = order[o];
+        MDB_val key{keys[i].size(), keys[i].data()};
+        std::string_view stored = rows[i].stored;
+        // Insert-if-absent first: a new key costs one tree descent, and an
+        // existing one comes back in `value` for the rule's comparison.
+        MDB_val value{stored.size(), const_cast<char*>(stored.data())};
+        rc = mdb_put(txn, dbi_, &key, &value, MDB_NOOVERWRITE);
+        if (rc == MDB_KEYEXIST) {
+          if (!MayReplace(std::string_view(static_cast<const char*>(value.mv_data), value.mv_size),
+                          stored)) {
+            ++counts.kept_newer;
+            continue;
+          }
+          value = MDB_val{stored.size(), const_cast<char*>(stored.data())};
+          rc = mdb_put(txn, dbi_, &key, &value, 0);
+        }
+        if (rc != 0) {
+          mdb_txn_abort(txn);
+          return LmdbError("write", rc);
+        }
+        ++counts.written;
       }
-      if (rc != 0 && rc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
-        return LmdbError("read", rc);
-      }
-      MDB_val value{stored.size(), stored.data()};
-      rc = mdb_put(txn, dbi_, &key, &value, 0);
-      if (rc != 0) {
-        mdb_txn_abort(txn);
-        return LmdbError("write", rc);
-      }
-      ++counts.written;
+      rc = mdb_txn_commit(txn);
+      if (rc != 0) return LmdbError("commit", rc);
     }
-    rc = mdb_txn_commit(txn);
-    if (rc != 0) return LmdbError("commit", rc);
+    if (int rc = mdb_env_sync(env_, 1); rc != 0) return LmdbError("sync", rc);
     return counts;
   }
 
@@ -131,6 +140,10 @@ class LmdbOnlineStore : public OnlineStore {
   }
 
  private:
+  // Measured with bench/materialize_bench: 10k-50k rows per transaction are
+  // equally fast; 100k+ slow down (LMDB's dirty-page list), 2k pays fsyncs.
+  static constexpr size_t RowsPerTransaction() { return 20'000; }
+
   static std::string StoreKey(std::string_view table, std::string_view entity_key) {
     std::string key(table);
     key += '\0';
@@ -161,7 +174,11 @@ StatusOr<std::unique_ptr<OnlineStore>> OpenLmdbOnlineStore(const std::string& di
   mdb_env_set_maxreaders(env, 1024);
   // MDB_NOTLS: read transactions are not tied to threads, so the server's
   // event loops may start and end them freely.
-  rc = mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0644);
+  // MDB_NOMETASYNC: each commit fsyncs its data pages but not the meta page,
+  // which keeps the database intact on power loss (at worst the last commit
+  // is undone) and halves the fsyncs of a large write; Write() ends with
+  // mdb_env_sync, so what it acknowledges is durable.
+  rc = mdb_env_open(env, dir.c_str(), MDB_NOTLS | MDB_NOMETASYNC, 0644);
   if (rc != 0) {
     mdb_env_close(env);
     return Unavailable("cannot open the online store in " + dir + ": " + mdb_strerror(rc));

@@ -96,13 +96,9 @@ class RedisOnlineStore : public OnlineStore {
   StatusOr<WriteCounts> Write(std::string_view table, std::span<const OnlineWrite> rows) override {
     ASSIGN_OR_RETURN(Context c, Acquire());
     std::string sha = ScriptSha();
-    std::vector<std::string> keys, values;
+    std::vector<std::string> keys;
     keys.reserve(rows.size());
-    values.reserve(rows.size());
-    for (const OnlineWrite& row : rows) {
-      keys.push_back(StoreKey(table, row.key));
-      values.push_back(EncodeStored(*row.record));
-    }
+    for (const OnlineWrite& row : rows) keys.push_back(StoreKey(table, row.key));
     // All batches are sent before any reply is read: one round trip's wait
     // for the whole write instead of one per batch.
     size_t batches = 0;
@@ -118,8 +114,8 @@ class RedisOnlineStore : public OnlineStore {
         lengths.push_back(keys[begin + i].size());
       }
       for (size_t i = 0; i < n; ++i) {
-        argv.push_back(values[begin + i].data());
-        lengths.push_back(values[begin + i].size());
+        argv.push_back(rows[begin + i].stored.data());
+        lengths.push_back(rows[begin + i].stored.size());
       }
       if (redisAppendCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(),
                                  lengths.data()) != REDIS_OK) {
