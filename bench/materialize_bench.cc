@@ -71,8 +71,9 @@ int main(int argc, char** argv) {
     } else if (i + 1 < argc && flag == "--redis") {
       redis = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: materialize_bench --dir DIR [--entities N] [--redis URI] "
-                           "[--skip-generate]\n");
+      std::fprintf(stderr,
+                   "usage: materialize_bench --dir DIR [--entities N] [--redis URI] "
+                   "[--skip-generate]\n");
       return 2;
     }
   }
@@ -85,12 +86,12 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 50; ++i) features += ", random() AS f" + std::to_string(i);
     std::fprintf(stderr, "generating %lld entities (x1.2 rows, 50 features)\n",
                  static_cast<long long>(entities));
-    Check("generate", (*engine)->Execute(
-                          "SELECT setseed(0.5); COPY (SELECT (i % " + std::to_string(entities) +
-                          ") AS user_id, TIMESTAMP '2026-01-01' + to_seconds(i) AS ts, "
-                          "TIMESTAMP '2026-01-01' + to_seconds(i) AS created" +
-                          features + " FROM range(" + std::to_string(entities * 6 / 5) +
-                          ") r(i)) TO '" + dir + "/features.parquet' (FORMAT parquet)"));
+    Check("generate",
+          (*engine)->Execute("SELECT setseed(0.5); COPY (SELECT (i % " + std::to_string(entities) +
+                             ") AS user_id, TIMESTAMP '2026-01-01' + to_seconds(i) AS ts, "
+                             "TIMESTAMP '2026-01-01' + to_seconds(i) AS created" +
+                             features + " FROM range(" + std::to_string(entities * 6 / 5) +
+                             ") r(i)) TO '" + dir + "/features.parquet' (FORMAT parquet)"));
   }
   std::ofstream(dir + "/defs.yaml") << Definitions(dir);
 
@@ -111,13 +112,15 @@ int main(int argc, char** argv) {
     auto start = std::chrono::steady_clock::now();
     if (std::getenv("MATERIALIZE_BENCH_STEPS") != nullptr) {
       request.progress = [start](const std::string& view, size_t done, size_t total) {
-        std::fprintf(stderr, "  %.3f s: %s %zu/%zu\n",
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                     view.c_str(), done, total);
+        std::fprintf(
+            stderr, "  %.3f s: %s %zu/%zu\n",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+            view.c_str(), done, total);
       };
     }
     auto done = cairn::features::Materialize(**engine, repo, registry, store, request);
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!done.ok()) Die(name, done.status());
     size_t rows = (*done)[0].written;
     std::printf("{\"store\": \"%s\", \"rows\": %zu, \"seconds\": %.3f, \"rows_per_s\": %.0f}\n",

@@ -1,7 +1,6 @@
 #include "core/time_format.h"
 
 #include <cstdio>
-#include <ctime>
 
 namespace cairn {
 namespace {
@@ -30,6 +29,20 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
+// The inverse: the civil date of a day count (civil_from_days), no locale
+// or time zone database involved.
+void CivilFromDays(int64_t z, int64_t* year, unsigned* month, unsigned* day) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *day = doy - (153 * mp + 2) / 5 + 1;
+  *month = mp < 10 ? mp + 3 : mp - 9;
+  *year = static_cast<int64_t>(yoe) + era * 400 + (*month <= 2);
+}
+
 }  // namespace
 
 std::string FormatRfc3339(int64_t micros) {
@@ -39,22 +52,51 @@ std::string FormatRfc3339(int64_t micros) {
     fraction += kMicrosPerSecond;
     --seconds;
   }
-  time_t t = static_cast<time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[64];
-  size_t n = std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out(buffer, n);
-  if (fraction != 0) {
-    char frac[16];
-    if (fraction % 1000 == 0) {
-      std::snprintf(frac, sizeof(frac), ".%03lld", static_cast<long long>(fraction / 1000));
-    } else {
-      std::snprintf(frac, sizeof(frac), ".%06lld", static_cast<long long>(fraction));
-    }
-    out += frac;
+  int64_t days = seconds / 86400;
+  int64_t rest = seconds % 86400;
+  if (rest < 0) {
+    rest += 86400;
+    --days;
   }
-  return out + "Z";
+  int64_t year;
+  unsigned month, day;
+  CivilFromDays(days, &year, &month, &day);
+  // Digits by hand: this runs once per served timestamp, and printf's
+  // format parsing cost more than everything else around it.
+  char buffer[40];
+  char* p = buffer;
+  auto put = [&p](int64_t value, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      p[i] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+    p += width;
+  };
+  if (year < 0 || year > 9999) {
+    p += std::snprintf(p, 16, "%lld", static_cast<long long>(year));
+  } else {
+    put(year, 4);
+  }
+  *p++ = '-';
+  put(month, 2);
+  *p++ = '-';
+  put(day, 2);
+  *p++ = 'T';
+  put(rest / 3600, 2);
+  *p++ = ':';
+  put(rest / 60 % 60, 2);
+  *p++ = ':';
+  put(rest % 60, 2);
+  if (fraction != 0) {
+    *p++ = '.';
+    if (fraction % 1000 == 0) {
+      put(fraction / 1000, 3);
+    } else {
+      put(fraction, 6);
+    }
+  }
+  *p++ = 'Z';
+  return std::string(buffer, p);
 }
 
 StatusOr<int64_t> ParseTimestampMicros(std::string_view text) {

@@ -98,9 +98,8 @@ StatusOr<ViewMaterialization> MaterializeView(offline::Engine& engine, const Fea
     }
     if (null_key) continue;
     std::string record;
-    online::AppendStoredHeader(ts->Int(row),
-                               created != nullptr && created->IsValid(row) ? created->Int(row) : 0,
-                               &record);
+    online::AppendStoredHeader(
+        ts->Int(row), created != nullptr && created->IsValid(row) ? created->Int(row) : 0, &record);
     for (const Column* c : value_columns) AppendValue(ValueAt(*c, row), &record);
     batch_keys.push_back(std::move(key));
     batch_records.push_back(std::move(record));

@@ -35,9 +35,21 @@ OnlineServing::OnlineServing(FeatureRegistry* registry, online::OnlineStore* sto
     : registry_(registry), store_(store), env_(env), project_(std::move(project)) {}
 
 StatusOr<std::shared_ptr<const FeatureRepo>> OnlineServing::Definitions() {
-  std::lock_guard<std::mutex> lock(mu_);
   int64_t now = env_->NowMicros();
-  if (repo_ != nullptr && now - checked_at_micros_ < kRecheckMicros) return repo_;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (repo_ != nullptr && now - checked_at_micros_ < kRecheckMicros) return repo_;
+  }
+  // One caller checks the registry; the others go on with the definitions
+  // they have rather than queue behind a database read.
+  std::unique_lock<std::mutex> refreshing(refresh_mu_, std::try_to_lock);
+  if (!refreshing.owns_lock()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (repo_ != nullptr) return repo_;
+    }
+    refreshing.lock();  // nothing to serve yet: wait for the first load
+  }
   std::string project = project_;
   if (project.empty()) {
     ASSIGN_OR_RETURN(std::vector<std::string> projects, registry_->Projects());
@@ -50,11 +62,20 @@ StatusOr<std::shared_ptr<const FeatureRepo>> OnlineServing::Definitions() {
     project = projects.front();
   }
   ASSIGN_OR_RETURN(int64_t version, registry_->CurrentVersion(project));
-  if (repo_ == nullptr || version != repo_version_ || repo_->project != project) {
-    ASSIGN_OR_RETURN(FeatureRepo repo, registry_->Load(project, version));
-    repo_ = std::make_shared<const FeatureRepo>(std::move(repo));
-    repo_version_ = version;
+  std::shared_ptr<const FeatureRepo> current;
+  int64_t current_version = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    current = repo_;
+    current_version = repo_version_;
   }
+  if (current == nullptr || version != current_version || current->project != project) {
+    ASSIGN_OR_RETURN(FeatureRepo repo, registry_->Load(project, version));
+    current = std::make_shared<const FeatureRepo>(std::move(repo));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  repo_ = current;
+  repo_version_ = version;
   checked_at_micros_ = now;
   return repo_;
 }

@@ -8,7 +8,8 @@
 // the entity has no record; OUTSIDE_MAX_AGE when the record is older than
 // the view's ttl (then the value is null: a stale value is not served).
 //
-// Thread-safety: safe to call concurrently.
+// Thread-safety: safe to call concurrently. Callers never queue behind a
+// registry read: while one checks, the others serve the definitions in hand.
 #pragma once
 
 #include <cstdint>
@@ -75,6 +76,7 @@ class OnlineServing {
   Env* env_;
   std::string project_;
 
+  std::mutex refresh_mu_;  // held by the one caller reading the registry
   std::mutex mu_;
   std::shared_ptr<const FeatureRepo> repo_;  // GUARDED_BY(mu_)
   int64_t repo_version_ = 0;                 // GUARDED_BY(mu_)

@@ -57,6 +57,10 @@ class OnlineStore {
   virtual Status Read(std::string_view table, std::span<const std::string> keys,
                       std::vector<std::optional<OnlineRecord>>* out) = 0;
 
+  // True when Read may wait on the network (Redis); false when it reads local
+  // memory-mapped pages (LMDB), so a server may run reads on its IO threads.
+  virtual bool ReadsBlock() const = 0;
+
   // Removes every record of `table`.
   virtual Status DropTable(std::string_view table) = 0;
 };

@@ -20,6 +20,7 @@
 #include "core/json.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
+#include "core/time_format.h"
 
 namespace cairn {
 namespace {
@@ -369,6 +370,34 @@ TEST(JsonAppendTest, IntsAreExact) {
   text += ',';
   json::AppendInt(text, 1700000000000);
   EXPECT_EQ(text, "-9223372036854775808,1700000000000");
+}
+
+}  // namespace
+}  // namespace cairn
+
+namespace cairn {
+namespace {
+
+TEST(TimeFormatTest, FormatsAndParsesRfc3339) {
+  EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(1'767'261'600'000'000), "2026-01-01T10:00:00Z");
+  EXPECT_EQ(FormatRfc3339(1'767'261'600'250'000), "2026-01-01T10:00:00.250Z");
+  EXPECT_EQ(FormatRfc3339(1'767'261'600'000'001), "2026-01-01T10:00:00.000001Z");
+  EXPECT_EQ(FormatRfc3339(-1), "1969-12-31T23:59:59.999999Z");
+  EXPECT_EQ(FormatRfc3339(951'782'400'000'000), "2000-02-29T00:00:00Z");
+  for (int64_t micros : {int64_t{0}, int64_t{-86'400'000'001}, int64_t{1'767'261'600'250'000},
+                         int64_t{4'102'444'800'000'000}, int64_t{951'782'400'000'000}}) {
+    StatusOr<int64_t> back = ParseTimestampMicros(FormatRfc3339(micros));
+    ASSERT_TRUE(back.ok()) << FormatRfc3339(micros);
+    EXPECT_EQ(*back, micros);
+  }
+  EXPECT_EQ(*ParseTimestampMicros("2026-01-01"), 1'767'225'600'000'000);
+  EXPECT_EQ(*ParseTimestampMicros("2026-01-01 12:00:00+02:00"), 1'767'261'600'000'000);
+  EXPECT_EQ(*ParseTimestampMicros("2026-01-01T10:00:00.5"), 1'767'261'600'500'000);
+  for (const char* bad : {"", "2026", "2026-13-01", "2026-01-01X10:00:00", "2026-01-01T10:00",
+                          "2026-01-01T10:00:00.", "2026-01-01T10:00:00+0200", "yesterday"}) {
+    EXPECT_EQ(ParseTimestampMicros(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
 }
 
 }  // namespace

@@ -27,6 +27,8 @@ class LmdbOnlineStore : public OnlineStore {
       : dir_(std::move(dir)), env_(env), dbi_(dbi) {}
   ~LmdbOnlineStore() override { mdb_env_close(env_); }
 
+  bool ReadsBlock() const override { return false; }
+
   std::string DisplayUri() const override { return "lmdb://" + dir_; }
 
   StatusOr<WriteCounts> Write(std::string_view table, std::span<const OnlineWrite> rows) override {

@@ -82,6 +82,8 @@ class RedisOnlineStore : public OnlineStore {
  public:
   explicit RedisOnlineStore(RedisAddress address) : address_(std::move(address)) {}
 
+  bool ReadsBlock() const override { return true; }
+
   std::string DisplayUri() const override {
     return "redis://" + address_.host + ":" + std::to_string(address_.port) + "/" +
            std::to_string(address_.db);

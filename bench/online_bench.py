@@ -1,0 +1,152 @@
+"""Online features (issue 4): materialization rows/s into the embedded store and
+Redis, then Feast's /get-online-features on `cairn server` under wrk, with
+redis-benchmark GET measured against the same Redis in the same run.
+
+    /usr/bin/python3 bench/online_bench.py [--entities 1000000] [--seconds 10]
+
+Targets: materialization >= 1,000,000 rows/s (embedded) and >= 300,000 (Redis);
+1 entity x 10 features at 32 connections: p99 < 1 ms and >= 30,000 requests/s
+(embedded), >= 50% of redis-benchmark GET (Redis); 100 entities x 50 features:
+p99 < 5 ms. wrk, redis-benchmark and the server share the machine's 2 cores.
+Needs `scripts/build release` and scripts/bootstrap (wrk, redis-server).
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import json
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tracking_bench as tb  # noqa: E402  (free_port, wait_health)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build", "release")
+CAIRN = os.path.join(BUILD, "cairn")
+WRK_SCRIPT = os.path.join(ROOT, "bench", "wrk", "online_features.lua")
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+def wrk(port, connections, seconds, entities, features, max_id):
+    env = dict(os.environ, ENTITIES=str(entities), FEATURES=",".join(features), MAX_ID=str(max_id))
+    out = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
+                          WRK_SCRIPT, f"http://127.0.0.1:{port}"], env=env, capture_output=True,
+                         text=True, check=True)
+    if "failed:" in out.stderr or "Non-2xx" in out.stdout:
+        raise SystemExit(f"wrk saw errors: {out.stderr[:500]} {out.stdout[-300:]}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out.stdout).group(1))
+
+    def pct(p):
+        m = re.search(rf"{p}%\s+([\d.]+)(us|ms|s)", out.stdout)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    return rps, pct(50), pct(99)
+
+
+def serve(data_dir, extra):
+    port = tb.free_port()
+    log = open(os.path.join(data_dir, f"server-{port}.log"), "wb")
+    proc = subprocess.Popen([CAIRN, "server", "--port", str(port), "--data-dir", data_dir,
+                             "--log-level", "warn", *extra], stdout=log, stderr=subprocess.STDOUT)
+    tb.wait_health(port)
+    return proc, port
+
+
+def measure_http(label, port, seconds, entities_total, results):
+    narrow = [f"narrow:f{i}" for i in range(10)]
+    wide = [f"wide:f{i}" for i in range(50)]
+    wrk(port, 32, 2, 1, narrow, entities_total)  # warm-up
+    rps, p50, p99 = wrk(port, 32, seconds, 1, narrow, entities_total)
+    results[f"{label}: 1 entity x 10 features, 32 conn, requests/s"] = rps
+    results[f"{label}: 1 entity x 10 features, 32 conn, p50 ms"] = p50
+    results[f"{label}: 1 entity x 10 features, 32 conn, p99 ms"] = p99
+    rps, p50, p99 = wrk(port, 1, seconds, 100, wide, entities_total)
+    results[f"{label}: 100 entities x 50 features, 1 conn, p50 ms"] = p50
+    results[f"{label}: 100 entities x 50 features, 1 conn, p99 ms"] = p99
+    rps, p50, p99 = wrk(port, 8, seconds, 100, wide, entities_total)
+    results[f"{label}: 100 entities x 50 features, 8 conn, requests/s"] = rps
+    results[f"{label}: 100 entities x 50 features, 8 conn, p99 ms"] = p99
+    print(f"  [{label}] done", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--entities", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    for binary in (CAIRN, os.path.join(BUILD, "bench", "materialize_bench")):
+        if not os.path.exists(binary):
+            sys.exit(f"{binary} is missing: run scripts/build release first")
+    for tool in ("wrk", "redis-server", "redis-benchmark"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} not found: run scripts/bootstrap")
+
+    work = tempfile.mkdtemp(prefix="cairn-online-bench-")
+    redis_dir = os.path.join(work, "redis")
+    redis_uri = run([os.path.join(ROOT, "scripts", "redis-test-server"), "start", redis_dir]).stdout.strip().splitlines()[-1]
+    redis_port = int(re.search(r":(\d+)/", redis_uri).group(1))
+    results = {}
+    procs = []
+    try:
+        print(f"online features: {args.entities:,} entities, wrk and the server on the same 2 cores",
+              flush=True)
+        print("  [materialize] generating data and materializing (in-process)", flush=True)
+        out = run([os.path.join(BUILD, "bench", "materialize_bench"), "--dir", work, "--entities",
+                   str(args.entities), "--redis", redis_uri])
+        for line in out.stdout.splitlines():
+            r = json.loads(line)
+            results[f"materialize into {r['store']}, 10 features, rows/s"] = r["rows_per_s"]
+
+        repo = os.path.join(work, "repo")
+        os.makedirs(repo)
+        shutil.copy(os.path.join(work, "defs.yaml"), os.path.join(repo, "defs.yaml"))
+        with open(os.path.join(repo, "cairn_features.yaml"), "w") as f:
+            f.write("project: bench\n")
+        data = os.path.join(work, "cairn-data")
+        run([CAIRN, "features", "apply", "--repo", repo, "--data-dir", data])
+        for store in ([], ["--online-store", redis_uri]):
+            start = time.perf_counter()
+            run([CAIRN, "features", "materialize", "2020-01-01T00:00:00", "2030-01-01T00:00:00",
+                 "--data-dir", data, *store])
+            label = "redis" if store else "embedded"
+            results[f"cairn features materialize (CLI, narrow + wide), {label}, s"] = \
+                time.perf_counter() - start
+
+        proc, port = serve(data, [])
+        procs.append(proc)
+        measure_http("embedded", port, args.seconds, args.entities, results)
+        proc.terminate()
+        proc.wait()
+        proc, port = serve(data, ["--online-store", redis_uri])
+        procs.append(proc)
+        measure_http("redis", port, args.seconds, args.entities, results)
+        proc.terminate()
+        proc.wait()
+
+        out = run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(redis_port), "-t", "get",
+                   "-c", "32", "-n", str(max(200_000, 40_000 * args.seconds)), "-q"])
+        get_rps = float(re.search(r"GET: ([\d.]+) requests per second", out.stdout).group(1))
+        results["redis-benchmark GET, 32 conn, requests/s"] = get_rps
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        subprocess.run([os.path.join(ROOT, "scripts", "redis-test-server"), "stop", redis_dir])
+        shutil.rmtree(work, ignore_errors=True)
+
+    print()
+    for key, value in results.items():
+        print(f"{key:<70} {value:>12,.3f}" if value < 100 else f"{key:<70} {value:>12,.0f}")
+    ratio = results["redis: 1 entity x 10 features, 32 conn, requests/s"] / \
+        results["redis-benchmark GET, 32 conn, requests/s"]
+    print(f"\ncairn on Redis serves {ratio:.0%} of redis-benchmark's GET rate (target >= 50%)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+-- wrk script: POST /get-online-features for ENTITIES random entities
+-- (user_id in [0, MAX_ID)) and the features listed in FEATURES
+-- (comma-separated "view:feature"). No response callback: it would make wrk
+-- copy every body into Lua; bench/online_bench.py checks wrk's non-2xx count.
+local headers = {["Content-Type"] = "application/json"}
+if os.getenv("AUTHORIZATION") then headers["Authorization"] = os.getenv("AUTHORIZATION") end
+local entities = tonumber(os.getenv("ENTITIES") or "1")
+local max_id = tonumber(os.getenv("MAX_ID") or "1000000")
+local features = {}
+for f in string.gmatch(os.getenv("FEATURES") or "", "[^,]+") do
+  features[#features + 1] = '"' .. f .. '"'
+end
+local feature_list = table.concat(features, ",")
+local next_thread_id = 0
+thread_id = 0
+
+setup = function(thread)
+  thread:set("thread_id", next_thread_id)
+  next_thread_id = next_thread_id + 1
+end
+
+init = function()
+  math.randomseed(1234 + thread_id)
+end
+
+request = function()
+  local ids = {}
+  for i = 1, entities do ids[i] = tostring(math.random(0, max_id - 1)) end
+  local body = '{"features":[' .. feature_list .. '],"entities":{"user_id":[' ..
+               table.concat(ids, ",") .. ']}}'
+  return wrk.format("POST", "/get-online-features", headers, body)
+end
+
