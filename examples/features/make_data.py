@@ -1,6 +1,7 @@
-"""Writes the example's data: hourly driver statistics for a week (with a
-late backfill, so created timestamps matter) and a label file of trips to
-train on. Deterministic, so every run of the demo sees the same numbers.
+"""Writes the example's data: driver statistics every 3 hours for the week up
+to today (with a late backfill, so created timestamps matter) and a label
+file of trips to train on. The numbers are deterministic; the dates follow
+the calendar, so the online store's ttl check sees fresh values.
 
     /usr/bin/python3 examples/features/make_data.py
 """
@@ -10,7 +11,9 @@ import os
 import random
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-START = dt.datetime(2026, 1, 1)
+TODAY = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, hour=0, minute=0, second=0,
+                                                  microsecond=0)
+START = TODAY - dt.timedelta(days=7)
 rng = random.Random(7)
 
 os.makedirs(os.path.join(HERE, "data"), exist_ok=True)
@@ -32,6 +35,6 @@ with open(os.path.join(HERE, "data", "trips.csv"), "w", newline="") as f:
     w = csv.writer(f)
     w.writerow(["driver_id", "event_timestamp", "trip_completed"])
     for _ in range(2000):
-        ts = START + dt.timedelta(minutes=rng.randint(0, 8 * 24 * 60))
+        ts = START + dt.timedelta(minutes=rng.randint(0, 7 * 24 * 60))
         w.writerow([rng.randint(1001, 1060), ts.isoformat(sep=" "), int(rng.random() < 0.7)])
 print(f"wrote {HERE}/data/driver_hourly.csv and trips.csv")

@@ -254,7 +254,9 @@ int main(int argc, char** argv) {
                    FeaturesAction::kMaterialize},
         std::tuple{"materialize-incremental",
                    "Materialize each view from where it last ended up to END.",
-                   FeaturesAction::kMaterializeIncremental}}) {
+                   FeaturesAction::kMaterializeIncremental},
+        std::tuple{"stats", "Compute, save and print a feature view's statistics.",
+                   FeaturesAction::kStats}}) {
     CLI::App* cmd = features->add_subcommand(name, help);
     store_options(cmd);
     cmd->add_option("--repo", features_command.repo,
@@ -293,6 +295,11 @@ int main(int argc, char** argv) {
                       "lmdb:///dir or redis://host:port/db (default: LMDB in --data-dir/online)")
           ->envname("CAIRN_ONLINE_STORE");
       cmd->add_option("--threads", features_command.threads, "DuckDB threads (0 = one per core)");
+      cmd->add_flag("--no-stats", features_command.no_stats,
+                    "Do not compute the window's statistics (cairn features stats)");
+    }
+    if (action == FeaturesAction::kStats) {
+      cmd->add_option("view", features_command.view, "Feature view")->required();
     }
     cmd->callback([&features_command, action] { features_command.action = action; });
   }

@@ -115,9 +115,11 @@ StatusOr<features::OnlineRequest> DecodeOnlineRequest(const json::Document& doc)
         values.emplace_back(v.GetInt64());
       } else if (v.IsString()) {
         values.emplace_back(std::string(v.GetString(), v.GetStringLength()));
+      } else if (v.IsNumber()) {
+        values.emplace_back(v.GetDouble());  // a request field of an on-demand view
       } else {
         return InvalidArgument("entities." + name + "[" + std::to_string(values.size()) +
-                               "]: expected an integer or a string");
+                               "]: expected an integer, a number or a string");
       }
     }
     request.entities.emplace_back(std::move(name), std::move(values));
@@ -323,7 +325,8 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
     if (!allowed.ok()) return Error(allowed);
     StatusOr<json::Document> doc = ParseBody(request);
     if (!doc.ok()) return Error(doc.status());
-    features::MaterializeRequest m{.incremental = incremental};
+    features::MaterializeRequest m{
+        .incremental = incremental, .stats = deps.stats, .env = deps.env};
     StatusOr<std::vector<std::string>> views = StringList(*doc, "feature_views");
     if (!views.ok()) return Error(views.status());
     m.views = std::move(*views);
@@ -344,6 +347,33 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
     auto done = features::Materialize(**engine, **repo, *deps.registry, *deps.store, m);
     return done.ok() ? Null() : Error(done.status());
   };
+  surface.router.Add(
+      "GET", "/api/cairn/v1/features/stats",
+      [deps](HttpRequest& request) {
+        std::string view;
+        for (const auto& [key, value] : http::ParseQuery(request.query)) {
+          if (key == "view") view = value;
+        }
+        auto repo = deps.serving->Definitions();
+        if (!repo.ok()) return Error(repo.status());
+        std::string body;
+        if (!view.empty()) {
+          StatusOr<features::ViewStats> stats = deps.stats->Load((*repo)->project, view);
+          if (!stats.ok()) return Error(stats.status());
+          body = features::ViewStatsToJson(*stats);
+        } else {
+          StatusOr<std::vector<features::ViewStats>> all = deps.stats->All((*repo)->project);
+          if (!all.ok()) return Error(all.status());
+          body = "{\"views\":[";
+          for (size_t i = 0; i < all->size(); ++i) {
+            body += (i > 0 ? "," : "") + features::ViewStatsToJson((*all)[i]);
+          }
+          body += "]}";
+        }
+        return HttpResponse::Json(200, std::move(body));
+      },
+      http::RouteOptions{.access = "any user (feature statistics)"});
+
   surface.router.Add(
       "POST", "/materialize",
       [materialize](HttpRequest& request) { return materialize(request, false); }, write);

@@ -8,6 +8,9 @@
 //   POST /materialize           {start_ts, end_ts, feature_views?}
 //   POST /materialize-incremental {end_ts, feature_views?}
 // (GET /health is the server's own.) Writes answer `null` with 200, as Feast.
+// Beside Feast's API, Cairn's own:
+//   GET /api/cairn/v1/features/stats?view=V (any user): the view's latest
+//       statistics (features/feature_stats.h); without `view`, every view's.
 // Errors: 4xx/5xx with {"error_code", "message", "detail"}: `detail` as
 // FastAPI (Feast's server) words it, error_code/message as the rest of Cairn.
 // With users, reading features needs any signed-in user; writing and
@@ -18,6 +21,7 @@
 #include <memory>
 
 #include "features/feature_registry.h"
+#include "features/feature_stats.h"
 #include "features/online_serving.h"
 #include "mlflow/access.h"
 #include "offline/engine.h"
@@ -31,6 +35,9 @@ struct FeastDependencies {
   online::OnlineStore* store;
   // Opens an offline engine for a materialization (one per request).
   std::function<StatusOr<std::unique_ptr<offline::Engine>>()> open_engine;
+  // Materializations save their statistics here; the stats route reads them.
+  features::FeatureStatsStore* stats;
+  Env* env;
 };
 
 // Everything in `deps` must outlive the server.

@@ -1,9 +1,11 @@
 #include "features/historical.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
 #include "features/offline_source.h"
+#include "features/on_demand.h"
 #include "features/pit_join.h"
 
 namespace cairn::features {
@@ -44,6 +46,126 @@ struct ViewPlan {
   std::vector<size_t> outputs;  // indexes into request.features
 };
 
+offline::ColumnType ColumnTypeOf(ValueType type) {
+  switch (type) {
+    case ValueType::kInt32:
+      return offline::ColumnType::kInt32;
+    case ValueType::kInt64:
+      return offline::ColumnType::kInt64;
+    case ValueType::kFloat32:
+      return offline::ColumnType::kFloat;
+    case ValueType::kFloat64:
+      return offline::ColumnType::kDouble;
+    case ValueType::kString:
+      return offline::ColumnType::kString;
+    case ValueType::kBytes:
+      return offline::ColumnType::kBytes;
+    case ValueType::kBool:
+      return offline::ColumnType::kBool;
+    case ValueType::kUnixTimestamp:
+      return offline::ColumnType::kTimestamp;
+  }
+  return offline::ColumnType::kString;
+}
+
+// Row `row` of `column` as an expression value (booleans as bool).
+ExprValue ExprAt(const Column& column, int64_t row) {
+  if (row < 0 || !column.IsValid(static_cast<size_t>(row))) return {};
+  size_t r = static_cast<size_t>(row);
+  if (column.type() == offline::ColumnType::kBool) return column.Int(r) != 0;
+  if (offline::IsIntegerStorage(column.type())) return column.Int(r);
+  if (offline::IsDoubleStorage(column.type())) return column.Double(r);
+  return std::string(column.String(r));
+}
+
+// Evaluates every requested on-demand feature row by row, from the joined
+// (hidden or requested) source features and the entity table's request
+// fields, into outputs[i] for each on-demand entry i of `all`.
+Status ComputeOnDemand(offline::Engine& engine, const std::string& entity_table,
+                       const std::vector<ColumnInfo>& entity_columns,
+                       const std::vector<ResolvedFeature>& all,
+                       const std::map<std::string, CompiledOnDemand>& on_demand, size_t rows,
+                       std::vector<std::optional<offline::VirtualColumn>>* outputs) {
+  for (const auto& [name, compiled] : on_demand) {
+    // Where each input's values are: a joined column, or a request field.
+    // Only inputs of the requested features are needed.
+    std::vector<bool> needed = NeededInputs(compiled, all, name);
+    std::vector<const offline::VirtualColumn*> joined(compiled.inputs.size(), nullptr);
+    std::vector<std::string> fields;
+    for (size_t k = 0; k < compiled.inputs.size(); ++k) {
+      const OnDemandInput& input = compiled.inputs[k];
+      if (!needed[k]) continue;
+      if (input.from_request) {
+        if (FindColumn(entity_columns, input.feature) == nullptr) {
+          return InvalidArgument("entity table has no column '" + input.feature +
+                                 "', a request field of on-demand feature view '" + name + "'");
+        }
+        fields.push_back(input.feature);
+        continue;
+      }
+      for (size_t i = 0; i < all.size(); ++i) {
+        bool same =
+            !all[i].on_demand && all[i].view == input.view && all[i].feature == input.feature;
+        if (same && (*outputs)[i]) joined[k] = &*(*outputs)[i];
+      }
+    }
+    Table request_fields;
+    if (!fields.empty()) {
+      std::string select = "SELECT ";
+      for (size_t i = 0; i < fields.size(); ++i) {
+        select += (i ? ", " : "") + QuoteIdentifier(fields[i]);
+      }
+      ASSIGN_OR_RETURN(request_fields, engine.Query(select + " FROM " + entity_table));
+    }
+    std::vector<size_t> wanted;  // indexes into `all` of this view's requested features
+    std::vector<size_t> feature_of;
+    auto table = std::make_shared<Table>();
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (!all[i].on_demand || all[i].view != name) continue;
+      size_t f = 0;
+      while (compiled.view->features[f].field.name != all[i].feature) ++f;
+      wanted.push_back(i);
+      feature_of.push_back(f);
+      table->columns.emplace_back(all[i].output_name,
+                                  ColumnTypeOf(compiled.view->features[f].field.type));
+      table->columns.back().Reserve(rows);
+    }
+    std::vector<ExprValue> values(compiled.inputs.size());
+    for (size_t row = 0; row < rows; ++row) {
+      for (size_t k = 0; k < compiled.inputs.size(); ++k) {
+        if (!needed[k]) continue;
+        if (compiled.inputs[k].from_request) {
+          values[k] =
+              ExprAt(*request_fields.Find(compiled.inputs[k].feature), static_cast<int64_t>(row));
+        } else {
+          const offline::VirtualColumn& v = *joined[k];
+          int64_t source_row = v.rows != nullptr ? (*v.rows)[row] : static_cast<int64_t>(row);
+          values[k] = ExprAt(v.source->columns[v.column], source_row);
+        }
+      }
+      for (size_t w = 0; w < wanted.size(); ++w) {
+        FeatureValue out = compiled.Evaluate(feature_of[w], values);
+        Column& column = table->columns[w];
+        if (const int64_t* i = std::get_if<int64_t>(&out)) {
+          column.AppendInt(*i);
+        } else if (const double* d = std::get_if<double>(&out)) {
+          column.AppendDouble(*d);
+        } else if (const std::string* s = std::get_if<std::string>(&out)) {
+          column.AppendString(*s);
+        } else {
+          column.AppendNull();
+        }
+      }
+    }
+    std::shared_ptr<const Table> computed = table;
+    for (size_t w = 0; w < wanted.size(); ++w) {
+      (*outputs)[wanted[w]] = offline::VirtualColumn{
+          .name = all[wanted[w]].output_name, .source = computed, .column = w, .rows = nullptr};
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<std::vector<ResolvedFeature>> ResolveFeatures(const FeatureRepo& repo,
@@ -53,13 +175,26 @@ StatusOr<std::vector<ResolvedFeature>> ResolveFeatures(const FeatureRepo& repo,
   std::vector<ResolvedFeature> out;
   auto add_view = [&](const std::string& view_name, const std::vector<std::string>& features,
                       const std::string& alias) -> Status {
+    std::string prefix = alias.empty() ? view_name : alias;
+    auto output = [&](const std::string& f) { return full_feature_names ? prefix + "__" + f : f; };
+    if (const OnDemandFeatureView* odfv = repo.FindOnDemandFeatureView(view_name)) {
+      std::vector<std::string> names = features;
+      if (names.empty() || (names.size() == 1 && names[0] == "*")) {
+        names.clear();
+        for (const OnDemandFeature& f : odfv->features) names.push_back(f.field.name);
+      }
+      for (const std::string& f : names) {
+        bool found = std::any_of(odfv->features.begin(), odfv->features.end(),
+                                 [&](const OnDemandFeature& o) { return o.field.name == f; });
+        if (!found) {
+          return NotFound("on-demand feature view '" + view_name + "' has no feature '" + f + "'");
+        }
+        out.push_back({view_name, f, output(f), /*on_demand=*/true});
+      }
+      return Status::Ok();
+    }
     const FeatureView* view = repo.FindFeatureView(view_name);
     if (view == nullptr) {
-      if (repo.FindOnDemandFeatureView(view_name) != nullptr) {
-        return InvalidArgument("'" + view_name +
-                               "' is an on-demand feature view; training-set retrieval of "
-                               "on-demand features is not supported yet");
-      }
       return NotFound("no feature view named '" + view_name + "' in project '" + repo.project +
                       "'");
     }
@@ -72,8 +207,7 @@ StatusOr<std::vector<ResolvedFeature>> ResolveFeatures(const FeatureRepo& repo,
       if (view->FindFeature(f) == nullptr) {
         return NotFound("feature view '" + view_name + "' has no feature '" + f + "'");
       }
-      std::string prefix = alias.empty() ? view_name : alias;
-      out.push_back({view_name, f, full_feature_names ? prefix + "__" + f : f});
+      out.push_back({view_name, f, output(f)});
     }
     return Status::Ok();
   };
@@ -108,6 +242,46 @@ StatusOr<std::vector<ResolvedFeature>> ResolveFeatures(const FeatureRepo& repo,
   return out;
 }
 
+std::string HiddenName(const std::string& view, const std::string& feature) {
+  return "__cairn_in_" + view + "__" + feature;
+}
+
+std::vector<bool> NeededInputs(const CompiledOnDemand& compiled,
+                               const std::vector<ResolvedFeature>& features,
+                               const std::string& name) {
+  std::vector<bool> needed(compiled.inputs.size(), false);
+  for (const ResolvedFeature& f : features) {
+    if (!f.on_demand || f.view != name) continue;
+    for (size_t i = 0; i < compiled.view->features.size(); ++i) {
+      if (compiled.view->features[i].field.name != f.feature) continue;
+      for (size_t k : compiled.bindings[i]) needed[k] = true;
+    }
+  }
+  return needed;
+}
+
+StatusOr<std::map<std::string, CompiledOnDemand>> PlanOnDemand(const FeatureRepo& repo,
+                                                               std::vector<ResolvedFeature>* all) {
+  std::map<std::string, CompiledOnDemand> on_demand;
+  size_t requested = all->size();
+  for (size_t i = 0; i < requested; ++i) {
+    const ResolvedFeature f = (*all)[i];
+    if (!f.on_demand || on_demand.count(f.view)) continue;
+    const OnDemandFeatureView* odfv = repo.FindOnDemandFeatureView(f.view);
+    if (odfv == nullptr) return NotFound("no on-demand feature view named '" + f.view + "'");
+    ASSIGN_OR_RETURN(CompiledOnDemand compiled, CompileOnDemand(repo, *odfv));
+    for (const OnDemandInput& input : compiled.inputs) {
+      if (input.from_request) continue;
+      std::string hidden = HiddenName(input.view, input.feature);
+      bool present = std::any_of(all->begin(), all->end(),
+                                 [&](const ResolvedFeature& r) { return r.output_name == hidden; });
+      if (!present) all->push_back({input.view, input.feature, hidden});
+    }
+    on_demand.emplace(f.view, std::move(compiled));
+  }
+  return on_demand;
+}
+
 Status LoadEntityFile(offline::Engine& engine, const std::string& path, const std::string& table) {
   bool csv = path.ends_with(".csv") || path.ends_with(".csv.gz");
   std::string reader = csv ? "read_csv(" + QuoteLiteral(path) + ", header = true)"
@@ -130,11 +304,17 @@ StatusOr<HistoricalResult> GetHistoricalFeatures(offline::Engine& engine, const 
                    EntityTimestampColumn(entity_columns, request.timestamp_column));
   const ColumnInfo* ts_info = FindColumn(entity_columns, ts_column);
 
-  // Group the requested features by view, in order of first appearance.
+  // On-demand features read source features that may not be requested:
+  // those join as hidden columns, never output.
+  std::vector<ResolvedFeature> all = request.features;
+  ASSIGN_OR_RETURN(auto on_demand, PlanOnDemand(repo, &all));
+
+  // Group the features by view, in order of first appearance.
   std::vector<ViewPlan> views;
   std::map<std::string, size_t> view_index;
-  for (size_t i = 0; i < request.features.size(); ++i) {
-    const ResolvedFeature& f = request.features[i];
+  for (size_t i = 0; i < all.size(); ++i) {
+    const ResolvedFeature& f = all[i];
+    if (f.on_demand) continue;
     if (FindColumn(entity_columns, f.output_name) != nullptr) {
       return InvalidArgument("entity table column '" + f.output_name +
                              "' has the name of a requested feature; rename the column or use "
@@ -195,13 +375,13 @@ StatusOr<HistoricalResult> GetHistoricalFeatures(offline::Engine& engine, const 
   for (const ColumnInfo& c : entity_columns) result.columns.push_back(c.name);
   for (const ResolvedFeature& f : request.features) result.columns.push_back(f.output_name);
 
-  std::vector<std::optional<offline::VirtualColumn>> outputs(request.features.size());
+  std::vector<std::optional<offline::VirtualColumn>> outputs(all.size());
   for (const ViewPlan& plan : views) {
     const FeatureView& view = *plan.view;
     progress("reading " + view.name);
     ASSIGN_OR_RETURN(ViewScan scan, BuildViewScan(engine, repo, view, plan.keys, [&] {
                        std::vector<std::string> names;
-                       for (size_t i : plan.outputs) names.push_back(request.features[i].feature);
+                       for (size_t i : plan.outputs) names.push_back(all[i].feature);
                        return names;
                      }()));
     // Only rows that can be chosen: none after the last entity time, none
@@ -237,17 +417,22 @@ StatusOr<HistoricalResult> GetHistoricalFeatures(offline::Engine& engine, const 
       std::string column = "__cairn_f" + std::to_string(i);
       size_t index = 0;
       while (source->columns[index].name() != column) ++index;
-      outputs[plan.outputs[i]] =
-          offline::VirtualColumn{.name = request.features[plan.outputs[i]].output_name,
-                                 .source = source,
-                                 .column = index,
-                                 .rows = matched};
+      outputs[plan.outputs[i]] = offline::VirtualColumn{.name = all[plan.outputs[i]].output_name,
+                                                        .source = source,
+                                                        .column = index,
+                                                        .rows = matched};
     }
+  }
+
+  if (!on_demand.empty()) {
+    progress("computing on-demand features");
+    RETURN_IF_ERROR(ComputeOnDemand(engine, entity_table, entity_columns, all, on_demand,
+                                    result.rows, &outputs));
   }
 
   progress("assembling the training set");
   std::vector<offline::VirtualColumn> columns;
-  for (std::optional<offline::VirtualColumn>& c : outputs) columns.push_back(std::move(*c));
+  for (size_t i = 0; i < request.features.size(); ++i) columns.push_back(std::move(*outputs[i]));
   RETURN_IF_ERROR(engine.RegisterVirtualTable("cairn_features", std::move(columns), result.rows));
   result.query = "SELECT * FROM " + entity_table + " POSITIONAL JOIN cairn_table('cairn_features')";
   return result;

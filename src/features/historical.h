@@ -7,39 +7,56 @@
 //
 // Output columns: the entity table's, in order, then each requested feature
 // in request order, named `feature`, or `view__feature` with
-// full_feature_names (a service's alias replaces the view name).
+// full_feature_names (a service's alias replaces the view name). On-demand
+// features are computed after the join from the joined source features and
+// the entity table's columns named like their request fields.
 //
 // Thread-safety: one retrieval per Engine at a time.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
 #include "features/definitions.h"
+#include "features/on_demand.h"
 #include "offline/engine.h"
 
 namespace cairn::features {
 
 // One requested feature, resolved against the repo.
 struct ResolvedFeature {
-  std::string view;  // a feature view's name
+  std::string view;  // a feature view's name, or an on-demand view's
   std::string feature;
   std::string output_name;
+  bool on_demand = false;
 };
 
 // Resolves "view:feature" references (or "view" / "view:*" for all of a
 // view's features) or a feature service. Errors: NotFound naming the unknown
 // view, feature or service; InvalidArgument when two features would get one
-// output name (the message suggests full feature names) or an on-demand
-// feature is asked for (not yet supported).
+// output name (the message suggests full feature names).
 StatusOr<std::vector<ResolvedFeature>> ResolveFeatures(const FeatureRepo& repo,
                                                        const std::vector<std::string>& refs,
                                                        const std::string& service,
                                                        bool full_feature_names);
+
+// For the on-demand features among `features`: compiles their views and
+// appends to `features` the source features they read that were not asked
+// for, as entries named HiddenName(view, feature) (never output). Returns
+// the compiled views by name. Errors: as CompileOnDemand.
+StatusOr<std::map<std::string, CompiledOnDemand>> PlanOnDemand(
+    const FeatureRepo& repo, std::vector<ResolvedFeature>* features);
+std::string HiddenName(const std::string& view, const std::string& feature);
+// Which of `compiled`'s inputs the features of on-demand view `name` that
+// `features` asks for read (an unrequested feature's request field may be absent).
+std::vector<bool> NeededInputs(const CompiledOnDemand& compiled,
+                               const std::vector<ResolvedFeature>& features,
+                               const std::string& name);
 
 struct HistoricalRequest {
   std::vector<ResolvedFeature> features;

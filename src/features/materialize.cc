@@ -154,6 +154,11 @@ StatusOr<std::vector<ViewMaterialization>> Materialize(offline::Engine& engine,
     }
     ASSIGN_OR_RETURN(ViewMaterialization done, MaterializeView(engine, repo, *view, store, request,
                                                                start, request.end_micros));
+    if (request.stats != nullptr && done.rows > 0) {
+      ASSIGN_OR_RETURN(ViewStats stats, ComputeViewStats(engine, repo, *view, request.env, start,
+                                                         request.end_micros));
+      RETURN_IF_ERROR(request.stats->Save(stats));
+    }
     RETURN_IF_ERROR(registry.RecordMaterialization(
         repo.project, {.view = view->name,
                        .start_micros = start,

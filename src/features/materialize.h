@@ -24,6 +24,7 @@
 #include "core/status.h"
 #include "features/definitions.h"
 #include "features/feature_registry.h"
+#include "features/feature_stats.h"
 #include "offline/engine.h"
 #include "online/online_store.h"
 
@@ -35,6 +36,10 @@ struct MaterializeRequest {
   int64_t end_micros = 0;
   bool incremental = false;
   size_t batch_rows = 100'000;
+  // When set, each view's statistics over the window are computed after its
+  // rows are written and saved there (a window with no rows keeps the old).
+  FeatureStatsStore* stats = nullptr;
+  Env* env = nullptr;  // REQUIRES: set with `stats`
   // Told after each batch: the view, rows written so far, and its total.
   std::function<void(const std::string& view, size_t done, size_t total)> progress;
 };

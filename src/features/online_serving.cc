@@ -14,6 +14,75 @@ constexpr int64_t kMicrosPerSecond = 1'000'000;
 
 bool IsIntegerKey(ValueType type) { return type == ValueType::kInt32 || type == ValueType::kInt64; }
 
+// Fills the columns of `name`'s requested features from the fetched source
+// columns (a value not PRESENT reads as null) and the request's fields.
+Status ComputeOnDemand(const CompiledOnDemand& compiled, const std::string& name,
+                       const std::vector<ResolvedFeature>& all, const OnlineRequest& request,
+                       size_t rows, std::vector<OnlineColumn>* columns) {
+  std::vector<bool> needed = NeededInputs(compiled, all, name);
+  std::vector<const OnlineColumn*> fetched(compiled.inputs.size(), nullptr);
+  std::vector<const std::vector<EntityValue>*> fields(compiled.inputs.size(), nullptr);
+  for (size_t k = 0; k < compiled.inputs.size(); ++k) {
+    const OnDemandInput& input = compiled.inputs[k];
+    if (!needed[k]) continue;
+    if (input.from_request) {
+      for (const auto& [field, values] : request.entities) {
+        if (field == input.feature) fields[k] = &values;
+      }
+      if (fields[k] == nullptr) {
+        return InvalidArgument("entities: missing '" + input.feature +
+                               "', a request field of on-demand feature view '" + name + "'");
+      }
+      continue;
+    }
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (!all[i].on_demand && all[i].view == input.view && all[i].feature == input.feature) {
+        fetched[k] = &(*columns)[i];
+      }
+    }
+  }
+  std::vector<size_t> wanted, feature_of;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (!all[i].on_demand || all[i].view != name) continue;
+    size_t f = 0;
+    while (compiled.view->features[f].field.name != all[i].feature) ++f;
+    wanted.push_back(i);
+    feature_of.push_back(f);
+    (*columns)[i] =
+        OnlineColumn{.name = all[i].output_name, .type = compiled.view->features[f].field.type};
+  }
+  std::vector<ExprValue> values(compiled.inputs.size());
+  for (size_t row = 0; row < rows; ++row) {
+    for (size_t k = 0; k < compiled.inputs.size(); ++k) {
+      if (!needed[k]) continue;
+      if (fields[k] != nullptr) {
+        const EntityValue& v = (*fields[k])[row];
+        if (const int64_t* i = std::get_if<int64_t>(&v)) {
+          values[k] = *i;
+        } else if (const double* d = std::get_if<double>(&v)) {
+          values[k] = *d;
+        } else {
+          values[k] = std::get<std::string>(v);
+        }
+      } else {
+        const OnlineColumn& c = *fetched[k];
+        values[k] = c.statuses[row] == FeatureStatus::kPresent
+                        ? ToExprValue(c.values[row], compiled.inputs[k].type)
+                        : ExprValue();
+      }
+    }
+    for (size_t w = 0; w < wanted.size(); ++w) {
+      OnlineColumn& out = (*columns)[wanted[w]];
+      FeatureValue v = compiled.Evaluate(feature_of[w], values);
+      out.statuses.push_back(std::holds_alternative<std::monostate>(v) ? FeatureStatus::kNullValue
+                                                                       : FeatureStatus::kPresent);
+      out.values.push_back(std::move(v));
+      out.event_micros.push_back(0);
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string_view FeatureStatusName(FeatureStatus status) {
@@ -106,6 +175,9 @@ StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& r
     for (const EntityValue& v : values) {
       if (const int64_t* i = std::get_if<int64_t>(&v)) {
         column.values.emplace_back(*i);
+      } else if (const double* d = std::get_if<double>(&v)) {
+        column.values.emplace_back(*d);
+        column.type = ValueType::kFloat64;
       } else {
         column.values.emplace_back(std::get<std::string>(v));
       }
@@ -115,10 +187,17 @@ StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& r
     response.columns.push_back(std::move(column));
   }
 
+  // On-demand features read source features that may not be requested:
+  // those are read too, as hidden columns.
+  std::vector<ResolvedFeature> all = features;
+  ASSIGN_OR_RETURN(auto on_demand, PlanOnDemand(*repo, &all));
+
   // One store read per view; features keep request order.
   std::map<std::string, std::vector<size_t>> by_view;
-  for (size_t i = 0; i < features.size(); ++i) by_view[features[i].view].push_back(i);
-  std::vector<OnlineColumn> feature_columns(features.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (!all[i].on_demand) by_view[all[i].view].push_back(i);
+  }
+  std::vector<OnlineColumn> feature_columns(all.size());
   int64_t now = env_->NowMicros();
   for (const auto& [view_name, indexes] : by_view) {
     const FeatureView* view = repo->FindFeatureView(view_name);
@@ -140,7 +219,8 @@ StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& r
       for (size_t k = 0; k < keys.size(); ++k) {
         const EntityValue& v = (*key_values[k])[row];
         bool integer = std::holds_alternative<int64_t>(v);
-        if (integer != IsIntegerKey(keys[k].type)) {
+        bool text = std::holds_alternative<std::string>(v);
+        if (integer != IsIntegerKey(keys[k].type) || (!integer && !text)) {
           return InvalidArgument("entities: '" + keys[k].name + "' must be " +
                                  (IsIntegerKey(keys[k].type) ? "an integer" : "a string") +
                                  " (its entity declares " +
@@ -158,10 +238,9 @@ StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& r
     std::vector<size_t> positions;
     for (size_t i : indexes) {
       size_t p = 0;
-      while (view->schema[p].name != features[i].feature) ++p;
+      while (view->schema[p].name != all[i].feature) ++p;
       positions.push_back(p);
-      feature_columns[i] =
-          OnlineColumn{.name = features[i].output_name, .type = view->schema[p].type};
+      feature_columns[i] = OnlineColumn{.name = all[i].output_name, .type = view->schema[p].type};
     }
     int64_t ttl = view->ttl_seconds * kMicrosPerSecond;
     for (size_t row = 0; row < rows; ++row) {
@@ -195,7 +274,12 @@ StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& r
       }
     }
   }
-  for (OnlineColumn& c : feature_columns) response.columns.push_back(std::move(c));
+  for (const auto& [name, compiled] : on_demand) {
+    RETURN_IF_ERROR(ComputeOnDemand(compiled, name, all, request, rows, &feature_columns));
+  }
+  for (size_t i = 0; i < features.size(); ++i) {
+    response.columns.push_back(std::move(feature_columns[i]));
+  }
   return response;
 }
 

@@ -31,8 +31,9 @@ namespace cairn::features {
 enum class FeatureStatus { kPresent, kNullValue, kNotFound, kOutsideMaxAge };
 std::string_view FeatureStatusName(FeatureStatus status);  // "PRESENT", ...
 
-// An entity value from a request: integer or string.
-using EntityValue = std::variant<int64_t, std::string>;
+// A value of the request's `entities` map: a join key (integer or string) or
+// a request field of an on-demand view (which may also be a number).
+using EntityValue = std::variant<int64_t, std::string, double>;
 
 struct OnlineRequest {
   std::vector<std::string> features;  // "view:feature" (or "view" for all)

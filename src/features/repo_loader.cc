@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "features/on_demand.h"
+
 namespace cairn::features {
 namespace {
 
@@ -477,7 +479,7 @@ Status ValidateOnDemand(const FeatureRepo& repo, const OnDemandFeatureView& v) {
       return fail("features", "'" + f.field.name + "' is declared twice");
     }
   }
-  return Status::Ok();
+  return CompileOnDemand(repo, v).status();  // every expression parses and its names resolve
 }
 
 Status ValidateService(const FeatureRepo& repo, const FeatureService& s) {

@@ -143,7 +143,18 @@ Histogram* Registry::GetHistogram(const std::string& name, const std::string& he
                               [&] { return std::make_unique<Histogram>(bounds); });
 }
 
+void Registry::AddCollector(std::function<void()> collect) {
+  std::lock_guard lock(mu_);
+  collectors_.push_back(std::move(collect));
+}
+
 std::string Registry::RenderPrometheus() const {
+  std::vector<std::function<void()>> collectors;
+  {
+    std::lock_guard lock(mu_);
+    collectors = collectors_;
+  }
+  for (const auto& collect : collectors) collect();  // outside the lock: they call Get*()
   std::string out;
   std::lock_guard lock(mu_);
   for (const auto& family : families_) {

@@ -75,6 +75,11 @@ class Registry {
   Histogram* GetHistogram(const std::string& name, const std::string& help, const Labels& labels,
                           const std::vector<double>& bounds);
 
+  // `collect` runs at the start of every RenderPrometheus, on the scraping
+  // thread: for gauges cheaper to read at scrape time than to keep current
+  // (e.g. how old the newest feature value is). It may call Get*() and set.
+  void AddCollector(std::function<void()> collect);
+
   // Prometheus text format, families in creation order.
   std::string RenderPrometheus() const;
 
@@ -84,6 +89,7 @@ class Registry {
 
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Family>> families_;  // GUARDED_BY(mu_)
+  std::vector<std::function<void()>> collectors_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace cairn::metrics

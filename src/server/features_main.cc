@@ -8,6 +8,7 @@
 #include "core/env.h"
 #include "core/time_format.h"
 #include "features/feature_registry.h"
+#include "features/feature_stats.h"
 #include "features/historical.h"
 #include "features/materialize.h"
 #include "features/offline_source.h"
@@ -137,6 +138,13 @@ Status Materialize(const ServerConfig& config, FeatureRegistry& registry,
     request.start_micros = *start;
   }
   ASSIGN_OR_RETURN(std::unique_ptr<online::OnlineStore> store, OpenOnlineStore(config));
+  ASSIGN_OR_RETURN(std::unique_ptr<store::MetadataStore> metadata, OpenStore(config));
+  features::FeatureStatsStore stats(metadata.get());
+  RETURN_IF_ERROR(stats.Init());
+  if (!c.no_stats) {
+    request.stats = &stats;
+    request.env = Env::Default();
+  }
   int threads = c.threads > 0 ? c.threads : static_cast<int>(std::thread::hardware_concurrency());
   ASSIGN_OR_RETURN(std::unique_ptr<offline::Engine> engine, offline::Engine::Open(threads));
   RETURN_IF_ERROR(features::RegisterSources(*engine, repo));
@@ -152,6 +160,65 @@ Status Materialize(const ServerConfig& config, FeatureRegistry& registry,
   }
   std::cout << "materialized " << done.size() << " view(s), " << rows << " rows in " << seconds
             << " s into " << store->DisplayUri() << "\n";
+  return Status::Ok();
+}
+
+std::string Number(const std::optional<double>& v) {
+  if (!v) return "-";
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.4g", *v);
+  return buffer;
+}
+
+void PrintStats(const features::ViewStats& s, int64_t now_micros) {
+  std::cout << s.view << " (project " << s.project << "): " << s.rows << " rows";
+  if (s.oldest_event_micros && s.newest_event_micros) {
+    std::cout << ", events " << FormatRfc3339(*s.oldest_event_micros) << " .. "
+              << FormatRfc3339(*s.newest_event_micros) << ", newest "
+              << features::FormatDuration((now_micros - *s.newest_event_micros) / 1'000'000)
+              << " old";
+  }
+  std::cout << "\n";
+  std::printf("%-24s %-13s %7s %10s %10s %10s %10s %10s %10s %10s  %s\n", "feature", "type",
+              "nulls", "min", "p05", "p50", "p95", "max", "mean", "stddev", "distinct / top");
+  for (const features::FeatureStats& f : s.features) {
+    auto quantile = [&](double q) -> std::optional<double> {
+      for (const auto& [at, v] : f.quantiles) {
+        if (at == q) return v;
+      }
+      return std::nullopt;
+    };
+    std::string top;
+    if (f.distinct) top = std::to_string(*f.distinct) + " distinct";
+    for (const auto& [value, count] : f.top)
+      top += (top.empty() ? "" : ", ") + value + " (" + std::to_string(count) + ")";
+    std::printf("%-24s %-13s %6.2f%% %10s %10s %10s %10s %10s %10s %10s  %s\n", f.name.c_str(),
+                std::string(features::ValueTypeName(f.type)).c_str(), 100 * f.null_rate,
+                Number(f.min).c_str(), Number(quantile(0.05)).c_str(),
+                Number(quantile(0.5)).c_str(), Number(quantile(0.95)).c_str(),
+                Number(f.max).c_str(), Number(f.mean).c_str(), Number(f.stddev).c_str(),
+                top.c_str());
+  }
+  std::fflush(stdout);
+}
+
+Status Stats(const ServerConfig& config, FeatureRegistry& registry, const FeaturesCommand& c) {
+  ASSIGN_OR_RETURN(std::string project, ProjectOf(registry, c));
+  ASSIGN_OR_RETURN(FeatureRepo repo, registry.Load(project));
+  const features::FeatureView* view = repo.FindFeatureView(c.view);
+  if (view == nullptr) {
+    return NotFound("no feature view named '" + c.view + "' in project '" + project + "'");
+  }
+  int threads = c.threads > 0 ? c.threads : static_cast<int>(std::thread::hardware_concurrency());
+  ASSIGN_OR_RETURN(std::unique_ptr<offline::Engine> engine, offline::Engine::Open(threads));
+  RETURN_IF_ERROR(features::RegisterSources(*engine, repo));
+  ASSIGN_OR_RETURN(features::ViewStats stats,
+                   features::ComputeViewStats(*engine, repo, *view, Env::Default()));
+  ASSIGN_OR_RETURN(std::unique_ptr<store::MetadataStore> metadata, OpenStore(config));
+  features::FeatureStatsStore saved(metadata.get());
+  RETURN_IF_ERROR(saved.Init());
+  RETURN_IF_ERROR(saved.Save(stats));
+  PrintStats(stats, Env::Default()->NowMicros());
   return Status::Ok();
 }
 
@@ -195,6 +262,8 @@ Status Run(const ServerConfig& config, FeatureRegistry& registry, const Features
     case FeaturesCommand::Action::kMaterialize:
     case FeaturesCommand::Action::kMaterializeIncremental:
       return Materialize(config, registry, c);
+    case FeaturesCommand::Action::kStats:
+      return Stats(config, registry, c);
   }
   return Status::Ok();
 }

@@ -6,6 +6,7 @@
 //   historical   build a point-in-time correct training set to a file
 //   materialize START END, materialize-incremental END
 //                copy the latest values into the online store
+//   stats VIEW   compute and print a view's statistics
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,7 @@ struct FeaturesCommand {
     kHistorical,
     kMaterialize,
     kMaterializeIncremental,
+    kStats,
   };
   Action action = Action::kList;
   std::string repo;     // repo folder (plan, apply; names the project elsewhere)
@@ -43,6 +45,8 @@ struct FeaturesCommand {
   std::string start;
   std::string end;
   std::vector<std::string> views;
+  bool no_stats = false;  // materialize: skip computing the window's statistics
+  std::string view;       // stats
 };
 
 // Prints results to stdout and progress/errors to stderr; returns the exit code.

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "feast/feast_routes.h"
 #include "features/feature_registry.h"
+#include "features/feature_stats.h"
 #include "features/online_serving.h"
 #include "governance/promotion_service.h"
 #include "http/router.h"
@@ -174,10 +175,44 @@ int RunServer(const ServerConfig& config) {
   }
   features::OnlineServing online_serving(&feature_registry, online_store->get(), Env::Default(),
                                          config.feature_project);
+  features::FeatureStatsStore feature_stats(store->get());
+  if (Status init = feature_stats.Init(); !init.ok()) {
+    LogError("cannot initialise feature statistics", {{"error", init.ToString()}});
+    return 1;
+  }
+  // Freshness is read at scrape time: the age of each view's newest value
+  // keeps growing between materializations, so a stored number would lie.
+  registry.AddCollector([&registry, &feature_stats] {
+    auto all = feature_stats.All();
+    if (!all.ok()) return;
+    int64_t now = Env::Default()->NowMicros();
+    for (const features::ViewStats& s : *all) {
+      metrics::Labels labels = {{"project", s.project}, {"view", s.view}};
+      if (s.newest_event_micros) {
+        registry
+            .GetGauge("cairn_feature_view_freshness_seconds",
+                      "Seconds since the newest event time of the view's last statistics", labels)
+            ->Set(static_cast<double>(now - *s.newest_event_micros) / 1e6);
+      }
+      registry.GetGauge("cairn_feature_view_rows", "Rows in the view's last statistics", labels)
+          ->Set(static_cast<double>(s.rows));
+      for (const features::FeatureStats& f : s.features) {
+        metrics::Labels feature_labels = labels;
+        feature_labels.emplace_back("feature", f.name);
+        registry
+            .GetGauge("cairn_feature_null_ratio",
+                      "Share of null values of the feature in the view's last statistics",
+                      feature_labels)
+            ->Set(f.null_rate);
+      }
+    }
+  });
   feast::RegisterFeastRoutes(surface, {.serving = &online_serving,
                                        .registry = &feature_registry,
                                        .store = online_store->get(),
-                                       .open_engine = [] { return offline::Engine::Open(); }});
+                                       .open_engine = [] { return offline::Engine::Open(); },
+                                       .stats = &feature_stats,
+                                       .env = Env::Default()});
 
   http::ServerOptions options;
   options.host = config.host;

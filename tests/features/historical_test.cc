@@ -52,6 +52,14 @@ feature_views:
     source: busy_routes
     schema: [{name: load_pct, type: Float64}]
     transformation: SELECT *, load * 100 AS load_pct FROM source
+on_demand_feature_views:
+  - name: derived
+    sources: [driver_stats]
+    request_schema: [{name: bonus, type: Float64}]
+    features:
+      - {name: trips_plus, type: Float64, expression: trips + bonus}
+      - {name: busy, type: Bool, expression: conv_rate > 0.65}
+      - {name: label, type: String, expression: "if(trips >= 12, 'high', 'low')"}
 feature_services:
   - name: svc
     features:
@@ -155,6 +163,32 @@ TEST_F(HistoricalTest, MultiKeyViewsSqlSourcesTransformationsAndServices) {
   EXPECT_NEAR(busy.Double(0), 80, 1e-4);
   EXPECT_NEAR(busy.Double(1), 90, 1e-4);
   EXPECT_FALSE(busy.IsValid(2));  // 0.4 is not busy, and nothing earlier was
+}
+
+TEST_F(HistoricalTest, OnDemandFeaturesAreComputedAfterTheJoin) {
+  ASSERT_OK_AND_ASSIGN(offline::Table t,
+                       Retrieve("driver_id,event_timestamp,bonus\n"
+                                "1,2026-01-01 11:30:00,0.5\n"
+                                "1,2026-01-01 10:30:00,1.5\n"
+                                "3,2026-01-01 12:00:00,2\n",
+                                {"derived:trips_plus", "derived:busy", "derived:label"}));
+  EXPECT_THAT(Names(t), ElementsAre("driver_id", "event_timestamp", "bonus", "trips_plus", "busy",
+                                    "label"));  // the sources they read stay hidden
+  const offline::Column& plus = *t.Find("trips_plus");
+  EXPECT_DOUBLE_EQ(plus.Double(0), 12.5);
+  EXPECT_DOUBLE_EQ(plus.Double(1), 11.5);
+  EXPECT_FALSE(plus.IsValid(2));  // no features for driver 3: null propagates
+  const offline::Column& busy = *t.Find("busy");
+  EXPECT_EQ(busy.Int(0), 1);  // 0.7 > 0.65
+  EXPECT_EQ(busy.Int(1), 0);  // 0.5
+  EXPECT_EQ(t.Find("label")->String(0), "high");
+  EXPECT_EQ(t.Find("label")->String(1), "low");
+  EXPECT_EQ(t.Find("label")->String(2), "low");  // if(null >= 12, ...) takes else
+
+  StatusOr<offline::Table> missing =
+      Retrieve("driver_id,event_timestamp\n1,2026-01-01 11:30:00\n", {"derived:trips_plus"});
+  EXPECT_THAT(missing.status().message(),
+              HasSubstr("no column 'bonus', a request field of on-demand feature view 'derived'"));
 }
 
 TEST_F(HistoricalTest, OrderHoldsAcrossManyChunks) {

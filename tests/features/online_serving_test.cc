@@ -54,6 +54,13 @@ feature_views:
     source: stats_src
     online: false
     schema: [{name: trips, type: Int64}]
+on_demand_feature_views:
+  - name: derived
+    sources: [stats]
+    request_schema: [{name: bonus, type: Float64}]
+    features:
+      - {name: doubled, type: Int64, expression: trips * 2}
+      - {name: boosted, type: Float64, expression: "rate + bonus"}
 )yaml";
 
 int64_t At(const std::string& text) { return *ParseTimestampMicros(text); }
@@ -163,6 +170,24 @@ TEST_P(OnlineServingTest, MaterializesTheLatestRowAndServesStatuses) {
   EXPECT_EQ(std::get<int64_t>(r.columns[3].values[0]), 11);
 }
 
+TEST_P(OnlineServingTest, OnDemandFeaturesUseFetchedValuesAndRequestFields) {
+  ASSERT_OK(Materialize(0, At("2026-01-02T00:00:00Z")).status());
+  OnlineRequest request{.features = {"derived:doubled", "derived:boosted"}};
+  request.entities.emplace_back("driver_id", std::vector<EntityValue>{int64_t{1}, int64_t{3}});
+  request.entities.emplace_back("bonus", std::vector<EntityValue>{0.25, int64_t{1}});
+  ASSERT_OK_AND_ASSIGN(OnlineResponse r, serving_->GetOnlineFeatures(request));
+  ASSERT_EQ(r.columns.size(), 4u);  // driver_id, bonus, doubled, boosted
+  EXPECT_EQ(r.columns[2].name, "doubled");
+  EXPECT_EQ(std::get<int64_t>(r.columns[2].values[0]), 22);
+  EXPECT_EQ(r.columns[2].statuses[0], FeatureStatus::kPresent);
+  EXPECT_DOUBLE_EQ(std::get<double>(r.columns[3].values[0]), 0.85);
+  EXPECT_EQ(r.columns[2].statuses[1], FeatureStatus::kNullValue);  // driver 3 has nothing
+  OnlineRequest no_bonus{.features = {"derived:boosted"}};
+  no_bonus.entities.emplace_back("driver_id", std::vector<EntityValue>{int64_t{1}});
+  EXPECT_THAT(serving_->GetOnlineFeatures(no_bonus).status().message(),
+              HasSubstr("missing 'bonus', a request field of on-demand feature view 'derived'"));
+}
+
 TEST_P(OnlineServingTest, OlderWindowsAndPushesNeverOverwriteNewerValues) {
   ASSERT_OK(Materialize(0, At("2026-01-02T00:00:00Z")).status());
   // A later run over an earlier window: driver 1's 10:00 row is kept out,
@@ -231,12 +256,10 @@ TEST_P(OnlineServingTest, ErrorsNameWhatIsWrong) {
 
 TEST_P(OnlineServingTest, ARegistryChangeReachesTheRunningServer) {
   ASSERT_OK(Get({1}, {"stats:rate"}).status());
-  std::string next = kDefinitions;
-  next +=
-      "  - name: extra\n    entities: [driver]\n    source: stats_src\n"
-      "    schema: [{name: trips, type: Int64}]\n";
-  std::string with_extra = next;
-  // Insert the new view under feature_views (the YAML above ends inside that list).
+  std::string with_extra = kDefinitions;
+  with_extra.insert(with_extra.find("on_demand_feature_views:"),
+                    "  - name: extra\n    entities: [driver]\n    source: stats_src\n"
+                    "    schema: [{name: trips, type: Int64}]\n");
   Apply(with_extra);
   EXPECT_EQ(Get({1}, {"extra:trips"}).status().code(), StatusCode::kNotFound);  // cached < 100 ms
   env_.AdvanceMicros(200'000);
@@ -275,13 +298,22 @@ TEST_P(OnlineServingTest, OnlineAnswersEqualHistoricalRetrieval) {
     ASSERT_OK_AND_ASSIGN(auto engine, offline::Engine::Open(2));
     ASSERT_OK(RegisterSources(*engine, repo));
     ASSERT_OK(LoadEntityFile(*engine, (root_ / "entities.csv").string()));
-    ASSERT_OK_AND_ASSIGN(auto features, ResolveFeatures(repo, {"stats:trips"}, "", false));
+    ASSERT_OK_AND_ASSIGN(auto features,
+                         ResolveFeatures(repo, {"stats:trips", "derived:doubled"}, "", false));
     ASSERT_OK_AND_ASSIGN(HistoricalResult result,
                          GetHistoricalFeatures(*engine, repo, {.features = features}));
     ASSERT_OK_AND_ASSIGN(offline::Table offline_rows, engine->Query(result.query));
 
-    ASSERT_OK_AND_ASSIGN(OnlineResponse online, Get(drivers, {"stats:trips"}));
+    ASSERT_OK_AND_ASSIGN(OnlineResponse online, Get(drivers, {"stats:trips", "derived:doubled"}));
     const offline::Column& trips = *offline_rows.Find("trips");
+    const offline::Column& doubled = *offline_rows.Find("doubled");
+    for (size_t i = 0; i < drivers.size(); ++i) {  // on-demand: one evaluator, same answers
+      const FeatureValue& v = online.columns[2].values[i];
+      ASSERT_EQ(doubled.IsValid(i), std::holds_alternative<int64_t>(v)) << "driver " << drivers[i];
+      if (doubled.IsValid(i)) {
+        EXPECT_EQ(std::get<int64_t>(v), doubled.Int(i));
+      }
+    }
     for (size_t i = 0; i < drivers.size(); ++i) {
       const FeatureValue& v = online.columns[1].values[i];
       if (!trips.IsValid(i)) {

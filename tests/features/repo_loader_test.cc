@@ -138,6 +138,16 @@ TEST(RepoLoaderTest, ErrorsNameFileLineAndField) {
        "feature service 'svc'.features: no feature view named 'ghost'"},
       {"feature_views:\n  - name: 'bad name'\n", "feature_views[0].name: 'bad name' may hold only"},
       {"? [a]\n: b\n", "defs.yaml"},
+      {"sources:\n  - {name: s, path: x.csv, timestamp_field: t}\nfeature_views:\n"
+       "  - {name: v, source: s, schema: [{name: f, type: Int64}]}\n"
+       "on_demand_feature_views:\n  - name: o\n    sources: [v]\n"
+       "    features: [{name: x, type: Float64, expression: 'g * 2'}]\n",
+       "defs.yaml:6: on-demand feature view 'o', feature 'x': unknown name 'g'"},
+      {"sources:\n  - {name: s, path: x.csv, timestamp_field: t}\nfeature_views:\n"
+       "  - {name: v, source: s, schema: [{name: f, type: Int64}]}\n"
+       "on_demand_feature_views:\n  - name: o\n    sources: [v]\n"
+       "    features: [{name: x, type: Float64, expression: 'f *'}]\n",
+       "feature 'x': expression 'f *', at character 4: expected a value"},
   };
   for (const Case& c : cases) {
     StatusOr<FeatureRepo> repo = Parse(c.yaml);

@@ -49,6 +49,13 @@ feature_views:
     entities: [driver]
     source: live
     schema: [{name: conv_rate, type: Float64}, {name: active, type: Bool}]
+on_demand_feature_views:
+  - name: derived
+    sources: [driver_stats]
+    request_schema: [{name: bonus, type: Float64}]
+    features:
+      - {name: trips_plus, type: Float64, expression: trips + bonus}
+      - {name: tier_label, type: String, expression: "coalesce(upper(tier), 'NONE')"}
 feature_services:
   - name: svc
     features:
@@ -120,6 +127,51 @@ def test_materialized_values_are_served_in_feasts_shape(feature_server):
     assert tier["values"] == [None, "silver", None]
     assert tier["statuses"] == ["NULL_VALUE", "PRESENT", "NOT_FOUND"]
     assert trips["values"] == [11, 3, None]
+
+
+def test_on_demand_features_online(feature_server):
+    assert cli(feature_server, "materialize", "2026-01-01T00:00:00", "2026-01-02T00:00:00",
+               "--views", "driver_stats").returncode == 0
+    r = get(feature_server, {"features": ["derived:trips_plus", "derived:tier_label"],
+                             "entities": {"driver_id": [1001, 1002], "bonus": [0.5, 2]},
+                             "full_feature_names": True})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["metadata"]["feature_names"] == ["driver_id", "bonus", "derived__trips_plus",
+                                                 "derived__tier_label"]
+    assert body["results"][2]["values"] == [11.5, 5.0]
+    assert body["results"][3]["values"] == ["NONE", "SILVER"]
+    assert body["results"][2]["statuses"] == ["PRESENT", "PRESENT"]
+    r = get(feature_server, {"features": ["derived:trips_plus"], "entities": {"driver_id": [1]}})
+    assert r.status_code == 400 and "missing 'bonus'" in r.json()["detail"]
+
+
+def test_statistics_in_the_api_and_prometheus(feature_server):
+    done = cli(feature_server, "materialize", "2026-01-01T00:00:00", "2026-01-02T00:00:00",
+               "--views", "driver_stats")
+    assert done.returncode == 0, done.stderr
+    r = requests.get(feature_server.url + "/api/cairn/v1/features/stats",
+                     params={"view": "driver_stats"}, timeout=30)
+    assert r.status_code == 200, r.text
+    stats = r.json()
+    assert stats["view"] == "driver_stats" and stats["rows"] == 3
+    trips = next(f for f in stats["features"] if f["name"] == "trips")
+    assert (trips["min"], trips["max"]) == (3, 11)
+    tier = next(f for f in stats["features"] if f["name"] == "tier")
+    assert tier["nulls"] == 1
+    assert tier["top"] == [{"value": "gold", "count": 1}, {"value": "silver", "count": 1}]
+    metrics = requests.get(feature_server.url + "/metrics", timeout=30).text
+    line = next(l for l in metrics.splitlines()
+                if l.startswith("cairn_feature_view_freshness_seconds") and 'view="driver_stats"' in l)
+    assert float(line.split()[-1]) > 3600 * 24 * 300  # 2026-01-01 is long ago
+    assert 'cairn_feature_null_ratio{project="%s",view="driver_stats",feature="tier"} 0.333' % \
+        feature_server.project in metrics
+    cli_stats = cairn_cli(feature_server, "features", "stats", "driver_stats")
+    assert cli_stats.returncode == 0, cli_stats.stderr
+    assert "driver_stats (project" in cli_stats.stdout and "3 rows" in cli_stats.stdout
+    r = requests.get(feature_server.url + "/api/cairn/v1/features/stats",
+                     params={"view": "fresh_stats"}, timeout=30)
+    assert r.status_code == 404 and "cairn features stats fresh_stats" in r.json()["detail"]
 
 
 def test_ttl_full_names_and_services(feature_server):
@@ -212,7 +264,9 @@ def test_an_apply_reaches_the_running_server(feature_server):
     ({"features": ["driver_stats:trips"]}, 400, "entities"),
     ({"entities": {"driver_id": [1]}}, 400, "exactly one of features"),
     ({"features": ["driver_stats:trips"], "entities": {"driver_id": [1.5]}}, 400,
-     "entities.driver_id[0]: expected an integer or a string"),
+     "'driver_id' must be an integer"),
+    ({"features": ["driver_stats:trips"], "entities": {"driver_id": [True]}}, 400,
+     "entities.driver_id[0]: expected an integer, a number or a string"),
 ])
 def test_bad_requests_name_the_field(feature_server, body, status, needle):
     r = get(feature_server, body)
