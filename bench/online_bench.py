@@ -26,7 +26,6 @@ import tracking_bench as tb  # noqa: E402  (free_port, wait_health)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build", "release")
 CAIRN = os.path.join(BUILD, "cairn")
-WRK_SCRIPT = os.path.join(ROOT, "bench", "wrk", "online_features.lua")
 
 
 def run(cmd, **kw):
@@ -34,19 +33,9 @@ def run(cmd, **kw):
 
 
 def wrk(port, connections, seconds, entities, features, max_id):
-    env = dict(os.environ, ENTITIES=str(entities), FEATURES=",".join(features), MAX_ID=str(max_id))
-    out = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
-                          WRK_SCRIPT, f"http://127.0.0.1:{port}"], env=env, capture_output=True,
-                         text=True, check=True)
-    if "failed:" in out.stderr or "Non-2xx" in out.stdout:
-        raise SystemExit(f"wrk saw errors: {out.stderr[:500]} {out.stdout[-300:]}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out.stdout).group(1))
-
-    def pct(p):
-        m = re.search(rf"{p}%\s+([\d.]+)(us|ms|s)", out.stdout)
-        value, unit = float(m.group(1)), m.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-    return rps, pct(50), pct(99)
+    return tb.wrk(port, "online_features.lua", connections, seconds,
+                  extra_env={"ENTITIES": str(entities), "FEATURES": ",".join(features),
+                             "MAX_ID": str(max_id)})
 
 
 def serve(data_dir, extra):

@@ -141,13 +141,15 @@ def new_runs(client, n, experiment="bench"):
                  ["run"]["info"]["run_id"] for i in range(n)]
 
 
-def wrk(port, script, connections, seconds, run_ids):
-    env = dict(os.environ, RUN_IDS=",".join(run_ids))
+def wrk(port, script, connections, seconds, run_ids=(), extra_env=None):
+    """Runs a bench/wrk script; returns (requests/s, p50 ms, p99 ms). Errors
+    (a Lua-reported failure or any non-2xx answer) stop the bench."""
+    env = dict(os.environ, RUN_IDS=",".join(run_ids), **(extra_env or {}))
     out = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
                           os.path.join(WRK_DIR, script), f"http://127.0.0.1:{port}"],
                          env=env, capture_output=True, text=True, check=True)
-    if "failed:" in out.stderr:
-        raise SystemExit(f"wrk saw errors: {out.stderr[:500]}")
+    if "failed:" in out.stderr or "Non-2xx" in out.stdout:
+        raise SystemExit(f"wrk saw errors: {out.stderr[:500]} {out.stdout[-300:]}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out.stdout).group(1))
 
     def pct(p):

@@ -362,7 +362,8 @@ ExprValue Arithmetic(const std::string& op, const ExprValue& a, const ExprValue&
     if (op == "+" && !__builtin_add_overflow(*ia, *ib, &out)) return out;
     if (op == "-" && !__builtin_sub_overflow(*ia, *ib, &out)) return out;
     if (op == "*" && !__builtin_mul_overflow(*ia, *ib, &out)) return out;
-    if (op == "%") return *ib == 0 ? ExprValue() : ExprValue(*ia % *ib);
+    // x % -1 is 0; computing it traps for the smallest integer.
+    if (op == "%") return *ib == 0 ? ExprValue() : ExprValue(*ib == -1 ? 0 : *ia % *ib);
   }
   double x, y;
   if (!Numeric(a, &x) || !Numeric(b, &y)) return {};

@@ -117,15 +117,9 @@ Status ComputeOnDemand(offline::Engine& engine, const std::string& entity_table,
       }
       ASSIGN_OR_RETURN(request_fields, engine.Query(select + " FROM " + entity_table));
     }
-    std::vector<size_t> wanted;  // indexes into `all` of this view's requested features
-    std::vector<size_t> feature_of;
+    std::vector<std::pair<size_t, size_t>> requested = RequestedOnDemand(compiled, all, name);
     auto table = std::make_shared<Table>();
-    for (size_t i = 0; i < all.size(); ++i) {
-      if (!all[i].on_demand || all[i].view != name) continue;
-      size_t f = 0;
-      while (compiled.view->features[f].field.name != all[i].feature) ++f;
-      wanted.push_back(i);
-      feature_of.push_back(f);
+    for (const auto& [i, f] : requested) {
       table->columns.emplace_back(all[i].output_name,
                                   ColumnTypeOf(compiled.view->features[f].field.type));
       table->columns.back().Reserve(rows);
@@ -143,8 +137,8 @@ Status ComputeOnDemand(offline::Engine& engine, const std::string& entity_table,
           values[k] = ExprAt(v.source->columns[v.column], source_row);
         }
       }
-      for (size_t w = 0; w < wanted.size(); ++w) {
-        FeatureValue out = compiled.Evaluate(feature_of[w], values);
+      for (size_t w = 0; w < requested.size(); ++w) {
+        FeatureValue out = compiled.Evaluate(requested[w].second, values);
         Column& column = table->columns[w];
         if (const int64_t* i = std::get_if<int64_t>(&out)) {
           column.AppendInt(*i);
@@ -158,9 +152,12 @@ Status ComputeOnDemand(offline::Engine& engine, const std::string& entity_table,
       }
     }
     std::shared_ptr<const Table> computed = table;
-    for (size_t w = 0; w < wanted.size(); ++w) {
-      (*outputs)[wanted[w]] = offline::VirtualColumn{
-          .name = all[wanted[w]].output_name, .source = computed, .column = w, .rows = nullptr};
+    for (size_t w = 0; w < requested.size(); ++w) {
+      (*outputs)[requested[w].first] =
+          offline::VirtualColumn{.name = all[requested[w].first].output_name,
+                                 .source = computed,
+                                 .column = w,
+                                 .rows = nullptr};
     }
   }
   return Status::Ok();
@@ -246,16 +243,25 @@ std::string HiddenName(const std::string& view, const std::string& feature) {
   return "__cairn_in_" + view + "__" + feature;
 }
 
+std::vector<std::pair<size_t, size_t>> RequestedOnDemand(
+    const CompiledOnDemand& compiled, const std::vector<ResolvedFeature>& features,
+    const std::string& name) {
+  std::vector<std::pair<size_t, size_t>> out;
+  for (size_t i = 0; i < features.size(); ++i) {
+    if (!features[i].on_demand || features[i].view != name) continue;
+    for (size_t f = 0; f < compiled.view->features.size(); ++f) {
+      if (compiled.view->features[f].field.name == features[i].feature) out.emplace_back(i, f);
+    }
+  }
+  return out;
+}
+
 std::vector<bool> NeededInputs(const CompiledOnDemand& compiled,
                                const std::vector<ResolvedFeature>& features,
                                const std::string& name) {
   std::vector<bool> needed(compiled.inputs.size(), false);
-  for (const ResolvedFeature& f : features) {
-    if (!f.on_demand || f.view != name) continue;
-    for (size_t i = 0; i < compiled.view->features.size(); ++i) {
-      if (compiled.view->features[i].field.name != f.feature) continue;
-      for (size_t k : compiled.bindings[i]) needed[k] = true;
-    }
+  for (const auto& [unused, f] : RequestedOnDemand(compiled, features, name)) {
+    for (size_t k : compiled.bindings[f]) needed[k] = true;
   }
   return needed;
 }

@@ -52,6 +52,11 @@ StatusOr<std::vector<ResolvedFeature>> ResolveFeatures(const FeatureRepo& repo,
 StatusOr<std::map<std::string, CompiledOnDemand>> PlanOnDemand(
     const FeatureRepo& repo, std::vector<ResolvedFeature>* features);
 std::string HiddenName(const std::string& view, const std::string& feature);
+// The entries of `features` asking for on-demand view `name`: (index in
+// `features`, index of the feature in the view).
+std::vector<std::pair<size_t, size_t>> RequestedOnDemand(
+    const CompiledOnDemand& compiled, const std::vector<ResolvedFeature>& features,
+    const std::string& name);
 // Which of `compiled`'s inputs the features of on-demand view `name` that
 // `features` asks for read (an unrequested feature's request field may be absent).
 std::vector<bool> NeededInputs(const CompiledOnDemand& compiled,

@@ -41,13 +41,8 @@ Status ComputeOnDemand(const CompiledOnDemand& compiled, const std::string& name
       }
     }
   }
-  std::vector<size_t> wanted, feature_of;
-  for (size_t i = 0; i < all.size(); ++i) {
-    if (!all[i].on_demand || all[i].view != name) continue;
-    size_t f = 0;
-    while (compiled.view->features[f].field.name != all[i].feature) ++f;
-    wanted.push_back(i);
-    feature_of.push_back(f);
+  std::vector<std::pair<size_t, size_t>> requested = RequestedOnDemand(compiled, all, name);
+  for (const auto& [i, f] : requested) {
     (*columns)[i] =
         OnlineColumn{.name = all[i].output_name, .type = compiled.view->features[f].field.type};
   }
@@ -71,9 +66,9 @@ Status ComputeOnDemand(const CompiledOnDemand& compiled, const std::string& name
                         : ExprValue();
       }
     }
-    for (size_t w = 0; w < wanted.size(); ++w) {
-      OnlineColumn& out = (*columns)[wanted[w]];
-      FeatureValue v = compiled.Evaluate(feature_of[w], values);
+    for (const auto& [i, f] : requested) {
+      OnlineColumn& out = (*columns)[i];
+      FeatureValue v = compiled.Evaluate(f, values);
       out.statuses.push_back(std::holds_alternative<std::monostate>(v) ? FeatureStatus::kNullValue
                                                                        : FeatureStatus::kPresent);
       out.values.push_back(std::move(v));

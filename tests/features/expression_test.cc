@@ -50,6 +50,8 @@ TEST(ExpressionTest, ArithmeticAndPrecedence) {
   EXPECT_DOUBLE_EQ(As<double>(Eval("1e3 * 2")), 2000);
   EXPECT_TRUE(IsNull(Eval("1 / 0")));
   EXPECT_TRUE(IsNull(Eval("5 % 0")));
+  // Regression (expression_fuzz): the smallest integer % -1 trapped.
+  EXPECT_EQ(As<int64_t>(Eval("a % -1", {{"a", int64_t{INT64_MIN}}})), 0);
   EXPECT_TRUE(IsNull(Eval("x + 1", {{"x", ExprValue()}})));
   EXPECT_DOUBLE_EQ(As<double>(Eval("9223372036854775807 + 1")), 9223372036854775808.0);
   EXPECT_EQ(As<std::string>(Eval("'a' + \"b\"")), "ab");

@@ -65,6 +65,30 @@ on_demand_feature_views:
 
 int64_t At(const std::string& text) { return *ParseTimestampMicros(text); }
 
+// Passes calls through to a real store but fails every Write after the first
+// `healthy_writes`: a materialization that dies part-way.
+class FailingStore : public online::OnlineStore {
+ public:
+  FailingStore(online::OnlineStore* real, int healthy_writes)
+      : real_(real), healthy_writes_(healthy_writes) {}
+  std::string DisplayUri() const override { return real_->DisplayUri(); }
+  bool ReadsBlock() const override { return real_->ReadsBlock(); }
+  StatusOr<online::WriteCounts> Write(std::string_view table,
+                                      std::span<const online::OnlineWrite> rows) override {
+    if (healthy_writes_-- <= 0) return Unavailable("injected failure");
+    return real_->Write(table, rows);
+  }
+  Status Read(std::string_view table, std::span<const std::string> keys,
+              std::vector<std::optional<online::OnlineRecord>>* out) override {
+    return real_->Read(table, keys, out);
+  }
+  Status DropTable(std::string_view table) override { return real_->DropTable(table); }
+
+ private:
+  online::OnlineStore* real_;
+  int healthy_writes_;
+};
+
 class OnlineServingTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -231,6 +255,39 @@ TEST_P(OnlineServingTest, IncrementalRunsResumeWhereTheLastEnded) {
   EXPECT_EQ(second[0].start_micros, At("2026-01-01T10:30:00Z"));
   ASSERT_OK_AND_ASSIGN(auto intervals, registry_->Materializations(project_));
   EXPECT_EQ(intervals.size(), 2u);
+}
+
+TEST_P(OnlineServingTest, AFailedMaterializationIsFinishedByRunningItAgain) {
+  std::string csv = "driver_id,ts,created,rate,trips,tier\n";
+  for (int d = 0; d < 250; ++d) {
+    csv += std::to_string(d) + ",2026-01-01 10:00:00,2026-01-01 10:00:00,0.5," + std::to_string(d) +
+           ",t\n";
+  }
+  WriteStats(csv);
+  ASSERT_OK_AND_ASSIGN(FeatureRepo repo, registry_->Load(project_));
+  ASSERT_OK_AND_ASSIGN(auto engine, offline::Engine::Open(2));
+  ASSERT_OK(RegisterSources(*engine, repo));
+  FailingStore failing(store_.get(), /*healthy_writes=*/1);
+  MaterializeRequest request{.views = {"stats"},
+                             .start_micros = 0,
+                             .end_micros = At("2026-01-02T00:00:00Z"),
+                             .batch_rows = 100};
+  StatusOr<std::vector<ViewMaterialization>> failed =
+      features::Materialize(*engine, repo, *registry_, failing, request);
+  EXPECT_EQ(failed.status().code(), StatusCode::kUnavailable);
+  // The first batch landed, the window was not recorded.
+  ASSERT_OK_AND_ASSIGN(auto intervals, registry_->Materializations(project_));
+  EXPECT_TRUE(intervals.empty());
+  // Running it again finishes the job: every entity, each once, current.
+  ASSERT_OK_AND_ASSIGN(auto done,
+                       features::Materialize(*engine, repo, *registry_, *store_, request));
+  EXPECT_EQ(done[0].rows, 250u);
+  EXPECT_EQ(done[0].written, 250u);  // the first batch's rows rewrite themselves unchanged
+  std::vector<int64_t> all_drivers;
+  for (int d = 0; d < 250; ++d) all_drivers.push_back(d);
+  env_.SetNowMicros(At("2026-01-01T10:30:00Z"));
+  ASSERT_OK_AND_ASSIGN(OnlineResponse r, Get(all_drivers, {"stats:trips"}));
+  for (int d = 0; d < 250; ++d) ASSERT_EQ(std::get<int64_t>(r.columns[1].values[d]), d);
 }
 
 TEST_P(OnlineServingTest, ErrorsNameWhatIsWrong) {
