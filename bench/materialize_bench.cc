@@ -106,7 +106,8 @@ int main(int argc, char** argv) {
   Check("sources", cairn::features::RegisterSources(**engine, repo));
 
   auto run = [&](const char* name, cairn::online::OnlineStore& store) {
-    Check("drop", store.DropTable(cairn::features::OnlineTable("bench", "narrow")));
+    Check("drop",
+          store.DropTable(cairn::features::OnlineTable("bench", *repo.FindFeatureView("narrow"))));
     cairn::features::MaterializeRequest request{
         .views = {"narrow"}, .start_micros = 0, .end_micros = INT64_MAX / 2};
     auto start = std::chrono::steady_clock::now();

@@ -15,6 +15,7 @@ struct ExprNode {
   size_t input = 0;
   std::string op;  // unary/binary operator or function name
   std::vector<std::shared_ptr<const ExprNode>> children;
+  int height = 1;  // evaluation and destruction recurse this deep
 };
 
 namespace {
@@ -75,13 +76,19 @@ class Parser {
     return true;
   }
 
-  static Node Make(NodeKind kind, std::string op, std::vector<Node> children) {
+  // Builds an operator or call node. Chains such as a + a + ... build
+  // left-deep trees without recursing in the parser, so the tree's height is
+  // bounded here too: evaluating or freeing it recurses that deep.
+  StatusOr<Node> Make(NodeKind kind, std::string op, std::vector<Node> children) const {
     auto n = std::make_shared<ExprNode>();
     n->kind = kind;
     n->op = std::move(op);
+    for (const Node& c : children) n->height = std::max(n->height, c->height + 1);
     n->children = std::move(children);
-    return n;
+    if (n->height > kMaxHeight) return Error("nested too deeply");
+    return Node(n);
   }
+  static constexpr int kMaxHeight = 256;
 
   // Nesting is bounded so a hostile expression cannot exhaust the stack.
   static constexpr int kMaxDepth = 64;
@@ -95,7 +102,7 @@ class Parser {
     ASSIGN_OR_RETURN(Node left, And());
     while (Accept("or") || Accept("||")) {
       ASSIGN_OR_RETURN(Node right, And());
-      left = Make(NodeKind::kBinary, "or", {left, right});
+      ASSIGN_OR_RETURN(left, Make(NodeKind::kBinary, "or", {left, right}));
     }
     return left;
   }
@@ -104,7 +111,7 @@ class Parser {
     ASSIGN_OR_RETURN(Node left, Not());
     while (Accept("and") || Accept("&&")) {
       ASSIGN_OR_RETURN(Node right, Not());
-      left = Make(NodeKind::kBinary, "and", {left, right});
+      ASSIGN_OR_RETURN(left, Make(NodeKind::kBinary, "and", {left, right}));
     }
     return left;
   }
@@ -147,7 +154,7 @@ class Parser {
       std::string op = Accept("+") ? "+" : Accept("-") ? "-" : "";
       if (op.empty()) return left;
       ASSIGN_OR_RETURN(Node right, Product());
-      left = Make(NodeKind::kBinary, op, {left, right});
+      ASSIGN_OR_RETURN(left, Make(NodeKind::kBinary, op, {left, right}));
     }
   }
 
@@ -157,7 +164,7 @@ class Parser {
       std::string op = Accept("*") ? "*" : Accept("/") ? "/" : Accept("%") ? "%" : "";
       if (op.empty()) return left;
       ASSIGN_OR_RETURN(Node right, Unary());
-      left = Make(NodeKind::kBinary, op, {left, right});
+      ASSIGN_OR_RETURN(left, Make(NodeKind::kBinary, op, {left, right}));
     }
   }
 
@@ -378,7 +385,11 @@ ExprValue Compare(const std::string& op, const ExprValue& a, const ExprValue& b)
   if (IsNull(a) || IsNull(b)) return {};
   int order;
   double x, y;
-  if (Numeric(a, &x) && Numeric(b, &y)) {
+  const int64_t* ia = std::get_if<int64_t>(&a);
+  const int64_t* ib = std::get_if<int64_t>(&b);
+  if (ia != nullptr && ib != nullptr) {  // exactly: doubles lose integers above 2^53
+    order = *ia < *ib ? -1 : *ia > *ib ? 1 : 0;
+  } else if (Numeric(a, &x) && Numeric(b, &y)) {
     order = x < y ? -1 : x > y ? 1 : 0;
   } else if (std::holds_alternative<std::string>(a) && std::holds_alternative<std::string>(b)) {
     order = std::get<std::string>(a).compare(std::get<std::string>(b));
@@ -469,7 +480,14 @@ ExprValue Call(const ExprNode& n, const std::vector<ExprValue>& in) {
   if (fn == "substr") {
     std::string s = Text(args[0]);
     double start_d, length_d = static_cast<double>(s.size());
-    if (!Numeric(args[1], &start_d) || (args.size() > 2 && !Numeric(args[2], &length_d))) return {};
+    if (!Numeric(args[1], &start_d) || (args.size() > 2 && !Numeric(args[2], &length_d)) ||
+        !std::isfinite(start_d) || !std::isfinite(length_d)) {
+      return {};
+    }
+    // Clamped in double first: casting an out-of-range double is undefined.
+    double limit = static_cast<double>(s.size()) + 1;
+    start_d = std::clamp(start_d, 0.0, limit);
+    length_d = std::clamp(length_d, 0.0, limit);
     // 1-based start as in SQL; clamped to the string.
     int64_t start = std::max<int64_t>(1, static_cast<int64_t>(start_d)) - 1;
     int64_t length = std::max<int64_t>(0, static_cast<int64_t>(length_d));

@@ -1,5 +1,6 @@
 #include "features/materialize.h"
 
+#include "core/sha256.h"
 #include "features/offline_source.h"
 #include "features/online_codec.h"
 
@@ -64,7 +65,7 @@ StatusOr<ViewMaterialization> MaterializeView(offline::Engine& engine, const Fea
     value_columns.push_back(rows->Find("__cairn_f" + std::to_string(i)));
   }
 
-  const std::string table = OnlineTable(repo.project, view.name);
+  const std::string table = OnlineTable(repo.project, view);
   std::vector<std::string> batch_keys;
   std::vector<std::string> batch_records;  // stored form: header, then values
   std::vector<online::OnlineWrite> writes;
@@ -111,8 +112,15 @@ StatusOr<ViewMaterialization> MaterializeView(offline::Engine& engine, const Fea
 
 }  // namespace
 
-std::string OnlineTable(const std::string& project, const std::string& view) {
-  return project + "/" + view;
+std::string OnlineTable(const std::string& project, const FeatureView& view) {
+  std::string schema;
+  for (const Field& f : view.schema) {
+    schema += f.name;
+    schema += ':';
+    schema += ValueTypeName(f.type);
+    schema += ';';
+  }
+  return project + "/" + view.name + "/" + Sha256Hex(schema).substr(0, 12);
 }
 
 StatusOr<std::vector<ViewMaterialization>> Materialize(offline::Engine& engine,

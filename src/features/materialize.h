@@ -53,8 +53,11 @@ struct ViewMaterialization {
   size_t kept_newer = 0;  // the store already held a newer record
 };
 
-// The online store table of a view: "project/view".
-std::string OnlineTable(const std::string& project, const std::string& view);
+// The online store table of a view: "project/view/<schema digest>". Records
+// hold values by position in the view's schema, so a view whose features
+// change (names, types, order) reads from a new, empty table until it is
+// materialized again, instead of serving values under the wrong names.
+std::string OnlineTable(const std::string& project, const FeatureView& view);
 
 // REQUIRES: RegisterSources(engine, repo) ran.
 // Errors: NotFound naming an unknown view; InvalidArgument for a view with

@@ -154,7 +154,7 @@ std::string MicrosExpr(const std::string& column, const std::string& sql_type) {
   if (sql_type.starts_with("TIMESTAMP")) return "epoch_us(" + c + ")";
   bool integer = sql_type == "BIGINT" || sql_type == "INTEGER" || sql_type == "SMALLINT" ||
                  sql_type == "TINYINT" || sql_type == "UBIGINT" || sql_type == "UINTEGER";
-  if (integer) return "(" + c + " * 1000000)";
+  if (integer) return "(CAST(" + c + " AS BIGINT) * 1000000)";
   return "epoch_us(CAST(" + c + " AS TIMESTAMP))";
 }
 

@@ -1,5 +1,6 @@
 #include "features/online_serving.h"
 
+#include <chrono>
 #include <map>
 
 #include "features/historical.h"
@@ -98,34 +99,43 @@ OnlineServing::OnlineServing(FeatureRegistry* registry, online::OnlineStore* sto
                              std::string project)
     : registry_(registry), store_(store), env_(env), project_(std::move(project)) {}
 
+OnlineServing::~OnlineServing() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+}
+
+void OnlineServing::StartRefresher() {
+  if (refresher_running_.exchange(true)) return;
+  refresher_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(stop_mu_);
+    while (!stopping_) {
+      lock.unlock();
+      Refresh(env_->NowMicros()).status().IgnoreError();  // requests report errors themselves
+      lock.lock();
+      stop_cv_.wait_for(lock, std::chrono::microseconds(kRecheckMicros),
+                        [this] { return stopping_; });
+    }
+  });
+}
+
 StatusOr<std::shared_ptr<const FeatureRepo>> OnlineServing::Definitions() {
   int64_t now = env_->NowMicros();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (repo_ != nullptr && now - checked_at_micros_ < kRecheckMicros) return repo_;
+    bool fresh = refresher_running_ || now - checked_at_micros_ < kRecheckMicros;
+    if (repo_ != nullptr && fresh) return repo_;
   }
+  return Refresh(now);
+}
+
+StatusOr<std::shared_ptr<const FeatureRepo>> OnlineServing::Refresh(int64_t now) {
   // One caller checks the registry; the others go on with the definitions
   // they have rather than queue behind a database read.
   std::unique_lock<std::mutex> refreshing(refresh_mu_, std::try_to_lock);
-  if (!refreshing.owns_lock()) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (repo_ != nullptr) return repo_;
-    }
-    refreshing.lock();  // nothing to serve yet: wait for the first load
-  }
-  std::string project = project_;
-  if (project.empty()) {
-    ASSIGN_OR_RETURN(std::vector<std::string> projects, registry_->Projects());
-    if (projects.size() != 1) {
-      return NotFound(projects.empty()
-                          ? "no feature project is applied; run `cairn features apply --repo DIR`"
-                          : "several feature projects are applied; start the server with "
-                            "--feature-project to choose the one it serves");
-    }
-    project = projects.front();
-  }
-  ASSIGN_OR_RETURN(int64_t version, registry_->CurrentVersion(project));
   std::shared_ptr<const FeatureRepo> current;
   int64_t current_version = 0;
   {
@@ -133,13 +143,40 @@ StatusOr<std::shared_ptr<const FeatureRepo>> OnlineServing::Definitions() {
     current = repo_;
     current_version = repo_version_;
   }
-  if (current == nullptr || version != current_version || current->project != project) {
-    ASSIGN_OR_RETURN(FeatureRepo repo, registry_->Load(project, version));
-    current = std::make_shared<const FeatureRepo>(std::move(repo));
+  if (!refreshing.owns_lock()) {
+    if (current != nullptr) return current;
+    refreshing.lock();  // nothing to serve yet: wait for the first load
+    std::lock_guard<std::mutex> lock(mu_);
+    if (repo_ != nullptr) return repo_;
+  }
+  auto keep = [&](const Status& failed) -> StatusOr<std::shared_ptr<const FeatureRepo>> {
+    if (current == nullptr) return failed;
+    std::lock_guard<std::mutex> lock(mu_);
+    checked_at_micros_ = now;  // retried at the next check, not by every request
+    return current;
+  };
+  std::string project = project_;
+  if (project.empty()) {
+    StatusOr<std::vector<std::string>> projects = registry_->Projects();
+    if (!projects.ok()) return keep(projects.status());
+    if (projects->size() != 1) {
+      return keep(NotFound(
+          projects->empty() ? "no feature project is applied; run `cairn features apply --repo DIR`"
+                            : "several feature projects are applied; start the server with "
+                              "--feature-project to choose the one it serves"));
+    }
+    project = projects->front();
+  }
+  StatusOr<int64_t> version = registry_->CurrentVersion(project);
+  if (!version.ok()) return keep(version.status());
+  if (current == nullptr || *version != current_version || current->project != project) {
+    StatusOr<FeatureRepo> repo = registry_->Load(project, *version);
+    if (!repo.ok()) return keep(repo.status());
+    current = std::make_shared<const FeatureRepo>(std::move(*repo));
   }
   std::lock_guard<std::mutex> lock(mu_);
   repo_ = current;
-  repo_version_ = version;
+  repo_version_ = *version;
   checked_at_micros_ = now;
   return repo_;
 }
@@ -227,7 +264,7 @@ StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& r
       }
     }
     std::vector<std::optional<online::OnlineRecord>> records;
-    RETURN_IF_ERROR(store_->Read(OnlineTable(repo->project, view_name), store_keys, &records));
+    RETURN_IF_ERROR(store_->Read(OnlineTable(repo->project, *view), store_keys, &records));
 
     // Where each requested feature sits in the view's stored values.
     std::vector<size_t> positions;

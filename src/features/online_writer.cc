@@ -144,7 +144,7 @@ StatusOr<online::WriteCounts> WriteFrame(const FeatureRepo& repo, const FeatureV
     stored[row] = online::EncodeStored(records[row]);
     writes.push_back({store_keys[row], stored[row]});
   }
-  return store.Write(OnlineTable(repo.project, view.name), writes);
+  return store.Write(OnlineTable(repo.project, view), writes);
 }
 
 }  // namespace cairn::features

@@ -193,11 +193,16 @@ void ParallelFor(size_t n, int threads, Fn fn) {
 
 StatusOr<std::vector<int64_t>> PointInTimeJoin(const PitJoinInput& in,
                                                const PitJoinOptions& options) {
-  if (in.entity_keys.size() != in.feature_keys.size() || in.entity_keys.empty() ||
-      in.entity_ts == nullptr || in.feature_ts == nullptr) {
+  if (in.entity_keys.size() != in.feature_keys.size() || in.entity_ts == nullptr ||
+      in.feature_ts == nullptr) {
     return InvalidArgument("point-in-time join needs matching key columns and timestamps");
   }
   for (size_t k = 0; k < in.entity_keys.size(); ++k) {
+    if (offline::IsDoubleStorage(in.entity_keys[k]->type()) ||
+        offline::IsDoubleStorage(in.feature_keys[k]->type())) {
+      return InvalidArgument("join key '" + in.entity_keys[k]->name() +
+                             "' is a floating-point number; join keys are integers or strings");
+    }
     if (offline::IsStringStorage(in.entity_keys[k]->type()) !=
         offline::IsStringStorage(in.feature_keys[k]->type())) {
       return InvalidArgument("join key '" + in.entity_keys[k]->name() +

@@ -143,7 +143,10 @@ class Reader {
 
   StatusOr<struct Field> SchemaField(const YAML::Node& node, const std::string& path) const {
     struct Field f;
-    if (node.IsMap() && node.size() == 1 && !node["name"].IsDefined()) {  // `conv_rate: Float32`
+    bool shorthand = node.IsMap() && node.size() == 1 && !node["name"].IsDefined() &&
+                     !node["type"].IsDefined() && !node["dtype"].IsDefined() &&
+                     !node["description"].IsDefined();
+    if (shorthand) {  // `conv_rate: Float32`
       auto item = *node.begin();
       f.name = item.first.Scalar();
       ASSIGN_OR_RETURN(std::string text, String(item.second, path + "." + f.name));
@@ -186,6 +189,9 @@ Status ParseEntity(const Reader& r, const YAML::Node& node, const std::string& p
   ASSIGN_OR_RETURN(e.name, r.Field(node, "name", path, true));
   RETURN_IF_ERROR(CheckName(r, node, path, e.name));
   ASSIGN_OR_RETURN(ValueType default_type, r.Type(node, "value_type", path, ValueType::kInt64));
+  if (node["join_key"].IsDefined() && node["join_keys"].IsDefined()) {
+    return r.Error(node, path, "give join_keys or join_key, not both");
+  }
   std::string keys_field = node["join_key"].IsDefined() ? "join_key" : "join_keys";
   YAML::Node keys = node[keys_field];
   if (!keys.IsDefined() || keys.IsNull()) {
@@ -206,7 +212,16 @@ Status ParseEntity(const Reader& r, const YAML::Node& node, const std::string& p
   } else {
     return r.Error(keys, path + "." + keys_field, "expected a key name or a list of keys");
   }
-  if (e.join_keys.empty()) return r.Error(keys, path + ".join_keys", "needs at least one key");
+  if (e.join_keys.empty()) return r.Error(keys, path + "." + keys_field, "needs at least one key");
+  for (size_t i = 0; i < e.join_keys.size(); ++i) {
+    ValueType t = e.join_keys[i].type;
+    if (t != ValueType::kInt32 && t != ValueType::kInt64 && t != ValueType::kString &&
+        t != ValueType::kBytes) {
+      return r.Error(
+          node, path + "." + keys_field + "[" + std::to_string(i) + "]",
+          "a join key must be Int64, Int32, String or Bytes, not " + std::string(ValueTypeName(t)));
+    }
+  }
   ASSIGN_OR_RETURN(e.description, r.Field(node, "description", path));
   ASSIGN_OR_RETURN(e.owner, r.Field(node, "owner", path));
   ASSIGN_OR_RETURN(e.tags, r.StringMap(node, "tags", path));
@@ -334,7 +349,9 @@ Status ParseServiceEntry(const Reader& r, const YAML::Node& node, const std::str
     if (colon != std::string::npos) {
       std::stringstream list(text.substr(colon + 1));
       for (std::string f; std::getline(list, f, ',');) {
-        if (!f.empty()) entry->features.push_back(f);
+        size_t first = f.find_first_not_of(' ');
+        if (first == std::string::npos) continue;
+        entry->features.push_back(f.substr(first, f.find_last_not_of(' ') - first + 1));
       }
     }
     return Status::Ok();

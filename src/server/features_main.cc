@@ -170,13 +170,27 @@ std::string Number(const std::optional<double>& v) {
   return buffer;
 }
 
+// "42s", "7.1h", "3.5d": how old the newest value is, rounded for reading.
+std::string Age(int64_t seconds) {
+  char buffer[32];
+  if (seconds < 60) {
+    std::snprintf(buffer, sizeof(buffer), "%llds", static_cast<long long>(seconds));
+  } else if (seconds < 3600) {
+    std::snprintf(buffer, sizeof(buffer), "%.1fm", seconds / 60.0);
+  } else if (seconds < 86400) {
+    std::snprintf(buffer, sizeof(buffer), "%.1fh", seconds / 3600.0);
+  } else {
+    std::snprintf(buffer, sizeof(buffer), "%.1fd", seconds / 86400.0);
+  }
+  return buffer;
+}
+
 void PrintStats(const features::ViewStats& s, int64_t now_micros) {
   std::cout << s.view << " (project " << s.project << "): " << s.rows << " rows";
   if (s.oldest_event_micros && s.newest_event_micros) {
     std::cout << ", events " << FormatRfc3339(*s.oldest_event_micros) << " .. "
               << FormatRfc3339(*s.newest_event_micros) << ", newest "
-              << features::FormatDuration((now_micros - *s.newest_event_micros) / 1'000'000)
-              << " old";
+              << Age((now_micros - *s.newest_event_micros) / 1'000'000) << " old";
   }
   std::cout << "\n";
   std::printf("%-24s %-13s %7s %10s %10s %10s %10s %10s %10s %10s  %s\n", "feature", "type",

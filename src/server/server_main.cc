@@ -175,6 +175,7 @@ int RunServer(const ServerConfig& config) {
   }
   features::OnlineServing online_serving(&feature_registry, online_store->get(), Env::Default(),
                                          config.feature_project);
+  online_serving.StartRefresher();  // requests (on IO threads) never read the registry
   features::FeatureStatsStore feature_stats(store->get());
   if (Status init = feature_stats.Init(); !init.ok()) {
     LogError("cannot initialise feature statistics", {{"error", init.ToString()}});

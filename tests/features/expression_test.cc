@@ -64,6 +64,7 @@ TEST(ExpressionTest, ComparisonsAndLogic) {
   EXPECT_TRUE(As<bool>(Eval("'abc' < 'abd'")));
   EXPECT_TRUE(As<bool>(Eval("1 == 1.0")));
   EXPECT_FALSE(As<bool>(Eval("'1' == 1")));
+  EXPECT_FALSE(As<bool>(Eval("9007199254740993 == 9007199254740992")));  // beyond doubles' 2^53
   EXPECT_TRUE(IsNull(Eval("x > 1", {{"x", ExprValue()}})));
   EXPECT_FALSE(As<bool>(Eval("x > 1 and true", {{"x", ExprValue()}})));
   EXPECT_TRUE(As<bool>(Eval("!false && true || false")));
@@ -87,6 +88,8 @@ TEST(ExpressionTest, Functions) {
   EXPECT_EQ(As<std::string>(Eval("concat('a', 1, true, 2.5)")), "a1true2.5");
   EXPECT_EQ(As<std::string>(Eval("substr('cairn', 2, 3)")), "air");
   EXPECT_EQ(As<std::string>(Eval("substr('cairn', 9)")), "");
+  EXPECT_EQ(As<std::string>(Eval("substr('cairn', 2, 1e300)")), "airn");
+  EXPECT_TRUE(IsNull(Eval("substr('cairn', log(0))")));
   EXPECT_TRUE(
       As<bool>(Eval("contains('feature', 'tur') and starts_with('abc', 'ab') and "
                     "ends_with('abc', 'bc')")));
@@ -119,6 +122,9 @@ TEST(ExpressionTest, ErrorsPointAtTheProblem) {
   EXPECT_THAT(error(std::string(200, '(') + "x" + std::string(200, ')')),
               HasSubstr("nested too deeply"));
   EXPECT_THAT(error(std::string(200, '-') + "x"), HasSubstr("nested too deeply"));
+  std::string chain = "x";
+  for (int i = 0; i < 100000; ++i) chain += "+x";  // left-deep without parser recursion
+  EXPECT_THAT(error(chain), HasSubstr("nested too deeply"));
 }
 
 }  // namespace

@@ -117,8 +117,9 @@ class OnlineServingTest : public ::testing::TestWithParam<std::string> {
     serving_ = std::make_unique<OnlineServing>(registry_.get(), store_.get(), &env_, project_);
   }
   void TearDown() override {
-    if (store_ != nullptr) {
-      for (const char* v : {"stats", "live_stats"}) {
+    if (store_ != nullptr && registry_ != nullptr) {
+      StatusOr<FeatureRepo> repo = registry_->Load(project_);
+      for (const FeatureView& v : repo.ok() ? repo->feature_views : std::vector<FeatureView>{}) {
         store_->DropTable(OnlineTable(project_, v)).IgnoreError();
       }
     }
@@ -311,6 +312,23 @@ TEST_P(OnlineServingTest, ErrorsNameWhatIsWrong) {
               HasSubstr("same number of values"));
 }
 
+TEST_P(OnlineServingTest, AChangedSchemaNeverServesValuesUnderTheWrongNames) {
+  ASSERT_OK(Materialize(0, At("2026-01-02T00:00:00Z"), false, {"stats"}).status());
+  std::string reordered = kDefinitions;
+  size_t at = reordered.find("schema: [{name: rate, type: Float64}, {name: trips, type: Int64}");
+  ASSERT_NE(at, std::string::npos);
+  reordered.replace(
+      at, std::string("schema: [{name: rate, type: Float64}, {name: trips, type: Int64}").size(),
+      "schema: [{name: trips, type: Int64}, {name: rate, type: Float64}");
+  Apply(reordered);
+  env_.AdvanceMicros(200'000);
+  ASSERT_OK_AND_ASSIGN(OnlineResponse r, Get({1}, {"stats:trips"}));
+  EXPECT_EQ(r.columns[1].statuses[0], FeatureStatus::kNotFound);  // until materialized again
+  ASSERT_OK(Materialize(0, At("2026-01-02T00:00:00Z"), false, {"stats"}).status());
+  ASSERT_OK_AND_ASSIGN(r, Get({1}, {"stats:trips"}));
+  EXPECT_EQ(std::get<int64_t>(r.columns[1].values[0]), 11);
+}
+
 TEST_P(OnlineServingTest, ARegistryChangeReachesTheRunningServer) {
   ASSERT_OK(Get({1}, {"stats:rate"}).status());
   std::string with_extra = kDefinitions;
@@ -341,7 +359,7 @@ TEST_P(OnlineServingTest, OnlineAnswersEqualHistoricalRetrieval) {
   ASSERT_OK_AND_ASSIGN(FeatureRepo repo, registry_->Load(project_));
   for (int probe = 0; probe < 6; ++probe) {
     int64_t t = At("2026-01-01T00:00:00Z") + static_cast<int64_t>(rng() % (24 * 3600)) * 1'000'000;
-    ASSERT_OK(store_->DropTable(OnlineTable(project_, "stats")));
+    ASSERT_OK(store_->DropTable(OnlineTable(project_, *repo.FindFeatureView("stats"))));
     ASSERT_OK(Materialize(0, t, false, {"stats"}).status());
     env_.SetNowMicros(t);  // the ttl is judged against the time asked about
 

@@ -138,6 +138,9 @@ TEST(RepoLoaderTest, ErrorsNameFileLineAndField) {
        "feature service 'svc'.features: no feature view named 'ghost'"},
       {"feature_views:\n  - name: 'bad name'\n", "feature_views[0].name: 'bad name' may hold only"},
       {"? [a]\n: b\n", "defs.yaml"},
+      {"entities:\n  - name: cell\n    join_keys: [{name: id, type: Float64}]\n",
+       "defs.yaml:2: entities[0].join_keys[0]: a join key must be Int64, Int32, String or Bytes"},
+      {"entities:\n  - {name: e, join_key: a, join_keys: [b]}\n", "give join_keys or join_key"},
       {"sources:\n  - {name: s, path: x.csv, timestamp_field: t}\nfeature_views:\n"
        "  - {name: v, source: s, schema: [{name: f, type: Int64}]}\n"
        "on_demand_feature_views:\n  - name: o\n    sources: [v]\n"

@@ -13,8 +13,9 @@ namespace {
 
 // Address space reserved for the map; the file grows only as pages are used.
 constexpr size_t kMapSize = size_t{256} << 30;
-// LMDB's default key limit is 511 bytes; longer entity keys are stored under
-// their SHA-256 (collisions are not a practical concern).
+// LMDB's default key limit is 511 bytes; a table name and entity key longer
+// than this together store the entity key's SHA-256 instead (collisions are
+// not a practical concern); table names are far shorter than the limit.
 constexpr size_t kMaxPlainKey = 400;
 
 Status LmdbError(const std::string& what, int rc) {
@@ -149,7 +150,7 @@ class LmdbOnlineStore : public OnlineStore {
   static std::string StoreKey(std::string_view table, std::string_view entity_key) {
     std::string key(table);
     key += '\0';
-    if (entity_key.size() <= kMaxPlainKey) {
+    if (key.size() + entity_key.size() <= kMaxPlainKey) {
       key += entity_key;
     } else {
       key += '\1';  // marks a digest, so a digest never equals a short key

@@ -138,7 +138,9 @@ class RedisOnlineStore : public OnlineStore {
       }
       counts.written += static_cast<size_t>(reply->integer);
     }
-    Release(std::move(c));
+    // A connection that saw an error is dropped: after NOSCRIPT (a flushed or
+    // failed-over Redis) a new connection loads the script again.
+    if (refused.ok()) Release(std::move(c));
     RETURN_IF_ERROR(refused);
     counts.kept_newer = rows.size() - counts.written;
     return counts;
