@@ -129,8 +129,9 @@ Status ComputeOnDemand(offline::Engine& engine, const std::string& entity_table,
       for (size_t k = 0; k < compiled.inputs.size(); ++k) {
         if (!needed[k]) continue;
         if (compiled.inputs[k].from_request) {
-          values[k] =
-              ExprAt(*request_fields.Find(compiled.inputs[k].feature), static_cast<int64_t>(row));
+          values[k] = AsDeclared(
+              ExprAt(*request_fields.Find(compiled.inputs[k].feature), static_cast<int64_t>(row)),
+              compiled.inputs[k].type);
         } else {
           const offline::VirtualColumn& v = *joined[k];
           int64_t source_row = v.rows != nullptr ? (*v.rows)[row] : static_cast<int64_t>(row);

@@ -88,6 +88,10 @@ FeatureValue CompiledOnDemand::Evaluate(size_t i,
   return FromExprValue(expressions[i].Evaluate(bound), view->features[i].field.type);
 }
 
+ExprValue AsDeclared(const ExprValue& value, ValueType type) {
+  return ToExprValue(FromExprValue(value, type), type);
+}
+
 ExprValue ToExprValue(const FeatureValue& value, ValueType type) {
   if (const int64_t* i = std::get_if<int64_t>(&value)) {
     if (type == ValueType::kBool) return *i != 0;

@@ -46,5 +46,8 @@ StatusOr<CompiledOnDemand> CompileOnDemand(const FeatureRepo& repo,
 ExprValue ToExprValue(const FeatureValue& value, ValueType type);
 // Casts to the declared type; values that cannot be cast become null.
 FeatureValue FromExprValue(const ExprValue& value, ValueType type);
+// A request field's value as its declared type sees it, so a field read from
+// an entity file column and the same field sent in JSON evaluate alike.
+ExprValue AsDeclared(const ExprValue& value, ValueType type);
 
 }  // namespace cairn::features

@@ -53,13 +53,15 @@ Status ComputeOnDemand(const CompiledOnDemand& compiled, const std::string& name
       if (!needed[k]) continue;
       if (fields[k] != nullptr) {
         const EntityValue& v = (*fields[k])[row];
+        ExprValue raw;
         if (const int64_t* i = std::get_if<int64_t>(&v)) {
-          values[k] = *i;
+          raw = *i;
         } else if (const double* d = std::get_if<double>(&v)) {
-          values[k] = *d;
+          raw = *d;
         } else {
-          values[k] = std::get<std::string>(v);
+          raw = std::get<std::string>(v);
         }
+        values[k] = AsDeclared(raw, compiled.inputs[k].type);
       } else {
         const OnlineColumn& c = *fetched[k];
         values[k] = c.statuses[row] == FeatureStatus::kPresent

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "features/on_demand.h"
 #include "status_testing.h"
 
 namespace cairn::features {
@@ -94,6 +95,19 @@ TEST(ExpressionTest, Functions) {
       As<bool>(Eval("contains('feature', 'tur') and starts_with('abc', 'ab') and "
                     "ends_with('abc', 'bc')")));
   EXPECT_TRUE(IsNull(Eval("upper(x)", {{"x", ExprValue()}})));
+}
+
+// Request fields reach expressions as their declared type, whether they came
+// from an entity file column (typed by DuckDB) or from JSON.
+TEST(ExpressionTest, RequestFieldsTakeTheirDeclaredType) {
+  EXPECT_EQ(As<double>(AsDeclared(int64_t{2}, ValueType::kFloat64)), 2.0);
+  EXPECT_EQ(As<int64_t>(AsDeclared(2.6, ValueType::kInt64)), 3);
+  EXPECT_EQ(As<std::string>(AsDeclared(int64_t{7}, ValueType::kString)), "7");
+  EXPECT_TRUE(As<bool>(AsDeclared(int64_t{1}, ValueType::kBool)));
+  EXPECT_TRUE(IsNull(AsDeclared(std::string("x"), ValueType::kFloat64)));
+  EXPECT_EQ(
+      As<double>(AsDeclared(static_cast<double>(static_cast<float>(0.1)), ValueType::kFloat32)),
+      static_cast<double>(0.1f));
 }
 
 TEST(ExpressionTest, InputsAreListedOnce) {
