@@ -285,9 +285,8 @@ struct Engine::Impl {
     // The bind data holds its own reference: a re-registration mid-query
     // cannot free what is being read.
     auto* held = new std::shared_ptr<const VirtualTable>(it->second);
-    duckdb_bind_set_bind_data(info, held, [](void* p) {
-      delete static_cast<std::shared_ptr<const VirtualTable>*>(p);
-    });
+    duckdb_bind_set_bind_data(
+        info, held, [](void* p) { delete static_cast<std::shared_ptr<const VirtualTable>*>(p); });
   }
 
   static void Init(duckdb_init_info info) {
@@ -416,54 +415,8 @@ StatusOr<std::vector<ColumnInfo>> Engine::Describe(std::string_view sql) {
   return out;
 }
 
-Status Engine::CreateTable(std::string_view name, const Table& table) {
-  std::string ddl = "CREATE OR REPLACE TEMP TABLE " + QuoteIdentifier(name) + " (";
-  for (size_t c = 0; c < table.columns.size(); ++c) {
-    if (c > 0) ddl += ", ";
-    ddl += QuoteIdentifier(table.columns[c].name()) + " " +
-           std::string(SqlTypeName(table.columns[c].type()));
-  }
-  ddl += ")";
-  RETURN_IF_ERROR(Execute(ddl));
-  if (table.columns.empty() || table.rows() == 0) return Status::Ok();
-
-  duckdb_appender appender = nullptr;
-  std::string table_name(name);
-  if (duckdb_appender_create_ext(impl_->conn, "temp", "main", table_name.c_str(), &appender) ==
-      DuckDBError) {
-    std::string message = duckdb_appender_error(appender);
-    duckdb_appender_destroy(&appender);
-    return Internal("DuckDB appender for " + table_name + ": " + message);
-  }
-  std::vector<duckdb_logical_type> types;
-  for (const Column& c : table.columns)
-    types.push_back(duckdb_create_logical_type(DuckTypeOf(c.type())));
-  duckdb_data_chunk chunk = duckdb_create_data_chunk(types.data(), types.size());
-  for (duckdb_logical_type& t : types) duckdb_destroy_logical_type(&t);
-
-  Status status = Status::Ok();
-  const size_t batch = duckdb_vector_size();
-  for (size_t begin = 0; begin < table.rows() && status.ok(); begin += batch) {
-    size_t count = std::min(batch, table.rows() - begin);
-    duckdb_data_chunk_reset(chunk);
-    for (size_t c = 0; c < table.columns.size(); ++c) {
-      FillVector(table.columns[c], nullptr, begin, count, duckdb_data_chunk_get_vector(chunk, c));
-    }
-    duckdb_data_chunk_set_size(chunk, count);
-    if (duckdb_append_data_chunk(appender, chunk) == DuckDBError) {
-      status = Internal(std::string("DuckDB append: ") + duckdb_appender_error(appender));
-    }
-  }
-  duckdb_destroy_data_chunk(&chunk);
-  if (status.ok() && duckdb_appender_close(appender) == DuckDBError) {
-    status = Internal(std::string("DuckDB append: ") + duckdb_appender_error(appender));
-  }
-  duckdb_appender_destroy(&appender);
-  return status;
-}
-
 Status Engine::RegisterVirtualTable(const std::string& name, std::vector<VirtualColumn> columns,
-                                   size_t rows) {
+                                    size_t rows) {
   for (const VirtualColumn& c : columns) {
     size_t length = c.rows != nullptr ? c.rows->size() : c.source->columns[c.column].size();
     if (length != rows) {

@@ -1,7 +1,7 @@
 // Engine: the offline engine, one in-memory DuckDB database. It reads Parquet
 // and CSV files (with globs), runs the feature store's SQL (sources,
 // transformations) and writes Parquet; Cairn's own kernels take the Tables it
-// returns and hand Tables back to it.
+// returns and hand their results back as virtual tables, read in place.
 //
 // duckdb.h stays inside engine.cc so that users of this header do not pay
 // for it.
@@ -56,9 +56,6 @@ class Engine {
 
   // The result columns a query would have, without running it.
   StatusOr<std::vector<ColumnInfo>> Describe(std::string_view sql);
-
-  // Creates or replaces temporary table `name` holding `table`.
-  Status CreateTable(std::string_view name, const Table& table);
 
   // Makes `columns` (each `rows` long) readable in SQL as
   // cairn_table('name'), without copying them into DuckDB; the engine keeps

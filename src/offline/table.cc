@@ -73,13 +73,6 @@ void Column::AppendString(std::string_view v) {
   ++size_;
 }
 
-void Column::AppendFrom(const Column& other, size_t row) {
-  if (!other.IsValid(row)) return AppendNull();
-  if (IsIntegerStorage(type_)) return AppendInt(other.Int(row));
-  if (IsDoubleStorage(type_)) return AppendDouble(other.Double(row));
-  AppendString(other.String(row));
-}
-
 const Column* Table::Find(std::string_view name) const {
   for (const Column& c : columns) {
     if (c.name() == name) return &c;

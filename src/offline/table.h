@@ -53,8 +53,6 @@ class Column {
   void AppendInt(int64_t v);
   void AppendDouble(double v);
   void AppendString(std::string_view v);
-  // Appends row `row` of `other`, which has the same storage.
-  void AppendFrom(const Column& other, size_t row);
 
  private:
   void MarkValid();

@@ -25,9 +25,7 @@ class AuditLogTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     ASSERT_OK(database_.Create(GetParam()));
     if (database_.skipped()) GTEST_SKIP() << database_.skip_reason();
-    auto opened = stores_.Open(database_.uri());
-    ASSERT_OK(opened.status());
-    store_ = std::move(opened).value();
+    ASSERT_OK_AND_ASSIGN(store_, database_.Open());
     log_ = std::make_unique<AuditLog>(store_.get(), &env_);
     ASSERT_OK(log_->Init());
     store_->SetWriteObserver(log_.get());
@@ -71,7 +69,6 @@ class AuditLogTest : public ::testing::TestWithParam<std::string> {
   }
 
   FakeEnv env_;
-  store::MetadataStoreRegistry stores_ = store::AllBackends();
   store::ScratchDatabase database_;
   std::unique_ptr<store::MetadataStore> store_;
   std::unique_ptr<AuditLog> log_;

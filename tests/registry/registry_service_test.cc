@@ -29,9 +29,7 @@ class RegistryServiceTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     ASSERT_OK(database_.Create(GetParam()));
     if (database_.skipped()) GTEST_SKIP() << database_.skip_reason();
-    auto opened = stores_.Open(database_.uri());
-    ASSERT_OK(opened.status());
-    store_ = std::move(opened).value();
+    ASSERT_OK_AND_ASSIGN(store_, database_.Open());
     tracking_ = std::make_unique<tracking::TrackingService>(store_.get(), &env_);
     ASSERT_OK(tracking_->Init());
     registry_ = std::make_unique<RegistryService>(store_.get(), &env_);
@@ -71,7 +69,6 @@ class RegistryServiceTest : public ::testing::TestWithParam<std::string> {
   }
 
   FakeEnv env_;
-  store::MetadataStoreRegistry stores_ = store::AllBackends();
   store::ScratchDatabase database_;
   std::unique_ptr<store::MetadataStore> store_;
   std::unique_ptr<tracking::TrackingService> tracking_;
