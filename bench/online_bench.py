@@ -90,7 +90,8 @@ def main():
                    str(args.entities), "--redis", redis_uri])
         for line in out.stdout.splitlines():
             r = json.loads(line)
-            results[f"materialize into {r['store']}, 10 features, rows/s"] = r["rows_per_s"]
+            results[f"materialize into {r['store']} ({r['pass']}), 10 features, rows/s"] = \
+                r["rows_per_s"]
 
         repo = os.path.join(work, "repo")
         os.makedirs(repo)

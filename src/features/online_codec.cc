@@ -18,6 +18,15 @@ bool ReadRaw(std::string_view* in, T* v) {
   return true;
 }
 
+// A tag and 8 raw bytes, appended at once (materialization writes millions).
+template <typename T>
+void AppendTagged(char tag, T value, std::string* out) {
+  char bytes[1 + sizeof(T)];
+  bytes[0] = tag;
+  std::memcpy(bytes + 1, &value, sizeof(T));
+  out->append(bytes, sizeof(bytes));
+}
+
 }  // namespace
 
 Status AppendKeyInt(ValueType type, int64_t value, std::string* key) {
@@ -41,20 +50,26 @@ Status AppendKeyString(ValueType type, std::string_view value, std::string* key)
   return Status::Ok();
 }
 
+void AppendNullValue(std::string* out) { *out += 'n'; }
+
+void AppendIntValue(int64_t value, std::string* out) { AppendTagged('i', value, out); }
+
+void AppendDoubleValue(double value, std::string* out) { AppendTagged('d', value, out); }
+
+void AppendStringValue(std::string_view value, std::string* out) {
+  AppendTagged('s', static_cast<uint32_t>(value.size()), out);
+  out->append(value);
+}
+
 void AppendValue(const FeatureValue& value, std::string* out) {
   if (std::holds_alternative<std::monostate>(value)) {
-    *out += 'n';
+    AppendNullValue(out);
   } else if (const int64_t* i = std::get_if<int64_t>(&value)) {
-    *out += 'i';
-    AppendRaw(*i, out);
+    AppendIntValue(*i, out);
   } else if (const double* d = std::get_if<double>(&value)) {
-    *out += 'd';
-    AppendRaw(*d, out);
+    AppendDoubleValue(*d, out);
   } else {
-    const std::string& s = std::get<std::string>(value);
-    *out += 's';
-    AppendRaw(static_cast<uint32_t>(s.size()), out);
-    out->append(s);
+    AppendStringValue(std::get<std::string>(value), out);
   }
 }
 

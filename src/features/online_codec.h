@@ -32,6 +32,11 @@ Status AppendKeyInt(ValueType type, int64_t value, std::string* key);
 Status AppendKeyString(ValueType type, std::string_view value, std::string* key);
 
 void AppendValue(const FeatureValue& value, std::string* out);
+// The same encodings, for writers that hold typed columns rather than values.
+void AppendNullValue(std::string* out);
+void AppendIntValue(int64_t value, std::string* out);
+void AppendDoubleValue(double value, std::string* out);
+void AppendStringValue(std::string_view value, std::string* out);
 
 // Decodes the values a record holds. Errors: Internal when damaged.
 StatusOr<std::vector<FeatureValue>> DecodeValues(std::string_view encoded);

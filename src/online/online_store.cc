@@ -9,7 +9,9 @@ constexpr char kHex[] = "0123456789abcdef";
 // and big-endian hex makes that string order.
 void AppendTime(std::string& out, int64_t micros) {
   uint64_t v = static_cast<uint64_t>(micros) ^ (uint64_t{1} << 63);
-  for (int shift = 60; shift >= 0; shift -= 4) out += kHex[(v >> shift) & 0xf];
+  char hex[16];
+  for (int i = 15; i >= 0; --i, v >>= 4) hex[i] = kHex[v & 0xf];
+  out.append(hex, sizeof(hex));
 }
 
 bool ParseTime(std::string_view hex, int64_t* out) {

@@ -247,6 +247,54 @@ TEST_P(OnlineServingTest, OlderWindowsAndPushesNeverOverwriteNewerValues) {
               HasSubstr("missing column 'ts'"));
 }
 
+// Materialization picks each entity's latest row itself (sorting rows into
+// the store's key order): event time first, then created time, a null
+// created time losing; keys sharing a long prefix stay apart; rows without
+// their entity are skipped. Several batches exercise the batch seams.
+TEST_P(OnlineServingTest, MaterializationKeepsTheLatestRowPerEntity) {
+  std::ofstream(root_ / "cities.csv")
+      << "city,ts,created,score\n"
+         "a-very-long-city-name-001,2026-01-01 10:00:00,2026-01-01 10:00:00,1\n"
+         "a-very-long-city-name-002,2026-01-01 10:00:00,2026-01-01 10:00:00,2\n"
+         "a-very-long-city-name-001,2026-01-01 10:00:00,2026-01-01 10:05:00,3\n"
+         "a-very-long-city-name-001,2026-01-01 10:00:00,,4\n"
+         "a-very-long-city-name-002,2026-01-01 09:00:00,2026-01-01 12:00:00,5\n"
+         "short,2026-01-01 10:00:00,2026-01-01 10:00:00,6\n"
+         "short,2026-01-01 10:00:01,,7\n"
+         ",2026-01-01 11:00:00,2026-01-01 11:00:00,8\n";
+  std::string yaml = kDefinitions;
+  yaml.insert(yaml.find("feature_views:"),
+              "  - {name: cities, path: cities.csv, timestamp_field: ts, "
+              "created_timestamp_field: created}\n");
+  yaml.insert(yaml.find("on_demand_feature_views:"),
+              "  - {name: city_scores, entities: [city], source: cities, "
+              "schema: [{name: score, type: Int64}]}\n");
+  Apply(yaml);
+  ASSERT_OK_AND_ASSIGN(FeatureRepo repo, registry_->Load(project_));
+  ASSERT_OK_AND_ASSIGN(auto engine, offline::Engine::Open(2));
+  ASSERT_OK(RegisterSources(*engine, repo));
+  MaterializeRequest request{
+      .views = {"city_scores"}, .start_micros = 0, .end_micros = At("2026-01-02T00:00:00Z")};
+  request.batch_rows = 2;
+  ASSERT_OK_AND_ASSIGN(auto done,
+                       features::Materialize(*engine, repo, *registry_, *store_, request));
+  EXPECT_EQ(done[0].rows, 3u);
+  EXPECT_EQ(done[0].written, 3u);
+
+  OnlineRequest get{.features = {"city_scores:score"}};
+  get.entities.emplace_back(
+      "city", std::vector<EntityValue>{std::string("a-very-long-city-name-001"),
+                                       std::string("a-very-long-city-name-002"),
+                                       std::string("short"), std::string("a-very-long-city")});
+  ASSERT_OK_AND_ASSIGN(OnlineResponse r, serving_->GetOnlineFeatures(get));
+  const OnlineColumn& score = r.columns[1];
+  EXPECT_EQ(std::get<int64_t>(score.values[0]), 3);
+  EXPECT_EQ(std::get<int64_t>(score.values[1]), 2);
+  EXPECT_EQ(std::get<int64_t>(score.values[2]), 7);
+  EXPECT_EQ(score.event_micros[2], At("2026-01-01T10:00:01Z"));
+  EXPECT_EQ(score.statuses[3], FeatureStatus::kNotFound);
+}
+
 TEST_P(OnlineServingTest, IncrementalRunsResumeWhereTheLastEnded) {
   ASSERT_OK_AND_ASSIGN(auto first, Materialize(0, At("2026-01-01T10:30:00Z"), true, {"stats"}));
   // Never materialized: the window starts one ttl before its end.

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <tuple>
 
 #include "online/lmdb/lmdb_online_store.h"
 #include "online/redis/redis_online_store.h"
@@ -136,6 +137,36 @@ TEST_P(OnlineStoreTest, BulkWriteAndDropTable) {
   ASSERT_OK(store_->Read(prefix_ + "bulk", keys, &out));
   for (const auto& record : out) EXPECT_FALSE(record.has_value());
   EXPECT_EQ(Get("b", "entity-7")->values, "kept");
+}
+
+// The fast paths (LMDB appends keys past the table's end; Redis writes a
+// first load with SET NX) keep the rule: a batch mixing new keys, stored
+// keys and one key twice ends with the newest of each.
+TEST_P(OnlineStoreTest, BatchesOfNewStoredAndRepeatedKeysKeepTheNewest) {
+  auto write = [&](std::vector<std::tuple<std::string, int64_t, std::string>> rows) {
+    std::vector<std::string> stored;
+    for (const auto& [key, event, value] : rows) stored.push_back(EncodeStored({event, 0, value}));
+    std::vector<OnlineWrite> writes;
+    for (size_t i = 0; i < rows.size(); ++i) writes.push_back({std::get<0>(rows[i]), stored[i]});
+    return store_->Write(prefix_ + "a", writes);
+  };
+  ASSERT_OK_AND_ASSIGN(WriteCounts first, write({{"k1", 10, "k1@10"}, {"k3", 10, "k3@10"}}));
+  EXPECT_EQ(first.written, 2u);
+  // k2 falls between stored keys, k3 is older than stored, k4 is past the end.
+  ASSERT_OK_AND_ASSIGN(WriteCounts mixed,
+                       write({{"k2", 5, "k2@5"}, {"k3", 5, "k3@5"}, {"k4", 5, "k4@5"}}));
+  EXPECT_EQ(mixed.written, 2u);
+  EXPECT_EQ(mixed.kept_newer, 1u);
+  // Past the end, one key twice in either order: the newer wins.
+  ASSERT_OK(
+      write({{"k5", 20, "k5@20"}, {"k5", 10, "k5@10"}, {"k6", 10, "k6@10"}, {"k6", 20, "k6@20"}})
+          .status());
+  EXPECT_EQ(Get("a", "k1")->values, "k1@10");
+  EXPECT_EQ(Get("a", "k2")->values, "k2@5");
+  EXPECT_EQ(Get("a", "k3")->values, "k3@10");
+  EXPECT_EQ(Get("a", "k4")->values, "k4@5");
+  EXPECT_EQ(Get("a", "k5")->values, "k5@20");
+  EXPECT_EQ(Get("a", "k6")->values, "k6@20");
 }
 
 TEST(OnlineStoreRegistryTest, SchemesAndErrors) {

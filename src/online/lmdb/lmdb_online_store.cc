@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <numeric>
+#include <shared_mutex>
 
 #include "core/sha256.h"
 
@@ -13,19 +16,40 @@ namespace {
 
 // Address space reserved for the map; the file grows only as pages are used.
 constexpr size_t kMapSize = size_t{256} << 30;
-// LMDB's default key limit is 511 bytes; a table name and entity key longer
-// than this together store the entity key's SHA-256 instead (collisions are
-// not a practical concern); table names are far shorter than the limit.
-constexpr size_t kMaxPlainKey = 400;
+// Each table is a named LMDB database. LMDB searches its open databases
+// linearly and sizes every transaction by their count, so the limit is
+// moderate; a view's table changes only when its schema does.
+constexpr unsigned kMaxTables = 1024;
+// LMDB's default key limit is 511 bytes; an entity key longer than this is
+// stored as its SHA-256 instead (collisions are not a practical concern).
+constexpr size_t kMaxPlainKey = 480;
 
 Status LmdbError(const std::string& what, int rc) {
+  if (rc == MDB_DBS_FULL) {
+    return ResourceExhausted("embedded online store: more than " + std::to_string(kMaxTables) +
+                             " tables; remove the online store folder and materialize again to "
+                             "drop tables of old feature view schemas");
+  }
   return Unavailable("embedded online store: " + what + ": " + mdb_strerror(rc));
+}
+
+std::string_view ViewOf(const MDB_val& v) {
+  return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
+}
+
+// The key an entity key is stored under: itself, or a marked digest when
+// LMDB could not hold it.
+std::string_view StoreKey(std::string_view entity_key, std::string* digest) {
+  if (entity_key.size() <= kMaxPlainKey) return entity_key;
+  // Marked: entity keys begin with a type tag (online_codec.h), never \1.
+  *digest = '\1';
+  *digest += Sha256Hex(entity_key);
+  return *digest;
 }
 
 class LmdbOnlineStore : public OnlineStore {
  public:
-  LmdbOnlineStore(std::string dir, MDB_env* env, MDB_dbi dbi)
-      : dir_(std::move(dir)), env_(env), dbi_(dbi) {}
+  LmdbOnlineStore(std::string dir, MDB_env* env) : dir_(std::move(dir)), env_(env) {}
   ~LmdbOnlineStore() override { mdb_env_close(env_); }
 
   bool ReadsBlock() const override { return false; }
@@ -33,48 +57,42 @@ class LmdbOnlineStore : public OnlineStore {
   std::string DisplayUri() const override { return "lmdb://" + dir_; }
 
   StatusOr<WriteCounts> Write(std::string_view table, std::span<const OnlineWrite> rows) override {
-    std::vector<std::string> keys;
+    ASSIGN_OR_RETURN(std::optional<MDB_dbi> dbi, Table(table, /*create=*/true));
+    std::vector<std::string> digests(rows.size());
+    std::vector<std::string_view> keys;
     keys.reserve(rows.size());
-    for (const OnlineWrite& row : rows) keys.push_back(StoreKey(table, row.key));
-    // Sorted keys touch each B-tree page once: bulk loads run several times faster.
+    for (size_t i = 0; i < rows.size(); ++i) keys.push_back(StoreKey(rows[i].key, &digests[i]));
+    // Sorted keys touch each B-tree page once, and a batch past the table's
+    // last key is appended without searching or splitting pages. Stable, so
+    // rows of one key with equal times keep the caller's order (last wins).
     std::vector<size_t> order(rows.size());
     std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+    if (!std::is_sorted(order.begin(), order.end(),
+                        [&](size_t a, size_t b) { return keys[a] < keys[b]; })) {
+      std::stable_sort(order.begin(), order.end(),
+                       [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+    }
 
     // Large writes go in transactions of kRowsPerTransaction: LMDB keeps a
     // transaction's dirty pages in a sorted list whose inserts grow with its
-    // size, so one huge transaction is several times slower than many
-    // medium ones. Each commit is durable (LMDB fsyncs it); a failure part-way
-    // leaves the committed transactions, which the write rule makes harmless
-    // to write again.
+    // size, so one huge transaction is slower than many medium ones. Each
+    // commit is durable (LMDB fsyncs it); a failure part-way leaves the
+    // committed transactions, which the write rule makes harmless to redo.
     WriteCounts counts;
-    for (size_t begin = 0; begin < order.size(); begin += RowsPerTransaction()) {
-      size_t end = std::min(order.size(), begin + RowsPerTransaction());
+    for (size_t begin = 0; begin < order.size(); begin += kRowsPerTransaction) {
+      size_t end = std::min(order.size(), begin + kRowsPerTransaction);
       MDB_txn* txn = nullptr;
       int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
       if (rc != 0) return LmdbError("begin write", rc);
-      for (size_t o = begin; o < end; ++o) {
-        size_t i = order[o];
-        MDB_val key{keys[i].size(), keys[i].data()};
-        std::string_view stored = rows[i].stored;
-        // Insert-if-absent first: a new key costs one tree descent, and an
-        // existing one comes back in `value` for the rule's comparison.
-        MDB_val value{stored.size(), const_cast<char*>(stored.data())};
-        rc = mdb_put(txn, dbi_, &key, &value, MDB_NOOVERWRITE);
-        if (rc == MDB_KEYEXIST) {
-          if (!MayReplace(std::string_view(static_cast<const char*>(value.mv_data), value.mv_size),
-                          stored)) {
-            ++counts.kept_newer;
-            continue;
-          }
-          value = MDB_val{stored.size(), const_cast<char*>(stored.data())};
-          rc = mdb_put(txn, dbi_, &key, &value, 0);
-        }
-        if (rc != 0) {
-          mdb_txn_abort(txn);
-          return LmdbError("write", rc);
-        }
-        ++counts.written;
+      MDB_cursor* cursor = nullptr;
+      rc = mdb_cursor_open(txn, *dbi, &cursor);
+      if (rc == 0) {
+        rc = WriteSorted(cursor, keys, rows, std::span(order).subspan(begin, end - begin), &counts);
+        mdb_cursor_close(cursor);
+      }
+      if (rc != 0) {
+        mdb_txn_abort(txn);
+        return LmdbError("write", rc);
       }
       rc = mdb_txn_commit(txn);
       if (rc != 0) return LmdbError("commit", rc);
@@ -86,22 +104,26 @@ class LmdbOnlineStore : public OnlineStore {
   Status Read(std::string_view table, std::span<const std::string> keys,
               std::vector<std::optional<OnlineRecord>>* out) override {
     out->assign(keys.size(), std::nullopt);
+    ASSIGN_OR_RETURN(std::optional<MDB_dbi> dbi, Table(table, /*create=*/false));
+    if (!dbi.has_value()) return Status::Ok();  // never written: every key is missing
     MDB_txn* txn = nullptr;
     int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
     if (rc != 0) return LmdbError("begin read", rc);
     Status status = Status::Ok();
+    std::string digest;
     for (size_t i = 0; i < keys.size() && status.ok(); ++i) {
-      std::string k = StoreKey(table, keys[i]);
-      MDB_val key{k.size(), k.data()};
+      std::string_view k = StoreKey(keys[i], &digest);
+      MDB_val key{k.size(), const_cast<char*>(k.data())};
       MDB_val value;
-      rc = mdb_get(txn, dbi_, &key, &value);
+      rc = mdb_get(txn, *dbi, &key, &value);
+      // NOTFOUND also when another process dropped the table since it was
+      // opened here: LMDB looks a named database up again in each transaction.
       if (rc == MDB_NOTFOUND) continue;
       if (rc != 0) {
         status = LmdbError("read", rc);
         break;
       }
-      StatusOr<OnlineRecord> record =
-          DecodeStored(std::string_view(static_cast<const char*>(value.mv_data), value.mv_size));
+      StatusOr<OnlineRecord> record = DecodeStored(ViewOf(value));
       if (!record.ok()) {
         status = record.status();
       } else {
@@ -113,30 +135,16 @@ class LmdbOnlineStore : public OnlineStore {
   }
 
   Status DropTable(std::string_view table) override {
-    std::string prefix = std::string(table) + '\0';
+    ASSIGN_OR_RETURN(std::optional<MDB_dbi> dbi, Table(table, /*create=*/false));
+    if (!dbi.has_value()) return Status::Ok();
     MDB_txn* txn = nullptr;
     int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
     if (rc != 0) return LmdbError("begin write", rc);
-    MDB_cursor* cursor = nullptr;
-    rc = mdb_cursor_open(txn, dbi_, &cursor);
+    // Emptied, not deleted: the handle stays valid for threads holding it.
+    rc = mdb_drop(txn, *dbi, 0);
     if (rc != 0) {
       mdb_txn_abort(txn);
-      return LmdbError("cursor", rc);
-    }
-    MDB_val key{prefix.size(), prefix.data()};
-    MDB_val value;
-    rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
-    while (rc == 0 && key.mv_size >= prefix.size() &&
-           std::string_view(static_cast<const char*>(key.mv_data), prefix.size()) == prefix) {
-      rc = mdb_cursor_del(cursor, 0);
-      if (rc != 0) break;
-      key = MDB_val{prefix.size(), prefix.data()};  // seek again: plain and always valid
-      rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
-    }
-    mdb_cursor_close(cursor);
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-      mdb_txn_abort(txn);
-      return LmdbError("delete", rc);
+      return LmdbError("drop", rc);
     }
     rc = mdb_txn_commit(txn);
     return rc == 0 ? Status::Ok() : LmdbError("commit", rc);
@@ -145,23 +153,87 @@ class LmdbOnlineStore : public OnlineStore {
  private:
   // Measured with bench/materialize_bench: 10k-50k rows per transaction are
   // equally fast; 100k+ slow down (LMDB's dirty-page list), 2k pays fsyncs.
-  static constexpr size_t RowsPerTransaction() { return 20'000; }
+  static constexpr size_t kRowsPerTransaction = 20'000;
 
-  static std::string StoreKey(std::string_view table, std::string_view entity_key) {
-    std::string key(table);
-    key += '\0';
-    if (key.size() + entity_key.size() <= kMaxPlainKey) {
-      key += entity_key;
-    } else {
-      key += '\1';  // marks a digest, so a digest never equals a short key
-      key += Sha256Hex(entity_key);
+  // Writes rows[order...] (sorted by key) through `cursor` under the write
+  // rule. Returns an LMDB code.
+  static int WriteSorted(MDB_cursor* cursor, std::span<const std::string_view> keys,
+                         std::span<const OnlineWrite> rows, std::span<const size_t> order,
+                         WriteCounts* counts) {
+    // Appending is possible while the keys stay past the table's last key,
+    // which holds for a fresh load and for keys newer than all stored ones.
+    MDB_val last_key, last_value;
+    int rc = mdb_cursor_get(cursor, &last_key, &last_value, MDB_LAST);
+    if (rc != 0 && rc != MDB_NOTFOUND) return rc;
+    bool append = rc == MDB_NOTFOUND || (!order.empty() && keys[order[0]] > ViewOf(last_key));
+    for (size_t i : order) {
+      MDB_val key{keys[i].size(), const_cast<char*>(keys[i].data())};
+      std::string_view stored = rows[i].stored;
+      MDB_val value{stored.size(), const_cast<char*>(stored.data())};
+      if (append) {
+        rc = mdb_cursor_put(cursor, &key, &value, MDB_APPEND);
+        if (rc == 0) {
+          ++counts->written;
+          continue;
+        }
+        if (rc != MDB_KEYEXIST) return rc;
+        append = false;  // the same key twice in one write: compare as usual
+        value = MDB_val{stored.size(), const_cast<char*>(stored.data())};
+      }
+      // Insert-if-absent first: a new key costs one tree descent, and an
+      // existing one comes back in `value` for the rule's comparison.
+      rc = mdb_cursor_put(cursor, &key, &value, MDB_NOOVERWRITE);
+      if (rc == MDB_KEYEXIST) {
+        if (!MayReplace(ViewOf(value), stored)) {
+          ++counts->kept_newer;
+          continue;
+        }
+        value = MDB_val{stored.size(), const_cast<char*>(stored.data())};
+        rc = mdb_cursor_put(cursor, &key, &value, 0);
+      }
+      if (rc != 0) return rc;
+      ++counts->written;
     }
-    return key;
+    return 0;
+  }
+
+  // The database of `table`, opened once per process and cached. Without
+  // `create`, a table no process has written yet is nullopt (and not cached,
+  // since another process may create it at any time).
+  StatusOr<std::optional<MDB_dbi>> Table(std::string_view table, bool create) {
+    {
+      std::shared_lock lock(tables_mutex_);
+      auto it = tables_.find(table);
+      if (it != tables_.end()) return std::optional<MDB_dbi>(it->second);
+    }
+    // LMDB allows one transaction at a time in a process to open databases.
+    std::unique_lock lock(tables_mutex_);
+    auto it = tables_.find(table);
+    if (it != tables_.end()) return std::optional<MDB_dbi>(it->second);
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env_, nullptr, create ? 0 : MDB_RDONLY, &txn);
+    if (rc != 0) return LmdbError("begin", rc);
+    MDB_dbi dbi = 0;
+    std::string name(table);
+    rc = mdb_dbi_open(txn, name.c_str(), create ? MDB_CREATE : 0, &dbi);
+    if (rc == MDB_NOTFOUND) {
+      mdb_txn_abort(txn);
+      return std::optional<MDB_dbi>();
+    }
+    if (rc != 0) {
+      mdb_txn_abort(txn);
+      return LmdbError("open table " + name, rc);
+    }
+    rc = mdb_txn_commit(txn);  // commit, read-only or not, keeps the handle open
+    if (rc != 0) return LmdbError("open table " + name, rc);
+    tables_.emplace(std::move(name), dbi);
+    return std::optional<MDB_dbi>(dbi);
   }
 
   std::string dir_;
   MDB_env* env_;
-  MDB_dbi dbi_;
+  std::shared_mutex tables_mutex_;
+  std::map<std::string, MDB_dbi, std::less<>> tables_;
 };
 
 }  // namespace
@@ -175,6 +247,7 @@ StatusOr<std::unique_ptr<OnlineStore>> OpenLmdbOnlineStore(const std::string& di
   if (rc != 0) return LmdbError("create", rc);
   mdb_env_set_mapsize(env, kMapSize);
   mdb_env_set_maxreaders(env, 1024);
+  mdb_env_set_maxdbs(env, kMaxTables);
   // MDB_NOTLS: read transactions are not tied to threads, so the server's
   // event loops may start and end them freely.
   // MDB_NOMETASYNC: each commit fsyncs its data pages but not the meta page,
@@ -188,16 +261,7 @@ StatusOr<std::unique_ptr<OnlineStore>> OpenLmdbOnlineStore(const std::string& di
   }
   int dead = 0;
   mdb_reader_check(env, &dead);  // slots left by crashed processes
-  MDB_txn* txn = nullptr;
-  MDB_dbi dbi = 0;
-  rc = mdb_txn_begin(env, nullptr, 0, &txn);
-  if (rc == 0) rc = mdb_dbi_open(txn, nullptr, 0, &dbi);
-  if (rc == 0) rc = mdb_txn_commit(txn);
-  if (rc != 0) {
-    mdb_env_close(env);
-    return LmdbError("open database", rc);
-  }
-  return std::unique_ptr<OnlineStore>(std::make_unique<LmdbOnlineStore>(dir, env, dbi));
+  return std::unique_ptr<OnlineStore>(std::make_unique<LmdbOnlineStore>(dir, env));
 }
 
 void RegisterLmdbOnlineStore(OnlineStoreRegistry* registry) {
