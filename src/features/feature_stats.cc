@@ -80,6 +80,8 @@ StatusOr<ViewStats> ComputeViewStats(offline::Engine& engine, const FeatureRepo&
 
   std::string select =
       "SELECT count(*)::BIGINT AS rows, min(__cairn_ts) AS oldest, max(__cairn_ts) AS newest";
+  std::string split;  // the outer query's quantile columns
+  std::string lists;  // the inner query's quantile lists
   for (size_t i = 0; i < view.schema.size(); ++i) {
     std::string column = "__cairn_f" + std::to_string(i);
     std::string n = std::to_string(i);
@@ -91,12 +93,22 @@ StatusOr<ViewStats> ComputeViewStats(offline::Engine& engine, const FeatureRepo&
     std::string x = AsNumber(view.schema[i].type, column);
     select += ", min(" + x + ") AS min" + n + ", max(" + x + ") AS max" + n + ", avg(" + x +
               ") AS mean" + n + ", stddev_samp(" + x + ") AS sd" + n;
+    // One digest for all quantiles of a feature (a digest per quantile made
+    // statistics of wide views cost more than materializing them); the list
+    // is split into columns by the outer query.
+    std::string list = "ql" + n;
+    select += ", approx_quantile(" + x + ", [";
     for (size_t q = 0; q < std::size(kQuantiles); ++q) {
-      select += ", approx_quantile(" + x + ", " + std::to_string(kQuantiles[q]) + ")::DOUBLE AS q" +
-                std::to_string(q) + "_" + n;
+      select += (q == 0 ? "" : ", ") + std::to_string(kQuantiles[q]);
+      split += ", " + list + "[" + std::to_string(q + 1) + "]::DOUBLE AS q" + std::to_string(q) +
+               "_" + n;
     }
+    select += "]) AS " + list;
+    lists += (lists.empty() ? "" : ", ") + list;
   }
-  StatusOr<Table> summary = engine.Query(select + " FROM (" + rows + ")");
+  std::string query = select + " FROM (" + rows + ")";
+  if (!lists.empty()) query = "SELECT * EXCLUDE (" + lists + ")" + split + " FROM (" + query + ")";
+  StatusOr<Table> summary = engine.Query(query);
   if (!summary.ok()) {
     return InvalidArgument("statistics of feature view '" + view.name +
                            "': " + summary.status().message());
