@@ -100,14 +100,17 @@ std::string FormatRfc3339(int64_t micros) {
 }
 
 StatusOr<int64_t> ParseTimestampMicros(std::string_view text) {
-  Status bad = InvalidArgument("'" + std::string(text) +
-                               "' is not a timestamp; expected e.g. 2026-01-31T12:00:00Z, "
-                               "2026-01-31 12:00:00.5+02:00 or 2026-01-31");
+  // Built only on failure: parsing runs per value of pushed and loaded data.
+  auto bad = [text] {
+    return InvalidArgument("'" + std::string(text) +
+                           "' is not a timestamp; expected e.g. 2026-01-31T12:00:00Z, "
+                           "2026-01-31 12:00:00.5+02:00 or 2026-01-31");
+  };
   int year, month, day, hour = 0, minute = 0, second = 0;
   if (!Digits(text, 0, 4, &year) || text.size() < 10 || text[4] != '-' ||
       !Digits(text, 5, 2, &month) || text[7] != '-' || !Digits(text, 8, 2, &day) || month < 1 ||
       month > 12 || day < 1 || day > 31) {
-    return bad;
+    return bad();
   }
   size_t pos = 10;
   int64_t fraction = 0;
@@ -117,7 +120,7 @@ StatusOr<int64_t> ParseTimestampMicros(std::string_view text) {
         text.size() < pos + 9 || text[pos + 3] != ':' || !Digits(text, pos + 4, 2, &minute) ||
         text[pos + 6] != ':' || !Digits(text, pos + 7, 2, &second) || hour > 23 || minute > 59 ||
         second > 60) {
-      return bad;
+      return bad();
     }
     pos += 9;
     if (pos < text.size() && text[pos] == '.') {
@@ -129,7 +132,7 @@ StatusOr<int64_t> ParseTimestampMicros(std::string_view text) {
         scale /= 10;
         ++pos;
       }
-      if (pos == start) return bad;
+      if (pos == start) return bad();
     }
     if (pos < text.size()) {
       if (text[pos] == 'Z' && pos + 1 == text.size()) {
@@ -137,11 +140,11 @@ StatusOr<int64_t> ParseTimestampMicros(std::string_view text) {
       } else if ((text[pos] == '+' || text[pos] == '-') && text.size() == pos + 6 &&
                  text[pos + 3] == ':') {
         int oh, om;
-        if (!Digits(text, pos + 1, 2, &oh) || !Digits(text, pos + 4, 2, &om)) return bad;
+        if (!Digits(text, pos + 1, 2, &oh) || !Digits(text, pos + 4, 2, &om)) return bad();
         offset_seconds = (oh * 3600 + om * 60) * (text[pos] == '+' ? 1 : -1);
         pos += 6;
       } else {
-        return bad;
+        return bad();
       }
     }
   }

@@ -73,39 +73,44 @@ void AppendValue(const FeatureValue& value, std::string* out) {
   }
 }
 
-StatusOr<std::vector<FeatureValue>> DecodeValues(std::string_view in) {
-  std::vector<FeatureValue> out;
-  Status damaged = Internal("online store values are damaged; rematerialize the view");
+Status DecodeValues(std::string_view in, std::vector<FeatureValue>* out) {
+  auto damaged = [] { return Internal("online store values are damaged; rematerialize the view"); };
   while (!in.empty()) {
     char tag = in.front();
     in.remove_prefix(1);
     switch (tag) {
       case 'n':
-        out.emplace_back(std::monostate{});
+        out->emplace_back(std::monostate{});
         break;
       case 'i': {
         int64_t v;
-        if (!ReadRaw(&in, &v)) return damaged;
-        out.emplace_back(v);
+        if (!ReadRaw(&in, &v)) return damaged();
+        out->emplace_back(v);
         break;
       }
       case 'd': {
         double v;
-        if (!ReadRaw(&in, &v)) return damaged;
-        out.emplace_back(v);
+        if (!ReadRaw(&in, &v)) return damaged();
+        out->emplace_back(v);
         break;
       }
       case 's': {
         uint32_t n;
-        if (!ReadRaw(&in, &n) || in.size() < n) return damaged;
-        out.emplace_back(std::string(in.substr(0, n)));
+        if (!ReadRaw(&in, &n) || in.size() < n) return damaged();
+        out->emplace_back(std::string(in.substr(0, n)));
         in.remove_prefix(n);
         break;
       }
       default:
-        return damaged;
+        return damaged();
     }
   }
+  return Status::Ok();
+}
+
+StatusOr<std::vector<FeatureValue>> DecodeValues(std::string_view encoded) {
+  std::vector<FeatureValue> out;
+  RETURN_IF_ERROR(DecodeValues(encoded, &out));
   return out;
 }
 

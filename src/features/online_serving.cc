@@ -83,6 +83,21 @@ Status ComputeOnDemand(const CompiledOnDemand& compiled, const std::string& name
 
 }  // namespace
 
+struct ServingPlan {
+  std::vector<ResolvedFeature> all;  // the requested features, then hidden on-demand inputs
+  size_t requested = 0;              // how many of `all` are output
+  std::map<std::string, CompiledOnDemand> on_demand;
+  struct ViewRead {
+    const FeatureView* view;
+    std::string table;
+    std::vector<Field> keys;
+    std::vector<size_t> indexes;    // of the view's features in `all`
+    std::vector<size_t> positions;  // of those features in the view's stored values
+    int64_t ttl_micros;
+  };
+  std::vector<ViewRead> reads;  // one store read per view
+};
+
 std::string_view FeatureStatusName(FeatureStatus status) {
   switch (status) {
     case FeatureStatus::kPresent:
@@ -183,11 +198,63 @@ StatusOr<std::shared_ptr<const FeatureRepo>> OnlineServing::Refresh(int64_t now)
   return repo_;
 }
 
+StatusOr<std::shared_ptr<const ServingPlan>> OnlineServing::PlanFor(
+    const std::shared_ptr<const FeatureRepo>& repo, const OnlineRequest& request) {
+  std::string signature = request.service;
+  signature += request.full_feature_names ? "\1" : "\2";
+  for (const std::string& f : request.features) {
+    signature += f;
+    signature += '\0';
+  }
+  {
+    std::lock_guard<std::mutex> lock(plans_mu_);
+    if (plans_repo_ == repo) {
+      auto it = plans_.find(signature);
+      if (it != plans_.end()) return it->second;
+    }
+  }
+  auto plan = std::make_shared<ServingPlan>();
+  ASSIGN_OR_RETURN(plan->all, ResolveFeatures(*repo, request.features, request.service,
+                                              request.full_feature_names));
+  plan->requested = plan->all.size();
+  // On-demand features read source features that may not be requested:
+  // those are read too, as hidden columns.
+  ASSIGN_OR_RETURN(plan->on_demand, PlanOnDemand(*repo, &plan->all));
+  std::map<std::string, std::vector<size_t>> by_view;
+  for (size_t i = 0; i < plan->all.size(); ++i) {
+    if (!plan->all[i].on_demand) by_view[plan->all[i].view].push_back(i);
+  }
+  for (auto& [view_name, indexes] : by_view) {
+    const FeatureView* view = repo->FindFeatureView(view_name);
+    ServingPlan::ViewRead read{.view = view,
+                               .table = OnlineTable(repo->project, *view),
+                               .keys = JoinKeys(*repo, *view),
+                               .indexes = std::move(indexes),
+                               .positions = {},
+                               .ttl_micros = view->ttl_seconds * kMicrosPerSecond};
+    for (size_t i : read.indexes) {
+      size_t p = 0;
+      while (view->schema[p].name != plan->all[i].feature) ++p;
+      read.positions.push_back(p);
+    }
+    plan->reads.push_back(std::move(read));
+  }
+  std::lock_guard<std::mutex> lock(plans_mu_);
+  if (plans_repo_ != repo) {
+    plans_.clear();  // plans of older definitions are never used again
+    plans_repo_ = repo;
+  }
+  // Bounded: a client sending ever new feature lists cannot grow it forever.
+  constexpr size_t kMaxPlans = 1024;
+  if (plans_.size() >= kMaxPlans) plans_.clear();
+  plans_.emplace(std::move(signature), plan);
+  return std::shared_ptr<const ServingPlan>(std::move(plan));
+}
+
 StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& request) {
   ASSIGN_OR_RETURN(std::shared_ptr<const FeatureRepo> repo, Definitions());
-  ASSIGN_OR_RETURN(
-      std::vector<ResolvedFeature> features,
-      ResolveFeatures(*repo, request.features, request.service, request.full_feature_names));
+  ASSIGN_OR_RETURN(std::shared_ptr<const ServingPlan> plan, PlanFor(repo, request));
+  const std::vector<ResolvedFeature>& all = plan->all;
   size_t rows = request.entities.empty() ? 0 : request.entities.front().second.size();
   for (const auto& [name, values] : request.entities) {
     if (values.size() != rows) {
@@ -201,6 +268,7 @@ StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& r
   }
 
   OnlineResponse response;
+  response.columns.reserve(request.entities.size() + plan->requested);
   for (const auto& [name, values] : request.entities) {
     OnlineColumn column{.name = name};
     column.type = !values.empty() && std::holds_alternative<std::string>(values[0])
@@ -221,21 +289,11 @@ StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& r
     response.columns.push_back(std::move(column));
   }
 
-  // On-demand features read source features that may not be requested:
-  // those are read too, as hidden columns.
-  std::vector<ResolvedFeature> all = features;
-  ASSIGN_OR_RETURN(auto on_demand, PlanOnDemand(*repo, &all));
-
-  // One store read per view; features keep request order.
-  std::map<std::string, std::vector<size_t>> by_view;
-  for (size_t i = 0; i < all.size(); ++i) {
-    if (!all[i].on_demand) by_view[all[i].view].push_back(i);
-  }
   std::vector<OnlineColumn> feature_columns(all.size());
   int64_t now = env_->NowMicros();
-  for (const auto& [view_name, indexes] : by_view) {
-    const FeatureView* view = repo->FindFeatureView(view_name);
-    std::vector<Field> keys = JoinKeys(*repo, *view);
+  for (const ServingPlan::ViewRead& read : plan->reads) {
+    const FeatureView* view = read.view;
+    const std::vector<Field>& keys = read.keys;
     std::vector<const std::vector<EntityValue>*> key_values;
     for (const Field& key : keys) {
       const std::vector<EntityValue>* found = nullptr;
@@ -244,7 +302,7 @@ StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& r
       }
       if (found == nullptr) {
         return InvalidArgument("entities: missing '" + key.name +
-                               "', a join key of feature view '" + view_name + "'");
+                               "', a join key of feature view '" + view->name + "'");
       }
       key_values.push_back(found);
     }
@@ -266,23 +324,24 @@ StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& r
       }
     }
     std::vector<std::optional<online::OnlineRecord>> records;
-    RETURN_IF_ERROR(store_->Read(OnlineTable(repo->project, *view), store_keys, &records));
+    RETURN_IF_ERROR(store_->Read(read.table, store_keys, &records));
 
-    // Where each requested feature sits in the view's stored values.
-    std::vector<size_t> positions;
-    for (size_t i : indexes) {
-      size_t p = 0;
-      while (view->schema[p].name != all[i].feature) ++p;
-      positions.push_back(p);
-      feature_columns[i] = OnlineColumn{.name = all[i].output_name, .type = view->schema[p].type};
+    const std::vector<size_t>& indexes = read.indexes;
+    const std::vector<size_t>& positions = read.positions;
+    for (size_t j = 0; j < indexes.size(); ++j) {
+      OnlineColumn& column = feature_columns[indexes[j]];
+      column.name = all[indexes[j]].output_name;
+      column.type = view->schema[positions[j]].type;
+      column.values.reserve(rows);
+      column.statuses.reserve(rows);
+      column.event_micros.reserve(rows);
     }
-    int64_t ttl = view->ttl_seconds * kMicrosPerSecond;
+    int64_t ttl = read.ttl_micros;
+    std::vector<FeatureValue> stored;
     for (size_t row = 0; row < rows; ++row) {
       const std::optional<online::OnlineRecord>& record = records[row];
-      std::vector<FeatureValue> stored;
-      if (record.has_value()) {
-        ASSIGN_OR_RETURN(stored, DecodeValues(record->values));
-      }
+      stored.clear();
+      if (record.has_value()) RETURN_IF_ERROR(DecodeValues(record->values, &stored));
       bool stale = record.has_value() && ttl > 0 && record->event_micros < now - ttl;
       for (size_t j = 0; j < indexes.size(); ++j) {
         OnlineColumn& column = feature_columns[indexes[j]];
@@ -293,8 +352,8 @@ StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& r
           continue;
         }
         column.event_micros.push_back(record->event_micros);
-        const FeatureValue value =
-            positions[j] < stored.size() ? stored[positions[j]] : FeatureValue{};
+        static const FeatureValue kMissing;
+        const FeatureValue& value = positions[j] < stored.size() ? stored[positions[j]] : kMissing;
         if (stale) {
           column.values.emplace_back(std::monostate{});
           column.statuses.push_back(FeatureStatus::kOutsideMaxAge);
@@ -308,10 +367,10 @@ StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& r
       }
     }
   }
-  for (const auto& [name, compiled] : on_demand) {
+  for (const auto& [name, compiled] : plan->on_demand) {
     RETURN_IF_ERROR(ComputeOnDemand(compiled, name, all, request, rows, &feature_columns));
   }
-  for (size_t i = 0; i < features.size(); ++i) {
+  for (size_t i = 0; i < plan->requested; ++i) {
     response.columns.push_back(std::move(feature_columns[i]));
   }
   return response;

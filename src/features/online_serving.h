@@ -19,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -59,6 +60,8 @@ struct OnlineResponse {
   std::vector<OnlineColumn> columns;
 };
 
+struct ServingPlan;  // what a request's feature list resolves to (online_serving.cc)
+
 class OnlineServing {
  public:
   // `project` empty: the only project applied (checked at each reload).
@@ -90,6 +93,12 @@ class OnlineServing {
   // read keeps the definitions in hand (and answers with them) when there are any.
   StatusOr<std::shared_ptr<const FeatureRepo>> Refresh(int64_t now);
 
+  // The plan of `request`'s features under `repo`, built once per feature
+  // list and definitions version: resolving names, compiling on-demand views
+  // and naming tables cost more than the store read they lead to.
+  StatusOr<std::shared_ptr<const ServingPlan>> PlanFor(
+      const std::shared_ptr<const FeatureRepo>& repo, const OnlineRequest& request);
+
   std::mutex refresh_mu_;  // held by the one caller reading the registry
   std::thread refresher_;
   std::atomic<bool> refresher_running_{false};
@@ -100,6 +109,9 @@ class OnlineServing {
   std::shared_ptr<const FeatureRepo> repo_;  // GUARDED_BY(mu_)
   int64_t repo_version_ = 0;                 // GUARDED_BY(mu_)
   int64_t checked_at_micros_ = 0;            // GUARDED_BY(mu_)
+  std::mutex plans_mu_;
+  std::shared_ptr<const FeatureRepo> plans_repo_;  // GUARDED_BY(plans_mu_): plans_ are of it
+  std::unordered_map<std::string, std::shared_ptr<const ServingPlan>> plans_;  // ditto
 };
 
 }  // namespace cairn::features

@@ -112,18 +112,18 @@ StatusOr<online::WriteCounts> WriteFrame(const FeatureRepo& repo, const FeatureV
   for (size_t row = 0; row < rows; ++row) {
     for (size_t k = 0; k < keys.size(); ++k) {
       const FrameValue& v = (*key_columns[k])[row];
-      Status appended = InvalidArgument(Where(keys[k].name, row) + ": expected " +
-                                        std::string(ValueTypeName(keys[k].type)));
-      if (const int64_t* i = std::get_if<int64_t>(&v)) {
-        if (keys[k].type == ValueType::kInt32 || keys[k].type == ValueType::kInt64) {
-          appended = AppendKeyInt(keys[k].type, *i, &store_keys[row]);
-        }
-      } else if (const std::string* s = std::get_if<std::string>(&v)) {
-        if (keys[k].type == ValueType::kString || keys[k].type == ValueType::kBytes) {
-          appended = AppendKeyString(keys[k].type, *s, &store_keys[row]);
-        }
+      const int64_t* i = std::get_if<int64_t>(&v);
+      const std::string* s = std::get_if<std::string>(&v);
+      if (i != nullptr &&
+          (keys[k].type == ValueType::kInt32 || keys[k].type == ValueType::kInt64)) {
+        RETURN_IF_ERROR(AppendKeyInt(keys[k].type, *i, &store_keys[row]));
+      } else if (s != nullptr &&
+                 (keys[k].type == ValueType::kString || keys[k].type == ValueType::kBytes)) {
+        RETURN_IF_ERROR(AppendKeyString(keys[k].type, *s, &store_keys[row]));
+      } else {
+        return InvalidArgument(Where(keys[k].name, row) + ": expected " +
+                               std::string(ValueTypeName(keys[k].type)));
       }
-      RETURN_IF_ERROR(appended);
     }
     ASSIGN_OR_RETURN(records[row].event_micros, TimeOf((*ts)[row], ts_name, row));
     if (created != nullptr && !std::holds_alternative<std::monostate>((*created)[row])) {
