@@ -246,18 +246,39 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
   if (!deps.store->ReadsBlock()) read.execution = http::Execution::kInline;
   http::RouteOptions write{.access = "role editor (online store writes)"};
 
-  surface.router.Add(
-      "POST", "/get-online-features",
-      [deps](HttpRequest& request) {
-        StatusOr<json::Document> doc = ParseBody(request);
-        if (!doc.ok()) return Error(doc.status());
-        StatusOr<features::OnlineRequest> decoded = DecodeOnlineRequest(*doc);
-        if (!decoded.ok()) return Error(decoded.status());
-        StatusOr<features::OnlineResponse> response = deps.serving->GetOnlineFeatures(*decoded);
-        if (!response.ok()) return Error(response.status());
-        return HttpResponse::Json(200, EncodeOnlineResponse(*response));
-      },
-      read);
+  if (deps.store->ReadsBlock()) {
+    // A networked store (Redis) is read without holding a thread: the
+    // request is decoded on the IO thread, its reads join the store's
+    // pipeline, and the response is written when they come back.
+    surface.router.AddAsync(
+        "POST", "/get-online-features",
+        [deps](HttpRequest& request, http::Responder respond) {
+          StatusOr<json::Document> doc = ParseBody(request);
+          if (!doc.ok()) return respond(Error(doc.status()));
+          StatusOr<features::OnlineRequest> decoded = DecodeOnlineRequest(*doc);
+          if (!decoded.ok()) return respond(Error(decoded.status()));
+          deps.serving->GetOnlineFeaturesAsync(
+              std::make_shared<const features::OnlineRequest>(std::move(*decoded)),
+              [respond = std::move(respond)](StatusOr<features::OnlineResponse> response) {
+                respond(response.ok() ? HttpResponse::Json(200, EncodeOnlineResponse(*response))
+                                      : Error(response.status()));
+              });
+        },
+        read);
+  } else {
+    surface.router.Add(
+        "POST", "/get-online-features",
+        [deps](HttpRequest& request) {
+          StatusOr<json::Document> doc = ParseBody(request);
+          if (!doc.ok()) return Error(doc.status());
+          StatusOr<features::OnlineRequest> decoded = DecodeOnlineRequest(*doc);
+          if (!decoded.ok()) return Error(decoded.status());
+          StatusOr<features::OnlineResponse> response = deps.serving->GetOnlineFeatures(*decoded);
+          if (!response.ok()) return Error(response.status());
+          return HttpResponse::Json(200, EncodeOnlineResponse(*response));
+        },
+        read);
+  }
 
   auto write_rows = [deps](const features::FeatureRepo& repo, const features::FeatureView& view,
                            const features::Frame& frame) -> Status {

@@ -1,5 +1,6 @@
 #include "features/online_serving.h"
 
+#include <atomic>
 #include <chrono>
 #include <map>
 
@@ -251,10 +252,19 @@ StatusOr<std::shared_ptr<const ServingPlan>> OnlineServing::PlanFor(
   return std::shared_ptr<const ServingPlan>(std::move(plan));
 }
 
-StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& request) {
-  ASSIGN_OR_RETURN(std::shared_ptr<const FeatureRepo> repo, Definitions());
-  ASSIGN_OR_RETURN(std::shared_ptr<const ServingPlan> plan, PlanFor(repo, request));
-  const std::vector<ResolvedFeature>& all = plan->all;
+// A request between its store reads and its response.
+struct OnlineServing::Prepared {
+  std::shared_ptr<const FeatureRepo> repo;  // keeps plan->reads' views alive
+  std::shared_ptr<const ServingPlan> plan;
+  size_t rows = 0;
+  std::vector<std::vector<std::string>> keys;  // per plan->reads: one store key per row
+  std::vector<std::vector<std::optional<online::OnlineRecord>>> records;  // per plan->reads
+};
+
+StatusOr<OnlineServing::Prepared> OnlineServing::Prepare(const OnlineRequest& request) {
+  Prepared prepared;
+  ASSIGN_OR_RETURN(prepared.repo, Definitions());
+  ASSIGN_OR_RETURN(prepared.plan, PlanFor(prepared.repo, request));
   size_t rows = request.entities.empty() ? 0 : request.entities.front().second.size();
   for (const auto& [name, values] : request.entities) {
     if (values.size() != rows) {
@@ -266,9 +276,51 @@ StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& r
   if (request.entities.empty()) {
     return InvalidArgument("entities: expected a map of join keys to lists of values");
   }
+  prepared.rows = rows;
+  for (const ServingPlan::ViewRead& read : prepared.plan->reads) {
+    std::vector<const std::vector<EntityValue>*> key_values;
+    for (const Field& key : read.keys) {
+      const std::vector<EntityValue>* found = nullptr;
+      for (const auto& [name, values] : request.entities) {
+        if (name == key.name) found = &values;
+      }
+      if (found == nullptr) {
+        return InvalidArgument("entities: missing '" + key.name +
+                               "', a join key of feature view '" + read.view->name + "'");
+      }
+      key_values.push_back(found);
+    }
+    std::vector<std::string> store_keys(rows);
+    for (size_t row = 0; row < rows; ++row) {
+      for (size_t k = 0; k < read.keys.size(); ++k) {
+        const Field& key = read.keys[k];
+        const EntityValue& v = (*key_values[k])[row];
+        bool integer = std::holds_alternative<int64_t>(v);
+        bool text = std::holds_alternative<std::string>(v);
+        if (integer != IsIntegerKey(key.type) || (!integer && !text)) {
+          return InvalidArgument("entities: '" + key.name + "' must be " +
+                                 (IsIntegerKey(key.type) ? "an integer" : "a string") +
+                                 " (its entity declares " + std::string(ValueTypeName(key.type)) +
+                                 ")");
+        }
+        RETURN_IF_ERROR(
+            integer ? AppendKeyInt(key.type, std::get<int64_t>(v), &store_keys[row])
+                    : AppendKeyString(key.type, std::get<std::string>(v), &store_keys[row]));
+      }
+    }
+    prepared.keys.push_back(std::move(store_keys));
+  }
+  prepared.records.resize(prepared.plan->reads.size());
+  return prepared;
+}
 
+StatusOr<OnlineResponse> OnlineServing::Assemble(const OnlineRequest& request,
+                                                 const Prepared& prepared) {
+  const ServingPlan& plan = *prepared.plan;
+  const std::vector<ResolvedFeature>& all = plan.all;
+  size_t rows = prepared.rows;
   OnlineResponse response;
-  response.columns.reserve(request.entities.size() + plan->requested);
+  response.columns.reserve(request.entities.size() + plan.requested);
   for (const auto& [name, values] : request.entities) {
     OnlineColumn column{.name = name};
     column.type = !values.empty() && std::holds_alternative<std::string>(values[0])
@@ -291,58 +343,26 @@ StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& r
 
   std::vector<OnlineColumn> feature_columns(all.size());
   int64_t now = env_->NowMicros();
-  for (const ServingPlan::ViewRead& read : plan->reads) {
-    const FeatureView* view = read.view;
-    const std::vector<Field>& keys = read.keys;
-    std::vector<const std::vector<EntityValue>*> key_values;
-    for (const Field& key : keys) {
-      const std::vector<EntityValue>* found = nullptr;
-      for (const auto& [name, values] : request.entities) {
-        if (name == key.name) found = &values;
-      }
-      if (found == nullptr) {
-        return InvalidArgument("entities: missing '" + key.name +
-                               "', a join key of feature view '" + view->name + "'");
-      }
-      key_values.push_back(found);
-    }
-    std::vector<std::string> store_keys(rows);
-    for (size_t row = 0; row < rows; ++row) {
-      for (size_t k = 0; k < keys.size(); ++k) {
-        const EntityValue& v = (*key_values[k])[row];
-        bool integer = std::holds_alternative<int64_t>(v);
-        bool text = std::holds_alternative<std::string>(v);
-        if (integer != IsIntegerKey(keys[k].type) || (!integer && !text)) {
-          return InvalidArgument("entities: '" + keys[k].name + "' must be " +
-                                 (IsIntegerKey(keys[k].type) ? "an integer" : "a string") +
-                                 " (its entity declares " +
-                                 std::string(ValueTypeName(keys[k].type)) + ")");
-        }
-        RETURN_IF_ERROR(
-            integer ? AppendKeyInt(keys[k].type, std::get<int64_t>(v), &store_keys[row])
-                    : AppendKeyString(keys[k].type, std::get<std::string>(v), &store_keys[row]));
-      }
-    }
-    std::vector<std::optional<online::OnlineRecord>> records;
-    RETURN_IF_ERROR(store_->Read(read.table, store_keys, &records));
-
+  std::vector<FeatureValue> stored;
+  for (size_t r = 0; r < plan.reads.size(); ++r) {
+    const ServingPlan::ViewRead& read = plan.reads[r];
+    const std::vector<std::optional<online::OnlineRecord>>& records = prepared.records[r];
     const std::vector<size_t>& indexes = read.indexes;
     const std::vector<size_t>& positions = read.positions;
     for (size_t j = 0; j < indexes.size(); ++j) {
       OnlineColumn& column = feature_columns[indexes[j]];
       column.name = all[indexes[j]].output_name;
-      column.type = view->schema[positions[j]].type;
+      column.type = read.view->schema[positions[j]].type;
       column.values.reserve(rows);
       column.statuses.reserve(rows);
       column.event_micros.reserve(rows);
     }
-    int64_t ttl = read.ttl_micros;
-    std::vector<FeatureValue> stored;
     for (size_t row = 0; row < rows; ++row) {
       const std::optional<online::OnlineRecord>& record = records[row];
       stored.clear();
       if (record.has_value()) RETURN_IF_ERROR(DecodeValues(record->values, &stored));
-      bool stale = record.has_value() && ttl > 0 && record->event_micros < now - ttl;
+      bool stale =
+          record.has_value() && read.ttl_micros > 0 && record->event_micros < now - read.ttl_micros;
       for (size_t j = 0; j < indexes.size(); ++j) {
         OnlineColumn& column = feature_columns[indexes[j]];
         if (!record.has_value()) {
@@ -367,13 +387,58 @@ StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& r
       }
     }
   }
-  for (const auto& [name, compiled] : plan->on_demand) {
+  for (const auto& [name, compiled] : plan.on_demand) {
     RETURN_IF_ERROR(ComputeOnDemand(compiled, name, all, request, rows, &feature_columns));
   }
-  for (size_t i = 0; i < plan->requested; ++i) {
+  for (size_t i = 0; i < plan.requested; ++i) {
     response.columns.push_back(std::move(feature_columns[i]));
   }
   return response;
+}
+
+StatusOr<OnlineResponse> OnlineServing::GetOnlineFeatures(const OnlineRequest& request) {
+  ASSIGN_OR_RETURN(Prepared prepared, Prepare(request));
+  for (size_t r = 0; r < prepared.plan->reads.size(); ++r) {
+    RETURN_IF_ERROR(
+        store_->Read(prepared.plan->reads[r].table, prepared.keys[r], &prepared.records[r]));
+  }
+  return Assemble(request, prepared);
+}
+
+void OnlineServing::GetOnlineFeaturesAsync(std::shared_ptr<const OnlineRequest> request,
+                                           OnlineDone done) {
+  StatusOr<Prepared> prepared = Prepare(*request);
+  if (!prepared.ok()) return done(prepared.status());
+  size_t reads = prepared->plan->reads.size();
+  if (reads == 0) return done(Assemble(*request, *prepared));
+  // The last read to finish assembles the response, on its thread.
+  struct Gather {
+    std::shared_ptr<const OnlineRequest> request;
+    OnlineDone done;
+    Prepared prepared;
+    std::atomic<size_t> left;
+    std::mutex mu;
+    Status failed = Status::Ok();  // GUARDED_BY(mu): the first read error
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->request = std::move(request);
+  gather->done = std::move(done);
+  gather->prepared = std::move(*prepared);
+  gather->left = reads;
+  for (size_t r = 0; r < reads; ++r) {
+    store_->ReadAsync(
+        gather->prepared.plan->reads[r].table, std::move(gather->prepared.keys[r]),
+        [this, gather, r](Status status, std::vector<std::optional<online::OnlineRecord>> records) {
+          if (!status.ok()) {
+            std::lock_guard<std::mutex> lock(gather->mu);
+            if (gather->failed.ok()) gather->failed = std::move(status);
+          }
+          gather->prepared.records[r] = std::move(records);
+          if (gather->left.fetch_sub(1) != 1) return;
+          if (!gather->failed.ok()) return gather->done(gather->failed);
+          gather->done(Assemble(*gather->request, gather->prepared));
+        });
+  }
 }
 
 }  // namespace cairn::features

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -80,6 +81,11 @@ class OnlineServing {
   // of the wrong type; Unavailable when the online store fails.
   StatusOr<OnlineResponse> GetOnlineFeatures(const OnlineRequest& request);
 
+  // The same without blocking on the store: `done` gets the answer on the
+  // store's thread (OnlineStore::ReadAsync) or before this returns.
+  using OnlineDone = std::function<void(StatusOr<OnlineResponse>)>;
+  void GetOnlineFeaturesAsync(std::shared_ptr<const OnlineRequest> request, OnlineDone done);
+
   // The definitions in use (reloaded when the registry moved).
   StatusOr<std::shared_ptr<const FeatureRepo>> Definitions();
 
@@ -98,6 +104,12 @@ class OnlineServing {
   // and naming tables cost more than the store read they lead to.
   StatusOr<std::shared_ptr<const ServingPlan>> PlanFor(
       const std::shared_ptr<const FeatureRepo>& repo, const OnlineRequest& request);
+
+  // A request is served in two steps around its store reads: Prepare
+  // validates it and builds the store keys, Assemble builds the response.
+  struct Prepared;
+  StatusOr<Prepared> Prepare(const OnlineRequest& request);
+  StatusOr<OnlineResponse> Assemble(const OnlineRequest& request, const Prepared& prepared);
 
   std::mutex refresh_mu_;  // held by the one caller reading the registry
   std::thread refresher_;

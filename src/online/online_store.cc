@@ -50,6 +50,12 @@ StatusOr<OnlineRecord> DecodeStored(std::string_view stored) {
   return record;
 }
 
+void OnlineStore::ReadAsync(std::string_view table, std::vector<std::string> keys, ReadDone done) {
+  std::vector<std::optional<OnlineRecord>> records;
+  Status status = Read(table, keys, &records);
+  done(std::move(status), std::move(records));
+}
+
 bool MayReplace(std::string_view existing, std::string_view incoming) {
   return existing.substr(0, kStoredHeaderSize) <= incoming.substr(0, kStoredHeaderSize);
 }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -56,6 +57,13 @@ class OnlineStore {
   // Reads the records of `keys`; (*out)[i] is empty when keys[i] has none.
   virtual Status Read(std::string_view table, std::span<const std::string> keys,
                       std::vector<std::optional<OnlineRecord>>* out) = 0;
+
+  using ReadDone = std::function<void(Status, std::vector<std::optional<OnlineRecord>>)>;
+  // Reads like Read and hands the result to `done`, on another thread or
+  // before returning, without blocking the caller on the network: Redis
+  // queues the read on a connection that pipelines the reads of concurrent
+  // requests together. The default runs Read on the caller's thread.
+  virtual void ReadAsync(std::string_view table, std::vector<std::string> keys, ReadDone done);
 
   // True when Read may wait on the network (Redis); false when it reads local
   // memory-mapped pages (LMDB), so a server may run reads on its IO threads.

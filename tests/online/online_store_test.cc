@@ -7,8 +7,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
+#include <thread>
 #include <tuple>
 
 #include "online/lmdb/lmdb_online_store.h"
@@ -167,6 +170,45 @@ TEST_P(OnlineStoreTest, BatchesOfNewStoredAndRepeatedKeysKeepTheNewest) {
   EXPECT_EQ(Get("a", "k4")->values, "k4@5");
   EXPECT_EQ(Get("a", "k5")->values, "k5@20");
   EXPECT_EQ(Get("a", "k6")->values, "k6@20");
+}
+
+// Reads from many threads at once come back whole and to the right caller
+// (Redis pipelines concurrent reads on one connection, in order).
+TEST_P(OnlineStoreTest, ConcurrentAsyncReadsEachGetTheirOwnRecords) {
+  std::vector<std::string> keys, records;
+  for (int i = 0; i < 200; ++i) {
+    keys.push_back("e" + std::to_string(i));
+    records.push_back(EncodeStored({i, 0, "v" + std::to_string(i)}));
+  }
+  std::vector<OnlineWrite> writes;
+  for (size_t i = 0; i < keys.size(); ++i) writes.push_back({keys[i], records[i]});
+  ASSERT_OK(store_->Write(prefix_ + "a", writes).status());
+
+  constexpr int kThreads = 4, kReadsPerThread = 300;
+  std::atomic<int> wrong{0}, answered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kReadsPerThread; ++r) {
+        int first = (t * 31 + r * 7) % 190;
+        std::vector<std::string> wanted = {keys[first], "absent", keys[first + 9]};
+        std::promise<void> done;
+        store_->ReadAsync(prefix_ + "a", wanted,
+                          [&, first](Status status, std::vector<std::optional<OnlineRecord>> got) {
+                            bool ok = status.ok() && got.size() == 3 && got[0] && !got[1] &&
+                                      got[2] && got[0]->values == "v" + std::to_string(first) &&
+                                      got[2]->values == "v" + std::to_string(first + 9);
+                            if (!ok) ++wrong;
+                            ++answered;
+                            done.set_value();
+                          });
+        done.get_future().wait();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(answered.load(), kThreads * kReadsPerThread);
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(OnlineStoreRegistryTest, SchemesAndErrors) {

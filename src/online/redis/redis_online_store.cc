@@ -3,8 +3,10 @@
 #include <hiredis/hiredis.h>
 
 #include <charconv>
+#include <condition_variable>
 #include <mutex>
 #include <numeric>
+#include <thread>
 #include <vector>
 
 namespace cairn::online {
@@ -87,6 +89,15 @@ class RedisOnlineStore : public OnlineStore {
  public:
   explicit RedisOnlineStore(RedisAddress address) : address_(std::move(address)) {}
 
+  ~RedisOnlineStore() override {
+    {
+      std::lock_guard<std::mutex> lock(reads_mu_);
+      stopping_ = true;
+    }
+    reads_cv_.notify_all();
+    if (pipeline_.joinable()) pipeline_.join();
+  }
+
   bool ReadsBlock() const override { return true; }
 
   std::string DisplayUri() const override {
@@ -128,33 +139,33 @@ class RedisOnlineStore : public OnlineStore {
     if (keys.empty()) return Status::Ok();
     ASSIGN_OR_RETURN(Context c, Acquire());
     std::vector<std::string> store_keys;
-    std::vector<const char*> argv = {"MGET"};
-    std::vector<size_t> lengths = {4};
     store_keys.reserve(keys.size());
-    for (const std::string& k : keys) {
-      store_keys.push_back(StoreKey(table, k));
-      argv.push_back(store_keys.back().data());
-      lengths.push_back(store_keys.back().size());
-    }
-    Reply reply(static_cast<redisReply*>(
-        redisCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lengths.data())));
-    if (!reply) return ConnectionError(c.get());
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != keys.size()) {
-      Release(std::move(c));
-      return Unavailable("Redis answered MGET unexpectedly");
-    }
-    for (size_t i = 0; i < keys.size(); ++i) {
-      redisReply* item = reply->element[i];
-      if (item->type != REDIS_REPLY_STRING) continue;
-      StatusOr<OnlineRecord> record = DecodeStored(std::string_view(item->str, item->len));
-      if (!record.ok()) {
-        Release(std::move(c));
-        return record.status();
-      }
-      (*out)[i] = std::move(*record);
-    }
+    for (const std::string& k : keys) store_keys.push_back(StoreKey(table, k));
+    if (Status sent = AppendMget(c.get(), store_keys); !sent.ok()) return sent;
+    void* raw = nullptr;
+    if (redisGetReply(c.get(), &raw) != REDIS_OK) return ConnectionError(c.get());
+    Reply reply(static_cast<redisReply*>(raw));
+    RETURN_IF_ERROR(DecodeMget(*reply, keys.size(), out));
     Release(std::move(c));
     return Status::Ok();
+  }
+
+  // Reads of concurrent requests share one connection and go out together:
+  // a thread sends every read queued since its last round trip in one write
+  // and reads the replies in order, so Redis parses many commands per
+  // wake-up and no request holds a connection (or a thread) while it waits.
+  void ReadAsync(std::string_view table, std::vector<std::string> keys, ReadDone done) override {
+    if (keys.empty()) {
+      done(Status::Ok(), {});
+      return;
+    }
+    for (std::string& k : keys) k = StoreKey(table, k);
+    {
+      std::lock_guard<std::mutex> lock(reads_mu_);
+      if (!pipeline_.joinable()) pipeline_ = std::thread([this] { PipelineReads(); });
+      queued_.push_back({std::move(keys), std::move(done)});
+    }
+    reads_cv_.notify_one();
   }
 
   Status DropTable(std::string_view table) override {
@@ -301,6 +312,88 @@ class RedisOnlineStore : public OnlineStore {
     return written;
   }
 
+  struct QueuedRead {
+    std::vector<std::string> keys;  // store keys
+    ReadDone done;
+  };
+
+  static Status AppendMget(redisContext* c, const std::vector<std::string>& store_keys) {
+    std::vector<const char*> argv = {"MGET"};
+    std::vector<size_t> lengths = {4};
+    for (const std::string& k : store_keys) {
+      argv.push_back(k.data());
+      lengths.push_back(k.size());
+    }
+    if (redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data()) !=
+        REDIS_OK) {
+      return Unavailable("Redis: cannot queue MGET (out of memory)");
+    }
+    return Status::Ok();
+  }
+
+  static Status DecodeMget(const redisReply& reply, size_t keys,
+                           std::vector<std::optional<OnlineRecord>>* out) {
+    out->assign(keys, std::nullopt);
+    if (reply.type != REDIS_REPLY_ARRAY || reply.elements != keys) {
+      return Unavailable(reply.type == REDIS_REPLY_ERROR
+                             ? std::string("Redis refused a read: ") + reply.str
+                             : std::string("Redis answered MGET unexpectedly"));
+    }
+    for (size_t i = 0; i < keys; ++i) {
+      redisReply* item = reply.element[i];
+      if (item->type != REDIS_REPLY_STRING) continue;
+      ASSIGN_OR_RETURN((*out)[i], DecodeStored(std::string_view(item->str, item->len)));
+    }
+    return Status::Ok();
+  }
+
+  // The pipelining thread (see ReadAsync). A connection that fails fails the
+  // reads in flight on it and is replaced for the next round.
+  void PipelineReads() {
+    Context c;
+    std::vector<QueuedRead> round;
+    std::vector<std::optional<OnlineRecord>> records;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(reads_mu_);
+        reads_cv_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
+        if (queued_.empty()) return;  // stopping, with nothing left to answer
+        round.swap(queued_);
+      }
+      Status status = Status::Ok();
+      if (c == nullptr) {
+        StatusOr<Context> made = NewContext();
+        if (made.ok()) {
+          c = std::move(*made);
+        } else {
+          status = made.status();
+        }
+      }
+      for (size_t i = 0; i < round.size() && status.ok(); ++i) {
+        status = AppendMget(c.get(), round[i].keys);
+      }
+      for (int done = 0; status.ok() && !done;) {
+        if (redisBufferWrite(c.get(), &done) != REDIS_OK) status = ConnectionError(c.get());
+      }
+      for (QueuedRead& read : round) {
+        records.clear();
+        Status answer = status;
+        if (status.ok()) {
+          void* raw = nullptr;
+          if (redisGetReply(c.get(), &raw) != REDIS_OK) {
+            status = answer = ConnectionError(c.get());
+          } else {
+            Reply reply(static_cast<redisReply*>(raw));
+            answer = DecodeMget(*reply, read.keys.size(), &records);
+          }
+        }
+        read.done(std::move(answer), std::move(records));
+      }
+      if (!status.ok()) c.reset();
+      round.clear();
+    }
+  }
+
   Status ConnectionError(redisContext* c) {
     // The context is dropped (not returned to the pool): its stream may hold
     // half a reply.
@@ -366,6 +459,11 @@ class RedisOnlineStore : public OnlineStore {
   std::mutex mu_;
   std::vector<Context> idle_;  // GUARDED_BY(mu_)
   std::string script_sha_;     // GUARDED_BY(mu_); the same digest every time it is set
+  std::mutex reads_mu_;
+  std::condition_variable reads_cv_;
+  std::vector<QueuedRead> queued_;  // GUARDED_BY(reads_mu_)
+  bool stopping_ = false;           // GUARDED_BY(reads_mu_)
+  std::thread pipeline_;            // started by the first ReadAsync
 };
 
 }  // namespace
