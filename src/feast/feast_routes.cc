@@ -8,6 +8,7 @@
 #include "core/json.h"
 #include "core/time_format.h"
 #include "features/materialize.h"
+#include "features/offline_push.h"
 #include "features/offline_source.h"
 #include "features/online_writer.h"
 
@@ -319,10 +320,13 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
         if (!source.ok()) return Error(source.status());
         StatusOr<std::string> to = OptionalString(*doc, "to");
         if (!to.ok()) return Error(to.status());
-        if (!to->empty() && *to != "online") {
-          return Error(Unimplemented("to: '" + *to +
-                                     "' is not supported yet; push with "
-                                     "to: \"online\" (offline pushes land with a later release)"));
+        if (to->empty()) *to = "online";  // Feast's default
+        bool online = *to == "online" || *to == "online_and_offline";
+        bool offline = *to == "offline" || *to == "online_and_offline";
+        if (!online && !offline) {
+          return Error(InvalidArgument("to: '" + *to +
+                                       "' is not a destination; expected online, offline or "
+                                       "online_and_offline"));
         }
         StatusOr<features::Frame> frame = DecodeFrame(*doc);
         if (!frame.ok()) return Error(frame.status());
@@ -332,8 +336,18 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
         if (push == nullptr || push->kind != features::SourceKind::kPush) {
           return Error(NotFound("no push source named '" + *source + "'"));
         }
+        // Offline first: when it fails nothing is written anywhere. (When
+        // the online write fails after it, a retry pushes the rows offline
+        // again; identical rows never change a training set.)
+        if (offline) {
+          auto engine = deps.open_engine();
+          if (!engine.ok()) return Error(engine.status());
+          StatusOr<size_t> appended = features::AppendPushedRows(**engine, **repo, *push, *frame,
+                                                                 deps.pushed_root, deps.env);
+          if (!appended.ok()) return Error(appended.status());
+        }
         for (const features::FeatureView& view : (*repo)->feature_views) {
-          if (view.source != *source || !view.online) continue;
+          if (!online || view.source != *source || !view.online) continue;
           Status written = write_rows(**repo, view, *frame);
           if (!written.ok()) return Error(written);
         }
@@ -363,7 +377,7 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
     if (!repo.ok()) return Error(repo.status());
     auto engine = deps.open_engine();
     if (!engine.ok()) return Error(engine.status());
-    Status sources = features::RegisterSources(**engine, **repo);
+    Status sources = features::RegisterSources(**engine, **repo, deps.pushed_root);
     if (!sources.ok()) return Error(sources);
     auto done = features::Materialize(**engine, **repo, *deps.registry, *deps.store, m);
     return done.ok() ? Null() : Error(done.status());

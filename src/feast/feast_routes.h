@@ -4,7 +4,7 @@
 //        -> {"metadata": {"feature_names": [...]}, "results": [{values, statuses,
 //            event_timestamps}, ...]}, column by column: join keys, then features
 //   POST /write-to-online-store {feature_view_name, df}
-//   POST /push                  {push_source_name, df, to: "online"}
+//   POST /push                  {push_source_name, df, to: online | offline | online_and_offline}
 //   POST /materialize           {start_ts, end_ts, feature_views?}
 //   POST /materialize-incremental {end_ts, feature_views?}
 // (GET /health is the server's own.) Writes answer `null` with 200, as Feast.
@@ -38,6 +38,8 @@ struct FeastDependencies {
   // Materializations save their statistics here; the stats route reads them.
   features::FeatureStatsStore* stats;
   Env* env;
+  // Where offline pushes are kept (features::PushedRowsRoot of --data-dir).
+  std::string pushed_root;
 };
 
 // Everything in `deps` must outlive the server.

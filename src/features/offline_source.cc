@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "features/offline_push.h"
+
 namespace cairn::features {
 namespace {
 
@@ -32,6 +34,21 @@ const Source* HistorySource(const FeatureRepo& repo, const FeatureView& view) {
   return source;
 }
 
+// A reader of the rows pushed offline to `push`, or "" when there are none.
+std::string PushedRowsReader(const FeatureRepo& repo, const Source& push,
+                             const std::string& pushed_root) {
+  if (pushed_root.empty()) return "";
+  std::filesystem::path dir = PushedRowsDir(pushed_root, repo.project, push.name);
+  std::error_code ec;
+  bool any = false;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end && !any;
+       it.increment(ec)) {
+    any = it->path().extension() == ".parquet" && it->path().filename().string()[0] != '.';
+  }
+  if (!any) return "";
+  return "read_parquet(" + QuoteLiteral((dir / "*.parquet").string()) + ", union_by_name = true)";
+}
+
 }  // namespace
 
 std::string SqlTypeOf(ValueType type) {
@@ -56,7 +73,8 @@ std::string SqlTypeOf(ValueType type) {
   return "VARCHAR";
 }
 
-Status RegisterSources(offline::Engine& engine, const FeatureRepo& repo) {
+Status RegisterSources(offline::Engine& engine, const FeatureRepo& repo,
+                       const std::string& pushed_root) {
   // File sources first; SQL sources may read them and each other, so those
   // are created in rounds until every one binds (or no round makes progress).
   std::vector<const Source*> pending;
@@ -79,10 +97,17 @@ Status RegisterSources(offline::Engine& engine, const FeatureRepo& repo) {
       std::string body;
       if (s->kind == SourceKind::kSql) {
         body = s->query;
-      } else if (!s->batch_source.empty()) {
-        body = "SELECT * FROM " + QuoteIdentifier(s->batch_source);
       } else {
-        continue;  // a push source without history: nothing to read offline
+        // A push source: its batch source's rows and the rows pushed to it.
+        std::string pushed = PushedRowsReader(repo, *s, pushed_root);
+        if (!s->batch_source.empty()) {
+          body = "SELECT * FROM " + QuoteIdentifier(s->batch_source);
+          if (!pushed.empty()) body += " UNION ALL BY NAME SELECT * FROM " + pushed;
+        } else if (!pushed.empty()) {
+          body = "SELECT * FROM " + pushed;
+        } else {
+          continue;  // nothing to read offline
+        }
       }
       Status created =
           engine.Execute("CREATE OR REPLACE TEMP VIEW " + QuoteIdentifier(s->name) + " AS " + body);
@@ -116,7 +141,9 @@ std::string CreatedColumn(const FeatureRepo& repo, const FeatureView& view) {
 
 std::string ViewRowsQuery(const FeatureRepo& repo, const FeatureView& view) {
   const Source* source = HistorySource(repo, view);
-  std::string name = source != nullptr ? source->name : view.source;
+  // A push source's view reads its batch source and its pushed rows; the
+  // batch source's field mapping applies to both.
+  std::string name = view.source;
   std::string rows = "SELECT * FROM " + QuoteIdentifier(name);
   if (source != nullptr && !source->field_mapping.empty()) {
     rows = "SELECT * RENAME (";

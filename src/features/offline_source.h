@@ -22,8 +22,10 @@ std::string SqlTypeOf(ValueType type);
 // Creates (or replaces) one temporary view per source of `repo`: file sources
 // read their Parquet or CSV files (globs allowed, paths relative to the repo
 // root), SQL sources run their query over the other sources, push sources
-// read their batch source. Errors: InvalidArgument naming the source.
-Status RegisterSources(offline::Engine& engine, const FeatureRepo& repo);
+// read their batch source and, with `pushed_root` (PushedRowsRoot), the rows
+// pushed to them offline. Errors: InvalidArgument naming the source.
+Status RegisterSources(offline::Engine& engine, const FeatureRepo& repo,
+                       const std::string& pushed_root = "");
 
 // The name of `view`'s timestamp column after the source's field mapping.
 std::string TimestampColumn(const FeatureRepo& repo, const FeatureView& view);

@@ -16,7 +16,9 @@ std::string Where(const std::string& column, size_t row) {
   return "df." + column + "[" + std::to_string(row) + "]";
 }
 
-StatusOr<int64_t> TimeOf(const FrameValue& v, const std::string& column, size_t row) {
+}  // namespace
+
+StatusOr<int64_t> FrameTime(const FrameValue& v, const std::string& column, size_t row) {
   if (const std::string* s = std::get_if<std::string>(&v)) {
     StatusOr<int64_t> parsed = ParseTimestampMicros(*s);
     if (!parsed.ok()) return InvalidArgument(Where(column, row) + ": " + parsed.status().message());
@@ -29,9 +31,8 @@ StatusOr<int64_t> TimeOf(const FrameValue& v, const std::string& column, size_t 
   return InvalidArgument(Where(column, row) + ": expected a timestamp (text or Unix seconds)");
 }
 
-// A request value as the stored value of a feature of `type`.
-StatusOr<FeatureValue> FeatureValueOf(const FrameValue& v, ValueType type,
-                                      const std::string& column, size_t row) {
+StatusOr<FeatureValue> FrameFeatureValue(const FrameValue& v, ValueType type,
+                                         const std::string& column, size_t row) {
   if (std::holds_alternative<std::monostate>(v)) return FeatureValue{};
   auto wrong = [&](const char* expected) {
     return InvalidArgument(Where(column, row) + ": expected " + expected + " for a " +
@@ -58,14 +59,12 @@ StatusOr<FeatureValue> FeatureValueOf(const FrameValue& v, ValueType type,
       if (const bool* b = std::get_if<bool>(&v)) return FeatureValue{static_cast<int64_t>(*b)};
       return wrong("true or false");
     case ValueType::kUnixTimestamp: {
-      ASSIGN_OR_RETURN(int64_t micros, TimeOf(v, column, row));
+      ASSIGN_OR_RETURN(int64_t micros, FrameTime(v, column, row));
       return FeatureValue{micros};
     }
   }
   return wrong("a value");
 }
-
-}  // namespace
 
 const std::vector<FrameValue>* Frame::Find(const std::string& name) const {
   for (const auto& [column, values] : columns) {
@@ -125,15 +124,15 @@ StatusOr<online::WriteCounts> WriteFrame(const FeatureRepo& repo, const FeatureV
                                std::string(ValueTypeName(keys[k].type)));
       }
     }
-    ASSIGN_OR_RETURN(records[row].event_micros, TimeOf((*ts)[row], ts_name, row));
+    ASSIGN_OR_RETURN(records[row].event_micros, FrameTime((*ts)[row], ts_name, row));
     if (created != nullptr && !std::holds_alternative<std::monostate>((*created)[row])) {
-      ASSIGN_OR_RETURN(records[row].created_micros, TimeOf((*created)[row], created_name, row));
+      ASSIGN_OR_RETURN(records[row].created_micros, FrameTime((*created)[row], created_name, row));
     }
     for (const Field& f : view.schema) {
       const std::vector<FrameValue>* column = frame.Find(f.name);
       FeatureValue value;
       if (column != nullptr) {
-        ASSIGN_OR_RETURN(value, FeatureValueOf((*column)[row], f.type, f.name, row));
+        ASSIGN_OR_RETURN(value, FrameFeatureValue((*column)[row], f.type, f.name, row));
       }
       AppendValue(value, &records[row].values);
     }

@@ -18,6 +18,7 @@
 
 #include "core/status.h"
 #include "features/definitions.h"
+#include "features/online_codec.h"
 #include "online/online_store.h"
 
 namespace cairn::features {
@@ -28,6 +29,14 @@ struct Frame {
   std::vector<std::pair<std::string, std::vector<FrameValue>>> columns;
   const std::vector<FrameValue>* Find(const std::string& name) const;
 };
+
+// A frame value as a time (microseconds): RFC 3339 / ISO 8601 text or Unix
+// seconds. Errors: InvalidArgument naming df.column[row].
+StatusOr<int64_t> FrameTime(const FrameValue& v, const std::string& column, size_t row);
+// A frame value as a feature value of `type` (null stays null). Errors:
+// InvalidArgument naming df.column[row] and the type expected.
+StatusOr<FeatureValue> FrameFeatureValue(const FrameValue& v, ValueType type,
+                                         const std::string& column, size_t row);
 
 // Errors: InvalidArgument naming the column and row for a missing join key
 // or timestamp column, columns of unequal length, or a value of the wrong

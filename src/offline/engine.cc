@@ -365,7 +365,12 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(int threads) {
     return Internal("DuckDB: cannot connect to the in-memory database");
   }
   RETURN_IF_ERROR(impl->RegisterTableFunction());
-  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+  auto engine = std::unique_ptr<Engine>(new Engine(std::move(impl)));
+  // Cairn reads a timestamp without a zone as UTC everywhere; with DuckDB's
+  // ICU time zones, casts between the two kinds would otherwise follow the
+  // machine's zone. (Without ICU the setting is unknown and casts are UTC.)
+  engine->Execute("SET TimeZone = 'UTC'").IgnoreError();
+  return engine;
 }
 
 Status Engine::Execute(std::string_view sql) {

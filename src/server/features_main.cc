@@ -11,6 +11,7 @@
 #include "features/feature_stats.h"
 #include "features/historical.h"
 #include "features/materialize.h"
+#include "features/offline_push.h"
 #include "features/offline_source.h"
 #include "features/repo_loader.h"
 #include "offline/engine.h"
@@ -73,7 +74,7 @@ void PrintDefinitions(const FeatureRepo& repo, int64_t version) {
   }
 }
 
-Status Historical(FeatureRegistry& registry, const FeaturesCommand& c) {
+Status Historical(const ServerConfig& config, FeatureRegistry& registry, const FeaturesCommand& c) {
   if (c.entities.empty() || c.out.empty()) {
     return InvalidArgument("historical needs --entities FILE and --out FILE");
   }
@@ -91,7 +92,8 @@ Status Historical(FeatureRegistry& registry, const FeaturesCommand& c) {
   };
   say("reading entities from " + c.entities);
   RETURN_IF_ERROR(features::LoadEntityFile(*engine, c.entities));
-  RETURN_IF_ERROR(features::RegisterSources(*engine, repo));
+  RETURN_IF_ERROR(
+      features::RegisterSources(*engine, repo, features::PushedRowsRoot(config.data_dir)));
 
   features::HistoricalRequest request{.features = resolved, .threads = threads, .progress = say};
   if (!c.as_of_created.empty()) {
@@ -147,7 +149,8 @@ Status Materialize(const ServerConfig& config, FeatureRegistry& registry,
   }
   int threads = c.threads > 0 ? c.threads : static_cast<int>(std::thread::hardware_concurrency());
   ASSIGN_OR_RETURN(std::unique_ptr<offline::Engine> engine, offline::Engine::Open(threads));
-  RETURN_IF_ERROR(features::RegisterSources(*engine, repo));
+  RETURN_IF_ERROR(
+      features::RegisterSources(*engine, repo, features::PushedRowsRoot(config.data_dir)));
   auto start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(auto done, features::Materialize(*engine, repo, registry, *store, request));
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -225,7 +228,8 @@ Status Stats(const ServerConfig& config, FeatureRegistry& registry, const Featur
   }
   int threads = c.threads > 0 ? c.threads : static_cast<int>(std::thread::hardware_concurrency());
   ASSIGN_OR_RETURN(std::unique_ptr<offline::Engine> engine, offline::Engine::Open(threads));
-  RETURN_IF_ERROR(features::RegisterSources(*engine, repo));
+  RETURN_IF_ERROR(
+      features::RegisterSources(*engine, repo, features::PushedRowsRoot(config.data_dir)));
   ASSIGN_OR_RETURN(features::ViewStats stats,
                    features::ComputeViewStats(*engine, repo, *view, Env::Default()));
   ASSIGN_OR_RETURN(std::unique_ptr<store::MetadataStore> metadata, OpenStore(config));
@@ -272,7 +276,7 @@ Status Run(const ServerConfig& config, FeatureRegistry& registry, const Features
       return Status::Ok();
     }
     case FeaturesCommand::Action::kHistorical:
-      return Historical(registry, c);
+      return Historical(config, registry, c);
     case FeaturesCommand::Action::kMaterialize:
     case FeaturesCommand::Action::kMaterializeIncremental:
       return Materialize(config, registry, c);

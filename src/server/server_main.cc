@@ -15,6 +15,7 @@
 #include "feast/feast_routes.h"
 #include "features/feature_registry.h"
 #include "features/feature_stats.h"
+#include "features/offline_push.h"
 #include "features/online_serving.h"
 #include "governance/promotion_service.h"
 #include "http/router.h"
@@ -213,7 +214,8 @@ int RunServer(const ServerConfig& config) {
                                        .store = online_store->get(),
                                        .open_engine = [] { return offline::Engine::Open(); },
                                        .stats = &feature_stats,
-                                       .env = Env::Default()});
+                                       .env = Env::Default(),
+                                       .pushed_root = features::PushedRowsRoot(config.data_dir)});
 
   http::ServerOptions options;
   options.host = config.host;

@@ -7,6 +7,7 @@ CAIRN_TEST_REDIS_URI is set, as scripts/test does):
 - /get-online-features answers column by column exactly in Feast's shape, with
   PRESENT / NULL_VALUE / NOT_FOUND / OUTSIDE_MAX_AGE, full feature names and services;
 - /push and /write-to-online-store write online; an older row never replaces a newer one;
+- /push to offline: training sets and materialization read the pushed rows;
 - /materialize and /materialize-incremental;
 - bad requests get 4xx with the field named; nothing stored changes.
 """
@@ -291,9 +292,9 @@ def test_bad_writes_change_nothing(feature_server):
     assert r.status_code == 404
     r = requests.post(url + "/materialize", json={"end_ts": "2026-01-01"}, timeout=30)
     assert r.status_code == 400 and "start_ts" in r.json()["detail"]
-    r = requests.post(url + "/push", json={"push_source_name": "live", "to": "offline", "df": {}},
+    r = requests.post(url + "/push", json={"push_source_name": "live", "to": "sideways", "df": {}},
                       timeout=30)
-    assert r.status_code == 501 and "not supported yet" in r.json()["detail"]
+    assert r.status_code == 400 and "to: 'sideways'" in r.json()["detail"]
 
 
 def test_historical_from_the_cli(feature_server, tmp_path):
@@ -309,3 +310,48 @@ def test_historical_from_the_cli(feature_server, tmp_path):
     assert lines[0] == "driver_id,event_timestamp,label,driver_stats__trips,fresh_stats__trips"
     assert lines[1].endswith(",1,10,10")
     assert lines[2].endswith(",0,3,")  # fresh_stats: 09:00 is more than 1h before 12:00
+
+
+def test_offline_pushes_reach_training_sets_and_materialization(feature_server, tmp_path):
+    url = feature_server.url
+    pushed = {"push_source_name": "live", "to": "offline",
+              "df": {"driver_id": [2001], "event_timestamp": ["2026-01-03T00:00:00Z"],
+                     "conv_rate": [0.42], "active": [True]}}
+    r = requests.post(url + "/push", json=pushed, timeout=30)
+    assert r.status_code == 200 and r.json() is None, r.text
+    both = {"push_source_name": "live", "to": "online_and_offline",
+            "df": {"driver_id": [2002], "event_timestamp": ["2026-01-03 06:00:00"],
+                   "conv_rate": [0.5], "active": [False]}}
+    assert requests.post(url + "/push", json=both, timeout=30).status_code == 200
+    # A push missing the event time is refused whole: no file, no online row.
+    bad = {"push_source_name": "live", "to": "online_and_offline",
+           "df": {"driver_id": [2003], "conv_rate": [0.9]}}
+    r = requests.post(url + "/push", json=bad, timeout=30)
+    assert r.status_code == 400 and "'event_timestamp'" in r.json()["detail"], r.text
+
+    live = {"features": ["live_stats:conv_rate", "live_stats:active"],
+            "entities": {"driver_id": [2001, 2002, 2003]}}
+    body = get(feature_server, live).json()
+    assert body["results"][1]["statuses"] == ["NOT_FOUND", "PRESENT", "NOT_FOUND"]
+
+    entities = tmp_path / "entities.csv"
+    entities.write_text("driver_id,event_timestamp\n2001,2026-01-04 00:00:00\n"
+                        "2002,2026-01-04 00:00:00\n2003,2026-01-04 00:00:00\n"
+                        "2001,2026-01-02 00:00:00\n")
+    out = tmp_path / "train.csv"
+    done = cairn_cli(feature_server, "features", "historical", "--entities", str(entities),
+                     "--features", "live_stats:conv_rate,live_stats:active", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    rows = out.read_text().splitlines()
+    assert rows[1].endswith(",0.42,true"), rows
+    assert rows[2].endswith(",0.5,false"), rows
+    assert rows[3].endswith(",,"), rows  # never pushed
+    assert rows[4].endswith(",,"), rows  # before its push
+
+    r = requests.post(url + "/materialize", json={"start_ts": "2026-01-02T00:00:00",
+                                                  "end_ts": "2026-01-05T00:00:00",
+                                                  "feature_views": ["live_stats"]}, timeout=60)
+    assert r.status_code == 200, r.text
+    body = get(feature_server, live).json()
+    assert body["results"][1]["values"] == [0.42, 0.5, None]
+    assert body["results"][2]["values"] == [True, False, None]

@@ -1,0 +1,185 @@
+#include "features/offline_push.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+
+#include "features/offline_source.h"
+
+namespace cairn::features {
+namespace {
+
+namespace fs = std::filesystem;
+using offline::Column;
+using offline::ColumnType;
+
+ColumnType ColumnTypeOf(ValueType type) {
+  switch (type) {
+    case ValueType::kInt32:
+      return ColumnType::kInt32;
+    case ValueType::kInt64:
+      return ColumnType::kInt64;
+    case ValueType::kFloat32:
+      return ColumnType::kFloat;
+    case ValueType::kFloat64:
+      return ColumnType::kDouble;
+    case ValueType::kString:
+      return ColumnType::kString;
+    case ValueType::kBytes:
+      return ColumnType::kBytes;
+    case ValueType::kBool:
+      return ColumnType::kBool;
+    case ValueType::kUnixTimestamp:
+      return ColumnType::kTimestamp;
+  }
+  return ColumnType::kString;
+}
+
+// The type of a column no view declares, from its first non-null value.
+std::optional<ValueType> InferredType(const std::vector<FrameValue>& values) {
+  for (const FrameValue& v : values) {
+    if (std::holds_alternative<int64_t>(v)) return ValueType::kInt64;
+    if (std::holds_alternative<double>(v)) return ValueType::kFloat64;
+    if (std::holds_alternative<std::string>(v)) return ValueType::kString;
+    if (std::holds_alternative<bool>(v)) return ValueType::kBool;
+  }
+  return std::nullopt;  // only nulls: the column is left out
+}
+
+struct Declared {
+  ValueType type;
+  bool time;      // an event or created timestamp: text or Unix seconds in the frame
+  bool required;  // join keys and the event time; features and created time may be missing
+};
+
+// The columns the views fed by `push` declare, by their names in the frame.
+std::map<std::string, Declared> DeclaredColumns(const FeatureRepo& repo, const Source& push) {
+  std::map<std::string, Declared> declared;
+  for (const FeatureView& view : repo.feature_views) {
+    if (view.source != push.name) continue;
+    for (const Field& key : JoinKeys(repo, view)) declared[key.name] = {key.type, false, true};
+    for (const Field& f : view.schema) declared.try_emplace(f.name, Declared{f.type, false, false});
+    declared[TimestampColumn(repo, view)] = {ValueType::kUnixTimestamp, true, true};
+    if (std::string created = CreatedColumn(repo, view); !created.empty()) {
+      declared[created] = {ValueType::kUnixTimestamp, true, false};
+    }
+  }
+  return declared;
+}
+
+bool SyncPath(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  return synced;
+}
+
+}  // namespace
+
+std::string PushedRowsRoot(const std::string& data_dir) {
+  return (fs::path(data_dir) / "features" / "pushed").lexically_normal().string();
+}
+
+std::string PushedRowsDir(const std::string& root, const std::string& project,
+                          const std::string& source) {
+  return (fs::path(root) / project / source).string();
+}
+
+StatusOr<size_t> AppendPushedRows(offline::Engine& engine, const FeatureRepo& repo,
+                                  const Source& push, const Frame& frame, const std::string& root,
+                                  Env* env) {
+  size_t rows = frame.columns.empty() ? 0 : frame.columns.front().second.size();
+  for (const auto& [name, values] : frame.columns) {
+    if (values.size() != rows) {
+      return InvalidArgument("df: every column must have the same length ('" +
+                             frame.columns.front().first + "' has " + std::to_string(rows) + ", '" +
+                             name + "' has " + std::to_string(values.size()) + ")");
+    }
+  }
+  std::map<std::string, Declared> declared = DeclaredColumns(repo, push);
+  for (const auto& [name, d] : declared) {
+    if (d.required && frame.Find(name) == nullptr) {
+      return InvalidArgument("df: missing column '" + name + "', needed by the feature views of " +
+                             "push source '" + push.name + "'");
+    }
+  }
+  if (rows == 0) return size_t{0};
+
+  // The batch source's names: the frame uses the views' (mapped) names.
+  std::map<std::string, std::string> raw_name;
+  if (const Source* batch = repo.FindSource(push.batch_source); batch != nullptr) {
+    for (const auto& [from, to] : batch->field_mapping) raw_name[to] = from;
+  }
+  auto table = std::make_shared<offline::Table>();
+  for (const auto& [name, values] : frame.columns) {
+    auto it = declared.find(name);
+    std::optional<ValueType> type =
+        it != declared.end() ? std::optional(it->second.type) : InferredType(values);
+    if (!type.has_value()) continue;
+    bool time = it != declared.end() && it->second.time;
+    auto mapped = raw_name.find(name);
+    Column column(mapped != raw_name.end() ? mapped->second : name,
+                  time ? ColumnType::kTimestamp : ColumnTypeOf(*type));
+    column.Reserve(rows);
+    for (size_t row = 0; row < rows; ++row) {
+      const FrameValue& v = values[row];
+      if (std::holds_alternative<std::monostate>(v)) {
+        column.AppendNull();
+      } else if (time) {
+        ASSIGN_OR_RETURN(int64_t micros, FrameTime(v, name, row));
+        column.AppendInt(micros);
+      } else {
+        ASSIGN_OR_RETURN(FeatureValue value, FrameFeatureValue(v, *type, name, row));
+        if (const int64_t* i = std::get_if<int64_t>(&value)) {
+          column.AppendInt(*i);
+        } else if (const double* d = std::get_if<double>(&value)) {
+          column.AppendDouble(*d);
+        } else if (const std::string* s = std::get_if<std::string>(&value)) {
+          column.AppendString(*s);
+        } else {
+          column.AppendNull();
+        }
+      }
+    }
+    table->columns.push_back(std::move(column));
+  }
+
+  std::vector<offline::VirtualColumn> columns;
+  for (size_t c = 0; c < table->columns.size(); ++c) {
+    columns.push_back({.name = table->columns[c].name(), .source = table, .column = c});
+  }
+  RETURN_IF_ERROR(engine.RegisterVirtualTable("pushed_rows", std::move(columns), rows));
+
+  std::string dir = PushedRowsDir(root, repo.project, push.name);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Unavailable("cannot create " + dir + " for pushed rows: " + ec.message());
+  // Time first, so files list in push order; the random part keeps
+  // concurrent pushes apart. The temporary name does not match *.parquet.
+  std::string name = std::to_string(env->NowMicros()) + "-" + env->RandomHex(8) + ".parquet";
+  fs::path temporary = fs::path(dir) / ("." + name + ".tmp");
+  Status copied = engine.Execute("COPY (SELECT * FROM cairn_table('pushed_rows')) TO " +
+                                 offline::QuoteLiteral(temporary.string()) + " (FORMAT parquet)");
+  if (!copied.ok()) {
+    fs::remove(temporary, ec);
+    return Unavailable("cannot write pushed rows to " + dir + ": " + copied.message());
+  }
+  // Durable before it is visible, and its name durable before the answer.
+  if (!SyncPath(temporary.string())) {
+    fs::remove(temporary, ec);
+    return Unavailable("cannot sync pushed rows in " + dir);
+  }
+  fs::rename(temporary, fs::path(dir) / name, ec);
+  if (ec) {
+    fs::remove(temporary, ec);
+    return Unavailable("cannot publish pushed rows in " + dir + ": " + ec.message());
+  }
+  if (!SyncPath(dir)) return Unavailable("cannot sync " + dir + " after a push");
+  return rows;
+}
+
+}  // namespace cairn::features

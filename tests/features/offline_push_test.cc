@@ -1,0 +1,127 @@
+// Offline pushes: rows appended to a push source are read back through its
+// offline view beside the batch source's rows, under the batch source's
+// column names (its field mapping applies to both); a push source without a
+// batch source reads its pushed rows alone; a bad push writes nothing.
+#include "features/offline_push.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/time_format.h"
+#include "features/offline_source.h"
+#include "features/repo_loader.h"
+#include "status_testing.h"
+
+namespace cairn::features {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+class OfflinePushTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("cairn_push_" + std::to_string(getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    std::ofstream(root_ / "s.csv") << "id,ts,rate_raw\n1,2026-01-01 10:00:00,0.5\n";
+    repo_.project = "p";
+    repo_.root = root_.string();
+    ASSERT_OK(ParseDefinitions(R"yaml(
+entities: [{name: driver, join_keys: [driver_id]}]
+sources:
+  - {name: s, path: s.csv, timestamp_field: ts, field_mapping: {id: driver_id, rate_raw: rate}}
+  - {name: live, type: push, batch_source: s}
+  - {name: stream, type: push, timestamp_field: at}
+feature_views:
+  - {name: v, entities: [driver], source: live, schema: [{name: rate, type: Float64}]}
+  - {name: w, entities: [driver], source: stream, schema: [{name: n, type: Int64}]}
+)yaml",
+                               "defs.yaml", &repo_));
+    ASSERT_OK_AND_ASSIGN(engine_, offline::Engine::Open(2));
+    pushed_ = (root_ / "pushed").string();
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  StatusOr<size_t> Push(const std::string& source, Frame frame) {
+    return AppendPushedRows(*engine_, repo_, *repo_.FindSource(source), frame, pushed_, &env_);
+  }
+
+  // The view's rows as "driver:value@time", ordered.
+  std::vector<std::string> Rows(const std::string& view, const std::string& feature) {
+    EXPECT_OK(RegisterSources(*engine_, repo_, pushed_));
+    std::string ts = TimestampColumn(repo_, *repo_.FindFeatureView(view));
+    std::string sql = "SELECT driver_id::VARCHAR || ':' || coalesce(" + feature +
+                      "::VARCHAR, 'null') || '@' || epoch_us(" + offline::QuoteIdentifier(ts) +
+                      ")::VARCHAR AS r FROM (" +
+                      ViewRowsQuery(repo_, *repo_.FindFeatureView(view)) + ") ORDER BY 1";
+    StatusOr<offline::Table> t = engine_->Query(sql);
+    if (!t.ok()) ADD_FAILURE() << t.status().message() << " in " << sql;
+    std::vector<std::string> rows;
+    for (size_t i = 0; t.ok() && i < t->rows(); ++i) {
+      rows.emplace_back(t->columns[0].String(i));
+    }
+    return rows;
+  }
+
+  static int64_t At(const char* text) { return *ParseTimestampMicros(text); }
+
+  fs::path root_;
+  FeatureRepo repo_;
+  std::unique_ptr<offline::Engine> engine_;
+  std::string pushed_;
+  FakeEnv env_{At("2026-02-01T00:00:00Z")};
+};
+
+TEST_F(OfflinePushTest, PushedRowsJoinTheBatchSourceUnderItsMapping) {
+  ASSERT_OK_AND_ASSIGN(size_t n,
+                       Push("live", {{{"driver_id", {int64_t{2}, int64_t{3}}},
+                                      {"ts", {std::string("2026-01-02T00:00:00Z"), int64_t{0}}},
+                                      {"rate", {0.25, std::monostate{}}},
+                                      {"note", {std::string("kept"), std::string("too")}}}}));
+  EXPECT_EQ(n, 2u);
+  EXPECT_THAT(
+      Rows("v", "rate"),
+      ::testing::ElementsAre("1:0.5@" + std::to_string(At("2026-01-01T10:00:00Z")),
+                             "2:0.25@" + std::to_string(At("2026-01-02T00:00:00Z")), "3:null@0"));
+  // A second push adds a file; both are read.
+  ASSERT_OK(Push("live", {{{"driver_id", {int64_t{4}}},
+                           {"ts", {std::string("2026-01-03")}},
+                           {"rate", {int64_t{1}}}}})
+                .status());
+  EXPECT_EQ(Rows("v", "rate").size(), 4u);
+}
+
+TEST_F(OfflinePushTest, APushSourceWithoutABatchSourceReadsItsPushes) {
+  ASSERT_OK(Push("stream", {{{"driver_id", {int64_t{9}}},
+                             {"at", {std::string("2026-01-05 12:00:00")}},
+                             {"n", {int64_t{7}}}}})
+                .status());
+  EXPECT_THAT(Rows("w", "n"),
+              ::testing::ElementsAre("9:7@" + std::to_string(At("2026-01-05T12:00:00Z"))));
+}
+
+TEST_F(OfflinePushTest, ABadPushWritesNothing) {
+  EXPECT_THAT(Push("live", {{{"driver_id", {int64_t{2}}}, {"rate", {0.1}}}}).status().message(),
+              HasSubstr("missing column 'ts'"));
+  EXPECT_THAT(Push("live", {{{"driver_id", {int64_t{2}}},
+                             {"ts", {std::string("2026-01-02")}},
+                             {"rate", {std::string("high")}}}})
+                  .status()
+                  .message(),
+              HasSubstr("df.rate[0]: expected a number"));
+  EXPECT_THAT(
+      Push("live", {{{"driver_id", {int64_t{2}, int64_t{3}}}, {"ts", {std::string("2026-01-02")}}}})
+          .status()
+          .message(),
+      HasSubstr("same length"));
+  EXPECT_FALSE(fs::exists(PushedRowsDir(pushed_, "p", "live")) &&
+               !fs::is_empty(PushedRowsDir(pushed_, "p", "live")));
+  EXPECT_EQ(Rows("v", "rate").size(), 1u);  // the batch source's row alone
+}
+
+}  // namespace
+}  // namespace cairn::features
