@@ -8,13 +8,16 @@ CAIRN_TEST_REDIS_URI is set, as scripts/test does):
   PRESENT / NULL_VALUE / NOT_FOUND / OUTSIDE_MAX_AGE, full feature names and services;
 - /push and /write-to-online-store write online; an older row never replaces a newer one;
 - /push to offline: training sets and materialization read the pushed rows;
-- /materialize and /materialize-incremental;
+- /materialize and /materialize-incremental; a materialization killed with -9 part-way
+  is finished by running it again;
 - bad requests get 4xx with the field named; nothing stored changes.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -22,7 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import cairn_cli
+from conftest import BINARY, cairn_cli
 
 REDIS_URI = os.environ.get("CAIRN_TEST_REDIS_URI", "").strip()
 
@@ -355,3 +358,55 @@ def test_offline_pushes_reach_training_sets_and_materialization(feature_server, 
     body = get(feature_server, live).json()
     assert body["results"][1]["values"] == [0.42, 0.5, None]
     assert body["results"][2]["values"] == [True, False, None]
+
+
+BIG_ROWS = 1_500_000
+
+
+def test_a_killed_materialization_is_finished_by_running_it_again(feature_server):
+    """kill -9 part-way through: what was written stays valid, nothing is recorded,
+    and running the command again completes the view with the right values."""
+    repo: Path = feature_server.repo
+    # DuckDB makes the rows itself; every value is a function of the id, so the
+    # rerun must produce exactly the same answers.
+    features = ", ".join(f"((i * {k + 3}) % 1000) / 8.0 AS f{k}" for k in range(20))
+    schema = ", ".join(f"{{name: f{k}, type: Float64}}" for k in range(20))
+    (repo / "big.yaml").write_text(
+        "sources:\n  - name: gen\n    timestamp_field: ts\n"
+        f"    query: \"SELECT i AS driver_id, TIMESTAMP '2026-01-01' + to_seconds(i % 3600) AS ts, "
+        f"{features} FROM range({BIG_ROWS}) t(i)\"\n"
+        "feature_views:\n  - name: big\n    entities: [driver]\n    source: gen\n"
+        f"    schema: [{schema}]\n")
+    assert cairn_cli(feature_server, "features", "apply", "--repo", str(repo)).returncode == 0
+
+    command = [str(BINARY), "features", "materialize", "2025-12-31T00:00:00", "2026-01-02T00:00:00",
+               "--views", "big", "--no-stats", "--data-dir", str(feature_server.data_dir),
+               *feature_server.online_args]
+    if feature_server.store_uri:
+        command += ["--store", feature_server.store_uri]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    progress = b""
+    while True:  # the progress line is redrawn with \r after every batch written
+        chunk = proc.stderr.read1(256)
+        progress += chunk
+        if not chunk or re.search(rb"big\s+\d+% [1-9]\d*/", progress):
+            break
+    proc.kill()
+    proc.wait()
+    assert re.search(rb"big\s+\d+% [1-9]\d*/", progress), progress
+    assert not re.search(rb"big\s+100%", progress), "finished before it could be killed"
+
+    sample = list(range(0, BIG_ROWS, 7919))
+    body = {"features": ["big:f0", "big:f19"], "entities": {"driver_id": sample}}
+    statuses = get(feature_server, body).json()["results"][1]["statuses"]
+    assert "PRESENT" in statuses and "NOT_FOUND" in statuses  # killed part-way
+
+    done = cli(feature_server, "materialize-incremental", "2026-01-02T00:00:00", "--views", "big",
+               "--no-stats")
+    assert done.returncode == 0, done.stderr
+    # Never recorded, so the incremental run redid the whole window (ttl 0: all history).
+    assert f"big: {BIG_ROWS} entities" in done.stdout, done.stdout
+    results = get(feature_server, body).json()["results"]
+    assert results[1]["statuses"] == ["PRESENT"] * len(sample)
+    assert results[1]["values"] == [((i * 3) % 1000) / 8.0 for i in sample]
+    assert results[2]["values"] == [((i * 22) % 1000) / 8.0 for i in sample]
