@@ -118,9 +118,11 @@ StatusOr<features::OnlineRequest> DecodeOnlineRequest(const json::Document& doc)
         values.emplace_back(std::string(v.GetString(), v.GetStringLength()));
       } else if (v.IsNumber()) {
         values.emplace_back(v.GetDouble());  // a request field of an on-demand view
+      } else if (v.IsBool()) {
+        values.emplace_back(v.GetBool());  // likewise
       } else {
         return InvalidArgument("entities." + name + "[" + std::to_string(values.size()) +
-                               "]: expected an integer, a number or a string");
+                               "]: expected an integer, a number, a string or a boolean");
       }
     }
     request.entities.emplace_back(std::move(name), std::move(values));

@@ -136,6 +136,21 @@ StatusOr<std::map<SpecKey, std::string>> SpecsAt(SqlSession& db, const std::stri
   return out;
 }
 
+// A moved repo folder is a change: relative source paths resolve against
+// it, so a server on the old version would read from where the files were.
+Status AddRootChange(SqlSession& db, const FeatureRepo& repo, int64_t version, Plan* plan) {
+  if (version == 0 || repo.root.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(SqlRows rows, db.Query("SELECT root FROM feature_registry_versions WHERE "
+                                          "project = ? AND version = ?",
+                                          {repo.project, version}));
+  if (rows.empty() || rows.Text(0, 0) == repo.root) return Status::Ok();
+  plan->changes.push_back({PlannedChange::Action::kChange,
+                           "repos",
+                           "folder",
+                           {"root: " + rows.Text(0, 0) + " -> " + repo.root}});
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string RenderPlan(const Plan& plan) {
@@ -175,7 +190,7 @@ StatusOr<Plan> FeatureRegistry::PlanApply(const FeatureRepo& repo) {
     ASSIGN_OR_RETURN(int64_t version, NewestVersion(db, repo.project));
     ASSIGN_OR_RETURN(auto applied, SpecsAt(db, repo.project, version));
     plan = Diff(repo.project, version, applied, next);
-    return Status::Ok();
+    return AddRootChange(db, repo, version, &plan);
   }));
   return plan;
 }
@@ -189,6 +204,7 @@ StatusOr<Plan> FeatureRegistry::Apply(const FeatureRepo& repo, const std::string
     ASSIGN_OR_RETURN(int64_t newest, NewestVersion(db, repo.project));
     ASSIGN_OR_RETURN(auto applied, SpecsAt(db, repo.project, newest));
     plan = Diff(repo.project, newest, applied, next);
+    RETURN_IF_ERROR(AddRootChange(db, repo, newest, &plan));
     *version = newest;
     if (plan.empty()) return Status::Ok();
     *version = newest + 1;

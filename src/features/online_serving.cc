@@ -59,6 +59,8 @@ Status ComputeOnDemand(const CompiledOnDemand& compiled, const std::string& name
           raw = *i;
         } else if (const double* d = std::get_if<double>(&v)) {
           raw = *d;
+        } else if (const bool* b = std::get_if<bool>(&v)) {
+          raw = *b;
         } else {
           raw = std::get<std::string>(v);
         }
@@ -332,6 +334,9 @@ StatusOr<OnlineResponse> OnlineServing::Assemble(const OnlineRequest& request,
       } else if (const double* d = std::get_if<double>(&v)) {
         column.values.emplace_back(*d);
         column.type = ValueType::kFloat64;
+      } else if (const bool* b = std::get_if<bool>(&v)) {
+        column.values.emplace_back(int64_t{*b});
+        column.type = ValueType::kBool;
       } else {
         column.values.emplace_back(std::get<std::string>(v));
       }

@@ -37,8 +37,9 @@ enum class FeatureStatus { kPresent, kNullValue, kNotFound, kOutsideMaxAge };
 std::string_view FeatureStatusName(FeatureStatus status);  // "PRESENT", ...
 
 // A value of the request's `entities` map: a join key (integer or string) or
-// a request field of an on-demand view (which may also be a number).
-using EntityValue = std::variant<int64_t, std::string, double>;
+// a request field of an on-demand view (which may also be a number or a
+// boolean).
+using EntityValue = std::variant<int64_t, std::string, double, bool>;
 
 struct OnlineRequest {
   std::vector<std::string> features;  // "view:feature" (or "view" for all)

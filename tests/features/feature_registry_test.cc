@@ -102,6 +102,25 @@ TEST_P(FeatureRegistryTest, PlanApplyAndVersions) {
   EXPECT_EQ(projects, std::vector<std::string>{"rides"});
 }
 
+// Relative source paths resolve against the repo folder: applying the same
+// definitions from a moved folder is a change, so servers read the new place.
+TEST_P(FeatureRegistryTest, AMovedRepoFolderIsAChange) {
+  int64_t version = 0;
+  ASSERT_OK(registry_->Apply(Repo(kBase), "alice", &version).status());
+  FeatureRepo moved = Repo(kBase);
+  moved.root = "/elsewhere";
+  ASSERT_OK_AND_ASSIGN(Plan plan, registry_->PlanApply(moved));
+  EXPECT_EQ(RenderPlan(plan),
+            "~ repo folder\n    root: /repo -> /elsewhere\n"
+            "Plan: 0 to add, 1 to change, 0 to remove (project 'rides', version 1 -> 2).\n");
+  ASSERT_OK(registry_->Apply(moved, "alice", &version).status());
+  EXPECT_EQ(version, 2);
+  ASSERT_OK_AND_ASSIGN(FeatureRepo newest, registry_->Load("rides"));
+  EXPECT_EQ(newest.root, "/elsewhere");
+  ASSERT_OK_AND_ASSIGN(Plan none, registry_->PlanApply(moved));
+  EXPECT_TRUE(none.empty());
+}
+
 TEST_P(FeatureRegistryTest, AnotherProcessSeesANewVersionAtOnce) {
   ASSERT_OK_AND_ASSIGN(auto other_store, database_.Open());
   FeatureRegistry other(other_store.get(), &env_);

@@ -213,6 +213,30 @@ TEST_P(OnlineServingTest, OnDemandFeaturesUseFetchedValuesAndRequestFields) {
               HasSubstr("missing 'bonus', a request field of on-demand feature view 'derived'"));
 }
 
+// A boolean request field (JSON true/false) reaches expressions as a
+// boolean; a boolean where a join key belongs is refused.
+TEST_P(OnlineServingTest, BooleanRequestFields) {
+  std::string yaml = kDefinitions;
+  yaml +=
+      "  - name: flagged\n    sources: [stats]\n"
+      "    request_schema: [{name: vip, type: Bool}]\n"
+      "    features: [{name: weighted, type: Int64, expression: \"if(vip, trips * 10, trips)\"}]\n";
+  Apply(yaml);
+  ASSERT_OK(Materialize(0, At("2026-01-02T00:00:00Z")).status());
+  OnlineRequest request{.features = {"flagged:weighted"}};
+  request.entities.emplace_back("driver_id", std::vector<EntityValue>{int64_t{1}, int64_t{1}});
+  request.entities.emplace_back("vip", std::vector<EntityValue>{true, false});
+  ASSERT_OK_AND_ASSIGN(OnlineResponse r, serving_->GetOnlineFeatures(request));
+  ASSERT_EQ(r.columns.size(), 3u);  // driver_id, vip, weighted
+  EXPECT_EQ(r.columns[1].type, ValueType::kBool);
+  EXPECT_EQ(std::get<int64_t>(r.columns[2].values[0]), 110);
+  EXPECT_EQ(std::get<int64_t>(r.columns[2].values[1]), 11);
+  OnlineRequest bool_key{.features = {"stats:trips"}};
+  bool_key.entities.emplace_back("driver_id", std::vector<EntityValue>{true});
+  EXPECT_THAT(serving_->GetOnlineFeatures(bool_key).status().message(),
+              HasSubstr("'driver_id' must be an integer"));
+}
+
 TEST_P(OnlineServingTest, OlderWindowsAndPushesNeverOverwriteNewerValues) {
   ASSERT_OK(Materialize(0, At("2026-01-02T00:00:00Z")).status());
   // A later run over an earlier window: driver 1's 10:00 row is kept out,

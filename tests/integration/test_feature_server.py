@@ -270,7 +270,9 @@ def test_an_apply_reaches_the_running_server(feature_server):
     ({"features": ["driver_stats:trips"], "entities": {"driver_id": [1.5]}}, 400,
      "'driver_id' must be an integer"),
     ({"features": ["driver_stats:trips"], "entities": {"driver_id": [True]}}, 400,
-     "entities.driver_id[0]: expected an integer, a number or a string"),
+     "'driver_id' must be an integer"),
+    ({"features": ["driver_stats:trips"], "entities": {"driver_id": [[1]]}}, 400,
+     "entities.driver_id[0]: expected an integer, a number, a string or a boolean"),
 ])
 def test_bad_requests_name_the_field(feature_server, body, status, needle):
     r = get(feature_server, body)
