@@ -141,11 +141,11 @@ def new_runs(client, n, experiment="bench"):
                  ["run"]["info"]["run_id"] for i in range(n)]
 
 
-def wrk(port, script, connections, seconds, run_ids=(), extra_env=None):
+def wrk(port, script, connections, seconds, run_ids=(), extra_env=None, threads=2):
     """Runs a bench/wrk script; returns (requests/s, p50 ms, p99 ms). Errors
     (a Lua-reported failure or any non-2xx answer) stop the bench."""
     env = dict(os.environ, RUN_IDS=",".join(run_ids), **(extra_env or {}))
-    out = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
+    out = subprocess.run(["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
                           os.path.join(WRK_DIR, script), f"http://127.0.0.1:{port}"],
                          env=env, capture_output=True, text=True, check=True)
     if "failed:" in out.stderr or "Non-2xx" in out.stdout:

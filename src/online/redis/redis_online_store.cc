@@ -95,7 +95,7 @@ class RedisOnlineStore : public OnlineStore {
       stopping_ = true;
     }
     reads_cv_.notify_all();
-    if (pipeline_.joinable()) pipeline_.join();
+    for (std::thread& t : pipelines_) t.join();
   }
 
   bool ReadsBlock() const override { return true; }
@@ -150,10 +150,13 @@ class RedisOnlineStore : public OnlineStore {
     return Status::Ok();
   }
 
-  // Reads of concurrent requests share one connection and go out together:
-  // a thread sends every read queued since its last round trip in one write
-  // and reads the replies in order, so Redis parses many commands per
-  // wake-up and no request holds a connection (or a thread) while it waits.
+  // Reads of concurrent requests go out together: a pipelining thread takes
+  // every read queued since its last round trip, sends them in one write on
+  // its connection and reads the replies in order, so Redis parses many
+  // commands per wake-up and no request holds a connection (or a thread)
+  // while it waits. The callbacks (which build responses) run on that
+  // thread; kPipelines of them take turns, so large responses are built in
+  // parallel while the next round is on the wire.
   void ReadAsync(std::string_view table, std::vector<std::string> keys, ReadDone done) override {
     if (keys.empty()) {
       done(Status::Ok(), {});
@@ -162,7 +165,7 @@ class RedisOnlineStore : public OnlineStore {
     for (std::string& k : keys) k = StoreKey(table, k);
     {
       std::lock_guard<std::mutex> lock(reads_mu_);
-      if (!pipeline_.joinable()) pipeline_ = std::thread([this] { PipelineReads(); });
+      while (pipelines_.size() < kPipelines) pipelines_.emplace_back([this] { PipelineReads(); });
       queued_.push_back({std::move(keys), std::move(done)});
     }
     reads_cv_.notify_one();
@@ -311,6 +314,8 @@ class RedisOnlineStore : public OnlineStore {
         [&](size_t, const redisReply& reply) { written += static_cast<size_t>(reply.integer); }));
     return written;
   }
+
+  static constexpr size_t kPipelines = 2;
 
   struct QueuedRead {
     std::vector<std::string> keys;  // store keys
@@ -461,9 +466,9 @@ class RedisOnlineStore : public OnlineStore {
   std::string script_sha_;     // GUARDED_BY(mu_); the same digest every time it is set
   std::mutex reads_mu_;
   std::condition_variable reads_cv_;
-  std::vector<QueuedRead> queued_;  // GUARDED_BY(reads_mu_)
-  bool stopping_ = false;           // GUARDED_BY(reads_mu_)
-  std::thread pipeline_;            // started by the first ReadAsync
+  std::vector<QueuedRead> queued_;      // GUARDED_BY(reads_mu_)
+  bool stopping_ = false;               // GUARDED_BY(reads_mu_)
+  std::vector<std::thread> pipelines_;  // GUARDED_BY(reads_mu_); started by the first ReadAsync
 };
 
 }  // namespace
