@@ -671,14 +671,13 @@ bool ReadCreateRunRapidJson(const json::Value& doc, CreateRun* out) {
 }
 
 // Parses `body` with kFlags and hands the root object to Read. The DOM's
-// allocator is either fresh per request (RapidJSON's default, what core/json.h
-// does today) or, with kPooled, a per-thread pool whose first 64 KiB are a
-// reused buffer, reset after each request.
+// allocator is either fresh per request (core/json.h's, a small first chunk) or, with kPooled, a
+// per-thread pool whose first 64 KiB are a reused buffer, reset after each request.
 template <typename T, bool (*Read)(const json::Value&, T*), unsigned kFlags, bool kPooled>
 bool ParseRapidJson(const std::string& body, T* out) {
   if constexpr (kPooled) {
     thread_local std::vector<char> buffer(64 << 10);
-    thread_local rapidjson::MemoryPoolAllocator<> pool(buffer.data(), buffer.size());
+    thread_local json::Pool pool(buffer.data(), buffer.size());
     bool ok = false;
     {
       json::Document doc(&pool);

@@ -50,7 +50,10 @@ std::string_view StoreKey(std::string_view entity_key, std::string* digest) {
 class LmdbOnlineStore : public OnlineStore {
  public:
   LmdbOnlineStore(std::string dir, MDB_env* env) : dir_(std::move(dir)), env_(env) {}
-  ~LmdbOnlineStore() override { mdb_env_close(env_); }
+  ~LmdbOnlineStore() override {
+    for (MDB_txn* txn : idle_readers_) mdb_txn_abort(txn);
+    mdb_env_close(env_);
+  }
 
   bool ReadsBlock() const override { return false; }
 
@@ -106,9 +109,8 @@ class LmdbOnlineStore : public OnlineStore {
     out->assign(keys.size(), std::nullopt);
     ASSIGN_OR_RETURN(std::optional<MDB_dbi> dbi, Table(table, /*create=*/false));
     if (!dbi.has_value()) return Status::Ok();  // never written: every key is missing
-    MDB_txn* txn = nullptr;
-    int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
-    if (rc != 0) return LmdbError("begin read", rc);
+    ASSIGN_OR_RETURN(MDB_txn * txn, BeginRead());
+    int rc = 0;
     Status status = Status::Ok();
     std::string digest;
     for (size_t i = 0; i < keys.size() && status.ok(); ++i) {
@@ -130,7 +132,7 @@ class LmdbOnlineStore : public OnlineStore {
         (*out)[i] = std::move(*record);
       }
     }
-    mdb_txn_abort(txn);
+    EndRead(txn);
     return status;
   }
 
@@ -197,6 +199,34 @@ class LmdbOnlineStore : public OnlineStore {
     return 0;
   }
 
+  // Read transactions are reset and renewed rather than begun and ended:
+  // beginning one allocates room for every possible table (kMaxTables),
+  // which cost more than the read itself.
+  StatusOr<MDB_txn*> BeginRead() {
+    MDB_txn* txn = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(readers_mu_);
+      if (!idle_readers_.empty()) {
+        txn = idle_readers_.back();
+        idle_readers_.pop_back();
+      }
+    }
+    if (txn != nullptr) {
+      int rc = mdb_txn_renew(txn);
+      if (rc == 0) return txn;
+      mdb_txn_abort(txn);
+    }
+    int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+    if (rc != 0) return LmdbError("begin read", rc);
+    return txn;
+  }
+
+  void EndRead(MDB_txn* txn) {
+    mdb_txn_reset(txn);
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    idle_readers_.push_back(txn);
+  }
+
   // The database of `table`, opened once per process and cached. Without
   // `create`, a table no process has written yet is nullopt (and not cached,
   // since another process may create it at any time).
@@ -234,6 +264,8 @@ class LmdbOnlineStore : public OnlineStore {
   MDB_env* env_;
   std::shared_mutex tables_mutex_;
   std::map<std::string, MDB_dbi, std::less<>> tables_;
+  std::mutex readers_mu_;
+  std::vector<MDB_txn*> idle_readers_;  // GUARDED_BY(readers_mu_): reset read transactions
 };
 
 }  // namespace
