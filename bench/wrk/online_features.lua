@@ -19,15 +19,25 @@ setup = function(thread)
   next_thread_id = next_thread_id + 1
 end
 
+-- Requests are formatted up front and replayed in turn, so the load
+-- generator (which shares the machine's cores with the server) spends its
+-- time sending, not building strings in Lua. 4096 distinct requests per
+-- thread still spread the reads over the whole key space.
+local prepared = {}
+local next_request = 0
+
 init = function()
   math.randomseed(1234 + thread_id)
+  for r = 1, 4096 do
+    local ids = {}
+    for i = 1, entities do ids[i] = tostring(math.random(0, max_id - 1)) end
+    local body = '{"features":[' .. feature_list .. '],"entities":{"user_id":[' ..
+                 table.concat(ids, ",") .. ']}}'
+    prepared[r] = wrk.format("POST", "/get-online-features", headers, body)
+  end
 end
 
 request = function()
-  local ids = {}
-  for i = 1, entities do ids[i] = tostring(math.random(0, max_id - 1)) end
-  local body = '{"features":[' .. feature_list .. '],"entities":{"user_id":[' ..
-               table.concat(ids, ",") .. ']}}'
-  return wrk.format("POST", "/get-online-features", headers, body)
+  next_request = next_request % #prepared + 1
+  return prepared[next_request]
 end
-
