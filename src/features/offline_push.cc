@@ -92,14 +92,7 @@ std::string PushedRowsDir(const std::string& root, const std::string& project,
 StatusOr<size_t> AppendPushedRows(offline::Engine& engine, const FeatureRepo& repo,
                                   const Source& push, const Frame& frame, const std::string& root,
                                   Env* env) {
-  size_t rows = frame.columns.empty() ? 0 : frame.columns.front().second.size();
-  for (const auto& [name, values] : frame.columns) {
-    if (values.size() != rows) {
-      return InvalidArgument("df: every column must have the same length ('" +
-                             frame.columns.front().first + "' has " + std::to_string(rows) + ", '" +
-                             name + "' has " + std::to_string(values.size()) + ")");
-    }
-  }
+  ASSIGN_OR_RETURN(size_t rows, frame.Rows());
   std::map<std::string, Declared> declared = DeclaredColumns(repo, push);
   for (const auto& [name, d] : declared) {
     if (d.required && frame.Find(name) == nullptr) {

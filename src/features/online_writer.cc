@@ -66,6 +66,18 @@ StatusOr<FeatureValue> FrameFeatureValue(const FrameValue& v, ValueType type,
   return wrong("a value");
 }
 
+StatusOr<size_t> Frame::Rows() const {
+  size_t rows = columns.empty() ? 0 : columns.front().second.size();
+  for (const auto& [name, values] : columns) {
+    if (values.size() != rows) {
+      return InvalidArgument("df: every column must have the same length ('" +
+                             columns.front().first + "' has " + std::to_string(rows) + ", '" +
+                             name + "' has " + std::to_string(values.size()) + ")");
+    }
+  }
+  return rows;
+}
+
 const std::vector<FrameValue>* Frame::Find(const std::string& name) const {
   for (const auto& [column, values] : columns) {
     if (column == name) return &values;
@@ -75,14 +87,7 @@ const std::vector<FrameValue>* Frame::Find(const std::string& name) const {
 
 StatusOr<online::WriteCounts> WriteFrame(const FeatureRepo& repo, const FeatureView& view,
                                          const Frame& frame, online::OnlineStore& store) {
-  size_t rows = frame.columns.empty() ? 0 : frame.columns.front().second.size();
-  for (const auto& [name, values] : frame.columns) {
-    if (values.size() != rows) {
-      return InvalidArgument("df: every column must have the same length ('" +
-                             frame.columns.front().first + "' has " + std::to_string(rows) + ", '" +
-                             name + "' has " + std::to_string(values.size()) + ")");
-    }
-  }
+  ASSIGN_OR_RETURN(size_t rows, frame.Rows());
   std::vector<Field> keys = JoinKeys(repo, view);
   std::vector<const std::vector<FrameValue>*> key_columns;
   for (const Field& key : keys) {

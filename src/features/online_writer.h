@@ -28,6 +28,9 @@ using FrameValue = std::variant<std::monostate, int64_t, double, std::string, bo
 struct Frame {
   std::vector<std::pair<std::string, std::vector<FrameValue>>> columns;
   const std::vector<FrameValue>* Find(const std::string& name) const;
+  // The number of rows. Errors: InvalidArgument naming two columns of
+  // unequal length.
+  StatusOr<size_t> Rows() const;
 };
 
 // A frame value as a time (microseconds): RFC 3339 / ISO 8601 text or Unix
