@@ -141,15 +141,7 @@ Status ComputeOnDemand(offline::Engine& engine, const std::string& entity_table,
       for (size_t w = 0; w < requested.size(); ++w) {
         FeatureValue out = compiled.Evaluate(requested[w].second, values);
         Column& column = table->columns[w];
-        if (const int64_t* i = std::get_if<int64_t>(&out)) {
-          column.AppendInt(*i);
-        } else if (const double* d = std::get_if<double>(&out)) {
-          column.AppendDouble(*d);
-        } else if (const std::string* s = std::get_if<std::string>(&out)) {
-          column.AppendString(*s);
-        } else {
-          column.AppendNull();
-        }
+        AppendFeatureValue(out, &column);
       }
     }
     std::shared_ptr<const Table> computed = table;

@@ -127,15 +127,7 @@ StatusOr<size_t> AppendPushedRows(offline::Engine& engine, const FeatureRepo& re
         column.AppendInt(micros);
       } else {
         ASSIGN_OR_RETURN(FeatureValue value, FrameFeatureValue(v, *type, name, row));
-        if (const int64_t* i = std::get_if<int64_t>(&value)) {
-          column.AppendInt(*i);
-        } else if (const double* d = std::get_if<double>(&value)) {
-          column.AppendDouble(*d);
-        } else if (const std::string* s = std::get_if<std::string>(&value)) {
-          column.AppendString(*s);
-        } else {
-          column.AppendNull();
-        }
+        AppendFeatureValue(value, &column);
       }
     }
     table->columns.push_back(std::move(column));

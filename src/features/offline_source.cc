@@ -51,6 +51,18 @@ std::string PushedRowsReader(const FeatureRepo& repo, const Source& push,
 
 }  // namespace
 
+void AppendFeatureValue(const FeatureValue& value, offline::Column* column) {
+  if (const int64_t* i = std::get_if<int64_t>(&value)) {
+    column->AppendInt(*i);
+  } else if (const double* d = std::get_if<double>(&value)) {
+    column->AppendDouble(*d);
+  } else if (const std::string* s = std::get_if<std::string>(&value)) {
+    column->AppendString(*s);
+  } else {
+    column->AppendNull();
+  }
+}
+
 std::string SqlTypeOf(ValueType type) {
   switch (type) {
     case ValueType::kInt32:

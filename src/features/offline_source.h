@@ -12,9 +12,14 @@
 
 #include "core/status.h"
 #include "features/definitions.h"
+#include "features/online_codec.h"
 #include "offline/engine.h"
 
 namespace cairn::features {
+
+// Appends a feature value (null, integer, double or string) to a column of
+// the matching storage.
+void AppendFeatureValue(const FeatureValue& value, offline::Column* column);
 
 // DuckDB's type for a feature value type, e.g. Float32 -> "FLOAT".
 std::string SqlTypeOf(ValueType type);
