@@ -157,9 +157,12 @@ Status Materialize(const ServerConfig& config, FeatureRegistry& registry,
   size_t rows = 0;
   for (const auto& v : done) {
     rows += v.rows;
-    std::cout << v.view << ": " << v.rows << " entities in [" << FormatRfc3339(v.start_micros)
-              << ", " << FormatRfc3339(v.end_micros) << "], " << v.written << " written, "
-              << v.kept_newer << " already newer online\n";
+    // A first incremental run of a view with ttl 0 starts at the beginning of time.
+    std::string from =
+        v.start_micros <= INT64_MIN / 2 ? "the beginning" : FormatRfc3339(v.start_micros);
+    std::cout << v.view << ": " << v.rows << " entities in [" << from << ", "
+              << FormatRfc3339(v.end_micros) << "], " << v.written << " written, " << v.kept_newer
+              << " already newer online\n";
   }
   std::cout << "materialized " << done.size() << " view(s), " << rows << " rows in " << seconds
             << " s into " << store->DisplayUri() << "\n";
