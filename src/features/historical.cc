@@ -46,28 +46,6 @@ struct ViewPlan {
   std::vector<size_t> outputs;  // indexes into request.features
 };
 
-offline::ColumnType ColumnTypeOf(ValueType type) {
-  switch (type) {
-    case ValueType::kInt32:
-      return offline::ColumnType::kInt32;
-    case ValueType::kInt64:
-      return offline::ColumnType::kInt64;
-    case ValueType::kFloat32:
-      return offline::ColumnType::kFloat;
-    case ValueType::kFloat64:
-      return offline::ColumnType::kDouble;
-    case ValueType::kString:
-      return offline::ColumnType::kString;
-    case ValueType::kBytes:
-      return offline::ColumnType::kBytes;
-    case ValueType::kBool:
-      return offline::ColumnType::kBool;
-    case ValueType::kUnixTimestamp:
-      return offline::ColumnType::kTimestamp;
-  }
-  return offline::ColumnType::kString;
-}
-
 // Row `row` of `column` as an expression value (booleans as bool).
 ExprValue ExprAt(const Column& column, int64_t row) {
   if (row < 0 || !column.IsValid(static_cast<size_t>(row))) return {};

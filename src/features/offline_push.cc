@@ -16,28 +16,6 @@ namespace fs = std::filesystem;
 using offline::Column;
 using offline::ColumnType;
 
-ColumnType ColumnTypeOf(ValueType type) {
-  switch (type) {
-    case ValueType::kInt32:
-      return ColumnType::kInt32;
-    case ValueType::kInt64:
-      return ColumnType::kInt64;
-    case ValueType::kFloat32:
-      return ColumnType::kFloat;
-    case ValueType::kFloat64:
-      return ColumnType::kDouble;
-    case ValueType::kString:
-      return ColumnType::kString;
-    case ValueType::kBytes:
-      return ColumnType::kBytes;
-    case ValueType::kBool:
-      return ColumnType::kBool;
-    case ValueType::kUnixTimestamp:
-      return ColumnType::kTimestamp;
-  }
-  return ColumnType::kString;
-}
-
 // The type of a column no view declares, from its first non-null value.
 std::optional<ValueType> InferredType(const std::vector<FrameValue>& values) {
   for (const FrameValue& v : values) {

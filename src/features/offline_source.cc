@@ -51,6 +51,28 @@ std::string PushedRowsReader(const FeatureRepo& repo, const Source& push,
 
 }  // namespace
 
+offline::ColumnType ColumnTypeOf(ValueType type) {
+  switch (type) {
+    case ValueType::kInt32:
+      return offline::ColumnType::kInt32;
+    case ValueType::kInt64:
+      return offline::ColumnType::kInt64;
+    case ValueType::kFloat32:
+      return offline::ColumnType::kFloat;
+    case ValueType::kFloat64:
+      return offline::ColumnType::kDouble;
+    case ValueType::kString:
+      return offline::ColumnType::kString;
+    case ValueType::kBytes:
+      return offline::ColumnType::kBytes;
+    case ValueType::kBool:
+      return offline::ColumnType::kBool;
+    case ValueType::kUnixTimestamp:
+      return offline::ColumnType::kTimestamp;
+  }
+  return offline::ColumnType::kString;
+}
+
 void AppendFeatureValue(const FeatureValue& value, offline::Column* column) {
   if (const int64_t* i = std::get_if<int64_t>(&value)) {
     column->AppendInt(*i);

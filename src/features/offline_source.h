@@ -17,6 +17,8 @@
 
 namespace cairn::features {
 
+// The column storage of a feature value type, e.g. Float32 -> kFloat.
+offline::ColumnType ColumnTypeOf(ValueType type);
 // Appends a feature value (null, integer, double or string) to a column of
 // the matching storage.
 void AppendFeatureValue(const FeatureValue& value, offline::Column* column);
