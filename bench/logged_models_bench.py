@@ -59,7 +59,7 @@ def measure(server, models, seconds):
         _, (rid,) = tb.new_runs(client, 1, "logged-models-write")
         mid = client.call("POST", "logged-models", {"experiment_id": exp})["model"]["info"]["model_id"]
         pairs.append(f"{rid}:{mid}")
-    rps, p50, _ = tb.wrk(server.port, "log_batch.lua", 8, seconds, pairs)
+    rps, p50, _ = tb.log_batch_load(server.port, 8, seconds, pairs)
     results["log-batch model-linked points/s (8 conn)"] = rps * 1000
     results["log-batch p50 ms"] = p50
     start = time.time()

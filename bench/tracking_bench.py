@@ -1,17 +1,17 @@
 """Tracking benchmarks: cairn server side by side with MLflow's own Python
 server (SQLite, 4 gunicorn workers), over loopback HTTP with keep-alive, from
-separate processes (wrk with Lua scripts; a keep-alive Python client for
-single-request latencies). Prints a table with ratios.
+separate processes (wrk with Lua scripts, bench/log_batch_load.cc for
+log-batch; a keep-alive Python client for single-request latencies). Prints a table with ratios.
 
     /usr/bin/python3 bench/tracking_bench.py [--quick] [--no-mlflow] [--postgres URI]
 
 Workloads (targets from issue 2, on SQLite, 2 cores):
   log-metric      wrk, 16 connections: p50 < 0.3 ms, >= 20,000 calls/s
-  log-batch       wrk, 8 connections, 1000 points/request: >= 500,000 points/s
+  log-batch       log_batch_load, 8 connections, 1000 points/request: >= 500,000 points/s
   search-runs     100,000 runs x (20 params, 10 metrics), metric filter + order_by,
                   first page of 1000: < 50 ms
   get-history     100,000 points of one metric: < 50 ms
-wrk shares the 2 cores with the server, as the issue's figures assume.
+The load generators share the 2 cores with the server, as the issue's figures assume.
 """
 import argparse
 import concurrent.futures
@@ -159,6 +159,19 @@ def wrk(port, script, connections, seconds, run_ids=(), extra_env=None, threads=
     return rps, pct(50), pct(99)
 
 
+def log_batch_load(port, connections, seconds, targets):
+    """Runs bench/log_batch_load.cc (1000 points per request); returns
+    (requests/s, p50 ms, p99 ms). Targets are "<run>" or "<run>:<model>"."""
+    out = subprocess.run([os.path.join(REPO, "build", "release", "bench", "log_batch_load"),
+                          "--port", str(port), "--connections", str(connections),
+                          "--seconds", str(seconds), "--targets", ",".join(targets)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"log_batch_load failed: {out.stderr[:500]}")
+    result = json.loads(out.stdout)
+    return result["requests_per_second"], result["p50_ms"], result["p99_ms"]
+
+
 def seed_search(client, runs, workers=4):
     """runs x (20 params, 10 metrics) through log-batch, several connections at once."""
     exp, _ = new_runs(client, 0, "search-bench")
@@ -226,7 +239,7 @@ def measure(server, args, search_runs, history_points, write_seconds):
     results["log-metric calls/s (16 conn)"], results["log-metric p50 ms (16 conn)"], \
         results["log-metric p99 ms (16 conn)"] = wrk(server.port, "log_metric.lua", 16,
                                                      write_seconds, run_ids)
-    rps, p50, _ = wrk(server.port, "log_batch.lua", 8, write_seconds, run_ids)
+    rps, p50, _ = log_batch_load(server.port, 8, write_seconds, run_ids)
     results["log-batch points/s (8 conn)"] = rps * 1000
     results["log-batch p50 ms"] = p50
     seed_start = time.time()

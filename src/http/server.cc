@@ -212,6 +212,16 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadBody(bool spool, uint64_t limit) {
     stream_.expires_after(std::chrono::seconds(server_->options().io_timeout_seconds));
+    // Beast reads at most the buffer's free capacity per call, and the
+    // buffer only grows when the header needs it: a 150 kB log-batch body was
+    // read 500 bytes at a time, 300 recvmsg calls per request. Room for a
+    // whole socket read (beast's 64 kB cap) makes it a few calls.
+    constexpr size_t kBodyReadSize = 64 * 1024;
+    // A chunked body (no length) may be anything: assume large.
+    uint64_t expected = header_parser_->content_length().value_or(kBodyReadSize);
+    if (expected > buffer_.capacity() - buffer_.size()) {
+      buffer_.reserve(buffer_.size() + std::min<uint64_t>(expected, kBodyReadSize));
+    }
     if (spool) {
       file_parser_.emplace(std::move(*header_parser_));
       file_parser_->body_limit(limit);

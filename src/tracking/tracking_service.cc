@@ -413,10 +413,13 @@ Status ValidateBatch(const std::vector<Metric>& metrics, const std::vector<KeyVa
 // time binding and stepping (and, on PostgreSQL, on a round trip each).
 constexpr size_t kPointsPerInsert = 100;
 
-// Runs `insert` + "(?, ...), (?, ...) ... ON CONFLICT DO NOTHING" over
+// Runs `insert` + " VALUES (?, ...), (?, ...) ... " + `on_conflict` over
 // `rows` (each `width` values) in statements of up to kPointsPerInsert rows.
+// An upsert's rows must not repeat a conflict key (PostgreSQL refuses to
+// update a row twice in one statement).
 Status InsertRows(SqlSession& db, const std::string& insert, size_t width,
-                  const std::vector<SqlValue>& rows) {
+                  const std::vector<SqlValue>& rows,
+                  const std::string& on_conflict = "ON CONFLICT DO NOTHING") {
   std::string tuple = "(" + std::string(2 * width - 1, '?') + ")";
   for (size_t i = 2; i < tuple.size() - 1; i += 2) tuple[i] = ',';
   size_t count = rows.size() / width;
@@ -427,7 +430,7 @@ Status InsertRows(SqlSession& db, const std::string& insert, size_t width,
     if (n != sql_rows) {
       sql = insert + " VALUES ";
       for (size_t i = 0; i < n; ++i) sql += i == 0 ? tuple : ", " + tuple;
-      sql += " ON CONFLICT DO NOTHING";
+      sql += " " + on_conflict;
       sql_rows = n;
     }
     RETURN_IF_ERROR(
@@ -437,11 +440,13 @@ Status InsertRows(SqlSession& db, const std::string& insert, size_t width,
   return Status::Ok();
 }
 
-// Inserts metric points; a point already stored (a retried batch) is skipped.
+// Inserts the points logged without a model; a point already stored (a
+// retried batch) is skipped.
 Status InsertMetricPoints(SqlSession& db, int64_t run_key, const std::vector<Metric>& metrics) {
   std::vector<SqlValue> rows;
   rows.reserve(metrics.size() * 6);
   for (const Metric& m : metrics) {
+    if (!m.model_id.empty()) continue;
     rows.insert(rows.end(), {run_key, m.key, m.step, m.timestamp, StoredValue(m.value),
                              int64_t{std::isnan(m.value) ? 1 : 0}});
   }
@@ -449,8 +454,10 @@ Status InsertMetricPoints(SqlSession& db, int64_t run_key, const std::vector<Met
                     rows);
 }
 
-// MLflow 3: a point logged with a model_id is also the model's, with the run
-// and dataset it came from. The model must exist, or nothing is written.
+// MLflow 3: a point logged with a model_id is the model's, with the run and
+// dataset it came from, and is stored there only (the run's history merges
+// it back in through run_model_metric_keys). The model must exist, or
+// nothing is written.
 Status InsertModelMetricPoints(SqlSession& db, int64_t run_key,
                                const std::vector<Metric>& metrics) {
   std::map<std::string, ModelRow> models;
@@ -460,7 +467,9 @@ Status InsertModelMetricPoints(SqlSession& db, int64_t run_key,
   using LatestKey =
       std::tuple<int64_t, std::string_view, int64_t, std::string_view, std::string_view>;
   std::map<LatestKey, const Metric*> latest;
+  std::set<std::pair<std::string_view, int64_t>> model_keys;  // (metric key, model)
   std::vector<SqlValue> rows;
+  rows.reserve(metrics.size() * 9);  // Regrowing copies every value: a tenth of the writer's time.
   for (const Metric& m : metrics) {
     if (m.model_id.empty()) continue;
     auto [it, fresh] = models.emplace(m.model_id, ModelRow{});
@@ -469,8 +478,9 @@ Status InsertModelMetricPoints(SqlSession& db, int64_t run_key,
     }
     int64_t model_key = it->second.model_key;
     rows.insert(rows.end(),
-                {model_key, m.key, m.timestamp, m.step, run_key, m.dataset_name, m.dataset_digest,
-                 StoredValue(m.value), int64_t{std::isnan(m.value) ? 1 : 0}});
+                {model_key, m.key, run_key, m.step, m.timestamp, StoredValue(m.value),
+                 int64_t{std::isnan(m.value) ? 1 : 0}, m.dataset_name, m.dataset_digest});
+    model_keys.emplace(m.key, model_key);
     for (const LatestKey& scope :
          {LatestKey{model_key, m.key, 0, "", ""},
           LatestKey{model_key, m.key, 1, m.dataset_name, ""},
@@ -482,25 +492,33 @@ Status InsertModelMetricPoints(SqlSession& db, int64_t run_key,
       }
     }
   }
+  if (rows.empty()) return Status::Ok();
   RETURN_IF_ERROR(InsertRows(db,
-                             "INSERT INTO logged_model_metrics (model_key, key, timestamp, step, "
-                             "run_key, dataset_name, dataset_digest, value, is_nan)",
+                             "INSERT INTO logged_model_metrics (model_key, key, run_key, step, "
+                             "timestamp, value, is_nan, dataset_name, dataset_digest)",
                              9, rows));
+  std::vector<SqlValue> key_rows;
+  for (const auto& [key, model_key] : model_keys) {
+    key_rows.insert(key_rows.end(), {run_key, std::string(key), model_key});
+  }
+  RETURN_IF_ERROR(
+      InsertRows(db, "INSERT INTO run_model_metric_keys (run_key, key, model_key)", 3, key_rows));
+  std::vector<SqlValue> latest_rows;
   for (const auto& [scope, m] : latest) {
     const auto& [model_key, key, level, dataset_name, dataset_digest] = scope;
-    RETURN_IF_ERROR(
-        db.Execute("INSERT INTO latest_model_metrics (model_key, key, scope, dataset_name, "
-                   "dataset_digest, experiment_id, timestamp, step, value) VALUES (?, ?, ?, ?, ?, "
-                   "?, ?, ?, ?) ON CONFLICT (model_key, key, scope, dataset_name, dataset_digest) "
-                   "DO UPDATE SET timestamp = excluded.timestamp, step = excluded.step, value = "
-                   "excluded.value WHERE (excluded.timestamp, excluded.step) > "
-                   "(latest_model_metrics.timestamp, latest_model_metrics.step)",
-                   {model_key, std::string(key), level, std::string(dataset_name),
-                    std::string(dataset_digest), models[m->model_id].experiment_id, m->timestamp,
-                    m->step, StoredValue(m->value)})
-            .status());
+    latest_rows.insert(
+        latest_rows.end(),
+        {model_key, std::string(key), level, std::string(dataset_name), std::string(dataset_digest),
+         models[m->model_id].experiment_id, m->timestamp, m->step, StoredValue(m->value)});
   }
-  return Status::Ok();
+  return InsertRows(db,
+                    "INSERT INTO latest_model_metrics (model_key, key, scope, dataset_name, "
+                    "dataset_digest, experiment_id, timestamp, step, value)",
+                    9, latest_rows,
+                    "ON CONFLICT (model_key, key, scope, dataset_name, dataset_digest) DO UPDATE "
+                    "SET timestamp = excluded.timestamp, step = excluded.step, value = "
+                    "excluded.value WHERE (excluded.timestamp, excluded.step) > "
+                    "(latest_model_metrics.timestamp, latest_model_metrics.step)");
 }
 
 Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
@@ -526,19 +544,20 @@ Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
   for (const KeyValue& t : tags) RETURN_IF_ERROR(UpsertTag(db, row.run_key, t));
   RETURN_IF_ERROR(InsertMetricPoints(db, row.run_key, metrics));
   RETURN_IF_ERROR(InsertModelMetricPoints(db, row.run_key, metrics));
+  std::vector<SqlValue> latest_rows;
   for (const auto& [key, m] : latest) {
-    RETURN_IF_ERROR(
-        db.Execute("INSERT INTO latest_metrics (run_key, experiment_id, key, step, timestamp, "
-                   "value, is_nan) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_key, key) DO "
-                   "UPDATE SET "
-                   "step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, "
-                   "is_nan = excluded.is_nan WHERE (excluded.step, excluded.timestamp, "
-                   "excluded.value) > (latest_metrics.step, latest_metrics.timestamp, "
-                   "latest_metrics.value)",
-                   {row.run_key, row.experiment_id, key, m->step, m->timestamp,
-                    StoredValue(m->value), int64_t{std::isnan(m->value) ? 1 : 0}})
-            .status());
+    latest_rows.insert(latest_rows.end(),
+                       {row.run_key, row.experiment_id, key, m->step, m->timestamp,
+                        StoredValue(m->value), int64_t{std::isnan(m->value) ? 1 : 0}});
   }
+  RETURN_IF_ERROR(InsertRows(
+      db,
+      "INSERT INTO latest_metrics (run_key, experiment_id, key, step, timestamp, value, is_nan)", 7,
+      latest_rows,
+      "ON CONFLICT (run_key, key) DO UPDATE SET step = excluded.step, timestamp = "
+      "excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan WHERE (excluded.step, "
+      "excluded.timestamp, excluded.value) > (latest_metrics.step, latest_metrics.timestamp, "
+      "latest_metrics.value)"));
   return Status::Ok();
 }
 
@@ -661,6 +680,37 @@ Status TrackingService::LogModel(const std::string& run_id, const std::string& m
 
 // ------------------------------------------------------------- metric history
 
+namespace {
+
+// A run's points for one metric key as a relation p(step, timestamp, value,
+// is_nan), with its parameters. Points logged with a model_id are stored as
+// the model's (see InsertModelMetricPoints); when the run has any for the
+// key they are merged in with UNION, which also keeps one copy of a point
+// logged for two models or stored by an earlier version in both tables, as
+// MLflow's metrics table would. Without them it is one index range.
+struct PointRelation {
+  std::string sql;
+  std::vector<SqlValue> params;
+};
+
+StatusOr<PointRelation> RunKeyPoints(SqlSession& db, int64_t run_key, const std::string& key) {
+  constexpr char kRunPoints[] =
+      "SELECT step, timestamp, value, is_nan FROM metrics WHERE run_key = ? AND key = ?";
+  ASSIGN_OR_RETURN(SqlRows linked, db.Query("SELECT 1 FROM run_model_metric_keys WHERE run_key "
+                                            "= ? AND key = ? LIMIT 1",
+                                            {run_key, key}));
+  if (linked.size() == 0)
+    return PointRelation{"(" + std::string(kRunPoints) + ") p", {run_key, key}};
+  return PointRelation{
+      "(" + std::string(kRunPoints) +
+          " UNION SELECT f.step, f.timestamp, f.value, f.is_nan FROM run_model_metric_keys k JOIN "
+          "logged_model_metrics f ON f.model_key = k.model_key AND f.key = k.key AND f.run_key = "
+          "k.run_key WHERE k.run_key = ? AND k.key = ?) p",
+      {run_key, key, run_key, key}};
+}
+
+}  // namespace
+
 StatusOr<std::string> TrackingService::ReadMetricHistory(
     const std::string& run_id, const std::string& key, int64_t max_results,
     const std::string& page_token, const std::function<void(const Metric&)>& each) {
@@ -673,10 +723,10 @@ StatusOr<std::string> TrackingService::ReadMetricHistory(
     ASSIGN_OR_RETURN(RunRow row, FindRun(db, run_id));
     // No max_results means every point; a LIMIT (one row more, to tell
     // whether another page follows) is only added when paging.
-    std::string sql =
-        "SELECT step, timestamp, value, is_nan FROM metrics WHERE run_key = ? AND key = ? "
-        "ORDER BY step, timestamp, value";
-    std::vector<SqlValue> params = {row.run_key, key};
+    ASSIGN_OR_RETURN(PointRelation points, RunKeyPoints(db, row.run_key, key));
+    std::string sql = "SELECT step, timestamp, value, is_nan FROM " + points.sql +
+                      " ORDER BY step, timestamp, value";
+    std::vector<SqlValue>& params = points.params;
     if (max_results > 0) {
       sql += " LIMIT ? OFFSET ?";
       params.emplace_back(max_results + 1);
@@ -708,10 +758,10 @@ StatusOr<std::vector<Metric>> TrackingService::GetMetricHistoryBulkInterval(
   RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
     for (const std::string& run_id : run_ids) {
       ASSIGN_OR_RETURN(RunRow row, FindRun(db, run_id));
-      ASSIGN_OR_RETURN(SqlRows steps,
-                       db.Query("SELECT DISTINCT step FROM metrics WHERE run_key = ? "
-                                "AND key = ? ORDER BY step",
-                                {row.run_key, key}));
+      ASSIGN_OR_RETURN(PointRelation points, RunKeyPoints(db, row.run_key, key));
+      ASSIGN_OR_RETURN(
+          SqlRows steps,
+          db.Query("SELECT DISTINCT step FROM " + points.sql + " ORDER BY step", points.params));
       std::vector<int64_t> all;
       for (size_t i = 0; i < steps.size(); ++i) all.push_back(steps.Int(i, 0));
       if (all.empty()) continue;
@@ -732,12 +782,13 @@ StatusOr<std::vector<Metric>> TrackingService::GetMetricHistoryBulkInterval(
         }
         chosen.insert(in_range.back());
       }
+      std::vector<SqlValue> range = points.params;
+      range.insert(range.end(), {*chosen.begin(), *chosen.rbegin()});
       ASSIGN_OR_RETURN(
           SqlRows rows,
-          db.Query("SELECT step, timestamp, value, is_nan FROM metrics WHERE run_key = "
-                   "? AND key = ? AND step >= ? AND step <= ? ORDER BY step, "
-                   "timestamp, value",
-                   {row.run_key, key, *chosen.begin(), *chosen.rbegin()}));
+          db.Query("SELECT step, timestamp, value, is_nan FROM " + points.sql +
+                       " WHERE step >= ? AND step <= ? ORDER BY step, timestamp, value",
+                   range));
       for (size_t i = 0; i < rows.size(); ++i) {
         if (chosen.count(rows.Int(i, 0)) == 0) continue;
         Metric& m = out.emplace_back();
