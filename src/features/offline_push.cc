@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 
+#include "core/log.h"
 #include "features/offline_source.h"
 
 namespace cairn::features {
@@ -69,7 +70,7 @@ std::string PushedRowsDir(const std::string& root, const std::string& project,
 
 StatusOr<size_t> AppendPushedRows(offline::Engine& engine, const FeatureRepo& repo,
                                   const Source& push, const Frame& frame, const std::string& root,
-                                  Env* env) {
+                                  Env* env, const CompactionOptions& compaction) {
   ASSIGN_OR_RETURN(size_t rows, frame.Rows());
   std::map<std::string, Declared> declared = DeclaredColumns(repo, push);
   for (const auto& [name, d] : declared) {
@@ -142,6 +143,15 @@ StatusOr<size_t> AppendPushedRows(offline::Engine& engine, const FeatureRepo& re
     return Unavailable("cannot publish pushed rows in " + dir + ": " + ec.message());
   }
   if (!SyncPath(dir)) return Unavailable("cannot sync " + dir + " after a push");
+  // The push is durable and visible; merging small files is housekeeping
+  // that a failure must not turn into a failed push (it is retried next time).
+  StatusOr<size_t> merged = CompactPushedFiles(engine, dir, env, compaction);
+  if (!merged.ok()) {
+    LogWarn("compaction of pushed rows failed",
+            {{"folder", dir}, {"error", merged.status().message()}});
+  } else if (*merged > 0) {
+    LogInfo("compacted pushed rows", {{"folder", dir}, {"files", static_cast<uint64_t>(*merged)}});
+  }
   return rows;
 }
 

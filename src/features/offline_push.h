@@ -11,6 +11,9 @@
 // source's field mapping, as for online pushes), so one mapping applies to
 // both.
 //
+// Small files are merged as they accumulate (pushed_files.h), so a source
+// pushed to every second does not leave readers 86,400 files a day.
+//
 // Thread-safety: as offline::Engine for AppendPushedRows; pushes from
 // several processes write distinct files.
 #pragma once
@@ -21,6 +24,7 @@
 #include "core/status.h"
 #include "features/definitions.h"
 #include "features/online_writer.h"
+#include "features/pushed_files.h"
 #include "offline/engine.h"
 
 namespace cairn::features {
@@ -37,8 +41,10 @@ std::string PushedRowsDir(const std::string& root, const std::string& project,
 // Errors: InvalidArgument naming the column (and row) for a missing join key
 // or timestamp, columns of unequal length, or a value of the wrong type;
 // Unavailable when the file cannot be written (nothing is then visible).
+// Afterwards merges the source's small files when `compaction` says so (see
+// pushed_files.h); a failed merge is logged, never the push's error.
 StatusOr<size_t> AppendPushedRows(offline::Engine& engine, const FeatureRepo& repo,
                                   const Source& push, const Frame& frame, const std::string& root,
-                                  Env* env);
+                                  Env* env, const CompactionOptions& compaction = {});
 
 }  // namespace cairn::features

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "features/offline_push.h"
+#include "features/pushed_files.h"
 
 namespace cairn::features {
 namespace {
@@ -35,18 +36,20 @@ const Source* HistorySource(const FeatureRepo& repo, const FeatureView& view) {
 }
 
 // A reader of the rows pushed offline to `push`, or "" when there are none.
-std::string PushedRowsReader(const FeatureRepo& repo, const Source& push,
-                             const std::string& pushed_root) {
-  if (pushed_root.empty()) return "";
-  std::filesystem::path dir = PushedRowsDir(pushed_root, repo.project, push.name);
-  std::error_code ec;
-  bool any = false;
-  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end && !any;
-       it.increment(ec)) {
-    any = it->path().extension() == ".parquet" && it->path().filename().string()[0] != '.';
+// The files are listed now and stay until the engine is closed (it holds the
+// snapshot's lock), so a compaction cannot move rows under a running query.
+StatusOr<std::string> PushedRowsReader(offline::Engine& engine, const FeatureRepo& repo,
+                                       const Source& push, const std::string& pushed_root) {
+  if (pushed_root.empty()) return std::string();
+  ASSIGN_OR_RETURN(PushedFiles files,
+                   SnapshotPushedFiles(PushedRowsDir(pushed_root, repo.project, push.name)));
+  if (files.paths.empty()) return std::string();
+  engine.KeepAlive(std::move(files.read_lock));
+  std::string list;
+  for (const std::string& path : files.paths) {
+    list += (list.empty() ? "" : ", ") + QuoteLiteral(path);
   }
-  if (!any) return "";
-  return "read_parquet(" + QuoteLiteral((dir / "*.parquet").string()) + ", union_by_name = true)";
+  return "read_parquet([" + list + "], union_by_name = true)";
 }
 
 }  // namespace
@@ -133,7 +136,7 @@ Status RegisterSources(offline::Engine& engine, const FeatureRepo& repo,
         body = s->query;
       } else {
         // A push source: its batch source's rows and the rows pushed to it.
-        std::string pushed = PushedRowsReader(repo, *s, pushed_root);
+        ASSIGN_OR_RETURN(std::string pushed, PushedRowsReader(engine, repo, *s, pushed_root));
         if (!s->batch_source.empty()) {
           body = "SELECT * FROM " + QuoteIdentifier(s->batch_source);
           if (!pushed.empty()) body += " UNION ALL BY NAME SELECT * FROM " + pushed;

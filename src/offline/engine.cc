@@ -261,6 +261,7 @@ struct Engine::Impl {
   duckdb_database db = nullptr;
   duckdb_connection conn = nullptr;
   std::map<std::string, std::shared_ptr<const VirtualTable>> virtual_tables;
+  std::vector<std::shared_ptr<const void>> kept_alive;
 
   // cairn_table('name'): binds to a registered VirtualTable.
   static void Bind(duckdb_bind_info info) {
@@ -418,6 +419,10 @@ StatusOr<std::vector<ColumnInfo>> Engine::Describe(std::string_view sql) {
     out.push_back({std::string(names->String(i)), std::string(types->String(i))});
   }
   return out;
+}
+
+void Engine::KeepAlive(std::shared_ptr<const void> resource) {
+  impl_->kept_alive.push_back(std::move(resource));
 }
 
 Status Engine::RegisterVirtualTable(const std::string& name, std::vector<VirtualColumn> columns,

@@ -66,6 +66,10 @@ class Engine {
   Status RegisterVirtualTable(const std::string& name, std::vector<VirtualColumn> columns,
                               size_t rows);
 
+  // Keeps `resource` alive as long as the engine: what registered views
+  // need while they may be read (a lock on the files they name).
+  void KeepAlive(std::shared_ptr<const void> resource);
+
  private:
   struct Impl;
   explicit Engine(std::unique_ptr<Impl> impl);

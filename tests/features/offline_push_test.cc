@@ -6,6 +6,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include "features/pushed_files.h"
 
 #include <filesystem>
 #include <fstream>
@@ -69,6 +70,42 @@ feature_views:
 
   static int64_t At(const char* text) { return *ParseTimestampMicros(text); }
 
+  // Pushes value `n` for driver 1, always at the same event time, one push
+  // a second; merges small files once `min_files` have gathered.
+  void PushValue(int64_t n, size_t min_files) {
+    env_.AdvanceMicros(1'000'000);
+    ASSERT_OK(AppendPushedRows(*engine_, repo_, *repo_.FindSource("stream"),
+                               {{{"driver_id", {int64_t{1}}},
+                                 {"at", {std::string("2026-01-05 12:00:00")}},
+                                 {"n", {n}}}},
+                               pushed_, &env_, {.min_files = min_files})
+                  .status());
+  }
+
+  // Every pushed value of view w in the order a reader sees them, read by a
+  // fresh engine (an engine holds its snapshot's lock until it is closed).
+  std::vector<int64_t> PushedValues() {
+    auto engine = offline::Engine::Open(1);
+    EXPECT_OK(engine.status());
+    EXPECT_OK(RegisterSources(**engine, repo_, pushed_));
+    StatusOr<offline::Table> t = (*engine)->Query(
+        "SELECT n FROM (" + ViewRowsQuery(repo_, *repo_.FindFeatureView("w")) + ")");
+    EXPECT_OK(t.status());
+    std::vector<int64_t> values;
+    for (size_t i = 0; t.ok() && i < t->rows(); ++i) values.push_back(t->columns[0].Int(i));
+    return values;
+  }
+
+  std::vector<std::string> ParquetFiles() {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(PushedRowsDir(pushed_, "p", "stream"))) {
+      std::string name = e.path().filename().string();
+      if (name.ends_with(".parquet") && name[0] != '.') names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
   fs::path root_;
   FeatureRepo repo_;
   std::unique_ptr<offline::Engine> engine_;
@@ -121,6 +158,61 @@ TEST_F(OfflinePushTest, ABadPushWritesNothing) {
   EXPECT_FALSE(fs::exists(PushedRowsDir(pushed_, "p", "live")) &&
                !fs::is_empty(PushedRowsDir(pushed_, "p", "live")));
   EXPECT_EQ(Rows("v", "rate").size(), 1u);  // the batch source's row alone
+}
+
+TEST_F(OfflinePushTest, SmallFilesAreMergedAndRowsKeepTheirOrder) {
+  std::vector<int64_t> pushed;
+  for (int64_t n = 1; n <= 10; ++n) {
+    PushValue(n, 4);
+    pushed.push_back(n);
+    EXPECT_EQ(PushedValues(), pushed) << "after push " << n;
+  }
+  // Merges after pushes 4, 7 and 10 (each time the merged file plus three new ones).
+  EXPECT_EQ(ParquetFiles().size(), 1u);
+  // A later push of the same entity and times still wins the tie.
+  PushValue(11, 100);
+  pushed.push_back(11);
+  EXPECT_EQ(PushedValues(), pushed);
+}
+
+TEST_F(OfflinePushTest, AReaderHoldsOffCompaction) {
+  for (int64_t n = 1; n <= 3; ++n) PushValue(n, 100);
+  StatusOr<PushedFiles> reading = SnapshotPushedFiles(PushedRowsDir(pushed_, "p", "stream"));
+  ASSERT_OK(reading.status());
+  EXPECT_EQ(reading->paths.size(), 3u);
+  PushValue(4, 2);  // would merge, but a reader holds the files
+  EXPECT_EQ(ParquetFiles().size(), 4u);
+  for (const std::string& path : reading->paths) EXPECT_TRUE(fs::exists(path)) << path;
+  reading = PushedFiles{};  // the reader is done
+  PushValue(5, 2);
+  EXPECT_EQ(ParquetFiles().size(), 1u);
+  EXPECT_EQ(PushedValues(), (std::vector<int64_t>{1, 2, 3, 4, 5}));
+}
+
+// A crash between publishing a merged file and removing its inputs: readers
+// skip the inputs its note names, and the next compaction removes them. A
+// note whose merged file was never published leaves its inputs live.
+TEST_F(OfflinePushTest, ACrashDuringCompactionLosesAndRepeatsNothing) {
+  for (int64_t n = 1; n <= 3; ++n) PushValue(n, 100);
+  fs::path dir = PushedRowsDir(pushed_, "p", "stream");
+  std::vector<std::string> files = ParquetFiles();
+  ASSERT_EQ(files.size(), 3u);
+  std::string stem = files[0].substr(0, files[0].size() - 8);
+  // "Merged" the first file alone: the same rows under the merged name.
+  fs::copy_file(dir / files[0], dir / (stem + "-c00000000.parquet"));
+  std::ofstream(dir / ("." + stem + "-c00000000.parquet.replaces")) << files[0] << "\n";
+  // And a note for a merge of the second file that was never published.
+  std::ofstream(dir / ".unpublished-c1.parquet.replaces") << files[1] << "\n";
+  EXPECT_EQ(PushedValues(), (std::vector<int64_t>{1, 2, 3}));
+
+  auto merged = CompactPushedFiles(*engine_, dir.string(), &env_, {.min_files = 100});
+  ASSERT_OK(merged.status());
+  EXPECT_EQ(*merged, 0u);
+  EXPECT_FALSE(fs::exists(dir / files[0]));
+  EXPECT_TRUE(fs::exists(dir / files[1]));
+  EXPECT_FALSE(fs::exists(dir / ("." + stem + "-c00000000.parquet.replaces")));
+  EXPECT_FALSE(fs::exists(dir / ".unpublished-c1.parquet.replaces"));
+  EXPECT_EQ(PushedValues(), (std::vector<int64_t>{1, 2, 3}));
 }
 
 }  // namespace
