@@ -409,12 +409,16 @@ Status ValidateBatch(const std::vector<Metric>& metrics, const std::vector<KeyVa
   return Status::Ok();
 }
 
-// Points per INSERT statement: one statement per point spends most of its
-// time binding and stepping (and, on PostgreSQL, on a round trip each).
-constexpr size_t kPointsPerInsert = 100;
+// Rows per INSERT statement: one statement per point spends most of its time
+// binding and stepping. On PostgreSQL every statement is also a round trip,
+// so a whole log-batch (1000 points) goes in one, within its limit of 65,535
+// parameters.
+size_t RowsPerInsert(const SqlSession& db, size_t width) {
+  return db.dialect() == store::Dialect::kPostgres ? std::min<size_t>(1000, 65535 / width) : 100;
+}
 
 // Runs `insert` + " VALUES (?, ...), (?, ...) ... " + `on_conflict` over
-// `rows` (each `width` values) in statements of up to kPointsPerInsert rows.
+// `rows` (each `width` values) in statements of up to RowsPerInsert rows.
 // An upsert's rows must not repeat a conflict key (PostgreSQL refuses to
 // update a row twice in one statement).
 Status InsertRows(SqlSession& db, const std::string& insert, size_t width,
@@ -425,8 +429,9 @@ Status InsertRows(SqlSession& db, const std::string& insert, size_t width,
   size_t count = rows.size() / width;
   std::string sql;
   size_t sql_rows = 0;
-  for (size_t start = 0; start < count; start += kPointsPerInsert) {
-    size_t n = std::min(kPointsPerInsert, count - start);
+  const size_t per_statement = RowsPerInsert(db, width);
+  for (size_t start = 0; start < count; start += per_statement) {
+    size_t n = std::min(per_statement, count - start);
     if (n != sql_rows) {
       sql = insert + " VALUES ";
       for (size_t i = 0; i < n; ++i) sql += i == 0 ? tuple : ", " + tuple;
