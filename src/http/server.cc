@@ -3,11 +3,14 @@
 
 #include "http/server.h"
 
+#include <array>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
@@ -30,6 +33,13 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
+// A connection's socket runs its handlers on its own strand, named by type:
+// beast::tcp_stream's type-erased executor copied a shared strand pointer
+// (atomic counts) at every operation, and its per-operation timers added a
+// cancelled timer completion to every read and write. Timeouts are kept by
+// deadlines that the server sweeps instead (HttpServer::Impl::Sweep).
+using Strand = net::strand<net::io_context::executor_type>;
+using Socket = net::basic_stream_socket<tcp, Strand>;
 
 namespace {
 
@@ -85,6 +95,10 @@ class HttpServer::Impl {
 
  private:
   void DoAccept();
+  // Closes connections past their deadline (idle, read or write timeout),
+  // once a second.
+  void Sweep();
+  std::vector<std::shared_ptr<Session>> LiveSessions();
 
   ServerOptions options_;
   const Router* router_;
@@ -99,10 +113,12 @@ class HttpServer::Impl {
   // (during a drain the acceptor is closed and nothing else holds them).
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   tcp::acceptor acceptor_;
+  net::steady_timer sweep_timer_{ioc_};
   uint16_t bound_port_ = 0;
   std::vector<std::thread> io_threads_;
   std::unique_ptr<ThreadPool> workers_;
   std::atomic<bool> draining_{false};
+  std::atomic<bool> stopped_sweeping_{false};
   bool started_ = false;
   bool stopped_ = false;
   metrics::Gauge* in_flight_;
@@ -113,8 +129,7 @@ class HttpServer::Impl {
 // itself runs on the worker pool and posts its response back to the strand.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl* server)
-      : stream_(std::move(socket)), server_(server) {}
+  Session(Socket socket, HttpServer::Impl* server) : socket_(std::move(socket)), server_(server) {}
 
   ~Session() {
     RemoveSpoolFile();
@@ -122,21 +137,41 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+    net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
   }
 
   // Called on shutdown: closes the connection if it is waiting for a request.
   void CloseIfIdle() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+    net::post(socket_.get_executor(), [self = shared_from_this()] {
       if (self->idle_) {
         beast::error_code ec;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-        self->stream_.socket().close(ec);
+        self->socket_.shutdown(tcp::socket::shutdown_both, ec);
+        self->socket_.close(ec);
       }
     });
   }
 
+  // Called by the server's sweep: closes the connection if its deadline
+  // passed; its pending read or write then fails and the session ends.
+  void CloseIfExpired(int64_t now_ns) {
+    int64_t deadline = deadline_ns_.load(std::memory_order_relaxed);
+    if (deadline == 0 || now_ns < deadline) return;
+    net::post(socket_.get_executor(), [self = shared_from_this()] {
+      int64_t still = self->deadline_ns_.load(std::memory_order_relaxed);
+      if (still == 0 || Env::Default()->MonotonicNanos() < still) return;
+      beast::error_code ec;
+      self->socket_.shutdown(tcp::socket::shutdown_both, ec);
+      self->socket_.close(ec);
+    });
+  }
+
  private:
+  // The next read or write must finish within `seconds`.
+  void SetDeadline(int seconds) {
+    deadline_ns_.store(Env::Default()->MonotonicNanos() + int64_t{seconds} * 1'000'000'000,
+                       std::memory_order_relaxed);
+  }
+
   void ReadHeader() {
     idle_ = true;
     request_ = HttpRequest{};
@@ -144,9 +179,9 @@ class Session : public std::enable_shared_from_this<Session> {
     header_parser_.emplace();
     header_parser_->header_limit(static_cast<uint32_t>(server_->options().max_header_bytes));
     header_parser_->body_limit(std::numeric_limits<uint64_t>::max());
-    stream_.expires_after(std::chrono::seconds(server_->options().idle_timeout_seconds));
+    SetDeadline(server_->options().idle_timeout_seconds);
     bhttp::async_read_header(
-        stream_, buffer_, *header_parser_,
+        socket_, buffer_, *header_parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
@@ -200,7 +235,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (LowerCase(request_.Header("expect")) == "100-continue") {
       continue_response_.emplace(bhttp::status::continue_, header.version());
-      bhttp::async_write(stream_, *continue_response_,
+      bhttp::async_write(socket_, *continue_response_,
                          [self = shared_from_this(), spool, limit](beast::error_code ec2, size_t) {
                            if (ec2) return self->Close();
                            self->ReadBody(spool, limit);
@@ -211,7 +246,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody(bool spool, uint64_t limit) {
-    stream_.expires_after(std::chrono::seconds(server_->options().io_timeout_seconds));
+    SetDeadline(server_->options().io_timeout_seconds);
     // Beast reads at most the buffer's free capacity per call, and the
     // buffer only grows when the header needs it: a 150 kB log-batch body was
     // read 500 bytes at a time, 300 recvmsg calls per request. Room for a
@@ -234,13 +269,13 @@ class Session : public std::enable_shared_from_this<Session> {
         return Respond(ErrorResponse(500, "Cannot store the upload: " + ec.message()), true);
       }
       bhttp::async_read(
-          stream_, buffer_, *file_parser_,
+          socket_, buffer_, *file_parser_,
           [self = shared_from_this()](beast::error_code ec2, size_t) { self->OnBody(ec2); });
     } else {
       string_parser_.emplace(std::move(*header_parser_));
       string_parser_->body_limit(limit);
       bhttp::async_read(
-          stream_, buffer_, *string_parser_,
+          socket_, buffer_, *string_parser_,
           [self = shared_from_this()](beast::error_code ec2, size_t) { self->OnBody(ec2); });
     }
   }
@@ -282,7 +317,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     server_->workers().Post([self = shared_from_this(), auth] {
       Status checked = auth->AuthenticateBlocking(self->request_);
-      net::post(self->stream_.get_executor(), [self, checked]() {
+      net::post(self->socket_.get_executor(), [self, checked]() {
         if (!checked.ok()) return self->Respond(Unauthenticated(checked), false);
         self->Run();
       });
@@ -311,7 +346,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // a write the idle store committed inline) answers on this strand
       // without queueing, which would wake the other IO thread for it.
       Responder respond = [self](HttpResponse response) {
-        net::dispatch(self->stream_.get_executor(),
+        net::dispatch(self->socket_.get_executor(),
                       [self, response = std::move(response)]() mutable {
                         self->Respond(std::move(response), false);
                       });
@@ -330,7 +365,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     server_->workers().Post([self = shared_from_this()] {
       HttpResponse response = self->RunHandler();
-      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+      net::post(self->socket_.get_executor(), [self, response = std::move(response)]() mutable {
         self->Respond(std::move(response), false);
       });
     });
@@ -360,7 +395,7 @@ class Session : public std::enable_shared_from_this<Session> {
     RemoveSpoolFile();
     bool keep_alive = keep_alive_ && !force_close && !server_->draining();
     response_status_ = response.status;
-    stream_.expires_after(std::chrono::seconds(server_->options().io_timeout_seconds));
+    SetDeadline(server_->options().io_timeout_seconds);
     if (!response.body_file.empty()) {
       file_response_.emplace();
       auto& res = *file_response_;
@@ -372,21 +407,43 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       FillHeaders(res, response, keep_alive);
       res.prepare_payload();
-      bhttp::async_write(stream_, res,
+      bhttp::async_write(socket_, res,
                          [self = shared_from_this(), keep_alive](beast::error_code ec2, size_t) {
                            self->OnWrite(ec2, keep_alive);
                          });
     } else {
-      string_response_.emplace();
-      auto& res = *string_response_;
-      res.body() = std::move(response.body);
-      FillHeaders(res, response, keep_alive);
-      res.prepare_payload();
-      bhttp::async_write(stream_, res,
-                         [self = shared_from_this(), keep_alive](beast::error_code ec2, size_t) {
-                           self->OnWrite(ec2, keep_alive);
-                         });
+      // The head is formatted here into a buffer kept across requests, and
+      // goes out with the body in one gathered write: Beast's fields and
+      // serializer cost an allocation per header and a buffer walk per write.
+      response_body_ = std::move(response.body);
+      FormatHead(response, response_body_.size(), keep_alive, &response_head_);
+      std::array<net::const_buffer, 2> buffers = {net::buffer(response_head_),
+                                                  net::buffer(response_body_)};
+      net::async_write(socket_, buffers,
+                       [self = shared_from_this(), keep_alive](beast::error_code ec2, size_t) {
+                         self->OnWrite(ec2, keep_alive);
+                       });
     }
+  }
+
+  static void FormatHead(const HttpResponse& response, size_t body_size, bool keep_alive,
+                         std::string* out) {
+    out->assign("HTTP/1.1 ");
+    out->append(std::to_string(response.status));
+    out->push_back(' ');
+    std::string_view reason = bhttp::obsolete_reason(static_cast<bhttp::status>(response.status));
+    out->append(reason.data(), reason.size());
+    out->append("\r\nServer: cairn\r\nContent-Type: ");
+    out->append(response.content_type);
+    for (const auto& [name, value] : response.headers) {
+      out->append("\r\n");
+      out->append(name);
+      out->append(": ");
+      out->append(value);
+    }
+    out->append("\r\nContent-Length: ");
+    out->append(std::to_string(body_size));
+    out->append(keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
   }
 
   template <typename Response>
@@ -401,7 +458,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnWrite(beast::error_code ec, bool keep_alive) {
     FinishRequest();
-    string_response_.reset();
+    response_body_.clear();
     file_response_.reset();
     if (ec || !keep_alive) return unread_body_ && !ec ? LingerAndClose() : Close();
     ReadHeader();
@@ -414,15 +471,15 @@ class Session : public std::enable_shared_from_this<Session> {
   // and drop what still comes, a bounded amount for a bounded time, then close.
   void LingerAndClose() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return Close();
-    stream_.expires_after(std::chrono::seconds(kLingerSeconds));
+    SetDeadline(kLingerSeconds);
     linger_buffer_.resize(64 * 1024);
     Linger();
   }
 
   void Linger() {
-    stream_.async_read_some(net::buffer(linger_buffer_),
+    socket_.async_read_some(net::buffer(linger_buffer_),
                             [self = shared_from_this()](beast::error_code ec, size_t n) {
                               self->lingered_bytes_ += n;
                               if (ec || self->lingered_bytes_ > kMaxLingerBytes)
@@ -445,9 +502,10 @@ class Session : public std::enable_shared_from_this<Session> {
       in_request_ = false;
       server_->in_flight()->Add(-1);
     }
+    deadline_ns_.store(0, std::memory_order_relaxed);
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    socket_.close(ec);
   }
 
   void RemoveSpoolFile() {
@@ -457,14 +515,18 @@ class Session : public std::enable_shared_from_this<Session> {
     spool_path_.clear();
   }
 
-  beast::tcp_stream stream_;
+  Socket socket_;
   HttpServer::Impl* server_;
+  // When the pending read or write times out (monotonic ns; 0 = none). Set
+  // on the strand, read by the sweep on any thread.
+  std::atomic<int64_t> deadline_ns_{0};
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
   std::optional<bhttp::request_parser<bhttp::string_body>> string_parser_;
   std::optional<bhttp::request_parser<bhttp::file_body>> file_parser_;
   std::optional<bhttp::response<bhttp::empty_body>> continue_response_;
-  std::optional<bhttp::response<bhttp::string_body>> string_response_;
+  std::string response_head_;  // capacity reused by every response
+  std::string response_body_;
   std::optional<bhttp::response<bhttp::file_body>> file_response_;
   HttpRequest request_;
   const Route* route_ = nullptr;
@@ -502,6 +564,7 @@ Status HttpServer::Impl::Start() {
   int worker_threads = options_.worker_threads > 0 ? options_.worker_threads : 16 * cores;
   workers_ = std::make_unique<ThreadPool>(worker_threads, "http-worker");
   DoAccept();
+  Sweep();
   work_.emplace(ioc_.get_executor());
   for (int i = 0; i < io_threads; ++i) io_threads_.emplace_back([this] { ioc_.run(); });
   started_ = true;
@@ -509,7 +572,7 @@ Status HttpServer::Impl::Start() {
 }
 
 void HttpServer::Impl::DoAccept() {
-  acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+  acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, Socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
       LogWarn("accept failed", {{"error", ec.message()}});
@@ -521,6 +584,25 @@ void HttpServer::Impl::DoAccept() {
     }
     if (!draining_) DoAccept();
   });
+}
+
+void HttpServer::Impl::Sweep() {
+  int64_t now = Env::Default()->MonotonicNanos();
+  for (const std::shared_ptr<Session>& s : LiveSessions()) s->CloseIfExpired(now);
+  sweep_timer_.expires_after(std::chrono::seconds(1));
+  sweep_timer_.async_wait([this](beast::error_code ec) {
+    if (!ec && !stopped_sweeping_) Sweep();
+  });
+}
+
+std::vector<std::shared_ptr<Session>> HttpServer::Impl::LiveSessions() {
+  std::vector<std::shared_ptr<Session>> live;
+  std::lock_guard lock(sessions_mu_);
+  live.reserve(sessions_.size());
+  for (auto& weak : session_refs_) {
+    if (auto s = weak.lock()) live.push_back(std::move(s));
+  }
+  return live;
 }
 
 void HttpServer::Impl::AddSession(const std::shared_ptr<Session>& s) {
@@ -554,21 +636,19 @@ void HttpServer::Impl::Shutdown() {
   for (;;) {
     // Collect live sessions under the lock but close them outside it: dropping
     // the last reference runs ~Session, which takes the lock itself.
-    std::vector<std::shared_ptr<Session>> live;
     {
       std::lock_guard lock(sessions_mu_);
       left = sessions_.size();
       if (left == 0 || std::chrono::steady_clock::now() >= deadline) break;
-      for (auto& weak : session_refs_) {
-        if (auto s = weak.lock()) live.push_back(std::move(s));
-      }
     }
+    std::vector<std::shared_ptr<Session>> live = LiveSessions();
     for (auto& s : live) s->CloseIfIdle();
     live.clear();
     std::unique_lock lock(sessions_mu_);
     sessions_cv_.wait_for(lock, std::chrono::milliseconds(50));
   }
   if (left > 0) LogWarn("drain timeout; closing busy connections", {{"connections", left}});
+  stopped_sweeping_ = true;
   work_.reset();
   ioc_.stop();
   for (auto& t : io_threads_) t.join();

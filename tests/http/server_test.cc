@@ -475,6 +475,35 @@ TEST_F(ServerTest, ConnectionCloseIsHonoured) {
   EXPECT_TRUE(client.WaitForClose());
 }
 
+TEST_F(ServerTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
+  ServerOptions options = DefaultOptions();
+  options.idle_timeout_seconds = 1;
+  Start(options);
+  Client client(port());
+  ASSERT_TRUE(client.Send(Request("GET", "/hello?name=a")));
+  ASSERT_TRUE(client.Read().has_value());
+  // Idle after its answer: closed within the timeout plus the once-a-second sweep.
+  auto idle_since = Clock::now();
+  EXPECT_TRUE(client.WaitForClose());
+  EXPECT_GE(Clock::now() - idle_since, std::chrono::milliseconds(900));
+  EXPECT_TRUE(Eventually([&] { return OpenConnections()->value() == 0; }));
+}
+
+TEST_F(ServerTest, StalledBodyIsCutOffAfterTheIoTimeout) {
+  ServerOptions options = DefaultOptions();
+  options.io_timeout_seconds = 1;
+  Start(options);
+  Client client(port());
+  // Promises 100 bytes and sends 5, then stalls.
+  ASSERT_TRUE(client.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhello"));
+  EXPECT_TRUE(client.WaitForClose());
+  EXPECT_TRUE(Eventually([&] { return InFlight()->value() == 0; }));
+  // The server goes on serving others.
+  std::optional<Response> r = Fetch(Request("GET", "/hello?name=b"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+}
+
 TEST_F(ServerTest, PathParamsArePercentDecodedAndCaptured) {
   Start();
   std::optional<Response> r = Fetch(Request("GET", "/items/it%20em/files/dir/a%2Bb.txt?x=1"));
