@@ -1,7 +1,6 @@
 #include "feast/feast_routes.h"
 
 #include <cmath>
-#include <unordered_map>
 
 #include "auth/http_authenticator.h"
 #include "core/base64.h"
@@ -164,8 +163,23 @@ std::string EncodeOnlineResponse(const features::OnlineResponse& response) {
     json::AppendString(out, response.columns[i].name);
   }
   out += "]},\"results\":[";
-  // Features of one view share their record's timestamp: format each once.
-  std::unordered_map<int64_t, std::string> formatted;
+  // The features of one view share their records' times: each distinct
+  // event_timestamps list is formatted once (a request has one per view read).
+  std::vector<std::pair<const features::RowList<int64_t>*, std::string>> formatted;
+  formatted.reserve(4);
+  auto timestamps = [&formatted](const features::RowList<int64_t>& micros) -> const std::string& {
+    for (const auto& [seen, text] : formatted) {
+      if (*seen == micros) return text;
+    }
+    std::string text;
+    for (size_t j = 0; j < micros.size(); ++j) {
+      text += j > 0 ? ",\"" : "\"";
+      text += FormatRfc3339(micros[j]);
+      text += '"';
+    }
+    formatted.emplace_back(&micros, std::move(text));
+    return formatted.back().second;
+  };
   for (size_t i = 0; i < response.columns.size(); ++i) {
     const auto& c = response.columns[i];
     out += i > 0 ? ",{\"values\":[" : "{\"values\":[";
@@ -181,12 +195,7 @@ std::string EncodeOnlineResponse(const features::OnlineResponse& response) {
       out += '"';
     }
     out += "],\"event_timestamps\":[";
-    for (size_t j = 0; j < c.event_micros.size(); ++j) {
-      if (j > 0) out += ',';
-      auto [it, added] = formatted.try_emplace(c.event_micros[j]);
-      if (added) it->second = '"' + FormatRfc3339(c.event_micros[j]) + '"';
-      out += it->second;
-    }
+    out += timestamps(c.event_micros);
     out += "]}";
   }
   out += "]}";

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/container/small_vector.hpp>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -49,12 +50,18 @@ struct OnlineRequest {
   std::vector<std::pair<std::string, std::vector<EntityValue>>> entities;
 };
 
+// A column's per-row lists. Most requests ask for one entity: keeping one
+// row inline spares three allocations per column (30 of a 1 x 10 request's
+// ~110, a tenth of its CPU).
+template <typename T>
+using RowList = boost::container::small_vector<T, 1>;
+
 struct OnlineColumn {
   std::string name;
   ValueType type = ValueType::kString;
-  std::vector<FeatureValue> values;
-  std::vector<FeatureStatus> statuses;
-  std::vector<int64_t> event_micros;  // 0 where there is no record
+  RowList<FeatureValue> values;
+  RowList<FeatureStatus> statuses;
+  RowList<int64_t> event_micros;  // 0 where there is no record
 };
 
 // Join-key columns first (request order), then features in request order.

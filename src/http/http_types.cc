@@ -25,6 +25,20 @@ int HexValue(char c) {
 }
 }  // namespace
 
+void HttpRequest::Clear() {
+  method.clear();
+  target.clear();
+  path.clear();
+  query.clear();
+  headers.clear();
+  body.clear();
+  body_file.clear();
+  body_size = 0;
+  path_params.clear();
+  user.clear();
+  role.clear();
+}
+
 bool PercentDecode(std::string_view in, std::string* out, bool plus_is_space) {
   out->clear();
   out->reserve(in.size());

@@ -33,6 +33,10 @@ struct HttpRequest {
   std::string user;
   std::string role;
 
+  // Empties every field, keeping the strings' and lists' capacity for the
+  // next request on the connection. A field added above must be reset here.
+  void Clear();
+
   // The first header with that (lower-case) name, or "" if absent.
   std::string_view Header(std::string_view lower_name) const;
   // The captured path parameter, or "" if absent.

@@ -174,7 +174,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadHeader() {
     idle_ = true;
-    request_ = HttpRequest{};
+    request_.Clear();
     route_ = nullptr;  // A request rejected before routing must not count under the last route.
     header_parser_.emplace();
     header_parser_->header_limit(static_cast<uint32_t>(server_->options().max_header_bytes));
