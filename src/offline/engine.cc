@@ -395,15 +395,18 @@ StatusOr<Table> Engine::Query(std::string_view sql) {
                              "number, string, boolean or timestamp");
     }
     table.columns.emplace_back(std::move(name), type);
-    table.columns.back().Reserve(duckdb_row_count(result.get()));
+    table.columns.back().Reserve(duckdb_row_count(result.get()));  // strings: see below
   }
-  while (true) {
+  const size_t total_rows = duckdb_row_count(result.get());
+  for (bool first = true;; first = false) {
     Chunk chunk(duckdb_fetch_chunk(*result.get()));
     if (chunk.get() == nullptr) break;
     idx_t rows = duckdb_data_chunk_get_size(chunk.get());
     if (rows == 0) break;
     for (idx_t c = 0; c < column_count; ++c) {
       AppendVector(types[c], duckdb_data_chunk_get_vector(chunk.get(), c), rows, &table.columns[c]);
+      // The first chunk tells how long the strings run.
+      if (first) table.columns[c].ReserveCharsFor(total_rows);
     }
   }
   return table;

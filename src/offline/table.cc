@@ -41,6 +41,12 @@ void Column::Reserve(size_t rows) {
   if (IsStringStorage(type_)) offsets_.reserve(rows + 1);
 }
 
+void Column::ReserveCharsFor(size_t rows) {
+  if (!IsStringStorage(type_) || size_ == 0 || rows <= size_) return;
+  size_t per_row = chars_.size() / size_ + 1;
+  chars_.reserve(per_row * rows + per_row * rows / 8);
+}
+
 void Column::MarkValid() {
   if (!valid_.empty()) valid_.push_back(1);
 }
