@@ -6,6 +6,7 @@
 #include "mlflow/mlflow_json.h"
 #include "mlflow/request_args.h"
 #include "mlflow/routes.h"
+#include "tracking/logged_model_service.h"
 
 namespace cairn::mlflow {
 
@@ -121,7 +122,8 @@ void AddArtifactRoute(Surface& surface, const std::string& method, const std::st
 }  // namespace
 
 void RegisterArtifactRoutes(Surface& surface, artifacts::ArtifactStore& store,
-                            tracking::TrackingService& tracking) {
+                            tracking::TrackingService& tracking,
+                            tracking::LoggedModelService& models) {
   artifacts::ArtifactStore* a = &store;
   http::RouteOptions spool;
   spool.body_mode = http::BodyMode::kSpoolToFile;
@@ -174,27 +176,46 @@ void RegisterArtifactRoutes(Surface& surface, artifacts::ArtifactStore& store,
         });
   }
 
+  // MLflow's listings under an artifact root (a run's or a logged model's):
+  // paths relative to the root, which is named in root_uri.
+  auto list_under = [a](const std::string& root_uri,
+                        const std::string& raw_sub) -> StatusOr<HttpResponse> {
+    ASSIGN_OR_RETURN(std::string sub, artifacts::NormalizeArtifactPath(raw_sub));
+    json::Buffer buffer;
+    json::Writer w(buffer);
+    w.StartObject();
+    w.Key("root_uri");
+    json::WriteString(w, root_uri);
+    auto root = artifacts::ServedArtifactPath(root_uri);
+    if (root.ok()) {
+      std::string dir = sub.empty() ? *root : *root + "/" + sub;
+      ASSIGN_OR_RETURN(auto entries, a->List(dir));
+      WriteFileInfos(w, entries, /*basenames=*/false, root->size() + 1);
+    }
+    w.EndObject();
+    return JsonResponse(buffer);
+  };
+
   tracking::TrackingService* t = &tracking;
   AddMlflowRoute(surface, "GET", "artifacts/list", RouteAccess::Run(auth::Level::kRead),
-                 [a, t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                 [t, list_under](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
                    ASSIGN_OR_RETURN(std::string sub, args.StringOr("path", ""));
-                   ASSIGN_OR_RETURN(sub, artifacts::NormalizeArtifactPath(sub));
                    ASSIGN_OR_RETURN(tracking::Run run, t->GetRun(run_id));
-                   json::Buffer buffer;
-                   json::Writer w(buffer);
-                   w.StartObject();
-                   w.Key("root_uri");
-                   json::WriteString(w, run.info.artifact_uri);
-                   auto root = artifacts::ServedArtifactPath(run.info.artifact_uri);
-                   if (root.ok()) {
-                     std::string dir = sub.empty() ? *root : *root + "/" + sub;
-                     ASSIGN_OR_RETURN(auto entries, a->List(dir));
-                     WriteFileInfos(w, entries, /*basenames=*/false, root->size() + 1);
-                   }
-                   w.EndObject();
-                   return JsonResponse(buffer);
+                   return list_under(run.info.artifact_uri, sub);
                  });
+
+  // MLflow 3's listing of a logged model's artifacts.
+  tracking::LoggedModelService* m = &models;
+  AddMlflowRoute(
+      surface, "GET", "logged-models/{model_id}/artifacts/directories",
+      RouteAccess::LoggedModel(auth::Level::kRead),
+      [m, list_under](const RequestArgs& args, HttpRequest& request) -> StatusOr<HttpResponse> {
+        ASSIGN_OR_RETURN(std::string sub, args.StringOr("artifact_directory_path", ""));
+        ASSIGN_OR_RETURN(tracking::LoggedModel model,
+                         m->Get(std::string(request.PathParam("model_id"))));
+        return list_under(model.artifact_uri, sub);
+      });
 }
 
 }  // namespace cairn::mlflow

@@ -41,9 +41,11 @@ void RegisterLoggedModelRoutes(Surface& surface, tracking::LoggedModelService& m
 void RegisterRegistryRoutes(Surface& surface, registry::RegistryService& registry,
                             signing::ModelSigner* signer = nullptr);
 
-// Proxied artifacts (/api/2.0/mlflow-artifacts/...) and run artifact listing.
-// `artifacts` and `tracking` must outlive the router.
+// Proxied artifacts (/api/2.0/mlflow-artifacts/...) and the listings of a
+// run's and a logged model's artifacts. `artifacts`, `tracking` and `models`
+// must outlive the router.
 void RegisterArtifactRoutes(Surface& surface, artifacts::ArtifactStore& artifacts,
-                            tracking::TrackingService& tracking);
+                            tracking::TrackingService& tracking,
+                            tracking::LoggedModelService& models);
 
 }  // namespace cairn::mlflow

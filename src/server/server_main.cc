@@ -158,7 +158,7 @@ int RunServer(const ServerConfig& config) {
   mlflow::RegisterTrackingRoutes(surface, tracking);
   mlflow::RegisterLoggedModelRoutes(surface, logged_models);
   mlflow::RegisterRegistryRoutes(surface, model_registry, &signer);
-  mlflow::RegisterArtifactRoutes(surface, **artifact_store, tracking);
+  mlflow::RegisterArtifactRoutes(surface, **artifact_store, tracking, logged_models);
   lineage::LineageService lineage(&model_registry, &tracking, &logged_models);
   api::RegisterApiRoutes(surface, &audit_log, &promotions, &lineage);
 

@@ -260,3 +260,98 @@ def test_order_by_uses_the_latest_value_and_pages_across_missing(http, server):
         assert paged(size, order_by=desc) == ["c", "b", "a", "d"], size
     # A filter matches any value the model ever had; the order uses the latest.
     assert paged(50, filter="metrics.acc > 0.8", order_by=desc) == ["a"]
+
+
+def test_every_filter_operator_and_key_type_with_missing_keys_and_nan(http, server):
+    """Each comparison on metrics, params, tags and attributes. A model without
+    the key never matches (not even `!=`), and a NaN point satisfies no
+    comparison: the rules search-runs follows."""
+    eid = new_experiment(http, server)
+    run_id = new_run(http, server, eid)["info"]["run_id"]
+    ids = {}
+    # name, acc (None: never logged), lr param, team tag (None: unset)
+    for name, acc, lr, team in [("m1", 0.2, "0.1", "Vision"), ("m2", 0.5, "0.01", "nlp"),
+                                ("m3", 0.8, "0.1", None), ("m4", None, None, "vision"),
+                                ("m5", float("nan"), "0.3", "nlp")]:
+        fields = {"name": name}
+        if lr is not None:
+            fields["params"] = [{"key": "lr", "value": lr}]
+        if team is not None:
+            fields["tags"] = [{"key": "team", "value": team}]
+        mid = create_model(http, server, eid, **fields)["info"]["model_id"]
+        ids[mid] = name
+        if acc is not None:
+            value = "NaN" if acc != acc else acc
+            ok(api_post(http, server, "runs/log-batch", {"run_id": run_id, "metrics": [
+                {"key": "acc", "value": value, "timestamp": TS, "step": 0, "model_id": mid}]}))
+
+    def names(flt):
+        found = _search(http, server, experiment_ids=[eid], filter=flt).get("models", [])
+        return sorted(ids[m["info"]["model_id"]] for m in found)
+
+    assert names("metrics.acc < 0.5") == ["m1"]
+    assert names("metrics.acc <= 0.5") == ["m1", "m2"]
+    assert names("metrics.acc > 0.5") == ["m3"]
+    assert names("metrics.acc >= 0.5") == ["m2", "m3"]
+    assert names("metrics.acc = 0.8") == ["m3"]
+    assert names("metrics.acc != 0.8") == ["m1", "m2"]  # m4 has no acc, m5's is NaN
+    assert names("metric.`acc` > -1e308") == ["m1", "m2", "m3"]  # alias, backticks; NaN never
+    assert names("params.lr = '0.1'") == ["m1", "m3"]
+    assert names("params.lr != '0.1'") == ["m2", "m5"]  # m4 has no lr
+    assert names("param.lr LIKE '0.0%'") == ["m2"]
+    assert names("params.lr ILIKE '0.%'") == ["m1", "m2", "m3", "m5"]
+    assert names("tags.team = 'nlp'") == ["m2", "m5"]
+    assert names("tags.team != 'nlp'") == ["m1", "m4"]  # m3 has no team tag
+    assert names("tags.team LIKE 'vision'") == ["m4"]  # LIKE is case-sensitive
+    assert names("tag.team ILIKE 'VISION'") == ["m1", "m4"]
+    assert names("tags.missing = 'x'") == []
+    assert names("name = 'm2'") == ["m2"]
+    assert names("name != 'm2'") == ["m1", "m3", "m4", "m5"]
+    assert names("attributes.name ILIKE 'M%'") == ["m1", "m2", "m3", "m4", "m5"]
+    assert names("name NOT IN ('m1', 'm2')") == ["m3", "m4", "m5"]
+    assert names("creation_timestamp_ms > 0 AND metrics.acc < 0.6") == ["m1", "m2"]
+    assert names("creation_timestamp_ms < 0") == []
+    assert names("metrics.acc > 0.1 AND params.lr = '0.1' AND tags.team ILIKE 'vis%'") == ["m1"]
+
+
+def test_list_logged_model_artifacts(http, server):
+    eid = new_experiment(http, server)
+    model = create_model(http, server, eid, name="with-files")
+    mid = model["info"]["model_id"]
+    uri = model["info"]["artifact_uri"]
+    assert uri.startswith("mlflow-artifacts:/") and uri.endswith(f"/models/{mid}/artifacts"), uri
+    base = url(server, f"/api/2.0/mlflow-artifacts/artifacts/{uri[len('mlflow-artifacts:/'):].lstrip('/')}")
+    assert http.put(f"{base}/MLmodel", data=b"flavors: {}\n").status_code == 200
+    assert http.put(f"{base}/data/model.pkl", data=b"x" * 10).status_code == 200
+
+    def listing(**params):
+        return ok(http.get(url(server, f"{API}/logged-models/{mid}/artifacts/directories"), params=params))
+
+    top = listing()
+    assert top["root_uri"] == uri
+    files = {f["path"]: f for f in top["files"]}
+    assert files == {"MLmodel": {"path": "MLmodel", "is_dir": False, "file_size": 12},
+                     "data": {"path": "data", "is_dir": True}}, top
+    sub = listing(artifact_directory_path="data")
+    assert sub["files"] == [{"path": "data/model.pkl", "is_dir": False, "file_size": 10}], sub
+    err = mlflow_error(http.get(url(server, f"{API}/logged-models/{mid}/artifacts/directories"),
+                                params={"artifact_directory_path": "../../x"}), 400, "INVALID_PARAMETER_VALUE")
+    assert ".." in err["message"], err
+    mlflow_error(http.get(url(server, f"{API}/logged-models/m-{'0' * 32}/artifacts/directories")), 404,
+                 "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_source_run_must_log_to_the_models_experiment(http, server):
+    eid = new_experiment(http, server)
+    other = new_experiment(http, server)
+    run_id = new_run(http, server, other)["info"]["run_id"]
+    err = mlflow_error(api_post(http, server, "logged-models", {"experiment_id": eid, "source_run_id": run_id}),
+                       400, "INVALID_PARAMETER_VALUE")
+    assert "source_run_id" in err["message"] and other in err["message"], err
+    err = mlflow_error(api_post(http, server, "logged-models", {"experiment_id": eid, "source_run_id": "f" * 32}),
+                       404, "RESOURCE_DOES_NOT_EXIST")
+    assert "source_run_id" in err["message"], err
+    # Nothing was written: the experiment still has no models.
+    assert _search(http, server, experiment_ids=[eid]).get("models", []) == []
+    own = new_run(http, server, eid)["info"]["run_id"]
+    assert create_model(http, server, eid, source_run_id=own)["info"]["source_run_id"] == own
