@@ -277,12 +277,19 @@ void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
                                         HttpRequest& request) -> StatusOr<HttpResponse> {
                 ASSIGN_OR_RETURN(std::string uri, args.RequiredString("uri"));
                 ASSIGN_OR_RETURN(registry::ModelUri parsed, registry::ParseModelUri(uri));
-                if (parsed.name.empty()) {
+                if (parsed.kind == registry::ModelUri::Kind::kLoggedModel) {
+                  if (access != nullptr) {
+                    RETURN_IF_ERROR(access->Require(auth::IdentityOf(request),
+                                                    auth::ResourceKind::kLoggedModel,
+                                                    parsed.model_id, auth::Level::kRead));
+                  }
+                } else if (parsed.name.empty()) {
                   return InvalidArgument(
-                      "Lineage starts from a registered model version: use "
-                      "models:/<name>/<version>, @<alias> or /<stage>.");
+                      "Lineage starts from a model: use models:/<name>/<version>, @<alias>, "
+                      "/<stage> or models:/m-<id>.");
+                } else {
+                  RETURN_IF_ERROR(RequireModel(access, request, parsed.name, auth::Level::kRead));
                 }
-                RETURN_IF_ERROR(RequireModel(access, request, parsed.name, auth::Level::kRead));
                 ASSIGN_OR_RETURN(lineage::Graph graph, lineage->ForModel(uri));
                 return mlflow::WriteJson([&](json::Writer& w) {
                   Field(w, "root", graph.root);

@@ -308,7 +308,9 @@ int main(int argc, char** argv) {
   CLI::App* lineage_cmd =
       app.add_subcommand("lineage", "Print where a model version came from and what came of it.");
   store_options(lineage_cmd);
-  lineage_cmd->add_option("uri", lineage_uri, "models:/<name>/<version> (or @alias, /Stage)")
+  lineage_cmd
+      ->add_option("uri", lineage_uri,
+                   "models:/<name>/<version> (or @alias, /Stage, or models:/m-<id>)")
       ->required();
 
   CLI11_PARSE(app, argc, argv);

@@ -42,10 +42,13 @@ LineageService::LineageService(registry::RegistryService* registry,
 
 StatusOr<Graph> LineageService::ForModel(const std::string& uri) {
   ASSIGN_OR_RETURN(registry::ResolvedModel resolved, registry_->ResolveModelUri(uri));
+  if (!resolved.version && !resolved.model_id.empty()) {
+    return ForLoggedModel(resolved.model_id);
+  }
   if (!resolved.version) {
     return InvalidArgument("'" + uri +
-                           "' names no registered model version: use models:/<name>/<version>, "
-                           "models:/<name>@<alias> or models:/<name>/<stage>.");
+                           "' names no model: use models:/<name>/<version>, "
+                           "models:/<name>@<alias>, models:/<name>/<stage> or models:/m-<id>.");
   }
   // Aliases come with a version read by number.
   ASSIGN_OR_RETURN(registry::ModelVersion version,
@@ -56,60 +59,82 @@ StatusOr<Graph> LineageService::ForModel(const std::string& uri) {
   AddNode(&g, VersionNode(version));
 
   if (!version.model_id.empty()) {
-    auto model = logged_models_->Get(version.model_id);
-    Node n{
-        "logged_model:" + version.model_id, "logged_model", "logged model " + version.model_id, {}};
-    if (model.ok()) {
-      n.label = "logged model " + model->name + " (" + version.model_id + ")";
-      n.attributes.emplace_back("artifacts", model->artifact_uri);
-    }
+    Node n = LoggedModelNode(version.model_id);
     AddNode(&g, n);
     g.edges.push_back({n.id, g.root, "registered from"});
   }
-  if (!version.run_id.empty()) {
-    auto run = tracking_->GetRun(version.run_id);
-    Node r{"run:" + version.run_id, "run", "run " + version.run_id, {}};
-    if (run.ok()) {
-      r.label = "run " + run->info.run_name + " (" + version.run_id + ")";
-      r.attributes.emplace_back("status", run->info.status);
-      r.attributes.emplace_back("user", run->info.user_id);
-      auto experiment = tracking_->GetExperiment(run->info.experiment_id);
-      Node e{"experiment:" + run->info.experiment_id,
-             "experiment",
-             "experiment " + (experiment.ok() ? experiment->name : run->info.experiment_id),
-             {}};
-      AddNode(&g, e);
-      g.edges.push_back({r.id, e.id, "in"});
-      for (const tracking::DatasetInput& input : run->dataset_inputs) {
-        const tracking::Dataset& d = input.dataset;
-        Node dn{"dataset:" + d.name + "@" + d.digest, "dataset", "dataset " + d.name, {}};
-        dn.attributes.emplace_back("digest", d.digest);
-        dn.attributes.emplace_back("source", d.source_type + " " + d.source);
-        for (const auto& tag : input.tags) {
-          if (tag.key == "mlflow.data.context") dn.attributes.emplace_back("context", tag.value);
-        }
-        AddNode(&g, dn);
-        g.edges.push_back({dn.id, r.id, "read"});
-      }
-      for (const tracking::RunModelLink& m : run->model_inputs) {
-        Node mn{"logged_model:" + m.model_id, "logged_model", "logged model " + m.model_id, {}};
-        AddNode(&g, mn);
-        g.edges.push_back({mn.id, r.id, "consumed"});
-      }
-    }
-    AddNode(&g, r);
-    g.edges.push_back({r.id, g.root, "produced"});
+  if (!version.run_id.empty()) AddRun(&g, version.run_id, g.root);
+  RETURN_IF_ERROR(AddVersionsRegisteredFrom(&g, g.root));
+  return g;
+}
+
+StatusOr<Graph> LineageService::ForLoggedModel(const std::string& model_id) {
+  ASSIGN_OR_RETURN(tracking::LoggedModel model, logged_models_->Get(model_id));
+  Graph g;
+  Node root = LoggedModelNode(model_id);
+  g.root = root.id;
+  AddNode(&g, root);
+  if (!model.source_run_id.empty()) AddRun(&g, model.source_run_id, g.root);
+  // Downstream: versions registered from models:/m-<id>.
+  RETURN_IF_ERROR(AddVersionsRegisteredFrom(&g, "models:/" + model_id));
+  return g;
+}
+
+Node LineageService::LoggedModelNode(const std::string& model_id) {
+  Node n{"logged_model:" + model_id, "logged_model", "logged model " + model_id, {}};
+  auto model = logged_models_->Get(model_id);
+  if (model.ok()) {
+    n.label = "logged model " + model->name + " (" + model_id + ")";
+    n.attributes.emplace_back("artifacts", model->artifact_uri);
   }
-  // Downstream: versions registered from this one.
+  return n;
+}
+
+void LineageService::AddRun(Graph* g, const std::string& run_id, const std::string& produced) {
+  auto run = tracking_->GetRun(run_id);
+  Node r{"run:" + run_id, "run", "run " + run_id, {}};
+  if (run.ok()) {
+    r.label = "run " + run->info.run_name + " (" + run_id + ")";
+    r.attributes.emplace_back("status", run->info.status);
+    r.attributes.emplace_back("user", run->info.user_id);
+    auto experiment = tracking_->GetExperiment(run->info.experiment_id);
+    Node e{"experiment:" + run->info.experiment_id,
+           "experiment",
+           "experiment " + (experiment.ok() ? experiment->name : run->info.experiment_id),
+           {}};
+    AddNode(g, e);
+    g->edges.push_back({r.id, e.id, "in"});
+    for (const tracking::DatasetInput& input : run->dataset_inputs) {
+      const tracking::Dataset& d = input.dataset;
+      Node dn{"dataset:" + d.name + "@" + d.digest, "dataset", "dataset " + d.name, {}};
+      dn.attributes.emplace_back("digest", d.digest);
+      dn.attributes.emplace_back("source", d.source_type + " " + d.source);
+      for (const auto& tag : input.tags) {
+        if (tag.key == "mlflow.data.context") dn.attributes.emplace_back("context", tag.value);
+      }
+      AddNode(g, dn);
+      g->edges.push_back({dn.id, r.id, "read"});
+    }
+    for (const tracking::RunModelLink& m : run->model_inputs) {
+      Node mn{"logged_model:" + m.model_id, "logged_model", "logged model " + m.model_id, {}};
+      AddNode(g, mn);
+      g->edges.push_back({mn.id, r.id, "consumed"});
+    }
+  }
+  AddNode(g, r);
+  g->edges.push_back({r.id, produced, "produced"});
+}
+
+Status LineageService::AddVersionsRegisteredFrom(Graph* g, const std::string& source) {
   registry::SearchRequest derived;
-  derived.filter = "source_path = '" + g.root + "'";
+  derived.filter = "source_path = '" + source + "'";
   derived.max_results = 1000;
   ASSIGN_OR_RETURN(auto page, registry_->SearchModelVersions(derived));
   for (const registry::ModelVersion& v : page.versions) {
-    AddNode(&g, VersionNode(v));
-    g.edges.push_back({g.root, VersionId(v.name, v.version), "registered as"});
+    AddNode(g, VersionNode(v));
+    g->edges.push_back({g->root, VersionId(v.name, v.version), "registered as"});
   }
-  return g;
+  return Status::Ok();
 }
 
 std::string RenderTree(const Graph& graph) {

@@ -44,12 +44,22 @@ class LineageService {
   LineageService(registry::RegistryService* registry, tracking::TrackingService* tracking,
                  tracking::LoggedModelService* logged_models);
 
-  // The graph around the version `uri` names (models:/name/3, @alias, /Stage).
-  // Errors: NotFound for an unknown model, version or alias; InvalidArgument
-  // for a URI that names no registered version.
+  // The graph around the model `uri` names: a registered version
+  // (models:/name/3, @alias, /Stage) or a logged model (models:/m-<id>),
+  // upstream to the run that produced it, downstream to the versions
+  // registered from it. Errors: NotFound for an unknown model, version or
+  // alias; InvalidArgument for a URI that names no model (runs:/).
   StatusOr<Graph> ForModel(const std::string& uri);
 
  private:
+  StatusOr<Graph> ForLoggedModel(const std::string& model_id);
+  Node LoggedModelNode(const std::string& model_id);
+  // The run `run_id` (with its experiment, the datasets it read and the
+  // models it consumed) as the producer of node `produced`.
+  void AddRun(Graph* g, const std::string& run_id, const std::string& produced);
+  // Versions whose source is `source`, downstream of the root.
+  Status AddVersionsRegisteredFrom(Graph* g, const std::string& source);
+
   registry::RegistryService* registry_;
   tracking::TrackingService* tracking_;
   tracking::LoggedModelService* logged_models_;

@@ -64,3 +64,24 @@ def test_lineage_of_a_registered_model(server, mlflow_version):
     assert f"produced by run fit ({made['run_id']})" in tree.stdout
     assert f"read dataset train, digest {made['digest']}" in tree.stdout
     assert f"downstream: registered as {name}-copy version 1" in tree.stdout
+
+    if mlflow_version == "3.6":
+        # From the logged model itself (models:/m-<id>): its run upstream, and
+        # a version registered from models:/m-<id> downstream.
+        model_uri = f"models:/{made['model_id']}"
+        requests.post(api + "/registered-models/create", json={"name": name + "-from-model"})
+        assert requests.post(api + "/model-versions/create",
+                             json={"name": name + "-from-model", "source": model_uri,
+                                   "model_id": made["model_id"]}).status_code == 200
+        graph = requests.get(server.url + "/api/cairn/v1/lineage", params={"uri": model_uri}).json()
+        edges = {(e["from"], e["relation"], e["to"]) for e in graph["edges"]}
+        model_node = f"logged_model:{made['model_id']}"
+        assert graph["root"] == model_node, graph
+        assert (run, "produced", model_node) in edges
+        assert (dataset, "read", run) in edges
+        assert (model_node, "registered as", f"models:/{name}-from-model/1") in edges
+        tree = cairn_cli(server, "lineage", model_uri)
+        assert tree.returncode == 0, tree.stderr
+        assert f"produced by run fit ({made['run_id']})" in tree.stdout
+    bad = requests.get(server.url + "/api/cairn/v1/lineage", params={"uri": f"runs:/{made['run_id']}/model"})
+    assert bad.status_code == 400 and "models:/m-<id>" in bad.json()["message"], bad.text
