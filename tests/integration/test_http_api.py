@@ -178,6 +178,24 @@ def test_get_by_name_unknown_is_404(http, server):
     mlflow_error(r, 404, "RESOURCE_DOES_NOT_EXIST")
 
 
+def test_set_experiment_tag_sets_and_overwrites(http, server):
+    eid = new_experiment(http, server)
+
+    def tags():
+        exp = ok(api_get(http, server, "experiments/get", {"experiment_id": eid}))["experiment"]
+        return {t["key"]: t["value"] for t in exp.get("tags", [])}
+
+    ok(api_post(http, server, "experiments/set-experiment-tag", {"experiment_id": eid, "key": "team", "value": "a"}))
+    ok(api_post(http, server, "experiments/set-experiment-tag", {"experiment_id": eid, "key": "team", "value": "b"}))
+    assert tags()["team"] == "b"
+    err = mlflow_error(api_post(http, server, "experiments/set-experiment-tag", {"experiment_id": eid, "value": "x"}),
+                       400, "INVALID_PARAMETER_VALUE")
+    assert "key" in err["message"], err
+    mlflow_error(api_post(http, server, "experiments/set-experiment-tag",
+                          {"experiment_id": "987654321", "key": "k", "value": "v"}), 404, "RESOURCE_DOES_NOT_EXIST")
+    assert tags() == {"team": "b"}
+
+
 def test_unknown_experiment_is_404(http, server):
     mlflow_error(api_get(http, server, "experiments/get", {"experiment_id": "987654321"}),
                  404, "RESOURCE_DOES_NOT_EXIST")

@@ -405,11 +405,24 @@ def sklearn_model():
         by_id = mlflow.pyfunc.load_model(f"models:/{info.model_id}")
         found = mlflow.search_logged_models(filter_string="metrics.rmse < 0.5 AND name = 'model'",
                                             output_format="list")
+        # A metric logged for the model on a dataset, then a search that
+        # counts only that dataset's metrics.
+        holdout = mlflow.data.from_numpy(X, name="holdout")
+        with mlflow.start_run(run_id=rid):
+            mlflow.log_metric("holdout_rmse", 0.125, model_id=info.model_id, dataset=holdout)
+        on_holdout = mlflow.search_logged_models(
+            filter_string="metrics.holdout_rmse < 0.2", datasets=[{"dataset_name": "holdout"}],
+            output_format="list")
+        on_other = mlflow.search_logged_models(
+            filter_string="metrics.holdout_rmse < 0.2", datasets=[{"dataset_name": "other"}],
+            output_format="list")
         out.update({
             "model_id": info.model_id, "status": str(lm.status), "source_run_id": lm.source_run_id,
             "params": lm.params, "metrics": sorted((m.key, m.value) for m in lm.metrics),
             "by_id_prediction": [float(v) for v in by_id.predict(np.array([[4.0]]))],
             "found": [m.model_id for m in found],
+            "on_holdout": [m.model_id for m in on_holdout], "on_other": [m.model_id for m in on_other],
+            "model_files": sorted(f.path for f in client.list_logged_model_artifacts(info.model_id)),
             "outputs": [o.model_id for o in client.get_run(rid).outputs.model_outputs],
             "files": sorted(f.path for f in client.list_artifacts(rid, "model")),
         })
@@ -781,6 +794,8 @@ def test_sklearn_log_model_and_pyfunc_load(flows, mlflow_version):
     assert d["metrics"] == [["rmse", 0.25]], "the run's step-0 metrics attach to the model"
     assert d["by_id_prediction"] == pytest.approx([9.0])
     assert d["found"] == [d["model_id"]]
+    assert d["on_holdout"] == [d["model_id"]] and d["on_other"] == []
+    assert "MLmodel" in d["model_files"], d["model_files"]
     assert d["outputs"] == [d["model_id"]]
     assert "model/MLmodel" in d["files"] and "model/model.pkl" in d["files"]
 
