@@ -76,7 +76,9 @@ StatusOr<tracking::SearchLoggedModelsRequest> SearchRequest(const RequestArgs& a
   ASSIGN_OR_RETURN(req.experiment_ids, args.StringList("experiment_ids"));
   ASSIGN_OR_RETURN(req.filter, args.StringOr("filter", ""));
   ASSIGN_OR_RETURN(std::optional<int64_t> max, args.OptionalInt("max_results"));
-  req.max_results = max.value_or(50);  // The proto's default.
+  // Absent: the proto's default, 50. Zero: MLflow's handler passes None on
+  // and its store pages by 100.
+  req.max_results = !max.has_value() ? 50 : *max == 0 ? 100 : *max;
   ASSIGN_OR_RETURN(req.page_token, args.StringOr("page_token", ""));
   ASSIGN_OR_RETURN(req.datasets, ObjectList<tracking::DatasetRef>(
                                      args.Get("datasets"), "datasets",

@@ -355,3 +355,17 @@ def test_source_run_must_log_to_the_models_experiment(http, server):
     assert _search(http, server, experiment_ids=[eid]).get("models", []) == []
     own = new_run(http, server, eid)["info"]["run_id"]
     assert create_model(http, server, eid, source_run_id=own)["info"]["source_run_id"] == own
+
+
+def test_page_sizes_default_to_50_and_zero_means_100(http, server):
+    eid = new_experiment(http, server)
+    for i in range(51):
+        create_model(http, server, eid, name=f"p{i}")
+    page = _search(http, server, experiment_ids=[eid])
+    assert len(page["models"]) == 50 and page.get("next_page_token"), len(page["models"])
+    rest = _search(http, server, experiment_ids=[eid], page_token=page["next_page_token"])
+    assert len(rest["models"]) == 1 and not rest.get("next_page_token")
+    everything = _search(http, server, experiment_ids=[eid], max_results=0)
+    assert len(everything["models"]) == 51 and not everything.get("next_page_token")
+    mlflow_error(api_post(http, server, "logged-models/search", {"experiment_ids": [eid], "max_results": -1}),
+                 400, "INVALID_PARAMETER_VALUE")
