@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "core/base64.h"
+#include "core/sha256.h"
 #include "tracking/lookups.h"
 #include "tracking/run_search.h"
 #include "tracking/search_filter.h"
@@ -362,10 +364,59 @@ std::string ScopeCondition(const std::string& alias, const std::string& key,
          alias + ".dataset_digest = ?";
 }
 
+// A fingerprint of what a search asks for. Its page tokens carry it, so a
+// token cannot page a different search (MLflow's logged-model tokens carry
+// the experiment ids, filter and order_by and are checked the same way).
+std::string SearchFingerprint(const SearchLoggedModelsRequest& r) {
+  std::string text;
+  auto add = [&text](std::string_view part) {
+    text += std::to_string(part.size());  // length-prefixed: no two searches collide
+    text += ':';
+    text += part;
+  };
+  for (const std::string& id : r.experiment_ids) add(id);
+  add(r.filter);
+  for (const LoggedModelOrder& o : r.order_by) {
+    add(o.field_name);
+    add(o.ascending ? "asc" : "desc");
+    add(o.dataset_name);
+    add(o.dataset_digest);
+  }
+  text += '|';
+  for (const DatasetRef& d : r.datasets) {
+    add(d.name);
+    add(d.digest);
+  }
+  return Sha256Hex(text).substr(0, 16);
+}
+
+// Page tokens: base64 of {"offset": N, "search": "<fingerprint>"}.
+std::string ModelPageToken(int64_t offset, size_t returned, bool more, const std::string& search) {
+  if (!more) return {};
+  return Base64Encode("{\"offset\": " + std::to_string(offset + static_cast<int64_t>(returned)) +
+                      ", \"search\": \"" + search + "\"}");
+}
+
+StatusOr<int64_t> ParseModelPageToken(const std::string& token, const std::string& search) {
+  if (token.empty()) return int64_t{0};
+  std::optional<std::string> decoded = Base64Decode(token);
+  const std::string tail = ", \"search\": \"" + search + "\"}";
+  if (!decoded || !decoded->ends_with(tail)) {
+    if (decoded && decoded->find("\"search\"") != std::string::npos) {
+      return InvalidArgument(
+          "page_token: it was issued for a different search (experiment_ids, filter, order_by "
+          "or datasets changed); repeat the search's first request without it");
+    }
+    return InvalidArgument("Invalid page token, could not base64-decode");
+  }
+  return ParsePageToken(Base64Encode(decoded->substr(0, decoded->size() - tail.size()) + "}"));
+}
+
 }  // namespace
 
 StatusOr<LoggedModelPage> LoggedModelService::Search(const SearchLoggedModelsRequest& request) {
-  ASSIGN_OR_RETURN(int64_t offset, ParsePageToken(request.page_token));
+  const std::string search = SearchFingerprint(request);
+  ASSIGN_OR_RETURN(int64_t offset, ParseModelPageToken(request.page_token, search));
   if (request.max_results < 1) {
     return InvalidArgument("Invalid value for max_results: it must be at least 1, but got " +
                            std::to_string(request.max_results));
@@ -522,7 +573,7 @@ StatusOr<LoggedModelPage> LoggedModelService::Search(const SearchLoggedModelsReq
       ASSIGN_OR_RETURN(LoggedModel model, LoadModel(db, key));
       page.models.push_back(std::move(model));
     }
-    page.next_page_token = NextPageToken(offset, keys.size(), more);
+    page.next_page_token = ModelPageToken(offset, keys.size(), more, search);
     return Status::Ok();
   }));
   return page;

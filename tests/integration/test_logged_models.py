@@ -369,3 +369,21 @@ def test_page_sizes_default_to_50_and_zero_means_100(http, server):
     assert len(everything["models"]) == 51 and not everything.get("next_page_token")
     mlflow_error(api_post(http, server, "logged-models/search", {"experiment_ids": [eid], "max_results": -1}),
                  400, "INVALID_PARAMETER_VALUE")
+
+
+def test_a_page_token_only_pages_the_search_that_issued_it(http, server):
+    eid = new_experiment(http, server)
+    for i in range(3):
+        create_model(http, server, eid, name=f"t{i}", params=[{"key": "k", "value": str(i)}])
+    first = _search(http, server, experiment_ids=[eid], filter="params.k != 'x'", max_results=1)
+    token = first["next_page_token"]
+    assert _search(http, server, experiment_ids=[eid], filter="params.k != 'x'", max_results=1,
+                   page_token=token)["models"], "the same search pages on"
+    for changed in [{"filter": "params.k != 'y'"}, {"experiment_ids": [eid, "0"]},
+                    {"order_by": [{"field_name": "name"}]}, {"datasets": [{"dataset_name": "d"}]}]:
+        body = {"experiment_ids": [eid], "filter": "params.k != 'x'", "max_results": 1, "page_token": token,
+                **changed}
+        err = mlflow_error(api_post(http, server, "logged-models/search", body), 400, "INVALID_PARAMETER_VALUE")
+        assert "different search" in err["message"], (changed, err)
+    mlflow_error(api_post(http, server, "logged-models/search",
+                          {"experiment_ids": [eid], "page_token": "not-a-token"}), 400, "INVALID_PARAMETER_VALUE")
