@@ -78,9 +78,17 @@ Status LoadConfigFile(const std::string& path, ServerConfig* config) {
                                  "require_signed_models, online_store, feature_project)");
         }
       } catch (const YAML::Exception&) {
+        // Say what the key takes, not only that the value is wrong.
+        std::string expected = key == "port"             ? "a port number, 0 to 65535"
+                               : key == "workers"        ? "a whole number of threads"
+                               : key == "max_body_bytes" ? "a whole number of bytes"
+                               : key == "insecure" || key == "require_signed_models"
+                                   ? "true or false"
+                                   : "a string";
+        std::string got = value.IsScalar() ? " '" + value.Scalar() + "'" : " a list or map";
         return InvalidArgument("Config file " + path + " line " +
                                std::to_string(value.Mark().line + 1) + ": bad value for '" + key +
-                               "'");
+                               "': expected " + expected + ", got" + got);
       }
     }
   } catch (const YAML::BadFile&) {
