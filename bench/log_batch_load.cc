@@ -3,7 +3,7 @@
 // logged_models_bench.py.
 //
 //   log_batch_load --port P --targets RUN[:MODEL],... [--connections 8]
-//                  [--seconds 10] [--points 1000]
+//                  [--seconds 10] [--points 1000] [--warmup 3]
 //
 // Each request carries --points metric points (10 keys x points/10 steps,
 // fresh steps every time, so no batch is a retry the server can skip); a
@@ -11,6 +11,12 @@
 // (MLflow 3's model-linked metrics). Prints one JSON line:
 //   {"requests":N,"requests_per_second":R,"points_per_second":P,"p50_ms":..,"p99_ms":..}
 // and exits 1 on any non-200 answer.
+//
+// The first --warmup seconds are sent but not counted: a server's first
+// tens of MB of SQLite WAL after a start are new file blocks (ext4 allocates
+// and journals each), which it pays once; afterwards the WAL's blocks are
+// rewritten in place. On this machine a fresh server ran at half its steady
+// rate for its first seconds. Pass --warmup 0 to measure that cold start.
 //
 // Why not wrk: its Lua builds each body as a string the size of the body; at
 // 150 kB (a model-linked batch) LuaJIT maps and unmaps it per request, and
@@ -40,6 +46,7 @@ struct Options {
   int port = 0;
   int connections = 8;
   int seconds = 10;
+  int warmup = 3;
   int points = 1000;
   std::vector<std::pair<std::string, std::string>> targets;  // (run, model or "")
 };
@@ -61,6 +68,8 @@ Options ParseOptions(int argc, char** argv) {
       options.connections = std::atoi(value.c_str());
     } else if (flag == "--seconds") {
       options.seconds = std::atoi(value.c_str());
+    } else if (flag == "--warmup") {
+      options.warmup = std::atoi(value.c_str());
     } else if (flag == "--points") {
       options.points = std::atoi(value.c_str());
     } else if (flag == "--targets") {
@@ -184,8 +193,9 @@ int ReadResponse(int fd, std::string* buffer, std::string* error_body) {
 int main(int argc, char** argv) {
   Options options = ParseOptions(argc, argv);
   using Clock = std::chrono::steady_clock;
-  auto started = Clock::now();
-  auto deadline = started + std::chrono::seconds(options.seconds);
+  // Requests finished before `counted_from` are the warm-up.
+  auto counted_from = Clock::now() + std::chrono::seconds(options.warmup);
+  auto deadline = counted_from + std::chrono::seconds(options.seconds);
   std::vector<std::vector<double>> latencies(options.connections);
   std::atomic<bool> failed{false};
   std::vector<std::thread> threads;
@@ -210,14 +220,16 @@ int main(int argc, char** argv) {
           failed = true;
           break;
         }
-        latencies[c].push_back(
-            std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+        auto end = Clock::now();
+        if (start >= counted_from) {
+          latencies[c].push_back(std::chrono::duration<double, std::milli>(end - start).count());
+        }
       }
       ::close(fd);
     });
   }
   for (auto& t : threads) t.join();
-  double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+  double elapsed = std::chrono::duration<double>(Clock::now() - counted_from).count();
   if (failed) return 1;
   std::vector<double> all;
   for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
