@@ -304,6 +304,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // Authenticates, then runs the route. A credential check that must block
   // (password hashing, a token read) moves to the worker pool first.
   void Dispatch() {
+    // No deadline while the handler works: a timeout bounds the client's
+    // reads and writes, not how long an answer may take (a materialization
+    // may run for many minutes). Respond sets the next one.
+    deadline_ns_.store(0, std::memory_order_relaxed);
     Authenticator* auth = server_->options().authenticator;
     if (route_ == nullptr || auth == nullptr || route_->options.is_public) return Run();
     Status error;

@@ -504,6 +504,22 @@ TEST_F(ServerTest, StalledBodyIsCutOffAfterTheIoTimeout) {
   EXPECT_EQ(r->status, 200);
 }
 
+TEST_F(ServerTest, AHandlerSlowerThanTheTimeoutsStillAnswers) {
+  ServerOptions options = DefaultOptions();
+  options.io_timeout_seconds = 1;
+  options.idle_timeout_seconds = 1;
+  Start(options);
+  Client client(port());
+  ASSERT_TRUE(client.Send(Request("GET", "/block")));
+  ASSERT_TRUE(entered_.WaitOpen());
+  // Past both timeouts and a sweep or two: the connection waits for the answer.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  release_.Open();
+  std::optional<Response> r = client.Read();
+  ASSERT_TRUE(r.has_value()) << "the connection was closed while its handler worked";
+  EXPECT_EQ(r->body, "unblocked");
+}
+
 TEST_F(ServerTest, PathParamsArePercentDecodedAndCaptured) {
   Start();
   std::optional<Response> r = Fetch(Request("GET", "/items/it%20em/files/dir/a%2Bb.txt?x=1"));
