@@ -44,8 +44,13 @@
 #include <thread>
 #include <vector>
 
+#include "load_client.h"
+
 namespace {
 
+using cairn::bench::ConnectLoopback;
+using cairn::bench::Fail;
+using cairn::bench::ResponseLength;
 using Clock = std::chrono::steady_clock;
 constexpr auto kTick = std::chrono::microseconds(100);
 
@@ -59,11 +64,6 @@ struct Options {
   int threads = 1;
   std::vector<std::string> headers;
 };
-
-[[noreturn]] void Fail(const std::string& message) {
-  std::fprintf(stderr, "http_load: %s\n", message.c_str());
-  std::exit(1);
-}
 
 Options ParseOptions(int argc, char** argv) {
   Options options;
@@ -118,54 +118,12 @@ std::vector<std::string> LoadRequests(const Options& options) {
   return requests;
 }
 
-int Connect(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) Fail("socket: " + std::string(std::strerror(errno)));
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    Fail("connect to port " + std::to_string(port) + ": " + std::strerror(errno));
-  }
-  return fd;
-}
-
 struct Connection {
   int fd = -1;
   bool busy = false;
   Clock::time_point started;  // due time (open loop) or send time (closed loop)
   std::string received;
 };
-
-// Returns the length of the first whole response in `data` and its status,
-// or 0 while it is incomplete.
-size_t ResponseLength(std::string_view data, int* status) {
-  size_t header_end = data.find("\r\n\r\n");
-  if (header_end == std::string_view::npos) return 0;
-  std::string_view headers = data.substr(0, header_end);
-  *status = std::atoi(std::string(headers.substr(headers.find(' ') + 1, 3)).c_str());
-  size_t length = 0;
-  for (size_t line = headers.find("\r\n"); line != std::string_view::npos;
-       line = headers.find("\r\n", line + 2)) {
-    std::string_view rest = headers.substr(line + 2);
-    constexpr std::string_view kName = "content-length:";
-    if (rest.size() < kName.size()) continue;
-    bool match = true;
-    for (size_t i = 0; i < kName.size() && match; ++i) {
-      match = std::tolower(static_cast<unsigned char>(rest[i])) == kName[i];
-    }
-    if (!match) continue;
-    std::string_view digits = rest.substr(kName.size());
-    while (!digits.empty() && digits.front() == ' ') digits.remove_prefix(1);
-    std::from_chars(digits.data(), digits.data() + digits.size(), length);
-    break;
-  }
-  size_t total = header_end + 4 + length;
-  return data.size() >= total ? total : 0;
-}
 
 struct ThreadResult {
   std::vector<float> latencies_ms;
@@ -179,7 +137,7 @@ void RunLoop(const Options& options, const std::vector<std::string>& requests, i
   int epoll = ::epoll_create1(EPOLL_CLOEXEC);
   std::vector<Connection> conns(static_cast<size_t>(connections));
   for (size_t i = 0; i < conns.size(); ++i) {
-    conns[i].fd = Connect(options.port);
+    conns[i].fd = ConnectLoopback(options.port);
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.u64 = i;
@@ -262,6 +220,7 @@ void RunLoop(const Options& options, const std::vector<std::string>& requests, i
 }  // namespace
 
 int main(int argc, char** argv) {
+  cairn::bench::tool_name = "http_load";
   Options options = ParseOptions(argc, argv);
   std::vector<std::string> requests = LoadRequests(options);
   auto started = Clock::now();

@@ -40,7 +40,13 @@
 #include <thread>
 #include <vector>
 
+#include "load_client.h"
+
 namespace {
+
+using cairn::bench::ConnectLoopback;
+using cairn::bench::Fail;
+using cairn::bench::ResponseLength;
 
 struct Options {
   int port = 0;
@@ -50,11 +56,6 @@ struct Options {
   int points = 1000;
   std::vector<std::pair<std::string, std::string>> targets;  // (run, model or "")
 };
-
-[[noreturn]] void Fail(const std::string& message) {
-  std::fprintf(stderr, "log_batch_load: %s\n", message.c_str());
-  std::exit(1);
-}
 
 Options ParseOptions(int argc, char** argv) {
   Options options;
@@ -136,21 +137,6 @@ void BuildRequest(const Options& options, const std::pair<std::string, std::stri
   *request += *body;
 }
 
-int Connect(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) Fail("socket: " + std::string(std::strerror(errno)));
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    Fail("connect to port " + std::to_string(port) + ": " + std::strerror(errno));
-  }
-  return fd;
-}
-
 void SendAll(int fd, const std::string& data) {
   size_t sent = 0;
   while (sent < data.size()) {
@@ -163,34 +149,23 @@ void SendAll(int fd, const std::string& data) {
 // Reads one response; returns its status code. `buffer` keeps bytes past
 // the response (none with one request in flight, but cheap to be right).
 int ReadResponse(int fd, std::string* buffer, std::string* error_body) {
-  size_t header_end;
-  while ((header_end = buffer->find("\r\n\r\n")) == std::string::npos) {
+  int status = 0;
+  size_t length;
+  while ((length = ResponseLength(*buffer, &status)) == 0) {
     char chunk[16384];
     ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
     if (n <= 0) Fail("connection closed by the server");
     buffer->append(chunk, static_cast<size_t>(n));
   }
-  int status = std::atoi(buffer->c_str() + buffer->find(' ') + 1);
-  size_t length = 0;
-  std::string headers = buffer->substr(0, header_end);
-  for (char& c : headers) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  size_t at = headers.find("content-length:");
-  if (at != std::string::npos) length = std::strtoull(headers.c_str() + at + 15, nullptr, 10);
-  size_t total = header_end + 4 + length;
-  while (buffer->size() < total) {
-    char chunk[16384];
-    ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
-    if (n <= 0) Fail("connection closed by the server");
-    buffer->append(chunk, static_cast<size_t>(n));
-  }
-  if (status != 200) *error_body = buffer->substr(header_end + 4, length);
-  buffer->erase(0, total);
+  if (status != 200) *error_body = buffer->substr(0, length);
+  buffer->erase(0, length);
   return status;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  cairn::bench::tool_name = "log_batch_load";
   Options options = ParseOptions(argc, argv);
   using Clock = std::chrono::steady_clock;
   // Requests finished before `counted_from` are the warm-up.
@@ -201,7 +176,7 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   for (int c = 0; c < options.connections; ++c) {
     threads.emplace_back([&, c] {
-      int fd = Connect(options.port);
+      int fd = ConnectLoopback(options.port);
       std::string request;
       std::string body;
       std::string buffer;
