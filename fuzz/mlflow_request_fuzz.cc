@@ -34,7 +34,7 @@ struct Fixture {
     cairn::mlflow::Surface surface{router};
     cairn::mlflow::RegisterTrackingRoutes(surface, *tracking);
     cairn::mlflow::RegisterLoggedModelRoutes(surface, *logged_models);
-    cairn::mlflow::RegisterArtifactRoutes(surface, *artifacts, *tracking);
+    cairn::mlflow::RegisterArtifactRoutes(surface, *artifacts, *tracking, *logged_models);
     // Last, so the seeds' route bytes (the first byte picks a route) stay valid.
     model_registry =
         std::make_unique<cairn::registry::RegistryService>(store.get(), cairn::Env::Default());
