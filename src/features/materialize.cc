@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <future>
 
+#include "core/huge_pages.h"
 #include "core/sha256.h"
 #include "features/offline_source.h"
 #include "features/online_codec.h"
@@ -84,6 +85,15 @@ class BatchColumn {
     }
   }
 
+  // At most how many bytes Append writes for the batch: a tag and 8 bytes
+  // per number, a tag, a 4-byte length and the bytes per string.
+  size_t MaxEncodedSize() const {
+    if (kind_ != 's') return valid_.size() * 9;
+    size_t total = 0;
+    for (std::string_view s : strings_) total += 5 + s.size();
+    return total;
+  }
+
   void Append(size_t i, std::string* out) const {
     if (!valid_[i]) {
       AppendNullValue(out);
@@ -139,7 +149,7 @@ StatusOr<ViewMaterialization> MaterializeView(offline::Engine& engine, const Fea
 
   std::string key_arena;
   std::vector<RowOrder> order;
-  order.reserve(rows->rows());
+  ReserveHuge(order, rows->rows());
   for (size_t row = 0; row < rows->rows(); ++row) {
     size_t key_at = key_arena.size();
     bool null_key = false;
@@ -156,6 +166,8 @@ StatusOr<ViewMaterialization> MaterializeView(offline::Engine& engine, const Fea
       key_arena.resize(key_at);
       continue;
     }
+    // The first key tells how long keys run (as long as it, give or take).
+    if (order.empty()) ReserveHuge(key_arena, (key_arena.size() + 1) * rows->rows() * 9 / 8);
     std::string_view key = std::string_view(key_arena).substr(key_at);
     order.push_back(
         {.prefix_high = BigEndianWord(key, 0),
@@ -196,6 +208,11 @@ StatusOr<ViewMaterialization> MaterializeView(offline::Engine& engine, const Fea
       gathered[c].Gather(*value_columns[c], std::span(order).subspan(begin, stop - begin));
     }
     batch.ends.reserve(stop - begin);
+    size_t record_bytes = (stop - begin) * online::kStoredHeaderSize;
+    for (const BatchColumn& c : gathered) record_bytes += c.MaxEncodedSize();
+    // Reserved whole, and on huge pages: grown by doubling, the records
+    // were copied and faulted in twice over.
+    ReserveHuge(batch.records, record_bytes);
     for (size_t i = begin; i < stop; ++i) {
       const RowOrder& r = order[i];
       online::AppendStoredHeader(r.ts, r.created == INT64_MIN ? 0 : r.created, &batch.records);

@@ -1,5 +1,7 @@
 #include "offline/table.h"
 
+#include "core/huge_pages.h"
+
 namespace cairn::offline {
 
 std::string_view SqlTypeName(ColumnType type) {
@@ -36,15 +38,15 @@ bool IsStringStorage(ColumnType type) {
 }
 
 void Column::Reserve(size_t rows) {
-  if (IsIntegerStorage(type_)) ints_.reserve(rows);
-  if (IsDoubleStorage(type_)) doubles_.reserve(rows);
-  if (IsStringStorage(type_)) offsets_.reserve(rows + 1);
+  if (IsIntegerStorage(type_)) ReserveHuge(ints_, rows);
+  if (IsDoubleStorage(type_)) ReserveHuge(doubles_, rows);
+  if (IsStringStorage(type_)) ReserveHuge(offsets_, rows + 1);
 }
 
 void Column::ReserveCharsFor(size_t rows) {
   if (!IsStringStorage(type_) || size_ == 0 || rows <= size_) return;
   size_t per_row = chars_.size() / size_ + 1;
-  chars_.reserve(per_row * rows + per_row * rows / 8);
+  ReserveHuge(chars_, per_row * rows + per_row * rows / 8);
 }
 
 void Column::MarkValid() {

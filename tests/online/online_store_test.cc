@@ -143,7 +143,7 @@ TEST_P(OnlineStoreTest, BulkWriteAndDropTable) {
 }
 
 // The fast paths (LMDB appends keys past the table's end; Redis writes a
-// first load with SET NX) keep the rule: a batch mixing new keys, stored
+// first load with MSETNX) keep the rule: a batch mixing new keys, stored
 // keys and one key twice ends with the newest of each.
 TEST_P(OnlineStoreTest, BatchesOfNewStoredAndRepeatedKeysKeepTheNewest) {
   auto write = [&](std::vector<std::tuple<std::string, int64_t, std::string>> rows) {
@@ -170,6 +170,20 @@ TEST_P(OnlineStoreTest, BatchesOfNewStoredAndRepeatedKeysKeepTheNewest) {
   EXPECT_EQ(Get("a", "k4")->values, "k4@5");
   EXPECT_EQ(Get("a", "k5")->values, "k5@20");
   EXPECT_EQ(Get("a", "k6")->values, "k6@20");
+
+  // A batch that starts with 100 new keys (so it looks like a first load)
+  // and holds an older row of a stored key further on: the stored row stays,
+  // the new keys around it are written.
+  std::vector<std::tuple<std::string, int64_t, std::string>> late;
+  for (int i = 0; i < 100; ++i) late.push_back({"n" + std::to_string(i), 1, "new"});
+  late.push_back({"k3", 1, "k3@1"});
+  late.push_back({"z", 1, "z@1"});
+  ASSERT_OK_AND_ASSIGN(WriteCounts late_counts, write(late));
+  EXPECT_EQ(late_counts.written, 101u);
+  EXPECT_EQ(late_counts.kept_newer, 1u);
+  EXPECT_EQ(Get("a", "k3")->values, "k3@10");
+  EXPECT_EQ(Get("a", "n42")->values, "new");
+  EXPECT_EQ(Get("a", "z")->values, "z@1");
 }
 
 // Reads from many threads at once come back whole and to the right caller
