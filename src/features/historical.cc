@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "core/strings.h"
 #include "features/offline_source.h"
 #include "features/on_demand.h"
 #include "features/pit_join.h"
@@ -409,9 +410,32 @@ StatusOr<HistoricalResult> GetHistoricalFeatures(offline::Engine& engine, const 
 
   progress("assembling the training set");
   std::vector<offline::VirtualColumn> columns;
-  for (size_t i = 0; i < request.features.size(); ++i) columns.push_back(std::move(*outputs[i]));
+  std::vector<offline::ColumnType> types;
+  for (size_t i = 0; i < request.features.size(); ++i) {
+    types.push_back(outputs[i]->source->columns[outputs[i]->column].type());
+    columns.push_back(std::move(*outputs[i]));
+  }
   RETURN_IF_ERROR(engine.RegisterVirtualTable("cairn_features", std::move(columns), result.rows));
-  result.query = "SELECT * FROM " + entity_table + " POSITIONAL JOIN cairn_table('cairn_features')";
+  // Each feature is read by the entity row's number inside DuckDB's scan of
+  // the entity table, so the training set is built and written on every
+  // core, in the entity table's order. (A POSITIONAL JOIN with the features
+  // as a table keeps the order too, but runs on one thread.) The entity
+  // table was read in rowid order above; a column of its own named rowid
+  // would hide that, so it falls back to the join.
+  bool rowid_taken =
+      std::any_of(entity_columns.begin(), entity_columns.end(),
+                  [](const ColumnInfo& c) { return EqualsIgnoreCase(c.name, "rowid"); });
+  if (rowid_taken) {
+    result.query =
+        "SELECT * FROM " + entity_table + " POSITIONAL JOIN cairn_table('cairn_features')";
+    return result;
+  }
+  result.query = "SELECT *";
+  for (size_t i = 0; i < request.features.size(); ++i) {
+    result.query += ", " + offline::VirtualColumnExpr("cairn_features", i, types[i], "rowid") +
+                    " AS " + QuoteIdentifier(request.features[i].output_name);
+  }
+  result.query += " FROM " + entity_table;
   return result;
 }
 

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <thread>
 
+#include "core/huge_pages.h"
+
 namespace cairn::features {
 namespace {
 
@@ -136,7 +138,9 @@ class KeyGroups {
  private:
   void Grow() {
     std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.size() * 2, Slot{});
+    slots_ = std::vector<Slot>();
+    ReserveHuge(slots_, old.size() * 2);  // tens of MB of fresh pages otherwise
+    slots_.resize(old.size() * 2);
     mask_ = slots_.size() - 1;
     for (const Slot& s : old) {
       if (s.group < 0) continue;
@@ -217,63 +221,86 @@ StatusOr<std::vector<int64_t>> PointInTimeJoin(const PitJoinInput& in,
                                                        : std::numeric_limits<int64_t>::min();
   };
 
-  // 1. Group visible feature rows by key.
+  // 1. Group visible feature rows by key. Keys are hashed in parallel
+  //    first, so the (single-threaded) inserts can prefetch their slots a
+  //    few rows ahead: the table outgrows the cache, and each insert would
+  //    otherwise wait on a miss.
+  std::vector<uint64_t> feature_hash(feature_rows);
+  std::vector<uint8_t> visible(feature_rows);
+  ParallelFor(feature_rows, options.threads, [&](size_t r_begin, size_t r_end) {
+    KeyEncoder encoder(in.feature_keys);
+    for (size_t row = r_begin; row < r_end; ++row) {
+      std::string_view key;
+      bool cut_off = options.created_cutoff_micros && created != nullptr &&
+                     (!created->IsValid(row) || created->Int(row) > *options.created_cutoff_micros);
+      visible[row] = in.feature_ts->IsValid(row) && !cut_off && encoder.Encode(row, &key);
+      if (visible[row]) feature_hash[row] = HashBytes(key);
+    }
+  });
   KeyGroups groups;
   KeyEncoder feature_keys(in.feature_keys);
   std::vector<int32_t> group_of(feature_rows, -1);
+  constexpr size_t kAhead = 8;
   for (size_t row = 0; row < feature_rows; ++row) {
-    if (!in.feature_ts->IsValid(row)) continue;
-    if (options.created_cutoff_micros && created != nullptr &&
-        (!created->IsValid(row) || created->Int(row) > *options.created_cutoff_micros)) {
-      continue;
-    }
+    if (row + kAhead < feature_rows) groups.Prefetch(feature_hash[row + kAhead]);
+    if (!visible[row]) continue;
     std::string_view key;
-    if (!feature_keys.Encode(row, &key)) continue;
-    group_of[row] = groups.Insert(HashBytes(key), key);
+    feature_keys.Encode(row, &key);
+    group_of[row] = groups.Insert(feature_hash[row], key);
   }
 
   // 2. Lay rows out group by group (a counting sort), each group ordered by
   //    (event ts, created ts, row): the last row at or before t is the answer.
+  //    Each row's time sits beside its index, so a probe's binary search and
+  //    its answer share cache lines.
   std::vector<uint32_t> begin(groups.size() + 1, 0);
   for (int32_t g : group_of) {
     if (g >= 0) ++begin[g + 1];
   }
   for (size_t g = 0; g < groups.size(); ++g) begin[g + 1] += begin[g];
   std::vector<uint32_t> fill(begin.begin(), begin.end() - 1);
-  std::vector<int64_t> order(begin.back());
+  struct TimedRow {
+    int64_t ts;
+    int64_t row;
+  };
+  std::vector<TimedRow> sorted(begin.back());
   for (size_t row = 0; row < feature_rows; ++row) {
-    if (group_of[row] >= 0) order[fill[group_of[row]]++] = static_cast<int64_t>(row);
+    if (group_of[row] >= 0) {
+      sorted[fill[group_of[row]]++] = {in.feature_ts->Int(row), static_cast<int64_t>(row)};
+    }
   }
   for (size_t g = 0; g < groups.size(); ++g) {
     groups.SetRange(static_cast<int32_t>(g), begin[g], begin[g + 1]);
   }
-  std::vector<int64_t> sorted_ts(order.size());
   ParallelFor(groups.size(), options.threads, [&](size_t g_begin, size_t g_end) {
     for (size_t g = g_begin; g < g_end; ++g) {
-      auto first = order.begin() + begin[g];
-      auto last = order.begin() + begin[g + 1];
+      auto first = sorted.begin() + begin[g];
+      auto last = sorted.begin() + begin[g + 1];
       if (last - first > 1) {
-        std::sort(first, last, [&](int64_t a, int64_t b) {
-          int64_t ta = in.feature_ts->Int(a), tb = in.feature_ts->Int(b);
-          if (ta != tb) return ta < tb;
-          int64_t ca = created_at(a), cb = created_at(b);
+        std::sort(first, last, [&](const TimedRow& a, const TimedRow& b) {
+          if (a.ts != b.ts) return a.ts < b.ts;
+          int64_t ca = created_at(a.row), cb = created_at(b.row);
           if (ca != cb) return ca < cb;
-          return a < b;
+          return a.row < b.row;
         });
       }
-      for (size_t i = begin[g]; i < begin[g + 1]; ++i) sorted_ts[i] = in.feature_ts->Int(order[i]);
     }
   });
 
   // 3. Probe each entity row: a hash lookup and a binary search in its group.
-  //    Rows go in batches whose slots are prefetched first: the table is far
-  //    bigger than the cache, and waiting on one miss at a time dominates.
-  std::vector<int64_t> match(entity_rows, kNoMatch);
+  //    Rows go in batches, in stages: hash and prefetch each slot, then find
+  //    each slot and prefetch its group's rows, then search. The table and
+  //    the rows are far bigger than the cache, and waiting on one miss at a
+  //    time dominates.
+  std::vector<int64_t> match;
+  ReserveHuge(match, entity_rows);
+  match.resize(entity_rows, kNoMatch);
   ParallelFor(entity_rows, options.threads, [&](size_t e_begin, size_t e_end) {
     constexpr size_t kBatch = 16;
     KeyEncoder entity_keys(in.entity_keys);
     uint64_t hashes[kBatch];
     bool usable[kBatch];
+    const KeyGroups::Slot* slots[kBatch];
     for (size_t base = e_begin; base < e_end; base += kBatch) {
       size_t n = std::min(kBatch, e_end - base);
       for (size_t j = 0; j < n; ++j) {
@@ -285,20 +312,26 @@ StatusOr<std::vector<int64_t>> PointInTimeJoin(const PitJoinInput& in,
         }
       }
       for (size_t j = 0; j < n; ++j) {
+        slots[j] = nullptr;
         if (!usable[j]) continue;
-        size_t row = base + j;
         std::string_view key;
-        entity_keys.Encode(row, &key);
-        const KeyGroups::Slot* slot = groups.Find(hashes[j], key);
+        entity_keys.Encode(base + j, &key);
+        slots[j] = groups.Find(hashes[j], key);
+        if (slots[j] != nullptr) __builtin_prefetch(&sorted[slots[j]->begin]);
+      }
+      for (size_t j = 0; j < n; ++j) {
+        const KeyGroups::Slot* slot = slots[j];
         if (slot == nullptr) continue;
+        size_t row = base + j;
         int64_t t = in.entity_ts->Int(row);
-        auto first = sorted_ts.begin() + slot->begin;
-        auto last = sorted_ts.begin() + slot->end;
-        auto after = std::upper_bound(first, last, t);
+        auto first = sorted.begin() + slot->begin;
+        auto last = sorted.begin() + slot->end;
+        auto after =
+            std::upper_bound(first, last, t, [](int64_t v, const TimedRow& r) { return v < r.ts; });
         if (after == first) continue;
-        size_t chosen = static_cast<size_t>(after - sorted_ts.begin()) - 1;
-        if (options.ttl_micros > 0 && sorted_ts[chosen] < t - options.ttl_micros) continue;
-        match[row] = order[chosen];
+        const TimedRow& chosen = *(after - 1);
+        if (options.ttl_micros > 0 && chosen.ts < t - options.ttl_micros) continue;
+        match[row] = chosen.row;
       }
     }
   });

@@ -2,6 +2,7 @@
 
 #include <duckdb.h>
 
+#include <cctype>
 #include <map>
 #include <memory>
 #include <string>
@@ -166,6 +167,13 @@ void AppendVector(duckdb_type type, duckdb_vector vector, idx_t rows, Column* ou
   }
 }
 
+// cairn_column_<suffix>(): the function reading columns of this type.
+std::string ColumnFunctionSuffix(ColumnType type) {
+  std::string name(SqlTypeName(type));
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
 duckdb_type DuckTypeOf(ColumnType type) {
   switch (type) {
     case ColumnType::kBool:
@@ -188,15 +196,14 @@ duckdb_type DuckTypeOf(ColumnType type) {
   return DUCKDB_TYPE_VARCHAR;
 }
 
-// Copies `count` rows of `column` into `vector`: rows begin.. begin+count,
-// or, with a row map, rows map[begin..begin+count) (null where negative).
-void FillVector(const Column& column, const int64_t* map, size_t begin, size_t count,
+// Copies `count` rows of `column` into `vector`: value i is row source(i)
+// of the column, null where source(i) is negative. `may_skip` says whether
+// source can give a negative row.
+template <typename Source>
+void FillVector(const Column& column, Source source, bool may_skip, size_t count,
                 duckdb_vector vector) {
   void* data = duckdb_vector_get_data(vector);
-  auto source = [&](size_t i) -> int64_t {
-    return map != nullptr ? map[begin + i] : static_cast<int64_t>(begin + i);
-  };
-  if (column.HasNulls() || map != nullptr) {
+  if (column.HasNulls() || may_skip) {
     duckdb_vector_ensure_validity_writable(vector);
     uint64_t* validity = duckdb_vector_get_validity(vector);
     for (size_t i = 0; i < count; ++i) {
@@ -244,10 +251,50 @@ void FillVector(const Column& column, const int64_t* map, size_t begin, size_t c
   }
 }
 
+// Rows begin..begin+count of a virtual column: through its row map, if any.
+void FillVirtual(const VirtualColumn& v, size_t begin, size_t count, duckdb_vector vector) {
+  const Column& column = v.source->columns[v.column];
+  if (v.rows == nullptr) {
+    FillVector(
+        column, [begin](size_t i) { return static_cast<int64_t>(begin + i); }, false, count,
+        vector);
+  } else {
+    const int64_t* map = v.rows->data() + begin;
+    FillVector(
+        column, [map](size_t i) { return map[i]; }, true, count, vector);
+  }
+}
+
+// The rows `rows[0..count)` of a virtual column (rows out of range read null).
+void FillVirtualAt(const VirtualColumn& v, size_t size, const int64_t* rows, size_t count,
+                   duckdb_vector vector) {
+  const Column& column = v.source->columns[v.column];
+  const int64_t* map = v.rows != nullptr ? v.rows->data() : nullptr;
+  FillVector(
+      column,
+      [=](size_t i) -> int64_t {
+        int64_t r = rows[i];
+        if (r < 0 || static_cast<size_t>(r) >= size) return -1;
+        return map != nullptr ? map[r] : r;
+      },
+      true, count, vector);
+}
+
 struct VirtualTable {
   std::vector<VirtualColumn> columns;
   size_t rows = 0;
 };
+
+// What a cairn_column_*() call reads: one column of a registered table. Holds
+// its own reference, as the table scan's bind data does.
+struct ColumnBinding {
+  std::shared_ptr<const VirtualTable> table;
+  size_t column = 0;
+};
+
+constexpr ColumnType kAllColumnTypes[] = {
+    ColumnType::kBool,   ColumnType::kInt32,  ColumnType::kInt64, ColumnType::kFloat,
+    ColumnType::kDouble, ColumnType::kString, ColumnType::kBytes, ColumnType::kTimestamp};
 
 struct ScanState {
   size_t offset = 0;
@@ -301,10 +348,7 @@ struct Engine::Impl {
     auto* state = static_cast<ScanState*>(duckdb_function_get_init_data(info));
     size_t count = std::min<size_t>(duckdb_vector_size(), table.rows - state->offset);
     for (size_t c = 0; c < table.columns.size(); ++c) {
-      const VirtualColumn& column = table.columns[c];
-      FillVector(column.source->columns[column.column],
-                 column.rows != nullptr ? column.rows->data() : nullptr, state->offset, count,
-                 duckdb_data_chunk_get_vector(output, c));
+      FillVirtual(table.columns[c], state->offset, count, duckdb_data_chunk_get_vector(output, c));
     }
     duckdb_data_chunk_set_size(output, count);
     state->offset += count;
@@ -323,6 +367,114 @@ struct Engine::Impl {
     duckdb_state registered = duckdb_register_table_function(conn, function);
     duckdb_destroy_table_function(&function);
     if (registered == DuckDBError) return Internal("DuckDB: cannot register cairn_table()");
+    return Status::Ok();
+  }
+
+  // cairn_column_<type>('table', column, row): value `row` of column
+  // `column` of a registered virtual table. Unlike cairn_table(), it runs
+  // inside the scan of the table it is computed for, so DuckDB reads, joins
+  // and writes in parallel and in order. Table and column must be constants.
+  struct ColumnFunctionInfo {
+    Impl* impl;
+    ColumnType type;
+  };
+
+  static void BindColumn(duckdb_bind_info info) {
+    auto* fn = static_cast<ColumnFunctionInfo*>(duckdb_scalar_function_bind_get_extra_info(info));
+    duckdb_client_context context = nullptr;
+    duckdb_scalar_function_get_client_context(info, &context);
+    std::string error;
+    std::string name;
+    int64_t column = -1;
+    for (idx_t a = 0; a < 2 && error.empty(); ++a) {
+      duckdb_expression argument = duckdb_scalar_function_bind_get_argument(info, a);
+      duckdb_value value = nullptr;
+      if (!duckdb_expression_is_foldable(argument)) {
+        error = "cairn_column: the table and column must be constants";
+      } else if (duckdb_error_data folded = duckdb_expression_fold(context, argument, &value);
+                 folded != nullptr) {
+        error = duckdb_error_data_message(folded);
+        duckdb_destroy_error_data(&folded);
+      } else if (a == 0) {
+        char* text = duckdb_get_varchar(value);
+        name = text != nullptr ? text : "";
+        duckdb_free(text);
+      } else {
+        column = duckdb_get_int64(value);
+      }
+      if (value != nullptr) duckdb_destroy_value(&value);
+      duckdb_destroy_expression(&argument);
+    }
+    duckdb_destroy_client_context(&context);
+    std::shared_ptr<const VirtualTable> table;
+    if (error.empty()) {
+      auto it = fn->impl->virtual_tables.find(name);
+      if (it == fn->impl->virtual_tables.end()) {
+        error = "no virtual table named '" + name + "'";
+      } else if (column < 0 || static_cast<size_t>(column) >= it->second->columns.size()) {
+        error = "virtual table '" + name + "' has no column " + std::to_string(column);
+      } else {
+        const VirtualColumn& v = it->second->columns[column];
+        if (v.source->columns[v.column].type() != fn->type) {
+          error = "column " + std::to_string(column) + " of '" + name + "' is " +
+                  std::string(SqlTypeName(v.source->columns[v.column].type()));
+        }
+        table = it->second;
+      }
+    }
+    if (!error.empty()) {
+      duckdb_scalar_function_bind_set_error(info, error.c_str());
+      return;
+    }
+    duckdb_scalar_function_set_bind_data(
+        info, new ColumnBinding{std::move(table), static_cast<size_t>(column)},
+        [](void* p) { delete static_cast<ColumnBinding*>(p); });
+    duckdb_scalar_function_set_bind_data_copy(
+        info, [](void* p) -> void* { return new ColumnBinding(*static_cast<ColumnBinding*>(p)); });
+  }
+
+  static void ReadColumn(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output) {
+    const auto& binding =
+        *static_cast<const ColumnBinding*>(duckdb_scalar_function_get_bind_data(info));
+    idx_t count = duckdb_data_chunk_get_size(input);
+    duckdb_vector rows = duckdb_data_chunk_get_vector(input, 2);
+    const auto* row_ids = static_cast<const int64_t*>(duckdb_vector_get_data(rows));
+    // A null row id reads as a row past the end: null.
+    std::vector<int64_t> checked;
+    if (uint64_t* validity = duckdb_vector_get_validity(rows); validity != nullptr) {
+      checked.assign(row_ids, row_ids + count);
+      for (idx_t i = 0; i < count; ++i) {
+        if (!duckdb_validity_row_is_valid(validity, i)) checked[i] = -1;
+      }
+      row_ids = checked.data();
+    }
+    FillVirtualAt(binding.table->columns[binding.column], binding.table->rows, row_ids, count,
+                  output);
+  }
+
+  std::vector<std::unique_ptr<ColumnFunctionInfo>> column_functions;
+
+  Status RegisterColumnFunctions() {
+    for (ColumnType type : kAllColumnTypes) {
+      std::string name = "cairn_column_" + ColumnFunctionSuffix(type);
+      column_functions.push_back(std::make_unique<ColumnFunctionInfo>(this, type));
+      duckdb_scalar_function function = duckdb_create_scalar_function();
+      duckdb_scalar_function_set_name(function, name.c_str());
+      for (duckdb_type parameter : {DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_BIGINT, DUCKDB_TYPE_BIGINT}) {
+        duckdb_logical_type t = duckdb_create_logical_type(parameter);
+        duckdb_scalar_function_add_parameter(function, t);
+        duckdb_destroy_logical_type(&t);
+      }
+      duckdb_logical_type result = duckdb_create_logical_type(DuckTypeOf(type));
+      duckdb_scalar_function_set_return_type(function, result);
+      duckdb_destroy_logical_type(&result);
+      duckdb_scalar_function_set_extra_info(function, column_functions.back().get(), nullptr);
+      duckdb_scalar_function_set_bind(function, BindColumn);
+      duckdb_scalar_function_set_function(function, ReadColumn);
+      duckdb_state registered = duckdb_register_scalar_function(conn, function);
+      duckdb_destroy_scalar_function(&function);
+      if (registered == DuckDBError) return Internal("DuckDB: cannot register " + name + "()");
+    }
     return Status::Ok();
   }
 
@@ -366,6 +518,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(int threads) {
     return Internal("DuckDB: cannot connect to the in-memory database");
   }
   RETURN_IF_ERROR(impl->RegisterTableFunction());
+  RETURN_IF_ERROR(impl->RegisterColumnFunctions());
   auto engine = std::unique_ptr<Engine>(new Engine(std::move(impl)));
   // Cairn reads a timestamp without a zone as UTC everywhere; with DuckDB's
   // ICU time zones, casts between the two kinds would otherwise follow the
@@ -442,6 +595,12 @@ Status Engine::RegisterVirtualTable(const std::string& name, std::vector<Virtual
   table->rows = rows;
   impl_->virtual_tables[name] = std::move(table);
   return Status::Ok();
+}
+
+std::string VirtualColumnExpr(const std::string& table, size_t column, ColumnType type,
+                              std::string_view row) {
+  return "cairn_column_" + ColumnFunctionSuffix(type) + "(" + QuoteLiteral(table) + ", " +
+         std::to_string(column) + ", " + std::string(row) + ")";
 }
 
 std::string QuoteIdentifier(std::string_view name) {

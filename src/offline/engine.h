@@ -61,8 +61,9 @@ class Engine {
   // cairn_table('name'), without copying them into DuckDB; the engine keeps
   // them alive until `name` is registered again or the engine is destroyed.
   // Scans run in row order on one thread, so POSITIONAL JOIN lines them up
-  // with a table of the same order. Errors: InvalidArgument when a column's
-  // row map is not `rows` long.
+  // with a table of the same order. Each column can also be read by row
+  // number (VirtualColumnExpr), inside another table's parallel scan.
+  // Errors: InvalidArgument when a column's row map is not `rows` long.
   Status RegisterVirtualTable(const std::string& name, std::vector<VirtualColumn> columns,
                               size_t rows);
 
@@ -75,6 +76,12 @@ class Engine {
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// SQL for the value of column `column` (of type `type`) of virtual table
+// `table` at row `row` (an SQL expression, e.g. "rowid"); null when the row
+// is out of range or the value is null.
+std::string VirtualColumnExpr(const std::string& table, size_t column, ColumnType type,
+                              std::string_view row);
 
 // SQL text for an identifier ("a""b") and a string literal ('it''s').
 std::string QuoteIdentifier(std::string_view name);

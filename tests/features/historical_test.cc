@@ -191,24 +191,56 @@ TEST_F(HistoricalTest, OnDemandFeaturesAreComputedAfterTheJoin) {
               HasSubstr("no column 'bonus', a request field of on-demand feature view 'derived'"));
 }
 
+// Features are read inside DuckDB's parallel scan of the entity table (by
+// row number); 400,000 rows span several of its row groups, so both threads
+// take part, and the training set must still come out in the entity order,
+// in memory and written to Parquet.
 TEST_F(HistoricalTest, OrderHoldsAcrossManyChunks) {
+  constexpr int kRows = 400'000;
   std::string csv = "driver_id,event_timestamp,n\n";
-  for (int i = 0; i < 20000; ++i) {
+  for (int i = 0; i < kRows; ++i) {
     csv += std::to_string(1 + i % 3) + ",2026-01-01 1" + std::to_string(i % 2) + ":30:00," +
            std::to_string(i) + "\n";
   }
-  ASSERT_OK_AND_ASSIGN(offline::Table t, Retrieve(csv, {"driver_stats:trips"}));
-  ASSERT_EQ(t.rows(), 20000u);
-  for (size_t i = 0; i < t.rows(); ++i) {
-    ASSERT_EQ(t.Find("n")->Int(i), static_cast<int64_t>(i));
-    int driver = 1 + static_cast<int>(i % 3);
-    bool at_ten = i % 2 == 0;
-    bool has = driver == 1;  // driver 2's row is over an hour old; 3 has none
-    ASSERT_EQ(t.Find("trips")->IsValid(i), has) << i;
-    if (has) {
-      ASSERT_EQ(t.Find("trips")->Int(i), at_ten ? 10 : 12) << i;
+  auto check = [&](const offline::Table& t) {
+    ASSERT_EQ(t.rows(), static_cast<size_t>(kRows));
+    const offline::Column& n = *t.Find("n");
+    const offline::Column& trips = *t.Find("trips");
+    for (size_t i = 0; i < t.rows(); ++i) {
+      ASSERT_EQ(n.Int(i), static_cast<int64_t>(i));
+      int driver = 1 + static_cast<int>(i % 3);
+      bool at_ten = i % 2 == 0;
+      bool has = driver == 1;  // driver 2's row is over an hour old; 3 has none
+      ASSERT_EQ(trips.IsValid(i), has) << i;
+      if (has) {
+        ASSERT_EQ(trips.Int(i), at_ten ? 10 : 12) << i;
+      }
     }
-  }
+  };
+  ASSERT_OK_AND_ASSIGN(offline::Table t, Retrieve(csv, {"driver_stats:trips"}));
+  check(t);
+
+  ASSERT_OK_AND_ASSIGN(auto features, ResolveFeatures(repo_, {"driver_stats:trips"}, "", false));
+  ASSERT_OK_AND_ASSIGN(HistoricalResult result,
+                       GetHistoricalFeatures(*engine_, repo_, {.features = features}));
+  std::string out = (root_ / "training.parquet").string();
+  ASSERT_OK(WriteResult(*engine_, result.query, out));
+  ASSERT_OK_AND_ASSIGN(offline::Table written,
+                       engine_->Query("SELECT * FROM read_parquet('" + out + "')"));
+  check(written);
+}
+
+// An entity column named rowid (which would hide DuckDB's row number) is
+// kept as it is, and rows still get their own features.
+TEST_F(HistoricalTest, AnEntityColumnNamedRowidIsKept) {
+  ASSERT_OK_AND_ASSIGN(offline::Table t, Retrieve("rowid,driver_id,event_timestamp\n"
+                                                  "7,2,2026-01-01 09:00:00\n"
+                                                  "5,1,2026-01-01 10:30:00\n",
+                                                  {"driver_stats:trips"}));
+  EXPECT_THAT(Names(t), ElementsAre("rowid", "driver_id", "event_timestamp", "trips"));
+  EXPECT_EQ(t.Find("rowid")->Int(0), 7);
+  EXPECT_EQ(t.Find("trips")->Int(0), 3);
+  EXPECT_EQ(t.Find("trips")->Int(1), 10);
 }
 
 TEST_F(HistoricalTest, ErrorsNameWhatIsWrong) {
