@@ -69,6 +69,12 @@ class OnlineStore {
   // memory-mapped pages (LMDB), so a server may run reads on its IO threads.
   virtual bool ReadsBlock() const = 0;
 
+  // Starts bringing the stored records into this process's memory in the
+  // background, so the first reads after a start are as fast as later ones;
+  // returns at once. A server calls it; a one-off writer need not. The
+  // default does nothing (Redis holds its data in its own memory).
+  virtual void StartWarmUp() {}
+
   // Removes every record of `table`.
   virtual Status DropTable(std::string_view table) = 0;
 };

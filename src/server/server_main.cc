@@ -174,6 +174,7 @@ int RunServer(const ServerConfig& config) {
     LogError("cannot open the online store", {{"error", online_store.status().message()}});
     return 1;
   }
+  (*online_store)->StartWarmUp();
   features::OnlineServing online_serving(&feature_registry, online_store->get(), Env::Default(),
                                          config.feature_project);
   online_serving.StartRefresher();  // requests (on IO threads) never read the registry

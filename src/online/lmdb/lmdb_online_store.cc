@@ -1,13 +1,19 @@
 #include "online/lmdb/lmdb_online_store.h"
 
 #include <lmdb.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <numeric>
 #include <shared_mutex>
+#include <sstream>
+#include <stop_token>
+#include <thread>
 
 #include "core/sha256.h"
 
@@ -47,15 +53,67 @@ std::string_view StoreKey(std::string_view entity_key, std::string* digest) {
   return *digest;
 }
 
+// Where this process maps `path`, from /proc/self/maps; nullptr when it is
+// not mapped or cannot be told. (LMDB reports its map's address only for
+// fixed-address maps.)
+char* MappedAt(const std::string& path) {
+  std::error_code ec;
+  std::string wanted = std::filesystem::canonical(path, ec).string();
+  if (ec) return nullptr;
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    // "start-end perms offset dev inode   path"
+    size_t slash = line.find('/');
+    if (slash == std::string::npos || line.substr(slash) != wanted) continue;
+    std::istringstream fields(line);
+    std::string range, perms, offset;
+    fields >> range >> perms >> offset;
+    if (offset != "00000000") continue;
+    return reinterpret_cast<char*>(std::stoull(range.substr(0, range.find('-')), nullptr, 16));
+  }
+  return nullptr;
+}
+
 class LmdbOnlineStore : public OnlineStore {
  public:
   LmdbOnlineStore(std::string dir, MDB_env* env) : dir_(std::move(dir)), env_(env) {}
   ~LmdbOnlineStore() override {
+    if (warm_up_.joinable()) {
+      warm_up_.request_stop();
+      warm_up_.join();
+    }
     for (MDB_txn* txn : idle_readers_) mdb_txn_abort(txn);
     mdb_env_close(env_);
   }
 
   bool ReadsBlock() const override { return false; }
+
+  // Maps the file's used pages into this process ahead of reads. A fresh
+  // server otherwise takes a page fault for each page a request first
+  // touches: a 100-entity request touches a hundred or more, and the first
+  // minutes of a restarted server ran at p90 100 ms instead of 1.5 ms. The
+  // pages are mapped in chunks on a thread of its own, and only up to half
+  // the machine's memory (beyond that they would push each other out).
+  void StartWarmUp() override {
+    if (warm_up_.joinable()) return;
+    MDB_envinfo info;
+    MDB_stat stat;
+    if (mdb_env_info(env_, &info) != 0 || mdb_env_stat(env_, &stat) != 0) return;
+    size_t used = (info.me_last_pgno + 1) * static_cast<size_t>(stat.ms_psize);
+    size_t memory = static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+    used = std::min(used, memory / 2);
+    char* map = MappedAt(dir_ + "/data.mdb");
+    if (map == nullptr) return;
+    warm_up_ = std::jthread([map, used](std::stop_token stop) {
+      constexpr size_t kChunk = size_t{16} << 20;
+      for (size_t at = 0; at < used && !stop.stop_requested(); at += kChunk) {
+        // Fails harmlessly (EINVAL) on kernels before 5.14: reads then fault
+        // pages in as they go, as without warm-up.
+        if (madvise(map + at, std::min(kChunk, used - at), MADV_POPULATE_READ) != 0) return;
+      }
+    });
+  }
 
   std::string DisplayUri() const override { return "lmdb://" + dir_; }
 
@@ -266,6 +324,7 @@ class LmdbOnlineStore : public OnlineStore {
   std::map<std::string, MDB_dbi, std::less<>> tables_;
   std::mutex readers_mu_;
   std::vector<MDB_txn*> idle_readers_;  // GUARDED_BY(readers_mu_): reset read transactions
+  std::jthread warm_up_;
 };
 
 }  // namespace
