@@ -389,12 +389,12 @@ struct Engine::Impl {
     for (idx_t a = 0; a < 2 && error.empty(); ++a) {
       duckdb_expression argument = duckdb_scalar_function_bind_get_argument(info, a);
       duckdb_value value = nullptr;
+      duckdb_error_data folded = nullptr;
       if (!duckdb_expression_is_foldable(argument)) {
         error = "cairn_column: the table and column must be constants";
-      } else if (duckdb_error_data folded = duckdb_expression_fold(context, argument, &value);
-                 folded != nullptr) {
+      } else if (folded = duckdb_expression_fold(context, argument, &value);
+                 folded != nullptr && duckdb_error_data_has_error(folded)) {
         error = duckdb_error_data_message(folded);
-        duckdb_destroy_error_data(&folded);
       } else if (a == 0) {
         char* text = duckdb_get_varchar(value);
         name = text != nullptr ? text : "";
@@ -402,6 +402,7 @@ struct Engine::Impl {
       } else {
         column = duckdb_get_int64(value);
       }
+      if (folded != nullptr) duckdb_destroy_error_data(&folded);
       if (value != nullptr) duckdb_destroy_value(&value);
       duckdb_destroy_expression(&argument);
     }
