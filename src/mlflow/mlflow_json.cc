@@ -1,11 +1,14 @@
 #include "mlflow/mlflow_json.h"
 
+#include "core/huge_pages.h"
+
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
 
+#include "core/huge_pages.h"
 #include "core/log.h"
 #include "tracking/logged_model_service.h"
 
@@ -215,10 +218,10 @@ constexpr size_t kBlockPoints = 8192;
 // The response body being written: body_[0, used_) is text, the rest room.
 class BodyText {
  public:
-  explicit BodyText(size_t expected_bytes) { body_.resize(expected_bytes); }
+  explicit BodyText(size_t expected_bytes) { Grow(expected_bytes); }
 
   char* Room(size_t n) {
-    if (used_ + n > body_.size()) body_.resize(std::max(body_.size() * 2, used_ + n));
+    if (used_ + n > body_.size()) Grow(std::max(body_.size() * 2, used_ + n));
     return body_.data() + used_;
   }
   void Commit(char* end) { used_ = static_cast<size_t>(end - body_.data()); }
@@ -231,6 +234,14 @@ class BodyText {
   }
 
  private:
+  // Bodies run to megabytes (100,000 points are 8 MB): on huge pages they
+  // take a few page faults instead of thousands, which cost more than the
+  // formatting on virtual machines.
+  void Grow(size_t bytes) {
+    ReserveHuge(body_, bytes);
+    body_.resize(bytes);
+  }
+
   std::string body_;
   size_t used_ = 0;
 };
@@ -252,8 +263,12 @@ constexpr uint32_t kNoSuffix = UINT32_MAX;
 
 // Formats blocks of points into the body, on its own thread once started.
 struct MetricListWriter::Formatter {
-  explicit Formatter(size_t expected_points)
-      : body(std::min<size_t>(expected_points, size_t{1} << 20) * 80 + 256) {
+  // A point with a short key and full-precision numbers takes about 85
+  // bytes, 130 with its run id: sized to fit, so that the body is not copied
+  // into a bigger buffer at its very end.
+  Formatter(size_t expected_points, bool with_run_id)
+      : body(std::min<size_t>(expected_points, size_t{1} << 20) * (with_run_id ? 144 : 96) +
+             256) {
     body.Write("{\"metrics\":[");
   }
 
@@ -332,7 +347,7 @@ struct MetricListWriter::Formatter {
 };
 
 MetricListWriter::MetricListWriter(bool with_run_id, size_t expected_points)
-    : with_run_id_(with_run_id), formatter_(std::make_unique<Formatter>(expected_points)) {
+    : with_run_id_(with_run_id), formatter_(std::make_unique<Formatter>(expected_points, with_run_id)) {
   block_.reserve(kBlockPoints);
 }
 
