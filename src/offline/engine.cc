@@ -458,7 +458,8 @@ struct Engine::Impl {
   Status RegisterColumnFunctions() {
     for (ColumnType type : kAllColumnTypes) {
       std::string name = "cairn_column_" + ColumnFunctionSuffix(type);
-      column_functions.push_back(std::make_unique<ColumnFunctionInfo>(this, type));
+      column_functions.push_back(
+          std::make_unique<ColumnFunctionInfo>(ColumnFunctionInfo{this, type}));
       duckdb_scalar_function function = duckdb_create_scalar_function();
       duckdb_scalar_function_set_name(function, name.c_str());
       for (duckdb_type parameter : {DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_BIGINT, DUCKDB_TYPE_BIGINT}) {
