@@ -2,10 +2,11 @@
 
 #include <cmath>
 
-#include "auth/http_authenticator.h"
 #include "core/base64.h"
 #include "core/json.h"
 #include "core/time_format.h"
+#include "feast/feast_json.h"
+#include "feast/training_set_route.h"
 #include "features/materialize.h"
 #include "features/offline_push.h"
 #include "features/offline_source.h"
@@ -19,72 +20,7 @@ using features::FeatureValue;
 using http::HttpRequest;
 using http::HttpResponse;
 
-int HttpStatusOf(StatusCode code) {
-  switch (code) {
-    case StatusCode::kInvalidArgument:
-      return 400;
-    case StatusCode::kUnauthenticated:
-      return 401;
-    case StatusCode::kPermissionDenied:
-      return 403;
-    case StatusCode::kNotFound:
-      return 404;
-    case StatusCode::kAlreadyExists:
-    case StatusCode::kFailedPrecondition:
-      return 409;
-    case StatusCode::kResourceExhausted:
-      return 429;
-    case StatusCode::kUnimplemented:
-      return 501;
-    case StatusCode::kUnavailable:
-      return 503;
-    default:
-      return 500;
-  }
-}
-
-HttpResponse Error(const Status& status) {
-  json::Buffer buffer;
-  json::Writer w(buffer);
-  w.StartObject();
-  json::WriteKey(w, "error_code");
-  json::WriteString(w, StatusCodeName(status.code()));
-  json::WriteKey(w, "message");
-  json::WriteString(w, status.message());
-  json::WriteKey(w, "detail");
-  json::WriteString(w, status.message());
-  w.EndObject();
-  return HttpResponse::Json(HttpStatusOf(status.code()), buffer.GetString());
-}
-
 HttpResponse Null() { return HttpResponse::Json(200, "null"); }
-
-StatusOr<json::Document> ParseBody(const HttpRequest& request) {
-  json::Document doc;
-  RETURN_IF_ERROR(json::Parse(request.body, &doc));
-  if (!doc.IsObject()) return InvalidArgument("request body must be a JSON object");
-  return doc;
-}
-
-StatusOr<std::vector<std::string>> StringList(const json::Value& doc, const char* field) {
-  std::vector<std::string> out;
-  auto it = doc.FindMember(field);
-  if (it == doc.MemberEnd() || it->value.IsNull()) return out;
-  if (!it->value.IsArray())
-    return InvalidArgument(std::string(field) + ": expected a list of strings");
-  for (const json::Value& v : it->value.GetArray()) {
-    if (!v.IsString()) return InvalidArgument(std::string(field) + ": expected a list of strings");
-    out.emplace_back(v.GetString(), v.GetStringLength());
-  }
-  return out;
-}
-
-StatusOr<std::string> OptionalString(const json::Value& doc, const char* field) {
-  auto it = doc.FindMember(field);
-  if (it == doc.MemberEnd() || it->value.IsNull()) return std::string();
-  if (!it->value.IsString()) return InvalidArgument(std::string(field) + ": expected a string");
-  return std::string(it->value.GetString(), it->value.GetStringLength());
-}
 
 StatusOr<features::OnlineRequest> DecodeOnlineRequest(const json::Document& doc) {
   features::OnlineRequest request;
@@ -95,11 +31,7 @@ StatusOr<features::OnlineRequest> DecodeOnlineRequest(const json::Document& doc)
         "give exactly one of features (a list of \"view:feature\") and "
         "feature_service");
   }
-  auto full = doc.FindMember("full_feature_names");
-  if (full != doc.MemberEnd() && !full->value.IsNull()) {
-    if (!full->value.IsBool()) return InvalidArgument("full_feature_names: expected true or false");
-    request.full_feature_names = full->value.GetBool();
-  }
+  ASSIGN_OR_RETURN(request.full_feature_names, OptionalBool(doc, "full_feature_names", false));
   auto entities = doc.FindMember("entities");
   if (entities == doc.MemberEnd() || !entities->value.IsObject()) {
     return InvalidArgument("entities: expected a map of join keys to lists of values");
@@ -202,37 +134,6 @@ std::string EncodeOnlineResponse(const features::OnlineResponse& response) {
   return out;
 }
 
-StatusOr<features::Frame> DecodeFrame(const json::Document& doc) {
-  auto df = doc.FindMember("df");
-  if (df == doc.MemberEnd() || !df->value.IsObject()) {
-    return InvalidArgument("df: expected a map of column names to lists of values");
-  }
-  features::Frame frame;
-  for (const auto& member : df->value.GetObject()) {
-    std::string name(member.name.GetString(), member.name.GetStringLength());
-    if (!member.value.IsArray()) return InvalidArgument("df." + name + ": expected a list");
-    std::vector<features::FrameValue> values;
-    for (const json::Value& v : member.value.GetArray()) {
-      if (v.IsNull()) {
-        values.emplace_back(std::monostate{});
-      } else if (v.IsBool()) {
-        values.emplace_back(v.GetBool());
-      } else if (v.IsInt64()) {
-        values.emplace_back(v.GetInt64());
-      } else if (v.IsNumber()) {
-        values.emplace_back(v.GetDouble());
-      } else if (v.IsString()) {
-        values.emplace_back(std::string(v.GetString(), v.GetStringLength()));
-      } else {
-        return InvalidArgument("df." + name + "[" + std::to_string(values.size()) +
-                               "]: expected a number, string, boolean or null");
-      }
-    }
-    frame.columns.emplace_back(std::move(name), std::move(values));
-  }
-  return frame;
-}
-
 // The time fields of /materialize: RFC 3339 text (Feast sends isoformat()).
 StatusOr<int64_t> RequiredTime(const json::Document& doc, const char* field) {
   ASSIGN_OR_RETURN(std::string text, OptionalString(doc, field));
@@ -241,11 +142,6 @@ StatusOr<int64_t> RequiredTime(const json::Document& doc, const char* field) {
   StatusOr<int64_t> t = ParseTimestampMicros(text);
   if (!t.ok()) return InvalidArgument(std::string(field) + ": " + t.status().message());
   return *t;
-}
-
-Status RequireEditor(auth::AccessPolicy* access, const HttpRequest& request) {
-  if (access == nullptr) return Status::Ok();
-  return access->RequireRole(auth::IdentityOf(request), auth::Role::kEditor);
 }
 
 }  // namespace
@@ -266,14 +162,14 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
         "POST", "/get-online-features",
         [deps](HttpRequest& request, http::Responder respond) {
           StatusOr<json::Document> doc = ParseBody(request);
-          if (!doc.ok()) return respond(Error(doc.status()));
+          if (!doc.ok()) return respond(ErrorResponse(doc.status()));
           StatusOr<features::OnlineRequest> decoded = DecodeOnlineRequest(*doc);
-          if (!decoded.ok()) return respond(Error(decoded.status()));
+          if (!decoded.ok()) return respond(ErrorResponse(decoded.status()));
           deps.serving->GetOnlineFeaturesAsync(
               std::make_shared<const features::OnlineRequest>(std::move(*decoded)),
               [respond = std::move(respond)](StatusOr<features::OnlineResponse> response) {
                 respond(response.ok() ? HttpResponse::Json(200, EncodeOnlineResponse(*response))
-                                      : Error(response.status()));
+                                      : ErrorResponse(response.status()));
               });
         },
         read);
@@ -282,11 +178,11 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
         "POST", "/get-online-features",
         [deps](HttpRequest& request) {
           StatusOr<json::Document> doc = ParseBody(request);
-          if (!doc.ok()) return Error(doc.status());
+          if (!doc.ok()) return ErrorResponse(doc.status());
           StatusOr<features::OnlineRequest> decoded = DecodeOnlineRequest(*doc);
-          if (!decoded.ok()) return Error(decoded.status());
+          if (!decoded.ok()) return ErrorResponse(decoded.status());
           StatusOr<features::OnlineResponse> response = deps.serving->GetOnlineFeatures(*decoded);
-          if (!response.ok()) return Error(response.status());
+          if (!response.ok()) return ErrorResponse(response.status());
           return HttpResponse::Json(200, EncodeOnlineResponse(*response));
         },
         read);
@@ -301,22 +197,22 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
       "POST", "/write-to-online-store",
       [deps, write_rows, access](HttpRequest& request) {
         Status allowed = RequireEditor(access, request);
-        if (!allowed.ok()) return Error(allowed);
+        if (!allowed.ok()) return ErrorResponse(allowed);
         StatusOr<json::Document> doc = ParseBody(request);
-        if (!doc.ok()) return Error(doc.status());
+        if (!doc.ok()) return ErrorResponse(doc.status());
         StatusOr<std::string> view_name = OptionalString(*doc, "feature_view_name");
-        if (!view_name.ok()) return Error(view_name.status());
-        if (view_name->empty()) return Error(InvalidArgument("feature_view_name: required"));
-        StatusOr<features::Frame> frame = DecodeFrame(*doc);
-        if (!frame.ok()) return Error(frame.status());
+        if (!view_name.ok()) return ErrorResponse(view_name.status());
+        if (view_name->empty()) return ErrorResponse(InvalidArgument("feature_view_name: required"));
+        StatusOr<features::Frame> frame = DecodeFrame(*doc, "df");
+        if (!frame.ok()) return ErrorResponse(frame.status());
         auto repo = deps.serving->Definitions();
-        if (!repo.ok()) return Error(repo.status());
+        if (!repo.ok()) return ErrorResponse(repo.status());
         const features::FeatureView* view = (*repo)->FindFeatureView(*view_name);
         if (view == nullptr) {
-          return Error(NotFound("no feature view named '" + *view_name + "'"));
+          return ErrorResponse(NotFound("no feature view named '" + *view_name + "'"));
         }
         Status written = write_rows(**repo, *view, *frame);
-        return written.ok() ? Null() : Error(written);
+        return written.ok() ? Null() : ErrorResponse(written);
       },
       write);
 
@@ -324,43 +220,43 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
       "POST", "/push",
       [deps, write_rows, access](HttpRequest& request) {
         Status allowed = RequireEditor(access, request);
-        if (!allowed.ok()) return Error(allowed);
+        if (!allowed.ok()) return ErrorResponse(allowed);
         StatusOr<json::Document> doc = ParseBody(request);
-        if (!doc.ok()) return Error(doc.status());
+        if (!doc.ok()) return ErrorResponse(doc.status());
         StatusOr<std::string> source = OptionalString(*doc, "push_source_name");
-        if (!source.ok()) return Error(source.status());
+        if (!source.ok()) return ErrorResponse(source.status());
         StatusOr<std::string> to = OptionalString(*doc, "to");
-        if (!to.ok()) return Error(to.status());
+        if (!to.ok()) return ErrorResponse(to.status());
         if (to->empty()) *to = "online";  // Feast's default
         bool online = *to == "online" || *to == "online_and_offline";
         bool offline = *to == "offline" || *to == "online_and_offline";
         if (!online && !offline) {
-          return Error(InvalidArgument("to: '" + *to +
+          return ErrorResponse(InvalidArgument("to: '" + *to +
                                        "' is not a destination; expected online, offline or "
                                        "online_and_offline"));
         }
-        StatusOr<features::Frame> frame = DecodeFrame(*doc);
-        if (!frame.ok()) return Error(frame.status());
+        StatusOr<features::Frame> frame = DecodeFrame(*doc, "df");
+        if (!frame.ok()) return ErrorResponse(frame.status());
         auto repo = deps.serving->Definitions();
-        if (!repo.ok()) return Error(repo.status());
+        if (!repo.ok()) return ErrorResponse(repo.status());
         const features::Source* push = (*repo)->FindSource(*source);
         if (push == nullptr || push->kind != features::SourceKind::kPush) {
-          return Error(NotFound("no push source named '" + *source + "'"));
+          return ErrorResponse(NotFound("no push source named '" + *source + "'"));
         }
         // Offline first: when it fails nothing is written anywhere. (When
         // the online write fails after it, a retry pushes the rows offline
         // again; identical rows never change a training set.)
         if (offline) {
           auto engine = deps.open_engine();
-          if (!engine.ok()) return Error(engine.status());
+          if (!engine.ok()) return ErrorResponse(engine.status());
           StatusOr<size_t> appended = features::AppendPushedRows(**engine, **repo, *push, *frame,
                                                                  deps.pushed_root, deps.env);
-          if (!appended.ok()) return Error(appended.status());
+          if (!appended.ok()) return ErrorResponse(appended.status());
         }
         for (const features::FeatureView& view : (*repo)->feature_views) {
           if (!online || view.source != *source || !view.online) continue;
           Status written = write_rows(**repo, view, *frame);
-          if (!written.ok()) return Error(written);
+          if (!written.ok()) return ErrorResponse(written);
         }
         return Null();
       },
@@ -368,30 +264,30 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
 
   auto materialize = [deps, access](HttpRequest& request, bool incremental) {
     Status allowed = RequireEditor(access, request);
-    if (!allowed.ok()) return Error(allowed);
+    if (!allowed.ok()) return ErrorResponse(allowed);
     StatusOr<json::Document> doc = ParseBody(request);
-    if (!doc.ok()) return Error(doc.status());
+    if (!doc.ok()) return ErrorResponse(doc.status());
     features::MaterializeRequest m{
         .incremental = incremental, .stats = deps.stats, .env = deps.env};
     StatusOr<std::vector<std::string>> views = StringList(*doc, "feature_views");
-    if (!views.ok()) return Error(views.status());
+    if (!views.ok()) return ErrorResponse(views.status());
     m.views = std::move(*views);
     StatusOr<int64_t> end = RequiredTime(*doc, "end_ts");
-    if (!end.ok()) return Error(end.status());
+    if (!end.ok()) return ErrorResponse(end.status());
     m.end_micros = *end;
     if (!incremental) {
       StatusOr<int64_t> start = RequiredTime(*doc, "start_ts");
-      if (!start.ok()) return Error(start.status());
+      if (!start.ok()) return ErrorResponse(start.status());
       m.start_micros = *start;
     }
     auto repo = deps.serving->Definitions();
-    if (!repo.ok()) return Error(repo.status());
+    if (!repo.ok()) return ErrorResponse(repo.status());
     auto engine = deps.open_engine();
-    if (!engine.ok()) return Error(engine.status());
+    if (!engine.ok()) return ErrorResponse(engine.status());
     Status sources = features::RegisterSources(**engine, **repo, deps.pushed_root);
-    if (!sources.ok()) return Error(sources);
+    if (!sources.ok()) return ErrorResponse(sources);
     auto done = features::Materialize(**engine, **repo, *deps.registry, *deps.store, m);
-    return done.ok() ? Null() : Error(done.status());
+    return done.ok() ? Null() : ErrorResponse(done.status());
   };
   surface.router.Add(
       "GET", "/api/cairn/v1/features/stats",
@@ -401,15 +297,15 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
           if (key == "view") view = value;
         }
         auto repo = deps.serving->Definitions();
-        if (!repo.ok()) return Error(repo.status());
+        if (!repo.ok()) return ErrorResponse(repo.status());
         std::string body;
         if (!view.empty()) {
           StatusOr<features::ViewStats> stats = deps.stats->Load((*repo)->project, view);
-          if (!stats.ok()) return Error(stats.status());
+          if (!stats.ok()) return ErrorResponse(stats.status());
           body = features::ViewStatsToJson(*stats);
         } else {
           StatusOr<std::vector<features::ViewStats>> all = deps.stats->All((*repo)->project);
-          if (!all.ok()) return Error(all.status());
+          if (!all.ok()) return ErrorResponse(all.status());
           body = "{\"views\":[";
           for (size_t i = 0; i < all->size(); ++i) {
             body += (i > 0 ? "," : "") + features::ViewStatsToJson((*all)[i]);
@@ -419,6 +315,7 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
         return HttpResponse::Json(200, std::move(body));
       },
       http::RouteOptions{.access = "any user (feature statistics)"});
+  RegisterTrainingSetRoute(surface, deps);
 
   surface.router.Add(
       "POST", "/materialize",

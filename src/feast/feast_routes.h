@@ -9,6 +9,7 @@
 //   POST /materialize-incremental {end_ts, feature_views?}
 // (GET /health is the server's own.) Writes answer `null` with 200, as Feast.
 // Beside Feast's API, Cairn's own:
+//   POST /api/cairn/v1/features/historical: training sets (training_set_route.h)
 //   GET /api/cairn/v1/features/stats?view=V (any user): the view's latest
 //       statistics (features/feature_stats.h); without `view`, every view's.
 // Errors: 4xx/5xx with {"error_code", "message", "detail"}: `detail` as

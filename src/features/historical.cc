@@ -270,6 +270,93 @@ Status LoadEntityFile(offline::Engine& engine, const std::string& path, const st
   return Status::Ok();
 }
 
+namespace {
+
+// The column type of a JSON entity column other than the time. Errors:
+// InvalidArgument naming the first value unlike those before it.
+StatusOr<offline::ColumnType> EntityColumnType(const Frame& frame, const std::string& name,
+                                               const std::vector<FrameValue>& values) {
+  std::optional<offline::ColumnType> type;
+  for (size_t row = 0; row < values.size(); ++row) {
+    const FrameValue& v = values[row];
+    if (std::holds_alternative<std::monostate>(v)) continue;
+    offline::ColumnType mine = std::holds_alternative<int64_t>(v)  ? offline::ColumnType::kInt64
+                               : std::holds_alternative<double>(v) ? offline::ColumnType::kDouble
+                               : std::holds_alternative<bool>(v)   ? offline::ColumnType::kBool
+                                                                   : offline::ColumnType::kString;
+    bool numbers = (mine == offline::ColumnType::kInt64 || mine == offline::ColumnType::kDouble) &&
+                   (type == offline::ColumnType::kInt64 || type == offline::ColumnType::kDouble);
+    if (!type.has_value() || mine == *type) {
+      type = mine;
+    } else if (numbers) {
+      type = offline::ColumnType::kDouble;
+    } else {
+      return InvalidArgument(frame.field + "." + name + "[" + std::to_string(row) + "]: expected " +
+                             std::string(offline::SqlTypeName(*type)) +
+                             " like the column's earlier values");
+    }
+  }
+  return type.value_or(offline::ColumnType::kString);
+}
+
+}  // namespace
+
+Status LoadEntityFrame(offline::Engine& engine, const Frame& frame,
+                       const std::string& timestamp_column, const std::string& table) {
+  if (frame.columns.empty()) {
+    return InvalidArgument(frame.field +
+                           ": expected columns: the join keys, event_timestamp and any labels");
+  }
+  ASSIGN_OR_RETURN(size_t rows, frame.Rows());
+  const std::string& time_name = timestamp_column.empty() ? "event_timestamp" : timestamp_column;
+  auto entities = std::make_shared<Table>();
+  std::set<std::string> seen;
+  for (const auto& [name, values] : frame.columns) {
+    if (!seen.insert(name).second) {
+      return InvalidArgument(frame.field + ": column '" + name + "' is given twice");
+    }
+    bool time = name == time_name;
+    offline::ColumnType type = offline::ColumnType::kTimestamp;
+    if (!time) {
+      ASSIGN_OR_RETURN(type, EntityColumnType(frame, name, values));
+    }
+    Column column(name, type);
+    column.Reserve(rows);
+    for (size_t row = 0; row < rows; ++row) {
+      const FrameValue& v = values[row];
+      if (std::holds_alternative<std::monostate>(v)) {
+        column.AppendNull();
+      } else if (time) {
+        ASSIGN_OR_RETURN(int64_t micros, FrameTime(v, name, row, frame.field));
+        column.AppendInt(micros);
+      } else if (const int64_t* i = std::get_if<int64_t>(&v)) {
+        if (type == offline::ColumnType::kDouble) {
+          column.AppendDouble(static_cast<double>(*i));
+        } else {
+          column.AppendInt(*i);
+        }
+      } else if (const double* d = std::get_if<double>(&v)) {
+        column.AppendDouble(*d);
+      } else if (const bool* b = std::get_if<bool>(&v)) {
+        column.AppendInt(*b ? 1 : 0);
+      } else {
+        column.AppendString(std::get<std::string>(v));
+      }
+    }
+    entities->columns.push_back(std::move(column));
+  }
+  std::vector<offline::VirtualColumn> columns;
+  for (size_t c = 0; c < entities->columns.size(); ++c) {
+    columns.push_back({.name = entities->columns[c].name(), .source = entities, .column = c});
+  }
+  const std::string rows_name = table + "_rows";
+  RETURN_IF_ERROR(engine.RegisterVirtualTable(rows_name, std::move(columns), rows));
+  // The virtual table scans in row order on one thread, so the copy keeps
+  // the request's order (the training set answers in it).
+  return engine.Execute("CREATE OR REPLACE TEMP TABLE " + QuoteIdentifier(table) +
+                        " AS SELECT * FROM cairn_table(" + QuoteLiteral(rows_name) + ")");
+}
+
 StatusOr<HistoricalResult> GetHistoricalFeatures(offline::Engine& engine, const FeatureRepo& repo,
                                                  const HistoricalRequest& request) {
   auto progress = [&](const std::string& step) {

@@ -24,6 +24,7 @@
 #include "core/status.h"
 #include "features/definitions.h"
 #include "features/on_demand.h"
+#include "features/online_writer.h"
 #include "offline/engine.h"
 
 namespace cairn::features {
@@ -88,6 +89,18 @@ struct HistoricalResult {
 // Errors: InvalidArgument naming the file when it cannot be read.
 Status LoadEntityFile(offline::Engine& engine, const std::string& path,
                       const std::string& table = "cairn_entities");
+
+// Loads entity rows sent as JSON columns (the HTTP API's `entities`) as the
+// entity table, in their order. The time column (`timestamp_column`, or
+// event_timestamp when "") holds RFC 3339 text or Unix seconds; any other
+// column takes its values' type: integers, numbers (integers among numbers
+// read as numbers), text or booleans; a column of nulls only is text.
+// Errors: InvalidArgument naming field.column[row] for a value unlike the
+// column's earlier ones or an unreadable time, columns of unequal length, a
+// column given twice, or no columns.
+Status LoadEntityFrame(offline::Engine& engine, const Frame& frame,
+                       const std::string& timestamp_column,
+                       const std::string& table = "cairn_entities");
 
 // REQUIRES: RegisterSources(engine, repo) ran.
 // Errors: InvalidArgument naming the missing entity column, the missing or

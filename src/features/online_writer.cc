@@ -12,23 +12,27 @@ namespace {
 
 constexpr int64_t kMicrosPerSecond = 1'000'000;
 
-std::string Where(const std::string& column, size_t row) {
-  return "df." + column + "[" + std::to_string(row) + "]";
+std::string Where(const std::string& column, size_t row, const std::string& field = "df") {
+  return field + "." + column + "[" + std::to_string(row) + "]";
 }
 
 }  // namespace
 
-StatusOr<int64_t> FrameTime(const FrameValue& v, const std::string& column, size_t row) {
+StatusOr<int64_t> FrameTime(const FrameValue& v, const std::string& column, size_t row,
+                            const std::string& field) {
   if (const std::string* s = std::get_if<std::string>(&v)) {
     StatusOr<int64_t> parsed = ParseTimestampMicros(*s);
-    if (!parsed.ok()) return InvalidArgument(Where(column, row) + ": " + parsed.status().message());
+    if (!parsed.ok()) {
+      return InvalidArgument(Where(column, row, field) + ": " + parsed.status().message());
+    }
     return *parsed;
   }
   if (const int64_t* i = std::get_if<int64_t>(&v)) return *i * kMicrosPerSecond;
   if (const double* d = std::get_if<double>(&v)) {
     return static_cast<int64_t>(std::llround(*d * kMicrosPerSecond));
   }
-  return InvalidArgument(Where(column, row) + ": expected a timestamp (text or Unix seconds)");
+  return InvalidArgument(Where(column, row, field) +
+                         ": expected a timestamp (text or Unix seconds)");
 }
 
 StatusOr<FeatureValue> FrameFeatureValue(const FrameValue& v, ValueType type,
@@ -70,7 +74,7 @@ StatusOr<size_t> Frame::Rows() const {
   size_t rows = columns.empty() ? 0 : columns.front().second.size();
   for (const auto& [name, values] : columns) {
     if (values.size() != rows) {
-      return InvalidArgument("df: every column must have the same length ('" +
+      return InvalidArgument(field + ": every column must have the same length ('" +
                              columns.front().first + "' has " + std::to_string(rows) + ", '" +
                              name + "' has " + std::to_string(values.size()) + ")");
     }

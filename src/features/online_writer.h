@@ -27,6 +27,8 @@ using FrameValue = std::variant<std::monostate, int64_t, double, std::string, bo
 
 struct Frame {
   std::vector<std::pair<std::string, std::vector<FrameValue>>> columns;
+  // Where the frame came from, for messages ("df" is Feast's field).
+  std::string field = "df";
   const std::vector<FrameValue>* Find(const std::string& name) const;
   // The number of rows. Errors: InvalidArgument naming two columns of
   // unequal length.
@@ -34,8 +36,9 @@ struct Frame {
 };
 
 // A frame value as a time (microseconds): RFC 3339 / ISO 8601 text or Unix
-// seconds. Errors: InvalidArgument naming df.column[row].
-StatusOr<int64_t> FrameTime(const FrameValue& v, const std::string& column, size_t row);
+// seconds. Errors: InvalidArgument naming field.column[row].
+StatusOr<int64_t> FrameTime(const FrameValue& v, const std::string& column, size_t row,
+                            const std::string& field = "df");
 // A frame value as a feature value of `type` (null stays null). Errors:
 // InvalidArgument naming df.column[row] and the type expected.
 StatusOr<FeatureValue> FrameFeatureValue(const FrameValue& v, ValueType type,

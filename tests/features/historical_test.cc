@@ -243,6 +243,66 @@ TEST_F(HistoricalTest, AnEntityColumnNamedRowidIsKept) {
   EXPECT_EQ(t.Find("trips")->Int(1), 10);
 }
 
+// Entity rows sent as JSON columns (the HTTP API) join like a file's: in
+// order across DuckDB's chunks, with each column's type taken from its values.
+TEST_F(HistoricalTest, EntityRowsFromJsonColumnsKeepTheirOrderAndTypes) {
+  constexpr int kRows = 300'000;
+  Frame frame{.field = "entities"};
+  std::vector<FrameValue> drivers, times, labels, flags, notes;
+  for (int i = 0; i < kRows; ++i) {
+    drivers.emplace_back(int64_t{1 + i % 3});
+    times.emplace_back(i % 2 == 0 ? FrameValue{std::string("2026-01-01T10:30:00Z")}
+                                  : FrameValue{int64_t{1767267000}});  // 11:30:00, Unix seconds
+    labels.emplace_back(i % 4 == 0 ? FrameValue{0.5} : FrameValue{int64_t{i}});
+    flags.emplace_back(i % 5 == 0 ? FrameValue{std::monostate{}} : FrameValue{i % 2 == 0});
+    notes.emplace_back(std::monostate{});
+  }
+  frame.columns = {{"driver_id", drivers}, {"event_timestamp", times}, {"label", labels},
+                   {"flag", flags}, {"note", notes}};
+  ASSERT_OK(LoadEntityFrame(*engine_, frame, ""));
+  ASSERT_OK_AND_ASSIGN(auto features, ResolveFeatures(repo_, {"driver_stats:trips"}, "", false));
+  ASSERT_OK_AND_ASSIGN(HistoricalResult result,
+                       GetHistoricalFeatures(*engine_, repo_, {.features = features}));
+  ASSERT_OK_AND_ASSIGN(offline::Table t, engine_->Query(result.query));
+  EXPECT_THAT(Names(t), ElementsAre("driver_id", "event_timestamp", "label", "flag", "note",
+                                    "trips"));
+  EXPECT_EQ(t.Find("event_timestamp")->type(), offline::ColumnType::kTimestamp);
+  EXPECT_EQ(t.Find("label")->type(), offline::ColumnType::kDouble);  // integers among numbers
+  EXPECT_EQ(t.Find("flag")->type(), offline::ColumnType::kBool);
+  EXPECT_EQ(t.Find("note")->type(), offline::ColumnType::kString);  // nulls only
+  ASSERT_EQ(t.rows(), static_cast<size_t>(kRows));
+  const offline::Column& label = *t.Find("label");
+  const offline::Column& trips = *t.Find("trips");
+  for (size_t i = 0; i < t.rows(); ++i) {
+    ASSERT_DOUBLE_EQ(label.Double(i), i % 4 == 0 ? 0.5 : static_cast<double>(i)) << i;
+    ASSERT_EQ(t.Find("flag")->IsValid(i), i % 5 != 0) << i;
+    bool has = i % 3 == 0;  // driver 1; driver 2's row is over an hour old; 3 has none
+    ASSERT_EQ(trips.IsValid(i), has) << i;
+    if (has) {
+      ASSERT_EQ(trips.Int(i), i % 2 == 0 ? 10 : 12) << i;
+    }
+  }
+
+  auto error = [&](Frame bad) {
+    bad.field = "entities";
+    Status loaded = LoadEntityFrame(*engine_, bad, "");
+    EXPECT_FALSE(loaded.ok());
+    return loaded.message();
+  };
+  EXPECT_THAT(error({.columns = {{"driver_id", {int64_t{1}, std::string("x")}},
+                                 {"event_timestamp", {int64_t{0}, int64_t{0}}}}}),
+              HasSubstr("entities.driver_id[1]: expected BIGINT like the column's earlier values"));
+  EXPECT_THAT(error({.columns = {{"driver_id", {int64_t{1}}},
+                                 {"event_timestamp", {std::string("noon")}}}}),
+              HasSubstr("entities.event_timestamp[0]"));
+  EXPECT_THAT(error({.columns = {{"driver_id", {int64_t{1}}}, {"driver_id", {int64_t{2}}}}}),
+              HasSubstr("column 'driver_id' is given twice"));
+  EXPECT_THAT(error({.columns = {{"driver_id", {int64_t{1}, int64_t{2}}},
+                                 {"event_timestamp", {int64_t{0}}}}}),
+              HasSubstr("entities: every column must have the same length"));
+  EXPECT_THAT(error({}), HasSubstr("entities: expected columns"));
+}
+
 TEST_F(HistoricalTest, ErrorsNameWhatIsWrong) {
   auto error = [&](const std::string& csv, const std::vector<std::string>& refs,
                    const std::string& service = "") {

@@ -317,6 +317,133 @@ def test_historical_from_the_cli(feature_server, tmp_path):
     assert lines[2].endswith(",0,3,")  # fresh_stats: 09:00 is more than 1h before 12:00
 
 
+def historical(server, body, **kwargs):
+    return requests.post(server.url + "/api/cairn/v1/features/historical", json=body, timeout=60,
+                         **kwargs)
+
+
+def test_training_sets_over_http_equal_the_clis(feature_server, tmp_path):
+    entities = {"driver_id": [1001, 1002, 1001, 9999, 1001, 1002],
+                "event_timestamp": ["2026-01-01T10:30:00Z", "2026-01-01 12:00:00",
+                                    "2026-01-01T12:00:00Z", "2026-01-01T12:00:00Z",
+                                    "2026-01-01T12:00:00Z", 1767261600],  # 10:00:00, Unix seconds
+                "label": [1, 0, 1.5, None, 1.5, 0],
+                "bonus": [0.5, 1.0, 2.0, 3.0, 2.0, 0.0]}
+    features = ["driver_stats:trips", "fresh_stats:trips", "derived:trips_plus",
+                "derived:tier_label"]
+    r = historical(feature_server, {"features": features, "full_feature_names": True,
+                                    "entities": entities})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    names = ["driver_id", "event_timestamp", "label", "bonus", "driver_stats__trips",
+             "fresh_stats__trips", "derived__trips_plus", "derived__tier_label"]
+    assert [c["name"] for c in body["columns"]] == names
+    assert body["row_count"] == 6 and list(body["data"]) == names
+    data = body["data"]
+    # Every row kept, in order, duplicates (rows 2 and 4) included.
+    assert data["driver_id"] == entities["driver_id"]
+    assert data["event_timestamp"][5] == "2026-01-01T10:00:00Z"
+    assert data["label"] == [1.0, 0.0, 1.5, None, 1.5, 0.0]  # integers among numbers read as numbers
+    assert data["driver_stats__trips"] == [10, 3, 11, None, 11, 3]
+    # fresh_stats has a 1 h ttl, inclusive: 09:00 serves 10:00:00 but not 12:00.
+    assert data["fresh_stats__trips"] == [10, None, 11, None, 11, 3]
+    assert data["derived__trips_plus"] == [10.5, 4.0, 13.0, None, 13.0, 3.0]
+    assert data["derived__tier_label"] == ["GOLD", "SILVER", "NONE", "NONE", "NONE", "SILVER"]
+
+    # The CLI, on the same rows, writes the same training set.
+    csv = tmp_path / "entities.csv"
+    csv.write_text("driver_id,event_timestamp,label,bonus\n" + "".join(
+        f"{d},{t},{'' if l is None else float(l)},{b}\n" for d, t, l, b in zip(
+            entities["driver_id"], data["event_timestamp"], entities["label"], entities["bonus"])))
+    out = tmp_path / "train.csv"
+    done = cairn_cli(feature_server, "features", "historical", "--entities", str(csv),
+                     "--features", ",".join(features), "--full-feature-names", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == ",".join(names)
+    for row, line in enumerate(lines[1:]):
+        cells = line.split(",")
+        for name, cell in zip(names[4:], cells[4:]):
+            http = data[name][row]
+            assert (cell == "") == (http is None), (row, name, line)
+            if http is not None and not isinstance(http, str):
+                assert float(cell) == pytest.approx(http), (row, name, line)
+            elif http is not None:
+                assert cell == http, (row, name, line)
+
+    # The same through server-side files: the answer names the file, the
+    # file holds what the CLI wrote.
+    served = tmp_path / "served.csv"
+    r = historical(feature_server, {"features": features, "full_feature_names": True,
+                                    "entities_path": str(csv), "out_path": str(served)})
+    assert r.status_code == 200, r.text
+    assert r.json()["out_path"] == str(served) and "data" not in r.json()
+    assert r.json()["row_count"] == 6
+    assert served.read_text() == out.read_text()
+    # Parquet, by extension, read back through the same endpoint.
+    parquet = tmp_path / "served.parquet"
+    r = historical(feature_server, {"feature_service": "svc", "full_feature_names": True,
+                                    "entities_path": str(csv), "out_path": str(parquet)})
+    assert r.status_code == 200, r.text
+    assert parquet.read_bytes()[:4] == b"PAR1"
+    back = historical(feature_server, {"features": ["driver_stats:conv_rate"],
+                                       "entities_path": str(parquet)}).json()
+    assert back["data"]["ds__trips"] == [10, 3, 11, None, 11, 3]  # the service's alias
+    assert back["data"]["conv_rate"][0] == pytest.approx(0.5)
+
+
+def test_training_sets_over_http_cut_off_late_rows_and_old_versions(feature_server):
+    rows = {"driver_id": [1001, 1001], "event_timestamp": ["2026-01-01T12:00:00Z"] * 2}
+    body = {"features": ["driver_stats:trips"], "entities": rows}
+    assert historical(feature_server, body).json()["data"]["trips"] == [11, 11]
+    # The 11:00 row was created at 11:00: a cutoff before it hides it.
+    late = historical(feature_server, {**body, "as_of_created": "2026-01-01T10:30:00Z"}).json()
+    assert late["data"]["trips"] == [10, 10]
+    # Version 1 of the registry is what was applied; a version never applied is named.
+    assert historical(feature_server, {**body, "registry_version": 1}).status_code == 200
+    r = historical(feature_server, {**body, "registry_version": 99})
+    assert r.status_code == 404 and "99" in r.json()["detail"], r.text
+
+
+@pytest.mark.parametrize("body,status,needle", [
+    ({"features": ["driver_stats:nope"], "entities": {"driver_id": [1], "event_timestamp": [0]}},
+     404, "feature view 'driver_stats' has no feature 'nope'"),
+    ({"feature_service": "nosvc", "entities": {"driver_id": [1], "event_timestamp": [0]}}, 404,
+     "no feature service"),
+    ({"features": ["driver_stats:trips"], "entities": {"driver_id": [1]}}, 400,
+     "event_timestamp"),
+    ({"features": ["driver_stats:trips"], "entities": {"event_timestamp": [0]}}, 400,
+     "driver_id"),
+    ({"features": ["driver_stats:trips"],
+      "entities": {"driver_id": ["a"], "event_timestamp": [0]}}, 400, "driver_id"),
+    ({"features": ["driver_stats:trips"],
+      "entities": {"driver_id": [1, 2], "event_timestamp": [0]}}, 400,
+     "entities: every column must have the same length"),
+    ({"features": ["driver_stats:trips"],
+      "entities": {"driver_id": [1], "event_timestamp": ["soon"]}}, 400,
+     "entities.event_timestamp[0]"),
+    ({"features": ["driver_stats:trips"],
+      "entities": {"driver_id": [1, 2], "event_timestamp": [0, 0], "label": [1, "x"]}}, 400,
+     "entities.label[1]: expected BIGINT"),
+    ({"features": ["driver_stats:trips"]}, 400, "exactly one of entities"),
+    ({"features": ["driver_stats:trips"], "entities": {"driver_id": [1]},
+      "entities_path": "/tmp/e.csv"}, 400, "exactly one of entities"),
+    ({"features": ["driver_stats:trips"], "entities_path": "e.csv"}, 400,
+     "entities_path: 'e.csv' is relative"),
+    ({"features": ["driver_stats:trips"], "entities_path": "/nonexistent/e.parquet"}, 400,
+     "entity file /nonexistent/e.parquet"),
+    ({"features": ["driver_stats:trips"], "entities": {"driver_id": [1], "event_timestamp": [0]},
+      "as_of_created": "later"}, 400, "as_of_created"),
+    ({"features": ["driver_stats:trips"], "entities": {"driver_id": [1], "event_timestamp": [0]},
+      "out_path": "/nonexistent/dir/train.parquet"}, 400, "out_path"),
+    ({"entities": {"driver_id": [1], "event_timestamp": [0]}}, 400, "exactly one of features"),
+])
+def test_bad_training_set_requests_name_the_item(feature_server, body, status, needle):
+    r = historical(feature_server, body)
+    assert r.status_code == status, r.text
+    assert needle in r.json()["detail"], r.text
+
+
 def test_offline_pushes_reach_training_sets_and_materialization(feature_server, tmp_path):
     url = feature_server.url
     pushed = {"push_source_name": "live", "to": "offline",

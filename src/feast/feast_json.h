@@ -1,0 +1,38 @@
+// What the feature store's HTTP routes share: their error body, request
+// decoding with messages that name the field, and the editor check.
+// Internal to the feast component.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "auth/access_policy.h"
+#include "core/json.h"
+#include "core/status.h"
+#include "features/online_writer.h"
+#include "http/http_types.h"
+
+namespace cairn::feast {
+
+// {"error_code", "message", "detail"}: `detail` as FastAPI (Feast's server)
+// words it, error_code/message as the rest of Cairn; 4xx for client errors.
+http::HttpResponse ErrorResponse(const Status& status);
+
+// Errors: InvalidArgument when the body is not a JSON object.
+StatusOr<json::Document> ParseBody(const http::HttpRequest& request);
+
+// A list of strings at `field` (empty when absent or null).
+StatusOr<std::vector<std::string>> StringList(const json::Value& doc, const char* field);
+// A string at `field` ("" when absent or null).
+StatusOr<std::string> OptionalString(const json::Value& doc, const char* field);
+// A boolean at `field` (`fallback` when absent or null).
+StatusOr<bool> OptionalBool(const json::Value& doc, const char* field, bool fallback);
+
+// A map of column names to lists of JSON scalars at `field` (Feast's `df`),
+// named `field` in errors.
+StatusOr<features::Frame> DecodeFrame(const json::Value& doc, const char* field);
+
+// Ok when there are no users (`access` null) or the caller is an editor.
+Status RequireEditor(auth::AccessPolicy* access, const http::HttpRequest& request);
+
+}  // namespace cairn::feast

@@ -1,0 +1,214 @@
+#include "feast/training_set_route.h"
+
+#include <algorithm>
+#include <semaphore>
+#include <thread>
+
+#include "core/base64.h"
+#include "core/json.h"
+#include "core/time_format.h"
+#include "feast/feast_json.h"
+#include "features/historical.h"
+#include "features/offline_source.h"
+
+namespace cairn::feast {
+namespace {
+
+using http::HttpRequest;
+using http::HttpResponse;
+using offline::Column;
+using offline::ColumnInfo;
+using offline::ColumnType;
+
+// At most this many retrievals run at once: each already spreads over every
+// core, and a third would only add its memory to theirs.
+constexpr std::ptrdiff_t kConcurrentRetrievals = 2;
+
+struct TrainingSetRequest {
+  std::vector<std::string> features;
+  std::string service;
+  bool full_feature_names = false;
+  std::optional<features::Frame> entities;  // inline, or read from entities_path
+  std::string entities_path;
+  std::string out_path;
+  std::string timestamp_column;
+  std::optional<int64_t> created_cutoff_micros;
+  int64_t registry_version = 0;  // 0: the latest
+};
+
+StatusOr<TrainingSetRequest> DecodeRequest(const json::Document& doc) {
+  TrainingSetRequest r;
+  ASSIGN_OR_RETURN(r.features, StringList(doc, "features"));
+  ASSIGN_OR_RETURN(r.service, OptionalString(doc, "feature_service"));
+  if (r.features.empty() == r.service.empty()) {
+    return InvalidArgument(
+        "give exactly one of features (a list of \"view:feature\") and feature_service");
+  }
+  ASSIGN_OR_RETURN(r.full_feature_names, OptionalBool(doc, "full_feature_names", false));
+  ASSIGN_OR_RETURN(r.entities_path, OptionalString(doc, "entities_path"));
+  bool inline_entities = doc.HasMember("entities") && !doc["entities"].IsNull();
+  if (inline_entities == !r.entities_path.empty()) {
+    return InvalidArgument(
+        "give exactly one of entities (a map of column names to lists of values) and "
+        "entities_path (a .parquet or .csv file on the server)");
+  }
+  if (inline_entities) {
+    ASSIGN_OR_RETURN(r.entities, DecodeFrame(doc, "entities"));
+  }
+  ASSIGN_OR_RETURN(r.out_path, OptionalString(doc, "out_path"));
+  // Relative paths would depend on where the server was started.
+  for (auto [field, path] : {std::pair{"entities_path", &r.entities_path},
+                             std::pair{"out_path", &r.out_path}}) {
+    if (!path->empty() && !path->starts_with('/')) {
+      return InvalidArgument(std::string(field) + ": '" + *path +
+                             "' is relative; give an absolute path on the server");
+    }
+  }
+  ASSIGN_OR_RETURN(r.timestamp_column, OptionalString(doc, "timestamp_column"));
+  ASSIGN_OR_RETURN(std::string cutoff, OptionalString(doc, "as_of_created"));
+  if (!cutoff.empty()) {
+    StatusOr<int64_t> micros = ParseTimestampMicros(cutoff);
+    if (!micros.ok()) return InvalidArgument("as_of_created: " + micros.status().message());
+    r.created_cutoff_micros = *micros;
+  }
+  auto version = doc.FindMember("registry_version");
+  if (version != doc.MemberEnd() && !version->value.IsNull()) {
+    if (!version->value.IsInt64() || version->value.GetInt64() < 1) {
+      return InvalidArgument("registry_version: expected a version number (1 or more)");
+    }
+    r.registry_version = version->value.GetInt64();
+  }
+  return r;
+}
+
+void AppendCell(std::string& out, const Column& column, size_t row) {
+  if (!column.IsValid(row)) {
+    out += "null";
+    return;
+  }
+  switch (column.type()) {
+    case ColumnType::kBool:
+      out += column.Int(row) != 0 ? "true" : "false";
+      return;
+    case ColumnType::kInt32:
+    case ColumnType::kInt64:
+      json::AppendInt(out, column.Int(row));
+      return;
+    case ColumnType::kTimestamp:
+      out += '"';
+      out += FormatRfc3339(column.Int(row));
+      out += '"';
+      return;
+    case ColumnType::kFloat:
+    case ColumnType::kDouble:
+      json::AppendDouble(out, column.Double(row));
+      return;
+    case ColumnType::kString:
+      json::AppendString(out, column.String(row));
+      return;
+    case ColumnType::kBytes:
+      json::AppendString(out, Base64Encode(column.String(row)));
+      return;
+  }
+}
+
+// {"row_count", "columns": [{"name", "type"}], then "out_path" or "data"}.
+std::string EncodeAnswer(size_t rows, const std::vector<ColumnInfo>& columns,
+                         const offline::Table* data, const std::string& out_path) {
+  std::string out;
+  if (data != nullptr) out.reserve(64 + data->rows() * data->columns.size() * 16);
+  out += "{\"row_count\":";
+  json::AppendInt(out, static_cast<int64_t>(rows));
+  out += ",\"columns\":[";
+  for (size_t c = 0; c < columns.size(); ++c) {
+    out += c > 0 ? ",{\"name\":" : "{\"name\":";
+    json::AppendString(out, columns[c].name);
+    out += ",\"type\":";
+    json::AppendString(out, columns[c].sql_type);
+    out += '}';
+  }
+  out += ']';
+  if (data == nullptr) {
+    out += ",\"out_path\":";
+    json::AppendString(out, out_path);
+  } else {
+    out += ",\"data\":{";
+    for (size_t c = 0; c < data->columns.size(); ++c) {
+      const Column& column = data->columns[c];
+      if (c > 0) out += ',';
+      json::AppendString(out, column.name());
+      out += ":[";
+      for (size_t row = 0; row < column.size(); ++row) {
+        if (row > 0) out += ',';
+        AppendCell(out, column, row);
+      }
+      out += ']';
+    }
+    out += '}';
+  }
+  out += '}';
+  return out;
+}
+
+StatusOr<std::string> BuildTrainingSet(const FeastDependencies& deps,
+                                       const TrainingSetRequest& r) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const features::FeatureRepo> repo,
+                   deps.serving->Definitions());
+  if (r.registry_version > 0) {
+    ASSIGN_OR_RETURN(features::FeatureRepo older,
+                     deps.registry->Load(repo->project, r.registry_version));
+    repo = std::make_shared<const features::FeatureRepo>(std::move(older));
+  }
+  ASSIGN_OR_RETURN(auto resolved, features::ResolveFeatures(*repo, r.features, r.service,
+                                                            r.full_feature_names));
+  ASSIGN_OR_RETURN(std::unique_ptr<offline::Engine> engine, deps.open_engine());
+  if (r.entities.has_value()) {
+    RETURN_IF_ERROR(features::LoadEntityFrame(*engine, *r.entities, r.timestamp_column));
+  } else {
+    RETURN_IF_ERROR(features::LoadEntityFile(*engine, r.entities_path));
+  }
+  RETURN_IF_ERROR(features::RegisterSources(*engine, *repo, deps.pushed_root));
+  features::HistoricalRequest request{.features = std::move(resolved),
+                                      .timestamp_column = r.timestamp_column,
+                                      .created_cutoff_micros = r.created_cutoff_micros,
+                                      .threads = static_cast<int>(
+                                          std::max(1u, std::thread::hardware_concurrency()))};
+  ASSIGN_OR_RETURN(features::HistoricalResult result,
+                   features::GetHistoricalFeatures(*engine, *repo, request));
+  ASSIGN_OR_RETURN(std::vector<ColumnInfo> columns, engine->Describe(result.query));
+  if (!r.out_path.empty()) {
+    Status written = features::WriteResult(*engine, result.query, r.out_path);
+    if (!written.ok()) return InvalidArgument("out_path: " + written.message());
+    return EncodeAnswer(result.rows, columns, nullptr, r.out_path);
+  }
+  ASSIGN_OR_RETURN(offline::Table data, engine->Query(result.query));
+  return EncodeAnswer(data.rows(), columns, &data, "");
+}
+
+}  // namespace
+
+void RegisterTrainingSetRoute(mlflow::Surface& surface, const FeastDependencies& deps) {
+  auth::AccessPolicy* access = surface.access;
+  auto slots = std::make_shared<std::counting_semaphore<kConcurrentRetrievals>>(
+      kConcurrentRetrievals);
+  surface.router.Add(
+      "POST", "/api/cairn/v1/features/historical",
+      [deps, access, slots](HttpRequest& request) {
+        StatusOr<json::Document> doc = ParseBody(request);
+        if (!doc.ok()) return ErrorResponse(doc.status());
+        StatusOr<TrainingSetRequest> decoded = DecodeRequest(*doc);
+        if (!decoded.ok()) return ErrorResponse(decoded.status());
+        if (!decoded->entities_path.empty() || !decoded->out_path.empty()) {
+          Status allowed = RequireEditor(access, request);
+          if (!allowed.ok()) return ErrorResponse(allowed);
+        }
+        slots->acquire();
+        StatusOr<std::string> body = BuildTrainingSet(deps, *decoded);
+        slots->release();
+        if (!body.ok()) return ErrorResponse(body.status());
+        return HttpResponse::Json(200, std::move(*body));
+      },
+      http::RouteOptions{.access = "any user; role editor with server-side paths"});
+}
+
+}  // namespace cairn::feast
