@@ -17,6 +17,10 @@ Measured:
   parquet-to-parquet  entity Parquet in, training-set Parquet out (DuckDB COPY; Cairn's
                       retrieval in-process).
   cairn CLI           `cairn features historical` as a user runs it, process start included.
+  cairn HTTP          POST /api/cairn/v1/features/historical on a running `cairn server`:
+                      entities_path -> out_path (Parquet to Parquet, like the CLI), and
+                      --http-rows entity rows sent inline as JSON columns with the training
+                      set answered as JSON (Python's json encoding and decoding included).
 Every engine's answer is fingerprinted (rows with a match, sum of f1); they must agree.
 Needs `scripts/build release` (bench/historical_bench and cairn).
 """
@@ -37,7 +41,7 @@ def run_native(args, workdir):
     cmd = [os.path.join(BUILD, "bench", "historical_bench"), "--dir", workdir,
            "--entities", str(args.entities), "--feature-rows", str(args.feature_rows),
            "--keys", str(args.keys), "--repeat", str(args.repeat)]
-    if not args.no_pandas:
+    if not args.no_pandas or args.http_rows > 0:
         cmd.append("--csv")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
@@ -98,6 +102,63 @@ feature_views:
     return results
 
 
+def run_http(args, workdir):
+    import csv
+    import socket
+    import urllib.request
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([os.path.join(BUILD, "cairn"), "server", "--port", str(port),
+                               "--data-dir", os.path.join(workdir, "cairn-data")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def post(body):
+        request = urllib.request.Request(url + "/api/cairn/v1/features/historical",
+                                         data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=600) as response:
+            return json.loads(response.read())
+
+    results = []
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url + "/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            post({"features": ["stats"], "entities_path": os.path.join(workdir, "entities.parquet"),
+                  "out_path": os.path.join(workdir, "http_out.parquet")})
+            results.append({"engine": "cairn HTTP", "mode": "parquet-to-parquet",
+                            "seconds": time.perf_counter() - start})
+        if args.http_rows > 0:
+            with open(os.path.join(workdir, "entities.csv")) as f:
+                reader = csv.reader(f)
+                header = next(reader)
+                columns = {name: [] for name in header}
+                for row, values in zip(range(args.http_rows), reader):
+                    for name, value in zip(header, values):
+                        columns[name].append(value)
+            columns["label"] = [int(v) for v in columns["label"]]
+            for _ in range(args.repeat):
+                start = time.perf_counter()
+                answer = post({"features": ["stats"], "entities": columns})
+                seconds = time.perf_counter() - start
+                f1 = [v for v in answer["data"]["f1"] if v is not None]
+                results.append({"engine": "cairn HTTP", "mode": f"JSON {len(columns['label']):,} rows",
+                                "seconds": seconds})
+            print(f"  [http] JSON answer: {answer['row_count']:,} rows, {len(f1):,} with features",
+                  flush=True)
+    finally:
+        server.terminate()
+        server.wait()
+    return results
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entities", type=int, default=3_000_000)
@@ -105,6 +166,8 @@ def main():
     parser.add_argument("--keys", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-pandas", action="store_true")
+    parser.add_argument("--http-rows", type=int, default=100_000,
+                        help="entity rows sent inline over HTTP (0: skip)")
     args = parser.parse_args()
     for binary in (os.path.join(BUILD, "bench", "historical_bench"), os.path.join(BUILD, "cairn")):
         if not os.path.exists(binary):
@@ -119,6 +182,8 @@ def main():
             results += run_pandas(args, workdir)
         print("  [cli] timing `cairn features historical`", flush=True)
         results += run_cli(args, workdir)
+        print("  [http] timing POST /api/cairn/v1/features/historical", flush=True)
+        results += run_http(args, workdir)
 
     best = {}
     fingerprints = {}
