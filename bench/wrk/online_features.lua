@@ -37,6 +37,18 @@ init = function()
   end
 end
 
+-- DELAY_MS (a mean, in milliseconds) paces each connection: wrk waits that
+-- long before each request. wrk's pauses are whole milliseconds, so a mean
+-- of 0.85 mixes pauses of 0 and 1 ms.
+local delay_ms = tonumber(os.getenv("DELAY_MS") or "0")
+if delay_ms > 0 then
+  delay = function()
+    local whole = math.floor(delay_ms)
+    if math.random() < delay_ms - whole then return whole + 1 end
+    return whole
+  end
+end
+
 request = function()
   next_request = next_request % #prepared + 1
   return prepared[next_request]
