@@ -416,7 +416,9 @@ StatusOr<HistoricalResult> GetHistoricalFeatures(offline::Engine& engine, const 
               QuoteIdentifier(key.name) + ", ";
   }
   select += MicrosExpr(ts_column, ts_info->sql_type) + " AS __cairn_ts FROM " + entity_table;
-  StatusOr<Table> entities = engine.Query(select);
+  ASSIGN_OR_RETURN(Table counted, engine.Query("SELECT count(*) AS n FROM " + entity_table));
+  StatusOr<Table> entities =
+      engine.StreamQuery(select, static_cast<size_t>(counted.columns[0].Int(0)));
   if (!entities.ok()) {
     return InvalidArgument("entity table: join keys or event timestamp '" + ts_column +
                            "' cannot be read as declared: " + entities.status().message());

@@ -498,6 +498,36 @@ struct Engine::Impl {
     }
     return Status::Ok();
   }
+
+  // As Run, but DuckDB hands the rows over chunk by chunk as it makes them
+  // instead of gathering the whole result first.
+  Status RunStreaming(std::string_view sql, Result* result) {
+    std::string text(sql);
+    duckdb_prepared_statement statement = nullptr;
+    auto fail = [&](const char* error) {
+      std::string message = error != nullptr ? error : "DuckDB query failed";
+      size_t context = message.find("\n\nLINE ");
+      if (context != std::string::npos) message.resize(context);
+      return InvalidArgument(message);
+    };
+    if (duckdb_prepare(conn, text.c_str(), &statement) == DuckDBError) {
+      Status error = fail(duckdb_prepare_error(statement));
+      duckdb_destroy_prepare(&statement);
+      return error;
+    }
+    duckdb_pending_result pending = nullptr;
+    if (duckdb_pending_prepared_streaming(statement, &pending) == DuckDBError) {
+      Status error = fail(duckdb_pending_error(pending));
+      duckdb_destroy_pending(&pending);
+      duckdb_destroy_prepare(&statement);
+      return error;
+    }
+    duckdb_state state = duckdb_execute_pending(pending, result->get());
+    Status error = state == DuckDBError ? fail(duckdb_result_error(result->get())) : Status::Ok();
+    duckdb_destroy_pending(&pending);
+    duckdb_destroy_prepare(&statement);
+    return error;
+  }
 };
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -534,37 +564,58 @@ Status Engine::Execute(std::string_view sql) {
   return impl_->Run(sql, &result);
 }
 
-StatusOr<Table> Engine::Query(std::string_view sql) {
-  Result result;
-  RETURN_IF_ERROR(impl_->Run(sql, &result));
-  idx_t column_count = duckdb_column_count(result.get());
+namespace {
+
+// Copies a result's rows into a Table, reserving `expected_rows` up front.
+StatusOr<Table> ReadResult(duckdb_result* result, size_t expected_rows) {
+  idx_t column_count = duckdb_column_count(result);
   std::vector<duckdb_type> types(column_count);
   Table table;
   for (idx_t c = 0; c < column_count; ++c) {
-    types[c] = duckdb_column_type(result.get(), c);
+    types[c] = duckdb_column_type(result, c);
     ColumnType type;
-    std::string name = duckdb_column_name(result.get(), c);
+    std::string name = duckdb_column_name(result, c);
     if (!ColumnTypeOf(types[c], &type)) {
       return InvalidArgument("column '" + name +
                              "' has a type the feature store does not read; cast it to a "
                              "number, string, boolean or timestamp");
     }
     table.columns.emplace_back(std::move(name), type);
-    table.columns.back().Reserve(duckdb_row_count(result.get()));  // strings: see below
+    table.columns.back().Reserve(expected_rows);  // strings: see below
   }
-  const size_t total_rows = duckdb_row_count(result.get());
   for (bool first = true;; first = false) {
-    Chunk chunk(duckdb_fetch_chunk(*result.get()));
+    Chunk chunk(duckdb_fetch_chunk(*result));
     if (chunk.get() == nullptr) break;
     idx_t rows = duckdb_data_chunk_get_size(chunk.get());
     if (rows == 0) break;
     for (idx_t c = 0; c < column_count; ++c) {
       AppendVector(types[c], duckdb_data_chunk_get_vector(chunk.get(), c), rows, &table.columns[c]);
       // The first chunk tells how long the strings run.
-      if (first) table.columns[c].ReserveCharsFor(total_rows);
+      if (first) table.columns[c].ReserveCharsFor(expected_rows);
     }
   }
+  // A streamed result reports a failure met part-way (a bad cast) here.
+  if (const char* error = duckdb_result_error(result); error != nullptr && *error != '\0') {
+    std::string message = error;
+    size_t context = message.find("\n\nLINE ");
+    if (context != std::string::npos) message.resize(context);
+    return InvalidArgument(message);
+  }
   return table;
+}
+
+}  // namespace
+
+StatusOr<Table> Engine::Query(std::string_view sql) {
+  Result result;
+  RETURN_IF_ERROR(impl_->Run(sql, &result));
+  return ReadResult(result.get(), duckdb_row_count(result.get()));
+}
+
+StatusOr<Table> Engine::StreamQuery(std::string_view sql, size_t expected_rows) {
+  Result result;
+  RETURN_IF_ERROR(impl_->RunStreaming(sql, &result));
+  return ReadResult(result.get(), expected_rows);
 }
 
 StatusOr<std::vector<ColumnInfo>> Engine::Describe(std::string_view sql) {

@@ -80,5 +80,29 @@ TEST_F(EngineTest, BadColumnReadsSayWhatIsWrong) {
               HasSubstr("must be constants"));
 }
 
+// A streamed query gives what the gathered one gives, in order, and a
+// failure met part-way through the rows is an error, not a short table.
+TEST_F(EngineTest, StreamedQueriesMatchGatheredOnesAndReportLateErrors) {
+  const std::string sql =
+      "SELECT i, 'k' || i::VARCHAR AS k, CASE WHEN i % 7 = 0 THEN NULL ELSE i * 0.5::DOUBLE END AS x "
+      "FROM range(300000) r(i)";
+  ASSERT_OK_AND_ASSIGN(Table gathered, engine_->Query(sql));
+  ASSERT_OK_AND_ASSIGN(Table streamed, engine_->StreamQuery(sql, 1000));  // a low guess grows
+  ASSERT_EQ(streamed.rows(), 300000u);
+  for (size_t row = 0; row < streamed.rows(); ++row) {
+    ASSERT_EQ(streamed.columns[0].Int(row), gathered.columns[0].Int(row));
+    ASSERT_EQ(streamed.columns[1].String(row), gathered.columns[1].String(row));
+    ASSERT_EQ(streamed.columns[2].IsValid(row), row % 7 != 0);
+  }
+  StatusOr<Table> failed = engine_->StreamQuery(
+      "SELECT CAST(CASE WHEN i < 250000 THEN i::VARCHAR ELSE 'x' END AS BIGINT) AS v "
+      "FROM range(300000) r(i)",
+      300000);
+  EXPECT_FALSE(failed.ok());
+  EXPECT_THAT(failed.status().message(), HasSubstr("Could not convert string 'x'"));
+  EXPECT_THAT(engine_->StreamQuery("SELECT * FROM nowhere", 1).status().message(),
+              HasSubstr("nowhere"));
+}
+
 }  // namespace
 }  // namespace cairn::offline
