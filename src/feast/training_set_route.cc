@@ -1,6 +1,8 @@
 #include "feast/training_set_route.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <semaphore>
 #include <thread>
 
@@ -81,6 +83,21 @@ StatusOr<TrainingSetRequest> DecodeRequest(const json::Document& doc) {
   return r;
 }
 
+// A FLOAT column's value in the shortest form that reads back as the same
+// float (0.4566, not the double it widens to, 0.45660001039505005).
+void AppendFloat(std::string& out, double value) {
+  float f = static_cast<float>(value);
+  if (!std::isfinite(f)) return json::AppendDouble(out, value);  // "NaN", "Infinity"
+  char buffer[32];
+  char* end = std::to_chars(buffer, buffer + sizeof(buffer), f).ptr;
+  if (std::string_view(buffer, static_cast<size_t>(end - buffer)).find_first_of(".e") ==
+      std::string_view::npos) {
+    *end++ = '.';
+    *end++ = '0';
+  }
+  out.append(buffer, end);
+}
+
 void AppendCell(std::string& out, const Column& column, size_t row) {
   if (!column.IsValid(row)) {
     out += "null";
@@ -100,6 +117,8 @@ void AppendCell(std::string& out, const Column& column, size_t row) {
       out += '"';
       return;
     case ColumnType::kFloat:
+      AppendFloat(out, column.Double(row));
+      return;
     case ColumnType::kDouble:
       json::AppendDouble(out, column.Double(row));
       return;
