@@ -345,12 +345,8 @@ Status LoadEntityFrame(offline::Engine& engine, const Frame& frame,
     }
     entities->columns.push_back(std::move(column));
   }
-  std::vector<offline::VirtualColumn> columns;
-  for (size_t c = 0; c < entities->columns.size(); ++c) {
-    columns.push_back({.name = entities->columns[c].name(), .source = entities, .column = c});
-  }
   const std::string rows_name = table + "_rows";
-  RETURN_IF_ERROR(engine.RegisterVirtualTable(rows_name, std::move(columns), rows));
+  RETURN_IF_ERROR(engine.RegisterTable(rows_name, std::move(entities)));
   // The virtual table scans in row order on one thread, so the copy keeps
   // the request's order (the training set answers in it).
   return engine.Execute("CREATE OR REPLACE TEMP TABLE " + QuoteIdentifier(table) +

@@ -112,11 +112,7 @@ StatusOr<size_t> AppendPushedRows(offline::Engine& engine, const FeatureRepo& re
     table->columns.push_back(std::move(column));
   }
 
-  std::vector<offline::VirtualColumn> columns;
-  for (size_t c = 0; c < table->columns.size(); ++c) {
-    columns.push_back({.name = table->columns[c].name(), .source = table, .column = c});
-  }
-  RETURN_IF_ERROR(engine.RegisterVirtualTable("pushed_rows", std::move(columns), rows));
+  RETURN_IF_ERROR(engine.RegisterTable("pushed_rows", std::move(table)));
 
   std::string dir = PushedRowsDir(root, repo.project, push.name);
   std::error_code ec;

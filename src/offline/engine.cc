@@ -630,6 +630,15 @@ StatusOr<std::vector<ColumnInfo>> Engine::Describe(std::string_view sql) {
   return out;
 }
 
+Status Engine::RegisterTable(const std::string& name, std::shared_ptr<const Table> table) {
+  std::vector<VirtualColumn> columns;
+  for (size_t c = 0; c < table->columns.size(); ++c) {
+    columns.push_back({.name = table->columns[c].name(), .source = table, .column = c});
+  }
+  size_t rows = table->rows();
+  return RegisterVirtualTable(name, std::move(columns), rows);
+}
+
 void Engine::KeepAlive(std::shared_ptr<const void> resource) {
   impl_->kept_alive.push_back(std::move(resource));
 }

@@ -72,6 +72,9 @@ class Engine {
   Status RegisterVirtualTable(const std::string& name, std::vector<VirtualColumn> columns,
                               size_t rows);
 
+  // RegisterVirtualTable of every column of `table`, under their own names.
+  Status RegisterTable(const std::string& name, std::shared_ptr<const Table> table);
+
   // Keeps `resource` alive as long as the engine: what registered views
   // need while they may be read (a lock on the files they name).
   void KeepAlive(std::shared_ptr<const void> resource);
