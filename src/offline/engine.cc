@@ -302,6 +302,16 @@ struct ScanState {
 
 void DestroyScanState(void* state) { delete static_cast<ScanState*>(state); }
 
+// InvalidArgument carrying DuckDB's error. DuckDB appends the SQL text around
+// the error position; users did not write that SQL, so only the first
+// paragraph is theirs to read.
+Status DuckDbError(const char* error) {
+  std::string message = error != nullptr ? error : "DuckDB query failed";
+  size_t context = message.find("\n\nLINE ");
+  if (context != std::string::npos) message.resize(context);
+  return InvalidArgument(message);
+}
+
 }  // namespace
 
 struct Engine::Impl {
@@ -488,13 +498,7 @@ struct Engine::Impl {
   Status Run(std::string_view sql, Result* result) {
     std::string text(sql);
     if (duckdb_query(conn, text.c_str(), result->get()) == DuckDBError) {
-      const char* error = duckdb_result_error(result->get());
-      std::string message = error != nullptr ? error : "DuckDB query failed";
-      // DuckDB appends the SQL text around the error position; users did not
-      // write that SQL, so only the first paragraph is theirs to read.
-      size_t context = message.find("\n\nLINE ");
-      if (context != std::string::npos) message.resize(context);
-      return InvalidArgument(message);
+      return DuckDbError(duckdb_result_error(result->get()));
     }
     return Status::Ok();
   }
@@ -504,26 +508,21 @@ struct Engine::Impl {
   Status RunStreaming(std::string_view sql, Result* result) {
     std::string text(sql);
     duckdb_prepared_statement statement = nullptr;
-    auto fail = [&](const char* error) {
-      std::string message = error != nullptr ? error : "DuckDB query failed";
-      size_t context = message.find("\n\nLINE ");
-      if (context != std::string::npos) message.resize(context);
-      return InvalidArgument(message);
-    };
     if (duckdb_prepare(conn, text.c_str(), &statement) == DuckDBError) {
-      Status error = fail(duckdb_prepare_error(statement));
+      Status error = DuckDbError(duckdb_prepare_error(statement));
       duckdb_destroy_prepare(&statement);
       return error;
     }
     duckdb_pending_result pending = nullptr;
     if (duckdb_pending_prepared_streaming(statement, &pending) == DuckDBError) {
-      Status error = fail(duckdb_pending_error(pending));
+      Status error = DuckDbError(duckdb_pending_error(pending));
       duckdb_destroy_pending(&pending);
       duckdb_destroy_prepare(&statement);
       return error;
     }
     duckdb_state state = duckdb_execute_pending(pending, result->get());
-    Status error = state == DuckDBError ? fail(duckdb_result_error(result->get())) : Status::Ok();
+    Status error =
+        state == DuckDBError ? DuckDbError(duckdb_result_error(result->get())) : Status::Ok();
     duckdb_destroy_pending(&pending);
     duckdb_destroy_prepare(&statement);
     return error;
@@ -596,10 +595,7 @@ StatusOr<Table> ReadResult(duckdb_result* result, size_t expected_rows) {
   }
   // A streamed result reports a failure met part-way (a bad cast) here.
   if (const char* error = duckdb_result_error(result); error != nullptr && *error != '\0') {
-    std::string message = error;
-    size_t context = message.find("\n\nLINE ");
-    if (context != std::string::npos) message.resize(context);
-    return InvalidArgument(message);
+    return DuckDbError(error);
   }
   return table;
 }
