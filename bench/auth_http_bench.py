@@ -24,25 +24,9 @@ CAIRN = os.path.join(tb.REPO, "build", "release", "cairn")
 
 
 def wrk(port, script, connections, seconds, run_ids, token):
-    env = dict(os.environ, RUN_IDS=",".join(run_ids))
-    if token:
-        env["AUTHORIZATION"] = f"Bearer {token}"
-    cmd = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency",
-           "-s", os.path.join(tb.WRK_DIR, script)]
-    out = subprocess.run(cmd + [f"http://127.0.0.1:{port}"], env=env, capture_output=True, text=True,
-                         check=True)
-    if "failed:" in out.stderr:
-        raise SystemExit(f"wrk saw errors: {out.stderr[:500]}")
-    return parse(out.stdout)
-
-
-def parse(text):
-    import re
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    m = re.search(r"50%\s+([\d.]+)(us|ms|s)", text)
-    value, unit = float(m.group(1)), m.group(2)
-    p50 = value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-    return rps, p50
+    """tracking_bench's wrk, with the bearer token (if any) on every request."""
+    extra = {"AUTHORIZATION": f"Bearer {token}"} if token else None
+    return tb.wrk(port, script, connections, seconds, run_ids, extra)
 
 
 class AuthClient(tb.Client):

@@ -17,6 +17,7 @@ The load generators share the 2 cores with the server, as the issue's figures as
 import argparse
 import concurrent.futures
 import http.client
+import itertools
 import json
 import os
 import re
@@ -25,7 +26,6 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -142,10 +142,16 @@ def new_runs(client, n, experiment="bench"):
                  ["run"]["info"]["run_id"] for i in range(n)]
 
 
+_wrk_runs = itertools.count(1)
+
+
 def wrk(port, script, connections, seconds, run_ids=(), extra_env=None, threads=2):
     """Runs a bench/wrk script; returns (requests/s, p50 ms, p99 ms). Errors
     (a Lua-reported failure or any non-2xx answer) stop the bench."""
-    env = dict(os.environ, RUN_IDS=",".join(run_ids), **(extra_env or {}))
+    # Each run counts from its own base: log_metric.lua's points must never
+    # repeat an earlier run's (a repeated point is skipped, nothing to fsync).
+    env = dict(os.environ, RUN_IDS=",".join(run_ids), COUNTER_BASE=str(next(_wrk_runs) * 10**10),
+               **(extra_env or {}))
     out = subprocess.run(["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
                           os.path.join(WRK_DIR, script), f"http://127.0.0.1:{port}"],
                          env=env, capture_output=True, text=True, check=True)
