@@ -180,6 +180,13 @@ StatusOr<std::unique_ptr<SqlConnection>> OpenConnection(const std::string& path,
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   // In WAL mode, NORMAL syncs only at checkpoints: a commit then survives a
   // crash of the process (it is in the OS's cache) but not of the machine.
+  // FULL flushes the WAL inside COMMIT, under the write lock. Tried and
+  // measured worse: NORMAL plus our own fdatasync of the WAL after releasing
+  // the lock, so the next group's statements overlap the flush. The disk
+  // flushes one at a time (about 0.15 ms each here, whatever the size), so
+  // throughput is writes per flush times flushes per second; overlapping
+  // split the groups (8 -> about 3 writes per flush) and 16 connections of
+  // log-metric fell from 26k to 17k calls/s, while 1 connection was no faster.
   std::string synchronous = durability == Durability::kFull ? "FULL" : "NORMAL";
   Status pragmas = connection->ExecuteScript(
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=" + synchronous +
