@@ -10,6 +10,7 @@ struct ConnectionStore::PendingWrite {
   std::function<Status(SqlSession&)> fn;
   std::function<void(Status)> done;
   std::shared_ptr<const WriteContext> context;  // Captured from the submitting thread.
+  bool may_rerun = true;                        // False for Write(), whose callers never agreed to it.
   Status result;
 };
 
@@ -63,14 +64,14 @@ Status ConnectionStore::Write(const std::function<Status(SqlSession&)>& fn) {
   Status result;
   // `fn` outlives the wait below, so the queued copy may refer to it.
   // The caller waits anyway, so it may as well commit when the store is idle.
-  WriteAsync([&fn](SqlSession& db) { return fn(db); },
-             [&](Status status) {
-               std::lock_guard lock(mu);
-               result = std::move(status);
-               finished = true;
-               cv.notify_one();
-             },
-             WriteSize::kSmall);
+  Submit([&fn](SqlSession& db) { return fn(db); },
+         [&](Status status) {
+           std::lock_guard lock(mu);
+           result = std::move(status);
+           finished = true;
+           cv.notify_one();
+         },
+         WriteSize::kSmall, /*may_rerun=*/false);
   std::unique_lock lock(mu);
   cv.wait(lock, [&] { return finished; });
   return result;
@@ -78,10 +79,16 @@ Status ConnectionStore::Write(const std::function<Status(SqlSession&)>& fn) {
 
 void ConnectionStore::WriteAsync(std::function<Status(SqlSession&)> fn,
                                  std::function<void(Status)> done, WriteSize size) {
+  Submit(std::move(fn), std::move(done), size, /*may_rerun=*/true);
+}
+
+void ConnectionStore::Submit(std::function<Status(SqlSession&)> fn,
+                             std::function<void(Status)> done, WriteSize size, bool may_rerun) {
   auto pending = std::make_unique<PendingWrite>();
   pending->fn = std::move(fn);
   pending->done = std::move(done);
   pending->context = ScopedWriteContext::Current();
+  pending->may_rerun = may_rerun;
   {
     std::lock_guard lock(write_mu_);
     if (stopping_) {
@@ -146,15 +153,16 @@ void ConnectionStore::CommitLoop() {
 
 void ConnectionStore::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch) {
   SqlConnection& db = *writer_;
-  Status begin = db.ExecuteScript(options_.begin_write);
-  if (!begin.ok()) {
-    Status failure = Unavailable("The metadata store could not start a transaction (" +
-                                 begin.message() + "); retry the request.");
-    for (auto& p : batch) p->result = failure;
-    return;
-  }
+  if (!Begin(batch)) return;
   // A lone write needs no savepoint: its failure rolls back the transaction.
   bool use_savepoints = batch.size() > 1;
+  if (use_savepoints &&
+      std::all_of(batch.begin(), batch.end(), [](const auto& p) { return p->may_rerun; })) {
+    if (RunWithoutSavepoints(batch)) return Commit(batch);
+    // Some write failed and the transaction is rolled back: run the batch
+    // again, each write in its own savepoint, to keep all but the failures.
+    if (!Begin(batch)) return;
+  }
   bool any_applied = false;
   for (auto& p : batch) {
     if (use_savepoints) {
@@ -179,15 +187,40 @@ void ConnectionStore::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& ba
     db.ExecuteScript("ROLLBACK").IgnoreError();
     return;
   }
+  Commit(batch);
+}
+
+bool ConnectionStore::Begin(std::vector<std::unique_ptr<PendingWrite>>& batch) {
+  Status begin = writer_->ExecuteScript(options_.begin_write);
+  if (begin.ok()) return true;
+  Status failure = Unavailable("The metadata store could not start a transaction (" +
+                               begin.message() + "); retry the request.");
+  for (auto& p : batch) p->result = failure;
+  return false;
+}
+
+bool ConnectionStore::RunWithoutSavepoints(std::vector<std::unique_ptr<PendingWrite>>& batch) {
+  SqlConnection& db = *writer_;
+  for (auto& p : batch) {
+    p->result = RunWrite(db, *p);
+    if (!p->result.ok()) {
+      db.ExecuteScript("ROLLBACK").IgnoreError();
+      return false;
+    }
+  }
+  return true;
+}
+
+void ConnectionStore::Commit(std::vector<std::unique_ptr<PendingWrite>>& batch) {
+  SqlConnection& db = *writer_;
   Status commit = db.ExecuteScript("COMMIT");
-  if (!commit.ok()) {
-    LogError("metadata commit failed", {{"error", commit.ToString()}});
-    db.ExecuteScript("ROLLBACK").IgnoreError();
-    for (auto& p : batch) {
-      if (p->result.ok()) {
-        p->result = Unavailable("The metadata store failed to commit (" + commit.message() +
-                                "); nothing was written, retry the request.");
-      }
+  if (commit.ok()) return;
+  LogError("metadata commit failed", {{"error", commit.ToString()}});
+  db.ExecuteScript("ROLLBACK").IgnoreError();
+  for (auto& p : batch) {
+    if (p->result.ok()) {
+      p->result = Unavailable("The metadata store failed to commit (" + commit.message() +
+                              "); nothing was written, retry the request.");
     }
   }
 }

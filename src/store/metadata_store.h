@@ -154,6 +154,10 @@ class MetadataStore {
   // the calling thread and `done` runs before WriteAsync returns. Either way
   // `done` must be quick and must not call back into the store (post work
   // elsewhere).
+  // `fn` may run more than once: writes that share a transaction run without
+  // savepoints, and if one fails, the transaction is rolled back and run
+  // again with a savepoint per write. So `fn` must depend only on the
+  // database it is given, and keep no state between runs.
   virtual void WriteAsync(std::function<Status(SqlSession&)> fn, std::function<void(Status)> done,
                           WriteSize size = WriteSize::kLarge) = 0;
 

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cmath>
@@ -23,6 +24,7 @@
 #include <filesystem>
 #include <future>
 #include <limits>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <thread>
@@ -521,6 +523,64 @@ TEST_P(MetadataStoreTest, ConcurrentWritesAllLandAndFailAlone) {
   }
   EXPECT_EQ(ReadInts("SELECT id FROM events ORDER BY id"), want);
   EXPECT_EQ(want.size(), size_t{kThreads * kWritesPerThread * 9 / 10});
+}
+
+TEST_P(MetadataStoreTest, AsyncWritesSharingATransactionFailAloneAndLandOnce) {
+  // WriteAsync batches first run without savepoints; a failure rolls the
+  // batch back and runs it again write by write. Each write that succeeds
+  // must land exactly once (a second landing would fail on the primary key),
+  // and a failed write must leave nothing behind.
+  ASSERT_OK(Script("CREATE TABLE async_events (id BIGINT PRIMARY KEY, note TEXT)"));
+  // Hold the commit thread, so that every write below queues up behind it
+  // and they share transactions.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> holding;
+  store_->WriteAsync(
+      [&holding, released](SqlSession&) {
+        holding.set_value();
+        released.wait();
+        return Status::Ok();
+      },
+      [](Status) {}, MetadataStore::WriteSize::kLarge);
+  holding.get_future().wait();
+
+  constexpr int64_t kWrites = 1500;
+  auto fails = [](int64_t id) { return id % 37 == 5; };
+  std::atomic<int64_t> runs{0};
+  std::vector<std::future<Status>> results;
+  for (int64_t id = 0; id < kWrites; ++id) {
+    auto answer = std::make_shared<std::promise<Status>>();
+    results.push_back(answer->get_future());
+    store_->WriteAsync(
+        [id, fails, &runs](SqlSession& db) -> Status {
+          ++runs;
+          RETURN_IF_ERROR(
+              db.Execute("INSERT INTO async_events (id, note) VALUES (?, 'a')", {id}).status());
+          RETURN_IF_ERROR(
+              db.Execute("UPDATE async_events SET note = 'b' WHERE id = ?", {id}).status());
+          if (fails(id)) return FailedPrecondition("rejected " + std::to_string(id));
+          return Status::Ok();
+        },
+        [answer](Status status) { answer->set_value(std::move(status)); },
+        MetadataStore::WriteSize::kLarge);
+  }
+  release.set_value();
+
+  std::vector<int64_t> want;
+  for (int64_t id = 0; id < kWrites; ++id) {
+    Status got = results[static_cast<size_t>(id)].get();
+    if (fails(id)) {
+      EXPECT_EQ(got, FailedPrecondition("rejected " + std::to_string(id)));
+    } else {
+      EXPECT_TRUE(got.ok()) << "write " << id << ": " << got.ToString();
+      want.push_back(id);
+    }
+  }
+  EXPECT_EQ(ReadInts("SELECT id FROM async_events ORDER BY id"), want);
+  EXPECT_EQ(ReadInt("SELECT COUNT(*) FROM async_events WHERE note <> 'b'"), 0);
+  // The failures made their batches run twice.
+  EXPECT_GT(runs.load(), kWrites);
 }
 
 TEST_P(MetadataStoreTest, SmallWriteAsyncOnAnIdleStoreIsDurableBeforeItReturns) {
