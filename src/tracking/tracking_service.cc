@@ -417,6 +417,15 @@ size_t RowsPerInsert(const SqlSession& db, size_t width) {
   return db.dialect() == store::Dialect::kPostgres ? std::min<size_t>(1000, 65535 / width) : 100;
 }
 
+// "VALUES (?, ...), (?, ...)": `rows` tuples of `width` placeholders.
+std::string ValuesList(size_t rows, size_t width) {
+  std::string tuple = "(" + std::string(2 * width - 1, '?') + ")";
+  for (size_t i = 2; i < tuple.size() - 1; i += 2) tuple[i] = ',';
+  std::string sql = "VALUES ";
+  for (size_t i = 0; i < rows; ++i) sql += i == 0 ? tuple : ", " + tuple;
+  return sql;
+}
+
 // Runs `insert` + " VALUES (?, ...), (?, ...) ... " + `on_conflict` over
 // `rows` (each `width` values) in statements of up to RowsPerInsert rows.
 // An upsert's rows must not repeat a conflict key (PostgreSQL refuses to
@@ -424,8 +433,6 @@ size_t RowsPerInsert(const SqlSession& db, size_t width) {
 Status InsertRows(SqlSession& db, const std::string& insert, size_t width,
                   const std::vector<SqlValue>& rows,
                   const std::string& on_conflict = "ON CONFLICT DO NOTHING") {
-  std::string tuple = "(" + std::string(2 * width - 1, '?') + ")";
-  for (size_t i = 2; i < tuple.size() - 1; i += 2) tuple[i] = ',';
   size_t count = rows.size() / width;
   std::string sql;
   size_t sql_rows = 0;
@@ -433,9 +440,7 @@ Status InsertRows(SqlSession& db, const std::string& insert, size_t width,
   for (size_t start = 0; start < count; start += per_statement) {
     size_t n = std::min(per_statement, count - start);
     if (n != sql_rows) {
-      sql = insert + " VALUES ";
-      for (size_t i = 0; i < n; ++i) sql += i == 0 ? tuple : ", " + tuple;
-      sql += " " + on_conflict;
+      sql = insert + " " + ValuesList(n, width) + " " + on_conflict;
       sql_rows = n;
     }
     RETURN_IF_ERROR(
@@ -443,6 +448,40 @@ Status InsertRows(SqlSession& db, const std::string& insert, size_t width,
             .status());
   }
   return Status::Ok();
+}
+
+// As InsertRows, for rows that belong to the active run `run_id`, whose
+// columns `run_columns` (of runs r) go first in each inserted row: the run is
+// looked up inside each statement rather than by a query of its own (on
+// PostgreSQL, one round trip fewer per log-metric). Nothing is inserted for
+// a run that is missing or not active. Returns the rows inserted or updated.
+StatusOr<int64_t> InsertRowsOfActiveRun(SqlSession& db, const std::string& insert,
+                                        const std::string& run_columns, size_t width,
+                                        const std::vector<SqlValue>& rows,
+                                        const std::string& run_id, const std::string& on_conflict) {
+  std::string columns;
+  for (size_t c = 1; c <= width; ++c) columns += ", v.column" + std::to_string(c);
+  size_t count = rows.size() / width;
+  std::string sql;
+  size_t sql_rows = 0;
+  int64_t changed = 0;
+  std::vector<SqlValue> params;
+  const size_t per_statement = RowsPerInsert(db, width + 1);
+  for (size_t start = 0; start < count; start += per_statement) {
+    size_t n = std::min(per_statement, count - start);
+    if (n != sql_rows) {
+      // SQLite needs the WHERE to read ON CONFLICT as an upsert, not a join.
+      sql = insert + " SELECT " + run_columns + columns + " FROM runs r, (" + ValuesList(n, width) +
+            ") AS v WHERE r.run_uuid = ? AND r.lifecycle_stage = 'active' " + on_conflict;
+      sql_rows = n;
+    }
+    params.assign(rows.begin() + static_cast<ptrdiff_t>(start * width),
+                  rows.begin() + static_cast<ptrdiff_t>((start + n) * width));
+    params.emplace_back(run_id);
+    ASSIGN_OR_RETURN(int64_t inserted, db.Execute(sql, params));
+    changed += inserted;
+  }
+  return changed;
 }
 
 // Inserts the points logged without a model; a point already stored (a
@@ -526,6 +565,47 @@ Status InsertModelMetricPoints(SqlSession& db, int64_t run_key,
                     "(latest_model_metrics.timestamp, latest_model_metrics.step)");
 }
 
+constexpr const char* kLatestMetricUpsert =
+    "ON CONFLICT (run_key, key) DO UPDATE SET step = excluded.step, timestamp = "
+    "excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan WHERE (excluded.step, "
+    "excluded.timestamp, excluded.value) > (latest_metrics.step, latest_metrics.timestamp, "
+    "latest_metrics.value)";
+
+// WriteBatch for run metrics alone (log-metric, and most log-batch calls)
+// on PostgreSQL: the run is looked up inside the inserts, two round trips
+// instead of three. Only when nothing was inserted (the run is missing or not
+// active, or every point was already stored) is the run read on its own, to
+// tell those apart.
+Status WriteRunMetrics(SqlSession& db, const std::string& run_id,
+                       const std::vector<Metric>& metrics,
+                       const std::map<std::string, const Metric*>& latest) {
+  std::vector<SqlValue> points;
+  points.reserve(metrics.size() * 5);
+  for (const Metric& m : metrics) {
+    points.insert(points.end(), {m.key, m.step, m.timestamp, StoredValue(m.value),
+                                 int64_t{std::isnan(m.value) ? 1 : 0}});
+  }
+  ASSIGN_OR_RETURN(int64_t inserted,
+                   InsertRowsOfActiveRun(
+                       db, "INSERT INTO metrics (run_key, key, step, timestamp, value, is_nan)",
+                       "r.run_key", 5, points, run_id, "ON CONFLICT DO NOTHING"));
+  if (inserted == 0) {
+    // A retried request changes nothing; a missing or inactive run is an error.
+    return FindActiveRun(db, run_id).status();
+  }
+  std::vector<SqlValue> latest_rows;
+  for (const auto& [key, m] : latest) {
+    latest_rows.insert(latest_rows.end(), {key, m->step, m->timestamp, StoredValue(m->value),
+                                           int64_t{std::isnan(m->value) ? 1 : 0}});
+  }
+  return InsertRowsOfActiveRun(
+             db,
+             "INSERT INTO latest_metrics (run_key, experiment_id, key, step, timestamp, value, "
+             "is_nan)",
+             "r.run_key, r.experiment_id", 5, latest_rows, run_id, kLatestMetricUpsert)
+      .status();
+}
+
 Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
   const std::string& run_id = batch.run_id;
   const auto& metrics = batch.metrics;
@@ -543,6 +623,15 @@ Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
     if (!inserted && newer(m, *it->second)) it->second = &m;
   }
 
+  // PostgreSQL only: on SQLite, where a query costs no round trip, the
+  // insert-from-join is the slower plan (16 connections of log-metric:
+  // 28k -> 23k calls/s).
+  bool run_metrics_only =
+      db.dialect() == store::Dialect::kPostgres && !metrics.empty() && params.empty() &&
+      tags.empty() &&
+      std::all_of(metrics.begin(), metrics.end(), [](const Metric& m) { return m.model_id.empty(); });
+  if (run_metrics_only) return WriteRunMetrics(db, run_id, metrics, latest);
+
   ASSIGN_OR_RETURN(RunRow row, FindActiveRun(db, run_id));
   RETURN_IF_ERROR(
       InsertParamsOnce(db, "params", "run_key", row.run_key, "run ID='" + run_id + "'", params));
@@ -558,11 +647,7 @@ Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
   RETURN_IF_ERROR(InsertRows(
       db,
       "INSERT INTO latest_metrics (run_key, experiment_id, key, step, timestamp, value, is_nan)", 7,
-      latest_rows,
-      "ON CONFLICT (run_key, key) DO UPDATE SET step = excluded.step, timestamp = "
-      "excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan WHERE (excluded.step, "
-      "excluded.timestamp, excluded.value) > (latest_metrics.step, latest_metrics.timestamp, "
-      "latest_metrics.value)"));
+      latest_rows, kLatestMetricUpsert));
   return Status::Ok();
 }
 
