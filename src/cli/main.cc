@@ -86,6 +86,12 @@ int main(int argc, char** argv) {
                    "Feature project the Feast endpoints serve (default: the only one applied)")
       ->envname("CAIRN_FEATURE_PROJECT");
   server
+      ->add_option("--training-set-json-max-cells", config.training_set_json_max_cells,
+                   "Largest training set (rows x columns) answered as JSON by "
+                   "/api/cairn/v1/features/historical; bigger ones need out_path (default "
+                   "20,000,000)")
+      ->envname("CAIRN_TRAINING_SET_JSON_MAX_CELLS");
+  server
       ->add_flag("--require-signed-models", config.require_signed_models,
                  "Refuse to hand out model versions that are unsigned or whose files changed")
       ->envname("CAIRN_REQUIRE_SIGNED_MODELS");

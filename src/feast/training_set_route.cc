@@ -59,8 +59,8 @@ StatusOr<TrainingSetRequest> DecodeRequest(const json::Document& doc) {
   }
   ASSIGN_OR_RETURN(r.out_path, OptionalString(doc, "out_path"));
   // Relative paths would depend on where the server was started.
-  for (auto [field, path] : {std::pair{"entities_path", &r.entities_path},
-                             std::pair{"out_path", &r.out_path}}) {
+  for (auto [field, path] :
+       {std::pair{"entities_path", &r.entities_path}, std::pair{"out_path", &r.out_path}}) {
     if (!path->empty() && !path->starts_with('/')) {
       return InvalidArgument(std::string(field) + ": '" + *path +
                              "' is relative; give an absolute path on the server");
@@ -169,17 +169,15 @@ std::string EncodeAnswer(size_t rows, const std::vector<ColumnInfo>& columns,
   return out;
 }
 
-StatusOr<std::string> BuildTrainingSet(const FeastDependencies& deps,
-                                       const TrainingSetRequest& r) {
-  ASSIGN_OR_RETURN(std::shared_ptr<const features::FeatureRepo> repo,
-                   deps.serving->Definitions());
+StatusOr<std::string> BuildTrainingSet(const FeastDependencies& deps, const TrainingSetRequest& r) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const features::FeatureRepo> repo, deps.serving->Definitions());
   if (r.registry_version > 0) {
     ASSIGN_OR_RETURN(features::FeatureRepo older,
                      deps.registry->Load(repo->project, r.registry_version));
     repo = std::make_shared<const features::FeatureRepo>(std::move(older));
   }
-  ASSIGN_OR_RETURN(auto resolved, features::ResolveFeatures(*repo, r.features, r.service,
-                                                            r.full_feature_names));
+  ASSIGN_OR_RETURN(auto resolved,
+                   features::ResolveFeatures(*repo, r.features, r.service, r.full_feature_names));
   ASSIGN_OR_RETURN(std::unique_ptr<offline::Engine> engine, deps.open_engine());
   if (r.entities.has_value()) {
     RETURN_IF_ERROR(features::LoadEntityFrame(*engine, *r.entities, r.timestamp_column));
@@ -187,11 +185,11 @@ StatusOr<std::string> BuildTrainingSet(const FeastDependencies& deps,
     RETURN_IF_ERROR(features::LoadEntityFile(*engine, r.entities_path));
   }
   RETURN_IF_ERROR(features::RegisterSources(*engine, *repo, deps.pushed_root));
-  features::HistoricalRequest request{.features = std::move(resolved),
-                                      .timestamp_column = r.timestamp_column,
-                                      .created_cutoff_micros = r.created_cutoff_micros,
-                                      .threads = static_cast<int>(
-                                          std::max(1u, std::thread::hardware_concurrency()))};
+  features::HistoricalRequest request{
+      .features = std::move(resolved),
+      .timestamp_column = r.timestamp_column,
+      .created_cutoff_micros = r.created_cutoff_micros,
+      .threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))};
   ASSIGN_OR_RETURN(features::HistoricalResult result,
                    features::GetHistoricalFeatures(*engine, *repo, request));
   ASSIGN_OR_RETURN(std::vector<ColumnInfo> columns, engine->Describe(result.query));
@@ -199,6 +197,16 @@ StatusOr<std::string> BuildTrainingSet(const FeastDependencies& deps,
     Status written = features::WriteResult(*engine, result.query, r.out_path);
     if (!written.ok()) return InvalidArgument("out_path: " + written.message());
     return EncodeAnswer(result.rows, columns, nullptr, r.out_path);
+  }
+  // Refused before the rows are read: the table and its JSON would both be in memory.
+  uint64_t cells = static_cast<uint64_t>(result.rows) * columns.size();
+  if (cells > deps.training_set_json_max_cells) {
+    return InvalidArgument(
+        "The training set has " + std::to_string(result.rows) + " rows x " +
+        std::to_string(columns.size()) + " columns, more than the " +
+        std::to_string(deps.training_set_json_max_cells) +
+        " cells answered as JSON (the server's training_set_json_max_cells); set out_path to "
+        "write it to a Parquet or CSV file on the server instead");
   }
   ASSIGN_OR_RETURN(offline::Table data, engine->Query(result.query));
   return EncodeAnswer(data.rows(), columns, &data, "");
@@ -208,8 +216,8 @@ StatusOr<std::string> BuildTrainingSet(const FeastDependencies& deps,
 
 void RegisterTrainingSetRoute(mlflow::Surface& surface, const FeastDependencies& deps) {
   auth::AccessPolicy* access = surface.access;
-  auto slots = std::make_shared<std::counting_semaphore<kConcurrentRetrievals>>(
-      kConcurrentRetrievals);
+  auto slots =
+      std::make_shared<std::counting_semaphore<kConcurrentRetrievals>>(kConcurrentRetrievals);
   surface.router.Add(
       "POST", "/api/cairn/v1/features/historical",
       [deps, access, slots](HttpRequest& request) {

@@ -69,19 +69,23 @@ Status LoadConfigFile(const std::string& path, ServerConfig* config) {
           config->online_store_uri = value.as<std::string>();
         else if (key == "feature_project")
           config->feature_project = value.as<std::string>();
+        else if (key == "training_set_json_max_cells")
+          config->training_set_json_max_cells = value.as<uint64_t>();
         else {
           return InvalidArgument("Config file " + path + " line " +
                                  std::to_string(item.first.Mark().line + 1) + ": unknown key '" +
                                  key +
                                  "' (known: host, port, data_dir, store, artifacts, durability, "
                                  "workers, log_level, max_body_bytes, insecure, policies, keys, "
-                                 "require_signed_models, online_store, feature_project)");
+                                 "require_signed_models, online_store, feature_project, "
+                                 "training_set_json_max_cells)");
         }
       } catch (const YAML::Exception&) {
         // Say what the key takes, not only that the value is wrong.
-        std::string expected = key == "port"             ? "a port number, 0 to 65535"
-                               : key == "workers"        ? "a whole number of threads"
-                               : key == "max_body_bytes" ? "a whole number of bytes"
+        std::string expected = key == "port"                          ? "a port number, 0 to 65535"
+                               : key == "workers"                     ? "a whole number of threads"
+                               : key == "max_body_bytes"              ? "a whole number of bytes"
+                               : key == "training_set_json_max_cells" ? "a whole number of cells"
                                : key == "insecure" || key == "require_signed_models"
                                    ? "true or false"
                                    : "a string";

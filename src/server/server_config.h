@@ -43,6 +43,10 @@ struct ServerConfig {
   std::string online_store_uri;
   // The feature project the Feast endpoints serve; empty: the only one applied.
   std::string feature_project;
+  // A training set answered as JSON holds at most this many cells (rows x
+  // columns, about 16 bytes each); a bigger one is refused with a pointer
+  // to out_path, which writes a file instead of building the answer in memory.
+  uint64_t training_set_json_max_cells = 20'000'000;
 
   // The effective URIs once data_dir defaults are applied.
   std::string EffectiveStoreUri() const;

@@ -210,13 +210,15 @@ int RunServer(const ServerConfig& config) {
       }
     }
   });
-  feast::RegisterFeastRoutes(surface, {.serving = &online_serving,
-                                       .registry = &feature_registry,
-                                       .store = online_store->get(),
-                                       .open_engine = [] { return offline::Engine::Open(); },
-                                       .stats = &feature_stats,
-                                       .env = Env::Default(),
-                                       .pushed_root = features::PushedRowsRoot(config.data_dir)});
+  feast::RegisterFeastRoutes(surface,
+                             {.serving = &online_serving,
+                              .registry = &feature_registry,
+                              .store = online_store->get(),
+                              .open_engine = [] { return offline::Engine::Open(); },
+                              .stats = &feature_stats,
+                              .env = Env::Default(),
+                              .pushed_root = features::PushedRowsRoot(config.data_dir),
+                              .training_set_json_max_cells = config.training_set_json_max_cells});
 
   http::ServerOptions options;
   options.host = config.host;

@@ -10,7 +10,7 @@ struct ConnectionStore::PendingWrite {
   std::function<Status(SqlSession&)> fn;
   std::function<void(Status)> done;
   std::shared_ptr<const WriteContext> context;  // Captured from the submitting thread.
-  bool may_rerun = true;                        // False for Write(), whose callers never agreed to it.
+  bool may_rerun = true;  // False for Write(), whose callers never agreed to it.
   Status result;
 };
 

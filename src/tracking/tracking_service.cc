@@ -626,10 +626,10 @@ Status WriteBatch(SqlSession& db, const LogBatchRequest& batch) {
   // PostgreSQL only: on SQLite, where a query costs no round trip, the
   // insert-from-join is the slower plan (16 connections of log-metric:
   // 28k -> 23k calls/s).
-  bool run_metrics_only =
-      db.dialect() == store::Dialect::kPostgres && !metrics.empty() && params.empty() &&
-      tags.empty() &&
-      std::all_of(metrics.begin(), metrics.end(), [](const Metric& m) { return m.model_id.empty(); });
+  bool run_metrics_only = db.dialect() == store::Dialect::kPostgres && !metrics.empty() &&
+                          params.empty() && tags.empty() &&
+                          std::all_of(metrics.begin(), metrics.end(),
+                                      [](const Metric& m) { return m.model_id.empty(); });
   if (run_metrics_only) return WriteRunMetrics(db, run_id, metrics, latest);
 
   ASSIGN_OR_RETURN(RunRow row, FindActiveRun(db, run_id));

@@ -76,17 +76,22 @@ STATS = """driver_id,event_timestamp,created,conv_rate,trips,tier
 
 @pytest.fixture(params=["lmdb", "redis"])
 def feature_server(request, server_factory, tmp_path):
+    extra = []
+    if request.param == "redis":
+        if not REDIS_URI:
+            pytest.skip("Redis online store skipped: set CAIRN_TEST_REDIS_URI")
+        extra = ["--online-store", REDIS_URI]
+    return start_feature_server(server_factory, tmp_path, extra)
+
+
+def start_feature_server(server_factory, tmp_path, extra):
+    """A server with the test repo applied; `extra` are more server flags."""
     project = f"fs{uuid.uuid4().hex[:8]}"
     repo = tmp_path / "repo"
     (repo / "data").mkdir(parents=True)
     (repo / "cairn_features.yaml").write_text(f"project: {project}\n")
     (repo / "defs.yaml").write_text(DEFINITIONS)
     (repo / "data" / "stats.csv").write_text(STATS)
-    extra = []
-    if request.param == "redis":
-        if not REDIS_URI:
-            pytest.skip("Redis online store skipped: set CAIRN_TEST_REDIS_URI")
-        extra = ["--online-store", REDIS_URI]
     server = server_factory.new(extra_args=extra)
     server.data_dir.mkdir(parents=True, exist_ok=True)
     applied = cairn_cli(server, "features", "apply", "--repo", str(repo))
@@ -255,6 +260,25 @@ def test_an_apply_reaches_the_running_server(feature_server):
         time.sleep(0.05)
     assert r.status_code == 200, r.text
     assert r.json()["results"][1]["statuses"] == ["NOT_FOUND"]
+
+
+def test_training_sets_too_big_for_json_name_out_path(server_factory, tmp_path):
+    server = start_feature_server(server_factory, tmp_path, ["--training-set-json-max-cells", "10"])
+    body = {"features": ["driver_stats:trips"],
+            "entities": {"driver_id": [1001] * 3, "event_timestamp": ["2026-01-01T12:00:00Z"] * 3}}
+    # 3 rows x 3 columns (driver_id, event_timestamp, trips): within the cap.
+    assert historical(server, body).json()["data"]["trips"] == [11, 11, 11]
+    body["entities"] = {key: values + values[:1] for key, values in body["entities"].items()}
+    r = historical(server, body)
+    assert r.status_code == 400, r.text
+    detail = r.json()["detail"]
+    assert "4 rows x 3 columns" in detail and "training_set_json_max_cells" in detail, detail
+    assert "out_path" in detail, detail
+    # The fix it names works: the same set, written to a file on the server.
+    out = tmp_path / "big.csv"
+    r = historical(server, {**body, "out_path": str(out)})
+    assert r.status_code == 200 and r.json()["row_count"] == 4, r.text
+    assert out.read_text().count("\n") == 5  # header + 4 rows
 
 
 @pytest.mark.parametrize("body,status,needle", [
