@@ -297,12 +297,16 @@ int main(int argc, char** argv) {
       cmd->add_option("--views", features_command.views,
                       "Feature views (default: every online one)")
           ->delimiter(',');
-      cmd->add_option("--online-store", config.online_store_uri,
-                      "lmdb:///dir or redis://host:port/db (default: LMDB in --data-dir/online)")
-          ->envname("CAIRN_ONLINE_STORE");
       cmd->add_option("--threads", features_command.threads, "DuckDB threads (0 = one per core)");
       cmd->add_flag("--no-stats", features_command.no_stats,
                     "Do not compute the window's statistics (cairn features stats)");
+    }
+    if (action == FeaturesAction::kMaterialize ||
+        action == FeaturesAction::kMaterializeIncremental || action == FeaturesAction::kApply) {
+      // apply drops the online tables no view reads any more.
+      cmd->add_option("--online-store", config.online_store_uri,
+                      "lmdb:///dir or redis://host:port/db (default: LMDB in --data-dir/online)")
+          ->envname("CAIRN_ONLINE_STORE");
     }
     if (action == FeaturesAction::kStats) {
       cmd->add_option("view", features_command.view, "Feature view")->required();

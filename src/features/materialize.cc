@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <future>
+#include <set>
 
 #include "core/huge_pages.h"
 #include "core/sha256.h"
@@ -247,6 +248,20 @@ StatusOr<ViewMaterialization> MaterializeView(offline::Engine& engine, const Fea
 }
 
 }  // namespace
+
+std::vector<std::string> OnlineTablesLeftBehind(const FeatureRepo& before,
+                                                const FeatureRepo& after) {
+  std::set<std::string> kept;
+  for (const FeatureView& view : after.feature_views) {
+    if (view.online) kept.insert(OnlineTable(after.project, view));
+  }
+  std::vector<std::string> left;
+  for (const FeatureView& view : before.feature_views) {
+    std::string table = OnlineTable(before.project, view);
+    if (view.online && !kept.contains(table)) left.push_back(std::move(table));
+  }
+  return left;
+}
 
 std::string OnlineTable(const std::string& project, const FeatureView& view) {
   std::string schema;

@@ -59,6 +59,13 @@ struct ViewMaterialization {
 // materialized again, instead of serving values under the wrong names.
 std::string OnlineTable(const std::string& project, const FeatureView& view);
 
+// The online tables of `before`'s views that no view of `after` reads: views
+// removed or taken offline, and views whose schema changed. Once `after` is
+// applied nothing reads or refreshes them; left in the store, their data
+// would take space for good, and be served again if such a view came back.
+std::vector<std::string> OnlineTablesLeftBehind(const FeatureRepo& before,
+                                                const FeatureRepo& after);
+
 // REQUIRES: RegisterSources(engine, repo) ran.
 // Errors: NotFound naming an unknown view; InvalidArgument for a view with
 // online disabled, an empty window, or a source that cannot be read; the

@@ -243,6 +243,23 @@ Status Stats(const ServerConfig& config, FeatureRegistry& registry, const Featur
   return Status::Ok();
 }
 
+// After an apply: the tables no view reads any more. The apply stands either
+// way; a table that cannot be dropped is named, with its data left in place.
+Status DropOnlineTables(const ServerConfig& config, const std::vector<std::string>& tables) {
+  if (tables.empty()) return Status::Ok();
+  StatusOr<std::unique_ptr<online::OnlineStore>> store = OpenOnlineStore(config);
+  for (const std::string& table : tables) {
+    Status dropped = store.ok() ? (*store)->DropTable(table) : store.status();
+    if (!dropped.ok()) {
+      return Status(dropped.code(), "Applied, but could not drop the online table " + table +
+                                        ", which no feature view reads now: " + dropped.message() +
+                                        ". Its records stay in the online store.");
+    }
+    std::cout << "Dropped online table " << table << " (no feature view reads it now).\n";
+  }
+  return Status::Ok();
+}
+
 Status Run(const ServerConfig& config, FeatureRegistry& registry, const FeaturesCommand& c) {
   switch (c.action) {
     case FeaturesCommand::Action::kPlan: {
@@ -256,11 +273,12 @@ Status Run(const ServerConfig& config, FeatureRegistry& registry, const Features
       int64_t version = 0;
       ASSIGN_OR_RETURN(features::Plan plan, registry.Apply(repo, CliUser(), &version));
       std::cout << features::RenderPlan(plan);
-      if (!plan.empty()) {
-        std::cout << "Applied: project '" << repo.project << "' is now at version " << version
-                  << ".\n";
-      }
-      return Status::Ok();
+      if (plan.empty()) return Status::Ok();
+      std::cout << "Applied: project '" << repo.project << "' is now at version " << version
+                << ".\n";
+      if (plan.base_version == 0) return Status::Ok();
+      ASSIGN_OR_RETURN(FeatureRepo before, registry.Load(repo.project, plan.base_version));
+      return DropOnlineTables(config, features::OnlineTablesLeftBehind(before, repo));
     }
     case FeaturesCommand::Action::kList: {
       ASSIGN_OR_RETURN(std::string project, ProjectOf(registry, c));

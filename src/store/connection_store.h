@@ -4,8 +4,9 @@
 //
 // Group commit: Write() enqueues its callback and waits. The committer thread
 // takes every queued callback, opens one transaction, runs each inside its
-// own SAVEPOINT (rolled back alone if it fails), commits once, then wakes each
-// caller with its own status. Under load, hundreds of requests share one fsync.
+// own SAVEPOINT (rolled back alone if it fails; but see below), commits once,
+// then wakes each caller with its own status. Under load, hundreds of
+// requests share one fsync.
 // A batch of WriteAsync callbacks (which may run twice, see MetadataStore)
 // first runs without savepoints: on PostgreSQL each SAVEPOINT and RELEASE is
 // a round trip, two of a log-metric's five. Only if one of them fails is the

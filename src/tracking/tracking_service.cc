@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -426,6 +427,36 @@ std::string ValuesList(size_t rows, size_t width) {
   return sql;
 }
 
+// Runs the statement `sql_for(n)`, whose first n * width placeholders are
+// n rows of values and the rest `trailing`, over `rows` (each `width`
+// values) in chunks of up to RowsPerInsert rows. Returns the rows changed.
+StatusOr<int64_t> RunInChunks(SqlSession& db, size_t width, const std::vector<SqlValue>& rows,
+                              const std::function<std::string(size_t n)>& sql_for,
+                              const std::vector<SqlValue>& trailing = {}) {
+  size_t count = rows.size() / width;
+  std::string sql;
+  size_t sql_rows = 0;
+  int64_t changed = 0;
+  std::vector<SqlValue> params;
+  const size_t per_statement = RowsPerInsert(db, width + trailing.size());
+  for (size_t start = 0; start < count; start += per_statement) {
+    size_t n = std::min(per_statement, count - start);
+    if (n != sql_rows) {
+      sql = sql_for(n);
+      sql_rows = n;
+    }
+    std::span<const SqlValue> values(rows.data() + start * width, n * width);
+    if (!trailing.empty()) {
+      params.assign(values.begin(), values.end());
+      params.insert(params.end(), trailing.begin(), trailing.end());
+      values = params;
+    }
+    ASSIGN_OR_RETURN(int64_t inserted, db.Execute(sql, values));
+    changed += inserted;
+  }
+  return changed;
+}
+
 // Runs `insert` + " VALUES (?, ...), (?, ...) ... " + `on_conflict` over
 // `rows` (each `width` values) in statements of up to RowsPerInsert rows.
 // An upsert's rows must not repeat a conflict key (PostgreSQL refuses to
@@ -433,21 +464,10 @@ std::string ValuesList(size_t rows, size_t width) {
 Status InsertRows(SqlSession& db, const std::string& insert, size_t width,
                   const std::vector<SqlValue>& rows,
                   const std::string& on_conflict = "ON CONFLICT DO NOTHING") {
-  size_t count = rows.size() / width;
-  std::string sql;
-  size_t sql_rows = 0;
-  const size_t per_statement = RowsPerInsert(db, width);
-  for (size_t start = 0; start < count; start += per_statement) {
-    size_t n = std::min(per_statement, count - start);
-    if (n != sql_rows) {
-      sql = insert + " " + ValuesList(n, width) + " " + on_conflict;
-      sql_rows = n;
-    }
-    RETURN_IF_ERROR(
-        db.Execute(sql, std::span<const SqlValue>(rows.data() + start * width, n * width))
-            .status());
-  }
-  return Status::Ok();
+  return RunInChunks(
+             db, width, rows,
+             [&](size_t n) { return insert + " " + ValuesList(n, width) + " " + on_conflict; })
+      .status();
 }
 
 // As InsertRows, for rows that belong to the active run `run_id`, whose
@@ -461,27 +481,15 @@ StatusOr<int64_t> InsertRowsOfActiveRun(SqlSession& db, const std::string& inser
                                         const std::string& run_id, const std::string& on_conflict) {
   std::string columns;
   for (size_t c = 1; c <= width; ++c) columns += ", v.column" + std::to_string(c);
-  size_t count = rows.size() / width;
-  std::string sql;
-  size_t sql_rows = 0;
-  int64_t changed = 0;
-  std::vector<SqlValue> params;
-  const size_t per_statement = RowsPerInsert(db, width + 1);
-  for (size_t start = 0; start < count; start += per_statement) {
-    size_t n = std::min(per_statement, count - start);
-    if (n != sql_rows) {
-      // SQLite needs the WHERE to read ON CONFLICT as an upsert, not a join.
-      sql = insert + " SELECT " + run_columns + columns + " FROM runs r, (" + ValuesList(n, width) +
-            ") AS v WHERE r.run_uuid = ? AND r.lifecycle_stage = 'active' " + on_conflict;
-      sql_rows = n;
-    }
-    params.assign(rows.begin() + static_cast<ptrdiff_t>(start * width),
-                  rows.begin() + static_cast<ptrdiff_t>((start + n) * width));
-    params.emplace_back(run_id);
-    ASSIGN_OR_RETURN(int64_t inserted, db.Execute(sql, params));
-    changed += inserted;
-  }
-  return changed;
+  // SQLite needs the WHERE to read ON CONFLICT as an upsert, not a join.
+  return RunInChunks(db, width, rows,
+                     [&](size_t n) {
+                       return insert + " SELECT " + run_columns + columns + " FROM runs r, (" +
+                              ValuesList(n, width) +
+                              ") AS v WHERE r.run_uuid = ? AND r.lifecycle_stage = " + "'active' " +
+                              on_conflict;
+                     },
+                     {run_id});
 }
 
 // Inserts the points logged without a model; a point already stored (a

@@ -477,5 +477,35 @@ TEST_P(OnlineServingTest, OnlineAnswersEqualHistoricalRetrieval) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, OnlineServingTest, ::testing::Values("lmdb", "redis"));
 
+TEST(OnlineTablesLeftBehindTest, NamesRemovedAndReshapedViewsOnly) {
+  auto view = [](std::string name, std::vector<Field> schema, bool online = true) {
+    FeatureView v;
+    v.name = std::move(name);
+    v.entities = {"driver"};
+    v.schema = std::move(schema);
+    v.source = "src";
+    v.online = online;
+    return v;
+  };
+  Field trips{"trips", ValueType::kInt64, ""};
+  Field rate{"rate", ValueType::kFloat64, ""};
+  FeatureRepo before;
+  before.project = "p";
+  before.feature_views = {view("kept", {trips}), view("removed", {trips}),
+                          view("reshaped", {trips, rate}), view("offline_only", {trips}, false)};
+  FeatureRepo after;
+  after.project = "p";
+  FeatureView kept = view("kept", {trips});
+  kept.ttl_seconds = 3600;  // Not part of the stored records: same table.
+  kept.description = "now documented";
+  after.feature_views = {kept, view("reshaped", {rate, trips}), view("added", {trips})};
+
+  EXPECT_THAT(OnlineTablesLeftBehind(before, after),
+              ::testing::ElementsAre(OnlineTable("p", before.feature_views[1]),
+                                     OnlineTable("p", before.feature_views[2])));
+  // Nothing changed, nothing left behind.
+  EXPECT_THAT(OnlineTablesLeftBehind(before, before), ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace cairn::features

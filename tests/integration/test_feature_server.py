@@ -105,7 +105,7 @@ def start_feature_server(server_factory, tmp_path, extra):
 
 def cli(server, *args):
     done = cairn_cli(server, "features", *args, *server.online_args
-                     if args[0].startswith("materialize") else ())
+                     if args[0].startswith("materialize") or args[0] == "apply" else ())
     return done
 
 
@@ -244,6 +244,45 @@ def test_materialize_endpoints(feature_server):
     trips = get(feature_server, {"features": ["driver_stats:trips"],
                                  "entities": {"driver_id": [1001]}}).json()["results"][1]
     assert trips["values"] == [11]
+
+
+def wait_for_view(server, body, want_status):
+    """The running server picks up an apply within moments; polls until it answers."""
+    deadline = time.monotonic() + 5
+    while True:
+        r = get(server, body)
+        if r.status_code == want_status or time.monotonic() > deadline:
+            return r
+        time.sleep(0.05)
+
+
+def test_an_apply_drops_the_online_tables_no_view_reads(feature_server):
+    repo: Path = feature_server.repo
+    view = ("feature_views:\n  - name: gone\n    entities: [driver]\n    ttl: 0\n"
+            "    source: stats_src\n    schema: [{name: trips, type: Int64}]\n")
+    (repo / "gone.yaml").write_text(view)
+    assert cli(feature_server, "apply", "--repo", str(repo)).returncode == 0
+    done = cli(feature_server, "materialize", "2026-01-01T00:00:00", "2026-01-02T00:00:00",
+               "--views", "gone")
+    assert done.returncode == 0, done.stderr
+    body = {"features": ["gone:trips"], "entities": {"driver_id": [1001]}}
+    assert wait_for_view(feature_server, body, 200).json()["results"][1]["values"] == [11]
+
+    # Taken out: its table is dropped, and apply says so.
+    (repo / "gone.yaml").unlink()
+    done = cli(feature_server, "apply", "--repo", str(repo))
+    assert done.returncode == 0, done.stderr
+    assert f"Dropped online table {feature_server.project}/gone/" in done.stdout, done.stdout
+    assert wait_for_view(feature_server, body, 404).status_code == 404
+
+    # Brought back unchanged, it serves nothing until materialized again:
+    # the old records are gone, not resurrected.
+    (repo / "gone.yaml").write_text(view)
+    done = cli(feature_server, "apply", "--repo", str(repo))
+    assert done.returncode == 0 and "Dropped" not in done.stdout, done.stdout + done.stderr
+    r = wait_for_view(feature_server, body, 200)
+    assert r.status_code == 200, r.text
+    assert r.json()["results"][1]["statuses"] == ["NOT_FOUND"]
 
 
 def test_an_apply_reaches_the_running_server(feature_server):
@@ -564,3 +603,7 @@ def test_a_killed_materialization_is_finished_by_running_it_again(feature_server
     assert results[1]["statuses"] == ["PRESENT"] * len(sample)
     assert results[1]["values"] == [((i * 3) % 1000) / 8.0 for i in sample]
     assert results[2]["values"] == [((i * 22) % 1000) / 8.0 for i in sample]
+    # Removing the view drops its 1.5M records (in Redis, the server shared by the tests).
+    (repo / "big.yaml").unlink()
+    done = cli(feature_server, "apply", "--repo", str(repo))
+    assert done.returncode == 0 and "Dropped online table" in done.stdout, done.stdout + done.stderr
