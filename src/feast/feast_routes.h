@@ -41,8 +41,9 @@ struct FeastDependencies {
   Env* env;
   // Where offline pushes are kept (features::PushedRowsRoot of --data-dir).
   std::string pushed_root;
-  // Training sets answered as JSON hold at most this many cells.
-  uint64_t training_set_json_max_cells = 20'000'000;
+  // Training sets answered as JSON hold at most this many cells
+  // (ServerConfig::training_set_json_max_cells).
+  uint64_t training_set_json_max_cells = 0;
 };
 
 // Everything in `deps` must outlive the server.

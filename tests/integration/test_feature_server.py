@@ -291,12 +291,8 @@ def test_an_apply_reaches_the_running_server(feature_server):
         "feature_views:\n  - name: extra\n    entities: [driver]\n    source: stats_src\n"
         "    schema: [{name: trips, type: Int64}]\n")
     assert cairn_cli(feature_server, "features", "apply", "--repo", str(repo)).returncode == 0
-    deadline = time.monotonic() + 5
-    while True:
-        r = get(feature_server, {"features": ["extra:trips"], "entities": {"driver_id": [1]}})
-        if r.status_code == 200 or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    r = wait_for_view(feature_server, {"features": ["extra:trips"], "entities": {"driver_id": [1]}},
+                      200)
     assert r.status_code == 200, r.text
     assert r.json()["results"][1]["statuses"] == ["NOT_FOUND"]
 
