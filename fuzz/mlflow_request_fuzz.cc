@@ -5,7 +5,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <future>
 #include <memory>
 #include <string>
 
@@ -14,6 +13,7 @@
 #include "http/router.h"
 #include "mlflow/routes.h"
 #include "registry/registry_service.h"
+#include "route_driver.h"
 #include "store/sqlite/sqlite_store.h"
 #include "tracking/tracking_service.h"
 
@@ -31,14 +31,15 @@ struct Fixture {
     if (!tracking->Init().ok()) std::abort();
     logged_models =
         std::make_unique<cairn::tracking::LoggedModelService>(store.get(), cairn::Env::Default());
-    cairn::mlflow::Surface surface{router};
-    cairn::mlflow::RegisterTrackingRoutes(surface, *tracking);
-    cairn::mlflow::RegisterLoggedModelRoutes(surface, *logged_models);
-    cairn::mlflow::RegisterArtifactRoutes(surface, *artifacts, *tracking, *logged_models);
-    // Last, so the seeds' route bytes (the first byte picks a route) stay valid.
     model_registry =
         std::make_unique<cairn::registry::RegistryService>(store.get(), cairn::Env::Default());
     if (!model_registry->Init().ok()) std::abort();
+    cairn::mlflow::Surface surface{router};
+    cairn::mlflow::RegisterTrackingRoutes(surface, *tracking);
+    cairn::mlflow::RegisterLoggedModelRoutes(surface, *logged_models);
+    cairn::mlflow::RegisterArtifactRoutes(surface, *artifacts, *tracking, *logged_models,
+                                          {store.get(), model_registry.get(), nullptr});
+    // Last, so the seeds' route bytes (the first byte picks a route) stay valid.
     cairn::mlflow::RegisterRegistryRoutes(surface, *model_registry);
     for (const cairn::http::Route* route : router.routes()) {
       // Spooled uploads need a file, not a body; everything else takes JSON or a query.
@@ -59,32 +60,6 @@ struct Fixture {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Fixture* fixture = new Fixture();
-  if (size == 0) return 0;
-  const cairn::http::Route* route = fixture->routes[data[0] % fixture->routes.size()];
-  cairn::http::HttpRequest request;
-  request.method = route->method;
-  request.path = route->pattern;
-  std::string payload(reinterpret_cast<const char*>(data + 1), size - 1);
-  if (route->method == "GET") {
-    request.query = payload;
-  } else {
-    request.body = payload;
-  }
-  if (route->pattern.back() == '*') request.path_params.emplace_back("*", payload.substr(0, 64));
-  if (route->pattern.find("{model_id}") != std::string::npos) {
-    request.path_params.emplace_back("model_id", payload.substr(0, 34));
-    request.path_params.emplace_back("tag_key", payload.substr(0, 16));
-  }
-  cairn::http::HttpResponse response;
-  if (route->async_handler) {
-    std::promise<cairn::http::HttpResponse> answered;
-    route->async_handler(
-        request, [&answered](cairn::http::HttpResponse r) { answered.set_value(std::move(r)); });
-    response = answered.get_future().get();
-  } else {
-    response = route->handler(request);
-  }
-  // A decoder must answer every input with a definite status, never a server error.
-  if (response.status >= 500 && response.status != 501) std::abort();
+  cairn::fuzz::DriveRoute(fixture->routes, data, size);
   return 0;
 }

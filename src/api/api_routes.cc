@@ -113,9 +113,33 @@ void WritePromotion(json::Writer& w, const governance::PromotionRequest& q,
   w.EndObject();
 }
 
+// Gate explanations show only the metrics of runs the sender may read.
+registry::RunVisibility RunsReadableBy(auth::AccessPolicy* access, const HttpRequest& request) {
+  if (access == nullptr) return nullptr;
+  return [access, who = auth::IdentityOf(request)](const std::string& run_id) {
+    return access->Require(who, auth::ResourceKind::kRun, run_id, auth::Level::kRead).ok();
+  };
+}
+
+// A lineage graph shows only what the sender may read.
+lineage::Viewer ViewerOf(auth::AccessPolicy* access, const HttpRequest& request) {
+  lineage::Viewer viewer;
+  if (access == nullptr) return viewer;
+  auth::Identity who = auth::IdentityOf(request);
+  viewer.may_read_experiment = [access, who](const std::string& id) {
+    return access->Require(who, auth::ResourceKind::kExperiment, id, auth::Level::kRead).ok();
+  };
+  viewer.may_read_model = [access, who](const std::string& name) {
+    return access->Require(who, auth::ResourceKind::kRegisteredModel, name, auth::Level::kRead)
+        .ok();
+  };
+  return viewer;
+}
+
 HttpResponse PromotionResponse(governance::PromotionService* promotions,
-                               const governance::PromotionRequest& q) {
-  auto evaluation = promotions->Evaluate(q);
+                               const governance::PromotionRequest& q,
+                               const registry::RunVisibility& may_read_run) {
+  auto evaluation = promotions->Evaluate(q, may_read_run);
   return mlflow::WriteJson([&](json::Writer& w) {
     w.Key("promotion");
     WritePromotion(w, q, evaluation.ok() ? &*evaluation : nullptr);
@@ -212,10 +236,16 @@ void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
                 ASSIGN_OR_RETURN(int64_t version, args.RequiredInt("version"));
                 ASSIGN_OR_RETURN(std::string stage, args.StringOr("stage", ""));
                 ASSIGN_OR_RETURN(std::string alias, args.StringOr("alias", ""));
+                // "remove": true asks to give the stage or alias up.
+                bool remove = false;
+                if (const json::Value* r = args.Get("remove")) {
+                  if (!r->IsBool()) return InvalidArgument("'remove' must be true or false.");
+                  remove = r->GetBool();
+                }
                 store::ScopedWriteContext audited(Audited(request, name));
-                ASSIGN_OR_RETURN(auto q,
-                                 promotions->Request(name, version, stage, alias, request.user));
-                return PromotionResponse(promotions, q);
+                ASSIGN_OR_RETURN(
+                    auto q, promotions->Request(name, version, stage, alias, request.user, remove));
+                return PromotionResponse(promotions, q, RunsReadableBy(access, request));
               }),
               model_edit);
   router->Add("GET", "/api/cairn/v1/promotions",
@@ -248,7 +278,7 @@ void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
         ASSIGN_OR_RETURN(int64_t id, request_id(request));
         ASSIGN_OR_RETURN(auto q, promotions->Get(id));
         RETURN_IF_ERROR(RequireModel(access, request, q.model, auth::Level::kRead));
-        return PromotionResponse(promotions, q);
+        return PromotionResponse(promotions, q, RunsReadableBy(access, request));
       }),
       model_read);
   for (bool approve : {true, false}) {
@@ -267,7 +297,7 @@ void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
           ASSIGN_OR_RETURN(std::string comment, args.StringOr("comment", ""));
           store::ScopedWriteContext audited(Audited(request, q.model));
           ASSIGN_OR_RETURN(auto decided, promotions->Decide(id, request.user, approve, comment));
-          return PromotionResponse(promotions, decided);
+          return PromotionResponse(promotions, decided, RunsReadableBy(access, request));
         }),
         approver);
   }
@@ -290,7 +320,8 @@ void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
                 } else {
                   RETURN_IF_ERROR(RequireModel(access, request, parsed.name, auth::Level::kRead));
                 }
-                ASSIGN_OR_RETURN(lineage::Graph graph, lineage->ForModel(uri));
+                ASSIGN_OR_RETURN(lineage::Graph graph,
+                                 lineage->ForModel(uri, ViewerOf(access, request)));
                 return mlflow::WriteJson([&](json::Writer& w) {
                   Field(w, "root", graph.root);
                   w.Key("nodes");

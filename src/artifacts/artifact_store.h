@@ -40,14 +40,25 @@ StatusOr<std::string> NormalizeArtifactPath(std::string_view path);
 // store. Errors: InvalidArgument for other schemes or escaping paths.
 StatusOr<std::string> ServedArtifactPath(const std::string& artifact_uri);
 
+// Called by a change once it is ready and just before it is applied (the
+// final rename of an upload, the removal of a delete); the change goes ahead
+// only if it returns OK, else its error is returned and nothing changes. A
+// caller commits its record of the change here (the audit log), so a change
+// is never made without its record. May be empty.
+using BeforeChange = std::function<Status()>;
+
 class ArtifactStore {
  public:
   virtual ~ArtifactStore() = default;
   virtual std::string uri() const = 0;
 
-  // Stores the file at `source_file` as `path`, replacing what was there.
-  // The source is consumed (renamed where possible, else copied and removed).
-  virtual Status PutFile(std::string_view path, const std::string& source_file) = 0;
+  // Stores the file at `source_file` as `path`, replacing the file that was
+  // there. The source is consumed (renamed where possible, else copied and
+  // removed). Errors: InvalidArgument naming the path when `path` is a
+  // folder, lies under a file, or passes through a link the backend does not
+  // follow; the error of `before_change`.
+  virtual Status PutFile(std::string_view path, const std::string& source_file,
+                         const BeforeChange& before_change) = 0;
   virtual Status PutBytes(std::string_view path, std::string_view data) = 0;
 
   // A local file with the artifact's bytes, to stream to a client.
@@ -60,8 +71,9 @@ class ArtifactStore {
   // A missing directory lists as empty.
   virtual StatusOr<std::vector<ArtifactEntry>> List(std::string_view dir) = 0;
 
-  // Removes a file or a whole directory. Missing paths are NotFound.
-  virtual Status Delete(std::string_view path) = 0;
+  // Removes a file or a whole directory. Missing paths are NotFound; the
+  // error of `before_change` leaves everything in place.
+  virtual Status Delete(std::string_view path, const BeforeChange& before_change) = 0;
 
   // A folder on the same filesystem as the store, for spooling uploads so
   // that PutFile() is a rename.

@@ -108,6 +108,13 @@ Status AuditLog::Record(SqlSession& db, const store::WriteContext& context,
       .status();
 }
 
+Status AuditLog::Append(const store::WriteContext& context) {
+  // No context on this thread for this write: the entry is written here,
+  // and the observer must not add a second one.
+  store::ScopedWriteContext unobserved(nullptr);
+  return store_->Write([&](SqlSession& db) { return Record(db, context, "", ""); });
+}
+
 StatusOr<std::vector<Entry>> AuditLog::List(int64_t after_seq, int64_t limit) {
   std::vector<Entry> out;
   RETURN_IF_ERROR(store_->Read([&](SqlSession& db) {

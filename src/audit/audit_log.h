@@ -56,6 +56,13 @@ class AuditLog : public store::WriteObserver {
   Status Record(store::SqlSession& db, const store::WriteContext& context,
                 const std::string& before, const std::string& after) override;
 
+  // Appends an entry for a change made outside the metadata store (a file
+  // written, values pushed to the online store), in a write of its own, and
+  // returns once it is durable. Callers record before the change where the
+  // change cannot be undone, so a failed append stops it (no change without
+  // its entry); the entry then records an attempt, and the request's answer
+  // says whether it succeeded.
+  Status Append(const store::WriteContext& context);
   // Entries with seq > after_seq, oldest first, at most `limit`.
   StatusOr<std::vector<Entry>> List(int64_t after_seq, int64_t limit);
 

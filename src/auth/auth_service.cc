@@ -3,8 +3,11 @@
 #include <sodium.h>
 
 #include <array>
+#include <optional>
+#include <utility>
 
 #include "core/base64.h"
+#include "core/log.h"
 #include "core/sha256.h"
 #include "core/strings.h"
 
@@ -93,6 +96,22 @@ StatusOr<int64_t> UserKey(SqlSession& db, const std::string& name) {
   return rows.Int(0, 0);
 }
 
+bool IsScheme(std::string_view authorization, std::string_view scheme) {
+  // "Basic " or "basic ", as clients send them.
+  return authorization.size() > scheme.size() &&
+         EqualsIgnoreCase(authorization.substr(0, scheme.size()), scheme) &&
+         authorization[scheme.size()] == ' ';
+}
+
+// The user and password of HTTP Basic credentials; nullopt when malformed.
+std::optional<std::pair<std::string, std::string>> BasicCredentials(
+    std::string_view authorization) {
+  auto decoded = Base64Decode(std::string(authorization.substr(6)));
+  size_t colon = decoded ? decoded->find(':') : std::string::npos;
+  if (colon == std::string::npos) return std::nullopt;
+  return std::make_pair(decoded->substr(0, colon), decoded->substr(colon + 1));
+}
+
 Status NotAuthenticated(std::string why) {
   return Unauthenticated(why +
                          " Send HTTP Basic credentials (MLFLOW_TRACKING_USERNAME and "
@@ -134,15 +153,22 @@ Level RoleDefault(Role role) {
   return Level::kNone;
 }
 
-AuthService::AuthService(store::MetadataStore* store, Env* env) : store_(store), env_(env) {}
+AuthService::AuthService(store::MetadataStore* store, Env* env, LoginLimits limits)
+    : store_(store), env_(env), throttle_(env, limits), users_checked_micros_(-1) {}
 
 Status AuthService::Init() {
   if (sodium_init() < 0) return Internal("libsodium failed to initialise");
+  // A password nobody knows: unknown users are checked against it so that
+  // they cost the same argon2 run as known ones.
+  ASSIGN_OR_RETURN(dummy_hash_, HashPassword(env_->RandomHex(16)));
   std::vector<store::Migration> migrations = {store::DdlMigration(1, "users and grants", kSchema)};
   return store_->Migrate("auth", migrations);
 }
 
-void AuthService::Invalidate() { generation_.fetch_add(1); }
+void AuthService::Invalidate() {
+  generation_.fetch_add(1);
+  users_checked_micros_.store(-1);
+}
 
 bool AuthService::Fresh(uint64_t generation, int64_t loaded_micros) {
   return generation == generation_.load() &&
@@ -156,6 +182,30 @@ StatusOr<bool> AuthService::HasUsers() {
     any = !rows.empty();
     return Status::Ok();
   }));
+  if (any) users_seen_.store(true);
+  return any;
+}
+
+std::optional<bool> AuthService::CachedAuthRequired() {
+  if (users_seen_.load()) return true;
+  int64_t checked = users_checked_micros_.load();
+  if (checked >= 0 && env_->MonotonicNanos() / 1000 - checked < kCacheMicros) return false;
+  return std::nullopt;
+}
+
+StatusOr<bool> AuthService::AuthRequired() {
+  if (std::optional<bool> cached = CachedAuthRequired()) return *cached;
+  bool seen_before = users_seen_.load();
+  int64_t now = env_->MonotonicNanos() / 1000;
+  ASSIGN_OR_RETURN(bool any, HasUsers());
+  users_checked_micros_.store(now);
+  if (any && !seen_before) {
+    // The server started open (no users) and someone added one since: say
+    // so, since every client without credentials now gets 401.
+    LogWarn(
+        "a user now exists: authentication is required from now on (until restart, even if "
+        "every user is removed)");
+  }
   return any;
 }
 
@@ -325,11 +375,98 @@ std::optional<Identity> AuthService::CachedIdentity(std::string_view authorizati
   return it->second.identity;
 }
 
-StatusOr<Identity> AuthService::Authenticate(std::string_view authorization) {
+Status AuthService::AdmitLogin(std::string_view authorization, std::string_view address,
+                               bool* admitted) {
+  *admitted = false;
+  if (!IsScheme(authorization, "Basic")) return Status::Ok();  // No password to hash.
+  {
+    // Verified before: Reconfirm answers with a read, no hashing.
+    std::lock_guard lock(mu_);
+    if (identities_.count(Sha256Hex(authorization)) != 0) return Status::Ok();
+  }
+  auto credentials = BasicCredentials(authorization);
+  if (!credentials) return Status::Ok();  // Refused without hashing.
+  RETURN_IF_ERROR(throttle_.Check(credentials->first, address));
+  if (!throttle_.TryAdmit()) {
+    return ResourceExhausted(
+        "The server is verifying too many passwords at once; retry in a second. API tokens "
+        "(MLFLOW_TRACKING_TOKEN) need no password hashing.");
+  }
+  *admitted = true;
+  return Status::Ok();
+}
+
+void AuthService::EndLogin() { throttle_.Leave(); }
+
+StatusOr<std::optional<Identity>> AuthService::Reconfirm(const std::string& key) {
+  IdentityEntry entry;
+  {
+    std::lock_guard lock(mu_);
+    auto it = identities_.find(key);
+    if (it == identities_.end() || it->second.verified_hash.empty()) {
+      return std::optional<Identity>();
+    }
+    entry = it->second;
+  }
+  uint64_t generation = generation_.load();
+  std::string role;
+  bool same = false;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(SqlRows rows, db.Query("SELECT password_hash, role FROM users WHERE name = ?",
+                                            {entry.identity.user}));
+    same = !rows.empty() && rows.Text(0, 0) == entry.verified_hash;
+    if (same) role = rows.Text(0, 1);
+    return Status::Ok();
+  }));
+  std::lock_guard lock(mu_);
+  if (!same) {
+    // Removed, or a new password: these credentials must be verified anew.
+    identities_.erase(key);
+    return std::optional<Identity>();
+  }
+  ASSIGN_OR_RETURN(entry.identity.role, ParseRole(role));
+  entry.generation = generation;
+  entry.loaded_micros = env_->MonotonicNanos() / 1000;
+  identities_[key] = entry;
+  return std::optional<Identity>(entry.identity);
+}
+
+StatusOr<std::optional<Identity>> AuthService::VerifyPassword(const std::string& user,
+                                                              const std::string& password,
+                                                              std::string* matched_hash) {
+  std::string hash;
+  std::string role;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(SqlRows rows,
+                     db.Query("SELECT password_hash, role FROM users WHERE name = ?", {user}));
+    if (!rows.empty()) {
+      hash = rows.Text(0, 0);
+      role = rows.Text(0, 1);
+    }
+    return Status::Ok();
+  }));
+  const std::string& against = hash.empty() ? dummy_hash_ : hash;
+  bool matches = false;
+  {
+    LoginThrottle::HashSlot slot(throttle_);
+    matches = crypto_pwhash_str_verify(against.c_str(), password.data(), password.size()) == 0;
+  }
+  if (!matches || hash.empty()) return std::optional<Identity>();
+  Identity identity;
+  identity.user = user;
+  ASSIGN_OR_RETURN(identity.role, ParseRole(role));
+  *matched_hash = std::move(hash);
+  return std::optional<Identity>(std::move(identity));
+}
+
+StatusOr<Identity> AuthService::Authenticate(std::string_view authorization,
+                                             std::string_view address) {
   if (authorization.empty()) return NotAuthenticated("This server requires authentication.");
   uint64_t generation = generation_.load();
+  std::string key = Sha256Hex(authorization);
   Identity identity;
-  if (authorization.rfind("Bearer ", 0) == 0 || authorization.rfind("bearer ", 0) == 0) {
+  std::string verified_hash;
+  if (IsScheme(authorization, "Bearer")) {
     std::string hash = Sha256Hex(authorization.substr(7));
     Status read = store_->Read([&](SqlSession& db) -> Status {
       ASSIGN_OR_RETURN(SqlRows rows,
@@ -342,35 +479,28 @@ StatusOr<Identity> AuthService::Authenticate(std::string_view authorization) {
       return Status::Ok();
     });
     RETURN_IF_ERROR(read);
-  } else if (authorization.rfind("Basic ", 0) == 0 || authorization.rfind("basic ", 0) == 0) {
-    auto decoded = Base64Decode(std::string(authorization.substr(6)));
-    size_t colon = decoded ? decoded->find(':') : std::string::npos;
-    if (colon == std::string::npos) return NotAuthenticated("Malformed HTTP Basic credentials.");
-    std::string user = decoded->substr(0, colon);
-    std::string password = decoded->substr(colon + 1);
-    std::string hash;
-    std::string role;
-    RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
-      ASSIGN_OR_RETURN(SqlRows rows,
-                       db.Query("SELECT password_hash, role FROM users WHERE name = ?", {user}));
-      if (!rows.empty()) {
-        hash = rows.Text(0, 0);
-        role = rows.Text(0, 1);
-      }
-      return Status::Ok();
-    }));
-    if (hash.empty() ||
-        crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) != 0) {
+  } else if (IsScheme(authorization, "Basic")) {
+    auto credentials = BasicCredentials(authorization);
+    if (!credentials) return NotAuthenticated("Malformed HTTP Basic credentials.");
+    const auto& [user, password] = *credentials;
+    ASSIGN_OR_RETURN(std::optional<Identity> again, Reconfirm(key));
+    if (again) return *std::move(again);
+    RETURN_IF_ERROR(throttle_.Check(user, address));
+    ASSIGN_OR_RETURN(std::optional<Identity> verified,
+                     VerifyPassword(user, password, &verified_hash));
+    if (!verified) {
+      throttle_.RecordFailure(user, address);
       return NotAuthenticated("Wrong user name or password.");
     }
-    identity.user = user;
-    ASSIGN_OR_RETURN(identity.role, ParseRole(role));
+    throttle_.RecordSuccess(user);
+    identity = *std::move(verified);
   } else {
     return NotAuthenticated("Unsupported Authorization scheme.");
   }
   std::lock_guard lock(mu_);
   if (identities_.size() > 100'000) identities_.clear();  // Bounded memory.
-  identities_[Sha256Hex(authorization)] = {identity, generation, env_->MonotonicNanos() / 1000};
+  identities_[key] = {identity, generation, env_->MonotonicNanos() / 1000,
+                      std::move(verified_hash)};
   return identity;
 }
 

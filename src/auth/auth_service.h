@@ -9,8 +9,17 @@
 // bits, shown once and stored as their SHA-256. A verified credential's
 // identity is cached under the SHA-256 of the whole Authorization header,
 // so a request with known credentials costs a hash and a map lookup, not an
-// argon2 run. A change made through this service invalidates the caches at
-// once; one made by another process (the CLI) is seen within 5 seconds.
+// argon2 run; once the entry is stale (5 seconds, or any change), the same
+// credentials are confirmed with one read (the stored hash they matched is
+// unchanged), still without argon2. A change made through this service
+// invalidates the caches at once; one made by another process (the CLI) is
+// seen within 5 seconds: a new first user turns authentication on, a removed
+// user or token stops working, a grant applies.
+//
+// Password checks go through a LoginThrottle (login_throttle.h): bounded
+// concurrent hashing, failures throttled per user name and per address, and
+// an unknown user costs the same argon2 run as a known one (a dummy hash),
+// so timing does not tell which names exist.
 //
 // Thread-safety: all methods are safe to call concurrently.
 #pragma once
@@ -24,6 +33,7 @@
 #include <vector>
 
 #include "auth/access_policy.h"
+#include "auth/login_throttle.h"
 #include "core/env.h"
 #include "core/status.h"
 #include "store/metadata_store.h"
@@ -46,13 +56,24 @@ struct Grant {
 class AuthService : public AccessPolicy {
  public:
   // `store` and `env` must outlive the service.
-  AuthService(store::MetadataStore* store, Env* env);
+  AuthService(store::MetadataStore* store, Env* env, LoginLimits limits = {});
 
-  // Applies the auth schema. Call once at start, after tracking's.
+  // Applies the auth schema and prepares the dummy hash unknown users are
+  // checked against. Call once at start, after tracking's.
   Status Init();
 
   // True once any user exists: the server then requires credentials.
   StatusOr<bool> HasUsers();
+
+  // Whether requests must carry credentials: true from the moment a user
+  // exists (seen within 5 seconds when another process, the CLI, adds the
+  // first one) and from then on for the life of this object. Removing the
+  // last user does not reopen the server; it then refuses every request
+  // until a user is added or it restarts. Never blocks; nullopt when the
+  // answer needs a read: call AuthRequired.
+  std::optional<bool> CachedAuthRequired();
+  // As above, reading the store when the cached answer is stale.
+  StatusOr<bool> AuthRequired();
 
   // Errors: AlreadyExists; InvalidArgument for an empty or too long name or
   // a password shorter than 8 characters.
@@ -77,9 +98,20 @@ class AuthService : public AccessPolicy {
   // From an Authorization header ("Basic ..." or "Bearer ..."): the cached
   // identity, if these exact credentials were verified before.
   std::optional<Identity> CachedIdentity(std::string_view authorization);
+  // For callers that must not block (the HTTP server's IO threads), before
+  // handing `authorization` to Authenticate on a worker: OK with *admitted
+  // false when no password hash will be needed (a token, or credentials
+  // verified before); OK with *admitted true when one will and a place in
+  // the hashing queue was reserved, which the caller gives back with
+  // EndLogin() after Authenticate. Errors: Unauthenticated while the user or
+  // `address` is throttled; ResourceExhausted when the queue is full.
+  Status AdmitLogin(std::string_view authorization, std::string_view address, bool* admitted);
+  void EndLogin();
   // Verifies the credentials (argon2id for a password, a read for a token)
-  // and caches the result. Errors: Unauthenticated saying what to send.
-  StatusOr<Identity> Authenticate(std::string_view authorization);
+  // and caches the result. `address` (the sender's IP, may be empty) is
+  // throttled along with the user name. Errors: Unauthenticated saying what
+  // to send, or how long to wait after repeated failures.
+  StatusOr<Identity> Authenticate(std::string_view authorization, std::string_view address = {});
 
   // AccessPolicy.
   Status Require(const Identity& who, ResourceKind kind, const std::string& id,
@@ -105,16 +137,32 @@ class AuthService : public AccessPolicy {
   Status LoadGrants(const std::string& user);
   // The experiment a run or logged model belongs to (immutable, cached).
   StatusOr<std::optional<std::string>> ExperimentOf(ResourceKind kind, const std::string& id);
+  // Basic credentials verified before (the cache entry may be stale) whose
+  // user still has the password hash they matched: the identity with the
+  // stored role, without an argon2 run. nullopt when they must be verified.
+  StatusOr<std::optional<Identity>> Reconfirm(const std::string& key);
+  // Checks `password` against `user`'s stored hash, or against the dummy
+  // hash when there is no such user, so both take the same time.
+  StatusOr<std::optional<Identity>> VerifyPassword(const std::string& user,
+                                                   const std::string& password,
+                                                   std::string* matched_hash);
 
   store::MetadataStore* store_;
   Env* env_;
+  LoginThrottle throttle_;
+  std::string dummy_hash_;  // Set by Init, then read-only.
   std::atomic<uint64_t> generation_{1};
+  // AuthRequired's state: sticky once true.
+  std::atomic<bool> users_seen_{false};
+  std::atomic<int64_t> users_checked_micros_;
 
   std::mutex mu_;
   struct IdentityEntry {
     Identity identity;
     uint64_t generation = 0;
     int64_t loaded_micros = 0;
+    // For Basic credentials: the stored argon2 hash they matched.
+    std::string verified_hash;
   };
   std::unordered_map<std::string, IdentityEntry> identities_;  // GUARDED_BY(mu_)
   std::unordered_map<std::string, CachedGrants> grants_;       // GUARDED_BY(mu_)

@@ -1,11 +1,12 @@
 // `cairn`: the one binary. Subcommands: server, users, tokens, audit, promotions,
-// keys, models, lineage, version.
+// policies, keys, models, lineage, version.
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
 #include <iostream>
 #include <tuple>
 
+#include "governance/policy.h"
 #include "http/system_routes.h"
 #include "server/features_main.h"
 #include "server/server_config.h"
@@ -22,6 +23,31 @@ std::string FindConfigFlag(int argc, char** argv) {
   }
   const char* env = std::getenv("CAIRN_CONFIG");
   return env != nullptr ? env : "";
+}
+
+// `cairn policies check`: every policy file's verdict; exit 1 if any is
+// broken (the server refuses that model's stage and alias changes).
+int CheckPolicies(const std::string& dir) {
+  auto checks = cairn::governance::CheckPolicies(dir);
+  if (!checks.ok() && checks.status().code() == cairn::StatusCode::kNotFound) {
+    std::cout << "no policies folder at " << dir << ": no stage or alias is guarded\n";
+    return 0;
+  }
+  if (!checks.ok()) {
+    std::cerr << "cairn: " << checks.status().message() << "\n";
+    return 1;
+  }
+  int broken = 0;
+  for (const auto& check : *checks) {
+    if (check.status.ok()) {
+      std::cout << "ok\t" << check.file << "\n";
+    } else {
+      ++broken;
+      std::cout << "error\t" << check.status.message() << "\n";
+    }
+  }
+  std::cout << checks->size() << " file(s) in " << dir << ", " << broken << " with errors\n";
+  return broken == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -91,6 +117,38 @@ int main(int argc, char** argv) {
                    "/api/cairn/v1/features/historical; bigger ones need out_path (default "
                    "20,000,000)")
       ->envname("CAIRN_TRAINING_SET_JSON_MAX_CELLS");
+  server
+      ->add_option("--training-data-root", config.training_data_root,
+                   "Folder whose files training-set requests may read (entities_path) and "
+                   "write (out_path); default: none, no server-side files")
+      ->envname("CAIRN_TRAINING_DATA_ROOT");
+  server
+      ->add_option("--allowed-hosts", config.allowed_hosts,
+                   "Host header values the server answers, comma-separated, '*' wildcards "
+                   "(default: localhost, loopback and private addresses, and --host)")
+      ->envname("CAIRN_ALLOWED_HOSTS");
+  server
+      ->add_option("--cors-allowed-origins", config.cors_allowed_origins,
+                   "Origins of web applications allowed to change this server, "
+                   "comma-separated, '*' wildcards (localhost origins always are)")
+      ->envname("CAIRN_CORS_ALLOWED_ORIGINS");
+  server
+      ->add_option("--x-frame-options", config.x_frame_options,
+                   "X-Frame-Options sent with every response: SAMEORIGIN (default), DENY or "
+                   "NONE")
+      ->envname("CAIRN_X_FRAME_OPTIONS");
+  server
+      ->add_flag("--disable-security-middleware", config.disable_security_middleware,
+                 "Turn off the Host, Origin and content-type checks and X-Frame-Options")
+      ->envname("CAIRN_DISABLE_SECURITY_MIDDLEWARE");
+  server
+      ->add_option("--max-connections", config.max_connections,
+                   "Open connections at once (default 0: as the descriptor limit allows)")
+      ->envname("CAIRN_MAX_CONNECTIONS");
+  server
+      ->add_option("--max-connections-per-address", config.max_connections_per_address,
+                   "Open connections from one client address (default 512; 0: no limit)")
+      ->envname("CAIRN_MAX_CONNECTIONS_PER_ADDRESS");
   server
       ->add_flag("--require-signed-models", config.require_signed_models,
                  "Refuse to hand out model versions that are unsigned or whose files changed")
@@ -314,6 +372,18 @@ int main(int argc, char** argv) {
     cmd->callback([&features_command, action] { features_command.action = action; });
   }
 
+  CLI::App* policies =
+      app.add_subcommand("policies", "Promotion policies (<model>.yaml, default.yaml).");
+  policies->require_subcommand(1);
+  CLI::App* policies_check =
+      policies->add_subcommand("check", "Validate every policy file; exit 1 naming each error.");
+  policies_check->add_option("--data-dir", config.data_dir, "Folder for embedded state")
+      ->envname("CAIRN_DATA_DIR");
+  policies_check
+      ->add_option("--policies", config.policies_dir,
+                   "Folder of promotion policies (default --data-dir/policies)")
+      ->envname("CAIRN_POLICIES");
+
   std::string lineage_uri;
   CLI::App* lineage_cmd =
       app.add_subcommand("lineage", "Print where a model version came from and what came of it.");
@@ -327,6 +397,7 @@ int main(int argc, char** argv) {
   if (server->parsed()) return cairn::server::RunServer(config);
   if (audit->parsed()) return cairn::server::RunAuditCommand(config, audit_command);
   if (promotions->parsed()) return cairn::server::RunPromotionCommand(config, promotion);
+  if (policies->parsed()) return CheckPolicies(config.EffectivePoliciesDir());
   if (lineage_cmd->parsed()) return cairn::server::RunLineageCommand(config, lineage_uri);
   if (features->parsed()) return cairn::server::RunFeaturesCommand(config, features_command);
   if (keys->parsed() || models->parsed()) {

@@ -123,4 +123,15 @@ void Log(LogLevel level, std::string_view message, std::initializer_list<LogFiel
   std::fflush(stderr);
 }
 
+bool LogLimiter::Allow(int64_t now_ns, uint64_t* suppressed) {
+  int64_t next = next_ns_.load(std::memory_order_relaxed);
+  if (now_ns < next ||
+      !next_ns_.compare_exchange_strong(next, now_ns + interval_ns_, std::memory_order_relaxed)) {
+    held_back_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  *suppressed = held_back_.exchange(0, std::memory_order_relaxed);
+  return true;
+}
+
 }  // namespace cairn

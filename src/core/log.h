@@ -8,6 +8,7 @@
 // Thread-safety: all functions may be called from any thread; lines never interleave.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -50,6 +51,23 @@ inline void LogWarn(std::string_view m, std::initializer_list<LogField> f = {}) 
 inline void LogError(std::string_view m, std::initializer_list<LogField> f = {}) {
   Log(LogLevel::kError, m, f);
 }
+
+// Lets a repeated log line through at most once per interval, counting the
+// ones it held back, so that a failure repeating in a tight loop (accept on
+// a full descriptor table) cannot fill the disk with logs.
+// Thread-safety: Allow may be called from any thread.
+class LogLimiter {
+ public:
+  explicit LogLimiter(int64_t interval_ns) : interval_ns_(interval_ns) {}
+  // True when a line may be written at `now_ns` (monotonic); then
+  // `*suppressed` is how many were held back since the last one.
+  bool Allow(int64_t now_ns, uint64_t* suppressed);
+
+ private:
+  const int64_t interval_ns_;
+  std::atomic<int64_t> next_ns_{0};
+  std::atomic<uint64_t> held_back_{0};
+};
 
 // Appends `text` to `out` escaped for a JSON string body (no surrounding quotes).
 void AppendJsonEscaped(std::string_view text, std::string* out);

@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include "core/log.h"
+
 namespace cairn {
 
 ThreadPool::ThreadPool(int threads, std::string name) {
@@ -40,7 +42,15 @@ void ThreadPool::WorkerLoop() {
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
-    task();
+    // A task must not throw (handlers answer errors); one that does is
+    // logged and the worker goes on, instead of the process ending.
+    try {
+      task();
+    } catch (const std::exception& e) {
+      LogError("a worker task threw", {{"error", e.what()}});
+    } catch (...) {
+      LogError("a worker task threw a non-std exception");
+    }
   }
 }
 

@@ -119,4 +119,13 @@ Status RequireEditor(auth::AccessPolicy* access, const http::HttpRequest& reques
   return access->RequireRole(auth::IdentityOf(request), auth::Role::kEditor);
 }
 
+Status AuditWrite(audit::AuditLog* audit, const http::HttpRequest& request, std::string target) {
+  store::WriteContext entry;
+  entry.user = request.user;
+  entry.action = request.method + " " + request.path;
+  entry.target = std::move(target);
+  entry.request = audit::BoundedRequest(request.body);
+  return audit->Append(entry);
+}
+
 }  // namespace cairn::feast

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/audit_log.h"
 #include "auth/access_policy.h"
 #include "core/json.h"
 #include "core/status.h"
@@ -34,5 +35,11 @@ StatusOr<features::Frame> DecodeFrame(const json::Value& doc, const char* field)
 
 // Ok when there are no users (`access` null) or the caller is an editor.
 Status RequireEditor(auth::AccessPolicy* access, const http::HttpRequest& request);
+
+// Records a write the feature routes are about to make outside the metadata
+// store: the caller, the route, `target` (e.g. "feature_view driver_stats")
+// and the request body (bounded). Errors: the audit log's; the write must
+// then not be made.
+Status AuditWrite(audit::AuditLog* audit, const http::HttpRequest& request, std::string target);
 
 }  // namespace cairn::feast

@@ -202,7 +202,8 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
         if (!doc.ok()) return ErrorResponse(doc.status());
         StatusOr<std::string> view_name = OptionalString(*doc, "feature_view_name");
         if (!view_name.ok()) return ErrorResponse(view_name.status());
-        if (view_name->empty()) return ErrorResponse(InvalidArgument("feature_view_name: required"));
+        if (view_name->empty())
+          return ErrorResponse(InvalidArgument("feature_view_name: required"));
         StatusOr<features::Frame> frame = DecodeFrame(*doc, "df");
         if (!frame.ok()) return ErrorResponse(frame.status());
         auto repo = deps.serving->Definitions();
@@ -211,6 +212,8 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
         if (view == nullptr) {
           return ErrorResponse(NotFound("no feature view named '" + *view_name + "'"));
         }
+        Status audited = AuditWrite(deps.audit, request, "feature_view " + *view_name);
+        if (!audited.ok()) return ErrorResponse(audited);
         Status written = write_rows(**repo, *view, *frame);
         return written.ok() ? Null() : ErrorResponse(written);
       },
@@ -231,9 +234,10 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
         bool online = *to == "online" || *to == "online_and_offline";
         bool offline = *to == "offline" || *to == "online_and_offline";
         if (!online && !offline) {
-          return ErrorResponse(InvalidArgument("to: '" + *to +
-                                       "' is not a destination; expected online, offline or "
-                                       "online_and_offline"));
+          return ErrorResponse(
+              InvalidArgument("to: '" + *to +
+                              "' is not a destination; expected online, offline or "
+                              "online_and_offline"));
         }
         StatusOr<features::Frame> frame = DecodeFrame(*doc, "df");
         if (!frame.ok()) return ErrorResponse(frame.status());
@@ -243,6 +247,8 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
         if (push == nullptr || push->kind != features::SourceKind::kPush) {
           return ErrorResponse(NotFound("no push source named '" + *source + "'"));
         }
+        Status audited = AuditWrite(deps.audit, request, "push_source " + *source);
+        if (!audited.ok()) return ErrorResponse(audited);
         // Offline first: when it fails nothing is written anywhere. (When
         // the online write fails after it, a retry pushes the rows offline
         // again; identical rows never change a training set.)
@@ -282,6 +288,11 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
     }
     auto repo = deps.serving->Definitions();
     if (!repo.ok()) return ErrorResponse(repo.status());
+    std::string target = "feature_views ";
+    if (m.views.empty()) target += "(all)";
+    for (size_t i = 0; i < m.views.size(); ++i) target += (i > 0 ? "," : "") + m.views[i];
+    Status audited = AuditWrite(deps.audit, request, target);
+    if (!audited.ok()) return ErrorResponse(audited);
     auto engine = deps.open_engine();
     if (!engine.ok()) return ErrorResponse(engine.status());
     Status sources = features::RegisterSources(**engine, **repo, deps.pushed_root);

@@ -15,12 +15,14 @@
 // Errors: 4xx/5xx with {"error_code", "message", "detail"}: `detail` as
 // FastAPI (Feast's server) words it, error_code/message as the rest of Cairn.
 // With users, reading features needs any signed-in user; writing and
-// materializing need the editor role.
+// materializing need the editor role. Every write is audited (who, which
+// route, which view or source, the request, bounded), before it is made.
 #pragma once
 
 #include <functional>
 #include <memory>
 
+#include "audit/audit_log.h"
 #include "features/feature_registry.h"
 #include "features/feature_stats.h"
 #include "features/online_serving.h"
@@ -44,6 +46,13 @@ struct FeastDependencies {
   // Training sets answered as JSON hold at most this many cells
   // (ServerConfig::training_set_json_max_cells).
   uint64_t training_set_json_max_cells = 0;
+  // The only folder whose files training-set requests may read
+  // (entities_path) and write (out_path), canonical; empty: none, and such
+  // requests are refused (ServerConfig::training_data_root).
+  std::string training_data_root;
+  // Records the writes that do not go through the metadata store (online
+  // store writes, pushes, materializations, training-set files); required.
+  audit::AuditLog* audit = nullptr;
 };
 
 // Everything in `deps` must outlive the server.

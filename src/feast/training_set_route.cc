@@ -1,12 +1,16 @@
 #include "feast/training_set_route.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <semaphore>
 #include <thread>
 
 #include "core/base64.h"
+#include "core/confined_path.h"
 #include "core/json.h"
 #include "core/time_format.h"
 #include "feast/feast_json.h"
@@ -58,14 +62,6 @@ StatusOr<TrainingSetRequest> DecodeRequest(const json::Document& doc) {
     ASSIGN_OR_RETURN(r.entities, DecodeFrame(doc, "entities"));
   }
   ASSIGN_OR_RETURN(r.out_path, OptionalString(doc, "out_path"));
-  // Relative paths would depend on where the server was started.
-  for (auto [field, path] :
-       {std::pair{"entities_path", &r.entities_path}, std::pair{"out_path", &r.out_path}}) {
-    if (!path->empty() && !path->starts_with('/')) {
-      return InvalidArgument(std::string(field) + ": '" + *path +
-                             "' is relative; give an absolute path on the server");
-    }
-  }
   ASSIGN_OR_RETURN(r.timestamp_column, OptionalString(doc, "timestamp_column"));
   ASSIGN_OR_RETURN(std::string cutoff, OptionalString(doc, "as_of_created"));
   if (!cutoff.empty()) {
@@ -169,6 +165,51 @@ std::string EncodeAnswer(size_t rows, const std::vector<ColumnInfo>& columns,
   return out;
 }
 
+// Resolves the request's server-side paths under the training data root, in
+// place (see core/confined_path.h). Errors: PermissionDenied when the server
+// has no root or a path leads outside it; NotFound/InvalidArgument as
+// ResolveUnderRoot.
+Status ConfinePaths(const FeastDependencies& deps, TrainingSetRequest& r) {
+  if (r.entities_path.empty() && r.out_path.empty()) return Status::Ok();
+  if (deps.training_data_root.empty()) {
+    return PermissionDenied(
+        std::string(r.entities_path.empty() ? "out_path" : "entities_path") +
+        ": this server reads and writes no server-side files for training sets; send the "
+        "entities inline and leave out out_path, or start the server with "
+        "--training-data-root DIR to allow files under DIR");
+  }
+  if (!r.entities_path.empty()) {
+    ASSIGN_OR_RETURN(r.entities_path, ResolveUnderRoot(deps.training_data_root, r.entities_path,
+                                                       PathUse::kRead, "entities_path"));
+  }
+  if (!r.out_path.empty()) {
+    if (!r.out_path.ends_with(".parquet") && !r.out_path.ends_with(".csv")) {
+      return InvalidArgument("out_path: name a .parquet or .csv file");
+    }
+    ASSIGN_OR_RETURN(r.out_path, ResolveUnderRoot(deps.training_data_root, r.out_path,
+                                                  PathUse::kWrite, "out_path"));
+  }
+  return Status::Ok();
+}
+
+// Writes the training set to `path` (resolved under the root) through a
+// fresh file beside it, renamed into place: the rename replaces whatever is
+// at `path` (a symlink planted after the check included) instead of writing
+// through it, and readers never see half a file.
+Status WriteConfined(offline::Engine& engine, const std::string& query, const std::string& path,
+                     Env* env) {
+  size_t slash = path.rfind('/');
+  std::string name = path.substr(slash + 1);
+  std::string temp = path.substr(0, slash + 1) + ".cairn-" + env->RandomHex(8) + "-" + name;
+  Status written = features::WriteResult(engine, query, temp);
+  if (written.ok() && std::rename(temp.c_str(), path.c_str()) != 0) {
+    written =
+        Internal("cannot move the finished file into place: " + std::string(std::strerror(errno)));
+  }
+  if (!written.ok()) std::remove(temp.c_str());
+  return written;
+}
+
 StatusOr<std::string> BuildTrainingSet(const FeastDependencies& deps, const TrainingSetRequest& r) {
   ASSIGN_OR_RETURN(std::shared_ptr<const features::FeatureRepo> repo, deps.serving->Definitions());
   if (r.registry_version > 0) {
@@ -194,9 +235,10 @@ StatusOr<std::string> BuildTrainingSet(const FeastDependencies& deps, const Trai
                    features::GetHistoricalFeatures(*engine, *repo, request));
   ASSIGN_OR_RETURN(std::vector<ColumnInfo> columns, engine->Describe(result.query));
   if (!r.out_path.empty()) {
-    Status written = features::WriteResult(*engine, result.query, r.out_path);
+    Status written = WriteConfined(*engine, result.query, r.out_path, deps.env);
     if (!written.ok()) return InvalidArgument("out_path: " + written.message());
-    return EncodeAnswer(result.rows, columns, nullptr, r.out_path);
+    return EncodeAnswer(result.rows, columns, nullptr,
+                        StripRoot(r.out_path, deps.training_data_root));
   }
   // Refused before the rows are read: the table and its JSON would both be in memory.
   uint64_t cells = static_cast<uint64_t>(result.rows) * columns.size();
@@ -228,11 +270,24 @@ void RegisterTrainingSetRoute(mlflow::Surface& surface, const FeastDependencies&
         if (!decoded->entities_path.empty() || !decoded->out_path.empty()) {
           Status allowed = RequireEditor(access, request);
           if (!allowed.ok()) return ErrorResponse(allowed);
+          Status confined = ConfinePaths(deps, *decoded);
+          if (!confined.ok()) return ErrorResponse(confined);
+        }
+        if (!decoded->out_path.empty()) {
+          Status audited = AuditWrite(
+              deps.audit, request,
+              "training_set_file " + StripRoot(decoded->out_path, deps.training_data_root));
+          if (!audited.ok()) return ErrorResponse(audited);
         }
         slots->acquire();
         StatusOr<std::string> body = BuildTrainingSet(deps, *decoded);
         slots->release();
-        if (!body.ok()) return ErrorResponse(body.status());
+        // Library messages (DuckDB's) name the files they read: show them
+        // relative to the root, as the client gave them.
+        if (!body.ok()) {
+          return ErrorResponse(Status(body.status().code(),
+                                      StripRoot(body.status().message(), deps.training_data_root)));
+        }
         return HttpResponse::Json(200, std::move(*body));
       },
       http::RouteOptions{.access = "any user; role editor with server-side paths"});

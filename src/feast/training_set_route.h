@@ -6,8 +6,8 @@
 //   {"features": ["view:feature", ...] | "feature_service": "name",
 //    "full_feature_names": false,
 //    "entities": {"driver_id": [...], "event_timestamp": [...], "label": [...]}
-//      | "entities_path": "server-side .parquet or .csv",
-//    "out_path": "server-side .parquet or .csv" (optional),
+//      | "entities_path": ".parquet or .csv under the training data root",
+//    "out_path": ".parquet or .csv under the training data root" (optional),
 //    "timestamp_column": "event_timestamp", "as_of_created": "RFC 3339",
 //    "registry_version": N (optional; the latest applied when absent)}
 //
@@ -20,6 +20,14 @@
 // times as RFC 3339 text, missing features as null); with `out_path`, the
 // file is written instead and the answer carries "out_path" and no "data".
 //
+// Server-side files are off by default: only with --training-data-root DIR
+// may entities_path and out_path name files, and only under DIR (relative to
+// it, or absolute inside it; symlinks and ".." resolved as the OS would, so
+// nothing leads out). A path outside is refused the same way whether or not
+// it exists, and answers show paths relative to DIR. The server refuses a
+// root that overlaps its data, policies, keys or artifacts folders, so no
+// request can overwrite the server's own state. Outputs are written to a
+// fresh file renamed into place (never through a symlink), and audited.
 // Reading or writing server-side files needs the editor role (with users);
 // inline entities need any signed-in user. At most two training sets are
 // built at once (each uses every core and memory in proportion to its

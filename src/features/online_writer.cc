@@ -27,8 +27,26 @@ StatusOr<int64_t> FrameTime(const FrameValue& v, const std::string& column, size
     }
     return *parsed;
   }
-  if (const int64_t* i = std::get_if<int64_t>(&v)) return *i * kMicrosPerSecond;
+  // Unix seconds, within the years text timestamps can name (1 to 9999):
+  // beyond, the microseconds overflow (1e300 became year -290308, INT64_MIN
+  // became 1970).
+  constexpr int64_t kFirstSecond = -62'135'596'800;  // 0001-01-01T00:00:00Z
+  constexpr int64_t kLastSecond = 253'402'300'799;   // 9999-12-31T23:59:59Z
+  auto out_of_range = [&] {
+    return InvalidArgument(Where(column, row, field) +
+                           ": out of range; Unix seconds must lie between " +
+                           std::to_string(kFirstSecond) + " and " + std::to_string(kLastSecond) +
+                           " (years 1 to 9999)");
+  };
+  if (const int64_t* i = std::get_if<int64_t>(&v)) {
+    if (*i < kFirstSecond || *i > kLastSecond) return out_of_range();
+    return *i * kMicrosPerSecond;
+  }
   if (const double* d = std::get_if<double>(&v)) {
+    // Written so that NaN fails too.
+    if (!(*d >= static_cast<double>(kFirstSecond) && *d <= static_cast<double>(kLastSecond) + 1)) {
+      return out_of_range();
+    }
     return static_cast<int64_t>(std::llround(*d * kMicrosPerSecond));
   }
   return InvalidArgument(Where(column, row, field) +

@@ -2,12 +2,19 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <string_view>
+
+#include "core/strings.h"
 
 namespace cairn::governance {
 namespace {
@@ -55,9 +62,30 @@ bool Policy::Guards(const std::string& target) const {
   std::string what = target.substr(target.find(':') + 1);
   const auto& list = target.rfind("alias:", 0) == 0 ? aliases : stages;
   for (const std::string& s : list) {
-    if (s == what) return true;
+    if (EqualsIgnoreCase(s, what)) return true;
   }
   return false;
+}
+
+std::string Policy::Fingerprint() const {
+  auto lowered = [](const std::vector<std::string>& list) {
+    std::set<std::string> out;
+    for (const std::string& s : list) out.insert(AsciiLower(s));
+    return out;
+  };
+  std::set<std::string> gate_texts;
+  for (const Gate& g : gates) {
+    gate_texts.insert(g.metric + g.op + Format(g.constant) + "|" + Format(g.factor) + "*" +
+                      g.baseline_metric);
+  }
+  std::string out = "policy/v1 approvals=" + std::to_string(approvals);
+  for (const auto& [label, items] :
+       {std::pair{" stages:", lowered(stages)}, std::pair{" aliases:", lowered(aliases)},
+        std::pair{" gates:", gate_texts}}) {
+    out += label;
+    for (const std::string& item : items) out += item + ";";
+  }
+  return out;
 }
 
 StatusOr<Gate> ParseGate(const std::string& text) {
@@ -158,21 +186,78 @@ StatusOr<Policy> ParsePolicy(const std::string& yaml, const std::string& source)
   }
 }
 
+namespace {
+
+// The text of `name` in `dir`; nullopt if there is no such file. Anything
+// else that stops the read is an error naming `name`: a policy that exists
+// but cannot be read must not count as none.
+StatusOr<std::optional<std::string>> ReadPolicyFile(const std::string& dir,
+                                                    const std::string& name) {
+  std::filesystem::path path = std::filesystem::path(dir) / name;
+  std::error_code ec;
+  std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return InvalidArgument(name + ": cannot be read (" + ec.message() + ")");
+  }
+  if (!std::filesystem::exists(status)) return std::optional<std::string>();
+  if (!std::filesystem::is_regular_file(status)) {
+    return InvalidArgument(name + ": not a regular file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument(name + ": cannot be opened (" + std::strerror(errno) + ")");
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return InvalidArgument(name + ": read failed");
+  return std::optional<std::string>(text.str());
+}
+
+}  // namespace
+
 StatusOr<std::optional<Policy>> LoadPolicy(const std::string& dir, const std::string& model) {
   for (const std::string& name : {model + ".yaml", std::string("default.yaml")}) {
-    std::filesystem::path path = std::filesystem::path(dir) / name;
-    std::ifstream in(path);
-    if (!in) continue;
-    std::stringstream text;
-    text << in.rdbuf();
-    ASSIGN_OR_RETURN(Policy policy, ParsePolicy(text.str(), path.string()));
+    ASSIGN_OR_RETURN(std::optional<std::string> text, ReadPolicyFile(dir, name));
+    if (!text) continue;
+    ASSIGN_OR_RETURN(Policy policy, ParsePolicy(*text, name));
     return std::optional<Policy>(std::move(policy));
   }
   return std::optional<Policy>();
 }
 
+StatusOr<std::vector<PolicyFileCheck>> CheckPolicies(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec) && !ec) {
+    return NotFound("No policies folder at " + dir + ".");
+  }
+  std::vector<std::string> names;
+  std::filesystem::directory_iterator it(dir, ec);
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    names.push_back(it->path().filename().string());
+  }
+  if (ec) return InvalidArgument("Cannot list the policies folder " + dir + ": " + ec.message());
+  std::sort(names.begin(), names.end());
+  std::vector<PolicyFileCheck> out;
+  for (const std::string& name : names) {
+    auto ends_with = [&](const char* suffix) {
+      std::string_view s(suffix);
+      return name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+    };
+    if (ends_with(".yml")) {
+      out.push_back({name, InvalidArgument(name + ": never read; policies are named "
+                                                  "<model>.yaml or default.yaml")});
+      continue;
+    }
+    if (!ends_with(".yaml")) continue;
+    StatusOr<std::optional<std::string>> text = ReadPolicyFile(dir, name);
+    Status verdict = text.status();
+    if (verdict.ok() && *text) verdict = ParsePolicy(**text, name).status();
+    out.push_back({name, verdict});
+  }
+  return out;
+}
+
 GateResult Evaluate(const Gate& gate, const std::map<std::string, double>& candidate,
-                    const std::optional<std::map<std::string, double>>& incumbent) {
+                    const std::optional<std::map<std::string, double>>& incumbent,
+                    const std::string& baseline) {
   auto mine = candidate.find(gate.metric);
   if (mine == candidate.end() || std::isnan(mine->second)) {
     return {false, "the candidate's run has no value for '" + gate.metric + "'"};
@@ -183,10 +268,11 @@ GateResult Evaluate(const Gate& gate, const std::map<std::string, double>& candi
     if (!incumbent) return {true, "no production version to compare with yet"};
     auto theirs = incumbent->find(gate.baseline_metric);
     if (theirs == incumbent->end() || std::isnan(theirs->second)) {
-      return {true, "the production version has no '" + gate.baseline_metric + "' to compare with"};
+      return {true,
+              "the " + baseline + " version has no '" + gate.baseline_metric + "' to compare with"};
     }
     bound = gate.factor * theirs->second;
-    bound_text = (gate.factor == 1 ? "" : Format(gate.factor) + " x ") + "production " +
+    bound_text = (gate.factor == 1 ? "" : Format(gate.factor) + " x ") + baseline + " " +
                  Format(theirs->second) + (gate.factor == 1 ? "" : " = " + Format(bound));
   }
   bool passed = Compare(mine->second, gate.op, bound);

@@ -36,8 +36,18 @@ CREATE TABLE promotion_decisions (
 ){CLUSTERED}
 )sql";
 
+// Requests name their model by key too: a request made for one model must
+// not let a later model that takes its name (by rename, or deletion and
+// re-registration) through. Requests from before this column have key 0 and
+// match nothing; they are asked for again.
+constexpr char kRequestModelKey[] = R"sql(
+ALTER TABLE promotion_requests ADD COLUMN model_key BIGINT NOT NULL DEFAULT 0
+)sql";
+
 constexpr char kRequestColumns[] =
     "request_id, model_name, version, target, requested_by, created_time, status";
+
+constexpr char kRemove[] = "remove:";
 
 PromotionRequest RequestFromRow(const SqlRows& rows, size_t r) {
   PromotionRequest q;
@@ -81,10 +91,36 @@ int CountApprovals(const PromotionRequest& q) {
   return static_cast<int>(users.size());
 }
 
-std::string Describe(const std::string& target) {
-  return target.rfind("alias:", 0) == 0 ? "alias '" + target.substr(6) + "'"
-                                        : "stage " + target.substr(6);
+bool IsRemoval(const std::string& target) { return target.rfind(kRemove, 0) == 0; }
+
+// "stage:Production" for "remove:stage:Production" and for itself.
+std::string BaseTarget(const std::string& target) {
+  return IsRemoval(target) ? target.substr(sizeof(kRemove) - 1) : target;
 }
+
+std::string Describe(const std::string& target) {
+  std::string base = BaseTarget(target);
+  return base.rfind("alias:", 0) == 0 ? "alias '" + base.substr(6) + "'"
+                                      : "stage " + base.substr(6);
+}
+
+// A policy loaded for the registry (registry::PromotionRules).
+class PolicyRules : public registry::PromotionRules {
+ public:
+  PolicyRules(PromotionService* service, Policy policy)
+      : service_(service), policy_(std::move(policy)) {}
+
+  bool Guards(const std::string& target) const override { return policy_.Guards(target); }
+  std::string Fingerprint() const override { return policy_.Fingerprint(); }
+  std::string Describe() const override { return "policy " + policy_.source; }
+  Status Allow(SqlSession& db, const registry::Promotion& promotion) const override {
+    return service_->AllowUnder(db, policy_, promotion);
+  }
+
+ private:
+  PromotionService* service_;
+  Policy policy_;
+};
 
 }  // namespace
 
@@ -93,36 +129,78 @@ PromotionService::PromotionService(store::MetadataStore* store, Env* env, std::s
 
 Status PromotionService::Init() {
   std::vector<store::Migration> migrations = {
-      store::DdlMigration(1, "promotion requests", kSchema)};
+      store::DdlMigration(1, "promotion requests", kSchema),
+      store::DdlMigration(2, "promotion requests name their model by key", kRequestModelKey)};
   return store_->Migrate("governance", migrations);
 }
 
-StatusOr<Evaluation> PromotionService::EvaluateIn(SqlSession& db, const registry::Promotion& p,
+StatusOr<std::optional<Policy>> PromotionService::PolicyFor(const std::string& model) {
+  auto policy = LoadPolicy(policies_dir_, model);
+  if (!policy.ok()) {
+    // A policy that cannot be read guards nothing safely: refuse.
+    return PermissionDenied("Refused: the policy is broken: " + policy.status().message() +
+                            ". Fix the file in the policies folder (`cairn policies check` "
+                            "lists every problem); until then no stage or alias of '" +
+                            model + "' may change.");
+  }
+  return policy;
+}
+
+StatusOr<std::unique_ptr<registry::PromotionRules>> PromotionService::RulesFor(
+    const std::string& model) {
+  ASSIGN_OR_RETURN(std::optional<Policy> policy, PolicyFor(model));
+  if (!policy) return std::unique_ptr<registry::PromotionRules>();
+  return std::unique_ptr<registry::PromotionRules>(
+      std::make_unique<PolicyRules>(this, std::move(*policy)));
+}
+
+StatusOr<Evaluation> PromotionService::EvaluateIn(SqlSession& db, const Policy& policy,
+                                                  const registry::Promotion& p,
                                                   std::optional<int64_t>* request_id) {
   Evaluation out;
-  ASSIGN_OR_RETURN(std::optional<Policy> policy, LoadPolicy(policies_dir_, p.model));
-  if (!policy || !policy->Guards(p.target)) return out;
-  out.policy = policy->source;
-  ASSIGN_OR_RETURN(auto candidate, tracking::LatestRunMetrics(db, p.candidate_run));
-  std::optional<std::map<std::string, double>> incumbent;
-  if (p.incumbent) {
-    ASSIGN_OR_RETURN(incumbent, tracking::LatestRunMetrics(db, p.incumbent_run));
-  }
-  for (const Gate& gate : policy->gates) {
-    GateResult result = governance::Evaluate(gate, candidate, incumbent);
-    if (!result.passed) {
-      out.missing.push_back("gate '" + gate.text + "' failed (" + result.explanation + ")");
+  if (!policy.Guards(p.target)) return out;
+  out.policy = policy.source;
+  bool leaving = p.kind == registry::Promotion::Kind::kLeave;
+  // Giving a target up has no candidate to judge: only approvals count.
+  if (!leaving) {
+    ASSIGN_OR_RETURN(auto candidate, tracking::LatestRunMetrics(db, p.candidate_run));
+    std::optional<std::map<std::string, double>> incumbent;
+    if (p.incumbent) {
+      ASSIGN_OR_RETURN(incumbent, tracking::LatestRunMetrics(db, p.incumbent_run));
     }
-    out.gates.emplace_back(gate.text, std::move(result));
+    // Metric values are shown only from runs the caller may read: a gate
+    // must not become a way to read a hidden run.
+    auto readable = [&](const std::string& run) {
+      return !p.may_read_run || run.empty() || p.may_read_run(run);
+    };
+    bool show_candidate = readable(p.candidate_run);
+    bool show_incumbent = !p.incumbent || readable(p.incumbent_run);
+    std::string baseline = p.incumbent_is_last_promoted ? "last promoted" : "production";
+    for (const Gate& gate : policy.gates) {
+      GateResult result = governance::Evaluate(gate, candidate, incumbent, baseline);
+      bool relative = !gate.baseline_metric.empty();
+      if (!show_candidate || (relative && !show_incumbent)) {
+        result.explanation =
+            gate.metric + (result.passed ? " passes" : " fails") + " (values not shown: the " +
+            (!show_candidate ? std::string("candidate's") : baseline + " version's") +
+            " run is not readable by you)";
+      }
+      if (!result.passed) {
+        out.missing.push_back("gate '" + gate.text + "' failed (" + result.explanation + ")");
+      }
+      out.gates.emplace_back(gate.text, std::move(result));
+    }
   }
-  out.approvals_needed = policy->approvals;
-  // The newest open request for exactly this move.
+  out.approvals_needed = policy.approvals;
+  std::string target = leaving ? kRemove + p.target : p.target;
+  // The newest open request for exactly this move, made for this model (by
+  // key) after this version existed.
   ASSIGN_OR_RETURN(SqlRows rows,
                    db.Query(std::string("SELECT ") + kRequestColumns +
-                                " FROM promotion_requests WHERE model_name = ? AND version = ? "
-                                "AND target = ? AND status IN ('pending', 'approved') ORDER BY "
-                                "request_id DESC LIMIT 1",
-                            {p.model, p.version, p.target}));
+                                " FROM promotion_requests WHERE model_name = ? AND model_key = ? "
+                                "AND version = ? AND target = ? AND created_time >= ? AND status "
+                                "IN ('pending', 'approved') ORDER BY request_id DESC LIMIT 1",
+                            {p.model, p.model_key, p.version, target, p.version_created_ms}));
   if (!rows.empty()) {
     PromotionRequest q = RequestFromRow(rows, 0);
     RETURN_IF_ERROR(LoadDecisions(db, &q));
@@ -130,36 +208,43 @@ StatusOr<Evaluation> PromotionService::EvaluateIn(SqlSession& db, const registry
     if (request_id != nullptr) *request_id = q.id;
   }
   if (out.approvals < out.approvals_needed) {
-    out.missing.push_back(
-        "needs " + std::to_string(out.approvals_needed) +
-        " approval(s) from distinct approvers other than the requester, has " +
-        std::to_string(out.approvals) +
-        (rows.empty() ? "; open a request: cairn promotions request " + p.model + " " +
-                            std::to_string(p.version) +
-                            (p.target.rfind("alias:", 0) == 0 ? " --alias " : " --stage ") +
-                            p.target.substr(6) + " (or POST /api/cairn/v1/promotions)"
-                      : " (request " + std::to_string(RequestFromRow(rows, 0).id) + ")"));
+    std::string how;
+    if (!rows.empty()) {
+      how = " (request " + std::to_string(RequestFromRow(rows, 0).id) + ")";
+    } else if (leaving) {
+      bool alias = p.target.rfind("alias:", 0) == 0;
+      how = "; open a removal request: POST /api/cairn/v1/promotions {\"name\": \"" + p.model +
+            "\", \"version\": " + std::to_string(p.version) + ", \"" + (alias ? "alias" : "stage") +
+            "\": \"" + p.target.substr(6) + "\", \"remove\": true}";
+    } else {
+      how = "; open a request: cairn promotions request " + p.model + " " +
+            std::to_string(p.version) +
+            (p.target.rfind("alias:", 0) == 0 ? " --alias " : " --stage ") + p.target.substr(6) +
+            " (or POST /api/cairn/v1/promotions)";
+    }
+    out.missing.push_back("needs " + std::to_string(out.approvals_needed) +
+                          " approval(s) from distinct approvers other than the requester, has " +
+                          std::to_string(out.approvals) + how);
   }
   return out;
 }
 
-Status PromotionService::Allow(SqlSession& db, const registry::Promotion& p) {
+Status PromotionService::AllowUnder(SqlSession& db, const Policy& policy,
+                                    const registry::Promotion& p) {
   std::optional<int64_t> request_id;
-  auto evaluation = EvaluateIn(db, p, &request_id);
-  if (!evaluation.ok()) {
-    // A policy that cannot be read guards nothing safely: refuse.
-    if (evaluation.status().code() == StatusCode::kInvalidArgument) {
-      return PermissionDenied("Promotion refused: the policy is broken: " +
-                              evaluation.status().message());
-    }
-    return evaluation.status();
-  }
-  if (!evaluation->missing.empty()) {
-    std::string message = "Promotion of " + p.model + " version " + std::to_string(p.version) +
-                          " to " + Describe(p.target) + " is blocked by policy " +
-                          evaluation->policy + ": ";
-    for (size_t i = 0; i < evaluation->missing.size(); ++i) {
-      message += (i > 0 ? "; " : "") + evaluation->missing[i];
+  ASSIGN_OR_RETURN(Evaluation evaluation, EvaluateIn(db, policy, p, &request_id));
+  if (!evaluation.missing.empty()) {
+    bool leaving = p.kind == registry::Promotion::Kind::kLeave;
+    std::string message =
+        leaving ? "Moving " + Describe(p.target) + " away from " + p.model + " version " +
+                      std::to_string(p.version) +
+                      " (a transition out of it, archiving, or deleting the alias, the version "
+                      "or the model) is blocked by policy " +
+                      evaluation.policy + ": "
+                : "Promotion of " + p.model + " version " + std::to_string(p.version) + " to " +
+                      Describe(p.target) + " is blocked by policy " + evaluation.policy + ": ";
+    for (size_t i = 0; i < evaluation.missing.size(); ++i) {
+      message += (i > 0 ? "; " : "") + evaluation.missing[i];
     }
     return PermissionDenied(message + ".");
   }
@@ -175,7 +260,7 @@ Status PromotionService::Allow(SqlSession& db, const registry::Promotion& p) {
 StatusOr<PromotionRequest> PromotionService::Request(const std::string& model, int64_t version,
                                                      const std::string& stage,
                                                      const std::string& alias,
-                                                     const std::string& user) {
+                                                     const std::string& user, bool remove) {
   if (stage.empty() == alias.empty()) {
     return InvalidArgument("Name exactly one of 'stage' and 'alias' for the promotion.");
   }
@@ -184,18 +269,21 @@ StatusOr<PromotionRequest> PromotionService::Request(const std::string& model, i
     ASSIGN_OR_RETURN(registry::Stage parsed, registry::ParseStage(stage));
     target = "stage:" + std::string(registry::StageName(parsed));
   } else {
+    RETURN_IF_ERROR(registry::ValidateAliasName(alias));
     target = "alias:" + alias;
   }
   int64_t now = env_->NowMillis();
   PromotionRequest created;
   RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
     // The version must exist (and is what the gates will judge).
-    RETURN_IF_ERROR(registry::PromotionFacts(db, model, version, target).status());
+    ASSIGN_OR_RETURN(registry::Promotion facts,
+                     registry::PromotionFacts(db, model, version, target));
     ASSIGN_OR_RETURN(SqlRows id,
-                     db.Query("INSERT INTO promotion_requests (model_name, version, target, "
-                              "requested_by, created_time, status) VALUES (?, ?, ?, ?, ?, "
-                              "'pending') RETURNING request_id",
-                              {model, version, target, user, now}));
+                     db.Query("INSERT INTO promotion_requests (model_name, model_key, version, "
+                              "target, requested_by, created_time, status) VALUES (?, ?, ?, ?, "
+                              "?, ?, 'pending') RETURNING request_id",
+                              {model, facts.model_key, version,
+                               (remove ? std::string(kRemove) : "") + target, user, now}));
     ASSIGN_OR_RETURN(created, LoadRequest(db, id.Int(0, 0)));
     return Status::Ok();
   }));
@@ -205,6 +293,10 @@ StatusOr<PromotionRequest> PromotionService::Request(const std::string& model, i
 StatusOr<PromotionRequest> PromotionService::Decide(int64_t id, const std::string& user,
                                                     bool approve, const std::string& comment) {
   int64_t now = env_->NowMillis();
+  // The policy is read before the write transaction, for the model the
+  // request names (which a request never changes).
+  ASSIGN_OR_RETURN(PromotionRequest before, Get(id));
+  ASSIGN_OR_RETURN(std::optional<Policy> policy, PolicyFor(before.model));
   PromotionRequest decided;
   RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(PromotionRequest q, LoadRequest(db, id));
@@ -227,7 +319,6 @@ StatusOr<PromotionRequest> PromotionService::Decide(int64_t id, const std::strin
     if (!approve) {
       status = "rejected";
     } else {
-      ASSIGN_OR_RETURN(std::optional<Policy> policy, LoadPolicy(policies_dir_, q.model));
       int needed = policy ? policy->approvals : 0;
       if (CountApprovals(q) >= needed) status = "approved";
     }
@@ -272,12 +363,19 @@ StatusOr<std::vector<PromotionRequest>> PromotionService::List(const std::string
   return out;
 }
 
-StatusOr<Evaluation> PromotionService::Evaluate(const PromotionRequest& request) {
+StatusOr<Evaluation> PromotionService::Evaluate(const PromotionRequest& request,
+                                                const registry::RunVisibility& may_read_run) {
+  ASSIGN_OR_RETURN(std::optional<Policy> policy, PolicyFor(request.model));
   Evaluation out;
+  if (!policy) return out;
   RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    std::string target = BaseTarget(request.target);
     ASSIGN_OR_RETURN(registry::Promotion p,
-                     registry::PromotionFacts(db, request.model, request.version, request.target));
-    ASSIGN_OR_RETURN(out, EvaluateIn(db, p, nullptr));
+                     registry::PromotionFacts(db, request.model, request.version, target,
+                                              policy->Fingerprint()));
+    if (IsRemoval(request.target)) p.kind = registry::Promotion::Kind::kLeave;
+    p.may_read_run = may_read_run;
+    ASSIGN_OR_RETURN(out, EvaluateIn(db, *policy, p, nullptr));
     return Status::Ok();
   }));
   return out;

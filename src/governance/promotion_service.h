@@ -5,9 +5,16 @@
 // MLflow's transition-stage or alias calls, or any other path) succeeds only
 // when every gate passes on the candidate's run metrics and, if the policy
 // asks for approvals, a request for exactly that move has approvals from
-// that many distinct users other than its requester. The move then marks
-// the request applied in the same commit. Otherwise the move fails with
-// PERMISSION_DENIED listing what is missing and how to get it.
+// that many distinct users other than its requester. Giving a guarded stage
+// or alias up (archiving the incumbent, deleting the alias, the version or
+// the model) needs the same approvals, on a removal request ("remove:"
+// before the target). The move then marks the request applied in the same
+// commit. Otherwise the move fails with PERMISSION_DENIED listing what is
+// missing and how to get it. Requests belong to the model (its key, so a
+// rename or a re-created name does not inherit them) and to versions made
+// before them.
+//
+// Gate messages show metric values only from runs the caller may read.
 //
 // Who may approve (role approver or admin) is for the caller to check; this
 // service records who did.
@@ -16,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,7 +47,9 @@ struct PromotionRequest {
   int64_t id = 0;
   std::string model;
   int64_t version = 0;
-  std::string target;  // "stage:Production" or "alias:champion".
+  // "stage:Production", "alias:champion", or either after "remove:" for
+  // giving it up.
+  std::string target;
   std::string requested_by;
   int64_t created_ms = 0;
   std::string status;  // pending, approved, rejected, applied.
@@ -64,11 +74,12 @@ class PromotionService : public registry::PromotionGate {
   Status Init();
 
   // Opens a request for `version` of `model` to take `target` (`stage` or
-  // `alias`: exactly one non-empty). Errors: NotFound for an unknown model
-  // version; InvalidArgument for a bad target.
+  // `alias`: exactly one non-empty), or with `remove` to give it up.
+  // Errors: NotFound for an unknown model version; InvalidArgument for a bad
+  // target.
   StatusOr<PromotionRequest> Request(const std::string& model, int64_t version,
                                      const std::string& stage, const std::string& alias,
-                                     const std::string& user);
+                                     const std::string& user, bool remove = false);
   // An approver's decision. A rejection closes the request; enough
   // approvals make it approved. Errors: NotFound; FailedPrecondition when it
   // is not pending, or `user` requested it (nobody approves their own).
@@ -77,15 +88,26 @@ class PromotionService : public registry::PromotionGate {
   StatusOr<PromotionRequest> Get(int64_t id);
   // Newest first; all models when `model` is empty.
   StatusOr<std::vector<PromotionRequest>> List(const std::string& model);
-  // The request's move against its policy, as Allow would judge it now.
-  StatusOr<Evaluation> Evaluate(const PromotionRequest& request);
+  // The request's move against its policy, as the registry would judge it
+  // now. Gate explanations show values only from runs `may_read_run` allows
+  // (all when null).
+  StatusOr<Evaluation> Evaluate(const PromotionRequest& request,
+                                const registry::RunVisibility& may_read_run = nullptr);
 
   // registry::PromotionGate.
-  Status Allow(store::SqlSession& db, const registry::Promotion& promotion) override;
+  StatusOr<std::unique_ptr<registry::PromotionRules>> RulesFor(const std::string& model) override;
+
+  // Allow for `policy`, the rules RulesFor returned: OK, or PermissionDenied
+  // listing what is missing. Marks a matching request applied.
+  Status AllowUnder(store::SqlSession& db, const Policy& policy,
+                    const registry::Promotion& promotion);
 
  private:
-  StatusOr<Evaluation> EvaluateIn(store::SqlSession& db, const registry::Promotion& promotion,
+  StatusOr<Evaluation> EvaluateIn(store::SqlSession& db, const Policy& policy,
+                                  const registry::Promotion& promotion,
                                   std::optional<int64_t>* request_id);
+  // The policy for `model`, or PermissionDenied naming the broken file.
+  StatusOr<std::optional<Policy>> PolicyFor(const std::string& model);
 
   store::MetadataStore* store_;
   Env* env_;

@@ -32,6 +32,10 @@ struct HttpRequest {
   // server runs without authentication), and that user's role name.
   std::string user;
   std::string role;
+  // The peer's IP address in text form ("127.0.0.1", "::1"), set by the
+  // server; the authenticator throttles failed logins per address with it.
+  // A property of the connection, so Clear() keeps it.
+  std::string remote_address;
 
   // Empties every field, keeping the strings' and lists' capacity for the
   // next request on the connection. A field added above must be reset here.

@@ -56,6 +56,10 @@ struct RouteOptions {
   // What the route needs, in words, for listings (e.g. "experiment edit");
   // set by the surface that registers it.
   std::string access;
+  // The protocol defines the (buffered) body as JSON: a state-changing
+  // request must then declare it so (see request_guard.h). False for routes
+  // that take other formats.
+  bool json_body = true;
 };
 
 struct Route {

@@ -3,6 +3,9 @@
 
 #include "http/server.h"
 
+#include <fcntl.h>
+#include <sys/resource.h>
+
 #include <array>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -20,12 +23,14 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "core/env.h"
 #include "core/log.h"
 #include "core/thread_pool.h"
+#include "http/request_guard.h"
 
 namespace cairn::http {
 
@@ -43,16 +48,24 @@ using Socket = net::basic_stream_socket<tcp, Strand>;
 
 namespace {
 
-HttpResponse ErrorResponse(int status, std::string_view message) {
+// The answers the server gives itself (before or instead of a handler), in
+// MLflow's error shape plus FastAPI's `detail`, which Feast's clients read;
+// each reader ignores the other's field.
+HttpResponse ErrorResponse(int status, std::string_view message, std::string_view code = {}) {
   std::string body = "{\"error_code\":\"";
-  body += status == 413   ? "RESOURCE_LIMIT_EXCEEDED"
-          : status == 404 ? "ENDPOINT_NOT_FOUND"
-          : status == 500 ? "INTERNAL_ERROR"
-          : status == 405 ? "BAD_REQUEST"
-          : status == 431 ? "BAD_REQUEST"
-          : status == 401 ? "UNAUTHENTICATED"
-                          : "BAD_REQUEST";
+  if (code.empty()) {
+    code = status == 413   ? "RESOURCE_LIMIT_EXCEEDED"
+           : status == 404 ? "ENDPOINT_NOT_FOUND"
+           : status == 500 ? "INTERNAL_ERROR"
+           : status == 401 ? "UNAUTHENTICATED"
+           : status == 429 ? "REQUEST_LIMIT_EXCEEDED"
+           : status == 503 ? "TEMPORARILY_UNAVAILABLE"
+                           : "BAD_REQUEST";
+  }
+  body += code;
   body += "\",\"message\":\"";
+  AppendJsonEscaped(message, &body);
+  body += "\",\"detail\":\"";
   AppendJsonEscaped(message, &body);
   body += "\"}";
   return HttpResponse::Json(status, std::move(body));
@@ -64,6 +77,99 @@ std::string LowerCase(std::string_view s) {
   return out;
 }
 
+// Limits on single header fields and their number. Beast stores a field's
+// name and value lengths in 16 bits and throws std::length_error past them,
+// from inside the parser on an IO thread, where nothing may throw: one
+// oversized header ended the process. Refusing them first keeps that
+// throw unreachable; the count bounds the per-field work a request can cause
+// within max_header_bytes.
+constexpr size_t kMaxHeaderFieldBytes = 65'000;
+constexpr size_t kMaxHeaderFields = 256;
+
+// Why a request's framing was refused, for the answer's message. Set by
+// GuardedParser, which can only report an error code through Beast.
+struct FramingProblem {
+  int status = 0;  // 0: none.
+  std::string message;
+};
+
+// Beast's request parser with the checks its fields container lacks: field
+// sizes and count (431), and Transfer-Encoding, of which only "chunked" is
+// accepted (RFC 9112 6.1: a request whose final coding is not chunked has
+// no reliable length and must be refused; other codings are not implemented).
+// Trailer fields of a chunked body pass through the same checks.
+template <typename Body>
+class GuardedParser : public bhttp::request_parser<Body> {
+ public:
+  GuardedParser() = default;
+  // Continues from a parser that has read the header (the body type changes).
+  template <typename OtherBody>
+  explicit GuardedParser(GuardedParser<OtherBody>&& other)
+      : bhttp::request_parser<Body>(static_cast<bhttp::request_parser<OtherBody>&&>(other)),
+        fields_(other.fields()),
+        problem_(std::move(other.problem())) {}
+
+  size_t fields() const { return fields_; }
+  FramingProblem& problem() { return problem_; }
+
+ private:
+  void on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
+                     beast::error_code& ec) override {
+    if (++fields_ > kMaxHeaderFields) {
+      return Refuse(ec, bhttp::error::header_limit, 431,
+                    "More than " + std::to_string(kMaxHeaderFields) + " header fields.");
+    }
+    if (name_string.size() > kMaxHeaderFieldBytes || value.size() > kMaxHeaderFieldBytes) {
+      std::string shown(name_string.substr(0, 40));
+      return Refuse(ec, bhttp::error::header_limit, 431,
+                    "Header field '" + shown + "' exceeds " + std::to_string(kMaxHeaderFieldBytes) +
+                        " bytes.");
+    }
+    if (name == bhttp::field::transfer_encoding) {
+      std::string coding = LowerCase(value);
+      coding.erase(0, coding.find_first_not_of(" \t"));
+      coding.erase(coding.find_last_not_of(" \t") + 1);
+      std::string shown(value.substr(0, 100));
+      if (saw_transfer_encoding_) {
+        return Refuse(ec, bhttp::error::bad_transfer_encoding, 400,
+                      "Transfer-Encoding given more than once.");
+      }
+      bool final_chunked =
+          coding.size() >= 7 && coding.compare(coding.size() - 7, 7, "chunked") == 0;
+      if (!final_chunked) {
+        return Refuse(ec, bhttp::error::bad_transfer_encoding, 400,
+                      "Transfer-Encoding must end in chunked (RFC 9112), got '" + shown + "'.");
+      }
+      if (coding != "chunked") {
+        return Refuse(ec, bhttp::error::bad_transfer_encoding, 501,
+                      "Transfer-Encoding '" + shown +
+                          "' is not supported; send the body plain or only chunked.");
+      }
+      saw_transfer_encoding_ = true;
+    }
+    // Beast's own handler is private; this is what it does.
+    this->get().insert(name, name_string, value);
+  }
+
+  void Refuse(beast::error_code& ec, bhttp::error code, int status, std::string message) {
+    ec = code;
+    problem_.status = status;
+    problem_.message = std::move(message);
+  }
+
+  size_t fields_ = 0;
+  bool saw_transfer_encoding_ = false;
+  FramingProblem problem_;
+};
+
+// An error from Beast's HTTP parser (as opposed to the socket): the client
+// sent something that is not HTTP/1.1, and gets a 400 before the close.
+bool IsParseError(const beast::error_code& ec) {
+  static const auto& category = beast::error_code(bhttp::error::bad_method).category();
+  return ec.category() == category && ec != bhttp::error::end_of_stream &&
+         ec != bhttp::error::partial_message;
+}
+
 }  // namespace
 
 class Session;
@@ -71,7 +177,10 @@ class Session;
 class HttpServer::Impl {
  public:
   Impl(ServerOptions options, const Router* router, metrics::Registry* registry)
-      : options_(std::move(options)), router_(router), acceptor_(ioc_) {
+      : options_(std::move(options)),
+        router_(router),
+        guard_(options_.guard, options_.host),
+        acceptor_(ioc_) {
     in_flight_ = registry->GetGauge("cairn_http_in_flight_requests",
                                     "Requests being read, handled or written.");
     connections_ = registry->GetGauge("cairn_http_open_connections", "Open client connections.");
@@ -90,11 +199,21 @@ class HttpServer::Impl {
     return options_.spool_dir + "/.upload-" + Env::Default()->RandomHex(12);
   }
 
+  const RequestGuard& guard() const { return guard_; }
+
+  // Counts a new connection from `address` against the limits; false (and
+  // nothing counted) when it would exceed them.
+  bool Admit(const std::string& address);
   void AddSession(const std::shared_ptr<Session>& s);
-  void RemoveSession(Session* s);
+  // Forgets the session and its connection's place in the limits.
+  void RemoveSession(Session* s, const std::string& address);
 
  private:
   void DoAccept();
+  // Accepts again after `delay` (out of descriptors: retrying at once only
+  // spins and floods the log).
+  void AcceptLater(std::chrono::milliseconds delay);
+  void RunIoLoop();
   // Closes connections past their deadline (idle, read or write timeout),
   // once a second.
   void Sweep();
@@ -108,12 +227,20 @@ class HttpServer::Impl {
   std::condition_variable sessions_cv_;
   std::unordered_set<Session*> sessions_;             // GUARDED_BY(sessions_mu_)
   std::vector<std::weak_ptr<Session>> session_refs_;  // GUARDED_BY(sessions_mu_)
+  // Admitted connections, in all and per peer address.
+  size_t admitted_ = 0;                                  // GUARDED_BY(sessions_mu_)
+  std::unordered_map<std::string, size_t> per_address_;  // GUARDED_BY(sessions_mu_)
+  size_t max_connections_ = 0;  // Resolved at Start from the option and the descriptor limit.
+  RequestGuard guard_;
+  LogLimiter accept_log_limiter_{1'000'000'000};
+  LogLimiter refuse_log_limiter_{1'000'000'000};
   net::io_context ioc_;
   // Keeps the IO threads running while every live session waits on a worker
   // (during a drain the acceptor is closed and nothing else holds them).
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   tcp::acceptor acceptor_;
   net::steady_timer sweep_timer_{ioc_};
+  net::steady_timer accept_timer_{ioc_};
   uint16_t bound_port_ = 0;
   std::vector<std::thread> io_threads_;
   std::unique_ptr<ThreadPool> workers_;
@@ -129,14 +256,18 @@ class HttpServer::Impl {
 // itself runs on the worker pool and posts its response back to the strand.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Socket socket, HttpServer::Impl* server) : socket_(std::move(socket)), server_(server) {}
+  Session(Socket socket, HttpServer::Impl* server, std::string remote_address)
+      : socket_(std::move(socket)), server_(server), remote_address_(std::move(remote_address)) {}
+
+  const std::string& remote_address() const { return remote_address_; }
 
   ~Session() {
     RemoveSpoolFile();
-    server_->RemoveSession(this);
+    server_->RemoveSession(this, remote_address_);
   }
 
   void Start() {
+    request_.remote_address = remote_address_;  // Kept by HttpRequest::Clear.
     net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
   }
 
@@ -189,11 +320,16 @@ class Session : public std::enable_shared_from_this<Session> {
     idle_ = false;
     if (ec == bhttp::error::header_limit) {
       BeginRequest();
-      return Respond(ErrorResponse(431, "Request line and headers exceed the server limit of " +
-                                            std::to_string(server_->options().max_header_bytes) +
-                                            " bytes; send large arguments in a POST body."),
-                     /*force_close=*/true);
+      FramingProblem& problem = header_parser_->problem();
+      return Respond(
+          ErrorResponse(431, problem.status != 0
+                                 ? problem.message
+                                 : "Request line and headers exceed the server limit of " +
+                                       std::to_string(server_->options().max_header_bytes) +
+                                       " bytes; send large arguments in a POST body."),
+          /*force_close=*/true);
     }
+    if (IsParseError(ec)) return RefuseFraming(ec, header_parser_->problem());
     if (ec) return Close();
     BeginRequest();
     auto& header = header_parser_->get();
@@ -285,6 +421,10 @@ class Session : public std::enable_shared_from_this<Session> {
       unread_body_ = true;
       return Respond(ErrorResponse(413, "Request body exceeds the server limit."), true);
     }
+    if (IsParseError(ec)) {
+      unread_body_ = true;
+      return RefuseFraming(ec, file_parser_ ? file_parser_->problem() : string_parser_->problem());
+    }
     if (ec) return Close();
     if (file_parser_) {
       file_parser_->get().body().close();
@@ -301,6 +441,19 @@ class Session : public std::enable_shared_from_this<Session> {
     Dispatch();
   }
 
+  // Answers a request whose HTTP framing is broken with a 400 (or the status
+  // the parser chose) and closes: what follows on the connection cannot be
+  // told apart from the rest of the broken request, so serving it would let
+  // one request smuggle another past the checks.
+  void RefuseFraming(const beast::error_code& ec, const FramingProblem& problem) {
+    if (!in_request_) BeginRequest();
+    unread_body_ = true;  // The rest of it may still be arriving: linger, then close.
+    int status = problem.status != 0 ? problem.status : 400;
+    std::string message =
+        problem.status != 0 ? problem.message : "Malformed HTTP request: " + ec.message() + ".";
+    Respond(ErrorResponse(status, message), /*force_close=*/true);
+  }
+
   // Authenticates, then runs the route. A credential check that must block
   // (password hashing, a token read) moves to the worker pool first.
   void Dispatch() {
@@ -308,6 +461,14 @@ class Session : public std::enable_shared_from_this<Session> {
     // reads and writes, not how long an answer may take (a materialization
     // may run for many minutes). Respond sets the next one.
     deadline_ns_.store(0, std::memory_order_relaxed);
+    if (route_ != nullptr) {
+      bool json_body =
+          route_->options.body_mode == BodyMode::kBuffered && route_->options.json_body;
+      if (std::optional<Refusal> refused = server_->guard().Check(request_, json_body)) {
+        return Respond(ErrorResponse(refused->status, refused->message, refused->error_code),
+                       false);
+      }
+    }
     Authenticator* auth = server_->options().authenticator;
     if (route_ == nullptr || auth == nullptr || route_->options.is_public) return Run();
     Status error;
@@ -328,7 +489,15 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // 401 with the challenge; 429 when the authenticator is too busy to check
+  // (password hashing is bounded): a retry soon succeeds, the client's
+  // credentials may be fine.
   static HttpResponse Unauthenticated(const Status& error) {
+    if (error.code() == StatusCode::kResourceExhausted) {
+      HttpResponse busy = ErrorResponse(429, error.message());
+      busy.headers.emplace_back("Retry-After", "1");
+      return busy;
+    }
     HttpResponse response = ErrorResponse(401, error.message());
     response.headers.emplace_back("WWW-Authenticate", "Basic realm=\"cairn\"");
     return response;
@@ -336,6 +505,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Run() {
     if (route_ == nullptr) {
+      if (std::optional<Refusal> refused = server_->guard().Check(request_, false)) {
+        return Respond(ErrorResponse(refused->status, refused->message, refused->error_code),
+                       false);
+      }
       HttpResponse response = ErrorResponse(
           not_found_status_, not_found_status_ == 405
                                  ? "Method " + request_.method + " is not allowed for " +
@@ -404,10 +577,19 @@ class Session : public std::enable_shared_from_this<Session> {
       file_response_.emplace();
       auto& res = *file_response_;
       beast::error_code ec;
-      res.body().open(response.body_file.c_str(), beast::file_mode::scan, ec);
+      // Never through a symlink: a handler checked the path it names, and a
+      // link swapped in since must not send another file.
+      int fd = ::open(response.body_file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) {
+        ec = beast::error_code(errno, beast::system_category());
+      } else {
+        beast::file file;
+        file.native_handle(fd);
+        res.body().reset(std::move(file), ec);
+      }
       if (ec) {
         file_response_.reset();
-        return Respond(ErrorResponse(404, "Cannot open " + response.body_file), force_close);
+        return Respond(ErrorResponse(404, "Cannot open the file to send"), force_close);
       }
       FillHeaders(res, response, keep_alive);
       res.prepare_payload();
@@ -420,7 +602,9 @@ class Session : public std::enable_shared_from_this<Session> {
       // goes out with the body in one gathered write: Beast's fields and
       // serializer cost an allocation per header and a buffer walk per write.
       response_body_ = std::move(response.body);
-      FormatHead(response, response_body_.size(), keep_alive, &response_head_);
+      if (response.status >= 400) Redact(&response_body_);
+      FormatHead(response, response_body_.size(), keep_alive, server_->guard().x_frame_options(),
+                 &response_head_);
       std::array<net::const_buffer, 2> buffers = {net::buffer(response_head_),
                                                   net::buffer(response_body_)};
       net::async_write(socket_, buffers,
@@ -431,7 +615,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   static void FormatHead(const HttpResponse& response, size_t body_size, bool keep_alive,
-                         std::string* out) {
+                         std::string_view x_frame_options, std::string* out) {
     out->assign("HTTP/1.1 ");
     out->append(std::to_string(response.status));
     out->push_back(' ');
@@ -439,6 +623,10 @@ class Session : public std::enable_shared_from_this<Session> {
     out->append(reason.data(), reason.size());
     out->append("\r\nServer: cairn\r\nContent-Type: ");
     out->append(response.content_type);
+    if (!x_frame_options.empty()) {
+      out->append("\r\nX-Frame-Options: ");
+      out->append(x_frame_options);
+    }
     for (const auto& [name, value] : response.headers) {
       out->append("\r\n");
       out->append(name);
@@ -457,6 +645,8 @@ class Session : public std::enable_shared_from_this<Session> {
     res.set(bhttp::field::server, "cairn");
     res.set(bhttp::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) res.set(name, value);
+    const std::string& frame_options = server_->guard().x_frame_options();
+    if (!frame_options.empty()) res.set(bhttp::field::x_frame_options, frame_options);
     res.keep_alive(keep_alive);
   }
 
@@ -512,6 +702,16 @@ class Session : public std::enable_shared_from_this<Session> {
     socket_.close(ec);
   }
 
+  void Redact(std::string* body) const {
+    for (const auto& [secret, shown] : server_->options().redactions) {
+      if (secret.empty()) continue;
+      for (size_t at = body->find(secret); at != std::string::npos;
+           at = body->find(secret, at + shown.size())) {
+        body->replace(at, secret.size(), shown);
+      }
+    }
+  }
+
   void RemoveSpoolFile() {
     if (spool_path_.empty()) return;
     std::error_code ec;
@@ -525,9 +725,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // on the strand, read by the sweep on any thread.
   std::atomic<int64_t> deadline_ns_{0};
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> string_parser_;
-  std::optional<bhttp::request_parser<bhttp::file_body>> file_parser_;
+  std::optional<GuardedParser<bhttp::empty_body>> header_parser_;
+  std::optional<GuardedParser<bhttp::string_body>> string_parser_;
+  std::optional<GuardedParser<bhttp::file_body>> file_parser_;
   std::optional<bhttp::response<bhttp::empty_body>> continue_response_;
   std::string response_head_;  // capacity reused by every response
   std::string response_body_;
@@ -547,12 +747,24 @@ class Session : public std::enable_shared_from_this<Session> {
   bool in_request_ = false;
   int64_t started_ns_ = 0;
   std::string spool_path_;
+  const std::string remote_address_;  // The peer's IP address, text form.
 };
 
 Status HttpServer::Impl::Start() {
   beast::error_code ec;
   auto address = net::ip::make_address(options_.host, ec);
-  if (ec) return InvalidArgument("Invalid --host '" + options_.host + "': " + ec.message());
+  if (ec) {
+    // A name ("localhost", a host name of this machine): bind its first address.
+    tcp::resolver resolver(ioc_);
+    auto found =
+        resolver.resolve(options_.host, std::to_string(options_.port), tcp::resolver::passive, ec);
+    if (ec || found.empty()) {
+      return InvalidArgument("Invalid --host '" + options_.host +
+                             "': not an IP address or a name of this machine (" + ec.message() +
+                             ")");
+    }
+    address = found.begin()->endpoint().address();
+  }
   tcp::endpoint endpoint(address, options_.port);
   acceptor_.open(endpoint.protocol(), ec);
   if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
@@ -567,27 +779,100 @@ Status HttpServer::Impl::Start() {
   int io_threads = options_.io_threads > 0 ? options_.io_threads : cores;
   int worker_threads = options_.worker_threads > 0 ? options_.worker_threads : 16 * cores;
   workers_ = std::make_unique<ThreadPool>(worker_threads, "http-worker");
+  // Every connection holds a descriptor: stay below the process's limit,
+  // keeping room for the stores' files, so that running out shows as refused
+  // connections rather than failed commits.
+  constexpr size_t kReservedDescriptors = 256;
+  rlimit files{};
+  size_t by_descriptors = std::numeric_limits<size_t>::max();
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+    by_descriptors = files.rlim_cur > 2 * kReservedDescriptors
+                         ? static_cast<size_t>(files.rlim_cur) - kReservedDescriptors
+                         : static_cast<size_t>(files.rlim_cur) / 2;
+  }
+  max_connections_ = options_.max_connections > 0
+                         ? std::min<size_t>(options_.max_connections, by_descriptors)
+                         : by_descriptors;
   DoAccept();
   Sweep();
   work_.emplace(ioc_.get_executor());
-  for (int i = 0; i < io_threads; ++i) io_threads_.emplace_back([this] { ioc_.run(); });
+  for (int i = 0; i < io_threads; ++i) io_threads_.emplace_back([this] { RunIoLoop(); });
   started_ = true;
   return Status::Ok();
+}
+
+// Nothing thrown on an IO thread may end the process: Asio lets a handler's
+// exception out of run(), and run() may simply be called again. Handlers are
+// written not to throw; this is the last line of defence, and the session
+// whose handler threw is dropped (its connection closes).
+void HttpServer::Impl::RunIoLoop() {
+  for (;;) {
+    try {
+      ioc_.run();
+      return;
+    } catch (const std::exception& e) {
+      LogError("an IO handler threw; its connection is closed", {{"error", e.what()}});
+    } catch (...) {
+      LogError("an IO handler threw a non-std exception; its connection is closed");
+    }
+  }
 }
 
 void HttpServer::Impl::DoAccept() {
   acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, Socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-      LogWarn("accept failed", {{"error", ec.message()}});
+      uint64_t suppressed = 0;
+      if (accept_log_limiter_.Allow(Env::Default()->MonotonicNanos(), &suppressed)) {
+        LogWarn("accept failed; pausing before the next accept",
+                {{"error", ec.message()}, {"suppressed_repeats", suppressed}});
+      }
+      bool out_of_descriptors = ec == net::error::no_descriptors || ec.value() == ENFILE ||
+                                ec == net::error::no_buffer_space || ec == net::error::no_memory;
+      return AcceptLater(std::chrono::milliseconds(out_of_descriptors ? 250 : 10));
+    }
+    beast::error_code peer_ec;
+    tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+    std::string address = peer_ec ? std::string("unknown") : peer.address().to_string();
+    if (!Admit(address)) {
+      uint64_t suppressed = 0;
+      if (refuse_log_limiter_.Allow(Env::Default()->MonotonicNanos(), &suppressed)) {
+        LogWarn(
+            "connection refused: too many open connections (max_connections, "
+            "max_connections_per_address)",
+            {{"peer", address}, {"suppressed_repeats", suppressed}});
+      }
+      beast::error_code close_ec;
+      socket.close(close_ec);
     } else {
       socket.set_option(tcp::no_delay(true), ec);
-      auto session = std::make_shared<Session>(std::move(socket), this);
+      auto session = std::make_shared<Session>(std::move(socket), this, std::move(address));
       AddSession(session);
       session->Start();
     }
     if (!draining_) DoAccept();
   });
+}
+
+void HttpServer::Impl::AcceptLater(std::chrono::milliseconds delay) {
+  accept_timer_.expires_after(delay);
+  accept_timer_.async_wait([this](beast::error_code ec) {
+    if (!ec && !draining_ && acceptor_.is_open()) DoAccept();
+  });
+}
+
+bool HttpServer::Impl::Admit(const std::string& address) {
+  std::lock_guard lock(sessions_mu_);
+  if (admitted_ >= max_connections_) return false;
+  size_t& from_address = per_address_[address];
+  if (options_.max_connections_per_address > 0 &&
+      from_address >= options_.max_connections_per_address) {
+    if (from_address == 0) per_address_.erase(address);
+    return false;
+  }
+  ++from_address;
+  ++admitted_;
+  return true;
 }
 
 void HttpServer::Impl::Sweep() {
@@ -619,9 +904,13 @@ void HttpServer::Impl::AddSession(const std::shared_ptr<Session>& s) {
   connections_->Set(static_cast<double>(sessions_.size()));
 }
 
-void HttpServer::Impl::RemoveSession(Session* s) {
+void HttpServer::Impl::RemoveSession(Session* s, const std::string& address) {
   std::lock_guard lock(sessions_mu_);
   sessions_.erase(s);
+  --admitted_;
+  if (auto it = per_address_.find(address); it != per_address_.end() && --it->second == 0) {
+    per_address_.erase(it);
+  }
   connections_->Set(static_cast<double>(sessions_.size()));
   sessions_cv_.notify_all();
 }

@@ -5,9 +5,16 @@
 // never stalls other connections, and so that many concurrent writes can
 // share one commit (see store/group_commit.h).
 //
-// Limits: request line + headers (max_header_bytes, 431 beyond), buffered
-// bodies (max_body_bytes, 413 beyond), spooled uploads (max_upload_bytes).
+// Limits: request line + headers (max_header_bytes, 431 beyond), one header
+// field (65,000 bytes) and the number of fields (256), 431 beyond; buffered
+// bodies (max_body_bytes, 413 beyond), spooled uploads (max_upload_bytes);
+// open connections in all and per peer address. A request with broken
+// framing (not HTTP, a bad chunk, a Transfer-Encoding other than chunked)
+// gets a 400 and the connection is closed.
 // Timeouts: idle keep-alive, body read, response write.
+//
+// No input may end the process: library exceptions on IO threads and in
+// handlers are caught, logged, and answered (500) or the connection closed.
 //
 // Shutdown() drains gracefully: stops accepting, lets in-flight requests
 // finish (up to drain_timeout), closes idle connections.
@@ -18,9 +25,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/status.h"
 #include "http/authenticator.h"
+#include "http/request_guard.h"
 #include "http/router.h"
 #include "metrics/metrics.h"
 
@@ -43,6 +53,20 @@ struct ServerOptions {
   // When set (it must outlive the server), every non-public route needs
   // credentials it accepts; others get 401.
   Authenticator* authenticator = nullptr;
+  // Host, Origin and content-type checks against cross-site use (see
+  // request_guard.h). Off unless enabled: `cairn server` turns them on.
+  RequestGuardOptions guard;
+  // Open connections at once; beyond, new ones are accepted and closed at
+  // once. 0: as many as the descriptor limit allows, less a reserve for files.
+  size_t max_connections = 0;
+  // Open connections from one peer address (0: no limit), so one client
+  // cannot take every descriptor.
+  size_t max_connections_per_address = 512;
+  // Text replaced in every error answer (status 400 and above) before it is
+  // sent: (absolute server path, the name to show instead, e.g.
+  // "<data-dir>"). A last line of defence: messages should not carry the
+  // server's paths, and a library's message (a database's, a file's) may.
+  std::vector<std::pair<std::string, std::string>> redactions;
 };
 
 class HttpServer {

@@ -19,6 +19,16 @@ void AddNode(Graph* g, Node node) {
   g->nodes.push_back(std::move(node));
 }
 
+constexpr char kHidden[] = "not readable by you";
+
+bool MayReadExperiment(const Viewer& viewer, const std::string& experiment_id) {
+  return !viewer.may_read_experiment || viewer.may_read_experiment(experiment_id);
+}
+
+bool MayReadModel(const Viewer& viewer, const std::string& name) {
+  return !viewer.may_read_model || viewer.may_read_model(name);
+}
+
 Node VersionNode(const registry::ModelVersion& v) {
   Node n{VersionId(v.name, v.version),
          "model_version",
@@ -40,10 +50,10 @@ LineageService::LineageService(registry::RegistryService* registry,
                                tracking::LoggedModelService* logged_models)
     : registry_(registry), tracking_(tracking), logged_models_(logged_models) {}
 
-StatusOr<Graph> LineageService::ForModel(const std::string& uri) {
+StatusOr<Graph> LineageService::ForModel(const std::string& uri, const Viewer& viewer) {
   ASSIGN_OR_RETURN(registry::ResolvedModel resolved, registry_->ResolveModelUri(uri));
   if (!resolved.version && !resolved.model_id.empty()) {
-    return ForLoggedModel(resolved.model_id);
+    return ForLoggedModel(resolved.model_id, viewer);
   }
   if (!resolved.version) {
     return InvalidArgument("'" + uri +
@@ -59,41 +69,49 @@ StatusOr<Graph> LineageService::ForModel(const std::string& uri) {
   AddNode(&g, VersionNode(version));
 
   if (!version.model_id.empty()) {
-    Node n = LoggedModelNode(version.model_id);
+    Node n = LoggedModelNode(version.model_id, viewer);
     AddNode(&g, n);
     g.edges.push_back({n.id, g.root, "registered from"});
   }
-  if (!version.run_id.empty()) AddRun(&g, version.run_id, g.root);
-  RETURN_IF_ERROR(AddVersionsRegisteredFrom(&g, g.root));
+  if (!version.run_id.empty()) AddRun(&g, version.run_id, g.root, viewer);
+  RETURN_IF_ERROR(AddVersionsRegisteredFrom(&g, g.root, viewer));
   return g;
 }
 
-StatusOr<Graph> LineageService::ForLoggedModel(const std::string& model_id) {
+StatusOr<Graph> LineageService::ForLoggedModel(const std::string& model_id, const Viewer& viewer) {
   ASSIGN_OR_RETURN(tracking::LoggedModel model, logged_models_->Get(model_id));
   Graph g;
-  Node root = LoggedModelNode(model_id);
+  Node root = LoggedModelNode(model_id, viewer);
   g.root = root.id;
   AddNode(&g, root);
-  if (!model.source_run_id.empty()) AddRun(&g, model.source_run_id, g.root);
+  if (!model.source_run_id.empty()) AddRun(&g, model.source_run_id, g.root, viewer);
   // Downstream: versions registered from models:/m-<id>.
-  RETURN_IF_ERROR(AddVersionsRegisteredFrom(&g, "models:/" + model_id));
+  RETURN_IF_ERROR(AddVersionsRegisteredFrom(&g, "models:/" + model_id, viewer));
   return g;
 }
 
-Node LineageService::LoggedModelNode(const std::string& model_id) {
+Node LineageService::LoggedModelNode(const std::string& model_id, const Viewer& viewer) {
   Node n{"logged_model:" + model_id, "logged_model", "logged model " + model_id, {}};
   auto model = logged_models_->Get(model_id);
   if (model.ok()) {
+    if (!MayReadExperiment(viewer, model->experiment_id)) {
+      n.label = "logged model " + model_id + " (" + kHidden + ")";
+      return n;
+    }
     n.label = "logged model " + model->name + " (" + model_id + ")";
     n.attributes.emplace_back("artifacts", model->artifact_uri);
   }
   return n;
 }
 
-void LineageService::AddRun(Graph* g, const std::string& run_id, const std::string& produced) {
+void LineageService::AddRun(Graph* g, const std::string& run_id, const std::string& produced,
+                            const Viewer& viewer) {
   auto run = tracking_->GetRun(run_id);
   Node r{"run:" + run_id, "run", "run " + run_id, {}};
-  if (run.ok()) {
+  if (run.ok() && !MayReadExperiment(viewer, run->info.experiment_id)) {
+    // Its id is on the version already; nothing else about it is shown.
+    r.label = "run " + run_id + " (" + kHidden + ")";
+  } else if (run.ok()) {
     r.label = "run " + run->info.run_name + " (" + run_id + ")";
     r.attributes.emplace_back("status", run->info.status);
     r.attributes.emplace_back("user", run->info.user_id);
@@ -125,12 +143,14 @@ void LineageService::AddRun(Graph* g, const std::string& run_id, const std::stri
   g->edges.push_back({r.id, produced, "produced"});
 }
 
-Status LineageService::AddVersionsRegisteredFrom(Graph* g, const std::string& source) {
+Status LineageService::AddVersionsRegisteredFrom(Graph* g, const std::string& source,
+                                                 const Viewer& viewer) {
   registry::SearchRequest derived;
   derived.filter = "source_path = '" + source + "'";
   derived.max_results = 1000;
   ASSIGN_OR_RETURN(auto page, registry_->SearchModelVersions(derived));
   for (const registry::ModelVersion& v : page.versions) {
+    if (!MayReadModel(viewer, v.name)) continue;
     AddNode(g, VersionNode(v));
     g->edges.push_back({g->root, VersionId(v.name, v.version), "registered as"});
   }

@@ -5,9 +5,15 @@
 // from it. Feature views and deployments join the graph when the feature
 // store and serving land; the node kinds are open for them.
 //
+// A graph shows only what its viewer may read: a run or logged model in an
+// experiment the viewer may not read appears by id as "not readable by you",
+// without its name, experiment, datasets or consumed models; versions of
+// registered models the viewer may not read are left out downstream.
+//
 // Thread-safety: all methods are safe to call concurrently.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +38,13 @@ struct Edge {
   std::string relation;  // "produced", "read", "registered from", "in", "consumed"
 };
 
+// What the viewer of a graph may read. A null check allows everything (no
+// authentication, or the local CLI).
+struct Viewer {
+  std::function<bool(const std::string& experiment_id)> may_read_experiment;
+  std::function<bool(const std::string& model_name)> may_read_model;
+};
+
 struct Graph {
   std::string root;
   std::vector<Node> nodes;
@@ -49,16 +62,19 @@ class LineageService {
   // upstream to the run that produced it, downstream to the versions
   // registered from it. Errors: NotFound for an unknown model, version or
   // alias; InvalidArgument for a URI that names no model (runs:/).
-  StatusOr<Graph> ForModel(const std::string& uri);
+  // Only what `viewer` may read is shown (see above); the caller checks
+  // read access to the root model itself.
+  StatusOr<Graph> ForModel(const std::string& uri, const Viewer& viewer = {});
 
  private:
-  StatusOr<Graph> ForLoggedModel(const std::string& model_id);
-  Node LoggedModelNode(const std::string& model_id);
+  StatusOr<Graph> ForLoggedModel(const std::string& model_id, const Viewer& viewer);
+  Node LoggedModelNode(const std::string& model_id, const Viewer& viewer);
   // The run `run_id` (with its experiment, the datasets it read and the
   // models it consumed) as the producer of node `produced`.
-  void AddRun(Graph* g, const std::string& run_id, const std::string& produced);
+  void AddRun(Graph* g, const std::string& run_id, const std::string& produced,
+              const Viewer& viewer);
   // Versions whose source is `source`, downstream of the root.
-  Status AddVersionsRegisteredFrom(Graph* g, const std::string& source);
+  Status AddVersionsRegisteredFrom(Graph* g, const std::string& source, const Viewer& viewer);
 
   registry::RegistryService* registry_;
   tracking::TrackingService* tracking_;

@@ -1,8 +1,13 @@
+#include <algorithm>
 #include <cctype>
+#include <fstream>
 #include <string_view>
+#include <vector>
 
+#include "audit/audit_log.h"
 #include "auth/http_authenticator.h"
 #include "core/json.h"
+#include "core/sha256.h"
 #include "mlflow/mlflow_json.h"
 #include "mlflow/request_args.h"
 #include "mlflow/routes.h"
@@ -85,13 +90,31 @@ void WriteFileInfos(json::Writer& w, const std::vector<artifacts::ArtifactEntry>
   w.EndArray();
 }
 
+// The number of '/'-separated segments of a normalized path ("" has none).
+size_t Depth(const std::string& path) {
+  if (path.empty()) return 0;
+  return static_cast<size_t>(std::count(path.begin(), path.end(), '/')) + 1;
+}
+
+// Deleting a folder above one run's (the experiment's; "<experiment>/models"
+// with every logged model; a run's whole folder) takes more than one run's
+// artifacts with it, so it needs manage on the experiment; a delete inside
+// one run's or logged model's folder ("<experiment>/<run>/artifacts/...",
+// "<experiment>/models/<id>/...") needs the edit an upload there needs.
+constexpr size_t kMinEditDeleteDepth = 3;
+
+auth::Level LevelFor(const std::string& method, const std::string& path, auth::Level base) {
+  if (method == "DELETE" && Depth(path) < kMinEditDeleteDepth) return auth::Level::kManage;
+  return base;
+}
+
 // Proxied artifact paths start with the experiment id
 // ("<experiment>/<run>/artifacts/...", "<experiment>/models/<id>/artifacts/..."):
-// the route needs `level` on that experiment.
+// the route needs `level` on that experiment (see LevelFor for deletes).
 void AddArtifactRoute(Surface& surface, const std::string& method, const std::string& path,
                       auth::Level level, http::Handler handler, http::RouteOptions options = {}) {
   RouteAccess access = RouteAccess::Experiment(level);
-  auto guarded = [surface, access, handler = std::move(handler)](HttpRequest& request) {
+  auto guarded = [surface, access, method, handler = std::move(handler)](HttpRequest& request) {
     if (surface.access != nullptr) {
       auto args = RequestArgs::FromRequest(request);
       if (!args.ok()) return ErrorResponse(args.status());
@@ -109,49 +132,262 @@ void AddArtifactRoute(Surface& surface, const std::string& method, const std::st
           experiment.empty()
               ? surface.access->RequireRole(auth::IdentityOf(request), auth::Role::kAdmin)
               : surface.access->Require(auth::IdentityOf(request), auth::ResourceKind::kExperiment,
-                                        experiment, access.level);
+                                        experiment, LevelFor(method, *normalized, access.level));
       if (!allowed.ok()) return ErrorResponse(allowed);
     }
     return handler(request);
   };
   options.access = access.Describe() + " (the path's first folder)";
+  if (method == "DELETE") options.access += "; experiment manage above a run's folder";
   surface.router.Add(method, "/api/2.0/mlflow-artifacts/" + path, guarded, options);
   surface.router.Add(method, "/ajax-api/2.0/mlflow-artifacts/" + path, guarded, options);
+}
+
+// An uploaded file goes inside a run's or a logged model's artifacts folder,
+// "<experiment>/<run>/artifacts/<file>" at the shallowest: a file any higher
+// would stand where the layout needs a folder (an upload to ".../artifacts"
+// itself would make later uploads to that run fail).
+constexpr size_t kMinUploadDepth = 4;
+
+// The upload's path from the URL. Errors: InvalidArgument naming the fix for
+// a path that names a folder.
+StatusOr<std::string> UploadPath(const HttpRequest& request) {
+  std::string_view raw = request.PathParam("*");
+  ASSIGN_OR_RETURN(std::string path, artifacts::NormalizeArtifactPath(raw));
+  if (!raw.empty() && raw.back() == '/') {
+    return InvalidArgument(
+        "Artifact path '" + std::string(raw) +
+        "' ends with '/', which names a folder; name the file to upload, e.g. '" + path +
+        "/<file name>'.");
+  }
+  if (Depth(path) < kMinUploadDepth) {
+    return InvalidArgument("Artifact path '" + path +
+                           "' is not inside an artifacts folder; upload to "
+                           "'<experiment id>/<run id>/artifacts/<file>' (the run's artifact_uri "
+                           "followed by the file's path).");
+  }
+  return path;
+}
+
+// Where registered model versions keep their files, for the checks below.
+class VersionFiles {
+ public:
+  explicit VersionFiles(registry::RegistryService* registry) : registry_(registry) {}
+
+  struct Holder {
+    registry::ModelVersion version;
+    std::string root;  // The version's folder in the artifact store.
+  };
+
+  // Live versions whose folder is `path` or a folder above it, and with
+  // `below`, also those inside `path` (what deleting it would remove).
+  // One query: the exact locations of every folder on the way, plus the
+  // rare non-canonical ones ("mlflow-artifacts://host/...", '//'), which
+  // are then matched here on the normalized path.
+  StatusOr<std::vector<Holder>> Holding(const std::string& path, bool below) const {
+    std::vector<std::string> locations;
+    std::string prefix;
+    for (size_t pos = 0; pos <= path.size();) {
+      size_t slash = path.find('/', pos);
+      if (slash == std::string::npos) slash = path.size();
+      prefix = path.substr(0, slash);
+      for (const char* scheme : {"mlflow-artifacts:/", "mlflow-artifacts:"}) {
+        locations.push_back(scheme + prefix);
+        locations.push_back(scheme + prefix + "/");
+      }
+      pos = slash + 1;
+    }
+    std::vector<std::string> patterns = {"mlflow-artifacts:%//%"};
+    if (below) {
+      patterns.push_back("mlflow-artifacts:/" + EscapeLike(path) + "/%");
+      patterns.push_back("mlflow-artifacts:" + EscapeLike(path) + "/%");
+    }
+    ASSIGN_OR_RETURN(auto versions, registry_->LiveVersionsAtLocations(locations, patterns));
+    std::vector<Holder> out;
+    for (registry::ModelVersion& v : versions) {
+      auto root = artifacts::ServedArtifactPath(v.storage_location);
+      if (!root.ok() || root->empty()) continue;
+      bool above = path == *root || path.rfind(*root + "/", 0) == 0;
+      bool inside = below && root->rfind(path + "/", 0) == 0;
+      if (above || inside) out.push_back({std::move(v), *std::move(root)});
+    }
+    return out;
+  }
+
+  // A registered version's files are what was reviewed, approved and signed:
+  // they never change once it exists. Errors: PermissionDenied naming the
+  // model and version when `path` is (or, for a delete, holds) such a file.
+  Status RequireMutable(const std::string& path, bool deleting) const {
+    ASSIGN_OR_RETURN(auto holders, Holding(path, deleting));
+    if (holders.empty()) return Status::Ok();
+    const registry::ModelVersion& v = holders.front().version;
+    return PermissionDenied(
+        "Artifact path '" + path + "' holds files of registered model '" + v.name + "' version " +
+        std::to_string(v.version) +
+        ", which cannot change once the version exists. Log the new files under a new path (or "
+        "run) and register them as a new version.");
+  }
+
+ private:
+  static std::string EscapeLike(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+      if (c == '%' || c == '_' || c == '\\') out += '\\';
+      out += c;
+    }
+    return out;
+  }
+
+  registry::RegistryService* registry_;
+};
+
+// With --require-signed-models, a file of a registered version is served
+// only if one version holding it has a signature that verifies and lists the
+// file with its current digest. Errors: PermissionDenied naming the version,
+// what is wrong, and `cairn models verify`.
+Status CheckSignedFile(const VersionFiles& versions, registry::RegistryService* registry,
+                       signing::ModelSigner* signer, const std::string& path,
+                       const std::string& local_file) {
+  if (signer == nullptr || !signer->require_signed()) return Status::Ok();
+  ASSIGN_OR_RETURN(auto holders, versions.Holding(path, /*below=*/false));
+  std::string refused;
+  for (const VersionFiles::Holder& h : holders) {
+    ASSIGN_OR_RETURN(int64_t key, registry->ModelKey(h.version.name));
+    std::string relative = path.substr(h.root.size() + 1);
+    ASSIGN_OR_RETURN(auto problems,
+                     signer->VerifyFile(key, h.version.version, relative, local_file));
+    if (problems.empty()) return Status::Ok();
+    std::string joined;
+    for (const std::string& p : problems) joined += (joined.empty() ? "" : "; ") + p;
+    if (refused.empty()) {
+      refused = "model " + h.version.name + " version " + std::to_string(h.version.version) + ": " +
+                joined + " (check it with `cairn models verify models:/" + h.version.name + "/" +
+                std::to_string(h.version.version) + "`)";
+    }
+  }
+  if (refused.empty()) return Status::Ok();
+  return PermissionDenied("Artifact '" + path + "' may not be served: it belongs to " + refused +
+                          ". This server requires signed models (--require-signed-models).");
+}
+
+// Records an artifact change in the audit log before it is applied (the
+// store calls this at its point of no return). Files live outside the
+// database, so the entry cannot share their change's transaction; it is
+// committed first instead, so no change happens without its entry (a change
+// that then fails leaves an entry for an attempt). The entry is written by
+// the store's WriteObserver for an otherwise empty write, as every audited
+// change is.
+artifacts::BeforeChange AuditArtifactChange(store::MetadataStore* changes,
+                                            const HttpRequest& request, const std::string& path,
+                                            const std::string& details) {
+  auto context = std::make_shared<store::WriteContext>();
+  context->user = request.user;
+  context->action = request.method + " " + request.path;
+  context->target = "artifact " + path;
+  context->request = audit::BoundedRequest(details);
+  return [changes, context]() {
+    store::ScopedWriteContext audited(context);
+    return changes->Write([](store::SqlSession&) { return Status::Ok(); });
+  };
+}
+
+struct Upload {
+  int64_t size = 0;
+  std::string sha256;
+};
+
+// Size and SHA-256 of an uploaded body, for the audit entry.
+StatusOr<Upload> DigestUpload(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return InvalidArgument("The upload has no body.");
+  Sha256 sha;
+  Upload out;
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    auto n = static_cast<size_t>(in.gcount());
+    sha.Update(std::string_view(buffer.data(), n));
+    out.size += static_cast<int64_t>(n);
+  }
+  out.sha256 = sha.FinishHex();
+  return out;
+}
+
+// The audit entry's request: the path, and an upload's size and SHA-256
+// (which identify the bytes without keeping them).
+std::string ChangeJson(const std::string& path, const Upload* upload) {
+  json::Buffer buffer;
+  json::Writer w(buffer);
+  w.StartObject();
+  w.Key("path");
+  json::WriteString(w, path);
+  if (upload != nullptr) {
+    w.Key("size");
+    w.Int64(upload->size);
+    w.Key("sha256");
+    json::WriteString(w, upload->sha256);
+  }
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 }  // namespace
 
 void RegisterArtifactRoutes(Surface& surface, artifacts::ArtifactStore& store,
                             tracking::TrackingService& tracking,
-                            tracking::LoggedModelService& models) {
+                            tracking::LoggedModelService& models, ArtifactGuards guards) {
   artifacts::ArtifactStore* a = &store;
+  VersionFiles versions(guards.registry);
   http::RouteOptions spool;
   spool.body_mode = http::BodyMode::kSpoolToFile;
   AddArtifactRoute(
       surface, "PUT", "artifacts/*", auth::Level::kEdit,
-      [a](HttpRequest& request) {
-        auto path = PathFromUrl(request);
+      [a, versions, guards](HttpRequest& request) {
+        auto path = UploadPath(request);
         if (!path.ok()) return ErrorResponse(path.status());
-        if (path->empty()) return ErrorResponse(InvalidArgument("An artifact path is required."));
-        return Reply(a->PutFile(*path, request.body_file));
+        if (Status mutable_ok = versions.RequireMutable(*path, /*deleting=*/false);
+            !mutable_ok.ok()) {
+          return ErrorResponse(mutable_ok);
+        }
+        auto digest = DigestUpload(request.body_file);
+        if (!digest.ok()) return ErrorResponse(digest.status());
+        std::string details = ChangeJson(*path, &*digest);
+        return Reply(a->PutFile(*path, request.body_file,
+                                AuditArtifactChange(guards.changes, request, *path, details)));
       },
       spool);
-  AddArtifactRoute(surface, "GET", "artifacts/*", auth::Level::kRead, [a](HttpRequest& request) {
-    auto path = PathFromUrl(request);
-    if (!path.ok()) return ErrorResponse(path.status());
-    auto file = a->LocalFile(*path);
-    if (!file.ok()) return ErrorResponse(file.status());
-    HttpResponse response;
-    response.content_type = GuessContentType(*path);
-    response.body_file = *file;
-    response.headers.emplace_back("Content-Disposition", AttachmentDisposition(Basename(*path)));
-    return response;
-  });
-  AddArtifactRoute(surface, "DELETE", "artifacts/*", auth::Level::kEdit, [a](HttpRequest& request) {
-    auto path = PathFromUrl(request);
-    if (!path.ok()) return ErrorResponse(path.status());
-    return Reply(a->Delete(*path));
-  });
+  AddArtifactRoute(surface, "GET", "artifacts/*", auth::Level::kRead,
+                   [a, versions, guards](HttpRequest& request) {
+                     auto path = PathFromUrl(request);
+                     if (!path.ok()) return ErrorResponse(path.status());
+                     auto file = a->LocalFile(*path);
+                     if (!file.ok()) return ErrorResponse(file.status());
+                     Status verified =
+                         CheckSignedFile(versions, guards.registry, guards.signer, *path, *file);
+                     if (!verified.ok()) return ErrorResponse(verified);
+                     HttpResponse response;
+                     response.content_type = GuessContentType(*path);
+                     response.body_file = *file;
+                     response.headers.emplace_back("Content-Disposition",
+                                                   AttachmentDisposition(Basename(*path)));
+                     return response;
+                   });
+  AddArtifactRoute(
+      surface, "DELETE", "artifacts/*", auth::Level::kEdit,
+      [a, versions, guards](HttpRequest& request) {
+        auto path = PathFromUrl(request);
+        if (!path.ok()) return ErrorResponse(path.status());
+        if (path->empty()) {
+          return ErrorResponse(
+              InvalidArgument("An artifact path is required: name the file or folder to delete."));
+        }
+        if (Status mutable_ok = versions.RequireMutable(*path, /*deleting=*/true);
+            !mutable_ok.ok()) {
+          return ErrorResponse(mutable_ok);
+        }
+        return Reply(a->Delete(*path, AuditArtifactChange(guards.changes, request, *path,
+                                                          ChangeJson(*path, nullptr))));
+      });
   AddArtifactRoute(surface, "GET", "artifacts", auth::Level::kRead, [a](HttpRequest& request) {
     auto args = RequestArgs::FromRequest(request);
     if (!args.ok()) return ErrorResponse(args.status());

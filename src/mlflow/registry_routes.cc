@@ -2,8 +2,11 @@
 // from MLflow's model_registry.proto and handlers.py). Names, versions and
 // aliases travel in the query string (GET) or the JSON body (everything
 // else, DELETE included), never in the path.
+#include <algorithm>
 #include <optional>
 
+#include "artifacts/artifact_store.h"
+#include "auth/http_authenticator.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "mlflow/mlflow_json.h"
@@ -110,6 +113,89 @@ Status CheckSignature(RegistryService* registry, signing::ModelSigner* signer,
   return PermissionDenied("Model " + name + " version " + std::to_string(version.version) +
                           " may not be loaded: " + problems +
                           ". This server requires signed models (--require-signed-models).");
+}
+
+// Who asks for a stage or alias change: the promotion gate counts approvals
+// for them and shows them only the metrics of runs they may read.
+registry::Caller CallerOf(const Surface& surface, const HttpRequest& request) {
+  registry::Caller caller;
+  caller.user = request.user;
+  if (surface.access != nullptr) {
+    auth::AccessPolicy* access = surface.access;
+    caller.may_read_run = [access, who = auth::IdentityOf(request)](const std::string& run_id) {
+      return access->Require(who, auth::ResourceKind::kRun, run_id, auth::Level::kRead).ok();
+    };
+  }
+  return caller;
+}
+
+// Registering a version from a source links the caller's model to it:
+// lineage, gates and downloads then show it. So the caller must be able to
+// read the source: the run (runs:/, run_id), the logged model (models:/m-,
+// model_id), the registered model (models:/<name>/...), or the experiment
+// whose proxied artifacts an mlflow-artifacts: URI names. Other schemes are
+// locations this server does not hold. Errors: PermissionDenied naming the
+// source and the grant it needs.
+Status CheckSourceReadable(const Surface& surface, const HttpRequest& request,
+                           const registry::CreateModelVersionRequest& req) {
+  if (surface.access == nullptr) return Status::Ok();
+  auth::AccessPolicy& access = *surface.access;
+  auth::Identity who = auth::IdentityOf(request);
+  auto need = [&](auth::ResourceKind kind, const std::string& id, const std::string& what) {
+    Status allowed = access.Require(who, kind, id, auth::Level::kRead);
+    if (allowed.ok()) return allowed;
+    return PermissionDenied("Registering a model version from " + what +
+                            " needs read access to it, which user '" + who.user +
+                            "' lacks: ask its owner or an admin for a read grant (" +
+                            allowed.message() + ")");
+  };
+  bool is_prompt = std::any_of(req.tags.begin(), req.tags.end(), [](const tracking::KeyValue& t) {
+    return t.key == "mlflow.prompt.is_prompt";
+  });
+  if (!is_prompt && registry::IsModelUri(req.source)) {
+    // A malformed URI is the registry's to report.
+    auto uri = registry::ParseModelUri(req.source);
+    if (uri.ok()) {
+      switch (uri->kind) {
+        case registry::ModelUri::Kind::kRun:
+          RETURN_IF_ERROR(need(auth::ResourceKind::kRun, uri->run_id, "'" + req.source + "'"));
+          break;
+        case registry::ModelUri::Kind::kLoggedModel:
+          RETURN_IF_ERROR(
+              need(auth::ResourceKind::kLoggedModel, uri->model_id, "'" + req.source + "'"));
+          break;
+        default:
+          RETURN_IF_ERROR(
+              need(auth::ResourceKind::kRegisteredModel, uri->name, "'" + req.source + "'"));
+          break;
+      }
+    }
+  } else if (!is_prompt && req.source.rfind("mlflow-artifacts:", 0) == 0) {
+    auto path = artifacts::ServedArtifactPath(req.source);
+    if (path.ok()) {
+      std::string experiment = path->substr(0, path->find('/'));
+      if (experiment.empty()) {
+        // The artifact root spans every experiment.
+        Status admin = access.RequireRole(who, auth::Role::kAdmin);
+        if (!admin.ok()) {
+          return PermissionDenied("Registering a model version from '" + req.source +
+                                  "' (the whole artifact root) needs the admin role; register "
+                                  "the run's or logged model's own folder instead.");
+        }
+      } else {
+        RETURN_IF_ERROR(need(auth::ResourceKind::kExperiment, experiment,
+                             "'" + req.source + "' (experiment " + experiment + ")"));
+      }
+    }
+  }
+  if (!req.run_id.empty()) {
+    RETURN_IF_ERROR(need(auth::ResourceKind::kRun, req.run_id, "run_id '" + req.run_id + "'"));
+  }
+  if (!req.model_id.empty()) {
+    RETURN_IF_ERROR(
+        need(auth::ResourceKind::kLoggedModel, req.model_id, "model_id '" + req.model_id + "'"));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -225,14 +311,15 @@ void RegisterRegistryRoutes(Surface& surface, RegistryService& service,
                  });
 
   // --- Aliases ---------------------------------------------------------------------
-  AddMlflowRoute(surface, "POST", "registered-models/alias", RouteAccess::Model(auth::Level::kEdit),
-                 [s](const RequestArgs& args, HttpRequest& request) -> StatusOr<HttpResponse> {
-                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
-                   ASSIGN_OR_RETURN(std::string alias, args.RequiredString("alias"));
-                   ASSIGN_OR_RETURN(std::string version, VersionArg(args));
-                   RETURN_IF_ERROR(s->SetAlias(name, alias, version, request.user));
-                   return EmptyResponse();
-                 });
+  AddMlflowRoute(
+      surface, "POST", "registered-models/alias", RouteAccess::Model(auth::Level::kEdit),
+      [s, surface](const RequestArgs& args, HttpRequest& request) -> StatusOr<HttpResponse> {
+        ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+        ASSIGN_OR_RETURN(std::string alias, args.RequiredString("alias"));
+        ASSIGN_OR_RETURN(std::string version, VersionArg(args));
+        RETURN_IF_ERROR(s->SetAlias(name, alias, version, CallerOf(surface, request)));
+        return EmptyResponse();
+      });
 
   AddMlflowRoute(surface, "DELETE", "registered-models/alias",
                  RouteAccess::Model(auth::Level::kEdit),
@@ -253,7 +340,8 @@ void RegisterRegistryRoutes(Surface& surface, RegistryService& service,
 
   // --- Model versions ----------------------------------------------------------------
   AddMlflowRoute(surface, "POST", "model-versions/create", RouteAccess::Model(auth::Level::kEdit),
-                 [s, signer](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                 [s, signer, surface](const RequestArgs& args,
+                                      HttpRequest& request) -> StatusOr<HttpResponse> {
                    registry::CreateModelVersionRequest req;
                    ASSIGN_OR_RETURN(req.name, args.RequiredString("name"));
                    ASSIGN_OR_RETURN(req.source, args.RequiredString("source"));
@@ -262,6 +350,7 @@ void RegisterRegistryRoutes(Surface& surface, RegistryService& service,
                    ASSIGN_OR_RETURN(req.run_link, args.StringOr("run_link", ""));
                    ASSIGN_OR_RETURN(req.description, args.OptionalString("description"));
                    ASSIGN_OR_RETURN(req.model_id, args.StringOr("model_id", ""));
+                   RETURN_IF_ERROR(CheckSourceReadable(surface, request, req));
                    ASSIGN_OR_RETURN(auto version, s->CreateModelVersion(req));
                    SignNewVersion(s, signer, version);
                    return VersionResponse(version);
@@ -294,27 +383,27 @@ void RegisterRegistryRoutes(Surface& surface, RegistryService& service,
                    return EmptyResponse();
                  });
 
-  AddMlflowRoute(surface, "POST", "model-versions/transition-stage",
-                 RouteAccess::Model(auth::Level::kEdit),
-                 [s](const RequestArgs& args, HttpRequest& request) -> StatusOr<HttpResponse> {
-                   ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
-                   ASSIGN_OR_RETURN(std::string version, VersionArg(args));
-                   ASSIGN_OR_RETURN(std::string stage, args.RequiredString("stage"));
-                   bool archive = false;
-                   if (const json::Value* a = args.Get("archive_existing_versions")) {
-                     if (a->IsBool()) {
-                       archive = a->GetBool();
-                     } else if (a->IsString() && (std::string_view(a->GetString()) == "true" ||
-                                                  std::string_view(a->GetString()) == "false")) {
-                       archive = std::string_view(a->GetString()) == "true";  // GET-style
-                     } else {
-                       return InvalidParameter("archive_existing_versions", *a);
-                     }
-                   }
-                   ASSIGN_OR_RETURN(
-                       auto moved, s->TransitionStage(name, version, stage, archive, request.user));
-                   return VersionResponse(moved);
-                 });
+  AddMlflowRoute(
+      surface, "POST", "model-versions/transition-stage", RouteAccess::Model(auth::Level::kEdit),
+      [s, surface](const RequestArgs& args, HttpRequest& request) -> StatusOr<HttpResponse> {
+        ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+        ASSIGN_OR_RETURN(std::string version, VersionArg(args));
+        ASSIGN_OR_RETURN(std::string stage, args.RequiredString("stage"));
+        bool archive = false;
+        if (const json::Value* a = args.Get("archive_existing_versions")) {
+          if (a->IsBool()) {
+            archive = a->GetBool();
+          } else if (a->IsString() && (std::string_view(a->GetString()) == "true" ||
+                                       std::string_view(a->GetString()) == "false")) {
+            archive = std::string_view(a->GetString()) == "true";  // GET-style
+          } else {
+            return InvalidParameter("archive_existing_versions", *a);
+          }
+        }
+        ASSIGN_OR_RETURN(auto moved, s->TransitionStage(name, version, stage, archive,
+                                                        CallerOf(surface, request)));
+        return VersionResponse(moved);
+      });
 
   AddMlflowRoute(surface, "GET", "model-versions/get-download-uri",
                  RouteAccess::Model(auth::Level::kRead),

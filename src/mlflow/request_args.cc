@@ -4,6 +4,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tracking/validation.h"
 
 namespace cairn::mlflow {
 namespace {
@@ -54,6 +59,65 @@ std::string StripIndex(const std::string& key) {
   return bracket == std::string::npos ? key : key.substr(0, bracket);
 }
 
+// True when every string and field name in `root` is UTF-8. The cheap pass
+// run on every request (no paths built); iterative, as bodies may nest deeply.
+bool AllUtf8(const json::Value& root) {
+  std::vector<const json::Value*> pending = {&root};
+  while (!pending.empty()) {
+    const json::Value* value = pending.back();
+    pending.pop_back();
+    if (value->IsString()) {
+      if (tracking::FindInvalidUtf8({value->GetString(), value->GetStringLength()})) return false;
+    } else if (value->IsArray()) {
+      for (const json::Value& item : value->GetArray()) pending.push_back(&item);
+    } else if (value->IsObject()) {
+      for (auto it = value->MemberBegin(); it != value->MemberEnd(); ++it) {
+        if (tracking::FindInvalidUtf8({it->name.GetString(), it->name.GetStringLength()})) {
+          return false;
+        }
+        pending.push_back(&it->value);
+      }
+    }
+  }
+  return true;
+}
+
+// Refuses text that is not UTF-8 anywhere in the arguments, naming the
+// field. Stored as is, it would be echoed into responses that are then not
+// valid JSON for any client.
+Status CheckUtf8(const json::Value& root) {
+  if (AllUtf8(root)) return Status::Ok();
+  std::vector<std::pair<const json::Value*, std::string>> pending;
+  pending.emplace_back(&root, "");
+  while (!pending.empty()) {
+    auto [value, path] = std::move(pending.back());
+    pending.pop_back();
+    if (value->IsString()) {
+      if (auto bad = tracking::FindInvalidUtf8({value->GetString(), value->GetStringLength()})) {
+        return InvalidArgument("Invalid value for parameter '" + path +
+                               "' supplied: it is not valid UTF-8 (bad byte at offset " +
+                               std::to_string(*bad) + "). Send text encoded as UTF-8." + kSeeDocs);
+      }
+    } else if (value->IsArray()) {
+      for (rapidjson::SizeType i = 0; i < value->Size(); ++i) {
+        pending.emplace_back(&(*value)[i], path + "[" + std::to_string(i) + "]");
+      }
+    } else if (value->IsObject()) {
+      for (auto it = value->MemberBegin(); it != value->MemberEnd(); ++it) {
+        std::string_view key(it->name.GetString(), it->name.GetStringLength());
+        if (tracking::FindInvalidUtf8(key)) {
+          return InvalidArgument("Invalid field name" +
+                                 (path.empty() ? std::string() : " in '" + path + "'") +
+                                 ": it is not valid UTF-8. Send text encoded as UTF-8." + kSeeDocs);
+        }
+        pending.emplace_back(&it->value,
+                             path.empty() ? std::string(key) : path + "." + std::string(key));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status MissingParameter(const std::string& name) {
@@ -67,6 +131,15 @@ Status InvalidParameter(const std::string& name, const json::Value& value) {
 }
 
 StatusOr<RequestArgs> RequestArgs::FromRequest(const http::HttpRequest& request) {
+  // Values taken from the path (a logged model's id, a tag key, an artifact
+  // path) reach the store and responses as well.
+  for (const auto& [name, value] : request.path_params) {
+    if (tracking::FindInvalidUtf8(value)) {
+      return InvalidArgument(
+          "Invalid value for path parameter '" + std::string(name == "*" ? "path" : name) +
+          "' supplied: it is not valid UTF-8. Send text encoded as UTF-8." + kSeeDocs);
+    }
+  }
   RequestArgs args;
   args.doc_ = std::make_unique<json::Document>();
   json::Document& doc = *args.doc_;
@@ -89,6 +162,7 @@ StatusOr<RequestArgs> RequestArgs::FromRequest(const http::HttpRequest& request)
         it->value.PushBack(v, alloc);
       }
     }
+    RETURN_IF_ERROR(CheckUtf8(doc));
     return args;
   }
   if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) {
@@ -105,6 +179,7 @@ StatusOr<RequestArgs> RequestArgs::FromRequest(const http::HttpRequest& request)
     return InvalidArgument("Malformed request body: expected a JSON object, got " + TypeName(doc) +
                            ".");
   }
+  RETURN_IF_ERROR(CheckUtf8(doc));
   return args;
 }
 

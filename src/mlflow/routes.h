@@ -12,6 +12,7 @@
 #include "mlflow/access.h"
 #include "registry/registry_service.h"
 #include "signing/model_signer.h"
+#include "store/metadata_store.h"
 #include "tracking/logged_model_service.h"
 #include "tracking/tracking_service.h"
 
@@ -41,11 +42,25 @@ void RegisterLoggedModelRoutes(Surface& surface, tracking::LoggedModelService& m
 void RegisterRegistryRoutes(Surface& surface, registry::RegistryService& registry,
                             signing::ModelSigner* signer = nullptr);
 
+// What guards the proxied artifacts beyond the caller's grants.
+struct ArtifactGuards {
+  // Uploads and deletes are recorded in the audit log through this store's
+  // WriteObserver. Required.
+  store::MetadataStore* changes = nullptr;
+  // A registered version's files cannot be replaced or deleted. Required.
+  registry::RegistryService* registry = nullptr;
+  // With signatures required, a registered version's file is served only if
+  // the version's signature covers it. Nullable.
+  signing::ModelSigner* signer = nullptr;
+};
+
 // Proxied artifacts (/api/2.0/mlflow-artifacts/...) and the listings of a
-// run's and a logged model's artifacts. `artifacts`, `tracking` and `models`
-// must outlive the router.
+// run's and a logged model's artifacts. Uploads go inside a run's or logged
+// model's artifacts folder; deleting a folder above a run's needs manage on
+// the experiment. `artifacts`, `tracking`, `models` and what `guards` points
+// to must outlive the router.
 void RegisterArtifactRoutes(Surface& surface, artifacts::ArtifactStore& artifacts,
                             tracking::TrackingService& tracking,
-                            tracking::LoggedModelService& models);
+                            tracking::LoggedModelService& models, ArtifactGuards guards);
 
 }  // namespace cairn::mlflow

@@ -459,6 +459,117 @@ StatusOr<ResolvedModel> Resolve(SqlSession& db, const std::string& text) {
   }
 }
 
+// The promotion history's key for `target`: aliases lowercased.
+std::string HistoryTarget(const std::string& target) {
+  if (target.rfind("alias:", 0) == 0) return "alias:" + AsciiLower(target.substr(6));
+  return target;
+}
+
+// The rules loaded before a transaction, or why they could not be.
+using LoadedRules = StatusOr<std::unique_ptr<PromotionRules>>;
+
+// Records that `version` of `name` took `target`, for later gates (see
+// PromotionFacts), with the fingerprint of the rules that guarded it.
+Status RecordPromotion(SqlSession& db, const LoadedRules& rules, int64_t model_key,
+                       const std::string& name, const std::string& target, int64_t version,
+                       int64_t now) {
+  std::string fingerprint;
+  if (rules.ok() && *rules != nullptr && (*rules)->Guards(target)) {
+    fingerprint = (*rules)->Fingerprint();
+  }
+  ASSIGN_OR_RETURN(SqlRows run,
+                   db.Query("SELECT run_id FROM model_versions WHERE model_key = ? AND version = ?",
+                            {model_key, version}));
+  return db
+      .Execute(
+          "INSERT INTO model_promotion_history (model_key, model_name, target, version, "
+          "run_id, rules, time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          {model_key, name, HistoryTarget(target), version, run.empty() ? "" : run.Text(0, 0),
+           fingerprint, now})
+      .status();
+}
+
+// Asks `rules`, in `db`'s transaction, whether `version` of `name` may take
+// (kEnter) or give up (kLeave) `target`. OK when nothing guards it. A
+// policy that could not be loaded refuses every such change: what it
+// guards is unknown.
+Status CheckChange(SqlSession& db, const LoadedRules& rules, Promotion::Kind kind,
+                   const std::string& name, int64_t version, const std::string& target,
+                   const Caller& caller) {
+  if (!rules.ok()) return rules.status();
+  if (*rules == nullptr || !(*rules)->Guards(target)) return Status::Ok();
+  ASSIGN_OR_RETURN(Promotion p, PromotionFacts(db, name, version, target, (*rules)->Fingerprint()));
+  p.kind = kind;
+  p.user = caller.user;
+  p.may_read_run = caller.may_read_run;
+  return (*rules)->Allow(db, p);
+}
+
+// What the model `key` holds that could be guarded: (version, target) for
+// every live version in a stage other than None, and every alias.
+StatusOr<std::vector<std::pair<int64_t, std::string>>> HeldTargets(SqlSession& db, int64_t key) {
+  std::vector<std::pair<int64_t, std::string>> held;
+  RETURN_IF_ERROR(db.ForEachRow(
+      "SELECT version, stage FROM model_versions WHERE model_key = ? AND deleted = 0 AND stage "
+      "!= 'None' ORDER BY version",
+      std::vector<SqlValue>{key}, [&](const store::SqlRow& row) {
+        held.emplace_back(row.Int(0), "stage:" + std::string(row.Text(1)));
+      }));
+  RETURN_IF_ERROR(db.ForEachRow(
+      "SELECT version, alias FROM registered_model_aliases WHERE model_key = ? ORDER BY alias",
+      std::vector<SqlValue>{key}, [&](const store::SqlRow& row) {
+        held.emplace_back(row.Int(0), "alias:" + std::string(row.Text(1)));
+      }));
+  return held;
+}
+
+std::string DescribeTarget(const std::string& target) {
+  return target.rfind("alias:", 0) == 0 ? "alias '" + target.substr(6) + "'"
+                                        : "stage " + target.substr(6);
+}
+
+// A rename keeps every guarded stage and alias behind its gates. Policies
+// are keyed by name; when `old_rules` and `new_rules` differ, a model that
+// holds anything either guards may not change names: into the new name it
+// would carry a state its rules never admitted (rename away, promote
+// ungated, rename back), out of the old name it would give one up without
+// the old rules' approvals. The caller's way forward is to move the guarded
+// state off through the policy first, or to give both names one policy.
+Status CheckRenameKeepsGuards(SqlSession& db, int64_t key, const std::string& name,
+                              const std::string& new_name, const LoadedRules& old_rules,
+                              const LoadedRules& new_rules) {
+  ASSIGN_OR_RETURN(auto held, HeldTargets(db, key));
+  if (held.empty()) return Status::Ok();
+  // A policy that cannot be read guards an unknown set: refuse.
+  RETURN_IF_ERROR(old_rules.status());
+  RETURN_IF_ERROR(new_rules.status());
+  const PromotionRules* before = old_rules->get();
+  const PromotionRules* after = new_rules->get();
+  if (before == nullptr && after == nullptr) return Status::Ok();
+  if (before != nullptr && after != nullptr && before->Fingerprint() == after->Fingerprint()) {
+    return Status::Ok();
+  }
+  std::string guarded;
+  for (const auto& [version, target] : held) {
+    if ((before != nullptr && before->Guards(target)) ||
+        (after != nullptr && after->Guards(target))) {
+      guarded += (guarded.empty() ? "" : ", ") + DescribeTarget(target) + " (version " +
+                 std::to_string(version) + ")";
+    }
+  }
+  if (guarded.empty()) return Status::Ok();
+  auto describe = [](const PromotionRules* rules) {
+    return rules == nullptr ? std::string("no policy") : rules->Describe();
+  };
+  return PermissionDenied("Renaming registered model '" + name + "' to '" + new_name +
+                          "' is refused: the names are governed by different promotion rules (" +
+                          describe(before) + ", " + describe(after) + ") and the model holds " +
+                          guarded +
+                          ", which they guard. Move the guarded stage or alias off first "
+                          "(a removal request if the policy needs approvals), or have both "
+                          "names governed by the same policy.");
+}
+
 }  // namespace
 
 StatusOr<std::string> DescribeModelState(SqlSession& db, const std::string& name) {
@@ -510,7 +621,7 @@ StatusOr<std::string> DescribeModelState(SqlSession& db, const std::string& name
 }
 
 StatusOr<Promotion> PromotionFacts(SqlSession& db, const std::string& name, int64_t version,
-                                   const std::string& target) {
+                                   const std::string& target, const std::string& rules) {
   bool alias = target.rfind("alias:", 0) == 0;
   if (!alias && target.rfind("stage:", 0) != 0) {
     return InvalidArgument("A promotion target is 'stage:<stage>' or 'alias:<alias>', not '" +
@@ -520,6 +631,7 @@ StatusOr<Promotion> PromotionFacts(SqlSession& db, const std::string& name, int6
   int64_t key = found.first;
   Promotion p;
   p.model = name;
+  p.model_key = key;
   p.version = version;
   p.target = target;
   auto run_of = [&](int64_t v) -> StatusOr<std::string> {
@@ -529,19 +641,42 @@ StatusOr<Promotion> PromotionFacts(SqlSession& db, const std::string& name, int6
                  {key, v}));
     return rows.empty() ? std::string() : rows.Text(0, 0);
   };
-  ASSIGN_OR_RETURN(p.candidate_run, run_of(version));
+  ASSIGN_OR_RETURN(SqlRows mine,
+                   db.Query("SELECT run_id, creation_time FROM model_versions WHERE model_key = ? "
+                            "AND version = ?",
+                            {key, version}));
+  p.candidate_run = mine.Text(0, 0);
+  p.version_created_ms = mine.Int(0, 1);
   std::string what = target.substr(target.find(':') + 1);
+  // Policies guard an alias whatever its case, so any spelling of it that
+  // points elsewhere is the incumbent.
   ASSIGN_OR_RETURN(
       SqlRows holder,
-      alias ? db.Query("SELECT version FROM registered_model_aliases WHERE model_key = ? AND "
-                       "alias = ? AND version != ?",
-                       {key, what, version})
+      alias ? db.Query("SELECT MAX(version) FROM registered_model_aliases WHERE model_key = ? AND "
+                       "LOWER(alias) = ? AND version != ?",
+                       {key, AsciiLower(what), version})
             : db.Query("SELECT MAX(version) FROM model_versions WHERE model_key = ? AND "
                        "deleted = 0 AND stage = ? AND version != ?",
                        {key, what, version}));
   if (!holder.empty() && !holder.IsNull(0, 0)) {
     p.incumbent = holder.Int(0, 0);
     ASSIGN_OR_RETURN(p.incumbent_run, run_of(*p.incumbent));
+    return p;
+  }
+  // Nothing else holds the target now: compare with the version last
+  // promoted to it, so that archiving or deleting the incumbent first does
+  // not lower the bar. Only moves made under this name or under the same
+  // rules count: one made while the model was renamed to a name with weaker
+  // rules (or none) would be a bar the attacker chose.
+  ASSIGN_OR_RETURN(SqlRows last,
+                   db.Query("SELECT version, run_id FROM model_promotion_history WHERE model_key "
+                            "= ? AND target = ? AND version != ? AND (model_name = ? OR (rules = "
+                            "? AND rules != '')) ORDER BY promotion_id DESC LIMIT 1",
+                            {key, HistoryTarget(target), version, name, rules}));
+  if (!last.empty()) {
+    p.incumbent = last.Int(0, 0);
+    p.incumbent_run = last.Text(0, 1);
+    p.incumbent_is_last_promoted = true;
   }
   return p;
 }
@@ -653,6 +788,8 @@ StatusOr<RegisteredModel> RegistryService::RenameRegisteredModel(const std::stri
   RETURN_IF_ERROR(ValidateRegisteredModelName(new_name, "new_name"));
   RegisteredModel renamed;
   int64_t now = env_->NowMillis();
+  LoadedRules old_rules = RulesFor(name);
+  LoadedRules new_rules = RulesFor(new_name);
   RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, name));
     if (new_name != name) {
@@ -661,6 +798,7 @@ StatusOr<RegisteredModel> RegistryService::RenameRegisteredModel(const std::stri
       if (!taken.empty()) {
         return AlreadyExists("Registered Model (name=" + new_name + ") already exists.");
       }
+      RETURN_IF_ERROR(CheckRenameKeepsGuards(db, key, name, new_name, old_rules, new_rules));
     }
     RETURN_IF_ERROR(db.Execute("UPDATE registered_models SET name = ?, last_updated_time = ? "
                                "WHERE model_key = ?",
@@ -695,10 +833,18 @@ StatusOr<RegisteredModel> RegistryService::UpdateRegisteredModel(
 }
 
 Status RegistryService::DeleteRegisteredModel(const std::string& name) {
+  LoadedRules rules = RulesFor(name);
   return store_->Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, name));
-    for (const char* table : {"registered_model_aliases", "model_version_tags", "model_versions",
-                              "registered_model_tags", "registered_models"}) {
+    ASSIGN_OR_RETURN(auto held, HeldTargets(db, key));
+    for (const auto& [version, target] : held) {
+      RETURN_IF_ERROR(
+          CheckChange(db, rules, Promotion::Kind::kLeave, name, version, target, Caller{}));
+    }
+    // The history goes too: SQLite may give a later model the same key.
+    for (const char* table :
+         {"registered_model_aliases", "model_version_tags", "model_versions",
+          "registered_model_tags", "model_promotion_history", "registered_models"}) {
       RETURN_IF_ERROR(
           db.Execute(std::string("DELETE FROM ") + table + " WHERE model_key = ?", {key}).status());
     }
@@ -767,33 +913,44 @@ Status RegistryService::DeleteRegisteredModelTag(const std::string& name,
   });
 }
 
-Status RegistryService::CheckPromotion(SqlSession& db, const std::string& name, int64_t version,
-                                       const std::string& target, const std::string& user) {
-  if (gate_ == nullptr) return Status::Ok();
-  ASSIGN_OR_RETURN(Promotion p, PromotionFacts(db, name, version, target));
-  p.user = user;
-  return gate_->Allow(db, p);
+StatusOr<std::unique_ptr<PromotionRules>> RegistryService::RulesFor(const std::string& name) {
+  if (gate_ == nullptr) return std::unique_ptr<PromotionRules>();
+  return gate_->RulesFor(name);
 }
 
 Status RegistryService::SetAlias(const std::string& name, const std::string& alias,
-                                 const std::string& version, const std::string& user) {
+                                 const std::string& version, const Caller& caller) {
   RETURN_IF_ERROR(ValidateAliasName(alias));
+  // Read before the transaction; a broken policy refuses here.
+  LoadedRules rules = RulesFor(name);
+  RETURN_IF_ERROR(rules.status());
+  int64_t now = env_->NowMillis();
   return store_->Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
-    RETURN_IF_ERROR(CheckPromotion(db, name, found.second, "alias:" + alias, user));
-    return db
-        .Execute(
-            "INSERT INTO registered_model_aliases (model_key, alias, version) VALUES (?, ?, "
-            "?) ON CONFLICT (model_key, alias) DO UPDATE SET version = excluded.version",
-            {found.first, alias, found.second})
-        .status();
+    std::string target = "alias:" + alias;
+    RETURN_IF_ERROR(
+        CheckChange(db, rules, Promotion::Kind::kEnter, name, found.second, target, caller));
+    RETURN_IF_ERROR(db.Execute("INSERT INTO registered_model_aliases (model_key, alias, version) "
+                               "VALUES (?, ?, ?) ON CONFLICT (model_key, alias) DO UPDATE SET "
+                               "version = excluded.version",
+                               {found.first, alias, found.second})
+                        .status());
+    return RecordPromotion(db, rules, found.first, name, target, found.second, now);
   });
 }
 
 Status RegistryService::DeleteAlias(const std::string& name, const std::string& alias) {
   if (alias.empty()) return InvalidArgument("Registered model alias name cannot be empty.");
+  LoadedRules rules = RulesFor(name);
   return store_->Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, name));
+    ASSIGN_OR_RETURN(SqlRows holder, db.Query("SELECT version FROM registered_model_aliases WHERE "
+                                              "model_key = ? AND alias = ?",
+                                              {key, alias}));
+    if (!holder.empty()) {
+      RETURN_IF_ERROR(CheckChange(db, rules, Promotion::Kind::kLeave, name, holder.Int(0, 0),
+                                  "alias:" + alias, Caller{}));
+    }
     return db
         .Execute("DELETE FROM registered_model_aliases WHERE model_key = ? AND alias = ?",
                  {key, alias})
@@ -912,8 +1069,15 @@ StatusOr<ModelVersion> RegistryService::UpdateModelVersion(
 
 Status RegistryService::DeleteModelVersion(const std::string& name, const std::string& version) {
   int64_t now = env_->NowMillis();
+  LoadedRules rules = RulesFor(name);
   return store_->Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
+    ASSIGN_OR_RETURN(auto held, HeldTargets(db, found.first));
+    for (const auto& [holder, target] : held) {
+      if (holder != found.second) continue;
+      RETURN_IF_ERROR(
+          CheckChange(db, rules, Promotion::Kind::kLeave, name, holder, target, Caller{}));
+    }
     RETURN_IF_ERROR(db.Execute("UPDATE model_versions SET deleted = 1, last_updated_time = ? "
                                "WHERE model_key = ? AND version = ?",
                                {now, found.first, found.second})
@@ -932,7 +1096,7 @@ StatusOr<ModelVersion> RegistryService::TransitionStage(const std::string& name,
                                                         const std::string& version,
                                                         const std::string& stage_text,
                                                         bool archive_existing_versions,
-                                                        const std::string& user) {
+                                                        const Caller& caller) {
   ASSIGN_OR_RETURN(Stage stage, ParseStage(stage_text));
   if (archive_existing_versions && stage != Stage::kStaging && stage != Stage::kProduction) {
     return InvalidArgument(
@@ -940,11 +1104,29 @@ StatusOr<ModelVersion> RegistryService::TransitionStage(const std::string& name,
         "' is not an Active stage. Valid stages are ['Staging', 'Production']");
   }
   int64_t now = env_->NowMillis();
+  // Read before the transaction; a broken policy refuses here.
+  LoadedRules rules = RulesFor(name);
+  RETURN_IF_ERROR(rules.status());
   ModelVersion out;
   RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
     std::string stage_name(StageName(stage));
-    RETURN_IF_ERROR(CheckPromotion(db, name, found.second, "stage:" + stage_name, user));
+    std::string target = "stage:" + stage_name;
+    ASSIGN_OR_RETURN(
+        SqlRows current,
+        db.Query("SELECT stage FROM model_versions WHERE model_key = ? AND version = ?",
+                 {found.first, found.second}));
+    std::string from = current.Text(0, 0);
+    // Leaving a guarded stage (archiving the incumbent, say) is a guarded
+    // change of its own; entering one is judged against the incumbent. The
+    // versions archive_existing_versions moves out are replaced by this
+    // one, which the entry check judges.
+    if (from != stage_name) {
+      RETURN_IF_ERROR(CheckChange(db, rules, Promotion::Kind::kLeave, name, found.second,
+                                  "stage:" + from, caller));
+    }
+    RETURN_IF_ERROR(
+        CheckChange(db, rules, Promotion::Kind::kEnter, name, found.second, target, caller));
     if (archive_existing_versions) {
       RETURN_IF_ERROR(db.Execute("UPDATE model_versions SET stage = 'Archived', "
                                  "last_updated_time = ? WHERE model_key = ? AND version != ? AND "
@@ -956,6 +1138,9 @@ StatusOr<ModelVersion> RegistryService::TransitionStage(const std::string& name,
                                "model_key = ? AND version = ?",
                                {stage_name, now, found.first, found.second})
                         .status());
+    if (stage != Stage::kNone && stage != Stage::kArchived) {
+      RETURN_IF_ERROR(RecordPromotion(db, rules, found.first, name, target, found.second, now));
+    }
     RETURN_IF_ERROR(Touch(db, found.first, now));
     ASSIGN_OR_RETURN(out, LoadVersion(db, found.first, found.second));
     return Status::Ok();
@@ -1042,6 +1227,34 @@ StatusOr<ResolvedModel> RegistryService::ResolveModelUri(const std::string& uri)
   ResolvedModel out;
   RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(out, Resolve(db, uri));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<std::vector<ModelVersion>> RegistryService::LiveVersionsAtLocations(
+    const std::vector<std::string>& locations, const std::vector<std::string>& like_patterns) {
+  if (locations.empty() && like_patterns.empty()) return std::vector<ModelVersion>{};
+  std::string where = "v.deleted = 0 AND (";
+  std::vector<SqlValue> params;
+  if (!locations.empty()) {
+    where += "v.storage_location IN (";
+    for (size_t i = 0; i < locations.size(); ++i) {
+      where += i == 0 ? "?" : ", ?";
+      params.emplace_back(locations[i]);
+    }
+    where += ")";
+  }
+  for (const std::string& pattern : like_patterns) {
+    where += params.empty() ? "" : " OR ";
+    where += "v.storage_location LIKE ? ESCAPE '\\'";
+    params.emplace_back(pattern);
+  }
+  where += ")";
+  std::vector<ModelVersion> out;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(auto rows, QueryVersions(db, where, params, "m.name, v.version"));
+    for (KeyedVersion& row : rows) out.push_back(std::move(row.version));
     return Status::Ok();
   }));
   return out;

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +65,14 @@ struct ResolvedModel {
   std::string run_id;                   // The run that produced it, if known.
 };
 
+// Who asks for a change, as far as the promotion gate needs to know:
+// approvals are counted for `user`, and gate messages show only the metrics
+// of runs `may_read_run` allows (all when null).
+struct Caller {
+  std::string user;  // "" without authentication.
+  RunVisibility may_read_run;
+};
+
 inline constexpr int64_t kMaxRegisteredModelSearchResults = 1000;
 inline constexpr int64_t kMaxModelVersionSearchResults = 200000;
 
@@ -87,13 +96,24 @@ class RegistryService {
                                                   const std::vector<KeyValue>& tags);
   StatusOr<RegisteredModel> GetRegisteredModel(const std::string& name);
   // Versions, tags and aliases follow the model. Errors: AlreadyExists.
+  //
+  // Promotion policies are keyed by model name, so a rename can move a model
+  // from one policy to another. When the two names are governed by different
+  // rules, the rename is refused (PermissionDenied naming what is held) while
+  // the model holds a stage or alias that either name's rules guard:
+  // otherwise a model could be renamed to an ungoverned name, promoted there
+  // and renamed back (or renamed away from its policy to give up a guarded
+  // stage without approvals). With nothing guarded held, a rename carries
+  // nothing past a gate: whatever the model later takes under its new name
+  // goes through that name's rules, and renaming back is then refused.
   StatusOr<RegisteredModel> RenameRegisteredModel(const std::string& name,
                                                   const std::string& new_name);
   // Sets the description (absent clears it, as MLflow 3 does).
   StatusOr<RegisteredModel> UpdateRegisteredModel(const std::string& name,
                                                   const std::optional<std::string>& description);
   // Deletes the model with every version, tag and alias; its version numbers
-  // start again at 1 if the name is registered anew.
+  // start again at 1 if the name is registered anew. Giving up a guarded
+  // stage or alias this way needs the policy's approvals (see SetAlias).
   Status DeleteRegisteredModel(const std::string& name);
   StatusOr<RegisteredModelPage> SearchRegisteredModels(const SearchRequest& request);
   // The newest live version in each of `stages` (all four when empty).
@@ -104,9 +124,15 @@ class RegistryService {
   Status DeleteRegisteredModelTag(const std::string& name, const std::string& key);
 
   // Points `alias` at a live version, moving it if it pointed elsewhere.
-  // `user` is who asks (for the promotion gate's approvals; "" without auth).
+  // `caller` is who asks (for the promotion gate's approvals and messages).
+  // With a promotion gate, a guarded alias must pass its policy, and so must
+  // every change that gives a guarded stage or alias up without another
+  // version taking it (DeleteAlias, DeleteModelVersion,
+  // DeleteRegisteredModel, a transition out of the stage): that needs the
+  // policy's approvals, asked for with a removal request. Errors:
+  // PermissionDenied from the gate, or for a policy file that cannot be read.
   Status SetAlias(const std::string& name, const std::string& alias, const std::string& version,
-                  const std::string& user = "");
+                  const Caller& caller = {});
   // Deleting an alias that does not exist is not an error (MLflow).
   Status DeleteAlias(const std::string& name, const std::string& alias);
   // "latest" (any case) is the newest live version. Errors: NotFound
@@ -130,7 +156,7 @@ class RegistryService {
   // stage (Staging or Production only) move to Archived in the same commit.
   StatusOr<ModelVersion> TransitionStage(const std::string& name, const std::string& version,
                                          const std::string& stage, bool archive_existing_versions,
-                                         const std::string& user = "");
+                                         const Caller& caller = {});
   // The artifact location of the version's files.
   StatusOr<std::string> GetDownloadUri(const std::string& name, const std::string& version);
   StatusOr<ModelVersionPage> SearchModelVersions(const SearchRequest& request);
@@ -146,16 +172,22 @@ class RegistryService {
   // Resolves any model URI (see model_uri.h) to where its files are.
   StatusOr<ResolvedModel> ResolveModelUri(const std::string& uri);
 
-  // From now on, moves into a stage or onto an alias must pass `gate`
-  // (TransitionStage and SetAlias then fail with its PermissionDenied).
+  // Live versions whose storage_location equals one of `locations` or
+  // matches one of `like_patterns` (SQL LIKE, escape character '\'), ordered by name
+  // and version: one query, for callers that must know whether a path holds
+  // a registered version's files (the artifact routes).
+  StatusOr<std::vector<ModelVersion>> LiveVersionsAtLocations(
+      const std::vector<std::string>& locations, const std::vector<std::string>& like_patterns);
+
+  // From now on, changes to guarded stages and aliases must pass `gate`
+  // (see promotion_gate.h for which changes those are).
   // REQUIRES: called before serving; `gate` outlives the service.
   void SetPromotionGate(PromotionGate* gate) { gate_ = gate; }
 
  private:
-  // Asks the gate, in `db`'s transaction, whether `version` of `name` may
-  // take `target` ("stage:<Stage>" or "alias:<alias>").
-  Status CheckPromotion(store::SqlSession& db, const std::string& name, int64_t version,
-                        const std::string& target, const std::string& user);
+  // The rules governing `name`, read before the transaction that applies
+  // them; null without a gate or a policy.
+  StatusOr<std::unique_ptr<PromotionRules>> RulesFor(const std::string& name);
 
   store::MetadataStore* store_;
   Env* env_;
@@ -168,11 +200,13 @@ class RegistryService {
 StatusOr<std::string> DescribeModelState(store::SqlSession& db, const std::string& name);
 
 // What a gate needs to judge `version` of `name` taking `target`
-// ("stage:<Stage>" or "alias:<alias>"): the candidate's run and what holds
-// the target now. Errors: NotFound for an unknown live version,
-// InvalidArgument for a malformed target.
+// ("stage:<Stage>" or "alias:<alias>"): the candidate's run and what it is
+// compared with (the holder now, else the version last promoted to the
+// target under this name or under rules with fingerprint `rules`; aliases
+// in any case). `kind` is kEnter. Errors: NotFound for an unknown live
+// version, InvalidArgument for a malformed target.
 StatusOr<Promotion> PromotionFacts(store::SqlSession& db, const std::string& name, int64_t version,
-                                   const std::string& target);
+                                   const std::string& target, const std::string& rules = "");
 
 // MLflow's rules for names and tags in the registry.
 // A registered model name: non-empty, at most 256 bytes, no '/' (it could not

@@ -63,10 +63,36 @@ CREATE TABLE registered_model_aliases (
 ){CLUSTERED}
 )sql";
 
+// Every version that entered a stage or took an alias, newest last: what a
+// promotion gate compares a candidate with when the target is empty now
+// (its incumbent was archived or deleted), so that moving the incumbent away
+// does not make "no incumbent" pass. run_id is kept because the version may
+// since have been deleted. Alias targets are lowercased ("alias:champion"),
+// as policies match aliases whatever their case. model_name and rules (the
+// fingerprint of the policy that guarded the move, '' if none) say under
+// which name and rules the move was made: a move made under another name's
+// weaker rules must not become the baseline (see PromotionFacts). Rows go
+// with their model.
+constexpr char kPromotionHistory[] = R"sql(
+CREATE TABLE model_promotion_history (
+  promotion_id {AUTO_PK},
+  model_key BIGINT NOT NULL,
+  model_name TEXT NOT NULL,
+  target TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  run_id TEXT NOT NULL,
+  rules TEXT NOT NULL,
+  time BIGINT NOT NULL
+);
+CREATE INDEX model_promotion_history_by_target
+  ON model_promotion_history (model_key, target, promotion_id)
+)sql";
+
 }  // namespace
 
 std::vector<store::Migration> RegistryMigrations() {
-  return {store::DdlMigration(1, "initial registry schema", kInitialSchema)};
+  return {store::DdlMigration(1, "initial registry schema", kInitialSchema),
+          store::DdlMigration(2, "promotion history", kPromotionHistory)};
 }
 
 }  // namespace cairn::registry

@@ -23,7 +23,8 @@ StatusOr<std::unique_ptr<online::OnlineStore>> OpenOnlineStore(const ServerConfi
 // command line was wrong (InvalidArgument), 1 otherwise.
 int Fail(const Status& status);
 
-// Who acts from the command line when no user signs in: "cli:<$USER>".
+// Who acts from the command line when no user signs in: "cli:<OS user of
+// the effective uid>", plus " (sudo from <$SUDO_USER>)" under sudo.
 std::string CliUser();
 
 }  // namespace cairn::server

@@ -1,8 +1,13 @@
 // `cairn users` and `cairn tokens`: user administration straight on the
 // metadata store, for the first admin (before any server can authenticate
 // anyone) and for scripts.
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
+#include <string_view>
+#include <vector>
 
 #include "artifacts/local/local_artifact_store.h"
 #include "audit/audit_log.h"
@@ -52,10 +57,40 @@ int Fail(const Status& status) {
   return status.code() == StatusCode::kInvalidArgument ? 2 : 1;
 }
 
-// Who acts from the command line when no user signs in: the OS user.
+namespace {
+
+// A name from the environment made safe for one audit field: printable
+// ASCII, bounded.
+std::string Printable(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 64)) out += (c > ' ' && c < 0x7f) ? c : '?';
+  return out;
+}
+
+}  // namespace
+
+// Who acts from the command line when no user signs in: the OS account of
+// the process's effective uid. Not $USER: it is unset under cron, systemd
+// and many containers (entries then said "cli:unknown"), and anyone can set
+// it. Under sudo the uid is root's, so the invoking user ($SUDO_USER, which
+// only root can have set for a root process) is added.
 std::string CliUser() {
-  const char* os_user = std::getenv("USER");
-  return std::string("cli:") + (os_user != nullptr ? os_user : "unknown");
+  uid_t uid = geteuid();
+  std::string name;
+  passwd entry{};
+  passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+    name = Printable(found->pw_name);
+  } else {
+    name = "uid " + std::to_string(uid);  // No passwd entry (a container's arbitrary uid).
+  }
+  std::string user = "cli:" + name;
+  const char* sudo_user = std::getenv("SUDO_USER");
+  if (sudo_user != nullptr && *sudo_user != '\0' && Printable(sudo_user) != name) {
+    user += " (sudo from " + Printable(sudo_user) + ")";
+  }
+  return user;
 }
 
 namespace {

@@ -71,6 +71,20 @@ Status LoadConfigFile(const std::string& path, ServerConfig* config) {
           config->feature_project = value.as<std::string>();
         else if (key == "training_set_json_max_cells")
           config->training_set_json_max_cells = value.as<uint64_t>();
+        else if (key == "training_data_root")
+          config->training_data_root = value.as<std::string>();
+        else if (key == "allowed_hosts")
+          config->allowed_hosts = value.as<std::string>();
+        else if (key == "cors_allowed_origins")
+          config->cors_allowed_origins = value.as<std::string>();
+        else if (key == "x_frame_options")
+          config->x_frame_options = value.as<std::string>();
+        else if (key == "disable_security_middleware")
+          config->disable_security_middleware = value.as<bool>();
+        else if (key == "max_connections")
+          config->max_connections = value.as<uint64_t>();
+        else if (key == "max_connections_per_address")
+          config->max_connections_per_address = value.as<uint64_t>();
         else {
           return InvalidArgument("Config file " + path + " line " +
                                  std::to_string(item.first.Mark().line + 1) + ": unknown key '" +
@@ -78,7 +92,10 @@ Status LoadConfigFile(const std::string& path, ServerConfig* config) {
                                  "' (known: host, port, data_dir, store, artifacts, durability, "
                                  "workers, log_level, max_body_bytes, insecure, policies, keys, "
                                  "require_signed_models, online_store, feature_project, "
-                                 "training_set_json_max_cells)");
+                                 "training_set_json_max_cells, training_data_root, "
+                                 "allowed_hosts, cors_allowed_origins, x_frame_options, "
+                                 "disable_security_middleware, max_connections, "
+                                 "max_connections_per_address)");
         }
       } catch (const YAML::Exception&) {
         // Say what the key takes, not only that the value is wrong.
@@ -86,7 +103,10 @@ Status LoadConfigFile(const std::string& path, ServerConfig* config) {
                                : key == "workers"                     ? "a whole number of threads"
                                : key == "max_body_bytes"              ? "a whole number of bytes"
                                : key == "training_set_json_max_cells" ? "a whole number of cells"
-                               : key == "insecure" || key == "require_signed_models"
+                               : key == "max_connections" || key == "max_connections_per_address"
+                                   ? "a whole number of connections"
+                               : key == "insecure" || key == "require_signed_models" ||
+                                       key == "disable_security_middleware"
                                    ? "true or false"
                                    : "a string";
         std::string got = value.IsScalar() ? " '" + value.Scalar() + "'" : " a list or map";

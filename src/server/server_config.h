@@ -47,6 +47,20 @@ struct ServerConfig {
   // columns, about 16 bytes each); a bigger one is refused with a pointer
   // to out_path, which writes a file instead of building the answer in memory.
   uint64_t training_set_json_max_cells = 20'000'000;
+  // The folder whose files training-set requests may read and write; empty
+  // (the default): no server-side files. Must not overlap the data dir.
+  std::string training_data_root;
+
+  // Against cross-site use from a browser (http/request_guard.h), with
+  // MLflow 3's names and defaults. Comma-separated lists; empty allowed
+  // hosts: loopback names, private addresses and the bound --host.
+  std::string allowed_hosts;
+  std::string cors_allowed_origins;
+  std::string x_frame_options = "SAMEORIGIN";
+  bool disable_security_middleware = false;
+  // Open connections at once (0: by the descriptor limit) and per peer address.
+  uint64_t max_connections = 0;
+  uint64_t max_connections_per_address = 512;
 
   // The effective URIs once data_dir defaults are applied.
   std::string EffectiveStoreUri() const;

@@ -10,6 +10,7 @@
 #include "audit/audit_log.h"
 #include "auth/auth_service.h"
 #include "auth/http_authenticator.h"
+#include "core/confined_path.h"
 #include "core/env.h"
 #include "core/log.h"
 #include "feast/feast_routes.h"
@@ -38,6 +39,33 @@ namespace {
 
 bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// The training data root, canonical, after checking that no file under it
+// is the server's own state (a training set written over metadata.db or a
+// policy). "" when not configured.
+StatusOr<std::string> TrainingDataRoot(const ServerConfig& config) {
+  if (config.training_data_root.empty()) return std::string();
+  ASSIGN_OR_RETURN(std::string root,
+                   CanonicalRoot(config.training_data_root, "--training-data-root"));
+  std::vector<std::pair<std::string, std::string>> own = {
+      {"--data-dir", config.data_dir},
+      {"--policies", config.EffectivePoliciesDir()},
+      {"--keys", config.EffectiveKeysDir()}};
+  std::string artifacts = config.EffectiveArtifactsUri();
+  if (artifacts.starts_with("file://")) own.emplace_back("--artifacts", artifacts.substr(7));
+  for (const auto& [setting, dir] : own) {
+    std::error_code ec;
+    std::filesystem::path canonical = std::filesystem::weakly_canonical(dir, ec);
+    if (ec) continue;
+    if (PathsOverlap(root, canonical.string())) {
+      return InvalidArgument("--training-data-root " + config.training_data_root + " overlaps " +
+                             setting + " " + dir +
+                             ": requests could then read or overwrite the server's own state; "
+                             "use a folder of its own for training data");
+    }
+  }
+  return root;
 }
 
 }  // namespace
@@ -150,15 +178,26 @@ int RunServer(const ServerConfig& config) {
             {{"keys", config.EffectiveKeysDir()}});
   }
 
+  auto training_data_root = TrainingDataRoot(config);
+  if (!training_data_root.ok()) {
+    LogError("cannot use the training data root",
+             {{"error", training_data_root.status().message()}});
+    return 2;
+  }
+
   metrics::Registry registry;
   http::Router router(&registry);
   http::RegisterSystemRoutes(router, &registry);
   tracking::LoggedModelService logged_models(store->get(), Env::Default());
-  mlflow::Surface surface{router, *has_users ? &auth : nullptr};
+  // Always the policy and the authenticator, even with no users yet: they
+  // let everyone through until a user exists, and a user added by the CLI
+  // to the running server turns authentication on within seconds.
+  mlflow::Surface surface{router, &auth};
   mlflow::RegisterTrackingRoutes(surface, tracking);
   mlflow::RegisterLoggedModelRoutes(surface, logged_models);
   mlflow::RegisterRegistryRoutes(surface, model_registry, &signer);
-  mlflow::RegisterArtifactRoutes(surface, **artifact_store, tracking, logged_models);
+  mlflow::RegisterArtifactRoutes(surface, **artifact_store, tracking, logged_models,
+                                 {store->get(), &model_registry, &signer});
   lineage::LineageService lineage(&model_registry, &tracking, &logged_models);
   api::RegisterApiRoutes(surface, &audit_log, &promotions, &lineage);
 
@@ -218,7 +257,9 @@ int RunServer(const ServerConfig& config) {
                               .stats = &feature_stats,
                               .env = Env::Default(),
                               .pushed_root = features::PushedRowsRoot(config.data_dir),
-                              .training_set_json_max_cells = config.training_set_json_max_cells});
+                              .training_set_json_max_cells = config.training_set_json_max_cells,
+                              .training_data_root = *training_data_root,
+                              .audit = &audit_log});
 
   http::ServerOptions options;
   options.host = config.host;
@@ -226,7 +267,30 @@ int RunServer(const ServerConfig& config) {
   options.worker_threads = config.workers;
   options.max_body_bytes = config.max_body_bytes;
   options.spool_dir = (*artifact_store)->SpoolDir();
-  if (*has_users) options.authenticator = &authenticator;
+  options.authenticator = &authenticator;
+  options.guard.enabled = !config.disable_security_middleware;
+  options.guard.allowed_hosts = http::SplitCommaList(config.allowed_hosts);
+  options.guard.cors_allowed_origins = http::SplitCommaList(config.cors_allowed_origins);
+  options.guard.x_frame_options = config.x_frame_options;
+  options.max_connections = config.max_connections;
+  options.max_connections_per_address = config.max_connections_per_address;
+  // Longest first: a folder inside the data dir keeps its own name.
+  for (const auto& [dir, shown] : {std::pair{config.EffectivePoliciesDir(), "<policies>"},
+                                   std::pair{config.EffectiveKeysDir(), "<keys>"},
+                                   std::pair{config.EffectiveArtifactsUri().starts_with("file://")
+                                                 ? config.EffectiveArtifactsUri().substr(7)
+                                                 : std::string(),
+                                             "<artifacts>"},
+                                   std::pair{config.data_dir, "<data-dir>"}}) {
+    if (dir.empty()) continue;
+    std::error_code path_ec;
+    std::string spelled = std::filesystem::absolute(dir, path_ec).lexically_normal().string();
+    while (spelled.size() > 1 && spelled.back() == '/') spelled.pop_back();
+    std::string real = std::filesystem::weakly_canonical(dir, path_ec).string();
+    for (const std::string& form : {real, spelled}) {
+      if (form.size() > 1) options.redactions.emplace_back(form, shown);
+    }
+  }
   http::HttpServer server(options, &router, &registry);
   if (Status started = server.Start(); !started.ok()) {
     LogError("cannot start the HTTP server", {{"error", started.message()}});
@@ -236,7 +300,8 @@ int RunServer(const ServerConfig& config) {
           {{"url", "http://" + config.host + ":" + std::to_string(server.port())},
            {"store", (*store)->DisplayUri()},
            {"artifacts", (*artifact_store)->uri()},
-           {"authentication", *has_users ? "required (users configured)" : "off (no users)"},
+           {"authentication", *has_users ? "required (users configured)"
+                                         : "off until a user is added (cairn users add)"},
            {"policies", config.EffectivePoliciesDir()}});
 
   int signal = 0;

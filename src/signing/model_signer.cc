@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -79,8 +80,11 @@ Manifest ParseManifest(const std::string& text) {
     size_t a = line.find("  ");
     size_t b = a == std::string::npos ? a : line.find("  ", a + 2);
     if (b == std::string::npos) continue;
-    m.files.push_back(
-        {line.substr(b + 2), std::stoll(line.substr(a + 2, b - a - 2)), line.substr(0, a)});
+    // from_chars, not stoll: a record edited in the database must not throw
+    // on a request's thread; a bad size just fails to match.
+    int64_t size = -1;
+    std::from_chars(line.data() + a + 2, line.data() + b, size);
+    m.files.push_back({line.substr(b + 2), size, line.substr(0, a)});
   }
   m.digest = Sha256Hex(text);
   return m;
@@ -204,11 +208,23 @@ StatusOr<std::string> ModelSigner::Sign(int64_t model_key, int64_t version,
   return manifest.digest;
 }
 
-StatusOr<Verification> ModelSigner::Verify(int64_t model_key, int64_t version,
-                                           const std::string& storage_location) {
-  Verification out;
+namespace {
+
+// A version's signature record, checked against this server's key: what
+// both Verify and VerifyFile start from.
+struct SignatureRecord {
+  bool found = false;
+  std::string digest;
+  std::string key_id;
+  Manifest manifest;
+  std::vector<std::string> problems;  // Empty when the record is intact.
+};
+
+StatusOr<SignatureRecord> CheckRecord(store::MetadataStore* store, const std::string& keys_dir,
+                                      int64_t model_key, int64_t version) {
+  SignatureRecord out;
   SqlRows rows;
-  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+  RETURN_IF_ERROR(store->Read([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(rows, db.Query("SELECT digest, manifest, signature, public_key FROM "
                                     "model_signatures WHERE model_key = ? AND version = ?",
                                     {model_key, version}));
@@ -220,22 +236,21 @@ StatusOr<Verification> ModelSigner::Verify(int64_t model_key, int64_t version,
         "or sign it with `cairn models sign`)");
     return out;
   }
-  out.signed_version = true;
-  std::string digest = rows.Text(0, 0);
-  Manifest signed_manifest = ParseManifest(rows.Text(0, 1));
+  out.found = true;
+  out.digest = rows.Text(0, 0);
+  out.manifest = ParseManifest(rows.Text(0, 1));
   KeyPair signer{rows.Text(0, 3), ""};
   out.key_id = signer.KeyId();
-  out.digest = digest;
   // Only the key this server trusts counts: a row re-signed with another key
   // (by someone with write access to the database) must not pass.
-  auto trusted = LoadKeys(keys_dir_);
+  auto trusted = LoadKeys(keys_dir);
   if (!trusted.ok() || trusted->public_key != signer.public_key) {
     out.problems.push_back("signed with key " + out.key_id + ", which is not this server's key" +
                            (trusted.ok() ? " (" + trusted->KeyId() + ")" : ""));
   }
   unsigned char pk[crypto_sign_PUBLICKEYBYTES];
   unsigned char sig[crypto_sign_BYTES];
-  std::string message = kMessagePrefix + digest;
+  std::string message = kMessagePrefix + out.digest;
   if (!Unhex(signer.public_key, pk, sizeof(pk)) || !Unhex(rows.Text(0, 2), sig, sizeof(sig)) ||
       crypto_sign_verify_detached(sig, reinterpret_cast<const unsigned char*>(message.data()),
                                   message.size(), pk) != 0) {
@@ -243,9 +258,25 @@ StatusOr<Verification> ModelSigner::Verify(int64_t model_key, int64_t version,
         "the signature does not match the recorded digest (the signature "
         "record was altered)");
   }
-  if (signed_manifest.digest != digest) {
+  if (out.manifest.digest != out.digest) {
     out.problems.push_back("the recorded file list does not match the signed digest");
   }
+  return out;
+}
+
+}  // namespace
+
+StatusOr<Verification> ModelSigner::Verify(int64_t model_key, int64_t version,
+                                           const std::string& storage_location) {
+  Verification out;
+  ASSIGN_OR_RETURN(SignatureRecord record, CheckRecord(store_, keys_dir_, model_key, version));
+  out.problems = std::move(record.problems);
+  if (!record.found) return out;
+  out.signed_version = true;
+  out.key_id = record.key_id;
+  out.digest = record.digest;
+  const std::string& digest = record.digest;
+  const Manifest& signed_manifest = record.manifest;
   auto root = artifacts::ServedArtifactPath(storage_location);
   if (!root.ok()) {
     out.problems.push_back("its files are not held by this server (" + storage_location + ")");
@@ -274,6 +305,27 @@ StatusOr<Verification> ModelSigner::Verify(int64_t model_key, int64_t version,
   }
   out.ok = out.problems.empty();
   return out;
+}
+
+StatusOr<std::vector<std::string>> ModelSigner::VerifyFile(int64_t model_key, int64_t version,
+                                                           const std::string& relative_path,
+                                                           const std::string& local_file) {
+  ASSIGN_OR_RETURN(SignatureRecord record, CheckRecord(store_, keys_dir_, model_key, version));
+  std::vector<std::string> problems = std::move(record.problems);
+  if (!record.found) return problems;
+  auto signed_file = std::find_if(record.manifest.files.begin(), record.manifest.files.end(),
+                                  [&](const FileDigest& f) { return f.path == relative_path; });
+  if (signed_file == record.manifest.files.end()) {
+    problems.push_back("file " + relative_path + " was added after signing");
+    return problems;
+  }
+  auto sha = FileSha256(local_file);
+  if (!sha.ok()) {
+    problems.push_back("file " + relative_path + " cannot be read");
+  } else if (*sha != signed_file->sha256) {
+    problems.push_back("file " + relative_path + " was modified");
+  }
+  return problems;
 }
 
 }  // namespace cairn::signing

@@ -83,6 +83,16 @@ class ModelSigner {
   // Checks the version's files against its signature.
   StatusOr<Verification> Verify(int64_t model_key, int64_t version,
                                 const std::string& storage_location);
+  // Checks one file of the version before it is served on its own: the
+  // signature record must verify with this server's key, and the signed
+  // manifest must list `relative_path` (relative to the version's folder)
+  // with the SHA-256 of `local_file`. Reads that one file, not every file of
+  // the version, so a client fetching a model file by file pays once per
+  // file. Returns what is wrong (empty when the file may be served); errors
+  // only when the signatures cannot be read.
+  StatusOr<std::vector<std::string>> VerifyFile(int64_t model_key, int64_t version,
+                                                const std::string& relative_path,
+                                                const std::string& local_file);
 
  private:
   store::MetadataStore* store_;

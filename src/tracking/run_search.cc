@@ -1,6 +1,7 @@
 #include "tracking/run_search.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <unordered_map>
 
@@ -551,7 +552,14 @@ StatusOr<int64_t> ParsePageToken(const std::string& token) {
       !std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return InvalidArgument("Invalid page token, offset is not a non-negative integer");
   }
-  return std::stoll(number);
+  // from_chars, not stoll: a token is client input, and stoll throws on an
+  // offset past INT64_MAX ("99999999999999999999"), which must be a 400.
+  int64_t offset = 0;
+  auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), offset);
+  if (error != std::errc() || end != number.data() + number.size()) {
+    return InvalidArgument("Invalid page token, offset is out of range");
+  }
+  return offset;
 }
 
 std::string NextPageToken(int64_t offset, size_t returned, bool more) {

@@ -537,9 +537,23 @@ class FilterParser {
     std::vector<FilterClause> clauses;
     Status deferred;
     if (Peek().kind == TokenKind::kEnd) return clauses;
+    size_t values = 0;
     while (true) {
       ASSIGN_OR_RETURN(FilterClause clause, ParseClause(&deferred));
+      values += std::max<size_t>(1, clause.list.size());
       clauses.push_back(std::move(clause));
+      if (clauses.size() > kMaxFilterClauses) {
+        return InvalidArgument("Invalid filter string: more than " +
+                               std::to_string(kMaxFilterClauses) +
+                               " clauses joined with AND; narrow the search with fewer "
+                               "clauses (an IN list counts as one).");
+      }
+      if (values > kMaxFilterValues) {
+        return InvalidArgument("Invalid filter string: more than " +
+                               std::to_string(kMaxFilterValues) +
+                               " values in its clauses and IN lists; split the search into "
+                               "several requests.");
+      }
       const Token& next = Peek();
       if (next.kind == TokenKind::kEnd) {
         if (!deferred.ok()) return deferred;

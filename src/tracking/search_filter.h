@@ -89,10 +89,19 @@ struct FilterClause {
   friend bool operator==(const FilterClause&, const FilterClause&) = default;
 };
 
+// Bounds on one filter. Each clause becomes a nested SQL condition and each
+// value a bound parameter: SQLite refuses expressions nested deeper than
+// 1000 (a chain of 1000 ANDs) and more than 32766 parameters, and a store
+// error would reach the client as a 500. MLflow has no such bound; real
+// filters have a handful of clauses.
+inline constexpr size_t kMaxFilterClauses = 200;
+inline constexpr size_t kMaxFilterValues = 10000;
+
 // Parses a search filter. An empty or all-whitespace filter yields no clauses.
 // Returns InvalidArgument, with a message naming the offending token, key or
 // value, for a syntax error, an unknown prefix or attribute, a value of the
-// wrong type for its key, or a comparator the key type does not support.
+// wrong type for its key, a comparator the key type does not support, or
+// more than kMaxFilterClauses clauses or kMaxFilterValues values.
 StatusOr<std::vector<FilterClause>> ParseSearchFilter(std::string_view filter,
                                                       const SearchEntityRules& rules);
 

@@ -45,6 +45,59 @@ std::string NormPath(std::string_view path) {
 
 }  // namespace
 
+std::optional<size_t> FindInvalidUtf8(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    // The ranges of RFC 3629's table: the second byte's bounds exclude
+    // overlong forms (E0, F0), surrogates (ED) and values past U+10FFFF (F4).
+    size_t len = 0;
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return i;
+    }
+    if (n - i < len || s[i + 1] < lo || s[i + 1] > hi) return i;
+    for (size_t k = 2; k < len; ++k) {
+      if (s[i + k] < 0x80 || s[i + k] > 0xBF) return i;
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
+
+size_t Utf8Length(std::string_view text) {
+  size_t chars = 0;
+  for (char c : text) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return chars;
+}
+
+std::string_view Utf8Prefix(std::string_view text, size_t max_chars) {
+  size_t chars = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && chars++ == max_chars) {
+      return text.substr(0, i);
+    }
+  }
+  return text;
+}
+
 bool IsValidRunStatus(const std::string& status) {
   return status == "RUNNING" || status == "SCHEDULED" || status == "FINISHED" ||
          status == "FAILED" || status == "KILLED";
@@ -74,9 +127,11 @@ Status ValidateKeyName(std::string_view kind, std::string_view name, bool allow_
 }
 
 Status ValidateLength(std::string_view entity, size_t limit, std::string_view value) {
-  if (value.size() <= limit) return Status::Ok();
-  return InvalidArgument(std::string(entity) + " '" + std::string(value.substr(0, 250)) +
-                         "' had length " + std::to_string(value.size()) +
+  if (value.size() <= limit) return Status::Ok();  // Never more characters than bytes.
+  size_t chars = Utf8Length(value);
+  if (chars <= limit) return Status::Ok();
+  return InvalidArgument(std::string(entity) + " '" + std::string(Utf8Prefix(value, 250)) +
+                         "' had length " + std::to_string(chars) +
                          ", which exceeded length limit of " + std::to_string(limit));
 }
 
@@ -90,6 +145,10 @@ Status ValidateBatchLimit(std::string_view entity, size_t limit, size_t count) {
 
 Status ValidateExperimentName(std::string_view name) {
   if (name.empty()) return InvalidArgument("Invalid experiment name: ''");
+  if (name.size() > kMaxExperimentNameLength && Utf8Length(name) > kMaxExperimentNameLength) {
+    return InvalidArgument("'name' exceeds the maximum length of " +
+                           std::to_string(kMaxExperimentNameLength) + " characters");
+  }
   return Status::Ok();
 }
 

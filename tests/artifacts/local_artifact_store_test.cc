@@ -167,12 +167,12 @@ TEST_F(LocalArtifactStoreTest, RejectsBadPaths) {
     EXPECT_EQ(store_->LocalFile(bad).status().code(), StatusCode::kInvalidArgument) << bad;
     EXPECT_EQ(store_->Kind(bad).status().code(), StatusCode::kInvalidArgument) << bad;
     EXPECT_EQ(store_->List(bad).status().code(), StatusCode::kInvalidArgument) << bad;
-    EXPECT_EQ(store_->Delete(bad).code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(store_->Delete(bad, nullptr).code(), StatusCode::kInvalidArgument) << bad;
   }
   EXPECT_FALSE(fs::exists(dir_.path() / "escape.txt"));
   // The root itself is not a file name.
   EXPECT_EQ(store_->PutBytes("", "x").code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(store_->Delete("").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Delete("", nullptr).code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(fs::is_directory(root()));
 }
 
@@ -181,7 +181,7 @@ TEST_F(LocalArtifactStoreTest, PutFileFromSpoolIsARename) {
   WriteFile(source, "spooled bytes");
   struct stat source_stat {};
   ASSERT_EQ(::stat(source.c_str(), &source_stat), 0);
-  ASSERT_TRUE(store_->PutFile("run/out.txt", source.string()).ok());
+  ASSERT_TRUE(store_->PutFile("run/out.txt", source.string(), nullptr).ok());
   EXPECT_FALSE(fs::exists(source));
   fs::path target = root() / "run/out.txt";
   EXPECT_EQ(ReadFile(target.string()), "spooled bytes");
@@ -193,7 +193,7 @@ TEST_F(LocalArtifactStoreTest, PutFileFromSpoolIsARename) {
 TEST_F(LocalArtifactStoreTest, PutFileConsumesSourceOutsideSpool) {
   fs::path source = dir_.path() / "elsewhere.bin";
   WriteFile(source, "abc");
-  ASSERT_TRUE(store_->PutFile("x/y.bin", source.string()).ok());
+  ASSERT_TRUE(store_->PutFile("x/y.bin", source.string(), nullptr).ok());
   EXPECT_FALSE(fs::exists(source));
   StatusOr<std::string> file = store_->LocalFile("x/y.bin");
   ASSERT_TRUE(file.ok());
@@ -201,7 +201,7 @@ TEST_F(LocalArtifactStoreTest, PutFileConsumesSourceOutsideSpool) {
 }
 
 TEST_F(LocalArtifactStoreTest, PutFileWithMissingSourceFails) {
-  Status s = store_->PutFile("x.bin", (dir_.path() / "missing").string());
+  Status s = store_->PutFile("x.bin", (dir_.path() / "missing").string(), nullptr);
   EXPECT_FALSE(s.ok());
   EXPECT_FALSE(fs::exists(root() / "x.bin"));
 }
@@ -264,7 +264,7 @@ TEST_F(LocalArtifactStoreTest, ListOfMissingDirectoryIsEmpty) {
 TEST_F(LocalArtifactStoreTest, SpoolIsReserved) {
   for (const char* reserved : {".spool", ".spool/x", "./.spool//x"}) {
     EXPECT_EQ(store_->PutBytes(reserved, "x").code(), StatusCode::kInvalidArgument) << reserved;
-    EXPECT_EQ(store_->Delete(reserved).code(), StatusCode::kInvalidArgument) << reserved;
+    EXPECT_EQ(store_->Delete(reserved, nullptr).code(), StatusCode::kInvalidArgument) << reserved;
     EXPECT_EQ(store_->Kind(reserved).status().code(), StatusCode::kInvalidArgument) << reserved;
     EXPECT_EQ(store_->List(reserved).status().code(), StatusCode::kInvalidArgument) << reserved;
     EXPECT_EQ(store_->LocalFile(reserved).status().code(), StatusCode::kInvalidArgument)
@@ -282,14 +282,183 @@ TEST_F(LocalArtifactStoreTest, DeleteFileAndDirectory) {
   ASSERT_TRUE(store_->PutBytes("tree/a/b.txt", "b").ok());
   ASSERT_TRUE(store_->PutBytes("tree/c.txt", "c").ok());
 
-  ASSERT_TRUE(store_->Delete("gone.txt").ok());
+  ASSERT_TRUE(store_->Delete("gone.txt", nullptr).ok());
   EXPECT_EQ(*store_->Kind("gone.txt"), ArtifactKind::kMissing);
-  ASSERT_TRUE(store_->Delete("tree").ok());
+  ASSERT_TRUE(store_->Delete("tree", nullptr).ok());
   EXPECT_EQ(*store_->Kind("tree"), ArtifactKind::kMissing);
   EXPECT_EQ(Describe(*store_->List("")), "keep.txt:1");
 
-  EXPECT_EQ(store_->Delete("gone.txt").code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->Delete("never/was").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->Delete("gone.txt", nullptr).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->Delete("never/was", nullptr).code(), StatusCode::kNotFound);
+}
+
+// ---------------------------------------------------------------- Links and layout
+
+// Symbolic links inside the store, as someone with access to the filesystem
+// could place them: none may be followed. Runs with openat2 and with the
+// component-by-component walk used where the kernel lacks it.
+class LocalArtifactStoreLinkTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    LocalArtifactStoreOptions options;
+    options.use_openat2 = GetParam();
+    auto opened = OpenLocalArtifactStore(root().string(), options);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(opened).value();
+    // What the links point at: a folder and a file outside the store.
+    fs::create_directories(outside());
+    WriteFile(outside() / "secret.txt", "secret");
+  }
+
+  fs::path root() const { return dir_.path() / "root"; }
+  fs::path outside() const { return dir_.path() / "outside"; }
+
+  // The error of `status`, which must not show where the store lives.
+  void ExpectRefused(const Status& status, StatusCode code = StatusCode::kInvalidArgument) {
+    EXPECT_EQ(status.code(), code) << status.ToString();
+    EXPECT_THAT(status.message(), ::testing::Not(HasSubstr(dir_.path().string())));
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ArtifactStore> store_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Resolvers, LocalArtifactStoreLinkTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param_info) {
+                           return param_info.param ? "openat2" : "walk";
+                         });
+
+TEST_P(LocalArtifactStoreLinkTest, ReadThroughLinkedFolderIsRefused) {
+  fs::create_directories(root() / "1");
+  fs::create_directory_symlink(outside(), root() / "1/run");
+  StatusOr<std::string> file = store_->LocalFile("1/run/secret.txt");
+  ASSERT_FALSE(file.ok()) << "served " << *file;
+  ExpectRefused(file.status());
+  EXPECT_THAT(file.status().message(), HasSubstr("symbolic link"));
+  ExpectRefused(store_->Kind("1/run/secret.txt").status());
+}
+
+TEST_P(LocalArtifactStoreLinkTest, ReadOfLinkedFileIsRefused) {
+  fs::create_directories(root() / "1/run/artifacts");
+  fs::create_symlink(outside() / "secret.txt", root() / "1/run/artifacts/passwd");
+  ExpectRefused(store_->LocalFile("1/run/artifacts/passwd").status());
+  ExpectRefused(store_->Kind("1/run/artifacts/passwd").status());
+}
+
+TEST_P(LocalArtifactStoreLinkTest, ListingLeavesLinksOutAndDoesNotDescend) {
+  ASSERT_TRUE(store_->PutBytes("1/run/artifacts/real.txt", "ok").ok());
+  fs::create_directory_symlink(outside(), root() / "1/run/artifacts/etc");
+  fs::create_symlink(outside() / "secret.txt", root() / "1/run/artifacts/secret.txt");
+  StatusOr<std::vector<ArtifactEntry>> entries = store_->List("1/run/artifacts");
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  EXPECT_EQ(Describe(*entries), "1/run/artifacts/real.txt:2");
+  ExpectRefused(store_->List("1/run/artifacts/etc").status());
+}
+
+TEST_P(LocalArtifactStoreLinkTest, WriteThroughLinkedFolderIsRefused) {
+  fs::create_directories(root() / "1");
+  fs::create_directory_symlink(outside(), root() / "1/run");
+  ExpectRefused(store_->PutBytes("1/run/artifacts/planted.txt", "x"));
+  ExpectRefused(store_->PutBytes("1/run/secret.txt", "overwritten"));
+  EXPECT_FALSE(fs::exists(outside() / "artifacts"));
+  EXPECT_EQ(ReadFile((outside() / "secret.txt").string()), "secret");
+}
+
+TEST_P(LocalArtifactStoreLinkTest, WriteOverALinkReplacesTheLinkNotItsTarget) {
+  fs::create_directories(root() / "1");
+  fs::create_symlink(outside() / "secret.txt", root() / "1/model.bin");
+  ASSERT_TRUE(store_->PutBytes("1/model.bin", "new").ok());
+  EXPECT_EQ(ReadFile((outside() / "secret.txt").string()), "secret");
+  EXPECT_FALSE(fs::is_symlink(root() / "1/model.bin"));
+  EXPECT_EQ(ReadFile((root() / "1/model.bin").string()), "new");
+}
+
+TEST_P(LocalArtifactStoreLinkTest, DeleteRemovesTheLinkNeverItsTarget) {
+  fs::create_directories(root() / "1");
+  fs::create_directory_symlink(outside(), root() / "1/run");
+  // Through the link: refused, the target untouched.
+  ExpectRefused(store_->Delete("1/run/secret.txt", nullptr));
+  EXPECT_TRUE(fs::exists(outside() / "secret.txt"));
+  // The link itself: removed, the target untouched.
+  ASSERT_TRUE(store_->Delete("1/run", nullptr).ok());
+  EXPECT_FALSE(fs::is_symlink(root() / "1/run"));
+  EXPECT_EQ(ReadFile((outside() / "secret.txt").string()), "secret");
+}
+
+TEST_P(LocalArtifactStoreLinkTest, DeletingAFolderWithLinksInsideKeepsTheirTargets) {
+  ASSERT_TRUE(store_->PutBytes("1/run/artifacts/a.txt", "a").ok());
+  fs::create_directory_symlink(outside(), root() / "1/run/artifacts/dir-link");
+  fs::create_symlink(outside() / "secret.txt", root() / "1/run/artifacts/file-link");
+  ASSERT_TRUE(store_->Delete("1", nullptr).ok());
+  EXPECT_FALSE(fs::exists(root() / "1"));
+  EXPECT_EQ(ReadFile((outside() / "secret.txt").string()), "secret");
+  EXPECT_THAT(*store_->List(""), IsEmpty());
+  EXPECT_TRUE(fs::is_empty(store_->SpoolDir())) << "the deleted folder is gone from the spool";
+}
+
+TEST_P(LocalArtifactStoreLinkTest, LinkedRootFolderOfAnExperimentIsRefused) {
+  // A whole experiment folder pointing at another experiment's files.
+  ASSERT_TRUE(store_->PutBytes("2/run/artifacts/model.pkl", "theirs").ok());
+  fs::create_directory_symlink(root() / "2", root() / "3");
+  ExpectRefused(store_->LocalFile("3/run/artifacts/model.pkl").status());
+  ExpectRefused(store_->List("3/run").status());
+  ExpectRefused(store_->PutBytes("3/run/artifacts/model.pkl", "mine"));
+  EXPECT_EQ(ReadFile((root() / "2/run/artifacts/model.pkl").string()), "theirs");
+}
+
+TEST_F(LocalArtifactStoreTest, PutOntoAFolderIsRefusedWithoutLeftovers) {
+  ASSERT_TRUE(store_->PutBytes("2/run/artifacts/f.txt", "x").ok());
+  fs::path source = dir_.path() / "upload";
+  WriteFile(source, "body");
+  Status s = store_->PutFile("2", source.string(), nullptr);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("'2' is a folder"));
+  EXPECT_THAT(s.message(), ::testing::Not(HasSubstr(root().string())));
+  EXPECT_EQ(Describe(*store_->List("")), "2/") << "no '2.tmp-*' left behind";
+  EXPECT_EQ(Describe(*store_->List("2/run/artifacts")), "2/run/artifacts/f.txt:1");
+}
+
+TEST_F(LocalArtifactStoreTest, PutUnderAFileIsRefusedNamingTheFile) {
+  ASSERT_TRUE(store_->PutBytes("2/run/artifacts", "a file").ok());
+  Status s = store_->PutBytes("2/run/artifacts/model.pkl", "x");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("'2/run/artifacts' is a file"));
+  EXPECT_THAT(s.message(), ::testing::Not(HasSubstr(root().string())));
+}
+
+TEST_F(LocalArtifactStoreTest, BeforeChangeRunsOnceJustBeforeTheChange) {
+  fs::path source = fs::path(store_->SpoolDir()) / "upload";
+  WriteFile(source, "body");
+  int calls = 0;
+  ASSERT_TRUE(store_
+                  ->PutFile("run/f.txt", source.string(),
+                            [&] {
+                              ++calls;
+                              EXPECT_FALSE(fs::exists(root() / "run/f.txt"));
+                              return Status::Ok();
+                            })
+                  .ok());
+  EXPECT_EQ(calls, 1);
+  ASSERT_TRUE(store_
+                  ->Delete("run",
+                           [&] {
+                             ++calls;
+                             EXPECT_TRUE(fs::exists(root() / "run/f.txt"));
+                             return Status::Ok();
+                           })
+                  .ok());
+  EXPECT_EQ(calls, 2);
+}
+
+TEST_F(LocalArtifactStoreTest, FailedBeforeChangeChangesNothing) {
+  ASSERT_TRUE(store_->PutBytes("run/f.txt", "old").ok());
+  auto refuse = [] { return Unavailable("audit log down"); };
+  fs::path source = fs::path(store_->SpoolDir()) / "upload";
+  WriteFile(source, "new");
+  EXPECT_EQ(store_->PutFile("run/f.txt", source.string(), refuse).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store_->Delete("run", refuse).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store_->Delete("run/f.txt", refuse).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(ReadFile((root() / "run/f.txt").string()), "old");
 }
 
 // ---------------------------------------------------------------- Registry

@@ -5,9 +5,12 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,8 +19,10 @@
 #include <gtest/gtest.h>
 
 #include "core/base64.h"
+#include "core/confined_path.h"
 #include "core/env.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
 #include "core/time_format.h"
@@ -398,6 +403,100 @@ TEST(TimeFormatTest, FormatsAndParsesRfc3339) {
                           "2026-01-01T10:00:00.", "2026-01-01T10:00:00+0200", "yesterday"}) {
     EXPECT_EQ(ParseTimestampMicros(bad).status().code(), StatusCode::kInvalidArgument) << bad;
   }
+}
+
+// Server-side paths a client names stay under the configured root, however
+// they are spelled (issue 18: a training set's out_path overwrote the
+// server's policy file and metadata.db).
+class ConfinedPathTest : public ::testing::Test {
+ protected:
+  ConfinedPathTest() {
+    base_ =
+        std::filesystem::temp_directory_path() / ("cairn-confined-" + Env::Default()->RandomHex(6));
+    std::filesystem::create_directories(base_ / "root/sub");
+    std::filesystem::create_directories(base_ / "outside");
+    std::ofstream(base_ / "root/sub/in.csv") << "a\n1\n";
+    std::ofstream(base_ / "outside/secret.csv") << "s\n1\n";
+    std::filesystem::create_directory_symlink(base_ / "outside", base_ / "root/escape");
+    std::filesystem::create_symlink(base_ / "outside/secret.csv", base_ / "root/link.csv");
+    root_ = *CanonicalRoot((base_ / "root").string(), "--training-data-root");
+  }
+  ~ConfinedPathTest() override {
+    std::error_code ec;
+    std::filesystem::remove_all(base_, ec);
+  }
+  std::filesystem::path base_;
+  std::string root_;
+};
+
+TEST_F(ConfinedPathTest, PathsUnderTheRootResolve) {
+  auto read = ResolveUnderRoot(root_, "sub/in.csv", PathUse::kRead, "entities_path");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(*read, root_ + "/sub/in.csv");
+  EXPECT_TRUE(ResolveUnderRoot(root_, root_ + "/sub/../sub/in.csv", PathUse::kRead, "p").ok());
+  auto write = ResolveUnderRoot(root_, "sub/out.parquet", PathUse::kWrite, "out_path");
+  ASSERT_TRUE(write.ok()) << write.status().ToString();
+  EXPECT_EQ(*write, root_ + "/sub/out.parquet");
+}
+
+TEST_F(ConfinedPathTest, EveryWayOutIsRefusedAlike) {
+  for (std::string path : {std::string("../outside/secret.csv"), std::string("/etc/passwd"),
+                           std::string("/etc/no-such-file"), std::string("escape/secret.csv"),
+                           std::string("link.csv"), std::string("sub/../../outside/secret.csv"),
+                           (base_ / "outside/secret.csv").string(), std::string(".")}) {
+    auto read = ResolveUnderRoot(root_, path, PathUse::kRead, "entities_path");
+    ASSERT_FALSE(read.ok()) << path;
+    EXPECT_EQ(read.status().code(), StatusCode::kPermissionDenied) << path;
+    // The same words whether or not the target exists: no existence oracle.
+    EXPECT_THAT(read.status().message(), ::testing::HasSubstr("outside")) << path;
+    EXPECT_THAT(read.status().message(), ::testing::Not(::testing::HasSubstr("passwd")));
+    auto write = ResolveUnderRoot(root_, path, PathUse::kWrite, "out_path");
+    EXPECT_FALSE(write.ok()) << path;
+  }
+}
+
+TEST_F(ConfinedPathTest, MissingFilesAndControlCharactersAreClearErrors) {
+  auto missing = ResolveUnderRoot(root_, "sub/none.csv", PathUse::kRead, "entities_path");
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(missing.status().message(), ::testing::HasSubstr("'sub/none.csv'"));
+  EXPECT_THAT(missing.status().message(), ::testing::Not(::testing::HasSubstr(root_)));
+  auto folder = ResolveUnderRoot(root_, "nofolder/x.csv", PathUse::kWrite, "out_path");
+  EXPECT_EQ(folder.status().code(), StatusCode::kNotFound);
+  auto nul = ResolveUnderRoot(root_, std::string("sub/in.csv\0x", 12), PathUse::kRead, "p");
+  EXPECT_EQ(nul.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(nul.status().message(), ::testing::HasSubstr("control character"));
+  EXPECT_EQ(ResolveUnderRoot(root_, "sub", PathUse::kWrite, "out_path").status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(ConfinedPath, OverlapAndStrip) {
+  EXPECT_TRUE(PathsOverlap("/a/b", "/a"));
+  EXPECT_TRUE(PathsOverlap("/a", "/a/b"));
+  EXPECT_TRUE(PathsOverlap("/a", "/a"));
+  EXPECT_TRUE(PathsOverlap("/", "/x"));
+  EXPECT_FALSE(PathsOverlap("/a/bc", "/a/b"));
+  EXPECT_EQ(StripRoot("cannot read /r/x.csv and /r/y", "/r"), "cannot read x.csv and y");
+}
+
+TEST(LogLimiter, LetsOneLineThroughPerIntervalAndCountsTheRest) {
+  LogLimiter limiter(1000);
+  uint64_t suppressed = 99;
+  EXPECT_TRUE(limiter.Allow(5000, &suppressed));
+  EXPECT_EQ(suppressed, 0u);
+  EXPECT_FALSE(limiter.Allow(5100, &suppressed));
+  EXPECT_FALSE(limiter.Allow(5999, &suppressed));
+  EXPECT_TRUE(limiter.Allow(6000, &suppressed));
+  EXPECT_EQ(suppressed, 2u);
+}
+
+TEST(ThreadPool, AThrowingTaskDoesNotEndTheProcess) {
+  std::atomic<int> ran{0};
+  {
+    ThreadPool pool(1, "throwing");
+    pool.Post([] { throw std::runtime_error("task failed"); });
+    pool.Post([&] { ++ran; });
+  }
+  EXPECT_EQ(ran.load(), 1);
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 namespace cairn::governance {
 namespace {
@@ -70,6 +74,102 @@ TEST(PolicyTest, GatesCompareWithTheIncumbentOrPassWithoutOne) {
   auto missing = Evaluate(*ParseGate("f1 > 0.5"), candidate, std::nullopt);
   EXPECT_FALSE(missing.passed);
   EXPECT_THAT(missing.explanation, HasSubstr("no value for 'f1'"));
+}
+
+// Issue 18: `CHAMPION` was not guarded while `champion` was. MLflow keeps
+// aliases as given, so every spelling must be guarded.
+TEST(PolicyTest, GuardsMatchAliasesAndStagesInAnyCase) {
+  auto policy = ParsePolicy("stages: [production]\naliases: [champion]\n", "p.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+  for (const char* target : {"alias:champion", "alias:CHAMPION", "alias:Champion",
+                             "stage:Production", "stage:PRODUCTION"}) {
+    EXPECT_TRUE(policy->Guards(target)) << target;
+  }
+  EXPECT_FALSE(policy->Guards("alias:champion2"));
+  EXPECT_FALSE(policy->Guards("stage:Staging"));
+}
+
+TEST(PolicyTest, FingerprintsIgnoreSourceOrderAndCase) {
+  auto a =
+      ParsePolicy("aliases: [Champion]\ngates: [auc >= 0.8, rmse < 1]\napprovals: 1\n", "a.yaml");
+  auto b = ParsePolicy("approvals: 1\ngates: [rmse < 1, auc >= 0.8]\naliases: [champion]\n",
+                       "default.yaml");
+  auto c = ParsePolicy("approvals: 0\ngates: [rmse < 1, auc >= 0.8]\naliases: [champion]\n",
+                       "default.yaml");
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(a->Fingerprint(), b->Fingerprint());
+  EXPECT_NE(a->Fingerprint(), c->Fingerprint());
+  EXPECT_FALSE(a->Fingerprint().empty());
+}
+
+class PolicyFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("cairn-policy-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(PolicyFilesTest, NoFileMeansNoPolicy) {
+  auto none = LoadPolicy(dir_.string(), "churn");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_FALSE(none->has_value());
+  auto missing_dir = LoadPolicy((dir_ / "absent").string(), "churn");
+  ASSERT_TRUE(missing_dir.ok());
+  EXPECT_FALSE(missing_dir->has_value());
+}
+
+// Issue 18: an unreadable policy counted as none (fail open), and errors
+// named the server's absolute path.
+TEST_F(PolicyFilesTest, UnreadableOrBrokenFilesFailClosedNamingTheRelativeFile) {
+  std::filesystem::create_directory(dir_ / "churn.yaml");
+  auto folder = LoadPolicy(dir_.string(), "churn");
+  ASSERT_FALSE(folder.ok());
+  EXPECT_THAT(folder.status().message(), HasSubstr("churn.yaml: not a regular file"));
+  EXPECT_THAT(folder.status().message(), ::testing::Not(HasSubstr(dir_.string())));
+
+  Write("default.yaml", "gates:\n  - auc is great\n");
+  auto broken = LoadPolicy(dir_.string(), "other");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_THAT(broken.status().message(), HasSubstr("default.yaml line 1, 'gates'"));
+  EXPECT_THAT(broken.status().message(), ::testing::Not(HasSubstr(dir_.string())));
+
+  Write("default.yaml", "approvals: 1\n");
+  auto fixed = LoadPolicy(dir_.string(), "other");
+  ASSERT_TRUE(fixed.ok() && fixed->has_value());
+  EXPECT_EQ((*fixed)->source, "default.yaml");
+}
+
+TEST_F(PolicyFilesTest, CheckPoliciesJudgesEveryFile) {
+  Write("good.yaml", "approvals: 1\n");
+  Write("bad.yaml", "approvers: 1\n");
+  Write("typo.yml", "approvals: 1\n");
+  Write("README.md", "not a policy");
+  auto checks = CheckPolicies(dir_.string());
+  ASSERT_TRUE(checks.ok()) << checks.status().ToString();
+  ASSERT_EQ(checks->size(), 3u);
+  EXPECT_EQ((*checks)[0].file, "bad.yaml");
+  EXPECT_THAT((*checks)[0].status.message(), HasSubstr("bad.yaml line 1, 'approvers'"));
+  EXPECT_EQ((*checks)[1].file, "good.yaml");
+  EXPECT_TRUE((*checks)[1].status.ok());
+  EXPECT_EQ((*checks)[2].file, "typo.yml");
+  EXPECT_THAT((*checks)[2].status.message(), HasSubstr("never read"));
+  EXPECT_EQ(CheckPolicies((dir_ / "absent").string()).status().code(), StatusCode::kNotFound);
+}
+
+TEST(PolicyTest, TheBaselineIsNamedInExplanations) {
+  Gate relative = *ParseGate("rmse <= 0.95 * production.rmse");
+  auto worse = Evaluate(relative, {{"rmse", 0.41}}, std::map<std::string, double>{{"rmse", 0.40}},
+                        "last promoted");
+  EXPECT_EQ(worse.explanation, "rmse 0.41 > 0.95 x last promoted 0.4 = 0.38");
 }
 
 }  // namespace

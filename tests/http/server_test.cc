@@ -32,6 +32,7 @@
 
 #include "core/env.h"
 #include "http/http_types.h"
+#include "http/request_guard.h"
 #include "http/router.h"
 #include "http/system_routes.h"
 #include "metrics/metrics.h"
@@ -934,6 +935,258 @@ TEST_F(ServerTest, HandlerThrowingNonStdExceptionYields500) {
   r = Fetch(Request("GET", "/hello"));
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 200);
+}
+
+// Regression (issue 18): Beast throws std::length_error for a header field
+// over 65,535 bytes, on an IO thread, which ended the process. Under the
+// default 1 MiB header limit such a field is now a 431, and the server goes on.
+TEST_F(ServerTest, OversizedHeaderFieldIs431AndTheServerKeepsServing) {
+  Start();
+  for (const std::string& field :
+       {"X-Foo: " + std::string(65534, 'a') + "\r\n", std::string(70000, 'n') + ": v\r\n"}) {
+    Client client(port());
+    ASSERT_TRUE(client.Send(Request("GET", "/hello", "", field)));
+    std::optional<Response> r = client.Read();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 431);
+    EXPECT_THAT(r->body, HasSubstr("65000 bytes"));
+    EXPECT_TRUE(client.WaitForClose());
+  }
+  std::optional<Response> r = Fetch(Request("GET", "/hello"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(ServerTest, TooManyHeaderFieldsAre431) {
+  Start();
+  std::string fields;
+  for (int i = 0; i < 300; ++i) fields += "X-" + std::to_string(i) + ": v\r\n";
+  Client client(port());
+  ASSERT_TRUE(client.Send(Request("GET", "/hello", "", fields)));
+  std::optional<Response> r = client.Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 431);
+  EXPECT_THAT(r->body, HasSubstr("header fields"));
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+// Regression (issue 18): "chunked, identity" was accepted and, after the 400
+// for the body, the next pipelined request on the connection was served.
+TEST_F(ServerTest, TransferEncodingNotEndingInChunkedIs400AndCloses) {
+  Start();
+  Client client(port());
+  ASSERT_TRUE(
+      client.Send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n"
+                  "2\r\n{}\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::optional<Response> r = client.Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_THAT(r->body, HasSubstr("Transfer-Encoding"));
+  EXPECT_EQ(r->Header("connection"), "close");
+  // The pipelined GET is never answered.
+  EXPECT_FALSE(client.Read().has_value());
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+TEST_F(ServerTest, UnsupportedTransferCodingIs501AndRepeatedEncodingIs400) {
+  Start();
+  std::optional<Response> r =
+      Fetch("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 501);
+  r = Fetch(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n0\r\n\r\n");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 400);
+}
+
+TEST_F(ServerTest, MalformedRequestsAre400AndClose) {
+  Start();
+  for (std::string bad : {std::string("NOT HTTP AT ALL\r\n\r\n"),
+                          std::string("GET /hello HTTP/1.1\r\nBad Header\r\n\r\n"),
+                          std::string("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                                      "chunked\r\n\r\nzz\r\nbody\r\n0\r\n\r\n")}) {
+    Client client(port());
+    ASSERT_TRUE(client.Send(bad));
+    std::optional<Response> r = client.Read();
+    ASSERT_TRUE(r.has_value()) << bad;
+    EXPECT_EQ(r->status, 400) << bad;
+    EXPECT_THAT(r->body, HasSubstr("\"error_code\":\"BAD_REQUEST\""));
+    EXPECT_TRUE(client.WaitForClose());
+  }
+  ASSERT_TRUE(Eventually([&] { return InFlight()->value() == 0; }));
+}
+
+TEST_F(ServerTest, HostNameIsResolved) {
+  ServerOptions options = DefaultOptions();
+  options.host = "localhost";
+  Start(options);
+  std::optional<Response> r = Fetch(Request("GET", "/hello"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(ServerTest, UnknownHostNameIsAClearError) {
+  ServerOptions options = DefaultOptions();
+  options.host = "no-such-host.invalid";
+  HttpServer server(options, &router_, &registry_);
+  Status started = server.Start();
+  EXPECT_EQ(started.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(started.message(), HasSubstr("no-such-host.invalid"));
+}
+
+TEST_F(ServerTest, ConnectionsPerAddressAreCapped) {
+  ServerOptions options = DefaultOptions();
+  options.max_connections_per_address = 2;
+  Start(options);
+  auto first = std::make_unique<Client>(port());
+  Client second(port());
+  ASSERT_TRUE(first->Send(Request("GET", "/hello")));
+  ASSERT_TRUE(first->Read().has_value());
+  ASSERT_TRUE(second.Send(Request("GET", "/hello")));
+  ASSERT_TRUE(second.Read().has_value());
+  Client third(port());
+  third.Send(Request("GET", "/hello"));
+  EXPECT_FALSE(third.Read().has_value());
+  EXPECT_TRUE(third.WaitForClose());
+  // A place frees when a connection closes.
+  first.reset();
+  ASSERT_TRUE(Eventually([&] { return OpenConnections()->value() == 1; }));
+  std::optional<Response> r = Fetch(Request("GET", "/hello"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(ServerTest, ErrorAnswersHaveTheServersPathsRedacted) {
+  router_.Add("GET", "/leak", [](HttpRequest&) {
+    return HttpResponse::Json(
+        400, "{\"message\":\"cannot read /srv/cairn-data/x and /srv/cairn-data/y\"}");
+  });
+  router_.Add("GET", "/fine", [](HttpRequest&) {
+    return HttpResponse::Json(200, "{\"path\":\"/srv/cairn-data/x\"}");
+  });
+  ServerOptions options = DefaultOptions();
+  options.redactions = {{"/srv/cairn-data", "<data-dir>"}};
+  Start(options);
+  std::optional<Response> r = Fetch(Request("GET", "/leak"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body, "{\"message\":\"cannot read <data-dir>/x and <data-dir>/y\"}");
+  // Successful answers are the handler's business, and untouched.
+  r = Fetch(Request("GET", "/fine"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body, "{\"path\":\"/srv/cairn-data/x\"}");
+}
+
+class GuardedServerTest : public ServerTest {
+ protected:
+  void StartGuarded(std::vector<std::string> origins = {}) {
+    ServerOptions options = DefaultOptions();
+    options.guard.enabled = true;
+    options.guard.cors_allowed_origins = std::move(origins);
+    Start(options);
+  }
+  std::optional<Response> Post(std::string_view host, std::string_view headers,
+                               std::string_view body = "{}") {
+    std::string request = "POST /echo HTTP/1.1\r\nHost: " + std::string(host) + "\r\n" +
+                          std::string(headers) + "Content-Length: " + std::to_string(body.size()) +
+                          "\r\n\r\n" + std::string(body);
+    return Fetch(request);
+  }
+};
+
+constexpr std::string_view kJson = "Content-Type: application/json\r\n";
+
+// Regression (issue 18): with no users, any web page could drive the API.
+TEST_F(GuardedServerTest, ForeignHostIsRefusedAsDnsRebinding) {
+  StartGuarded();
+  std::optional<Response> r = Fetch("GET /hello HTTP/1.1\r\nHost: attacker.example:5000\r\n\r\n");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 403);
+  EXPECT_THAT(r->body, HasSubstr("DNS rebinding"));
+  EXPECT_THAT(r->body, HasSubstr("--allowed-hosts"));
+  // Loopback and private names pass; health checks answer any Host.
+  for (std::string host : {"127.0.0.1:5000", "localhost", "[::1]:80", "10.1.2.3:5000"}) {
+    r = Fetch("GET /hello HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 200) << host;
+  }
+  r = Fetch("GET /health HTTP/1.1\r\nHost: attacker.example\r\n\r\n");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  // Unknown paths too: a rebinding page learns nothing by probing.
+  r = Fetch("GET /nope HTTP/1.1\r\nHost: attacker.example\r\n\r\n");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 403);
+}
+
+TEST_F(GuardedServerTest, ForeignOriginMayNotChangeState) {
+  StartGuarded({"https://ui.example.com"});
+  std::optional<Response> r =
+      Post("127.0.0.1:5000", std::string("Origin: https://evil.example\r\n") + std::string(kJson));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 403);
+  EXPECT_THAT(r->body, HasSubstr("Cross-origin request blocked"));
+  EXPECT_THAT(r->body, HasSubstr("--cors-allowed-origins"));
+  for (std::string origin :
+       {"http://localhost:3000", "http://127.0.0.1:5000", "https://ui.example.com"}) {
+    r = Post("127.0.0.1:5000", "Origin: " + origin + "\r\n" + std::string(kJson));
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 201) << origin;
+  }
+  // The server's own origin (a UI it serves) under an allowed Host.
+  r = Post("10.0.0.5:5000", std::string("Origin: http://10.0.0.5:5000\r\n") + std::string(kJson));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 201);
+  r = Post("127.0.0.1", std::string("Origin: null\r\n") + std::string(kJson));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 403);
+}
+
+TEST_F(GuardedServerTest, StateChangingJsonRoutesNeedAJsonContentType) {
+  StartGuarded();
+  for (std::string type :
+       {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"}) {
+    std::optional<Response> r = Post("127.0.0.1", "Content-Type: " + type + "\r\n");
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 400) << type;
+    EXPECT_THAT(r->body, HasSubstr("INVALID_PARAMETER_VALUE"));
+    EXPECT_THAT(r->body, HasSubstr("application/json"));
+  }
+  std::optional<Response> r = Post("127.0.0.1", "");  // A body without a type.
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 400);
+  r = Post("127.0.0.1", "Content-Type: application/json; charset=utf-8\r\n");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(r->Header("x-frame-options"), "SAMEORIGIN");
+  // Uploads (spooled bodies) take any type.
+  r = Fetch(
+      "PUT /upload/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+      "Content-Length: 3\r\n\r\nabc");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST(RequestGuard, WildcardsAndDefaults) {
+  EXPECT_TRUE(WildcardMatch("172.16.*", "172.16.0.1:5000"));
+  EXPECT_FALSE(WildcardMatch("172.16.*", "172.160.0.1"));
+  EXPECT_TRUE(WildcardMatch("*", ""));
+  EXPECT_TRUE(WildcardMatch("a*b*c", "aXXbYYc"));
+  EXPECT_FALSE(WildcardMatch("a*b*c", "aXXbYY"));
+  EXPECT_TRUE(WildcardMatch("[::1]:*", "[::1]:5000"));
+  std::vector<std::string> hosts = DefaultAllowedHosts("cairn.internal");
+  RequestGuard guard({.enabled = true}, "cairn.internal");
+  HttpRequest request;
+  request.method = "GET";
+  request.path = "/x";
+  request.headers = {{"host", "CAIRN.internal:8080"}};
+  EXPECT_FALSE(guard.Check(request, true).has_value());
+  request.headers = {{"host", "cairn.internal.evil.example"}};
+  EXPECT_TRUE(guard.Check(request, true).has_value());
+  request.headers = {};
+  EXPECT_TRUE(guard.Check(request, true).has_value());  // No Host at all.
+  EXPECT_EQ(SplitCommaList(" a, ,b ,"), (std::vector<std::string>{"a", "b"}));
 }
 
 }  // namespace

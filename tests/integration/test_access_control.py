@@ -7,6 +7,7 @@ what a user may not read, and secure-by-default start-up. SQLite and PostgreSQL.
 from __future__ import annotations
 
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -115,6 +116,12 @@ def test_every_route_needs_credentials(secured):
         assert r.status_code == 401, f"{route['method']} {route['path']} without credentials -> {r.status_code}"
         assert r.json()["error_code"] == "UNAUTHENTICATED"
         bad = requests.Session()
+        bad.headers["Authorization"] = "Bearer cairn_" + "0" * 64
+        assert call(bad, route, secured).status_code == 401
+    # A wrong password too, a few times only: more would lock vic out (throttled
+    # logins are tested on their own server below).
+    for route in [r for r in routes(secured) if not r["public"]][:3]:
+        bad = requests.Session()
         bad.auth = ("vic", "wrong-password")
         assert call(bad, route, secured).status_code == 401
 
@@ -177,8 +184,37 @@ def test_training_sets_from_server_files_need_an_editor(secured):
     # Past the access check, a viewer's inline request fails only for want of a feature project.
     r = session("vic").post(url, json=inline)
     assert r.status_code == 404 and "feature project" in r.json()["message"], r.text
+    # An editor passes the role check; this server has no --training-data-root, so no
+    # server-side file may be named at all.
     r = session("ed").post(url, json=from_file)
-    assert r.status_code == 404, r.text
+    assert r.status_code == 403 and "--training-data-root" in r.json()["message"], r.text
+
+
+def test_deleting_above_a_run_needs_manage(secured):
+    server = secured["server"]
+    url, art = server.url + API, server.url + "/api/2.0/mlflow-artifacts/artifacts"
+    admin, ed = session("admin"), session("ed")
+    eid = ok(admin.post(url + "/experiments/create", json={"name": f"wipe-{uuid.uuid4().hex}"}))["experiment_id"]
+    runs = [ok(admin.post(url + "/runs/create", json={"experiment_id": eid}))["run"]["info"]["run_id"]
+            for _ in range(2)]
+    for run_id in runs:
+        assert admin.put(f"{art}/{eid}/{run_id}/artifacts/f.txt", data=b"x").status_code == 200
+    # An editor (edit on every experiment) may not wipe the experiment or a run's folder.
+    for path in (eid, f"{eid}/{runs[0]}", f"{eid}/models"):
+        r = ed.delete(f"{art}/{path}")
+        assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED", (path, r.text)
+        assert "manage" in r.json()["message"], r.text
+    for run_id in runs:
+        assert admin.get(f"{art}/{eid}/{run_id}/artifacts/f.txt").content == b"x"
+    # Inside one run's artifacts, edit is enough.
+    assert ed.delete(f"{art}/{eid}/{runs[0]}/artifacts/f.txt").status_code == 200
+    # With manage on the experiment, the whole folder may go.
+    cairn("users", "grant", "ed", "--experiment", eid, "--level", "manage", server=server)
+    deadline = time.monotonic() + 15  # The server sees a CLI grant within its cache bound (5 s).
+    while (r := ed.delete(f"{art}/{eid}")).status_code == 403 and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert r.status_code == 200, r.text
+    assert admin.get(f"{art}/{eid}/{runs[1]}/artifacts/f.txt").status_code == 404
 
 
 def test_every_route_admits_a_user_with_the_permission(secured):
@@ -230,3 +266,129 @@ def test_no_users_means_loopback_only(server_factory):
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
     assert "--insecure" in out.stdout + out.stderr and "cairn users add" in out.stdout + out.stderr
+
+
+def _wait_for(predicate, timeout=10.0):
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return time.monotonic()
+        time.sleep(0.1)
+    return None
+
+
+def test_first_user_added_to_a_running_open_server_turns_authentication_on(server_factory):
+    """A server started with no users is open; `cairn users add` against its store must close it
+    within the bound grant changes take (5 s), without a restart; removing a user ends its access."""
+    import time
+    server = server_factory.new()
+    server.start()
+    url = server.url + API
+    assert requests.get(url + "/experiments/search", params={"max_results": 1}).status_code == 200
+    cairn("users", "add", "first", "--role", "admin", "--password", "first-pass-1", server=server)
+    added = time.monotonic()
+    closed = _wait_for(lambda: requests.get(url + "/experiments/search",
+                                            params={"max_results": 1}).status_code == 401)
+    assert closed is not None and closed - added < 6.5, "an anonymous request must be refused within 5 s"
+    anonymous = requests.get(url + "/experiments/search", params={"max_results": 1})
+    assert anonymous.status_code == 401 and anonymous.json()["error_code"] == "UNAUTHENTICATED"
+    assert "MLFLOW_TRACKING_USERNAME" in anonymous.json()["message"]
+    assert requests.get(url + "/experiments/search", auth=("first", "wrong-pass-1")).status_code == 401
+    assert requests.get(server.url + "/api/cairn/v1/audit").status_code == 401
+    first = requests.Session()
+    first.auth = ("first", "first-pass-1")
+    assert first.get(server.url + "/api/cairn/v1/audit").status_code == 200
+    assert "authentication is required" in server.log_tail()
+
+    # A removed user's (cached) credentials stop working within the same bound, and
+    # removing the last user does not reopen the server.
+    cairn("users", "delete", "first", server=server)
+    removed = time.monotonic()
+    gone = _wait_for(lambda: first.get(url + "/experiments/search", params={"max_results": 1}).status_code == 401)
+    assert gone is not None and gone - removed < 6.5
+    assert requests.get(url + "/experiments/search", params={"max_results": 1}).status_code == 401
+
+
+def test_repeated_wrong_passwords_lock_the_user_out_briefly(server_factory):
+    import time
+    server = server_factory.new()
+    server.data_dir.mkdir(parents=True, exist_ok=True)
+    cairn("users", "add", "ada", "--role", "admin", "--password", "ada-pass-1", server=server)
+    server.start()
+    url = server.url + API + "/experiments/search"
+    for i in range(5):
+        wrong = requests.get(url, auth=("ada", f"guess-{i}-pass"))
+        assert wrong.status_code == 401 and "Wrong user name or password" in wrong.json()["message"]
+    start = time.monotonic()
+    locked = requests.get(url, auth=("ada", "ada-pass-1"))
+    elapsed = time.monotonic() - start
+    assert locked.status_code in (401, 429), locked.text
+    body = locked.json()
+    assert body["error_code"] in ("UNAUTHENTICATED", "REQUEST_LIMIT_EXCEEDED")
+    assert "Too many failed logins for user 'ada'; retry in 1 second" in body["message"]
+    assert elapsed < 0.05, f"a locked-out attempt is refused without hashing ({elapsed:.3f} s)"
+    time.sleep(1.1)
+    assert requests.get(url, auth=("ada", "ada-pass-1")).status_code == 200
+
+
+def test_unknown_users_take_as_long_as_known_ones(server_factory):
+    """Timing must not tell which user names exist."""
+    import statistics
+    import time
+    server = server_factory.new()
+    server.data_dir.mkdir(parents=True, exist_ok=True)
+    cairn("users", "add", "ada", "--role", "admin", "--password", "ada-pass-1", server=server)
+    server.start()
+    url = server.url + API + "/experiments/search"
+
+    def timed(user):
+        start = time.monotonic()
+        assert requests.get(url, auth=(user, "not-the-password")).status_code == 401
+        return time.monotonic() - start
+
+    known = statistics.median(timed("ada") for _ in range(3))
+    unknown = statistics.median(timed(f"nobody-{i}") for i in range(3))
+    assert unknown > known / 3, f"known {known:.3f} s, unknown {unknown:.3f} s"
+
+
+def _peak_rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_a_burst_of_wrong_passwords_is_bounded_and_does_not_delay_a_signed_in_user(server_factory):
+    """32 parallel wrong logins used to run 32 argon2 hashes at once (2.1 GB) and delay a
+    valid request 3 s: now at most a few hash at a time and the rest are refused at once."""
+    import concurrent.futures
+    import time
+    server = server_factory.new()
+    server.data_dir.mkdir(parents=True, exist_ok=True)
+    cairn("users", "add", "ada", "--role", "admin", "--password", "ada-pass-1", server=server)
+    server.start()
+    url = server.url + API + "/experiments/search"
+    ada = requests.Session()
+    ada.auth = ("ada", "ada-pass-1")
+    assert ada.get(url, params={"max_results": 1}).status_code == 200  # Verified and cached.
+    before = _peak_rss_kib(server.proc.pid)
+
+    def guess(i):
+        r = requests.get(url, auth=(f"guesser-{i}", "wrong-pass-1"), timeout=60)
+        return r.status_code, r.json()["message"]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
+        burst = [pool.submit(guess, i) for i in range(32)]
+        time.sleep(0.05)
+        start = time.monotonic()
+        assert ada.get(url, params={"max_results": 1}).status_code == 200
+        valid_latency = time.monotonic() - start
+        answers = [f.result() for f in burst]
+    assert valid_latency < 0.5, f"a signed-in user waited {valid_latency:.2f} s behind the guesses"
+    assert all(status in (401, 429) for status, _ in answers), answers
+    busy = [m for _, m in answers if "too many passwords at once" in m]
+    assert busy, "checks beyond the hashing queue are refused at once"
+    grown_mib = (_peak_rss_kib(server.proc.pid) - before) / 1024
+    assert grown_mib < 400, f"peak memory grew {grown_mib:.0f} MiB during the burst"

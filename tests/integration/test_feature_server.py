@@ -92,7 +92,11 @@ def start_feature_server(server_factory, tmp_path, extra):
     (repo / "cairn_features.yaml").write_text(f"project: {project}\n")
     (repo / "defs.yaml").write_text(DEFINITIONS)
     (repo / "data" / "stats.csv").write_text(STATS)
-    server = server_factory.new(extra_args=extra)
+    # Server-side training-set files may only live here (--training-data-root).
+    training = tmp_path / "training"
+    training.mkdir(exist_ok=True)
+    server = server_factory.new(extra_args=extra + ["--training-data-root", str(training)])
+    server.training_root = training
     server.data_dir.mkdir(parents=True, exist_ok=True)
     applied = cairn_cli(server, "features", "apply", "--repo", str(repo))
     assert applied.returncode == 0, applied.stderr
@@ -310,8 +314,8 @@ def test_training_sets_too_big_for_json_name_out_path(server_factory, tmp_path):
     assert "4 rows x 3 columns" in detail and "training_set_json_max_cells" in detail, detail
     assert "out_path" in detail, detail
     # The fix it names works: the same set, written to a file on the server.
-    out = tmp_path / "big.csv"
-    r = historical(server, {**body, "out_path": str(out)})
+    out = server.training_root / "big.csv"
+    r = historical(server, {**body, "out_path": "big.csv"})
     assert r.status_code == 200 and r.json()["row_count"] == 4, r.text
     assert out.read_text().count("\n") == 5  # header + 4 rows
 
@@ -342,7 +346,8 @@ def test_bad_requests_name_the_field(feature_server, body, status, needle):
 
 def test_bad_writes_change_nothing(feature_server):
     url = feature_server.url
-    r = requests.post(url + "/get-online-features", data=b"{not json", timeout=30)
+    r = requests.post(url + "/get-online-features", data=b"{not json", timeout=30,
+                      headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and "Malformed JSON" in r.json()["detail"]
     bad = {"feature_view_name": "driver_stats",
            "df": {"driver_id": [5, 6], "event_timestamp": ["2026-01-01", "yesterday"],
@@ -410,7 +415,7 @@ def test_training_sets_over_http_equal_the_clis(feature_server, tmp_path):
     assert data["derived__tier_label"] == ["GOLD", "SILVER", "NONE", "NONE", "NONE", "SILVER"]
 
     # The CLI, on the same rows, writes the same training set.
-    csv = tmp_path / "entities.csv"
+    csv = feature_server.training_root / "entities.csv"
     csv.write_text("driver_id,event_timestamp,label,bonus\n" + "".join(
         f"{d},{t},{'' if l is None else float(l)},{b}\n" for d, t, l, b in zip(
             entities["driver_id"], data["event_timestamp"], entities["label"], entities["bonus"])))
@@ -432,17 +437,18 @@ def test_training_sets_over_http_equal_the_clis(feature_server, tmp_path):
 
     # The same through server-side files: the answer names the file, the
     # file holds what the CLI wrote.
-    served = tmp_path / "served.csv"
+    served = feature_server.training_root / "served.csv"
     r = historical(feature_server, {"features": features, "full_feature_names": True,
-                                    "entities_path": str(csv), "out_path": str(served)})
+                                    "entities_path": str(csv), "out_path": "served.csv"})
     assert r.status_code == 200, r.text
-    assert r.json()["out_path"] == str(served) and "data" not in r.json()
+    # Answers name files relative to the root, as the server's paths are its own.
+    assert r.json()["out_path"] == "served.csv" and "data" not in r.json()
     assert r.json()["row_count"] == 6
     assert served.read_text() == out.read_text()
     # Parquet, by extension, read back through the same endpoint.
-    parquet = tmp_path / "served.parquet"
+    parquet = feature_server.training_root / "served.parquet"
     r = historical(feature_server, {"feature_service": "svc", "full_feature_names": True,
-                                    "entities_path": str(csv), "out_path": str(parquet)})
+                                    "entities_path": "entities.csv", "out_path": str(parquet)})
     assert r.status_code == 200, r.text
     assert parquet.read_bytes()[:4] == b"PAR1"
     back = historical(feature_server, {"features": ["driver_stats:conv_rate"],
@@ -488,14 +494,18 @@ def test_training_sets_over_http_cut_off_late_rows_and_old_versions(feature_serv
     ({"features": ["driver_stats:trips"]}, 400, "exactly one of entities"),
     ({"features": ["driver_stats:trips"], "entities": {"driver_id": [1]},
       "entities_path": "/tmp/e.csv"}, 400, "exactly one of entities"),
-    ({"features": ["driver_stats:trips"], "entities_path": "e.csv"}, 400,
-     "entities_path: 'e.csv' is relative"),
-    ({"features": ["driver_stats:trips"], "entities_path": "/nonexistent/e.parquet"}, 400,
-     "entity file /nonexistent/e.parquet"),
+    ({"features": ["driver_stats:trips"], "entities_path": "e.csv"}, 404,
+     "entities_path: no file 'e.csv' under the root"),
+    ({"features": ["driver_stats:trips"], "entities_path": "/nonexistent/e.parquet"}, 403,
+     "entities_path: the path leads outside the server's training data root"),
     ({"features": ["driver_stats:trips"], "entities": {"driver_id": [1], "event_timestamp": [0]},
       "as_of_created": "later"}, 400, "as_of_created"),
     ({"features": ["driver_stats:trips"], "entities": {"driver_id": [1], "event_timestamp": [0]},
-      "out_path": "/nonexistent/dir/train.parquet"}, 400, "out_path"),
+      "out_path": "/nonexistent/dir/train.parquet"}, 403, "out_path"),
+    ({"features": ["driver_stats:trips"], "entities": {"driver_id": [1], "event_timestamp": [0]},
+      "out_path": "nodir/train.parquet"}, 404, "out_path: no folder 'nodir'"),
+    ({"features": ["driver_stats:trips"], "entities": {"driver_id": [1], "event_timestamp": [0]},
+      "out_path": "train.txt"}, 400, "out_path: name a .parquet or .csv file"),
     ({"entities": {"driver_id": [1], "event_timestamp": [0]}}, 400, "exactly one of features"),
 ])
 def test_bad_training_set_requests_name_the_item(feature_server, body, status, needle):

@@ -9,17 +9,19 @@ lets the same call through; gates compare with the current Production version.
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 import uuid
 
 import pytest
 import requests
 
-from conftest import cairn_cli as cairn, run_client
+from conftest import BINARY, cairn_cli as cairn, run_client
 
 API = "/api/2.0/mlflow"
 CAIRN_API = "/api/cairn/v1"
 USERS = {"ed": ("editor", "editor-pass-1"), "amy": ("approver", "approver-pass-1"),
-         "bob": ("approver", "approver-pass-2")}
+         "bob": ("approver", "approver-pass-2"), "ada": ("admin", "admin-pass-1")}
 POLICY = """
 aliases: [champion]
 gates:
@@ -171,7 +173,7 @@ def test_rejection_two_approvers_and_ungated_moves(governed):
     assert any(line.split("\t")[2] == "amy" and "reject" in line for line in entries.stdout.splitlines())
 
 
-def test_a_broken_policy_refuses_rather_than_lets_through(governed):
+def test_a_broken_policy_refuses_rather_than_lets_through_named_relative(governed):
     model = f"broken-{uuid.uuid4().hex[:8]}"
     seed(governed, model, [(0.5, 0.9)])
     (governed.data_dir / "policies" / f"{model}.yaml").write_text("gates:\n  - auc is great\n")
@@ -179,5 +181,245 @@ def test_a_broken_policy_refuses_rather_than_lets_through(governed):
                            json={"name": model, "version": "1", "stage": "Production"})
     assert r.status_code == 403
     assert "policy is broken" in r.json()["message"] and "auc is great" in r.json()["message"]
+    assert f"{model}.yaml" in r.json()["message"]
+    assert str(governed.data_dir) not in r.json()["message"], "no server paths in messages"
     mv = ok(as_user("ed").get(governed.url + API + "/model-versions/get", params={"name": model, "version": "1"}))
     assert mv["model_version"]["current_stage"] == "None", "nothing changed"
+
+
+# --- Issue 18: promotion policies must not be walked around -------------------------
+
+def mlflow_post(user, server, path, body):
+    return as_user(user).post(server.url + API + path, json=body)
+
+
+def stage_of(server, model, version):
+    return ok(as_user("ed").get(server.url + API + "/model-versions/get",
+                                params={"name": model, "version": str(version)}))["model_version"]["current_stage"]
+
+
+def test_rename_promote_rename_back_is_refused(governed):
+    """Policies are keyed by name: rename to an ungoverned name, promote, rename back."""
+    model = f"gm-{uuid.uuid4().hex[:8]}"
+    seed(governed, model, [(0.40, 0.85)])
+    policy(governed, model, approvals=1)
+    tmp = model + "-tmp"
+    # Holding nothing guarded, a rename carries nothing past a gate.
+    ok(mlflow_post("ed", governed, "/registered-models/rename", {"name": model, "new_name": tmp}))
+    # Under the ungoverned name, moves are MLflow's (nothing guards them).
+    ok(mlflow_post("ed", governed, "/model-versions/transition-stage",
+                   {"name": tmp, "version": "1", "stage": "Production"}))
+    ok(mlflow_post("ed", governed, "/registered-models/alias", {"name": tmp, "alias": "champion", "version": "1"}))
+    back = mlflow_post("ed", governed, "/registered-models/rename", {"name": tmp, "new_name": model})
+    assert back.status_code == 403, back.text
+    body = back.json()
+    assert body["error_code"] == "PERMISSION_DENIED"
+    assert "stage Production (version 1)" in body["message"] and "champion" in body["message"]
+    assert f"policy {model}.yaml" in body["message"], body["message"]
+    # Nothing changed: the model keeps the ungoverned name, and the governed one holds nothing.
+    assert as_user("ed").get(governed.url + API + "/registered-models/get", params={"name": model}).status_code == 404
+    assert stage_of(governed, tmp, 1) == "Production"
+
+    # The other direction: a model holding a guarded stage cannot leave its policy by rename.
+    held = f"gm-held-{uuid.uuid4().hex[:8]}"
+    seed(governed, held, [(0.40, 0.85)])
+    policy(governed, held, approvals=0)
+    ok(mlflow_post("ed", governed, "/model-versions/transition-stage",
+                   {"name": held, "version": "1", "stage": "Production"}))
+    away = mlflow_post("ed", governed, "/registered-models/rename", {"name": held, "new_name": held + "-x"})
+    assert away.status_code == 403 and "stage Production" in away.json()["message"], away.text
+    assert stage_of(governed, held, 1) == "Production"
+
+
+def test_rename_under_weaker_rules_does_not_lower_the_bar(governed):
+    """Promotions made under another name do not become the baseline when renamed back."""
+    model = f"gmb-{uuid.uuid4().hex[:8]}"
+    seed(governed, model, [(0.40, 0.85), (1.00, 0.85), (0.90, 0.85)])
+    policy(governed, model, approvals=0)
+    ok(mlflow_post("ed", governed, "/model-versions/transition-stage",
+                   {"name": model, "version": "1", "stage": "Production"}))
+    ok(mlflow_post("ed", governed, "/model-versions/transition-stage",
+                   {"name": model, "version": "1", "stage": "Archived"}))
+    tmp = model + "-tmp"
+    ok(mlflow_post("ed", governed, "/registered-models/rename", {"name": model, "new_name": tmp}))
+    ok(mlflow_post("ed", governed, "/model-versions/transition-stage",
+                   {"name": tmp, "version": "2", "stage": "Production"}))
+    ok(mlflow_post("ed", governed, "/model-versions/transition-stage",
+                   {"name": tmp, "version": "2", "stage": "Archived"}))
+    ok(mlflow_post("ed", governed, "/registered-models/rename", {"name": tmp, "new_name": model}))
+    worse = mlflow_post("ed", governed, "/model-versions/transition-stage",
+                        {"name": model, "version": "3", "stage": "Production"})
+    assert worse.status_code == 403, "v3 (0.90) must still beat v1 (0.40), not v2 (1.00)"
+    assert "last promoted 0.4" in worse.json()["message"], worse.text
+
+
+def test_archiving_the_incumbent_does_not_lower_the_bar(governed):
+    model = f"arch-{uuid.uuid4().hex[:8]}"
+    seed(governed, model, [(0.40, 0.85), (0.41, 0.90)])
+    policy(governed, model, approvals=0)
+    ok(mlflow_post("ed", governed, "/model-versions/transition-stage",
+                   {"name": model, "version": "1", "stage": "Production"}))
+    blocked = mlflow_post("ed", governed, "/model-versions/transition-stage",
+                          {"name": model, "version": "2", "stage": "Production"})
+    assert blocked.status_code == 403
+    # Without approvals in the policy, archiving is allowed, but the bar stays.
+    ok(mlflow_post("ed", governed, "/model-versions/transition-stage",
+                   {"name": model, "version": "1", "stage": "Archived"}))
+    again = mlflow_post("ed", governed, "/model-versions/transition-stage",
+                        {"name": model, "version": "2", "stage": "Production"})
+    assert again.status_code == 403, again.text
+    assert again.json()["error_code"] == "PERMISSION_DENIED"
+    assert "rmse 0.41 > 0.95 x last promoted 0.4 = 0.38" in again.json()["message"]
+    assert stage_of(governed, model, 2) == "None"
+
+
+def test_moving_a_guarded_stage_or_alias_away_needs_approvals(governed):
+    model = f"away-{uuid.uuid4().hex[:8]}"
+    seed(governed, model, [(0.40, 0.85), (0.30, 0.90)])
+    policy(governed, model, approvals=1)
+    url = governed.url + CAIRN_API + "/promotions"
+    for target in ({"stage": "Production"}, {"alias": "champion"}):
+        req = ok(as_user("ed").post(url, json={"name": model, "version": 1, **target}))["promotion"]
+        ok(as_user("amy").post(f"{url}/{req['id']}/approve", json={}))
+    ok(mlflow_post("ed", governed, "/model-versions/transition-stage",
+                   {"name": model, "version": "1", "stage": "Production"}))
+    ok(mlflow_post("ed", governed, "/registered-models/alias", {"name": model, "alias": "champion", "version": "1"}))
+
+    archive = mlflow_post("ed", governed, "/model-versions/transition-stage",
+                          {"name": model, "version": "1", "stage": "Archived"})
+    assert archive.status_code == 403, archive.text
+    assert "Moving stage Production away" in archive.json()["message"]
+    assert '"remove": true' in archive.json()["message"], "names how to ask"
+    unalias = as_user("ed").delete(governed.url + API + "/registered-models/alias",
+                                   json={"name": model, "alias": "champion"})
+    assert unalias.status_code == 403 and "alias 'champion'" in unalias.json()["message"]
+    # Not even an admin deletes the version or model holding them without approvals.
+    for path, body in (("/model-versions/delete", {"name": model, "version": "1"}),
+                       ("/registered-models/delete", {"name": model})):
+        gone = as_user("ada").delete(governed.url + API + path, json=body)
+        assert gone.status_code == 403 and gone.json()["error_code"] == "PERMISSION_DENIED", gone.text
+    assert stage_of(governed, model, 1) == "Production"
+    alias = ok(as_user("ed").get(governed.url + API + "/registered-models/alias",
+                                 params={"name": model, "alias": "champion"}))
+    assert alias["model_version"]["version"] == "1"
+
+    # A removal request, approved by another user, lets the archive through once.
+    req = ok(as_user("ed").post(url, json={"name": model, "version": 1, "stage": "Production",
+                                           "remove": True}))["promotion"]
+    assert req["target"] == "remove:stage:Production"
+    ok(as_user("amy").post(f"{url}/{req['id']}/approve", json={}))
+    ok(mlflow_post("ed", governed, "/model-versions/transition-stage",
+                   {"name": model, "version": "1", "stage": "Archived"}))
+    assert ok(as_user("ed").get(f"{url}/{req['id']}"))["promotion"]["status"] == "applied"
+
+
+def test_guarded_aliases_match_in_any_case(governed):
+    model = f"case-{uuid.uuid4().hex[:8]}"
+    seed(governed, model, [(0.40, 0.85)])
+    policy(governed, model, approvals=1)
+    for spelling in ("CHAMPION", "Champion", "champion"):
+        r = mlflow_post("ed", governed, "/registered-models/alias",
+                        {"name": model, "alias": spelling, "version": "1"})
+        assert r.status_code == 403, f"{spelling}: {r.text}"
+        assert "needs 1 approval" in r.json()["message"]
+    aliases = ok(as_user("ed").get(governed.url + API + "/registered-models/get",
+                                   params={"name": model}))["registered_model"].get("aliases", [])
+    assert aliases == []
+
+
+def test_an_unreadable_policy_refuses(governed):
+    model = f"unread-{uuid.uuid4().hex[:8]}"
+    seed(governed, model, [(0.40, 0.85)])
+    # A policy that exists but cannot be read as a file (root reads anything,
+    # so a folder stands in for a file without permissions).
+    (governed.data_dir / "policies" / f"{model}.yaml").mkdir()
+    r = mlflow_post("ed", governed, "/model-versions/transition-stage",
+                    {"name": model, "version": "1", "stage": "Production"})
+    assert r.status_code == 403, r.text
+    assert f"{model}.yaml: not a regular file" in r.json()["message"]
+    assert str(governed.data_dir) not in r.json()["message"]
+    assert stage_of(governed, model, 1) == "None"
+
+
+def test_policies_check_names_every_broken_file(tmp_path):
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "good.yaml").write_text(POLICY.format(approvals=1))
+    (folder / "bad.yaml").write_text("gates:\n  - auc is great\n")
+    (folder / "typo.yml").write_text(POLICY.format(approvals=1))
+    (folder / "dir.yaml").mkdir()
+    out = subprocess.run([str(BINARY), "policies", "check", "--policies", str(folder)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0, out.stdout
+    assert "ok\tgood.yaml" in out.stdout
+    assert "bad.yaml line 1, 'gates': gate 'auc is great'" in out.stdout
+    assert "typo.yml: never read" in out.stdout
+    assert "dir.yaml: not a regular file" in out.stdout
+    (folder / "bad.yaml").unlink()
+    (folder / "typo.yml").unlink()
+    (folder / "dir.yaml").rmdir()
+    clean = subprocess.run([str(BINARY), "policies", "check", "--policies", str(folder)],
+                           capture_output=True, text=True, timeout=60)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
+def wait_until_denied(session, url, params, timeout=15.0):
+    """Grants reach a running server within a bound (5 s): wait for this one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if session.get(url, params=params).status_code == 403:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"grant did not take effect on {url}")
+
+
+def test_hidden_sources_cannot_be_registered_or_read_through_lineage_and_gates(governed):
+    url = governed.url + API
+    ada = as_user("ada")
+    secret_exp = f"secret-exp-{uuid.uuid4().hex[:8]}"
+    eid = ok(ada.post(url + "/experiments/create", json={"name": secret_exp}))["experiment_id"]
+    run = ok(ada.post(url + "/runs/create", json={"experiment_id": eid, "run_name": "secret-run-name"}))["run"]["info"]
+    ok(ada.post(url + "/runs/log-batch", json={"run_id": run["run_id"], "metrics": [
+        {"key": "rmse", "value": 0.777, "timestamp": 1, "step": 0}]}))
+    secret_model = f"secretmodel-{uuid.uuid4().hex[:8]}"
+    ok(ada.post(url + "/registered-models/create", json={"name": secret_model}))
+    ok(ada.post(url + "/model-versions/create",
+                json={"name": secret_model, "source": f"runs:/{run['run_id']}/model"}))
+    mine = f"mine-{uuid.uuid4().hex[:8]}"
+    ok(as_user("ed").post(url + "/registered-models/create", json={"name": mine}))
+    # Registered while ed could still read the run; the grant comes after.
+    ok(as_user("ed").post(url + "/model-versions/create",
+                          json={"name": mine, "source": f"runs:/{run['run_id']}/model"}))
+    (governed.data_dir / "policies" / f"{mine}.yaml").write_text("gates:\n  - rmse <= 0.5\n")
+    assert cairn(governed, "users", "grant", "ed", "--experiment", eid, "--level", "none").returncode == 0
+    assert cairn(governed, "users", "grant", "ed", "--model", secret_model, "--level", "none").returncode == 0
+    wait_until_denied(as_user("ed"), url + "/experiments/get", {"experiment_id": eid})
+    wait_until_denied(as_user("ed"), url + "/registered-models/get", {"name": secret_model})
+
+    ed = as_user("ed")
+    for body in ({"source": f"runs:/{run['run_id']}/model"},
+                 {"source": f"models:/{secret_model}/1"},
+                 {"source": run["artifact_uri"] + "/model"},
+                 {"source": "s3://bucket/model", "run_id": run["run_id"]}):
+        r = ed.post(url + "/model-versions/create", json={"name": mine, **body})
+        assert r.status_code == 403, f"{body}: {r.status_code} {r.text}"
+        assert r.json()["error_code"] == "PERMISSION_DENIED" and "needs read access" in r.json()["message"]
+    versions = ok(ed.get(url + "/model-versions/search", params={"filter": f"name = '{mine}'"}))
+    assert len(versions.get("model_versions", [])) == 1, "nothing was registered"
+
+    graph = ed.get(governed.url + CAIRN_API + "/lineage", params={"uri": f"models:/{mine}/1"})
+    assert graph.status_code == 200, graph.text
+    text = graph.text
+    assert secret_exp not in text and "secret-run-name" not in text
+    nodes = {n["id"]: n for n in graph.json()["nodes"]}
+    assert "not readable by you" in nodes[f"run:{run['run_id']}"]["label"]
+    assert not any(n["kind"] == "experiment" for n in nodes.values())
+    # The admin still sees the whole graph.
+    assert secret_exp in ada.get(governed.url + CAIRN_API + "/lineage",
+                                 params={"uri": f"models:/{mine}/1"}).text
+
+    gated = ed.post(url + "/model-versions/transition-stage",
+                    json={"name": mine, "version": "1", "stage": "Production"})
+    assert gated.status_code == 403, gated.text
+    assert "0.777" not in gated.json()["message"]
+    assert "not readable by you" in gated.json()["message"]

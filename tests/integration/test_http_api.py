@@ -912,6 +912,116 @@ def test_artifact_path_traversal_refused(http, server):
         assert marker not in names, f"{marker} written into {dirpath}"
 
 
+def _no_server_paths(server, body: dict):
+    """Error messages name artifact paths, never where the server keeps them."""
+    text = json.dumps(body)
+    assert str(server.data_dir) not in text and str(server.data_dir.resolve()) not in text, body
+
+
+def test_artifact_store_does_not_follow_symlinks(http, server, tmp_path):
+    run = new_run(http, server)
+    root = artifact_root(run)
+    base = url(server, f"{ART}/artifacts/{root}")
+    assert http.put(f"{base}/real.txt", data=b"mine").status_code == 200
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_bytes(b"secret")
+    folder = server.data_dir / "artifacts" / root
+    # Links planted by someone with access to the server's files.
+    (folder / "linked-dir").symlink_to(outside, target_is_directory=True)
+    (folder / "passwd").symlink_to("/etc/passwd")
+
+    for path in ("passwd", "linked-dir/secret.txt"):
+        body = mlflow_error(http.get(f"{base}/{path}"), 400, "INVALID_PARAMETER_VALUE")
+        assert "symbolic link" in body["message"] and "root:" not in body["message"], body
+        _no_server_paths(server, body)
+    listing = ok(http.get(url(server, f"{ART}/artifacts"), params={"path": root}))
+    assert [f["path"] for f in listing["files"]] == ["real.txt"], listing
+    mlflow_error(http.get(url(server, f"{ART}/artifacts"), params={"path": f"{root}/linked-dir"}),
+                 400, "INVALID_PARAMETER_VALUE")
+    listed = ok(api_get(http, server, "artifacts/list", {"run_id": run["info"]["run_id"]}))
+    assert [f["path"] for f in listed["files"]] == ["real.txt"], listed
+
+    body = mlflow_error(http.put(f"{base}/linked-dir/planted.txt", data=b"x"), 400, "INVALID_PARAMETER_VALUE")
+    _no_server_paths(server, body)
+    assert not (outside / "planted.txt").exists()
+    mlflow_error(http.delete(f"{base}/linked-dir/secret.txt"), 400, "INVALID_PARAMETER_VALUE")
+    # Deleting the link removes the link, never what it points to.
+    assert http.delete(f"{base}/linked-dir").status_code == 200
+    assert not (folder / "linked-dir").is_symlink()
+    assert (outside / "secret.txt").read_bytes() == b"secret"
+
+
+def test_uploads_that_name_a_folder_are_400_without_leftovers(http, server):
+    run = new_run(http, server)
+    root = artifact_root(run)
+    experiment = root.split("/")[0]
+    assert http.put(url(server, f"{ART}/artifacts/{root}/first.txt"), data=b"1").status_code == 200
+    store = server.data_dir / "artifacts"
+    cases = [f"{ART}/artifacts/{experiment}",            # the experiment's folder itself
+             f"{ART}/artifacts/{root}/",                  # a trailing '/': a folder
+             f"{ART}/artifacts/{root}",                   # the run's artifacts folder
+             f"{ART}/artifacts/{root.rsplit('/', 1)[0]}"]  # the run's folder
+    for path in cases:
+        body = mlflow_error(http.put(url(server, path), data=b"evil"), 400, "INVALID_PARAMETER_VALUE")
+        _no_server_paths(server, body)
+        assert "/<" in body["message"], f"the message shows the path to use: {body}"
+    leftovers = [p.name for p in store.iterdir() if ".tmp-" in p.name]
+    leftovers += [p.name for p in (store / experiment).iterdir() if ".tmp-" in p.name]
+    assert leftovers == [], leftovers
+    assert (store / root).is_dir(), "the run's artifacts folder is still a folder"
+    # The run still takes uploads.
+    assert http.put(url(server, f"{ART}/artifacts/{root}/model.pkl"), data=b"m").status_code == 200
+    listing = ok(http.get(url(server, f"{ART}/artifacts"), params={"path": root}))
+    assert sorted(f["path"] for f in listing["files"]) == ["first.txt", "model.pkl"], listing
+
+
+def test_upload_under_a_file_is_400_naming_it(http, server):
+    run = new_run(http, server)
+    root = artifact_root(run)
+    assert http.put(url(server, f"{ART}/artifacts/{root}/a.txt"), data=b"1").status_code == 200
+    body = mlflow_error(http.put(url(server, f"{ART}/artifacts/{root}/a.txt/b.txt"), data=b"2"),
+                        400, "INVALID_PARAMETER_VALUE")
+    assert f"'{root}/a.txt' is a file" in body["message"], body
+    _no_server_paths(server, body)
+
+
+def _register(http, server, run, path="model"):
+    name = f"immutable-{uuid.uuid4().hex[:8]}"
+    ok(api_post(http, server, "registered-models/create", {"name": name}))
+    ok(api_post(http, server, "model-versions/create",
+                {"name": name, "source": run["info"]["artifact_uri"] + "/" + path,
+                 "run_id": run["info"]["run_id"]}))
+    return name
+
+
+def test_registered_version_files_are_immutable(http, server):
+    run = new_run(http, server)
+    root = artifact_root(run)
+    base = url(server, f"{ART}/artifacts/{root}")
+    assert http.put(f"{base}/model/model.pkl", data=b"approved").status_code == 200
+    assert http.put(f"{base}/notes.txt", data=b"n").status_code == 200
+    name = _register(http, server, run)
+
+    refused = [http.put(f"{base}/model/model.pkl", data=b"swapped"),
+               http.put(f"{base}/model/extra.pkl", data=b"added"),
+               http.delete(f"{base}/model/model.pkl"),
+               http.delete(f"{base}/model"),
+               http.delete(base),                                    # the run's artifacts folder
+               http.delete(url(server, f"{ART}/artifacts/{root.split('/')[0]}"))]  # the experiment's
+    for r in refused:
+        body = mlflow_error(r, 403, "PERMISSION_DENIED")
+        assert f"'{name}' version 1" in body["message"] and "new version" in body["message"], body
+    assert http.get(f"{base}/model/model.pkl").content == b"approved"
+    assert http.get(f"{base}/model/extra.pkl").status_code == 404
+    # Files beside the version's folder still change.
+    assert http.put(f"{base}/notes.txt", data=b"n2").status_code == 200
+    assert http.delete(f"{base}/notes.txt").status_code == 200
+    # Once the version is deleted, its files are the run's again.
+    ok(http.delete(f"{server.url}{API}/model-versions/delete", json={"name": name, "version": "1"}))
+    assert http.put(f"{base}/model/model.pkl", data=b"v2").status_code == 200
+
+
 @pytest.mark.parametrize("action", ["create", "complete", "abort"])
 def test_multipart_upload_not_implemented(http, server, action):
     run = new_run(http, server)
@@ -944,3 +1054,91 @@ def test_keep_alive_200_calls(http, server):
             assert conn.sock is sock, f"reconnected after request {i}"
     finally:
         conn.close()
+
+
+# ----------------------------------------------------------------------------- hostile input (issue 18)
+
+SEARCHES = [  # (endpoint, method, extra arguments, one clause)
+    ("runs/search", "POST", {"experiment_ids": ["0"]}, "metrics.m{i} > 0"),
+    ("experiments/search", "POST", {}, "name != 'x{i}'"),
+    ("registered-models/search", "GET", {}, "name != 'x{i}'"),
+    ("model-versions/search", "GET", {}, "name != 'x{i}'"),
+]
+
+
+@pytest.mark.parametrize("endpoint,method,extra,clause", SEARCHES, ids=[s[0] for s in SEARCHES])
+def test_a_filter_with_thousands_of_clauses_is_a_client_error(http, server, endpoint, method, extra, clause):
+    """5,000 ANDs went past SQLite's expression depth limit (1000) and came back as a 500."""
+    def search(n):
+        args = {**extra, "filter": " AND ".join(clause.format(i=i) for i in range(n))}
+        if method == "GET":
+            return api_get(http, server, endpoint, args)
+        return api_post(http, server, endpoint, args)
+
+    body = mlflow_error(search(5000), 400, "INVALID_PARAMETER_VALUE")
+    assert "more than 200 clauses" in body["message"], body
+    ok(search(200))  # The cap leaves room below the store's own limits.
+
+
+def test_a_page_token_past_int64_is_invalid_not_a_500(http, server):
+    import base64
+    token = base64.b64encode(b'{"offset": 99999999999999999999}').decode()
+    for endpoint in ("experiments/search", "runs/search"):
+        body = mlflow_error(api_post(http, server, endpoint, {"experiment_ids": ["0"], "page_token": token}),
+                            400, "INVALID_PARAMETER_VALUE")
+        assert "Invalid page token" in body["message"], body
+
+
+def raw_post(http, server, endpoint, raw: bytes):
+    return http.post(f"{server.url}{API}/{endpoint}", data=raw, timeout=60,
+                     headers={"Content-Type": "application/json"})
+
+
+def test_invalid_utf8_is_refused_naming_the_field(http, server):
+    """Invalid UTF-8 used to be stored and echoed, making later responses invalid JSON."""
+    run = new_run(http, server)
+    rid = run["info"]["run_id"].encode()
+    cases = [
+        ("experiments/create", b'{"name": "bad-\xff-name"}', "name"),
+        ("runs/create", b'{"experiment_id": "0", "run_name": "r\xc3"}', "run_name"),
+        ("runs/set-tag", b'{"run_id": "' + rid + b'", "key": "k", "value": "v\xed\xa0\x80"}', "value"),
+        ("runs/log-batch", b'{"run_id": "' + rid + b'", "params": [{"key": "p\xfe", "value": "1"}]}',
+         "params[0].key"),
+        ("registered-models/create", b'{"name": "model-\xc0\xaf"}', "name"),
+    ]
+    for endpoint, raw, field in cases:
+        body = mlflow_error(raw_post(http, server, endpoint, raw), 400, "INVALID_PARAMETER_VALUE")
+        assert f"parameter '{field}'" in body["message"] and "UTF-8" in body["message"], (endpoint, body)
+    lm = ok(api_post(http, server, "logged-models", {"experiment_id": "0"}))["model"]["info"]["model_id"]
+    body = mlflow_error(http.delete(f"{server.url}{API}/logged-models/{lm}/tags/bad%FFkey", timeout=60),
+                        400, "INVALID_PARAMETER_VALUE")
+    assert "'tag_key'" in body["message"] and "UTF-8" in body["message"]
+    query = api_get(http, server, "experiments/get-by-name", {"experiment_name": b"bad-\xff"})
+    body = mlflow_error(query, 400, "INVALID_PARAMETER_VALUE")
+    assert "'experiment_name'" in body["message"] and "UTF-8" in body["message"]
+    # Nothing was stored: the run's tags and searches are still valid JSON without the value.
+    got = ok(api_get(http, server, "runs/get", {"run_id": rid.decode()}))
+    assert all(t["key"] != "k" for t in got["run"]["data"].get("tags", []))
+    ok(api_post(http, server, "experiments/search", {"max_results": 1000}))
+    # Valid non-ASCII text is still welcome.
+    ok(api_post(http, server, "experiments/create", {"name": f"café-実験-{uuid.uuid4().hex[:6]}"}))
+
+
+def test_mlflow_length_limits_apply_to_names_and_values(http, server):
+    body = mlflow_error(api_post(http, server, "experiments/create", {"name": "e" * 1_000_000}),
+                        400, "INVALID_PARAMETER_VALUE")
+    assert body["message"] == "'name' exceeds the maximum length of 500 characters"
+    ok(api_post(http, server, "experiments/create", {"name": uuid.uuid4().hex + "e" * 468}))
+    eid = new_experiment(http, server)
+    body = mlflow_error(api_post(http, server, "experiments/update",
+                                 {"experiment_id": eid, "new_name": "n" * 501}), 400, "INVALID_PARAMETER_VALUE")
+    assert "500 characters" in body["message"]
+    run = new_run(http, server, eid)
+    rid = run["info"]["run_id"]
+    ok(api_post(http, server, "runs/set-tag", {"run_id": rid, "key": "long", "value": "v" * 8000}))
+    body = mlflow_error(api_post(http, server, "runs/set-tag", {"run_id": rid, "key": "k", "value": "v" * 8001}),
+                        400, "INVALID_PARAMETER_VALUE")
+    assert "exceeded length limit of 8000" in body["message"]
+    body = mlflow_error(api_post(http, server, "runs/log-parameter", {"run_id": rid, "key": "p", "value": "v" * 6001}),
+                        400, "INVALID_PARAMETER_VALUE")
+    assert "exceeded length limit of 6000" in body["message"]

@@ -114,3 +114,54 @@ def test_unsigned_and_edited_signatures_are_refused(server_factory):
             db.execute(forged)
     r = requests.get(url + "/model-versions/get-download-uri", params={"name": name, "version": "1"})
     assert r.status_code == 403 and "signature record was altered" in r.json()["message"], r.text
+
+
+def test_proxied_downloads_of_a_signed_version_are_verified(server_factory):
+    server = server_factory.new(extra_args=["--require-signed-models"])
+    server.data_dir.mkdir(parents=True, exist_ok=True)
+    assert cairn(server, "keys", "generate").returncode == 0
+    server.start()
+    url = server.url + API
+    run = requests.post(url + "/runs/create", json={"experiment_id": "0"}).json()["run"]["info"]
+    art = f"{server.url}/api/2.0/mlflow-artifacts/artifacts/0/{run['run_id']}/artifacts"
+    for path, data in (("model/model.bin", b"weights"), ("model/MLmodel", b"flavors: {}"), ("notes.txt", b"n")):
+        assert requests.put(f"{art}/{path}", data=data).status_code == 200
+    name = f"proxied-{uuid.uuid4().hex[:8]}"
+    requests.post(url + "/registered-models/create", json={"name": name})
+    requests.post(url + "/model-versions/create",
+                  json={"name": name, "source": run["artifact_uri"] + "/model", "run_id": run["run_id"]})
+    r = requests.get(f"{art}/model/model.bin")
+    assert r.status_code == 200 and r.content == b"weights", r.text
+
+    # A byte changed on disk: that file is refused, naming what changed and the command.
+    root = server.data_dir / "artifacts" / "0" / run["run_id"] / "artifacts" / "model"
+    (root / "model.bin").write_bytes(b"weightz")
+    r = requests.get(f"{art}/model/model.bin")
+    assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED", r.text
+    message = r.json()["message"]
+    assert "file model.bin was modified" in message and f"cairn models verify models:/{name}/1" in message, message
+    assert str(server.data_dir) not in message
+    # A file slipped in after signing is refused too; intact files and files outside
+    # the version are served.
+    (root / "extra.py").write_bytes(b"import os")
+    r = requests.get(f"{art}/model/extra.py")
+    assert r.status_code == 403 and "added after signing" in r.json()["message"], r.text
+    assert requests.get(f"{art}/model/MLmodel").content == b"flavors: {}"
+    assert requests.get(f"{art}/notes.txt").content == b"n"
+
+
+def test_proxied_downloads_of_an_unsigned_version_are_refused(server_factory):
+    server = server_factory.new(extra_args=["--require-signed-models"])
+    server.data_dir.mkdir(parents=True, exist_ok=True)
+    server.start()  # No key: the version registers unsigned.
+    url = server.url + API
+    run = requests.post(url + "/runs/create", json={"experiment_id": "0"}).json()["run"]["info"]
+    art = f"{server.url}/api/2.0/mlflow-artifacts/artifacts/0/{run['run_id']}/artifacts"
+    assert requests.put(f"{art}/model/model.bin", data=b"weights").status_code == 200
+    name = f"unsigned-proxy-{uuid.uuid4().hex[:8]}"
+    requests.post(url + "/registered-models/create", json={"name": name})
+    requests.post(url + "/model-versions/create",
+                  json={"name": name, "source": run["artifact_uri"] + "/model", "run_id": run["run_id"]})
+    r = requests.get(f"{art}/model/model.bin")
+    assert r.status_code == 403 and "not signed" in r.json()["message"], r.text
+    assert "cairn models verify" in r.json()["message"]

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/env.h"
+#include "core/strings.h"
 #include "status_testing.h"
 #include "store/scratch_database.h"
 #include "tracking/logged_model_service.h"
@@ -371,6 +372,129 @@ TEST_P(RegistryServiceTest, TagsUpsertAndDeleteQuietly) {
   EXPECT_EQ(registry_->SetModelVersionTag("m", "9", {"k", "v"}).code(), StatusCode::kNotFound);
   EXPECT_EQ(registry_->SetRegisteredModelTag("m", {"k", std::string(100001, 'x')}).code(),
             StatusCode::kInvalidArgument);
+}
+
+// --- Issue 18: guarded changes the gate must see --------------------------------
+
+// Rules for models whose name starts with "gov": Production and champion
+// (any case) are guarded; entering is allowed, leaving is refused. Records
+// every question.
+class FakeGate : public PromotionGate {
+ public:
+  class Rules : public PromotionRules {
+   public:
+    Rules(FakeGate* gate, std::string fingerprint)
+        : gate_(gate), fingerprint_(std::move(fingerprint)) {}
+    bool Guards(const std::string& target) const override {
+      return target == "stage:Production" || EqualsIgnoreCase(target, "alias:champion");
+    }
+    std::string Fingerprint() const override { return fingerprint_; }
+    std::string Describe() const override { return "policy " + fingerprint_; }
+    Status Allow(store::SqlSession&, const Promotion& p) const override {
+      gate_->asked.push_back(p);
+      if (p.kind == Promotion::Kind::kLeave) return PermissionDenied("leaving " + p.target);
+      return Status::Ok();
+    }
+
+   private:
+    FakeGate* gate_;
+    std::string fingerprint_;
+  };
+  StatusOr<std::unique_ptr<PromotionRules>> RulesFor(const std::string& model) override {
+    if (model == "broken") return PermissionDenied("the policy is broken: broken.yaml");
+    if (model.rfind("gov", 0) != 0) return std::unique_ptr<PromotionRules>();
+    return std::unique_ptr<PromotionRules>(
+        std::make_unique<Rules>(this, model.rfind("gov2", 0) == 0 ? "strict" : "standard"));
+  }
+  std::vector<Promotion> asked;
+};
+
+TEST_P(RegistryServiceTest, GivingUpAGuardedStageOrAliasAsksTheGate) {
+  FakeGate gate;
+  registry_->SetPromotionGate(&gate);
+  Register("gov", 2);
+  ASSERT_OK(registry_->TransitionStage("gov", "1", "Production", false).status());
+  ASSERT_OK(registry_->SetAlias("gov", "champion", "1"));
+  EXPECT_EQ(registry_->TransitionStage("gov", "1", "Archived", false).status(),
+            PermissionDenied("leaving stage:Production"));
+  EXPECT_EQ(registry_->DeleteAlias("gov", "champion"), PermissionDenied("leaving alias:champion"));
+  EXPECT_EQ(registry_->DeleteModelVersion("gov", "1").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(registry_->DeleteRegisteredModel("gov").code(), StatusCode::kPermissionDenied);
+  // Nothing changed.
+  EXPECT_EQ(registry_->GetModelVersion("gov", "1")->stage, Stage::kProduction);
+  EXPECT_EQ(registry_->GetVersionByAlias("gov", "champion")->version, 1);
+  // Unguarded aliases and versions come and go freely.
+  ASSERT_OK(registry_->SetAlias("gov", "challenger", "2"));
+  ASSERT_OK(registry_->DeleteAlias("gov", "challenger"));
+  ASSERT_OK(registry_->DeleteModelVersion("gov", "2"));
+  // Replacing the incumbent is an entry, judged against it.
+  gate.asked.clear();
+  Register("gov-b", 2);
+  ASSERT_OK(registry_->TransitionStage("gov-b", "1", "Production", false).status());
+  ASSERT_OK(registry_->TransitionStage("gov-b", "2", "Production", true).status());
+  ASSERT_EQ(gate.asked.size(), 2u);
+  EXPECT_EQ(gate.asked[1].incumbent, 1);
+  EXPECT_FALSE(gate.asked[1].incumbent_is_last_promoted);
+}
+
+TEST_P(RegistryServiceTest, ABrokenPolicyRefusesStageAndAliasChanges) {
+  FakeGate gate;
+  registry_->SetPromotionGate(&gate);
+  Register("broken", 1);
+  EXPECT_EQ(registry_->TransitionStage("broken", "1", "Staging", false).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(registry_->SetAlias("broken", "x", "1").code(), StatusCode::kPermissionDenied);
+  // Changes that touch no stage or alias are not the policy's business.
+  ASSERT_OK(registry_->SetModelVersionTag("broken", "1", {"k", "v"}));
+  EXPECT_EQ(registry_->GetModelVersion("broken", "1")->stage, Stage::kNone);
+}
+
+TEST_P(RegistryServiceTest, RenamesCarryNoGuardedStateBetweenDifferentRules) {
+  FakeGate gate;
+  registry_->SetPromotionGate(&gate);
+  Register("gov", 1);
+  // Holding nothing guarded: free to move.
+  ASSERT_OK(registry_->RenameRegisteredModel("gov", "tmp").status());
+  // Promoted where nothing guards it...
+  ASSERT_OK(registry_->TransitionStage("tmp", "1", "Production", false).status());
+  ASSERT_OK(registry_->SetAlias("tmp", "CHAMPION", "1"));
+  // ...it may not come back under the policy.
+  auto back = registry_->RenameRegisteredModel("tmp", "gov");
+  EXPECT_EQ(back.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(back.status().message(), HasSubstr("stage Production (version 1)"));
+  EXPECT_THAT(back.status().message(), HasSubstr("alias 'CHAMPION' (version 1)"));
+  EXPECT_EQ(registry_->GetRegisteredModel("gov").status().code(), StatusCode::kNotFound);
+  // Nor move to other rules; rules alike (same fingerprint) are fine.
+  Register("gov-a", 1);
+  ASSERT_OK(registry_->TransitionStage("gov-a", "1", "Production", false).status());
+  EXPECT_EQ(registry_->RenameRegisteredModel("gov-a", "gov2-a").status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(registry_->RenameRegisteredModel("gov-a", "plain").status().code(),
+            StatusCode::kPermissionDenied);
+  ASSERT_OK(registry_->RenameRegisteredModel("gov-a", "gov-c").status());
+}
+
+TEST_P(RegistryServiceTest, AnEmptyTargetIsJudgedAgainstTheLastPromotedVersion) {
+  FakeGate gate;
+  registry_->SetPromotionGate(&gate);
+  Register("gov", 3);
+  ASSERT_OK(registry_->TransitionStage("gov", "1", "Production", false).status());
+  // Archived without the gate (no policy then), so Production is empty.
+  registry_->SetPromotionGate(nullptr);
+  ASSERT_OK(registry_->TransitionStage("gov", "1", "Archived", false).status());
+  registry_->SetPromotionGate(&gate);
+  gate.asked.clear();
+  ASSERT_OK(registry_->TransitionStage("gov", "2", "Production", false).status());
+  ASSERT_EQ(gate.asked.size(), 1u);
+  EXPECT_EQ(gate.asked[0].incumbent, 1);
+  EXPECT_TRUE(gate.asked[0].incumbent_is_last_promoted);
+  // Aliases: any spelling of a guarded alias is the incumbent.
+  ASSERT_OK(registry_->SetAlias("gov", "Champion", "1"));
+  gate.asked.clear();
+  ASSERT_OK(registry_->SetAlias("gov", "CHAMPION", "3"));
+  ASSERT_EQ(gate.asked.size(), 1u);
+  EXPECT_EQ(gate.asked[0].incumbent, 1);
+  EXPECT_FALSE(gate.asked[0].incumbent_is_last_promoted);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RegistryServiceTest, ::testing::Values("sqlite", "postgres"),
