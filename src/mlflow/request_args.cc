@@ -82,6 +82,17 @@ bool AllUtf8(const json::Value& root) {
   return true;
 }
 
+// True when no byte of `text` is above 0x7f. Then every string parsed from
+// it is UTF-8: RapidJSON turns \u escapes into UTF-8 and refuses lone
+// surrogates. One OR over the bytes, which the compiler vectorizes: a 150 kB
+// log-batch body costs microseconds, where walking its parsed strings cost
+// 5% of log-batch's throughput.
+bool AllAscii(std::string_view text) {
+  unsigned char seen = 0;
+  for (unsigned char c : text) seen |= c;
+  return seen < 0x80;
+}
+
 // Refuses text that is not UTF-8 anywhere in the arguments, naming the
 // field. Stored as is, it would be echoed into responses that are then not
 // valid JSON for any client.
@@ -179,7 +190,7 @@ StatusOr<RequestArgs> RequestArgs::FromRequest(const http::HttpRequest& request)
     return InvalidArgument("Malformed request body: expected a JSON object, got " + TypeName(doc) +
                            ".");
   }
-  RETURN_IF_ERROR(CheckUtf8(doc));
+  if (!AllAscii(request.body)) RETURN_IF_ERROR(CheckUtf8(doc));
   return args;
 }
 
