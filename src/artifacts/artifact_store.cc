@@ -1,5 +1,7 @@
 #include "artifacts/artifact_store.h"
 
+#include <algorithm>
+
 namespace cairn::artifacts {
 
 StatusOr<std::string> NormalizeArtifactPath(std::string_view path) {
@@ -11,6 +13,18 @@ StatusOr<std::string> NormalizeArtifactPath(std::string_view path) {
   if (path.find('\\') != std::string_view::npos || path.find('\0') != std::string_view::npos) {
     return InvalidArgument("Invalid artifact path '" + std::string(path) +
                            "': backslashes and NUL characters are not allowed.");
+  }
+  // Bounded: every folder level of a delete holds a descriptor, and the
+  // checks on registered files query each level (review finding: a path
+  // 8,000 folders deep exhausted descriptors on delete). Linux's own limit
+  // on a path is 4096 bytes.
+  constexpr size_t kMaxPathBytes = 4096;
+  constexpr size_t kMaxDepth = 64;
+  if (path.size() > kMaxPathBytes ||
+      static_cast<size_t>(std::count(path.begin(), path.end(), '/')) >= kMaxDepth) {
+    return InvalidArgument("Invalid artifact path '" + std::string(path.substr(0, 100)) +
+                           "...': at most " + std::to_string(kMaxDepth) + " folder levels and " +
+                           std::to_string(kMaxPathBytes) + " bytes.");
   }
   std::string out;
   size_t pos = 0;

@@ -1,7 +1,12 @@
 #include "http/request_guard.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <algorithm>
+
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 
 namespace cairn::http {
 
@@ -77,26 +82,46 @@ std::vector<std::string> SplitCommaList(std::string_view text) {
   return out;
 }
 
-std::vector<std::string> DefaultAllowedHosts(std::string_view bound_host) {
-  std::vector<std::string> hosts = {"localhost", "127.0.0.1", "[::1]", "0.0.0.0"};
-  for (size_t i = 0, n = hosts.size(); i < n; ++i) hosts.push_back(hosts[i] + ":*");
-  hosts.insert(hosts.end(), {"192.168.*", "10.*"});
-  for (int second = 16; second < 32; ++second) {
-    hosts.push_back("172." + std::to_string(second) + ".*");
+namespace {
+
+// The host part of a Host header, lower-cased, without brackets or port.
+std::string BareHost(std::string_view host) {
+  std::string name = HostName(host);
+  if (name.size() >= 2 && name.front() == '[' && name.back() == ']') {
+    name = name.substr(1, name.size() - 2);
   }
-  hosts.insert(hosts.end(), {"fc00:*", "fd00:*", "[fc00:*", "[fd00:*"});
-  if (!IsWildcardBind(bound_host)) {
-    std::string bound = Lower(bound_host);
-    if (bound.find(':') != std::string::npos && bound.front() != '[') bound = "[" + bound + "]";
-    hosts.push_back(bound);
-    hosts.push_back(bound + ":*");
+  return name;
+}
+
+bool IsLocalOrPrivateAddress(const std::string& text) {
+  in_addr v4{};
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+    uint32_t a = ntohl(v4.s_addr);
+    return (a >> 24) == 127 || (a >> 24) == 10 || (a >> 20) == (172u << 4 | 1) ||
+           (a >> 16) == (192u << 8 | 168) || a == 0;
   }
-  return hosts;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+    static const in6_addr kLoopback = IN6ADDR_LOOPBACK_INIT;
+    return std::memcmp(&v6, &kLoopback, sizeof(v6)) == 0 || (v6.s6_addr[0] & 0xfe) == 0xfc;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool IsDefaultAllowedHost(std::string_view host, std::string_view bound_host) {
+  std::string name = BareHost(host);
+  if (name.empty()) return false;
+  if (name == "localhost" || IsLocalOrPrivateAddress(name)) return true;
+  if (IsWildcardBind(bound_host)) return false;
+  // --host is an address or a name, an IPv6 address without brackets.
+  bool bare_v6 = bound_host.find(':') != bound_host.rfind(':') && bound_host.front() != '[';
+  return name == (bare_v6 ? Lower(bound_host) : BareHost(bound_host));
 }
 
 RequestGuard::RequestGuard(RequestGuardOptions options, std::string_view bound_host)
-    : options_(std::move(options)) {
-  if (options_.allowed_hosts.empty()) options_.allowed_hosts = DefaultAllowedHosts(bound_host);
+    : options_(std::move(options)), bound_host_(bound_host) {
   for (std::string& host : options_.allowed_hosts) host = Lower(host);
   if (options_.x_frame_options != "NONE") x_frame_options_ = options_.x_frame_options;
   if (!options_.enabled) x_frame_options_.clear();
@@ -104,6 +129,7 @@ RequestGuard::RequestGuard(RequestGuardOptions options, std::string_view bound_h
 
 bool RequestGuard::HostAllowed(std::string_view host) const {
   if (host.empty()) return false;
+  if (options_.allowed_hosts.empty()) return IsDefaultAllowedHost(host, bound_host_);
   std::string lower = Lower(host);
   return std::any_of(options_.allowed_hosts.begin(), options_.allowed_hosts.end(),
                      [&](const std::string& pattern) { return WildcardMatch(pattern, lower); });

@@ -72,13 +72,16 @@ class RequestGuard {
   bool OriginAllowed(std::string_view origin, std::string_view host) const;
 
   RequestGuardOptions options_;
+  std::string bound_host_;
   std::string x_frame_options_;
 };
 
-// MLflow 3's default allowed hosts: localhost, 127.0.0.1, [::1] and 0.0.0.0
-// on any port, and private (RFC 1918, RFC 4193) addresses; plus `bound_host`
-// on any port when it is a specific address or name.
-std::vector<std::string> DefaultAllowedHosts(std::string_view bound_host);
+// Whether `host` (a Host header: name or address, optional port) is allowed
+// by default, as MLflow 3's defaults mean them: localhost, loopback and
+// 0.0.0.0, private (RFC 1918, RFC 4193) addresses, on any port; plus
+// `bound_host` when it is a specific address or name. Addresses are parsed,
+// never matched as text: "10.attacker.example" is a name, not 10/8.
+bool IsDefaultAllowedHost(std::string_view host, std::string_view bound_host);
 
 // Shell-style match where '*' stands for any run of characters (no other
 // wildcards: '[' and '?' are literal, as IPv6 hosts contain them).

@@ -257,7 +257,10 @@ class HttpServer::Impl {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Socket socket, HttpServer::Impl* server, std::string remote_address)
-      : socket_(std::move(socket)), server_(server), remote_address_(std::move(remote_address)) {}
+      : socket_(std::move(socket)),
+        server_(server),
+        buffer_(static_cast<size_t>(server->options().max_header_bytes) + kFramingSlack),
+        remote_address_(std::move(remote_address)) {}
 
   const std::string& remote_address() const { return remote_address_; }
 
@@ -305,6 +308,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadHeader() {
     idle_ = true;
+    authorized_ = false;
     request_.Clear();
     route_ = nullptr;  // A request rejected before routing must not count under the last route.
     header_parser_.emplace();
@@ -369,8 +373,20 @@ class Session : public std::enable_shared_from_this<Session> {
                                             " bytes."),
                      /*force_close=*/true);
     }
+    if (!spool) return ContinueToBody(spool, limit);
+    // An upload may be gigabytes: who sends it is checked before a byte of
+    // it is stored, so a refused client cannot fill the spool folder.
+    deadline_ns_.store(0, std::memory_order_relaxed);
+    Authorize(/*before_body=*/true, [self = shared_from_this(), spool, limit] {
+      self->authorized_ = true;
+      self->SetDeadline(self->server_->options().io_timeout_seconds);
+      self->ContinueToBody(spool, limit);
+    });
+  }
+
+  void ContinueToBody(bool spool, uint64_t limit) {
     if (LowerCase(request_.Header("expect")) == "100-continue") {
-      continue_response_.emplace(bhttp::status::continue_, header.version());
+      continue_response_.emplace(bhttp::status::continue_, header_parser_->get().version());
       bhttp::async_write(socket_, *continue_response_,
                          [self = shared_from_this(), spool, limit](beast::error_code ec2, size_t) {
                            if (ec2) return self->Close();
@@ -391,7 +407,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // A chunked body (no length) may be anything: assume large.
     uint64_t expected = header_parser_->content_length().value_or(kBodyReadSize);
     if (expected > buffer_.capacity() - buffer_.size()) {
-      buffer_.reserve(buffer_.size() + std::min<uint64_t>(expected, kBodyReadSize));
+      // Within the buffer's limit: reserve() past max_size() throws.
+      buffer_.reserve(std::min<uint64_t>(
+          buffer_.size() + std::min<uint64_t>(expected, kBodyReadSize), buffer_.max_size()));
     }
     if (spool) {
       file_parser_.emplace(std::move(*header_parser_));
@@ -450,7 +468,12 @@ class Session : public std::enable_shared_from_this<Session> {
     unread_body_ = true;  // The rest of it may still be arriving: linger, then close.
     int status = problem.status != 0 ? problem.status : 400;
     std::string message =
-        problem.status != 0 ? problem.message : "Malformed HTTP request: " + ec.message() + ".";
+        problem.status != 0 ? problem.message
+        : ec == bhttp::error::buffer_overflow
+            ? "Request framing (a chunk-size line with its extensions, or the trailers) "
+              "exceeds " +
+                  std::to_string(buffer_.max_size()) + " bytes."
+            : "Malformed HTTP request: " + ec.message() + ".";
     Respond(ErrorResponse(status, message), /*force_close=*/true);
   }
 
@@ -461,30 +484,48 @@ class Session : public std::enable_shared_from_this<Session> {
     // reads and writes, not how long an answer may take (a materialization
     // may run for many minutes). Respond sets the next one.
     deadline_ns_.store(0, std::memory_order_relaxed);
-    if (route_ != nullptr) {
-      bool json_body =
-          route_->options.body_mode == BodyMode::kBuffered && route_->options.json_body;
-      if (std::optional<Refusal> refused = server_->guard().Check(request_, json_body)) {
-        return Respond(ErrorResponse(refused->status, refused->message, refused->error_code),
-                       false);
-      }
+    if (route_ == nullptr || authorized_) return Run();  // An upload was checked before its body.
+    Authorize(/*before_body=*/false, [self = shared_from_this()] { self->Run(); });
+  }
+
+  // The client may be sending a body we will not read: linger before the
+  // close (see LingerAndClose). Not when it waits for a 100 Continue it
+  // never got: then no body comes.
+  void MarkBodyUnread() {
+    if (LowerCase(request_.Header("expect")) != "100-continue") unread_body_ = true;
+  }
+
+  // Runs the request guard, then authentication, then `then` on the strand.
+  // A refusal is answered here; `before_body` when the body is still unread
+  // (the connection then closes after a linger, as for a 413).
+  // REQUIRES: route_ != nullptr.
+  template <typename Then>
+  void Authorize(bool before_body, Then then) {
+    bool json_body = route_->options.body_mode == BodyMode::kBuffered && route_->options.json_body;
+    auto refuse = [this, before_body](HttpResponse response) {
+      if (before_body) MarkBodyUnread();
+      Respond(std::move(response), before_body);
+    };
+    if (std::optional<Refusal> refused = server_->guard().Check(request_, json_body)) {
+      return refuse(ErrorResponse(refused->status, refused->message, refused->error_code));
     }
     Authenticator* auth = server_->options().authenticator;
-    if (route_ == nullptr || auth == nullptr || route_->options.is_public) return Run();
+    if (auth == nullptr || route_->options.is_public) return then();
     Status error;
     switch (auth->AuthenticateFast(request_, &error)) {
       case Authenticator::Result::kAuthenticated:
-        return Run();
+        return then();
       case Authenticator::Result::kRejected:
-        return Respond(Unauthenticated(error), false);
+        return refuse(Unauthenticated(error));
       case Authenticator::Result::kNeedsBlocking:
         break;
     }
-    server_->workers().Post([self = shared_from_this(), auth] {
+    server_->workers().Post([self = shared_from_this(), auth, before_body, then] {
       Status checked = auth->AuthenticateBlocking(self->request_);
-      net::post(self->socket_.get_executor(), [self, checked]() {
-        if (!checked.ok()) return self->Respond(Unauthenticated(checked), false);
-        self->Run();
+      net::post(self->socket_.get_executor(), [self, checked, before_body, then]() {
+        if (checked.ok()) return then();
+        if (before_body) self->MarkBodyUnread();
+        self->Respond(Unauthenticated(checked), before_body);
       });
     });
   }
@@ -522,7 +563,11 @@ class Session : public std::enable_shared_from_this<Session> {
       // dispatch, not post: a handler that answers at once (a bad request, or
       // a write the idle store committed inline) answers on this strand
       // without queueing, which would wake the other IO thread for it.
-      Responder respond = [self](HttpResponse response) {
+      // Set by the first answer: a handler that answers and then throws
+      // must not get a second response written over the first.
+      auto answered = std::make_shared<std::atomic<bool>>(false);
+      Responder respond = [self, answered](HttpResponse response) {
+        if (answered->exchange(true)) return;
         net::dispatch(self->socket_.get_executor(),
                       [self, response = std::move(response)]() mutable {
                         self->Respond(std::move(response), false);
@@ -533,7 +578,9 @@ class Session : public std::enable_shared_from_this<Session> {
       } catch (...) {
         // Handlers must not throw; if one does before answering, answer for it.
         LogError("async handler threw", {{"route", route_->pattern}});
-        Respond(ErrorResponse(500, "Internal error in " + route_->pattern), true);
+        if (!answered->exchange(true)) {
+          Respond(ErrorResponse(500, "Internal error in " + route_->pattern), true);
+        }
       }
       return;
     }
@@ -724,6 +771,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // When the pending read or write times out (monotonic ns; 0 = none). Set
   // on the strand, read by the sweep on any thread.
   std::atomic<int64_t> deadline_ns_{0};
+  // What the socket delivered and the parser has not consumed yet: a header
+  // (up to max_header_bytes), or framing the parser must see whole before it
+  // moves on (a chunk-size line with its extensions, a trailer section).
+  // Bounded, or one connection streaming a chunk extension without an end
+  // grows it until memory runs out; past the bound the parser fails with
+  // buffer_overflow, a 400. Body bytes are moved out as they are parsed.
+  static constexpr size_t kFramingSlack = 128 * 1024;
   beast::flat_buffer buffer_;
   std::optional<GuardedParser<bhttp::empty_body>> header_parser_;
   std::optional<GuardedParser<bhttp::string_body>> string_parser_;
@@ -737,6 +791,7 @@ class Session : public std::enable_shared_from_this<Session> {
   static constexpr int kLingerSeconds = 5;
   static constexpr uint64_t kMaxLingerBytes = 256ull << 20;
   bool unread_body_ = false;  // We answered before reading the whole body.
+  bool authorized_ = false;   // This request passed the guard and authentication already.
   std::vector<char> linger_buffer_;
   uint64_t lingered_bytes_ = 0;
   int not_found_status_ = 404;

@@ -253,7 +253,9 @@ Status CheckSignedFile(const VersionFiles& versions, registry::RegistryService* 
   std::string refused;
   for (const VersionFiles::Holder& h : holders) {
     ASSIGN_OR_RETURN(int64_t key, registry->ModelKey(h.version.name));
-    std::string relative = path.substr(h.root.size() + 1);
+    // The version's location may be the file itself (a single-file model),
+    // which its manifest names "" (DigestArtifacts: the path below the root).
+    std::string relative = path.size() > h.root.size() ? path.substr(h.root.size() + 1) : "";
     ASSIGN_OR_RETURN(auto problems,
                      signer->VerifyFile(key, h.version.version, relative, local_file));
     if (problems.empty()) return Status::Ok();

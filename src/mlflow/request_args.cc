@@ -82,15 +82,16 @@ bool AllUtf8(const json::Value& root) {
   return true;
 }
 
-// True when no byte of `text` is above 0x7f. Then every string parsed from
-// it is UTF-8: RapidJSON turns \u escapes into UTF-8 and refuses lone
-// surrogates. One OR over the bytes, which the compiler vectorizes: a 150 kB
-// log-batch body costs microseconds, where walking its parsed strings cost
-// 5% of log-batch's throughput.
-bool AllAscii(std::string_view text) {
+// True when every string parsed from `text` is UTF-8 for certain: no byte
+// above 0x7f, and no \u escape (RapidJSON writes a lone low surrogate
+// escape, \udc00, as the invalid bytes ED B0 80). One OR over the bytes,
+// which the compiler vectorizes, and one search: a 150 kB log-batch body
+// costs microseconds, where walking its parsed strings cost 5% of
+// log-batch's throughput.
+bool PlainAscii(std::string_view text) {
   unsigned char seen = 0;
   for (unsigned char c : text) seen |= c;
-  return seen < 0x80;
+  return seen < 0x80 && text.find("\\u") == std::string_view::npos;
 }
 
 // Refuses text that is not UTF-8 anywhere in the arguments, naming the
@@ -190,7 +191,7 @@ StatusOr<RequestArgs> RequestArgs::FromRequest(const http::HttpRequest& request)
     return InvalidArgument("Malformed request body: expected a JSON object, got " + TypeName(doc) +
                            ".");
   }
-  if (!AllAscii(request.body)) RETURN_IF_ERROR(CheckUtf8(doc));
+  if (!PlainAscii(request.body)) RETURN_IF_ERROR(CheckUtf8(doc));
   return args;
 }
 

@@ -368,6 +368,40 @@ Status ValidateArtifactSource(const std::string& source) {
   return Status::Ok();
 }
 
+// `location` with its scheme lower-cased ("MLFLOW-ARTIFACTS:/..." is the same
+// place to every client), so that checks by location see one spelling.
+std::string CanonicalScheme(std::string location) {
+  if (!HasScheme(location)) return location;
+  for (size_t i = 0; i < location.size() && location[i] != ':'; ++i) {
+    location[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(location[i])));
+  }
+  return location;
+}
+
+// When `location` lies in a run's folder of this server's artifact store
+// (mlflow-artifacts:/<experiment>/<run>/artifacts/...), `run_id` must be that
+// run: the gates judge a version by its run's metrics. Other locations
+// (external stores, a logged model's folder) are not checked here.
+Status CheckRunOwnsLocation(SqlSession& db, const std::string& run_id,
+                            const std::string& location) {
+  constexpr std::string_view kScheme = "mlflow-artifacts:/";
+  if (location.rfind(kScheme, 0) != 0) return Status::Ok();
+  std::string_view path(location);
+  path.remove_prefix(kScheme.size());
+  while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  size_t first = path.find('/');
+  if (first == std::string_view::npos) return Status::Ok();
+  std::string_view rest = path.substr(first + 1);
+  std::string owner(rest.substr(0, rest.find('/')));
+  if (owner.empty() || owner == run_id || owner == "models") return Status::Ok();
+  ASSIGN_OR_RETURN(SqlRows rows,
+                   db.Query("SELECT artifact_uri FROM runs WHERE run_uuid = ?", {owner}));
+  if (rows.empty()) return Status::Ok();  // Not a run's folder.
+  return InvalidArgument("run_id '" + run_id + "' is not the run whose artifacts hold source '" +
+                         location + "' (" + owner +
+                         "); leave run_id out or give the source's own run.");
+}
+
 StatusOr<std::string> RunArtifactUri(SqlSession& db, const std::string& run_id) {
   ASSIGN_OR_RETURN(SqlRows rows,
                    db.Query("SELECT artifact_uri FROM runs WHERE run_uuid = ?", {run_id}));
@@ -667,12 +701,15 @@ StatusOr<Promotion> PromotionFacts(SqlSession& db, const std::string& name, int6
   // promoted to it, so that archiving or deleting the incumbent first does
   // not lower the bar. Only moves made under this name or under the same
   // rules count: one made while the model was renamed to a name with weaker
-  // rules (or none) would be a bar the attacker chose.
+  // rules (or none) would be a bar the attacker chose. Moves made under this
+  // name by another model count too: renaming a model away (or deleting it)
+  // and registering a new one under its name must not lower the bar either.
   ASSIGN_OR_RETURN(SqlRows last,
-                   db.Query("SELECT version, run_id FROM model_promotion_history WHERE model_key "
-                            "= ? AND target = ? AND version != ? AND (model_name = ? OR (rules = "
-                            "? AND rules != '')) ORDER BY promotion_id DESC LIMIT 1",
-                            {key, HistoryTarget(target), version, name, rules}));
+                   db.Query("SELECT version, run_id FROM model_promotion_history WHERE target = ? "
+                            "AND ((model_key = ? AND version != ? AND (model_name = ? OR (rules = "
+                            "? AND rules != ''))) OR (model_key != ? AND model_name = ?)) ORDER BY "
+                            "promotion_id DESC LIMIT 1",
+                            {HistoryTarget(target), key, version, name, rules, key, name}));
   if (!last.empty()) {
     p.incumbent = last.Int(0, 0);
     p.incumbent_run = last.Text(0, 1);
@@ -841,10 +878,10 @@ Status RegistryService::DeleteRegisteredModel(const std::string& name) {
       RETURN_IF_ERROR(
           CheckChange(db, rules, Promotion::Kind::kLeave, name, version, target, Caller{}));
     }
-    // The history goes too: SQLite may give a later model the same key.
-    for (const char* table :
-         {"registered_model_aliases", "model_version_tags", "model_versions",
-          "registered_model_tags", "model_promotion_history", "registered_models"}) {
+    // The promotion history stays: a model registered later under this name
+    // is held to the bar it set (see PromotionFacts).
+    for (const char* table : {"registered_model_aliases", "model_version_tags", "model_versions",
+                              "registered_model_tags", "registered_models"}) {
       RETURN_IF_ERROR(
           db.Execute(std::string("DELETE FROM ") + table + " WHERE model_key = ?", {key}).status());
     }
@@ -1007,9 +1044,21 @@ StatusOr<ModelVersion> RegistryService::CreateModelVersion(
     if (model_uri_source) {
       ASSIGN_OR_RETURN(ResolvedModel resolved, Resolve(db, request.source));
       storage_location = resolved.artifact_uri;
+      // The files' run is the run the gates judge: a different run_id
+      // would have them judge a better run than the one that made the files.
+      if (!run_id.empty() && !resolved.run_id.empty() && run_id != resolved.run_id) {
+        return InvalidArgument("run_id '" + run_id + "' is not the run of source '" +
+                               request.source + "' (" + resolved.run_id +
+                               "); leave run_id out or give the source's own run.");
+      }
       if (run_id.empty()) run_id = resolved.run_id;
       if (model_id.empty()) model_id = resolved.model_id;
+      // runs:/<id>/./model must not name the files under another spelling,
+      // which the checks on registered files match by location.
+      if (HasScheme(storage_location)) RETURN_IF_ERROR(ValidateArtifactSource(storage_location));
     }
+    storage_location = CanonicalScheme(storage_location);
+    if (!run_id.empty()) RETURN_IF_ERROR(CheckRunOwnsLocation(db, run_id, storage_location));
     if (!model_id.empty()) {
       ASSIGN_OR_RETURN(LoggedModelLocation model, FindLoggedModel(db, model_id));
       if (run_id.empty()) run_id = model.source_run_id;

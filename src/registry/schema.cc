@@ -71,8 +71,9 @@ CREATE TABLE registered_model_aliases (
 // as policies match aliases whatever their case. model_name and rules (the
 // fingerprint of the policy that guarded the move, '' if none) say under
 // which name and rules the move was made: a move made under another name's
-// weaker rules must not become the baseline (see PromotionFacts). Rows go
-// with their model.
+// weaker rules must not become the baseline (see PromotionFacts). Rows
+// outlive their model: its name's bar stays (a later model under the name
+// is held to it).
 constexpr char kPromotionHistory[] = R"sql(
 CREATE TABLE model_promotion_history (
   promotion_id {AUTO_PK},

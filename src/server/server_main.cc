@@ -275,13 +275,20 @@ int RunServer(const ServerConfig& config) {
   options.max_connections = config.max_connections;
   options.max_connections_per_address = config.max_connections_per_address;
   // Longest first: a folder inside the data dir keeps its own name.
-  for (const auto& [dir, shown] : {std::pair{config.EffectivePoliciesDir(), "<policies>"},
-                                   std::pair{config.EffectiveKeysDir(), "<keys>"},
-                                   std::pair{config.EffectiveArtifactsUri().starts_with("file://")
-                                                 ? config.EffectiveArtifactsUri().substr(7)
-                                                 : std::string(),
-                                             "<artifacts>"},
-                                   std::pair{config.data_dir, "<data-dir>"}}) {
+  for (const auto& [dir, shown] :
+       {std::pair{config.EffectivePoliciesDir(), "<policies>"},
+        std::pair{config.EffectiveKeysDir(), "<keys>"},
+        std::pair{config.EffectiveArtifactsUri().starts_with("file://")
+                      ? config.EffectiveArtifactsUri().substr(7)
+                      : std::string(),
+                  "<artifacts>"},
+        std::pair{*training_data_root, "<training-data-root>"},
+        std::pair{
+            config.EffectiveStoreUri().starts_with("sqlite:///")
+                ? std::filesystem::path(config.EffectiveStoreUri().substr(9)).parent_path().string()
+                : std::string(),
+            "<store-dir>"},
+        std::pair{config.data_dir, "<data-dir>"}}) {
     if (dir.empty()) continue;
     std::error_code path_ec;
     std::string spelled = std::filesystem::absolute(dir, path_ec).lexically_normal().string();

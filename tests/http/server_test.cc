@@ -31,6 +31,7 @@
 #include <gtest/gtest.h>
 
 #include "core/env.h"
+#include "http/authenticator.h"
 #include "http/http_types.h"
 #include "http/request_guard.h"
 #include "http/router.h"
@@ -1078,6 +1079,68 @@ TEST_F(ServerTest, ErrorAnswersHaveTheServersPathsRedacted) {
   EXPECT_EQ(r->body, "{\"path\":\"/srv/cairn-data/x\"}");
 }
 
+// Accepts "Bearer ok" at once and "Basic ..." after the blocking path (as
+// password checks go), refuses anything else.
+class TokenAuthenticator : public Authenticator {
+ public:
+  Result AuthenticateFast(HttpRequest& request, Status* error) override {
+    if (request.Header("authorization") == "Bearer ok") return Result::kAuthenticated;
+    if (request.Header("authorization").starts_with("Basic ")) return Result::kNeedsBlocking;
+    *error = Unauthenticated("no credentials");
+    return Result::kRejected;
+  }
+  Status AuthenticateBlocking(HttpRequest& request) override {
+    return request.Header("authorization") == "Basic b2s6b2s=" ? Status::Ok()
+                                                               : Unauthenticated("bad password");
+  }
+};
+
+// Review finding: an upload was stored in full before its sender was
+// authenticated, so anyone could fill the spool folder with 64 GiB bodies.
+TEST_F(ServerTest, UploadsAreRefusedBeforeTheirBodyIsRead) {
+  TokenAuthenticator authenticator;
+  ServerOptions options = DefaultOptions();
+  options.authenticator = &authenticator;
+  Start(options);
+  for (std::string credentials : {"", "Authorization: Basic bm86bm8=\r\n"}) {
+    Client client(port());
+    ASSERT_TRUE(client.Send("PUT /upload/x HTTP/1.1\r\nHost: x\r\n" + credentials +
+                            "Content-Length: 1000000\r\nExpect: 100-continue\r\n\r\n"));
+    std::optional<Response> r = client.Read();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 401) << credentials;  // Not 100: the body is never asked for.
+    EXPECT_TRUE(client.WaitForClose());
+  }
+  EXPECT_FALSE(upload().seen);
+  EXPECT_TRUE(fs::is_empty(spool_.path()));
+  // The right credentials, fast or blocking, upload as before.
+  for (std::string credentials :
+       {"Authorization: Bearer ok\r\n", "Authorization: Basic b2s6b2s=\r\n"}) {
+    std::optional<Response> r = Fetch("PUT /upload/x HTTP/1.1\r\nHost: x\r\n" + credentials +
+                                      "Content-Length: 3\r\n\r\nabc");
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 200) << credentials;
+  }
+}
+
+// Review finding: chunk-size lines and trailers were buffered without bound.
+TEST_F(ServerTest, EndlessChunkFramingIs400NotUnboundedMemory) {
+  ServerOptions options = DefaultOptions();
+  options.max_header_bytes = 4096;
+  Start(options);
+  Client client(port());
+  ASSERT_TRUE(
+      client.Send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;ext="));
+  std::string extension(64 * 1024, 'e');
+  for (int i = 0; i < 8 && client.Send(extension); ++i) {
+  }
+  std::optional<Response> r = client.Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_THAT(r->body, HasSubstr("framing"));
+  EXPECT_TRUE(client.WaitForClose());
+}
+
 class GuardedServerTest : public ServerTest {
  protected:
   void StartGuarded(std::vector<std::string> origins = {}) {
@@ -1175,7 +1238,18 @@ TEST(RequestGuard, WildcardsAndDefaults) {
   EXPECT_TRUE(WildcardMatch("a*b*c", "aXXbYYc"));
   EXPECT_FALSE(WildcardMatch("a*b*c", "aXXbYY"));
   EXPECT_TRUE(WildcardMatch("[::1]:*", "[::1]:5000"));
-  std::vector<std::string> hosts = DefaultAllowedHosts("cairn.internal");
+  // Addresses are parsed, never matched as text.
+  EXPECT_TRUE(IsDefaultAllowedHost("10.1.2.3:5000", "127.0.0.1"));
+  EXPECT_TRUE(IsDefaultAllowedHost("172.31.255.1", "127.0.0.1"));
+  EXPECT_TRUE(IsDefaultAllowedHost("[fd12::1]:80", "127.0.0.1"));
+  EXPECT_TRUE(IsDefaultAllowedHost("127.0.0.2", "127.0.0.1"));
+  EXPECT_FALSE(IsDefaultAllowedHost("10.attacker.example:5000", "127.0.0.1"));
+  EXPECT_FALSE(IsDefaultAllowedHost("192.168.attacker.example", "127.0.0.1"));
+  EXPECT_FALSE(IsDefaultAllowedHost("172.32.0.1", "127.0.0.1"));
+  EXPECT_FALSE(IsDefaultAllowedHost("8.8.8.8", "127.0.0.1"));
+  EXPECT_FALSE(IsDefaultAllowedHost("[2001:db8::1]", "127.0.0.1"));
+  EXPECT_TRUE(IsDefaultAllowedHost("[2001:db8::1]:5000", "2001:db8::1"));
+  EXPECT_FALSE(IsDefaultAllowedHost("anything", "0.0.0.0"));
   RequestGuard guard({.enabled = true}, "cairn.internal");
   HttpRequest request;
   request.method = "GET";

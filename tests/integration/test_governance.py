@@ -273,6 +273,53 @@ def test_archiving_the_incumbent_does_not_lower_the_bar(governed):
     assert stage_of(governed, model, 2) == "None"
 
 
+def test_renaming_the_model_away_does_not_lower_the_bar(governed):
+    """Review finding: archive the incumbent, rename the model away, register a worse
+    version under the old name in a new model: its gate found no incumbent."""
+    model = f"recr-{uuid.uuid4().hex[:8]}"
+    seed(governed, model, [(0.40, 0.85)])
+    policy(governed, model, approvals=0)
+    ok(mlflow_post("ed", governed, "/model-versions/transition-stage",
+                   {"name": model, "version": "1", "stage": "Production"}))
+    ok(mlflow_post("ed", governed, "/model-versions/transition-stage",
+                   {"name": model, "version": "1", "stage": "Archived"}))
+    ok(mlflow_post("ed", governed, "/registered-models/rename",
+                   {"name": model, "new_name": model + "-old"}))
+    seed(governed, model, [(0.41, 0.90)])
+    again = mlflow_post("ed", governed, "/model-versions/transition-stage",
+                        {"name": model, "version": "1", "stage": "Production"})
+    assert again.status_code == 403, again.text
+    assert "last promoted 0.4" in again.json()["message"], again.text
+    assert stage_of(governed, model, 1) == "None"
+
+
+def test_a_version_is_judged_by_the_run_that_made_its_files(governed):
+    """Review finding: a version from a weak run, registered with the run_id of a strong
+    one, passed the gates on the strong run's metrics."""
+    model = f"judge-{uuid.uuid4().hex[:8]}"
+    ed = as_user("ed")
+    url = governed.url + API
+    eid = ok(ed.post(url + "/experiments/create", json={"name": f"gov-{uuid.uuid4().hex}"}))["experiment_id"]
+    ok(ed.post(url + "/registered-models/create", json={"name": model}))
+    weak, strong = (ok(ed.post(url + "/runs/create", json={"experiment_id": eid}))["run"]["info"]
+                    for _ in range(2))
+    for source in (f"runs:/{weak['run_id']}/model", weak["artifact_uri"] + "/model"):
+        r = ed.post(url + "/model-versions/create",
+                    json={"name": model, "source": source, "run_id": strong["run_id"]})
+        assert r.status_code == 400 and "is not the run" in r.json()["message"], (source, r.text)
+    # Another spelling of the same files is refused too (the checks match locations).
+    r = ed.post(url + "/model-versions/create",
+                json={"name": model, "source": f"runs:/{weak['run_id']}/./model"})
+    assert r.status_code == 400, r.text
+    scheme, rest = weak["artifact_uri"].split(":", 1)
+    created = ok(ed.post(url + "/model-versions/create",
+                         json={"name": model, "source": scheme.upper() + ":" + rest + "/model"}))
+    version = created["model_version"]["version"]
+    where = ok(ed.get(url + "/model-versions/get-download-uri",
+                      params={"name": model, "version": version}))["artifact_uri"]
+    assert where == weak["artifact_uri"] + "/model", where
+
+
 def test_moving_a_guarded_stage_or_alias_away_needs_approvals(governed):
     model = f"away-{uuid.uuid4().hex[:8]}"
     seed(governed, model, [(0.40, 0.85), (0.30, 0.90)])

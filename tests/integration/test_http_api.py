@@ -1105,6 +1105,8 @@ def test_invalid_utf8_is_refused_naming_the_field(http, server):
         ("runs/log-batch", b'{"run_id": "' + rid + b'", "params": [{"key": "p\xfe", "value": "1"}]}',
          "params[0].key"),
         ("registered-models/create", b'{"name": "model-\xc0\xaf"}', "name"),
+        # All ASCII, but the escape of a lone low surrogate decodes to invalid UTF-8.
+        ("experiments/create", b'{"name": "bad-\\udc00-name"}', "name"),
     ]
     for endpoint, raw, field in cases:
         body = mlflow_error(raw_post(http, server, endpoint, raw), 400, "INVALID_PARAMETER_VALUE")

@@ -129,6 +129,10 @@ def test_dns_rebinding_hosts_are_refused(server):
     assert r.status_code == 403, r.text
     assert r.json()["error_code"] == "PERMISSION_DENIED"
     assert "DNS rebinding" in r.json()["message"] and "--allowed-hosts" in r.json()["message"]
+    # A name that starts like a private address is a name (review finding).
+    r = requests.get(server.url + API + "/experiments/search", params={"max_results": 1},
+                     headers={"Host": "10.attacker.example:5000"}, timeout=10)
+    assert r.status_code == 403, r.text
     ok = requests.get(server.url + API + "/experiments/search", params={"max_results": 1},
                       headers={"Host": "localhost:5000"}, timeout=10)
     assert ok.status_code == 200, ok.text
