@@ -9,6 +9,7 @@
 #include <string>
 
 #include "artifacts/local/local_artifact_store.h"
+#include "audit/audit_log.h"
 #include "core/env.h"
 #include "http/router.h"
 #include "mlflow/routes.h"
@@ -34,11 +35,13 @@ struct Fixture {
     model_registry =
         std::make_unique<cairn::registry::RegistryService>(store.get(), cairn::Env::Default());
     if (!model_registry->Init().ok()) std::abort();
+    audit = std::make_unique<cairn::audit::AuditLog>(store.get(), cairn::Env::Default());
+    if (!audit->Init().ok()) std::abort();
     cairn::mlflow::Surface surface{router};
     cairn::mlflow::RegisterTrackingRoutes(surface, *tracking);
     cairn::mlflow::RegisterLoggedModelRoutes(surface, *logged_models);
     cairn::mlflow::RegisterArtifactRoutes(surface, *artifacts, *tracking, *logged_models,
-                                          {store.get(), model_registry.get(), nullptr});
+                                          {audit.get(), model_registry.get(), nullptr});
     // Last, so the seeds' route bytes (the first byte picks a route) stay valid.
     cairn::mlflow::RegisterRegistryRoutes(surface, *model_registry);
     for (const cairn::http::Route* route : router.routes()) {
@@ -53,6 +56,7 @@ struct Fixture {
   std::unique_ptr<cairn::tracking::TrackingService> tracking;
   std::unique_ptr<cairn::tracking::LoggedModelService> logged_models;
   std::unique_ptr<cairn::registry::RegistryService> model_registry;
+  std::unique_ptr<cairn::audit::AuditLog> audit;
   std::vector<const cairn::http::Route*> routes;
 };
 

@@ -53,12 +53,7 @@ Status RequireModel(auth::AccessPolicy* access, const HttpRequest& request,
 // Records the request in the audit log with the change it makes.
 std::shared_ptr<const store::WriteContext> Audited(const HttpRequest& request,
                                                    const std::string& model) {
-  auto context = std::make_shared<store::WriteContext>();
-  context->user = request.user;
-  context->action = request.method + " " + request.path;
-  context->target = "registered_model " + model;
-  context->request = audit::BoundedRequest(request.body);
-  return context;
+  return mlflow::RequestAuditContext(request, "registered_model " + model, request.body);
 }
 
 void WritePromotion(json::Writer& w, const governance::PromotionRequest& q,

@@ -14,13 +14,19 @@ bool HasControlCharacter(std::string_view text) {
   return false;
 }
 
+namespace {
+
+// True when `inner` lies below the folder `outer` (not `outer` itself).
+bool IsBelow(const std::string& inner, const std::string& outer) {
+  if (outer == "/") return inner.size() > 1 && inner.front() == '/';
+  return inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
+         inner[outer.size()] == '/';
+}
+
+}  // namespace
+
 bool PathsOverlap(const std::string& a, const std::string& b) {
-  auto within = [](const std::string& inner, const std::string& outer) {
-    return inner == outer || outer == "/" ||
-           (inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
-            inner[outer.size()] == '/');
-  };
-  return within(a, b) || within(b, a);
+  return a == b || IsBelow(a, b) || IsBelow(b, a);
 }
 
 std::string StripRoot(std::string text, const std::string& root) {
@@ -62,9 +68,7 @@ StatusOr<std::string> ResolveUnderRoot(const std::string& root, std::string_view
                         "(--training-data-root); give a path under it";
   if (ec) return PermissionDenied(outside);
   std::string real = resolved.string();
-  if (real == root || !PathsOverlap(real, root) || real.size() <= root.size()) {
-    return PermissionDenied(outside);
-  }
+  if (!IsBelow(real, root)) return PermissionDenied(outside);
   std::string relative = real.substr(root == "/" ? 1 : root.size() + 1);
   fs::file_status status = fs::status(resolved, ec);
   if (use == PathUse::kRead) {

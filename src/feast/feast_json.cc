@@ -1,6 +1,7 @@
 #include "feast/feast_json.h"
 
 #include "auth/http_authenticator.h"
+#include "mlflow/access.h"
 
 namespace cairn::feast {
 namespace {
@@ -120,12 +121,7 @@ Status RequireEditor(auth::AccessPolicy* access, const http::HttpRequest& reques
 }
 
 Status AuditWrite(audit::AuditLog* audit, const http::HttpRequest& request, std::string target) {
-  store::WriteContext entry;
-  entry.user = request.user;
-  entry.action = request.method + " " + request.path;
-  entry.target = std::move(target);
-  entry.request = audit::BoundedRequest(request.body);
-  return audit->Append(entry);
+  return audit->Append(*mlflow::RequestAuditContext(request, std::move(target), request.body));
 }
 
 }  // namespace cairn::feast

@@ -25,7 +25,7 @@
 // it, or absolute inside it; symlinks and ".." resolved as the OS would, so
 // nothing leads out). A path outside is refused the same way whether or not
 // it exists, and answers show paths relative to DIR. The server refuses a
-// root that overlaps its data, policies, keys or artifacts folders, so no
+// root that overlaps its data, store, policies, keys or artifacts folders, so no
 // request can overwrite the server's own state. Outputs are written to a
 // fresh file renamed into place (never through a symlink), and audited.
 // Reading or writing server-side files needs the editor role (with users);

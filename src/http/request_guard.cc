@@ -2,21 +2,16 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <algorithm>
 
-#include <cctype>
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+
+#include "core/strings.h"
 
 namespace cairn::http {
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -32,10 +27,10 @@ bool IsStateChanging(std::string_view method) {
 std::string HostName(std::string_view authority) {
   if (!authority.empty() && authority.front() == '[') {
     size_t close = authority.find(']');
-    return Lower(
+    return AsciiLower(
         authority.substr(0, close == std::string_view::npos ? authority.size() : close + 1));
   }
-  return Lower(authority.substr(0, authority.find(':')));
+  return AsciiLower(authority.substr(0, authority.find(':')));
 }
 
 bool IsLoopbackName(std::string_view host) {
@@ -44,6 +39,30 @@ bool IsLoopbackName(std::string_view host) {
 
 bool IsWildcardBind(std::string_view host) {
   return host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]";
+}
+
+// The host part of a Host header, lower-cased, without brackets or port.
+std::string BareHost(std::string_view host) {
+  std::string name = HostName(host);
+  if (name.size() >= 2 && name.front() == '[' && name.back() == ']') {
+    name = name.substr(1, name.size() - 2);
+  }
+  return name;
+}
+
+bool IsLocalOrPrivateAddress(const std::string& text) {
+  in_addr v4{};
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+    uint32_t a = ntohl(v4.s_addr);
+    return (a >> 24) == 127 || (a >> 24) == 10 || (a >> 20) == (172u << 4 | 1) ||
+           (a >> 16) == (192u << 8 | 168) || a == 0;
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+    static const in6_addr kLoopback = IN6ADDR_LOOPBACK_INIT;
+    return std::memcmp(&v6, &kLoopback, sizeof(v6)) == 0 || (v6.s6_addr[0] & 0xfe) == 0xfc;
+  }
+  return false;
 }
 
 }  // namespace
@@ -82,34 +101,6 @@ std::vector<std::string> SplitCommaList(std::string_view text) {
   return out;
 }
 
-namespace {
-
-// The host part of a Host header, lower-cased, without brackets or port.
-std::string BareHost(std::string_view host) {
-  std::string name = HostName(host);
-  if (name.size() >= 2 && name.front() == '[' && name.back() == ']') {
-    name = name.substr(1, name.size() - 2);
-  }
-  return name;
-}
-
-bool IsLocalOrPrivateAddress(const std::string& text) {
-  in_addr v4{};
-  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
-    uint32_t a = ntohl(v4.s_addr);
-    return (a >> 24) == 127 || (a >> 24) == 10 || (a >> 20) == (172u << 4 | 1) ||
-           (a >> 16) == (192u << 8 | 168) || a == 0;
-  }
-  in6_addr v6{};
-  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
-    static const in6_addr kLoopback = IN6ADDR_LOOPBACK_INIT;
-    return std::memcmp(&v6, &kLoopback, sizeof(v6)) == 0 || (v6.s6_addr[0] & 0xfe) == 0xfc;
-  }
-  return false;
-}
-
-}  // namespace
-
 bool IsDefaultAllowedHost(std::string_view host, std::string_view bound_host) {
   std::string name = BareHost(host);
   if (name.empty()) return false;
@@ -117,12 +108,12 @@ bool IsDefaultAllowedHost(std::string_view host, std::string_view bound_host) {
   if (IsWildcardBind(bound_host)) return false;
   // --host is an address or a name, an IPv6 address without brackets.
   bool bare_v6 = bound_host.find(':') != bound_host.rfind(':') && bound_host.front() != '[';
-  return name == (bare_v6 ? Lower(bound_host) : BareHost(bound_host));
+  return name == (bare_v6 ? AsciiLower(bound_host) : BareHost(bound_host));
 }
 
 RequestGuard::RequestGuard(RequestGuardOptions options, std::string_view bound_host)
     : options_(std::move(options)), bound_host_(bound_host) {
-  for (std::string& host : options_.allowed_hosts) host = Lower(host);
+  for (std::string& host : options_.allowed_hosts) host = AsciiLower(host);
   if (options_.x_frame_options != "NONE") x_frame_options_ = options_.x_frame_options;
   if (!options_.enabled) x_frame_options_.clear();
 }
@@ -130,7 +121,7 @@ RequestGuard::RequestGuard(RequestGuardOptions options, std::string_view bound_h
 bool RequestGuard::HostAllowed(std::string_view host) const {
   if (host.empty()) return false;
   if (options_.allowed_hosts.empty()) return IsDefaultAllowedHost(host, bound_host_);
-  std::string lower = Lower(host);
+  std::string lower = AsciiLower(host);
   return std::any_of(options_.allowed_hosts.begin(), options_.allowed_hosts.end(),
                      [&](const std::string& pattern) { return WildcardMatch(pattern, lower); });
 }
@@ -143,11 +134,11 @@ bool RequestGuard::OriginAllowed(std::string_view origin, std::string_view host)
   if (IsLoopbackName(HostName(authority))) return true;
   // The server's own pages (a UI served from here) post to it same-origin;
   // the Host they name has passed HostAllowed already.
-  if (Lower(authority) == Lower(host)) return true;
-  std::string lower_origin = Lower(origin);
+  if (EqualsIgnoreCase(authority, host)) return true;
+  std::string lower_origin = AsciiLower(origin);
   return std::any_of(options_.cors_allowed_origins.begin(), options_.cors_allowed_origins.end(),
                      [&](const std::string& pattern) {
-                       return pattern == "*" || WildcardMatch(Lower(pattern), lower_origin);
+                       return pattern == "*" || WildcardMatch(AsciiLower(pattern), lower_origin);
                      });
 }
 
@@ -172,7 +163,7 @@ std::optional<Refusal> RequestGuard::Check(const HttpRequest& request, bool json
   if (!json_body) return std::nullopt;
   std::string_view content_type = request.Header("content-type");
   if (content_type.empty() && request.body_size == 0) return std::nullopt;
-  std::string media = Lower(Trim(content_type.substr(0, content_type.find(';'))));
+  std::string media = AsciiLower(Trim(content_type.substr(0, content_type.find(';'))));
   bool is_json = media == "application/json" ||
                  (media.size() > 5 && media.compare(media.size() - 5, 5, "+json") == 0);
   if (!is_json) {

@@ -29,6 +29,7 @@
 
 #include "core/env.h"
 #include "core/log.h"
+#include "core/strings.h"
 #include "core/thread_pool.h"
 #include "http/request_guard.h"
 
@@ -69,12 +70,6 @@ HttpResponse ErrorResponse(int status, std::string_view message, std::string_vie
   AppendJsonEscaped(message, &body);
   body += "\"}";
   return HttpResponse::Json(status, std::move(body));
-}
-
-std::string LowerCase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // Limits on single header fields and their number. Beast stores a field's
@@ -126,7 +121,7 @@ class GuardedParser : public bhttp::request_parser<Body> {
                         " bytes.");
     }
     if (name == bhttp::field::transfer_encoding) {
-      std::string coding = LowerCase(value);
+      std::string coding = AsciiLower(value);
       coding.erase(0, coding.find_first_not_of(" \t"));
       coding.erase(coding.find_last_not_of(" \t") + 1);
       std::string shown(value.substr(0, 100));
@@ -262,8 +257,6 @@ class Session : public std::enable_shared_from_this<Session> {
         buffer_(static_cast<size_t>(server->options().max_header_bytes) + kFramingSlack),
         remote_address_(std::move(remote_address)) {}
 
-  const std::string& remote_address() const { return remote_address_; }
-
   ~Session() {
     RemoveSpoolFile();
     server_->RemoveSession(this, remote_address_);
@@ -346,7 +339,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (qmark != std::string_view::npos) request_.query = std::string(target.substr(qmark + 1));
     PercentDecode(raw_path, &request_.path, /*plus_is_space=*/false);
     for (const auto& field : header) {
-      request_.headers.emplace_back(LowerCase(field.name_string()), std::string(field.value()));
+      request_.headers.emplace_back(AsciiLower(field.name_string()), std::string(field.value()));
     }
 
     Router::Match match = server_->router().Find(request_.method, request_.path);
@@ -385,7 +378,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ContinueToBody(bool spool, uint64_t limit) {
-    if (LowerCase(request_.Header("expect")) == "100-continue") {
+    if (ExpectsContinue()) {
       continue_response_.emplace(bhttp::status::continue_, header_parser_->get().version());
       bhttp::async_write(socket_, *continue_response_,
                          [self = shared_from_this(), spool, limit](beast::error_code ec2, size_t) {
@@ -440,7 +433,6 @@ class Session : public std::enable_shared_from_this<Session> {
       return Respond(ErrorResponse(413, "Request body exceeds the server limit."), true);
     }
     if (IsParseError(ec)) {
-      unread_body_ = true;
       return RefuseFraming(ec, file_parser_ ? file_parser_->problem() : string_parser_->problem());
     }
     if (ec) return Close();
@@ -492,7 +484,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // close (see LingerAndClose). Not when it waits for a 100 Continue it
   // never got: then no body comes.
   void MarkBodyUnread() {
-    if (LowerCase(request_.Header("expect")) != "100-continue") unread_body_ = true;
+    if (!ExpectsContinue()) unread_body_ = true;
+  }
+
+  bool ExpectsContinue() const {
+    return EqualsIgnoreCase(request_.Header("expect"), "100-continue");
   }
 
   // Runs the request guard, then authentication, then `then` on the strand.

@@ -103,15 +103,25 @@ Status CheckAccess(const Surface& surface, const RouteAccess& rule, const Reques
   return Status::Ok();
 }
 
+std::shared_ptr<store::WriteContext> RequestAuditContext(const http::HttpRequest& request,
+                                                         std::string target,
+                                                         std::string_view details) {
+  auto context = std::make_shared<store::WriteContext>();
+  context->user = request.user;
+  context->action = request.method + " " + request.path;
+  context->target = std::move(target);
+  context->request = audit::BoundedRequest(details);
+  return context;
+}
+
 std::shared_ptr<const store::WriteContext> AuditContext(const RouteAccess& rule,
                                                         const RequestArgs& args,
                                                         const http::HttpRequest& request) {
   bool changes = request.method != "GET" &&
                  (rule.kind == RouteAccess::Kind::kRole || rule.level >= Level::kEdit);
   if (!changes) return nullptr;
-  auto context = std::make_shared<store::WriteContext>();
-  context->user = request.user;
-  context->action = request.method + " " + request.path;
+  auto context =
+      RequestAuditContext(request, "", request.method == "GET" ? request.query : request.body);
   std::string id;
   switch (rule.kind) {
     case RouteAccess::Kind::kRun:
@@ -136,7 +146,6 @@ std::shared_ptr<const store::WriteContext> AuditContext(const RouteAccess& rule,
       context->target = args.StringOr("name", "").value_or("");
       break;
   }
-  context->request = audit::BoundedRequest(request.method == "GET" ? request.query : request.body);
   return context;
 }
 

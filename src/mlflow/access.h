@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "auth/access_policy.h"
@@ -64,6 +65,14 @@ struct Surface {
 // the policy; the argument errors a handler would give for a missing id.
 Status CheckAccess(const Surface& surface, const RouteAccess& rule, const RequestArgs& args,
                    const http::HttpRequest& request);
+
+// The audit entry for `request`, which changes `target` (e.g. "artifact
+// 1/<run>/artifacts/model.pkl"): who sent it, its method and path, and
+// `details` (bounded: the body, or what stands for it). Every surface's
+// entries start from it.
+std::shared_ptr<store::WriteContext> RequestAuditContext(const http::HttpRequest& request,
+                                                         std::string target,
+                                                         std::string_view details);
 
 // The audit context for a request that changes something (any method but
 // GET, under a rule of edit or more, or a role): who, what, which resource

@@ -275,22 +275,13 @@ Status CheckSignedFile(const VersionFiles& versions, registry::RegistryService* 
 // Records an artifact change in the audit log before it is applied (the
 // store calls this at its point of no return). Files live outside the
 // database, so the entry cannot share their change's transaction; it is
-// committed first instead, so no change happens without its entry (a change
-// that then fails leaves an entry for an attempt). The entry is written by
-// the store's WriteObserver for an otherwise empty write, as every audited
-// change is.
-artifacts::BeforeChange AuditArtifactChange(store::MetadataStore* changes,
-                                            const HttpRequest& request, const std::string& path,
-                                            const std::string& details) {
-  auto context = std::make_shared<store::WriteContext>();
-  context->user = request.user;
-  context->action = request.method + " " + request.path;
-  context->target = "artifact " + path;
-  context->request = audit::BoundedRequest(details);
-  return [changes, context]() {
-    store::ScopedWriteContext audited(context);
-    return changes->Write([](store::SqlSession&) { return Status::Ok(); });
-  };
+// committed first instead (AuditLog::Append), so no change happens without
+// its entry (a change that then fails leaves an entry for an attempt).
+artifacts::BeforeChange AuditArtifactChange(audit::AuditLog* audit, const HttpRequest& request,
+                                            const std::string& path, const std::string& details) {
+  std::shared_ptr<const store::WriteContext> context =
+      RequestAuditContext(request, "artifact " + path, details);
+  return [audit, context]() { return audit->Append(*context); };
 }
 
 struct Upload {
@@ -355,7 +346,7 @@ void RegisterArtifactRoutes(Surface& surface, artifacts::ArtifactStore& store,
         if (!digest.ok()) return ErrorResponse(digest.status());
         std::string details = ChangeJson(*path, &*digest);
         return Reply(a->PutFile(*path, request.body_file,
-                                AuditArtifactChange(guards.changes, request, *path, details)));
+                                AuditArtifactChange(guards.audit, request, *path, details)));
       },
       spool);
   AddArtifactRoute(surface, "GET", "artifacts/*", auth::Level::kRead,
@@ -387,8 +378,8 @@ void RegisterArtifactRoutes(Surface& surface, artifacts::ArtifactStore& store,
             !mutable_ok.ok()) {
           return ErrorResponse(mutable_ok);
         }
-        return Reply(a->Delete(*path, AuditArtifactChange(guards.changes, request, *path,
-                                                          ChangeJson(*path, nullptr))));
+        return Reply(a->Delete(
+            *path, AuditArtifactChange(guards.audit, request, *path, ChangeJson(*path, nullptr))));
       });
   AddArtifactRoute(surface, "GET", "artifacts", auth::Level::kRead, [a](HttpRequest& request) {
     auto args = RequestArgs::FromRequest(request);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "artifacts/artifact_store.h"
+#include "audit/audit_log.h"
 #include "core/status.h"
 #include "http/router.h"
 #include "mlflow/access.h"
@@ -44,9 +45,8 @@ void RegisterRegistryRoutes(Surface& surface, registry::RegistryService& registr
 
 // What guards the proxied artifacts beyond the caller's grants.
 struct ArtifactGuards {
-  // Uploads and deletes are recorded in the audit log through this store's
-  // WriteObserver. Required.
-  store::MetadataStore* changes = nullptr;
+  // Uploads and deletes are recorded here (AuditLog::Append). Required.
+  audit::AuditLog* audit = nullptr;
   // A registered version's files cannot be replaced or deleted. Required.
   registry::RegistryService* registry = nullptr;
   // With signatures required, a registered version's file is served only if

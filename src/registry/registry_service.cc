@@ -370,12 +370,10 @@ Status ValidateArtifactSource(const std::string& source) {
 
 // `location` with its scheme lower-cased ("MLFLOW-ARTIFACTS:/..." is the same
 // place to every client), so that checks by location see one spelling.
-std::string CanonicalScheme(std::string location) {
+std::string CanonicalScheme(const std::string& location) {
   if (!HasScheme(location)) return location;
-  for (size_t i = 0; i < location.size() && location[i] != ':'; ++i) {
-    location[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(location[i])));
-  }
-  return location;
+  size_t colon = location.find(':');
+  return AsciiLower(std::string_view(location).substr(0, colon)) + location.substr(colon);
 }
 
 // When `location` lies in a run's folder of this server's artifact store

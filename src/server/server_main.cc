@@ -41,6 +41,32 @@ bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
+// A folder holding the server's own state: the setting that names it, its
+// path, and what error answers show instead of the path.
+struct OwnFolder {
+  std::string setting;
+  std::string path;
+  std::string shown;
+};
+
+// The server's own folders, the most specific first (the policies folder is
+// inside the data dir by default, and keeps its own name in answers).
+std::vector<OwnFolder> OwnFolders(const ServerConfig& config) {
+  std::vector<OwnFolder> own = {{"--policies", config.EffectivePoliciesDir(), "<policies>"},
+                                {"--keys", config.EffectiveKeysDir(), "<keys>"}};
+  std::string artifacts = config.EffectiveArtifactsUri();
+  if (artifacts.starts_with("file://")) {
+    own.push_back({"--artifacts", artifacts.substr(7), "<artifacts>"});
+  }
+  std::string store = config.EffectiveStoreUri();
+  if (store.starts_with("sqlite:///")) {
+    own.push_back(
+        {"--store", std::filesystem::path(store.substr(9)).parent_path().string(), "<store-dir>"});
+  }
+  own.push_back({"--data-dir", config.data_dir, "<data-dir>"});
+  return own;
+}
+
 // The training data root, canonical, after checking that no file under it
 // is the server's own state (a training set written over metadata.db or a
 // policy). "" when not configured.
@@ -48,19 +74,15 @@ StatusOr<std::string> TrainingDataRoot(const ServerConfig& config) {
   if (config.training_data_root.empty()) return std::string();
   ASSIGN_OR_RETURN(std::string root,
                    CanonicalRoot(config.training_data_root, "--training-data-root"));
-  std::vector<std::pair<std::string, std::string>> own = {
-      {"--data-dir", config.data_dir},
-      {"--policies", config.EffectivePoliciesDir()},
-      {"--keys", config.EffectiveKeysDir()}};
-  std::string artifacts = config.EffectiveArtifactsUri();
-  if (artifacts.starts_with("file://")) own.emplace_back("--artifacts", artifacts.substr(7));
-  for (const auto& [setting, dir] : own) {
+  std::vector<OwnFolder> own = OwnFolders(config);
+  // The broadest first: an overlap with the data dir is named as such.
+  for (auto it = own.rbegin(); it != own.rend(); ++it) {
     std::error_code ec;
-    std::filesystem::path canonical = std::filesystem::weakly_canonical(dir, ec);
+    std::filesystem::path canonical = std::filesystem::weakly_canonical(it->path, ec);
     if (ec) continue;
     if (PathsOverlap(root, canonical.string())) {
       return InvalidArgument("--training-data-root " + config.training_data_root + " overlaps " +
-                             setting + " " + dir +
+                             it->setting + " " + it->path +
                              ": requests could then read or overwrite the server's own state; "
                              "use a folder of its own for training data");
     }
@@ -197,7 +219,7 @@ int RunServer(const ServerConfig& config) {
   mlflow::RegisterLoggedModelRoutes(surface, logged_models);
   mlflow::RegisterRegistryRoutes(surface, model_registry, &signer);
   mlflow::RegisterArtifactRoutes(surface, **artifact_store, tracking, logged_models,
-                                 {store->get(), &model_registry, &signer});
+                                 {&audit_log, &model_registry, &signer});
   lineage::LineageService lineage(&model_registry, &tracking, &logged_models);
   api::RegisterApiRoutes(surface, &audit_log, &promotions, &lineage);
 
@@ -274,28 +296,18 @@ int RunServer(const ServerConfig& config) {
   options.guard.x_frame_options = config.x_frame_options;
   options.max_connections = config.max_connections;
   options.max_connections_per_address = config.max_connections_per_address;
-  // Longest first: a folder inside the data dir keeps its own name.
-  for (const auto& [dir, shown] :
-       {std::pair{config.EffectivePoliciesDir(), "<policies>"},
-        std::pair{config.EffectiveKeysDir(), "<keys>"},
-        std::pair{config.EffectiveArtifactsUri().starts_with("file://")
-                      ? config.EffectiveArtifactsUri().substr(7)
-                      : std::string(),
-                  "<artifacts>"},
-        std::pair{*training_data_root, "<training-data-root>"},
-        std::pair{
-            config.EffectiveStoreUri().starts_with("sqlite:///")
-                ? std::filesystem::path(config.EffectiveStoreUri().substr(9)).parent_path().string()
-                : std::string(),
-            "<store-dir>"},
-        std::pair{config.data_dir, "<data-dir>"}}) {
-    if (dir.empty()) continue;
+  std::vector<OwnFolder> redacted = OwnFolders(config);
+  redacted.insert(redacted.end() - 1,
+                  {"--training-data-root", *training_data_root, "<training-data-root>"});
+  for (const OwnFolder& folder : redacted) {
+    if (folder.path.empty()) continue;
     std::error_code path_ec;
-    std::string spelled = std::filesystem::absolute(dir, path_ec).lexically_normal().string();
+    std::string spelled =
+        std::filesystem::absolute(folder.path, path_ec).lexically_normal().string();
     while (spelled.size() > 1 && spelled.back() == '/') spelled.pop_back();
-    std::string real = std::filesystem::weakly_canonical(dir, path_ec).string();
+    std::string real = std::filesystem::weakly_canonical(folder.path, path_ec).string();
     for (const std::string& form : {real, spelled}) {
-      if (form.size() > 1) options.redactions.emplace_back(form, shown);
+      if (form.size() > 1) options.redactions.emplace_back(form, folder.shown);
     }
   }
   http::HttpServer server(options, &router, &registry);
