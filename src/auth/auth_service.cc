@@ -398,6 +398,27 @@ Status AuthService::AdmitLogin(std::string_view authorization, std::string_view 
 
 void AuthService::EndLogin() { throttle_.Leave(); }
 
+namespace {
+
+// A user's stored password hash and role; empty strings for no such user.
+struct StoredLogin {
+  std::string hash;
+  std::string role;
+};
+
+StatusOr<StoredLogin> ReadStoredLogin(store::MetadataStore& store, const std::string& user) {
+  StoredLogin login;
+  RETURN_IF_ERROR(store.Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(SqlRows rows,
+                     db.Query("SELECT password_hash, role FROM users WHERE name = ?", {user}));
+    if (!rows.empty()) login = {std::string(rows.Text(0, 0)), std::string(rows.Text(0, 1))};
+    return Status::Ok();
+  }));
+  return login;
+}
+
+}  // namespace
+
 StatusOr<std::optional<Identity>> AuthService::Reconfirm(const std::string& key) {
   IdentityEntry entry;
   {
@@ -409,22 +430,14 @@ StatusOr<std::optional<Identity>> AuthService::Reconfirm(const std::string& key)
     entry = it->second;
   }
   uint64_t generation = generation_.load();
-  std::string role;
-  bool same = false;
-  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
-    ASSIGN_OR_RETURN(SqlRows rows, db.Query("SELECT password_hash, role FROM users WHERE name = ?",
-                                            {entry.identity.user}));
-    same = !rows.empty() && rows.Text(0, 0) == entry.verified_hash;
-    if (same) role = rows.Text(0, 1);
-    return Status::Ok();
-  }));
+  ASSIGN_OR_RETURN(StoredLogin stored, ReadStoredLogin(*store_, entry.identity.user));
   std::lock_guard lock(mu_);
-  if (!same) {
+  if (stored.hash.empty() || stored.hash != entry.verified_hash) {
     // Removed, or a new password: these credentials must be verified anew.
     identities_.erase(key);
     return std::optional<Identity>();
   }
-  ASSIGN_OR_RETURN(entry.identity.role, ParseRole(role));
+  ASSIGN_OR_RETURN(entry.identity.role, ParseRole(stored.role));
   entry.generation = generation;
   entry.loaded_micros = env_->MonotonicNanos() / 1000;
   identities_[key] = entry;
@@ -434,28 +447,18 @@ StatusOr<std::optional<Identity>> AuthService::Reconfirm(const std::string& key)
 StatusOr<std::optional<Identity>> AuthService::VerifyPassword(const std::string& user,
                                                               const std::string& password,
                                                               std::string* matched_hash) {
-  std::string hash;
-  std::string role;
-  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
-    ASSIGN_OR_RETURN(SqlRows rows,
-                     db.Query("SELECT password_hash, role FROM users WHERE name = ?", {user}));
-    if (!rows.empty()) {
-      hash = rows.Text(0, 0);
-      role = rows.Text(0, 1);
-    }
-    return Status::Ok();
-  }));
-  const std::string& against = hash.empty() ? dummy_hash_ : hash;
+  ASSIGN_OR_RETURN(StoredLogin stored, ReadStoredLogin(*store_, user));
+  const std::string& against = stored.hash.empty() ? dummy_hash_ : stored.hash;
   bool matches = false;
   {
     LoginThrottle::HashSlot slot(throttle_);
     matches = crypto_pwhash_str_verify(against.c_str(), password.data(), password.size()) == 0;
   }
-  if (!matches || hash.empty()) return std::optional<Identity>();
+  if (!matches || stored.hash.empty()) return std::optional<Identity>();
   Identity identity;
   identity.user = user;
-  ASSIGN_OR_RETURN(identity.role, ParseRole(role));
-  *matched_hash = std::move(hash);
+  ASSIGN_OR_RETURN(identity.role, ParseRole(stored.role));
+  *matched_hash = std::move(stored.hash);
   return std::optional<Identity>(std::move(identity));
 }
 
