@@ -44,7 +44,9 @@ function(cairn_cc_library)
 endfunction()
 
 # cairn_cc_test(NAME name SRCS ... DEPS ... [LABELS ...])
-# A GoogleTest binary registered with CTest; tests/ mirrors src/.
+# A GoogleTest binary registered with CTest; tests/ mirrors src/. Every one
+# is labelled "unit" (the fast tier: `scripts/test --fast`, `ctest -L unit`)
+# besides any LABELS given.
 function(cairn_cc_test)
   cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS;LABELS" ${ARGN})
   set(target ${ARG_NAME})
@@ -53,9 +55,7 @@ function(cairn_cc_test)
   target_compile_options(${target} PRIVATE ${CAIRN_WARNINGS})
   target_link_libraries(${target} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   add_test(NAME ${target} COMMAND ${target})
-  if(ARG_LABELS)
-    set_tests_properties(${target} PROPERTIES LABELS "${ARG_LABELS}")
-  endif()
+  set_tests_properties(${target} PROPERTIES LABELS "unit;${ARG_LABELS}")
 endfunction()
 
 # cairn_cc_binary(NAME name SRCS ... DEPS ...)

@@ -90,8 +90,12 @@ struct Fixture {
         spooled);
 
     cairn::http::ServerOptions options;
-    options.host = "127.0.0.1";
-    options.port = 0;
+    cairn::http::ListenerOptions& listener = options.listeners.emplace_back();
+    listener.host = "127.0.0.1";
+    listener.port = 0;
+    listener.router = &router;
+    listener.authenticator = &authenticator;
+    listener.guard.enabled = true;
     options.io_threads = 2;
     options.worker_threads = 2;
     options.max_header_bytes = 96 << 10;  // Above the 65,000-byte field limit.
@@ -100,9 +104,7 @@ struct Fixture {
     options.idle_timeout_seconds = 5;
     options.io_timeout_seconds = 5;
     options.spool_dir = spool.string();
-    options.authenticator = &authenticator;
-    options.guard.enabled = true;
-    server = std::make_unique<cairn::http::HttpServer>(options, &router, &registry);
+    server = std::make_unique<cairn::http::HttpServer>(options, &registry);
     if (!server->Start().ok()) std::abort();
   }
 

@@ -53,7 +53,7 @@ Status RequireModel(auth::AccessPolicy* access, const HttpRequest& request,
 // Records the request in the audit log with the change it makes.
 std::shared_ptr<const store::WriteContext> Audited(const HttpRequest& request,
                                                    const std::string& model) {
-  return mlflow::RequestAuditContext(request, "registered_model " + model, request.body);
+  return surface::RequestAuditContext(request, "registered_model " + model, request.body);
 }
 
 void WritePromotion(json::Writer& w, const governance::PromotionRequest& q,
@@ -143,13 +143,14 @@ HttpResponse PromotionResponse(governance::PromotionService* promotions,
 
 }  // namespace
 
-void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
+void RegisterApiRoutes(const surface::Surface& surface, audit::AuditLog* audit,
                        governance::PromotionService* promotions, lineage::LineageService* lineage) {
-  http::Router* router = &surface.router;
+  http::Router* router = &surface.router();
+  surface.ClaimPrefix("/api/cairn/");
   http::RouteOptions options;
   options.access = "role admin";
-  router->Add("GET", "/api/cairn/v1/routes",
-              AdminOnly(surface.access,
+  surface.Add("GET", "/api/cairn/v1/routes",
+              AdminOnly(surface.access(),
                         [router](const mlflow::RequestArgs&) -> StatusOr<HttpResponse> {
                           return mlflow::WriteJson([&](json::Writer& w) {
                             w.Key("routes");
@@ -164,6 +165,12 @@ void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
                               w.Bool(route->options.is_public);
                               w.Key("access");
                               json::WriteString(w, route->options.access);
+                              // Whose error shape its refusals take ("" for
+                              // the listener's default).
+                              w.Key("protocol");
+                              json::WriteString(w, route->options.errors != nullptr
+                                                       ? route->options.errors->protocol()
+                                                       : "");
                               w.EndObject();
                             }
                             w.EndArray();
@@ -171,8 +178,8 @@ void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
                         }),
               options);
 
-  router->Add("GET", "/api/cairn/v1/audit",
-              AdminOnly(surface.access,
+  surface.Add("GET", "/api/cairn/v1/audit",
+              AdminOnly(surface.access(),
                         [audit](const mlflow::RequestArgs& args) -> StatusOr<HttpResponse> {
                           ASSIGN_OR_RETURN(std::optional<int64_t> after, args.OptionalInt("after"));
                           ASSIGN_OR_RETURN(std::optional<int64_t> limit, args.OptionalInt("limit"));
@@ -202,8 +209,8 @@ void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
                         }),
               options);
 
-  router->Add("GET", "/api/cairn/v1/audit/verify",
-              AdminOnly(surface.access,
+  surface.Add("GET", "/api/cairn/v1/audit/verify",
+              AdminOnly(surface.access(),
                         [audit](const mlflow::RequestArgs&) -> StatusOr<HttpResponse> {
                           ASSIGN_OR_RETURN(audit::VerifyReport report, audit->Verify());
                           return mlflow::WriteJson([&](json::Writer& w) {
@@ -218,12 +225,12 @@ void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
                         }),
               options);
 
-  auth::AccessPolicy* access = surface.access;
+  auth::AccessPolicy* access = surface.access();
   http::RouteOptions model_edit, model_read, approver;
   model_edit.access = "registered_model edit";
   model_read.access = "registered_model read";
   approver.access = "role approver, registered_model read";
-  router->Add("POST", "/api/cairn/v1/promotions",
+  surface.Add("POST", "/api/cairn/v1/promotions",
               Handler([access, promotions](const mlflow::RequestArgs& args,
                                            HttpRequest& request) -> StatusOr<HttpResponse> {
                 ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
@@ -243,7 +250,7 @@ void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
                 return PromotionResponse(promotions, q, RunsReadableBy(access, request));
               }),
               model_edit);
-  router->Add("GET", "/api/cairn/v1/promotions",
+  surface.Add("GET", "/api/cairn/v1/promotions",
               Handler([access, promotions](const mlflow::RequestArgs& args,
                                            HttpRequest& request) -> StatusOr<HttpResponse> {
                 ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
@@ -266,7 +273,7 @@ void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
     }
     return id;
   };
-  router->Add(
+  surface.Add(
       "GET", "/api/cairn/v1/promotions/{request_id}",
       Handler([access, promotions, request_id](const mlflow::RequestArgs&,
                                                HttpRequest& request) -> StatusOr<HttpResponse> {
@@ -277,7 +284,7 @@ void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
       }),
       model_read);
   for (bool approve : {true, false}) {
-    router->Add(
+    surface.Add(
         "POST",
         std::string("/api/cairn/v1/promotions/{request_id}/") + (approve ? "approve" : "reject"),
         Handler([access, promotions, request_id, approve](
@@ -297,7 +304,7 @@ void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
         approver);
   }
 
-  router->Add("GET", "/api/cairn/v1/lineage",
+  surface.Add("GET", "/api/cairn/v1/lineage",
               Handler([access, lineage](const mlflow::RequestArgs& args,
                                         HttpRequest& request) -> StatusOr<HttpResponse> {
                 ASSIGN_OR_RETURN(std::string uri, args.RequiredString("uri"));

@@ -24,8 +24,8 @@ namespace cairn::api {
 //        (role approver, model read)
 // GET /api/cairn/v1/lineage?uri=models:/name/3 (model read): the version's
 //   lineage graph, {"root", "nodes": [...], "edges": [...]}.
-// `surface.router`, `audit`, `promotions` and `lineage` must outlive the server.
-void RegisterApiRoutes(mlflow::Surface& surface, audit::AuditLog* audit,
+// `surface.router()`, `audit`, `promotions` and `lineage` must outlive the server.
+void RegisterApiRoutes(const surface::Surface& surface, audit::AuditLog* audit,
                        governance::PromotionService* promotions, lineage::LineageService* lineage);
 
 }  // namespace cairn::api

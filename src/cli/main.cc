@@ -6,6 +6,8 @@
 #include <iostream>
 #include <tuple>
 
+#include "cli/settings_flags.h"
+#include "core/env.h"
 #include "governance/policy.h"
 #include "http/system_routes.h"
 #include "server/features_main.h"
@@ -28,7 +30,7 @@ std::string FindConfigFlag(int argc, char** argv) {
 // `cairn policies check`: every policy file's verdict; exit 1 if any is
 // broken (the server refuses that model's stage and alias changes).
 int CheckPolicies(const std::string& dir) {
-  auto checks = cairn::governance::CheckPolicies(dir);
+  auto checks = cairn::governance::CheckPolicies(cairn::Env::Default(), dir);
   if (!checks.ok() && checks.status().code() == cairn::StatusCode::kNotFound) {
     std::cout << "no policies folder at " << dir << ": no stage or alias is guarded\n";
     return 0;
@@ -71,92 +73,10 @@ int main(int argc, char** argv) {
   CLI::App* server = app.add_subcommand("server", "Run the tracking server (MLflow REST API).");
   server->add_option("--config", config_file, "YAML file with settings (flags and env win)")
       ->envname("CAIRN_CONFIG");
-  server->add_option("--host", config.host, "Address to bind")->envname("CAIRN_HOST");
-  server->add_option("--port", config.port, "Port to listen on")->envname("CAIRN_PORT");
-  server->add_option("--data-dir", config.data_dir, "Folder for embedded state")
-      ->envname("CAIRN_DATA_DIR");
-  server
-      ->add_option("--store", config.store_uri,
-                   "Metadata store URI: sqlite:///path.db or postgresql://user@host/db "
-                   "(default: sqlite in --data-dir)")
-      ->envname("CAIRN_STORE");
-  server
-      ->add_option("--artifacts", config.artifacts_uri,
-                   "Artifact store URI: file:///dir (default: --data-dir/artifacts)")
-      ->envname("CAIRN_ARTIFACTS");
-  server
-      ->add_option("--durability", config.durability,
-                   "full: every acknowledged write is fsynced (default); process: it survives "
-                   "a crash of Cairn but not of the machine, for lower latency")
-      ->check(CLI::IsMember({"full", "process"}))
-      ->envname("CAIRN_DURABILITY");
-  server->add_option("--workers", config.workers, "Handler threads (0 = automatic)")
-      ->envname("CAIRN_WORKERS");
-  server->add_option("--log-level", config.log_level, "debug, info, warn or error")
-      ->envname("CAIRN_LOG_LEVEL");
-  server
-      ->add_option("--policies", config.policies_dir,
-                   "Folder of promotion policies (<model>.yaml, default.yaml); default "
-                   "--data-dir/policies")
-      ->envname("CAIRN_POLICIES");
-  server
-      ->add_option("--keys", config.keys_dir, "Model-signing key folder (default: --data-dir/keys)")
-      ->envname("CAIRN_KEYS");
-  server
-      ->add_option("--online-store", config.online_store_uri,
-                   "Online store: lmdb:///dir or redis://host:port/db (default: LMDB in "
-                   "--data-dir/online)")
-      ->envname("CAIRN_ONLINE_STORE");
-  server
-      ->add_option("--feature-project", config.feature_project,
-                   "Feature project the Feast endpoints serve (default: the only one applied)")
-      ->envname("CAIRN_FEATURE_PROJECT");
-  server
-      ->add_option("--training-set-json-max-cells", config.training_set_json_max_cells,
-                   "Largest training set (rows x columns) answered as JSON by "
-                   "/api/cairn/v1/features/historical; bigger ones need out_path (default "
-                   "20,000,000)")
-      ->envname("CAIRN_TRAINING_SET_JSON_MAX_CELLS");
-  server
-      ->add_option("--training-data-root", config.training_data_root,
-                   "Folder whose files training-set requests may read (entities_path) and "
-                   "write (out_path); default: none, no server-side files")
-      ->envname("CAIRN_TRAINING_DATA_ROOT");
-  server
-      ->add_option("--allowed-hosts", config.allowed_hosts,
-                   "Host header values the server answers, comma-separated, '*' wildcards "
-                   "(default: localhost, loopback and private addresses, and --host)")
-      ->envname("CAIRN_ALLOWED_HOSTS");
-  server
-      ->add_option("--cors-allowed-origins", config.cors_allowed_origins,
-                   "Origins of web applications allowed to change this server, "
-                   "comma-separated, '*' wildcards (localhost origins always are)")
-      ->envname("CAIRN_CORS_ALLOWED_ORIGINS");
-  server
-      ->add_option("--x-frame-options", config.x_frame_options,
-                   "X-Frame-Options sent with every response: SAMEORIGIN (default), DENY or "
-                   "NONE")
-      ->envname("CAIRN_X_FRAME_OPTIONS");
-  server
-      ->add_flag("--disable-security-middleware", config.disable_security_middleware,
-                 "Turn off the Host, Origin and content-type checks and X-Frame-Options")
-      ->envname("CAIRN_DISABLE_SECURITY_MIDDLEWARE");
-  server
-      ->add_option("--max-connections", config.max_connections,
-                   "Open connections at once (default 0: as the descriptor limit allows)")
-      ->envname("CAIRN_MAX_CONNECTIONS");
-  server
-      ->add_option("--max-connections-per-address", config.max_connections_per_address,
-                   "Open connections from one client address (default 512; 0: no limit)")
-      ->envname("CAIRN_MAX_CONNECTIONS_PER_ADDRESS");
-  server
-      ->add_flag("--require-signed-models", config.require_signed_models,
-                 "Refuse to hand out model versions that are unsigned or whose files changed")
-      ->envname("CAIRN_REQUIRE_SIGNED_MODELS");
-  server
-      ->add_flag("--insecure", config.insecure,
-                 "Serve on a non-loopback address although no user exists (no authentication)")
-      ->envname("CAIRN_INSECURE");
+  // Every other flag from the one list of server settings.
+  cairn::config::Settings server_settings;
+  cairn::server::DeclareSettings(&config, &server_settings);
+  cairn::cli::AddSettingFlags(server, server_settings);
 
   // Users, grants and tokens, straight on the metadata store.
   cairn::server::UserCommand user_command;

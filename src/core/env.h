@@ -1,21 +1,92 @@
-// Env: the handle through which domain code reaches the clock and randomness
-// (LevelDB's Env, Envoy's TimeSource). Production code uses Env::Default();
-// tests pass a FakeEnv with simulated time and seeded randomness.
+// Env: the handle through which domain code reaches the clock, randomness,
+// files, sleeping and processes (LevelDB's Env, Envoy's Api and TimeSource).
+// Production code uses Env::Default(); tests pass a FakeEnv (simulated time,
+// seeded randomness), a MemEnv (files in memory, core/mem_env.h) or a
+// FaultInjectionEnv (failing files on demand, core/fault_injection_env.h).
+//
+// What stays outside: the artifact store's and the upload path's file work,
+// which depends on Linux calls Env does not model (openat2 with
+// RESOLVE_NO_SYMLINKS, O_NOFOLLOW), and the databases' own files.
 //
 // Thread-safety: implementations must be safe to call from any thread.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
 
 namespace cairn {
+
+// What Env::Stat knows of a path.
+struct FileInfo {
+  bool exists = false;
+  bool is_directory = false;
+  uint64_t size = 0;
+  int64_t modified_micros = 0;
+};
+
+// A program to run: argv[0] is looked up in PATH when it has no slash.
+struct ProcessSpec {
+  std::vector<std::string> argv;
+  // Added to (or replacing) the parent's environment.
+  std::vector<std::pair<std::string, std::string>> environment;
+  std::string working_dir;  // "" : the parent's.
+  // Where the output goes ("": /dev/null). Files are created or truncated.
+  std::string stdout_path;
+  std::string stderr_path;
+};
+
+// A started process. Destroying it does not stop the process; Wait first.
+class Process {
+ public:
+  virtual ~Process() = default;
+  virtual int pid() const = 0;
+  // Blocks until the process ends. Returns its exit code, or 128 + the
+  // signal that killed it (as a shell reports it).
+  virtual StatusOr<int> Wait() = 0;
+  // The exit code if it has ended, nullopt if it still runs.
+  virtual StatusOr<std::optional<int>> Poll() = 0;
+  // Sends `signal` (SIGTERM, SIGKILL) to the process.
+  virtual Status Kill(int signal) = 0;
+};
 
 class Env {
  public:
   virtual ~Env() = default;
+
+  // ---- Files. Errors name the path; NotFound when it does not exist.
+
+  // The whole file. Errors: NotFound; ResourceExhausted when it is larger
+  // than `max_bytes` (files named by users may be anything); Unavailable
+  // for other IO errors.
+  virtual StatusOr<std::string> ReadFile(const std::string& path,
+                                         uint64_t max_bytes = 64ull << 20) = 0;
+  // Replaces `path` whole: a temporary file beside it is written, fsynced
+  // and renamed over it, then the folder is fsynced, so readers (and a
+  // crash) see the old contents or the new, never a mix. `mode` applies to
+  // the new file (0600 for secrets). Errors: NotFound when the folder does
+  // not exist; Unavailable otherwise, and the old file is left as it was.
+  virtual Status WriteFileAtomically(const std::string& path, std::string_view contents,
+                                     int mode = 0644) = 0;
+  // The names in a folder (no "." or ".."), sorted. Errors: NotFound.
+  virtual StatusOr<std::vector<std::string>> ListDirectory(const std::string& path) = 0;
+  // What is at `path` (exists false when nothing is). Follows symlinks.
+  virtual StatusOr<FileInfo> Stat(const std::string& path) = 0;
+  // Creates the folder and missing parents; OK when it exists.
+  virtual Status CreateDirectories(const std::string& path) = 0;
+  // Removes a file or an empty folder; OK when nothing is there.
+  virtual Status RemoveFile(const std::string& path) = 0;
+
+  // ---- Time and sleeping.
 
   // Wall-clock time since the Unix epoch.
   virtual int64_t NowMicros() = 0;
@@ -24,21 +95,67 @@ class Env {
   // A monotonic clock for durations; unrelated to wall time.
   virtual int64_t MonotonicNanos() = 0;
 
+  // Blocks the calling thread for `micros` (FakeEnv: advances its clock).
+  virtual void SleepForMicros(int64_t micros) = 0;
+
   // `n` cryptographically unpredictable bytes, hex encoded (2n characters).
   virtual std::string RandomHex(size_t n) = 0;
+
+  // ---- Processes.
+
+  // Starts `spec`. Errors: InvalidArgument for an empty argv; NotFound when
+  // the program does not exist; Unavailable when it cannot be started.
+  virtual StatusOr<std::unique_ptr<Process>> StartProcess(const ProcessSpec& spec) = 0;
 
   // The process-wide real environment. Never destroyed.
   static Env* Default();
 };
 
-// Deterministic Env for tests: time moves only when told to.
-class FakeEnv : public Env {
+// Forwards every call to another Env: derive from it to change a few
+// (LevelDB's EnvWrapper). The target must outlive the wrapper.
+class EnvWrapper : public Env {
+ public:
+  explicit EnvWrapper(Env* target) : target_(target) {}
+  Env* target() const { return target_; }
+
+  StatusOr<std::string> ReadFile(const std::string& path, uint64_t max_bytes) override {
+    return target_->ReadFile(path, max_bytes);
+  }
+  Status WriteFileAtomically(const std::string& path, std::string_view contents,
+                             int mode) override {
+    return target_->WriteFileAtomically(path, contents, mode);
+  }
+  StatusOr<std::vector<std::string>> ListDirectory(const std::string& path) override {
+    return target_->ListDirectory(path);
+  }
+  StatusOr<FileInfo> Stat(const std::string& path) override { return target_->Stat(path); }
+  Status CreateDirectories(const std::string& path) override {
+    return target_->CreateDirectories(path);
+  }
+  Status RemoveFile(const std::string& path) override { return target_->RemoveFile(path); }
+  int64_t NowMicros() override { return target_->NowMicros(); }
+  int64_t MonotonicNanos() override { return target_->MonotonicNanos(); }
+  void SleepForMicros(int64_t micros) override { target_->SleepForMicros(micros); }
+  std::string RandomHex(size_t n) override { return target_->RandomHex(n); }
+  StatusOr<std::unique_ptr<Process>> StartProcess(const ProcessSpec& spec) override {
+    return target_->StartProcess(spec);
+  }
+
+ private:
+  Env* target_;
+};
+
+// Deterministic Env for tests: time moves only when told to (or slept);
+// randomness is seeded. Files and processes are the real ones (wrap it in a
+// MemEnv for files in memory).
+class FakeEnv : public EnvWrapper {
  public:
   explicit FakeEnv(int64_t start_micros = 1'700'000'000'000'000, uint64_t seed = 42)
-      : now_micros_(start_micros), rng_(seed) {}
+      : EnvWrapper(Env::Default()), now_micros_(start_micros), rng_(seed) {}
 
   int64_t NowMicros() override { return now_micros_.load(); }
   int64_t MonotonicNanos() override { return now_micros_.load() * 1000; }
+  void SleepForMicros(int64_t micros) override { now_micros_ += micros; }
   std::string RandomHex(size_t n) override;
 
   void AdvanceMicros(int64_t delta) { now_micros_ += delta; }

@@ -1,5 +1,7 @@
 #include "core/log.h"
 
+#include <span>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -95,6 +97,10 @@ void AppendJsonEscaped(std::string_view text, std::string* out) {
 }
 
 void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
+  Log(level, message, std::span<const LogField>(fields.begin(), fields.size()));
+}
+
+void Log(LogLevel level, std::string_view message, std::span<const LogField> fields) {
   if (!LogEnabled(level)) return;
   std::string line;
   line.reserve(128);

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,8 @@ bool ParseLogLevel(std::string_view text, LogLevel* level);
 bool LogEnabled(LogLevel level);
 
 void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields = {});
+// The same with fields gathered at run time (a list built by several parts).
+void Log(LogLevel level, std::string_view message, std::span<const LogField> fields);
 inline void LogDebug(std::string_view m, std::initializer_list<LogField> f = {}) {
   Log(LogLevel::kDebug, m, f);
 }

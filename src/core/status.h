@@ -90,6 +90,7 @@ inline Status Internal(std::string message) { return {StatusCode::kInternal, std
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
+  using value_type = T;
   StatusOr(const T& value) : state_(value) {}            // NOLINT(google-explicit-constructor)
   StatusOr(T&& value) : state_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   StatusOr(Status status) : state_(std::move(status)) {  // NOLINT(google-explicit-constructor)

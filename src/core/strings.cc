@@ -21,4 +21,10 @@ std::string AsciiLower(std::string_view s) {
   return out;
 }
 
+std::string_view Trim(std::string_view s, std::string_view blanks) {
+  size_t begin = s.find_first_not_of(blanks);
+  if (begin == std::string_view::npos) return {};
+  return s.substr(begin, s.find_last_not_of(blanks) - begin + 1);
+}
+
 }  // namespace cairn

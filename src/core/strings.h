@@ -13,5 +13,8 @@ namespace cairn {
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // `s` with ASCII letters in lower case; other bytes unchanged.
 std::string AsciiLower(std::string_view s);
+// `s` without leading and trailing bytes from `blanks` (by default spaces
+// and tabs, HTTP's optional whitespace).
+std::string_view Trim(std::string_view s, std::string_view blanks = " \t");
 
 }  // namespace cairn

@@ -1,49 +1,39 @@
 #include "feast/feast_json.h"
 
 #include "auth/http_authenticator.h"
-#include "mlflow/access.h"
+#include "surface/surface.h"
 
 namespace cairn::feast {
 namespace {
 
-int HttpStatusOf(StatusCode code) {
-  switch (code) {
-    case StatusCode::kInvalidArgument:
-      return 400;
-    case StatusCode::kUnauthenticated:
-      return 401;
-    case StatusCode::kPermissionDenied:
-      return 403;
-    case StatusCode::kNotFound:
-      return 404;
-    case StatusCode::kAlreadyExists:
-    case StatusCode::kFailedPrecondition:
-      return 409;
-    case StatusCode::kResourceExhausted:
-      return 429;
-    case StatusCode::kUnimplemented:
-      return 501;
-    case StatusCode::kUnavailable:
-      return 503;
-    default:
-      return 500;
-  }
+http::HttpResponse DetailResponse(int http_status, std::string_view message) {
+  json::Buffer buffer;
+  json::Writer w(buffer);
+  w.StartObject();
+  json::WriteKey(w, "detail");
+  json::WriteString(w, message);
+  w.EndObject();
+  return http::HttpResponse::Json(http_status, buffer.GetString());
 }
 
 }  // namespace
 
+http::HttpResponse ErrorFormat::FromStatus(const Status& error) const {
+  return DetailResponse(http::HttpStatusOf(error.code()), error.message());
+}
+
+http::HttpResponse ErrorFormat::Local(int http_status, http::LocalReason,
+                                      std::string_view message) const {
+  return DetailResponse(http_status, message);
+}
+
+const ErrorFormat& ErrorFormat::Get() {
+  static const ErrorFormat format;
+  return format;
+}
+
 http::HttpResponse ErrorResponse(const Status& status) {
-  json::Buffer buffer;
-  json::Writer w(buffer);
-  w.StartObject();
-  json::WriteKey(w, "error_code");
-  json::WriteString(w, StatusCodeName(status.code()));
-  json::WriteKey(w, "message");
-  json::WriteString(w, status.message());
-  json::WriteKey(w, "detail");
-  json::WriteString(w, status.message());
-  w.EndObject();
-  return http::HttpResponse::Json(HttpStatusOf(status.code()), buffer.GetString());
+  return ErrorFormat::Get().FromStatus(status);
 }
 
 StatusOr<json::Document> ParseBody(const http::HttpRequest& request) {
@@ -121,7 +111,7 @@ Status RequireEditor(auth::AccessPolicy* access, const http::HttpRequest& reques
 }
 
 Status AuditWrite(audit::AuditLog* audit, const http::HttpRequest& request, std::string target) {
-  return audit->Append(*mlflow::RequestAuditContext(request, std::move(target), request.body));
+  return audit->Append(*surface::RequestAuditContext(request, std::move(target), request.body));
 }
 
 }  // namespace cairn::feast

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "audit/audit_log.h"
@@ -11,12 +12,25 @@
 #include "core/json.h"
 #include "core/status.h"
 #include "features/online_writer.h"
+#include "http/error_format.h"
 #include "http/http_types.h"
 
 namespace cairn::feast {
 
-// {"error_code", "message", "detail"}: `detail` as FastAPI (Feast's server)
-// words it, error_code/message as the rest of Cairn; 4xx for client errors.
+// Feast's error shape: `{"detail": "<message>"}`, as FastAPI (Feast's
+// feature server) answers HTTPExceptions, for handlers' errors and for the
+// server's own answers on Feast routes (401, 404, 413, ...). 4xx for client
+// errors (http::HttpStatusOf).
+class ErrorFormat : public http::ErrorFormat {
+ public:
+  std::string_view protocol() const override { return "feast"; }
+  http::HttpResponse FromStatus(const Status& error) const override;
+  http::HttpResponse Local(int http_status, http::LocalReason reason,
+                           std::string_view message) const override;
+  static const ErrorFormat& Get();
+};
+
+// ErrorFormat::Get().FromStatus(status).
 http::HttpResponse ErrorResponse(const Status& status);
 
 // Errors: InvalidArgument when the body is not a JSON object.

@@ -146,8 +146,10 @@ StatusOr<int64_t> RequiredTime(const json::Document& doc, const char* field) {
 
 }  // namespace
 
-void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps) {
-  auth::AccessPolicy* access = surface.access;
+void RegisterFeastRoutes(const surface::Surface& shared, const FeastDependencies& deps) {
+  // Feast's routes answer errors as Feast's server does, whatever the listener.
+  const surface::Surface feast = shared.WithErrors(ErrorFormat::Get());
+  auth::AccessPolicy* access = feast.access();
   http::RouteOptions read{.access = "any user (online features)"};
   // Embedded-store reads touch only memory-mapped pages: served on the IO
   // thread, they skip two thread hand-offs, which cost more than the read.
@@ -158,7 +160,7 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
     // A networked store (Redis) is read without holding a thread: the
     // request is decoded on the IO thread, its reads join the store's
     // pipeline, and the response is written when they come back.
-    surface.router.AddAsync(
+    feast.AddAsync(
         "POST", "/get-online-features",
         [deps](HttpRequest& request, http::Responder respond) {
           StatusOr<json::Document> doc = ParseBody(request);
@@ -174,7 +176,7 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
         },
         read);
   } else {
-    surface.router.Add(
+    feast.Add(
         "POST", "/get-online-features",
         [deps](HttpRequest& request) {
           StatusOr<json::Document> doc = ParseBody(request);
@@ -193,7 +195,7 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
     return features::WriteFrame(repo, view, frame, *deps.store).status();
   };
 
-  surface.router.Add(
+  feast.Add(
       "POST", "/write-to-online-store",
       [deps, write_rows, access](HttpRequest& request) {
         Status allowed = RequireEditor(access, request);
@@ -219,7 +221,7 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
       },
       write);
 
-  surface.router.Add(
+  feast.Add(
       "POST", "/push",
       [deps, write_rows, access](HttpRequest& request) {
         Status allowed = RequireEditor(access, request);
@@ -300,23 +302,25 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
     auto done = features::Materialize(**engine, **repo, *deps.registry, *deps.store, m);
     return done.ok() ? Null() : ErrorResponse(done.status());
   };
-  surface.router.Add(
+  // Cairn's own API: errors in its shape, not Feast's.
+  const http::ErrorFormat* api_errors = &shared.errors();
+  shared.Add(
       "GET", "/api/cairn/v1/features/stats",
-      [deps](HttpRequest& request) {
+      [deps, api_errors](HttpRequest& request) {
         std::string view;
         for (const auto& [key, value] : http::ParseQuery(request.query)) {
           if (key == "view") view = value;
         }
         auto repo = deps.serving->Definitions();
-        if (!repo.ok()) return ErrorResponse(repo.status());
+        if (!repo.ok()) return api_errors->FromStatus(repo.status());
         std::string body;
         if (!view.empty()) {
           StatusOr<features::ViewStats> stats = deps.stats->Load((*repo)->project, view);
-          if (!stats.ok()) return ErrorResponse(stats.status());
+          if (!stats.ok()) return api_errors->FromStatus(stats.status());
           body = features::ViewStatsToJson(*stats);
         } else {
           StatusOr<std::vector<features::ViewStats>> all = deps.stats->All((*repo)->project);
-          if (!all.ok()) return ErrorResponse(all.status());
+          if (!all.ok()) return api_errors->FromStatus(all.status());
           body = "{\"views\":[";
           for (size_t i = 0; i < all->size(); ++i) {
             body += (i > 0 ? "," : "") + features::ViewStatsToJson((*all)[i]);
@@ -326,12 +330,12 @@ void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps
         return HttpResponse::Json(200, std::move(body));
       },
       http::RouteOptions{.access = "any user (feature statistics)"});
-  RegisterTrainingSetRoute(surface, deps);
+  RegisterTrainingSetRoute(shared, deps);
 
-  surface.router.Add(
+  feast.Add(
       "POST", "/materialize",
       [materialize](HttpRequest& request) { return materialize(request, false); }, write);
-  surface.router.Add(
+  feast.Add(
       "POST", "/materialize-incremental",
       [materialize](HttpRequest& request) { return materialize(request, true); }, write);
 }

@@ -26,9 +26,9 @@
 #include "features/feature_registry.h"
 #include "features/feature_stats.h"
 #include "features/online_serving.h"
-#include "mlflow/access.h"
 #include "offline/engine.h"
 #include "online/online_store.h"
+#include "surface/surface.h"
 
 namespace cairn::feast {
 
@@ -55,7 +55,10 @@ struct FeastDependencies {
   audit::AuditLog* audit = nullptr;
 };
 
-// Everything in `deps` must outlive the server.
-void RegisterFeastRoutes(mlflow::Surface& surface, const FeastDependencies& deps);
+// Feast's feature server routes, answered in Feast's error shape
+// (ErrorFormat in feast_json.h) whatever `shared`'s; and the feature store's
+// routes of Cairn's own API (/api/cairn/v1/features/...), answered in
+// `shared`'s. Everything in `deps` must outlive the server.
+void RegisterFeastRoutes(const surface::Surface& shared, const FeastDependencies& deps);
 
 }  // namespace cairn::feast

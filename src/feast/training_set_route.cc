@@ -256,28 +256,31 @@ StatusOr<std::string> BuildTrainingSet(const FeastDependencies& deps, const Trai
 
 }  // namespace
 
-void RegisterTrainingSetRoute(mlflow::Surface& surface, const FeastDependencies& deps) {
-  auth::AccessPolicy* access = surface.access;
+void RegisterTrainingSetRoute(const surface::Surface& cairn_api, const FeastDependencies& deps) {
+  // A route of Cairn's own API (Feast has no HTTP call for training sets):
+  // errors in that API's shape.
+  auth::AccessPolicy* access = cairn_api.access();
+  const http::ErrorFormat* errors = &cairn_api.errors();
   auto slots =
       std::make_shared<std::counting_semaphore<kConcurrentRetrievals>>(kConcurrentRetrievals);
-  surface.router.Add(
+  cairn_api.Add(
       "POST", "/api/cairn/v1/features/historical",
-      [deps, access, slots](HttpRequest& request) {
+      [deps, access, errors, slots](HttpRequest& request) {
         StatusOr<json::Document> doc = ParseBody(request);
-        if (!doc.ok()) return ErrorResponse(doc.status());
+        if (!doc.ok()) return errors->FromStatus(doc.status());
         StatusOr<TrainingSetRequest> decoded = DecodeRequest(*doc);
-        if (!decoded.ok()) return ErrorResponse(decoded.status());
+        if (!decoded.ok()) return errors->FromStatus(decoded.status());
         if (!decoded->entities_path.empty() || !decoded->out_path.empty()) {
           Status allowed = RequireEditor(access, request);
-          if (!allowed.ok()) return ErrorResponse(allowed);
+          if (!allowed.ok()) return errors->FromStatus(allowed);
           Status confined = ConfinePaths(deps, *decoded);
-          if (!confined.ok()) return ErrorResponse(confined);
+          if (!confined.ok()) return errors->FromStatus(confined);
         }
         if (!decoded->out_path.empty()) {
           Status audited = AuditWrite(
               deps.audit, request,
               "training_set_file " + StripRoot(decoded->out_path, deps.training_data_root));
-          if (!audited.ok()) return ErrorResponse(audited);
+          if (!audited.ok()) return errors->FromStatus(audited);
         }
         slots->acquire();
         StatusOr<std::string> body = BuildTrainingSet(deps, *decoded);
@@ -285,8 +288,8 @@ void RegisterTrainingSetRoute(mlflow::Surface& surface, const FeastDependencies&
         // Library messages (DuckDB's) name the files they read: show them
         // relative to the root, as the client gave them.
         if (!body.ok()) {
-          return ErrorResponse(Status(body.status().code(),
-                                      StripRoot(body.status().message(), deps.training_data_root)));
+          return errors->FromStatus(Status(
+              body.status().code(), StripRoot(body.status().message(), deps.training_data_root)));
         }
         return HttpResponse::Json(200, std::move(*body));
       },

@@ -31,14 +31,15 @@
 // Reading or writing server-side files needs the editor role (with users);
 // inline entities need any signed-in user. At most two training sets are
 // built at once (each uses every core and memory in proportion to its
-// rows); further requests wait their turn. Errors as the other feature
-// routes (feast_json.h), naming the field or the feature.
+// rows); further requests wait their turn. A route of Cairn's own API:
+// errors in the shape of `cairn_api`'s format, naming the field or the
+// feature.
 #pragma once
 
 #include "feast/feast_routes.h"
 
 namespace cairn::feast {
 
-void RegisterTrainingSetRoute(mlflow::Surface& surface, const FeastDependencies& deps);
+void RegisterTrainingSetRoute(const surface::Surface& cairn_api, const FeastDependencies& deps);
 
 }  // namespace cairn::feast

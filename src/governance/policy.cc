@@ -14,16 +14,11 @@
 #include <sstream>
 #include <string_view>
 
+#include "core/confined_path.h"
 #include "core/strings.h"
 
 namespace cairn::governance {
 namespace {
-
-std::string Trim(std::string s) {
-  size_t b = s.find_first_not_of(" \t");
-  size_t e = s.find_last_not_of(" \t");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
 
 bool ParseNumber(const std::string& text, double* out) {
   if (text.empty()) return false;
@@ -106,13 +101,13 @@ StatusOr<Gate> ParseGate(const std::string& text) {
                            "e.g. 'auc >= 0.8' or 'rmse <= 0.95 * production.rmse'");
   }
   gate.metric = Trim(gate.text.substr(0, at));
-  std::string bound = Trim(gate.text.substr(at + gate.op.size()));
+  std::string bound(Trim(gate.text.substr(at + gate.op.size())));
   if (gate.metric.empty()) return InvalidArgument("gate '" + gate.text + "': no metric name");
   if (ParseNumber(bound, &gate.constant)) return gate;
   std::string factor_text = "1", reference = bound;
   size_t star = bound.find('*');
   if (star != std::string::npos) {
-    std::string left = Trim(bound.substr(0, star)), right = Trim(bound.substr(star + 1));
+    std::string left(Trim(bound.substr(0, star))), right(Trim(bound.substr(star + 1)));
     bool left_is_reference = left.rfind("production.", 0) == 0;
     factor_text = left_is_reference ? right : left;
     reference = left_is_reference ? left : right;
@@ -191,31 +186,27 @@ namespace {
 // The text of `name` in `dir`; nullopt if there is no such file. Anything
 // else that stops the read is an error naming `name`: a policy that exists
 // but cannot be read must not count as none.
-StatusOr<std::optional<std::string>> ReadPolicyFile(const std::string& dir,
+StatusOr<std::optional<std::string>> ReadPolicyFile(Env* env, const std::string& dir,
                                                     const std::string& name) {
-  std::filesystem::path path = std::filesystem::path(dir) / name;
-  std::error_code ec;
-  std::filesystem::file_status status = std::filesystem::status(path, ec);
-  if (ec && ec != std::errc::no_such_file_or_directory) {
-    return InvalidArgument(name + ": cannot be read (" + ec.message() + ")");
+  // Policies are a few lines; a bigger file is a mistake, not a policy.
+  constexpr uint64_t kMaxPolicyBytes = 1 << 20;
+  StatusOr<std::string> text = env->ReadFile(dir + "/" + name, kMaxPolicyBytes);
+  if (text.ok()) return std::optional<std::string>(std::move(*text));
+  if (text.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
+  // Paths relative to the folder: server paths stay out of messages.
+  std::string reason = StripRoot(text.status().message(), dir);
+  if (std::string said = "cannot read " + name + ": "; reason.starts_with(said)) {
+    reason.erase(0, said.size());
   }
-  if (!std::filesystem::exists(status)) return std::optional<std::string>();
-  if (!std::filesystem::is_regular_file(status)) {
-    return InvalidArgument(name + ": not a regular file");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return InvalidArgument(name + ": cannot be opened (" + std::strerror(errno) + ")");
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return InvalidArgument(name + ": read failed");
-  return std::optional<std::string>(text.str());
+  return InvalidArgument(name + ": " + reason);
 }
 
 }  // namespace
 
-StatusOr<std::optional<Policy>> LoadPolicy(const std::string& dir, const std::string& model) {
+StatusOr<std::optional<Policy>> LoadPolicy(Env* env, const std::string& dir,
+                                           const std::string& model) {
   for (const std::string& name : {model + ".yaml", std::string("default.yaml")}) {
-    ASSIGN_OR_RETURN(std::optional<std::string> text, ReadPolicyFile(dir, name));
+    ASSIGN_OR_RETURN(std::optional<std::string> text, ReadPolicyFile(env, dir, name));
     if (!text) continue;
     ASSIGN_OR_RETURN(Policy policy, ParsePolicy(*text, name));
     return std::optional<Policy>(std::move(policy));
@@ -223,18 +214,16 @@ StatusOr<std::optional<Policy>> LoadPolicy(const std::string& dir, const std::st
   return std::optional<Policy>();
 }
 
-StatusOr<std::vector<PolicyFileCheck>> CheckPolicies(const std::string& dir) {
-  std::error_code ec;
-  if (!std::filesystem::exists(dir, ec) && !ec) {
+StatusOr<std::vector<PolicyFileCheck>> CheckPolicies(Env* env, const std::string& dir) {
+  StatusOr<std::vector<std::string>> listed = env->ListDirectory(dir);
+  if (!listed.ok() && listed.status().code() == StatusCode::kNotFound) {
     return NotFound("No policies folder at " + dir + ".");
   }
-  std::vector<std::string> names;
-  std::filesystem::directory_iterator it(dir, ec);
-  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    names.push_back(it->path().filename().string());
+  if (!listed.ok()) {
+    return InvalidArgument("Cannot list the policies folder " + dir + ": " +
+                           listed.status().message());
   }
-  if (ec) return InvalidArgument("Cannot list the policies folder " + dir + ": " + ec.message());
-  std::sort(names.begin(), names.end());
+  const std::vector<std::string>& names = *listed;  // Sorted.
   std::vector<PolicyFileCheck> out;
   for (const std::string& name : names) {
     auto ends_with = [&](const char* suffix) {
@@ -247,7 +236,7 @@ StatusOr<std::vector<PolicyFileCheck>> CheckPolicies(const std::string& dir) {
       continue;
     }
     if (!ends_with(".yaml")) continue;
-    StatusOr<std::optional<std::string>> text = ReadPolicyFile(dir, name);
+    StatusOr<std::optional<std::string>> text = ReadPolicyFile(env, dir, name);
     Status verdict = text.status();
     if (verdict.ok() && *text) verdict = ParsePolicy(**text, name).status();
     out.push_back({name, verdict});

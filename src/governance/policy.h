@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "core/env.h"
 #include "core/status.h"
 
 namespace cairn::governance {
@@ -58,12 +59,13 @@ StatusOr<Policy> ParsePolicy(const std::string& yaml, const std::string& source)
 StatusOr<Gate> ParseGate(const std::string& text);
 
 // The policy for `model` from `dir`: its own file, else default.yaml, else
-// nullopt (neither exists, or `dir` does not). Errors: InvalidArgument for a
+// nullopt (neither exists, or `dir` does not), read through `env`. Errors: InvalidArgument for a
 // file that exists but cannot be read (permissions, not a regular file, an
 // unreadable folder) or parsed, naming the file relative to `dir` (server
 // paths stay out of messages) and the problem; the move is then refused
 // rather than let through unguarded.
-StatusOr<std::optional<Policy>> LoadPolicy(const std::string& dir, const std::string& model);
+StatusOr<std::optional<Policy>> LoadPolicy(Env* env, const std::string& dir,
+                                           const std::string& model);
 
 // One file's verdict from CheckPolicies.
 struct PolicyFileCheck {
@@ -74,7 +76,7 @@ struct PolicyFileCheck {
 // *.yaml file, and *.yml files (an error: they are never read, policies are
 // <model>.yaml). Sorted by file name. Errors: NotFound when `dir` does not
 // exist; InvalidArgument when it cannot be listed.
-StatusOr<std::vector<PolicyFileCheck>> CheckPolicies(const std::string& dir);
+StatusOr<std::vector<PolicyFileCheck>> CheckPolicies(Env* env, const std::string& dir);
 
 // One gate's verdict. `candidate` and `incumbent` are run metrics; without an
 // incumbent (or its metric), a gate relative to production passes: there is

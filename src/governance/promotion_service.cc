@@ -135,7 +135,7 @@ Status PromotionService::Init() {
 }
 
 StatusOr<std::optional<Policy>> PromotionService::PolicyFor(const std::string& model) {
-  auto policy = LoadPolicy(policies_dir_, model);
+  auto policy = LoadPolicy(env_, policies_dir_, model);
   if (!policy.ok()) {
     // A policy that cannot be read guards nothing safely: refuse.
     return PermissionDenied("Refused: the policy is broken: " + policy.status().message() +

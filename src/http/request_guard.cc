@@ -13,12 +13,6 @@ namespace cairn::http {
 
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool IsStateChanging(std::string_view method) {
   return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
 }
@@ -147,7 +141,7 @@ std::optional<Refusal> RequestGuard::Check(const HttpRequest& request, bool json
   std::string_view host = Trim(request.Header("host"));
   bool health = request.path == "/health" || request.path == "/version";
   if (!health && !HostAllowed(host)) {
-    return Refusal{403, "PERMISSION_DENIED",
+    return Refusal{403, LocalReason::kForbidden,
                    "Invalid Host header '" + std::string(host.substr(0, 200)) +
                        "' - possible DNS rebinding attack detected. If this server is reached "
                        "under that name, add it to --allowed-hosts (CAIRN_ALLOWED_HOSTS)."};
@@ -155,7 +149,7 @@ std::optional<Refusal> RequestGuard::Check(const HttpRequest& request, bool json
   if (!IsStateChanging(request.method)) return std::nullopt;
   std::string_view origin = Trim(request.Header("origin"));
   if (!origin.empty() && !OriginAllowed(origin, host)) {
-    return Refusal{403, "PERMISSION_DENIED",
+    return Refusal{403, LocalReason::kForbidden,
                    "Cross-origin request blocked: Origin '" + std::string(origin.substr(0, 200)) +
                        "' may not change this server. To allow a web application there, add "
                        "its origin to --cors-allowed-origins (CAIRN_CORS_ALLOWED_ORIGINS)."};
@@ -167,7 +161,7 @@ std::optional<Refusal> RequestGuard::Check(const HttpRequest& request, bool json
   bool is_json = media == "application/json" ||
                  (media.size() > 5 && media.compare(media.size() - 5, 5, "+json") == 0);
   if (!is_json) {
-    return Refusal{400, "INVALID_PARAMETER_VALUE",
+    return Refusal{400, LocalReason::kInvalidRequest,
                    content_type.empty()
                        ? "Bad Request. Content-Type header is missing: send the JSON body with "
                          "Content-Type: application/json."

@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "http/error_format.h"
 #include "http/http_types.h"
 
 namespace cairn::http {
@@ -45,11 +46,11 @@ struct RequestGuardOptions {
   std::string x_frame_options = "SAMEORIGIN";
 };
 
-// Why a request was refused: the HTTP status, an error code in MLflow's
-// vocabulary and a message that names the setting to change.
+// Why a request was refused: the HTTP status, the reason (each protocol's
+// error format words it) and a message that names the setting to change.
 struct Refusal {
   int status = 403;
-  std::string error_code;
+  LocalReason reason = LocalReason::kForbidden;
   std::string message;
 };
 

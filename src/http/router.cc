@@ -1,5 +1,7 @@
 #include "http/router.h"
 
+#include <algorithm>
+
 namespace cairn::http {
 
 void Route::RecordResponse(int status, double seconds) const {
@@ -91,7 +93,28 @@ bool Router::MatchPattern(std::string_view pattern, std::string_view path,
   return si == path.size();
 }
 
+void Router::ClaimPrefix(std::string prefix, const ErrorFormat* errors) {
+  claims_.emplace_back(std::move(prefix), errors);
+  std::stable_sort(claims_.begin(), claims_.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+}
+
 Router::Match Router::Find(std::string_view method, std::string_view path) const {
+  Match match = FindRoute(method, path);
+  if (match.route != nullptr) {
+    match.errors = match.route->options.errors;
+  } else if (match.errors == nullptr) {
+    for (const auto& [prefix, errors] : claims_) {
+      if (path.starts_with(prefix)) {
+        match.errors = errors;
+        break;
+      }
+    }
+  }
+  return match;
+}
+
+Router::Match Router::FindRoute(std::string_view method, std::string_view path) const {
   Match match;
   auto it = exact_.find(std::string(path));
   if (it != exact_.end()) {
@@ -101,6 +124,7 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
         return match;
       }
       match.allowed.push_back(route->method);
+      if (match.errors == nullptr) match.errors = route->options.errors;
     }
     match.method_not_allowed = true;
   }
@@ -116,6 +140,7 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
     }
     match.method_not_allowed = true;
     match.allowed.push_back(route->method);
+    if (match.errors == nullptr) match.errors = route->options.errors;
   }
   return match;
 }

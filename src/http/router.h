@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "http/error_format.h"
 #include "http/http_types.h"
 #include "metrics/metrics.h"
 
@@ -60,6 +61,10 @@ struct RouteOptions {
   // request must then declare it so (see request_guard.h). False for routes
   // that take other formats.
   bool json_body = true;
+  // The protocol family whose error shape the server uses when it answers
+  // this route's requests itself (401, 413, 405, ...); set by the surface
+  // that registers it. Null: the listener's default. Must outlive the router.
+  const ErrorFormat* errors = nullptr;
 };
 
 struct Route {
@@ -91,8 +96,18 @@ class Router {
     bool method_not_allowed = false;
     std::vector<std::string> allowed;
     std::vector<std::pair<std::string, std::string>> params;
+    // The error shape for answers about this request: the matched route's
+    // (for a 405, that of the routes at the path), else that of the longest
+    // ClaimPrefix the path starts with, else null (the listener's default).
+    const ErrorFormat* errors = nullptr;
   };
   Match Find(std::string_view method, std::string_view path) const;
+
+  // Paths under `prefix` that match no route are answered in `errors`' shape
+  // (an unknown MLflow endpoint gets MLflow's ENDPOINT_NOT_FOUND). The
+  // longest claim that the path starts with wins. `errors` must outlive
+  // the router. REQUIRES: before the server starts.
+  void ClaimPrefix(std::string prefix, const ErrorFormat* errors);
 
   // Every registered route, in registration order (used by tests that sweep all routes).
   std::vector<const Route*> routes() const;
@@ -101,6 +116,7 @@ class Router {
   const Route& unmatched() const { return unmatched_; }
 
  private:
+  Match FindRoute(std::string_view method, std::string_view path) const;
   static bool MatchPattern(std::string_view pattern, std::string_view path,
                            std::vector<std::pair<std::string, std::string>>* params);
   void InitMetrics(Route* route, const std::string& label);
@@ -110,6 +126,7 @@ class Router {
   std::vector<std::unique_ptr<Route>> routes_;
   std::unordered_map<std::string, std::vector<const Route*>> exact_;  // path -> routes
   std::vector<const Route*> patterned_;
+  std::vector<std::pair<std::string, const ErrorFormat*>> claims_;  // Longest prefix first.
   Route unmatched_;
 };
 

@@ -49,29 +49,6 @@ using Socket = net::basic_stream_socket<tcp, Strand>;
 
 namespace {
 
-// The answers the server gives itself (before or instead of a handler), in
-// MLflow's error shape plus FastAPI's `detail`, which Feast's clients read;
-// each reader ignores the other's field.
-HttpResponse ErrorResponse(int status, std::string_view message, std::string_view code = {}) {
-  std::string body = "{\"error_code\":\"";
-  if (code.empty()) {
-    code = status == 413   ? "RESOURCE_LIMIT_EXCEEDED"
-           : status == 404 ? "ENDPOINT_NOT_FOUND"
-           : status == 500 ? "INTERNAL_ERROR"
-           : status == 401 ? "UNAUTHENTICATED"
-           : status == 429 ? "REQUEST_LIMIT_EXCEEDED"
-           : status == 503 ? "TEMPORARILY_UNAVAILABLE"
-                           : "BAD_REQUEST";
-  }
-  body += code;
-  body += "\",\"message\":\"";
-  AppendJsonEscaped(message, &body);
-  body += "\",\"detail\":\"";
-  AppendJsonEscaped(message, &body);
-  body += "\"}";
-  return HttpResponse::Json(status, std::move(body));
-}
-
 // Limits on single header fields and their number. Beast stores a field's
 // name and value lengths in 16 bits and throws std::length_error past them,
 // from inside the parser on an IO thread, where nothing may throw: one
@@ -121,9 +98,7 @@ class GuardedParser : public bhttp::request_parser<Body> {
                         " bytes.");
     }
     if (name == bhttp::field::transfer_encoding) {
-      std::string coding = AsciiLower(value);
-      coding.erase(0, coding.find_first_not_of(" \t"));
-      coding.erase(coding.find_last_not_of(" \t") + 1);
+      std::string coding = AsciiLower(Trim(value));
       std::string shown(value.substr(0, 100));
       if (saw_transfer_encoding_) {
         return Refuse(ec, bhttp::error::bad_transfer_encoding, 400,
@@ -169,32 +144,45 @@ bool IsParseError(const beast::error_code& ec) {
 
 class Session;
 
+// One bound address: its acceptor and what requests arriving there get.
+struct Listener {
+  Listener(const ListenerOptions& settings, net::io_context& ioc)
+      : options(settings),
+        errors(settings.errors != nullptr ? settings.errors : &PlainErrorFormat::Get()),
+        guard(settings.guard, settings.host),
+        acceptor(ioc),
+        accept_timer(ioc) {}
+
+  const ListenerOptions options;
+  const ErrorFormat* const errors;  // Never null.
+  const RequestGuard guard;
+  tcp::acceptor acceptor;
+  net::steady_timer accept_timer;
+  uint16_t bound_port = 0;
+};
+
 class HttpServer::Impl {
  public:
-  Impl(ServerOptions options, const Router* router, metrics::Registry* registry)
-      : options_(std::move(options)),
-        router_(router),
-        guard_(options_.guard, options_.host),
-        acceptor_(ioc_) {
+  Impl(ServerOptions options, metrics::Registry* registry) : options_(std::move(options)) {
     in_flight_ = registry->GetGauge("cairn_http_in_flight_requests",
                                     "Requests being read, handled or written.");
     connections_ = registry->GetGauge("cairn_http_open_connections", "Open client connections.");
+    for (const ListenerOptions& listener : options_.listeners) {
+      listeners_.push_back(std::make_unique<Listener>(listener, ioc_));
+    }
   }
 
   Status Start();
   void Shutdown();
-  uint16_t port() const { return bound_port_; }
+  uint16_t port(size_t listener) const { return listeners_.at(listener)->bound_port; }
 
   const ServerOptions& options() const { return options_; }
-  const Router& router() const { return *router_; }
   ThreadPool& workers() { return *workers_; }
   bool draining() const { return draining_.load(); }
   metrics::Gauge* in_flight() { return in_flight_; }
   std::string NewSpoolPath() {
     return options_.spool_dir + "/.upload-" + Env::Default()->RandomHex(12);
   }
-
-  const RequestGuard& guard() const { return guard_; }
 
   // Counts a new connection from `address` against the limits; false (and
   // nothing counted) when it would exceed them.
@@ -204,10 +192,14 @@ class HttpServer::Impl {
   void RemoveSession(Session* s, const std::string& address);
 
  private:
-  void DoAccept();
+  // Binds `listener`. Errors: InvalidArgument for a bad host, Unavailable
+  // when the address is taken.
+  Status Bind(Listener& listener);
+  void DoAccept(Listener& listener);
   // Accepts again after `delay` (out of descriptors: retrying at once only
   // spins and floods the log).
-  void AcceptLater(std::chrono::milliseconds delay);
+  void AcceptLater(Listener& listener, std::chrono::milliseconds delay);
+  void CloseAcceptors();
   void RunIoLoop();
   // Closes connections past their deadline (idle, read or write timeout),
   // once a second.
@@ -215,7 +207,6 @@ class HttpServer::Impl {
   std::vector<std::shared_ptr<Session>> LiveSessions();
 
   ServerOptions options_;
-  const Router* router_;
   // Declared before ioc_ so they outlive it: destroying ioc_ destroys pending
   // handlers, whose sessions unregister themselves here.
   std::mutex sessions_mu_;
@@ -226,17 +217,14 @@ class HttpServer::Impl {
   size_t admitted_ = 0;                                  // GUARDED_BY(sessions_mu_)
   std::unordered_map<std::string, size_t> per_address_;  // GUARDED_BY(sessions_mu_)
   size_t max_connections_ = 0;  // Resolved at Start from the option and the descriptor limit.
-  RequestGuard guard_;
   LogLimiter accept_log_limiter_{1'000'000'000};
   LogLimiter refuse_log_limiter_{1'000'000'000};
   net::io_context ioc_;
   // Keeps the IO threads running while every live session waits on a worker
   // (during a drain the acceptor is closed and nothing else holds them).
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
-  tcp::acceptor acceptor_;
+  std::vector<std::unique_ptr<Listener>> listeners_;  // Destroyed before ioc_.
   net::steady_timer sweep_timer_{ioc_};
-  net::steady_timer accept_timer_{ioc_};
-  uint16_t bound_port_ = 0;
   std::vector<std::thread> io_threads_;
   std::unique_ptr<ThreadPool> workers_;
   std::atomic<bool> draining_{false};
@@ -251,9 +239,12 @@ class HttpServer::Impl {
 // itself runs on the worker pool and posts its response back to the strand.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Socket socket, HttpServer::Impl* server, std::string remote_address)
+  Session(Socket socket, HttpServer::Impl* server, const Listener* listener,
+          std::string remote_address)
       : socket_(std::move(socket)),
         server_(server),
+        listener_(listener),
+        errors_(listener->errors),
         buffer_(static_cast<size_t>(server->options().max_header_bytes) + kFramingSlack),
         remote_address_(std::move(remote_address)) {}
 
@@ -304,6 +295,7 @@ class Session : public std::enable_shared_from_this<Session> {
     authorized_ = false;
     request_.Clear();
     route_ = nullptr;  // A request rejected before routing must not count under the last route.
+    errors_ = listener_->errors;
     header_parser_.emplace();
     header_parser_->header_limit(static_cast<uint32_t>(server_->options().max_header_bytes));
     header_parser_->body_limit(std::numeric_limits<uint64_t>::max());
@@ -319,11 +311,11 @@ class Session : public std::enable_shared_from_this<Session> {
       BeginRequest();
       FramingProblem& problem = header_parser_->problem();
       return Respond(
-          ErrorResponse(431, problem.status != 0
-                                 ? problem.message
-                                 : "Request line and headers exceed the server limit of " +
-                                       std::to_string(server_->options().max_header_bytes) +
-                                       " bytes; send large arguments in a POST body."),
+          Reply(431, LocalReason::kMalformed,
+                problem.status != 0 ? problem.message
+                                    : "Request line and headers exceed the server limit of " +
+                                          std::to_string(server_->options().max_header_bytes) +
+                                          " bytes; send large arguments in a POST body."),
           /*force_close=*/true);
     }
     if (IsParseError(ec)) return RefuseFraming(ec, header_parser_->problem());
@@ -342,8 +334,9 @@ class Session : public std::enable_shared_from_this<Session> {
       request_.headers.emplace_back(AsciiLower(field.name_string()), std::string(field.value()));
     }
 
-    Router::Match match = server_->router().Find(request_.method, request_.path);
+    Router::Match match = listener_->options.router->Find(request_.method, request_.path);
     route_ = match.route;
+    if (match.errors != nullptr) errors_ = match.errors;
     if (route_ != nullptr) {
       request_.path_params = std::move(match.params);
     } else {
@@ -361,9 +354,9 @@ class Session : public std::enable_shared_from_this<Session> {
     auto content_length = header_parser_->content_length();
     if (content_length && *content_length > limit) {
       unread_body_ = true;
-      return Respond(ErrorResponse(413, "Request body of " + std::to_string(*content_length) +
-                                            " bytes exceeds the limit of " + std::to_string(limit) +
-                                            " bytes."),
+      return Respond(Reply(413, LocalReason::kTooLarge,
+                           "Request body of " + std::to_string(*content_length) +
+                               " bytes exceeds the limit of " + std::to_string(limit) + " bytes."),
                      /*force_close=*/true);
     }
     if (!spool) return ContinueToBody(spool, limit);
@@ -413,7 +406,8 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec) {
         LogError("cannot open upload spool file", {{"path", spool_path_}, {"error", ec.message()}});
         spool_path_.clear();
-        return Respond(ErrorResponse(500, "Cannot store the upload: " + ec.message()), true);
+        return Respond(
+            Reply(500, LocalReason::kInternal, "Cannot store the upload: " + ec.message()), true);
       }
       bhttp::async_read(
           socket_, buffer_, *file_parser_,
@@ -430,7 +424,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnBody(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) {
       unread_body_ = true;
-      return Respond(ErrorResponse(413, "Request body exceeds the server limit."), true);
+      return Respond(Reply(413, LocalReason::kTooLarge, "Request body exceeds the server limit."),
+                     true);
     }
     if (IsParseError(ec)) {
       return RefuseFraming(ec, file_parser_ ? file_parser_->problem() : string_parser_->problem());
@@ -466,7 +461,8 @@ class Session : public std::enable_shared_from_this<Session> {
               "exceeds " +
                   std::to_string(buffer_.max_size()) + " bytes."
             : "Malformed HTTP request: " + ec.message() + ".";
-    Respond(ErrorResponse(status, message), /*force_close=*/true);
+    LocalReason reason = status == 413 ? LocalReason::kTooLarge : LocalReason::kMalformed;
+    Respond(Reply(status, reason, message), /*force_close=*/true);
   }
 
   // Authenticates, then runs the route. A credential check that must block
@@ -502,10 +498,10 @@ class Session : public std::enable_shared_from_this<Session> {
       if (before_body) MarkBodyUnread();
       Respond(std::move(response), before_body);
     };
-    if (std::optional<Refusal> refused = server_->guard().Check(request_, json_body)) {
-      return refuse(ErrorResponse(refused->status, refused->message, refused->error_code));
+    if (std::optional<Refusal> refused = listener_->guard.Check(request_, json_body)) {
+      return refuse(Reply(*refused));
     }
-    Authenticator* auth = server_->options().authenticator;
+    Authenticator* auth = listener_->options.authenticator;
     if (auth == nullptr || route_->options.is_public) return then();
     Status error;
     switch (auth->AuthenticateFast(request_, &error)) {
@@ -521,7 +517,7 @@ class Session : public std::enable_shared_from_this<Session> {
       net::post(self->socket_.get_executor(), [self, checked, before_body, then]() {
         if (checked.ok()) return then();
         if (before_body) self->MarkBodyUnread();
-        self->Respond(Unauthenticated(checked), before_body);
+        self->Respond(self->Unauthenticated(checked), before_body);
       });
     });
   }
@@ -529,28 +525,28 @@ class Session : public std::enable_shared_from_this<Session> {
   // 401 with the challenge; 429 when the authenticator is too busy to check
   // (password hashing is bounded): a retry soon succeeds, the client's
   // credentials may be fine.
-  static HttpResponse Unauthenticated(const Status& error) {
+  HttpResponse Unauthenticated(const Status& error) const {
     if (error.code() == StatusCode::kResourceExhausted) {
-      HttpResponse busy = ErrorResponse(429, error.message());
+      HttpResponse busy = Reply(429, LocalReason::kOverloaded, error.message());
       busy.headers.emplace_back("Retry-After", "1");
       return busy;
     }
-    HttpResponse response = ErrorResponse(401, error.message());
+    HttpResponse response = Reply(401, LocalReason::kUnauthenticated, error.message());
     response.headers.emplace_back("WWW-Authenticate", "Basic realm=\"cairn\"");
     return response;
   }
 
   void Run() {
     if (route_ == nullptr) {
-      if (std::optional<Refusal> refused = server_->guard().Check(request_, false)) {
-        return Respond(ErrorResponse(refused->status, refused->message, refused->error_code),
-                       false);
+      if (std::optional<Refusal> refused = listener_->guard.Check(request_, false)) {
+        return Respond(Reply(*refused), false);
       }
-      HttpResponse response = ErrorResponse(
-          not_found_status_, not_found_status_ == 405
-                                 ? "Method " + request_.method + " is not allowed for " +
-                                       request_.path + "; use " + allowed_methods_
-                                 : "No endpoint at " + request_.path);
+      bool wrong_method = not_found_status_ == 405;
+      HttpResponse response = Reply(
+          not_found_status_, wrong_method ? LocalReason::kMethodNotAllowed : LocalReason::kNoRoute,
+          wrong_method ? "Method " + request_.method + " is not allowed for " + request_.path +
+                             "; use " + allowed_methods_
+                       : "No endpoint at " + request_.path);
       if (not_found_status_ == 405) response.headers.emplace_back("Allow", allowed_methods_);
       return Respond(std::move(response), false);
     }
@@ -575,7 +571,7 @@ class Session : public std::enable_shared_from_this<Session> {
         // Handlers must not throw; if one does before answering, answer for it.
         LogError("async handler threw", {{"route", route_->pattern}});
         if (!answered->exchange(true)) {
-          Respond(ErrorResponse(500, "Internal error in " + route_->pattern), true);
+          Respond(Reply(500, LocalReason::kInternal, "Internal error in " + route_->pattern), true);
         }
       }
       return;
@@ -597,12 +593,20 @@ class Session : public std::enable_shared_from_this<Session> {
     } catch (const std::exception& e) {
       // Handlers must not throw; this is the last line of defence.
       LogError("handler threw", {{"route", route_->pattern}, {"error", e.what()}});
-      HttpResponse r = ErrorResponse(500, std::string("Internal error: ") + e.what());
-      return r;
+      return Reply(500, LocalReason::kInternal, std::string("Internal error: ") + e.what());
     } catch (...) {
       LogError("handler threw a non-std exception", {{"route", route_->pattern}});
-      return ErrorResponse(500, "Internal error");
+      return Reply(500, LocalReason::kInternal, "Internal error");
     }
+  }
+
+  // An answer the server gives itself, in the shape of the protocol the
+  // request was meant for.
+  HttpResponse Reply(int status, LocalReason reason, std::string_view message) const {
+    return errors_->Local(status, reason, message);
+  }
+  HttpResponse Reply(const Refusal& refused) const {
+    return Reply(refused.status, refused.reason, refused.message);
   }
 
   void BeginRequest() {
@@ -632,7 +636,8 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       if (ec) {
         file_response_.reset();
-        return Respond(ErrorResponse(404, "Cannot open the file to send"), force_close);
+        return Respond(Reply(404, LocalReason::kMissingFile, "Cannot open the file to send"),
+                       force_close);
       }
       FillHeaders(res, response, keep_alive);
       res.prepare_payload();
@@ -646,7 +651,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // serializer cost an allocation per header and a buffer walk per write.
       response_body_ = std::move(response.body);
       if (response.status >= 400) Redact(&response_body_);
-      FormatHead(response, response_body_.size(), keep_alive, server_->guard().x_frame_options(),
+      FormatHead(response, response_body_.size(), keep_alive, listener_->guard.x_frame_options(),
                  &response_head_);
       std::array<net::const_buffer, 2> buffers = {net::buffer(response_head_),
                                                   net::buffer(response_body_)};
@@ -688,7 +693,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res.set(bhttp::field::server, "cairn");
     res.set(bhttp::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) res.set(name, value);
-    const std::string& frame_options = server_->guard().x_frame_options();
+    const std::string& frame_options = listener_->guard.x_frame_options();
     if (!frame_options.empty()) res.set(bhttp::field::x_frame_options, frame_options);
     res.keep_alive(keep_alive);
   }
@@ -730,7 +735,8 @@ class Session : public std::enable_shared_from_this<Session> {
     in_request_ = false;
     server_->in_flight()->Add(-1);
     double seconds = static_cast<double>(Env::Default()->MonotonicNanos() - started_ns_) / 1e9;
-    const Route& metric_route = route_ != nullptr ? *route_ : server_->router().unmatched();
+    const Route& metric_route =
+        route_ != nullptr ? *route_ : listener_->options.router->unmatched();
     metric_route.RecordResponse(response_status_, seconds);
   }
 
@@ -764,6 +770,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Socket socket_;
   HttpServer::Impl* server_;
+  const Listener* const listener_;
+  // The error shape for this request: the listener's until routing names one.
+  const ErrorFormat* errors_;
   // When the pending read or write times out (monotonic ns; 0 = none). Set
   // on the strand, read by the sweep on any thread.
   std::atomic<int64_t> deadline_ns_{0};
@@ -801,31 +810,56 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string remote_address_;  // The peer's IP address, text form.
 };
 
-Status HttpServer::Impl::Start() {
+Status HttpServer::Impl::Bind(Listener& listener) {
+  const ListenerOptions& options = listener.options;
   beast::error_code ec;
-  auto address = net::ip::make_address(options_.host, ec);
+  auto address = net::ip::make_address(options.host, ec);
   if (ec) {
     // A name ("localhost", a host name of this machine): bind its first address.
     tcp::resolver resolver(ioc_);
     auto found =
-        resolver.resolve(options_.host, std::to_string(options_.port), tcp::resolver::passive, ec);
+        resolver.resolve(options.host, std::to_string(options.port), tcp::resolver::passive, ec);
     if (ec || found.empty()) {
-      return InvalidArgument("Invalid --host '" + options_.host +
-                             "': not an IP address or a name of this machine (" + ec.message() +
-                             ")");
+      return InvalidArgument("Invalid host '" + options.host + "' for the " + options.name +
+                             " listener: not an IP address or a name of this machine (" +
+                             ec.message() + ")");
     }
     address = found.begin()->endpoint().address();
   }
-  tcp::endpoint endpoint(address, options_.port);
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  tcp::endpoint endpoint(address, options.port);
+  tcp::acceptor& acceptor = listener.acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Unavailable("Cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
-                       ": " + ec.message() + " (is another server running? pick --port)");
+    return Unavailable("Cannot listen on " + options.host + ":" + std::to_string(options.port) +
+                       " for the " + options.name + " listener: " + ec.message() +
+                       " (is another server running? pick another port)");
   }
-  bound_port_ = acceptor_.local_endpoint().port();
+  listener.bound_port = acceptor.local_endpoint().port();
+  return Status::Ok();
+}
+
+void HttpServer::Impl::CloseAcceptors() {
+  for (auto& listener : listeners_) {
+    beast::error_code ec;
+    listener->acceptor.close(ec);
+  }
+}
+
+Status HttpServer::Impl::Start() {
+  if (listeners_.empty()) return InvalidArgument("The HTTP server needs at least one listener");
+  for (auto& listener : listeners_) {
+    Status bound =
+        listener->options.router == nullptr
+            ? InvalidArgument("The " + listener->options.name + " listener has no routes")
+            : Bind(*listener);
+    if (!bound.ok()) {
+      CloseAcceptors();
+      return bound;
+    }
+  }
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int io_threads = options_.io_threads > 0 ? options_.io_threads : cores;
   int worker_threads = options_.worker_threads > 0 ? options_.worker_threads : 16 * cores;
@@ -844,7 +878,7 @@ Status HttpServer::Impl::Start() {
   max_connections_ = options_.max_connections > 0
                          ? std::min<size_t>(options_.max_connections, by_descriptors)
                          : by_descriptors;
-  DoAccept();
+  for (auto& listener : listeners_) DoAccept(*listener);
   Sweep();
   work_.emplace(ioc_.get_executor());
   for (int i = 0; i < io_threads; ++i) io_threads_.emplace_back([this] { RunIoLoop(); });
@@ -869,18 +903,21 @@ void HttpServer::Impl::RunIoLoop() {
   }
 }
 
-void HttpServer::Impl::DoAccept() {
-  acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, Socket socket) {
+void HttpServer::Impl::DoAccept(Listener& listener) {
+  listener.acceptor.async_accept(net::make_strand(ioc_), [this, &listener](beast::error_code ec,
+                                                                           Socket socket) {
     if (ec) {
-      if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+      if (ec == net::error::operation_aborted || !listener.acceptor.is_open()) return;
       uint64_t suppressed = 0;
       if (accept_log_limiter_.Allow(Env::Default()->MonotonicNanos(), &suppressed)) {
         LogWarn("accept failed; pausing before the next accept",
-                {{"error", ec.message()}, {"suppressed_repeats", suppressed}});
+                {{"listener", listener.options.name},
+                 {"error", ec.message()},
+                 {"suppressed_repeats", suppressed}});
       }
       bool out_of_descriptors = ec == net::error::no_descriptors || ec.value() == ENFILE ||
                                 ec == net::error::no_buffer_space || ec == net::error::no_memory;
-      return AcceptLater(std::chrono::milliseconds(out_of_descriptors ? 250 : 10));
+      return AcceptLater(listener, std::chrono::milliseconds(out_of_descriptors ? 250 : 10));
     }
     beast::error_code peer_ec;
     tcp::endpoint peer = socket.remote_endpoint(peer_ec);
@@ -897,18 +934,19 @@ void HttpServer::Impl::DoAccept() {
       socket.close(close_ec);
     } else {
       socket.set_option(tcp::no_delay(true), ec);
-      auto session = std::make_shared<Session>(std::move(socket), this, std::move(address));
+      auto session =
+          std::make_shared<Session>(std::move(socket), this, &listener, std::move(address));
       AddSession(session);
       session->Start();
     }
-    if (!draining_) DoAccept();
+    if (!draining_) DoAccept(listener);
   });
 }
 
-void HttpServer::Impl::AcceptLater(std::chrono::milliseconds delay) {
-  accept_timer_.expires_after(delay);
-  accept_timer_.async_wait([this](beast::error_code ec) {
-    if (!ec && !draining_ && acceptor_.is_open()) DoAccept();
+void HttpServer::Impl::AcceptLater(Listener& listener, std::chrono::milliseconds delay) {
+  listener.accept_timer.expires_after(delay);
+  listener.accept_timer.async_wait([this, &listener](beast::error_code ec) {
+    if (!ec && !draining_ && listener.acceptor.is_open()) DoAccept(listener);
   });
 }
 
@@ -970,10 +1008,7 @@ void HttpServer::Impl::Shutdown() {
   if (!started_ || stopped_) return;
   stopped_ = true;
   draining_ = true;
-  net::post(ioc_, [this] {
-    beast::error_code ec;
-    acceptor_.close(ec);
-  });
+  net::post(ioc_, [this] { CloseAcceptors(); });
   auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(options_.drain_timeout_seconds);
   size_t left = 0;
@@ -997,16 +1032,15 @@ void HttpServer::Impl::Shutdown() {
   ioc_.stop();
   for (auto& t : io_threads_) t.join();
   // The close posted above may not have run before stop().
-  beast::error_code ec;
-  acceptor_.close(ec);
+  CloseAcceptors();
   workers_.reset();  // Runs what is queued; responses posted to a stopped loop are dropped.
 }
 
-HttpServer::HttpServer(ServerOptions options, const Router* router, metrics::Registry* registry)
-    : impl_(std::make_unique<Impl>(std::move(options), router, registry)) {}
+HttpServer::HttpServer(ServerOptions options, metrics::Registry* registry)
+    : impl_(std::make_unique<Impl>(std::move(options), registry)) {}
 HttpServer::~HttpServer() { Shutdown(); }
 Status HttpServer::Start() { return impl_->Start(); }
-uint16_t HttpServer::port() const { return impl_->port(); }
+uint16_t HttpServer::port(size_t listener) const { return impl_->port(listener); }
 void HttpServer::Shutdown() { impl_->Shutdown(); }
 
 }  // namespace cairn::http

@@ -19,6 +19,11 @@
 // Shutdown() drains gracefully: stops accepting, lets in-flight requests
 // finish (up to drain_timeout), closes idle connections.
 //
+// Listeners: one server may listen on several addresses (ListenerOptions),
+// each with its own routes, authenticator, request guard and default error
+// shape, e.g. the MLflow and Feast APIs on one port and an inference
+// protocol on another.
+//
 // Thread-safety: Start/Shutdown/Wait from one controlling thread.
 #pragma once
 
@@ -30,15 +35,37 @@
 
 #include "core/status.h"
 #include "http/authenticator.h"
+#include "http/error_format.h"
 #include "http/request_guard.h"
 #include "http/router.h"
 #include "metrics/metrics.h"
 
 namespace cairn::http {
 
-struct ServerOptions {
+// One address the server listens on and what it serves there. A listener
+// serves one router; its protocol families (error shapes) come from the
+// routes, with `errors` for requests no route claims.
+struct ListenerOptions {
+  std::string name = "main";  // In logs and in the server's listing of listeners.
   std::string host = "127.0.0.1";
-  uint16_t port = 5000;                 // 0 picks a free port; see HttpServer::port().
+  uint16_t port = 5000;  // 0 picks a free port; see HttpServer::port().
+  // The routes served here. Must outlive the server. REQUIRES: non-null.
+  const Router* router = nullptr;
+  // The error shape for answers no route claims (an unknown path outside
+  // every Router::ClaimPrefix, broken framing). Null: PlainErrorFormat.
+  const ErrorFormat* errors = nullptr;
+  // When set (it must outlive the server), every non-public route needs
+  // credentials it accepts; others get 401.
+  Authenticator* authenticator = nullptr;
+  // Host, Origin and content-type checks against cross-site use (see
+  // request_guard.h). Off unless enabled: `cairn server` turns them on.
+  RequestGuardOptions guard;
+};
+
+// Settings shared by every listener: threads, limits, timeouts.
+struct ServerOptions {
+  // At least one. They share the event loops, the worker pool and the limits.
+  std::vector<ListenerOptions> listeners;
   int io_threads = 0;                   // 0 = number of cores.
   int worker_threads = 0;               // 0 = 16 per core: workers mostly wait on IO.
   uint64_t max_header_bytes = 1 << 20;  // Room for 1000 run_ids in a GET query.
@@ -50,14 +77,9 @@ struct ServerOptions {
   // Folder for spooled upload bodies; must be on the same filesystem as the
   // artifact store so a finished upload can be renamed into place.
   std::string spool_dir = "/tmp";
-  // When set (it must outlive the server), every non-public route needs
-  // credentials it accepts; others get 401.
-  Authenticator* authenticator = nullptr;
-  // Host, Origin and content-type checks against cross-site use (see
-  // request_guard.h). Off unless enabled: `cairn server` turns them on.
-  RequestGuardOptions guard;
-  // Open connections at once; beyond, new ones are accepted and closed at
-  // once. 0: as many as the descriptor limit allows, less a reserve for files.
+  // Open connections at once, over all listeners; beyond, new ones are
+  // accepted and closed at once. 0: as many as the descriptor limit allows,
+  // less a reserve for files.
   size_t max_connections = 0;
   // Open connections from one peer address (0: no limit), so one client
   // cannot take every descriptor.
@@ -71,16 +93,19 @@ struct ServerOptions {
 
 class HttpServer {
  public:
-  // `router` and `registry` must outlive the server.
-  HttpServer(ServerOptions options, const Router* router, metrics::Registry* registry);
+  // `registry` must outlive the server.
+  HttpServer(ServerOptions options, metrics::Registry* registry);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds and starts serving. Returns Unavailable if the address is taken.
+  // Binds every listener and starts serving. Errors: Unavailable naming the
+  // listener whose address is taken, InvalidArgument for a bad host; then
+  // nothing is left listening.
   Status Start();
-  // The bound port (useful with port 0). REQUIRES: Start() succeeded.
-  uint16_t port() const;
+  // The bound port of the listener at `listener` in ServerOptions::listeners
+  // (useful with port 0). REQUIRES: Start() succeeded.
+  uint16_t port(size_t listener = 0) const;
   // Graceful drain, then stop. Blocks until done. Idempotent.
   void Shutdown();
 

@@ -62,10 +62,10 @@ std::string RouteAccess::Describe() const {
   return "";
 }
 
-Status CheckAccess(const Surface& surface, const RouteAccess& rule, const RequestArgs& args,
-                   const http::HttpRequest& request) {
-  if (surface.access == nullptr) return Status::Ok();
-  auth::AccessPolicy& policy = *surface.access;
+Status CheckAccess(const surface::Surface& surface, const RouteAccess& rule,
+                   const RequestArgs& args, const http::HttpRequest& request) {
+  if (surface.access() == nullptr) return Status::Ok();
+  auth::AccessPolicy& policy = *surface.access();
   auth::Identity who = auth::IdentityOf(request);
   switch (rule.kind) {
     case RouteAccess::Kind::kRole:
@@ -103,25 +103,14 @@ Status CheckAccess(const Surface& surface, const RouteAccess& rule, const Reques
   return Status::Ok();
 }
 
-std::shared_ptr<store::WriteContext> RequestAuditContext(const http::HttpRequest& request,
-                                                         std::string target,
-                                                         std::string_view details) {
-  auto context = std::make_shared<store::WriteContext>();
-  context->user = request.user;
-  context->action = request.method + " " + request.path;
-  context->target = std::move(target);
-  context->request = audit::BoundedRequest(details);
-  return context;
-}
-
 std::shared_ptr<const store::WriteContext> AuditContext(const RouteAccess& rule,
                                                         const RequestArgs& args,
                                                         const http::HttpRequest& request) {
   bool changes = request.method != "GET" &&
                  (rule.kind == RouteAccess::Kind::kRole || rule.level >= Level::kEdit);
   if (!changes) return nullptr;
-  auto context =
-      RequestAuditContext(request, "", request.method == "GET" ? request.query : request.body);
+  auto context = surface::RequestAuditContext(
+      request, "", request.method == "GET" ? request.query : request.body);
   std::string id;
   switch (rule.kind) {
     case RouteAccess::Kind::kRun:
@@ -149,11 +138,11 @@ std::shared_ptr<const store::WriteContext> AuditContext(const RouteAccess& rule,
   return context;
 }
 
-StatusOr<std::vector<std::string>> Unreadable(const Surface& surface,
+StatusOr<std::vector<std::string>> Unreadable(const surface::Surface& surface,
                                               const http::HttpRequest& request,
                                               auth::ResourceKind kind) {
-  if (surface.access == nullptr) return std::vector<std::string>{};
-  return surface.access->Unreadable(auth::IdentityOf(request), kind);
+  if (surface.access() == nullptr) return std::vector<std::string>{};
+  return surface.access()->Unreadable(auth::IdentityOf(request), kind);
 }
 
 }  // namespace cairn::mlflow

@@ -18,6 +18,7 @@
 #include "http/http_types.h"
 #include "http/router.h"
 #include "store/write_context.h"
+#include "surface/surface.h"
 
 namespace cairn::mlflow {
 
@@ -54,25 +55,10 @@ struct RouteAccess {
   std::string Describe() const;
 };
 
-// The MLflow surface under construction: the router its routes go to and the
-// policy that guards them (null when the server runs without users).
-struct Surface {
-  http::Router& router;
-  auth::AccessPolicy* access = nullptr;
-};
-
 // OK when the request's sender may make it. Errors: PermissionDenied from
 // the policy; the argument errors a handler would give for a missing id.
-Status CheckAccess(const Surface& surface, const RouteAccess& rule, const RequestArgs& args,
-                   const http::HttpRequest& request);
-
-// The audit entry for `request`, which changes `target` (e.g. "artifact
-// 1/<run>/artifacts/model.pkl"): who sent it, its method and path, and
-// `details` (bounded: the body, or what stands for it). Every surface's
-// entries start from it.
-std::shared_ptr<store::WriteContext> RequestAuditContext(const http::HttpRequest& request,
-                                                         std::string target,
-                                                         std::string_view details);
+Status CheckAccess(const surface::Surface& surface, const RouteAccess& rule,
+                   const RequestArgs& args, const http::HttpRequest& request);
 
 // The audit context for a request that changes something (any method but
 // GET, under a rule of edit or more, or a role): who, what, which resource
@@ -83,7 +69,7 @@ std::shared_ptr<const store::WriteContext> AuditContext(const RouteAccess& rule,
                                                         const http::HttpRequest& request);
 
 // What a search must leave out for this request's sender (empty without auth).
-StatusOr<std::vector<std::string>> Unreadable(const Surface& surface,
+StatusOr<std::vector<std::string>> Unreadable(const surface::Surface& surface,
                                               const http::HttpRequest& request,
                                               auth::ResourceKind kind);
 

@@ -111,11 +111,12 @@ auth::Level LevelFor(const std::string& method, const std::string& path, auth::L
 // Proxied artifact paths start with the experiment id
 // ("<experiment>/<run>/artifacts/...", "<experiment>/models/<id>/artifacts/..."):
 // the route needs `level` on that experiment (see LevelFor for deletes).
-void AddArtifactRoute(Surface& surface, const std::string& method, const std::string& path,
-                      auth::Level level, http::Handler handler, http::RouteOptions options = {}) {
+void AddArtifactRoute(const surface::Surface& surface, const std::string& method,
+                      const std::string& path, auth::Level level, http::Handler handler,
+                      http::RouteOptions options = {}) {
   RouteAccess access = RouteAccess::Experiment(level);
   auto guarded = [surface, access, method, handler = std::move(handler)](HttpRequest& request) {
-    if (surface.access != nullptr) {
+    if (surface.access() != nullptr) {
       auto args = RequestArgs::FromRequest(request);
       if (!args.ok()) return ErrorResponse(args.status());
       std::string artifact_path(request.PathParam("*"));
@@ -130,17 +131,18 @@ void AddArtifactRoute(Surface& surface, const std::string& method, const std::st
       // The artifact root itself lists experiments: only admins may.
       Status allowed =
           experiment.empty()
-              ? surface.access->RequireRole(auth::IdentityOf(request), auth::Role::kAdmin)
-              : surface.access->Require(auth::IdentityOf(request), auth::ResourceKind::kExperiment,
-                                        experiment, LevelFor(method, *normalized, access.level));
+              ? surface.access()->RequireRole(auth::IdentityOf(request), auth::Role::kAdmin)
+              : surface.access()->Require(auth::IdentityOf(request),
+                                          auth::ResourceKind::kExperiment, experiment,
+                                          LevelFor(method, *normalized, access.level));
       if (!allowed.ok()) return ErrorResponse(allowed);
     }
     return handler(request);
   };
   options.access = access.Describe() + " (the path's first folder)";
   if (method == "DELETE") options.access += "; experiment manage above a run's folder";
-  surface.router.Add(method, "/api/2.0/mlflow-artifacts/" + path, guarded, options);
-  surface.router.Add(method, "/ajax-api/2.0/mlflow-artifacts/" + path, guarded, options);
+  surface.Add(method, "/api/2.0/mlflow-artifacts/" + path, guarded, options);
+  surface.Add(method, "/ajax-api/2.0/mlflow-artifacts/" + path, guarded, options);
 }
 
 // An uploaded file goes inside a run's or a logged model's artifacts folder,
@@ -280,7 +282,7 @@ Status CheckSignedFile(const VersionFiles& versions, registry::RegistryService* 
 artifacts::BeforeChange AuditArtifactChange(audit::AuditLog* audit, const HttpRequest& request,
                                             const std::string& path, const std::string& details) {
   std::shared_ptr<const store::WriteContext> context =
-      RequestAuditContext(request, "artifact " + path, details);
+      surface::RequestAuditContext(request, "artifact " + path, details);
   return [audit, context]() { return audit->Append(*context); };
 }
 
@@ -326,10 +328,12 @@ std::string ChangeJson(const std::string& path, const Upload* upload) {
 
 }  // namespace
 
-void RegisterArtifactRoutes(Surface& surface, artifacts::ArtifactStore& store,
+void RegisterArtifactRoutes(const surface::Surface& surface, artifacts::ArtifactStore& store,
                             tracking::TrackingService& tracking,
                             tracking::LoggedModelService& models, ArtifactGuards guards) {
   artifacts::ArtifactStore* a = &store;
+  surface.ClaimPrefix("/api/2.0/mlflow-artifacts/");
+  surface.ClaimPrefix("/ajax-api/2.0/mlflow-artifacts/");
   VersionFiles versions(guards.registry);
   http::RouteOptions spool;
   spool.body_mode = http::BodyMode::kSpoolToFile;

@@ -109,7 +109,7 @@ StatusOr<tracking::SearchLoggedModelsRequest> SearchRequest(const RequestArgs& a
 
 }  // namespace
 
-void RegisterLoggedModelRoutes(Surface& surface, LoggedModelService& service) {
+void RegisterLoggedModelRoutes(const surface::Surface& surface, LoggedModelService& service) {
   LoggedModelService* s = &service;
 
   AddMlflowRoute(surface, "POST", "logged-models", RouteAccess::Experiment(auth::Level::kEdit),

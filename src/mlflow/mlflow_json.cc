@@ -23,6 +23,18 @@ void Field(json::Writer& w, const char* key, int64_t value) {
   w.Key(key);
   w.Int64(value);
 }
+// {"error_code": ..., "message": ...}: MLflow's (Databricks') error body.
+http::HttpResponse MlflowError(int http_status, std::string_view code, std::string_view message) {
+  json::Buffer buffer;
+  json::Writer w(buffer);
+  w.StartObject();
+  w.Key("error_code");
+  json::WriteString(w, code);
+  Field(w, "message", message);
+  w.EndObject();
+  return http::HttpResponse::Json(http_status, std::string(buffer.GetString(), buffer.GetSize()));
+}
+
 }  // namespace
 
 http::HttpResponse ErrorResponse(const Status& status) {
@@ -79,14 +91,53 @@ http::HttpResponse ErrorResponse(const Status& status) {
   if (http_status >= 500 && http_status != 501) {
     LogError("request failed", {{"error", status.ToString()}});
   }
-  json::Buffer buffer;
-  json::Writer w(buffer);
-  w.StartObject();
-  w.Key("error_code");
-  w.String(code);
-  Field(w, "message", status.message());
-  w.EndObject();
-  return http::HttpResponse::Json(http_status, std::string(buffer.GetString(), buffer.GetSize()));
+  return MlflowError(http_status, code, status.message());
+}
+
+http::HttpResponse ErrorFormat::FromStatus(const Status& error) const {
+  return ErrorResponse(error);
+}
+
+http::HttpResponse ErrorFormat::Local(int http_status, http::LocalReason reason,
+                                      std::string_view message) const {
+  using http::LocalReason;
+  const char* code = "BAD_REQUEST";
+  switch (reason) {
+    case LocalReason::kNoRoute:
+      code = "ENDPOINT_NOT_FOUND";
+      break;
+    case LocalReason::kMethodNotAllowed:
+    case LocalReason::kMalformed:
+      code = "BAD_REQUEST";
+      break;
+    case LocalReason::kUnauthenticated:
+      code = "UNAUTHENTICATED";
+      break;
+    case LocalReason::kOverloaded:
+      code = "REQUEST_LIMIT_EXCEEDED";
+      break;
+    case LocalReason::kForbidden:
+      code = "PERMISSION_DENIED";
+      break;
+    case LocalReason::kInvalidRequest:
+      code = "INVALID_PARAMETER_VALUE";
+      break;
+    case LocalReason::kTooLarge:
+      code = "RESOURCE_LIMIT_EXCEEDED";
+      break;
+    case LocalReason::kMissingFile:
+      code = "RESOURCE_DOES_NOT_EXIST";
+      break;
+    case LocalReason::kInternal:
+      code = "INTERNAL_ERROR";
+      break;
+  }
+  return MlflowError(http_status, code, message);
+}
+
+const ErrorFormat& ErrorFormat::Get() {
+  static const ErrorFormat format;
+  return format;
 }
 
 http::HttpResponse JsonResponse(const json::Buffer& buffer) {
@@ -267,8 +318,7 @@ struct MetricListWriter::Formatter {
   // bytes, 130 with its run id: sized to fit, so that the body is not copied
   // into a bigger buffer at its very end.
   Formatter(size_t expected_points, bool with_run_id)
-      : body(std::min<size_t>(expected_points, size_t{1} << 20) * (with_run_id ? 144 : 96) +
-             256) {
+      : body(std::min<size_t>(expected_points, size_t{1} << 20) * (with_run_id ? 144 : 96) + 256) {
     body.Write("{\"metrics\":[");
   }
 
@@ -347,7 +397,8 @@ struct MetricListWriter::Formatter {
 };
 
 MetricListWriter::MetricListWriter(bool with_run_id, size_t expected_points)
-    : with_run_id_(with_run_id), formatter_(std::make_unique<Formatter>(expected_points, with_run_id)) {
+    : with_run_id_(with_run_id),
+      formatter_(std::make_unique<Formatter>(expected_points, with_run_id)) {
   block_.reserve(kBlockPoints);
 }
 

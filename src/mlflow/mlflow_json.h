@@ -10,6 +10,7 @@
 
 #include "core/json.h"
 #include "core/status.h"
+#include "http/error_format.h"
 #include "http/http_types.h"
 #include "registry/entities.h"
 #include "tracking/entities.h"
@@ -19,6 +20,20 @@ namespace cairn::mlflow {
 // The one place where Cairn's status codes become MLflow error codes and HTTP
 // statuses. Client errors are 4xx: the MLflow client retries 5xx.
 http::HttpResponse ErrorResponse(const Status& status);
+
+// MLflow's error shape, `{"error_code": ..., "message": ...}`, for handlers'
+// errors (ErrorResponse) and the server's own answers on MLflow routes: an
+// unknown path is ENDPOINT_NOT_FOUND, a body over the limit
+// RESOURCE_LIMIT_EXCEEDED, missing credentials UNAUTHENTICATED. Cairn's own
+// API (/api/cairn/v1) follows MLflow's REST conventions and uses it too.
+class ErrorFormat : public http::ErrorFormat {
+ public:
+  std::string_view protocol() const override { return "mlflow"; }
+  http::HttpResponse FromStatus(const Status& error) const override;
+  http::HttpResponse Local(int http_status, http::LocalReason reason,
+                           std::string_view message) const override;
+  static const ErrorFormat& Get();
+};
 http::HttpResponse JsonResponse(const json::Buffer& buffer);
 http::HttpResponse EmptyResponse();
 

@@ -117,11 +117,11 @@ Status CheckSignature(RegistryService* registry, signing::ModelSigner* signer,
 
 // Who asks for a stage or alias change: the promotion gate counts approvals
 // for them and shows them only the metrics of runs they may read.
-registry::Caller CallerOf(const Surface& surface, const HttpRequest& request) {
+registry::Caller CallerOf(const surface::Surface& surface, const HttpRequest& request) {
   registry::Caller caller;
   caller.user = request.user;
-  if (surface.access != nullptr) {
-    auth::AccessPolicy* access = surface.access;
+  if (surface.access() != nullptr) {
+    auth::AccessPolicy* access = surface.access();
     caller.may_read_run = [access, who = auth::IdentityOf(request)](const std::string& run_id) {
       return access->Require(who, auth::ResourceKind::kRun, run_id, auth::Level::kRead).ok();
     };
@@ -136,10 +136,10 @@ registry::Caller CallerOf(const Surface& surface, const HttpRequest& request) {
 // whose proxied artifacts an mlflow-artifacts: URI names. Other schemes are
 // locations this server does not hold. Errors: PermissionDenied naming the
 // source and the grant it needs.
-Status CheckSourceReadable(const Surface& surface, const HttpRequest& request,
+Status CheckSourceReadable(const surface::Surface& surface, const HttpRequest& request,
                            const registry::CreateModelVersionRequest& req) {
-  if (surface.access == nullptr) return Status::Ok();
-  auth::AccessPolicy& access = *surface.access;
+  if (surface.access() == nullptr) return Status::Ok();
+  auth::AccessPolicy& access = *surface.access();
   auth::Identity who = auth::IdentityOf(request);
   auto need = [&](auth::ResourceKind kind, const std::string& id, const std::string& what) {
     Status allowed = access.Require(who, kind, id, auth::Level::kRead);
@@ -200,7 +200,7 @@ Status CheckSourceReadable(const Surface& surface, const HttpRequest& request,
 
 }  // namespace
 
-void RegisterRegistryRoutes(Surface& surface, RegistryService& service,
+void RegisterRegistryRoutes(const surface::Surface& surface, RegistryService& service,
                             signing::ModelSigner* signer) {
   RegistryService* s = &service;
 
@@ -230,9 +230,9 @@ void RegisterRegistryRoutes(Surface& surface, RegistryService& service,
         ASSIGN_OR_RETURN(auto model, s->RenameRegisteredModel(name, new_name));
         // Grants follow the model. A separate commit: if it fails the
         // rename stands and the client is told to redo the grants.
-        if (surface.access != nullptr) {
-          Status moved =
-              surface.access->RenameResource(auth::ResourceKind::kRegisteredModel, name, new_name);
+        if (surface.access() != nullptr) {
+          Status moved = surface.access()->RenameResource(auth::ResourceKind::kRegisteredModel,
+                                                          name, new_name);
           if (!moved.ok()) {
             return Unavailable("Renamed, but moving its access grants failed (" + moved.message() +
                                "); re-grant them with `cairn "

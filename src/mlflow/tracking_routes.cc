@@ -11,8 +11,8 @@ using http::HttpRequest;
 using http::HttpResponse;
 using tracking::KeyValue;
 
-void AddMlflowRoute(Surface& surface, const std::string& method, const std::string& path,
-                    RouteAccess access, MlflowHandler handler) {
+void AddMlflowRoute(const surface::Surface& surface, const std::string& method,
+                    const std::string& path, RouteAccess access, MlflowHandler handler) {
   auto wrapped = [handler = std::move(handler), access, surface](HttpRequest& request) {
     auto args = RequestArgs::FromRequest(request);
     if (!args.ok()) return ErrorResponse(args.status());
@@ -25,8 +25,8 @@ void AddMlflowRoute(Surface& surface, const std::string& method, const std::stri
   };
   http::RouteOptions options;
   options.access = access.Describe();
-  surface.router.Add(method, "/api/2.0/mlflow/" + path, wrapped, options);
-  surface.router.Add(method, "/ajax-api/2.0/mlflow/" + path, wrapped, options);
+  surface.Add(method, "/api/2.0/mlflow/" + path, wrapped, options);
+  surface.Add(method, "/ajax-api/2.0/mlflow/" + path, wrapped, options);
 }
 
 namespace {
@@ -38,7 +38,7 @@ using BatchDecoder =
 // The logging endpoints (log-metric, log-parameter, log-batch) decode on the IO
 // thread and answer when the group commit holding their batch is durable,
 // without parking a worker thread per request.
-void AddLogBatchRoute(Surface& surface, const std::string& path, BatchDecoder decode,
+void AddLogBatchRoute(const surface::Surface& surface, const std::string& path, BatchDecoder decode,
                       tracking::TrackingService* t) {
   RouteAccess access = RouteAccess::Run(auth::Level::kEdit);
   auto handler = [decode = std::move(decode), t, surface, access](HttpRequest& request,
@@ -59,8 +59,8 @@ void AddLogBatchRoute(Surface& surface, const std::string& path, BatchDecoder de
   };
   http::RouteOptions options;
   options.access = access.Describe();
-  surface.router.AddAsync("POST", "/api/2.0/mlflow/" + path, handler, options);
-  surface.router.AddAsync("POST", "/ajax-api/2.0/mlflow/" + path, handler, options);
+  surface.AddAsync("POST", "/api/2.0/mlflow/" + path, handler, options);
+  surface.AddAsync("POST", "/ajax-api/2.0/mlflow/" + path, handler, options);
 }
 
 StatusOr<tracking::Metric> MetricFrom(const json::Value& item, const std::string& path) {
@@ -116,8 +116,11 @@ void WriteNextPageToken(json::Writer& w, const std::string& token) {
 
 }  // namespace
 
-void RegisterTrackingRoutes(Surface& surface, tracking::TrackingService& tracking) {
+void RegisterTrackingRoutes(const surface::Surface& surface, tracking::TrackingService& tracking) {
   tracking::TrackingService* t = &tracking;
+  // Unknown MLflow endpoints keep MLflow's ENDPOINT_NOT_FOUND on any listener.
+  surface.ClaimPrefix("/api/2.0/mlflow/");
+  surface.ClaimPrefix("/ajax-api/2.0/mlflow/");
 
   // ---------------------------------------------------------------- experiments
   AddMlflowRoute(surface, "POST", "experiments/create", RouteAccess::Role(auth::Role::kEditor),

@@ -38,9 +38,7 @@ Status VersionNotFound(const std::string& name, const std::string& version) {
 
 // Python's int() on the version string, as MLflow's server parses it.
 StatusOr<int64_t> ParseVersion(const std::string& text) {
-  size_t begin = text.find_first_not_of(" \t\n\r");
-  size_t end = text.find_last_not_of(" \t\n\r");
-  std::string digits = begin == std::string::npos ? "" : text.substr(begin, end - begin + 1);
+  std::string digits(Trim(text, " \t\n\r"));
   if (!digits.empty() && digits[0] == '+') digits.erase(0, 1);
   bool ok = !digits.empty() && digits.size() <= 18 &&
             std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });

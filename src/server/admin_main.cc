@@ -9,46 +9,20 @@
 #include <string_view>
 #include <vector>
 
-#include "artifacts/local/local_artifact_store.h"
 #include "audit/audit_log.h"
 #include "auth/auth_service.h"
 #include "core/base64.h"
 #include "core/env.h"
 #include "governance/promotion_service.h"
 #include "lineage/lineage_service.h"
-#include "online/lmdb/lmdb_online_store.h"
-#include "online/redis/redis_online_store.h"
 #include "registry/registry_service.h"
 #include "server/admin_common.h"
 #include "server/server_main.h"
+#include "server/stores.h"
 #include "signing/model_signer.h"
-#include "store/postgres/postgres_store.h"
-#include "store/sqlite/sqlite_store.h"
 #include "tracking/tracking_service.h"
 
 namespace cairn::server {
-
-StatusOr<std::unique_ptr<store::MetadataStore>> OpenStore(const ServerConfig& config) {
-  store::MetadataStoreRegistry stores;
-  store::RegisterSqliteStore(&stores);
-  store::RegisterPostgresStore(&stores);
-  auto store = stores.Open(config.EffectiveStoreUri());
-  if (!store.ok()) {
-    return Unavailable("cannot open the metadata store: " + store.status().message());
-  }
-  return store;
-}
-
-StatusOr<std::unique_ptr<online::OnlineStore>> OpenOnlineStore(const ServerConfig& config) {
-  online::OnlineStoreRegistry stores;
-  online::RegisterLmdbOnlineStore(&stores);
-  online::RegisterRedisOnlineStore(&stores);
-  auto store = stores.Open(config.EffectiveOnlineStoreUri());
-  if (!store.ok()) {
-    return Unavailable("cannot open the online store: " + store.status().message());
-  }
-  return store;
-}
 
 // Prints the error the way every admin command does; the exit code says
 // whether the command line (2) or the world (1) was wrong.
@@ -307,17 +281,16 @@ int RunSigningCommand(const ServerConfig& config, const SigningCommand& c) {
   using Action = SigningCommand::Action;
   std::string keys_dir = config.EffectiveKeysDir();
   if (c.action == Action::kGenerate || c.action == Action::kShow) {
-    auto keys = c.action == Action::kGenerate ? signing::GenerateKeys(keys_dir, c.force)
-                                              : signing::LoadKeys(keys_dir);
+    auto keys = c.action == Action::kGenerate
+                    ? signing::GenerateKeys(Env::Default(), keys_dir, c.force)
+                    : signing::LoadKeys(Env::Default(), keys_dir);
     if (!keys.ok()) return Fail(keys.status());
     std::cout << "key " << keys->KeyId() << "\npublic " << keys->public_key << "\n"
               << "in " << keys_dir << "\n";
     return 0;
   }
   auto store = OpenStore(config);
-  artifacts::ArtifactStoreRegistry artifact_stores;
-  artifacts::RegisterLocalArtifactStore(&artifact_stores);
-  auto artifact_store = artifact_stores.Open(config.EffectiveArtifactsUri());
+  auto artifact_store = OpenArtifactStore(config);
   Status done = store.status();
   if (done.ok()) done = artifact_store.status();
   if (!done.ok()) return Fail(done);

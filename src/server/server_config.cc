@@ -1,7 +1,5 @@
 #include "server/server_config.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <filesystem>
 
 namespace cairn::server {
@@ -28,99 +26,79 @@ std::string ServerConfig::EffectiveOnlineStoreUri() const {
   return "lmdb://" + (std::filesystem::absolute(data_dir) / "online").lexically_normal().string();
 }
 
-Status LoadConfigFile(const std::string& path, ServerConfig* config) {
-  // yaml-cpp reports errors by exception; they stop here.
-  try {
-    YAML::Node root = YAML::LoadFile(path);
-    if (!root.IsMap()) {
-      return InvalidArgument("Config file " + path + ": expected a mapping of settings at the top");
-    }
-    for (const auto& item : root) {
-      std::string key = item.first.as<std::string>();
-      const YAML::Node& value = item.second;
-      try {
-        if (key == "host")
-          config->host = value.as<std::string>();
-        else if (key == "port")
-          config->port = value.as<uint16_t>();
-        else if (key == "data_dir")
-          config->data_dir = value.as<std::string>();
-        else if (key == "store")
-          config->store_uri = value.as<std::string>();
-        else if (key == "artifacts")
-          config->artifacts_uri = value.as<std::string>();
-        else if (key == "durability")
-          config->durability = value.as<std::string>();
-        else if (key == "workers")
-          config->workers = value.as<int>();
-        else if (key == "log_level")
-          config->log_level = value.as<std::string>();
-        else if (key == "max_body_bytes")
-          config->max_body_bytes = value.as<uint64_t>();
-        else if (key == "insecure")
-          config->insecure = value.as<bool>();
-        else if (key == "policies")
-          config->policies_dir = value.as<std::string>();
-        else if (key == "keys")
-          config->keys_dir = value.as<std::string>();
-        else if (key == "require_signed_models")
-          config->require_signed_models = value.as<bool>();
-        else if (key == "online_store")
-          config->online_store_uri = value.as<std::string>();
-        else if (key == "feature_project")
-          config->feature_project = value.as<std::string>();
-        else if (key == "training_set_json_max_cells")
-          config->training_set_json_max_cells = value.as<uint64_t>();
-        else if (key == "training_data_root")
-          config->training_data_root = value.as<std::string>();
-        else if (key == "allowed_hosts")
-          config->allowed_hosts = value.as<std::string>();
-        else if (key == "cors_allowed_origins")
-          config->cors_allowed_origins = value.as<std::string>();
-        else if (key == "x_frame_options")
-          config->x_frame_options = value.as<std::string>();
-        else if (key == "disable_security_middleware")
-          config->disable_security_middleware = value.as<bool>();
-        else if (key == "max_connections")
-          config->max_connections = value.as<uint64_t>();
-        else if (key == "max_connections_per_address")
-          config->max_connections_per_address = value.as<uint64_t>();
-        else {
-          return InvalidArgument("Config file " + path + " line " +
-                                 std::to_string(item.first.Mark().line + 1) + ": unknown key '" +
-                                 key +
-                                 "' (known: host, port, data_dir, store, artifacts, durability, "
-                                 "workers, log_level, max_body_bytes, insecure, policies, keys, "
-                                 "require_signed_models, online_store, feature_project, "
-                                 "training_set_json_max_cells, training_data_root, "
-                                 "allowed_hosts, cors_allowed_origins, x_frame_options, "
-                                 "disable_security_middleware, max_connections, "
-                                 "max_connections_per_address)");
-        }
-      } catch (const YAML::Exception&) {
-        // Say what the key takes, not only that the value is wrong.
-        std::string expected = key == "port"                          ? "a port number, 0 to 65535"
-                               : key == "workers"                     ? "a whole number of threads"
-                               : key == "max_body_bytes"              ? "a whole number of bytes"
-                               : key == "training_set_json_max_cells" ? "a whole number of cells"
-                               : key == "max_connections" || key == "max_connections_per_address"
-                                   ? "a whole number of connections"
-                               : key == "insecure" || key == "require_signed_models" ||
-                                       key == "disable_security_middleware"
-                                   ? "true or false"
-                                   : "a string";
-        std::string got = value.IsScalar() ? " '" + value.Scalar() + "'" : " a list or map";
-        return InvalidArgument("Config file " + path + " line " +
-                               std::to_string(value.Mark().line + 1) + ": bad value for '" + key +
-                               "': expected " + expected + ", got" + got);
-      }
-    }
-  } catch (const YAML::BadFile&) {
-    return InvalidArgument("Cannot read config file " + path);
-  } catch (const YAML::Exception& e) {
-    return InvalidArgument("Config file " + path + ": " + e.what());
+std::vector<OwnFolder> OwnFolders(const ServerConfig& config) {
+  std::vector<OwnFolder> own = {{"--policies", config.EffectivePoliciesDir(), "<policies>"},
+                                {"--keys", config.EffectiveKeysDir(), "<keys>"}};
+  std::string artifacts = config.EffectiveArtifactsUri();
+  if (artifacts.starts_with("file://")) {
+    own.push_back({"--artifacts", artifacts.substr(7), "<artifacts>"});
   }
-  return Status::Ok();
+  std::string store = config.EffectiveStoreUri();
+  if (store.starts_with("sqlite:///")) {
+    own.push_back(
+        {"--store", std::filesystem::path(store.substr(9)).parent_path().string(), "<store-dir>"});
+  }
+  own.push_back({"--data-dir", config.data_dir, "<data-dir>"});
+  return own;
+}
+
+void DeclareSettings(ServerConfig* config, config::Settings* settings) {
+  config::Settings& s = *settings;
+  s.Add("host", &config->host, "Address to bind");
+  s.Add("port", &config->port, "Port to listen on");
+  s.Add("data_dir", &config->data_dir, "Folder for embedded state");
+  s.Add("store", &config->store_uri,
+        "Metadata store URI: sqlite:///path.db or postgresql://user@host/db (default: sqlite in "
+        "--data-dir)");
+  s.Add("artifacts", &config->artifacts_uri,
+        "Artifact store URI: file:///dir (default: --data-dir/artifacts)");
+  s.Add("durability", &config->durability,
+        "full: every acknowledged write is fsynced (default); process: it survives a crash of "
+        "Cairn but not of the machine, for lower latency",
+        {"full", "process"});
+  s.Add("workers", &config->workers, "Handler threads (0 = automatic)");
+  s.Add("log_level", &config->log_level, "debug, info, warn or error",
+        {"debug", "info", "warn", "warning", "error"});
+  s.Add("max_body_bytes", &config->max_body_bytes,
+        "Largest request body read into memory (default 32 MiB; artifact uploads are streamed "
+        "to disk and not bounded by it)");
+  s.Add("policies", &config->policies_dir,
+        "Folder of promotion policies (<model>.yaml, default.yaml); default --data-dir/policies");
+  s.Add("keys", &config->keys_dir, "Model-signing key folder (default: --data-dir/keys)");
+  s.Add("online_store", &config->online_store_uri,
+        "Online store: lmdb:///dir or redis://host:port/db (default: LMDB in --data-dir/online)");
+  s.Add("feature_project", &config->feature_project,
+        "Feature project the Feast endpoints serve (default: the only one applied)");
+  s.Add("training_set_json_max_cells", &config->training_set_json_max_cells,
+        "Largest training set (rows x columns) answered as JSON by "
+        "/api/cairn/v1/features/historical; bigger ones need out_path (default 20,000,000)");
+  s.Add("training_data_root", &config->training_data_root,
+        "Folder whose files training-set requests may read (entities_path) and write "
+        "(out_path); default: none, no server-side files");
+  s.Add("allowed_hosts", &config->allowed_hosts,
+        "Host header values the server answers, comma-separated, '*' wildcards (default: "
+        "localhost, loopback and private addresses, and --host)");
+  s.Add("cors_allowed_origins", &config->cors_allowed_origins,
+        "Origins of web applications allowed to change this server, comma-separated, '*' "
+        "wildcards (localhost origins always are)");
+  s.Add("x_frame_options", &config->x_frame_options,
+        "X-Frame-Options sent with every response: SAMEORIGIN (default), DENY or NONE");
+  s.Add("disable_security_middleware", &config->disable_security_middleware,
+        "Turn off the Host, Origin and content-type checks and X-Frame-Options");
+  s.Add("max_connections", &config->max_connections,
+        "Open connections at once (default 0: as the descriptor limit allows)");
+  s.Add("max_connections_per_address", &config->max_connections_per_address,
+        "Open connections from one client address (default 512; 0: no limit)");
+  s.Add("require_signed_models", &config->require_signed_models,
+        "Refuse to hand out model versions that are unsigned or whose files changed");
+  s.Add("insecure", &config->insecure,
+        "Serve on a non-loopback address although no user exists (no authentication)");
+}
+
+Status LoadConfigFile(const std::string& path, ServerConfig* config) {
+  config::Settings settings;
+  DeclareSettings(config, &settings);
+  return settings.LoadYaml(path);
 }
 
 }  // namespace cairn::server

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "config/settings.h"
 #include "core/status.h"
 
 namespace cairn::server {
@@ -68,8 +70,25 @@ struct ServerConfig {
   std::string EffectiveOnlineStoreUri() const;
 };
 
-// Overlays the keys present in the YAML file onto `config`. Keys: host, port,
-// data_dir, store, artifacts, durability, workers, log_level, max_body_bytes.
+// A folder holding the server's own state: the setting that names it, its
+// path, and what error answers show instead of the path.
+struct OwnFolder {
+  std::string setting;  // "--data-dir"
+  std::string path;
+  std::string shown;  // "<data-dir>"
+};
+
+// The server's own folders, the most specific first (the policies folder is
+// inside the data dir by default, and keeps its own name in answers).
+std::vector<OwnFolder> OwnFolders(const ServerConfig& config);
+
+// Declares every field of `config` as a setting (name, help, allowed
+// values; its current value is the default): the one list that `cairn
+// server`'s flags, CAIRN_* variables, YAML file and --help are made from.
+// `config` must outlive `settings`.
+void DeclareSettings(ServerConfig* config, config::Settings* settings);
+
+// Overlays the settings present in the YAML file onto `config`.
 // Errors: InvalidArgument naming the file, line and key on bad YAML or types.
 Status LoadConfigFile(const std::string& path, ServerConfig* config);
 

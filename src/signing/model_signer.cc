@@ -1,5 +1,7 @@
 #include "signing/model_signer.h"
 
+#include "core/strings.h"
+
 #include <sodium.h>
 #include <sys/stat.h>
 
@@ -119,41 +121,48 @@ StatusOr<Manifest> DigestArtifacts(artifacts::ArtifactStore& store, const std::s
 
 std::string KeyPair::KeyId() const { return Sha256Hex(public_key).substr(0, 16); }
 
-StatusOr<KeyPair> GenerateKeys(const std::string& dir, bool force) {
+StatusOr<KeyPair> GenerateKeys(Env* env, const std::string& dir, bool force) {
   if (sodium_init() < 0) return Internal("libsodium failed to initialise");
-  std::filesystem::path secret_path = std::filesystem::path(dir) / "signing.key";
-  std::error_code ec;
-  if (!force && std::filesystem::exists(secret_path, ec)) {
-    return AlreadyExists("A signing key already exists at " + secret_path.string() +
+  std::string secret_path = dir + "/signing.key";
+  ASSIGN_OR_RETURN(FileInfo existing, env->Stat(secret_path));
+  if (!force && existing.exists) {
+    return AlreadyExists("A signing key already exists at " + secret_path +
                          "; pass --force to replace it (versions signed with it then fail to "
                          "verify).");
   }
-  std::filesystem::create_directories(dir, ec);
+  RETURN_IF_ERROR(env->CreateDirectories(dir));
   unsigned char pk[crypto_sign_PUBLICKEYBYTES];
   unsigned char sk[crypto_sign_SECRETKEYBYTES];
   crypto_sign_keypair(pk, sk);
   KeyPair keys{Hex(pk, sizeof(pk)), Hex(sk, sizeof(sk))};
   sodium_memzero(sk, sizeof(sk));
-  {
-    // Created private: the secret key is never world-readable, not even briefly.
-    mode_t old_mask = ::umask(077);
-    std::ofstream out(secret_path, std::ios::trunc);
-    out << keys.secret_key << "\n";
-    ::umask(old_mask);
-    if (!out) return Internal("Cannot write " + secret_path.string());
-  }
-  std::ofstream pub(std::filesystem::path(dir) / "signing.pub", std::ios::trunc);
-  pub << keys.public_key << "\n";
-  if (!pub) return Internal("Cannot write the public key in " + dir);
+  // Created private: the secret key is never world-readable, not even
+  // briefly. Each file is replaced whole; LoadKeys refuses a pair that a
+  // failure between the two writes left mismatched.
+  RETURN_IF_ERROR(env->WriteFileAtomically(secret_path, keys.secret_key + "\n", 0600));
+  RETURN_IF_ERROR(env->WriteFileAtomically(dir + "/signing.pub", keys.public_key + "\n", 0644));
   return keys;
 }
 
-StatusOr<KeyPair> LoadKeys(const std::string& dir) {
-  std::ifstream secret(std::filesystem::path(dir) / "signing.key");
-  std::ifstream pub(std::filesystem::path(dir) / "signing.pub");
-  KeyPair keys;
-  if (!(secret >> keys.secret_key) || !(pub >> keys.public_key)) {
+StatusOr<KeyPair> LoadKeys(Env* env, const std::string& dir) {
+  constexpr uint64_t kMaxKeyFileBytes = 4096;
+  StatusOr<std::string> secret = env->ReadFile(dir + "/signing.key", kMaxKeyFileBytes);
+  StatusOr<std::string> pub = env->ReadFile(dir + "/signing.pub", kMaxKeyFileBytes);
+  if (!secret.ok() || !pub.ok()) {
+    Status why = secret.ok() ? pub.status() : secret.status();
+    if (why.code() != StatusCode::kNotFound) return why;
     return NotFound("No signing key in " + dir + ": create one with `cairn keys generate`.");
+  }
+  KeyPair keys{std::string(Trim(*pub, " \t\r\n")), std::string(Trim(*secret, " \t\r\n"))};
+  // A libsodium ed25519 secret key ends with its public key.
+  constexpr size_t kPublicHex = 2 * crypto_sign_PUBLICKEYBYTES;
+  if (keys.secret_key.size() != 2 * crypto_sign_SECRETKEYBYTES ||
+      keys.public_key.size() != kPublicHex ||
+      keys.secret_key.compare(keys.secret_key.size() - kPublicHex, kPublicHex, keys.public_key) !=
+          0) {
+    return FailedPrecondition("The signing key pair in " + dir +
+                              " is malformed or signing.pub does not match signing.key: "
+                              "regenerate it with `cairn keys generate --force`.");
   }
   return keys;
 }
@@ -172,11 +181,15 @@ Status ModelSigner::Init() {
   return store_->Migrate("signing", migrations);
 }
 
-bool ModelSigner::CanSign() const { return LoadKeys(keys_dir_).ok(); }
+// A key that exists but is broken counts: signing then fails with why,
+// rather than versions being registered unsigned without a word.
+bool ModelSigner::CanSign() const {
+  return LoadKeys(env_, keys_dir_).status().code() != StatusCode::kNotFound;
+}
 
 StatusOr<std::string> ModelSigner::Sign(int64_t model_key, int64_t version,
                                         const std::string& storage_location) {
-  ASSIGN_OR_RETURN(KeyPair keys, LoadKeys(keys_dir_));
+  ASSIGN_OR_RETURN(KeyPair keys, LoadKeys(env_, keys_dir_));
   auto root = artifacts::ServedArtifactPath(storage_location);
   if (!root.ok()) {
     return FailedPrecondition("Cannot sign files this server does not hold (" + storage_location +
@@ -220,8 +233,9 @@ struct SignatureRecord {
   std::vector<std::string> problems;  // Empty when the record is intact.
 };
 
-StatusOr<SignatureRecord> CheckRecord(store::MetadataStore* store, const std::string& keys_dir,
-                                      int64_t model_key, int64_t version) {
+StatusOr<SignatureRecord> CheckRecord(store::MetadataStore* store, Env* env,
+                                      const std::string& keys_dir, int64_t model_key,
+                                      int64_t version) {
   SignatureRecord out;
   SqlRows rows;
   RETURN_IF_ERROR(store->Read([&](SqlSession& db) -> Status {
@@ -243,7 +257,7 @@ StatusOr<SignatureRecord> CheckRecord(store::MetadataStore* store, const std::st
   out.key_id = signer.KeyId();
   // Only the key this server trusts counts: a row re-signed with another key
   // (by someone with write access to the database) must not pass.
-  auto trusted = LoadKeys(keys_dir);
+  auto trusted = LoadKeys(env, keys_dir);
   if (!trusted.ok() || trusted->public_key != signer.public_key) {
     out.problems.push_back("signed with key " + out.key_id + ", which is not this server's key" +
                            (trusted.ok() ? " (" + trusted->KeyId() + ")" : ""));
@@ -269,7 +283,8 @@ StatusOr<SignatureRecord> CheckRecord(store::MetadataStore* store, const std::st
 StatusOr<Verification> ModelSigner::Verify(int64_t model_key, int64_t version,
                                            const std::string& storage_location) {
   Verification out;
-  ASSIGN_OR_RETURN(SignatureRecord record, CheckRecord(store_, keys_dir_, model_key, version));
+  ASSIGN_OR_RETURN(SignatureRecord record,
+                   CheckRecord(store_, env_, keys_dir_, model_key, version));
   out.problems = std::move(record.problems);
   if (!record.found) return out;
   out.signed_version = true;
@@ -310,7 +325,8 @@ StatusOr<Verification> ModelSigner::Verify(int64_t model_key, int64_t version,
 StatusOr<std::vector<std::string>> ModelSigner::VerifyFile(int64_t model_key, int64_t version,
                                                            const std::string& relative_path,
                                                            const std::string& local_file) {
-  ASSIGN_OR_RETURN(SignatureRecord record, CheckRecord(store_, keys_dir_, model_key, version));
+  ASSIGN_OR_RETURN(SignatureRecord record,
+                   CheckRecord(store_, env_, keys_dir_, model_key, version));
   std::vector<std::string> problems = std::move(record.problems);
   if (!record.found) return problems;
   auto signed_file = std::find_if(record.manifest.files.begin(), record.manifest.files.end(),

@@ -51,10 +51,12 @@ struct KeyPair {
   std::string KeyId() const;
 };
 
-// Writes a new key pair into `dir`. Errors: AlreadyExists unless `force`.
-StatusOr<KeyPair> GenerateKeys(const std::string& dir, bool force);
-// Errors: NotFound (with the command that makes one) when there is no key.
-StatusOr<KeyPair> LoadKeys(const std::string& dir);
+// Writes a new key pair into `dir` through `env` (the secret key 0600).
+// Errors: AlreadyExists unless `force`; the file errors of `env`.
+StatusOr<KeyPair> GenerateKeys(Env* env, const std::string& dir, bool force);
+// Errors: NotFound (with the command that makes one) when there is no key;
+// FailedPrecondition when the files are malformed or do not belong together.
+StatusOr<KeyPair> LoadKeys(Env* env, const std::string& dir);
 
 struct Verification {
   bool signed_version = false;

@@ -257,15 +257,18 @@ TEST_F(HistoricalTest, EntityRowsFromJsonColumnsKeepTheirOrderAndTypes) {
     flags.emplace_back(i % 5 == 0 ? FrameValue{std::monostate{}} : FrameValue{i % 2 == 0});
     notes.emplace_back(std::monostate{});
   }
-  frame.columns = {{"driver_id", drivers}, {"event_timestamp", times}, {"label", labels},
-                   {"flag", flags}, {"note", notes}};
+  frame.columns = {{"driver_id", drivers},
+                   {"event_timestamp", times},
+                   {"label", labels},
+                   {"flag", flags},
+                   {"note", notes}};
   ASSERT_OK(LoadEntityFrame(*engine_, frame, ""));
   ASSERT_OK_AND_ASSIGN(auto features, ResolveFeatures(repo_, {"driver_stats:trips"}, "", false));
   ASSERT_OK_AND_ASSIGN(HistoricalResult result,
                        GetHistoricalFeatures(*engine_, repo_, {.features = features}));
   ASSERT_OK_AND_ASSIGN(offline::Table t, engine_->Query(result.query));
-  EXPECT_THAT(Names(t), ElementsAre("driver_id", "event_timestamp", "label", "flag", "note",
-                                    "trips"));
+  EXPECT_THAT(Names(t),
+              ElementsAre("driver_id", "event_timestamp", "label", "flag", "note", "trips"));
   EXPECT_EQ(t.Find("event_timestamp")->type(), offline::ColumnType::kTimestamp);
   EXPECT_EQ(t.Find("label")->type(), offline::ColumnType::kDouble);  // integers among numbers
   EXPECT_EQ(t.Find("flag")->type(), offline::ColumnType::kBool);
@@ -292,9 +295,9 @@ TEST_F(HistoricalTest, EntityRowsFromJsonColumnsKeepTheirOrderAndTypes) {
   EXPECT_THAT(error({.columns = {{"driver_id", {int64_t{1}, std::string("x")}},
                                  {"event_timestamp", {int64_t{0}, int64_t{0}}}}}),
               HasSubstr("entities.driver_id[1]: expected BIGINT like the column's earlier values"));
-  EXPECT_THAT(error({.columns = {{"driver_id", {int64_t{1}}},
-                                 {"event_timestamp", {std::string("noon")}}}}),
-              HasSubstr("entities.event_timestamp[0]"));
+  EXPECT_THAT(
+      error({.columns = {{"driver_id", {int64_t{1}}}, {"event_timestamp", {std::string("noon")}}}}),
+      HasSubstr("entities.event_timestamp[0]"));
   EXPECT_THAT(error({.columns = {{"driver_id", {int64_t{1}}}, {"driver_id", {int64_t{2}}}}}),
               HasSubstr("column 'driver_id' is given twice"));
   EXPECT_THAT(error({.columns = {{"driver_id", {int64_t{1}, int64_t{2}}},

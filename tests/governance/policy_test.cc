@@ -1,5 +1,8 @@
 #include "governance/policy.h"
 
+#include "core/fault_injection_env.h"
+#include "core/mem_env.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -102,27 +105,27 @@ TEST(PolicyTest, FingerprintsIgnoreSourceOrderAndCase) {
   EXPECT_FALSE(a->Fingerprint().empty());
 }
 
+// Policy files are read through Env: the tests keep them in memory and
+// inject read failures.
 class PolicyFilesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("cairn-policy-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+  PolicyFilesTest() : files_(&fake_), env_(&files_) {
+    EXPECT_TRUE(files_.CreateDirectories(dir_).ok());
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   void Write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name) << text;
+    ASSERT_TRUE(files_.WriteFileAtomically(dir_ + "/" + name, text, 0644).ok());
   }
-  std::filesystem::path dir_;
+  FakeEnv fake_;
+  MemEnv files_;
+  FaultInjectionEnv env_;
+  const std::string dir_ = "/srv/cairn-data/policies";
 };
 
 TEST_F(PolicyFilesTest, NoFileMeansNoPolicy) {
-  auto none = LoadPolicy(dir_.string(), "churn");
+  auto none = LoadPolicy(&env_, dir_, "churn");
   ASSERT_TRUE(none.ok()) << none.status().ToString();
   EXPECT_FALSE(none->has_value());
-  auto missing_dir = LoadPolicy((dir_ / "absent").string(), "churn");
+  auto missing_dir = LoadPolicy(&env_, dir_ + "/absent", "churn");
   ASSERT_TRUE(missing_dir.ok());
   EXPECT_FALSE(missing_dir->has_value());
 }
@@ -130,22 +133,32 @@ TEST_F(PolicyFilesTest, NoFileMeansNoPolicy) {
 // Issue 18: an unreadable policy counted as none (fail open), and errors
 // named the server's absolute path.
 TEST_F(PolicyFilesTest, UnreadableOrBrokenFilesFailClosedNamingTheRelativeFile) {
-  std::filesystem::create_directory(dir_ / "churn.yaml");
-  auto folder = LoadPolicy(dir_.string(), "churn");
+  ASSERT_TRUE(files_.CreateDirectories(dir_ + "/churn.yaml").ok());
+  auto folder = LoadPolicy(&env_, dir_, "churn");
   ASSERT_FALSE(folder.ok());
-  EXPECT_THAT(folder.status().message(), HasSubstr("churn.yaml: not a regular file"));
-  EXPECT_THAT(folder.status().message(), ::testing::Not(HasSubstr(dir_.string())));
+  EXPECT_THAT(folder.status().message(), HasSubstr("churn.yaml: not a regular file (a folder)"));
+  EXPECT_THAT(folder.status().message(), ::testing::Not(HasSubstr(dir_)));
 
   Write("default.yaml", "gates:\n  - auc is great\n");
-  auto broken = LoadPolicy(dir_.string(), "other");
+  auto broken = LoadPolicy(&env_, dir_, "other");
   ASSERT_FALSE(broken.ok());
   EXPECT_THAT(broken.status().message(), HasSubstr("default.yaml line 1, 'gates'"));
-  EXPECT_THAT(broken.status().message(), ::testing::Not(HasSubstr(dir_.string())));
+  EXPECT_THAT(broken.status().message(), ::testing::Not(HasSubstr(dir_)));
 
   Write("default.yaml", "approvals: 1\n");
-  auto fixed = LoadPolicy(dir_.string(), "other");
+  auto fixed = LoadPolicy(&env_, dir_, "other");
   ASSERT_TRUE(fixed.ok() && fixed->has_value());
   EXPECT_EQ((*fixed)->source, "default.yaml");
+
+  // A read that fails for another reason (a disk error, permissions)
+  // refuses the move too, never counts as "no policy".
+  env_.Fail(FaultInjectionEnv::Operation::kRead, dir_ + "/default.yaml",
+            Unavailable("Input/output error"));
+  auto failed = LoadPolicy(&env_, dir_, "other");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(failed.status().message(), HasSubstr("default.yaml: Input/output error"));
+  EXPECT_THAT(failed.status().message(), ::testing::Not(HasSubstr(dir_)));
 }
 
 TEST_F(PolicyFilesTest, CheckPoliciesJudgesEveryFile) {
@@ -153,7 +166,7 @@ TEST_F(PolicyFilesTest, CheckPoliciesJudgesEveryFile) {
   Write("bad.yaml", "approvers: 1\n");
   Write("typo.yml", "approvals: 1\n");
   Write("README.md", "not a policy");
-  auto checks = CheckPolicies(dir_.string());
+  auto checks = CheckPolicies(&env_, dir_);
   ASSERT_TRUE(checks.ok()) << checks.status().ToString();
   ASSERT_EQ(checks->size(), 3u);
   EXPECT_EQ((*checks)[0].file, "bad.yaml");
@@ -162,7 +175,9 @@ TEST_F(PolicyFilesTest, CheckPoliciesJudgesEveryFile) {
   EXPECT_TRUE((*checks)[1].status.ok());
   EXPECT_EQ((*checks)[2].file, "typo.yml");
   EXPECT_THAT((*checks)[2].status.message(), HasSubstr("never read"));
-  EXPECT_EQ(CheckPolicies((dir_ / "absent").string()).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(CheckPolicies(&env_, dir_ + "/absent").status().code(), StatusCode::kNotFound);
+  env_.Fail(FaultInjectionEnv::Operation::kList, dir_, Unavailable("cannot list: EIO"));
+  EXPECT_EQ(CheckPolicies(&env_, dir_).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(PolicyTest, TheBaselineIsNamedInExplanations) {

@@ -346,8 +346,10 @@ class ServerTest : public ::testing::Test {
 
   ServerOptions DefaultOptions() {
     ServerOptions options;
-    options.host = "127.0.0.1";
-    options.port = 0;
+    ListenerOptions& listener = options.listeners.emplace_back();
+    listener.host = "127.0.0.1";
+    listener.port = 0;
+    listener.router = &router_;
     options.io_threads = 2;
     options.worker_threads = 4;
     options.drain_timeout_seconds = 60;
@@ -356,7 +358,7 @@ class ServerTest : public ::testing::Test {
   }
 
   void Start(ServerOptions options) {
-    server_ = std::make_unique<HttpServer>(std::move(options), &router_, &registry_);
+    server_ = std::make_unique<HttpServer>(std::move(options), &registry_);
     Status started = server_->Start();
     ASSERT_TRUE(started.ok()) << started.ToString();
     ASSERT_NE(server_->port(), 0);
@@ -437,8 +439,8 @@ TEST_F(ServerTest, PostRoundTrip) {
 TEST_F(ServerTest, StartFailsWhenPortIsTaken) {
   Start();
   ServerOptions options = DefaultOptions();
-  options.port = port();
-  HttpServer second(options, &router_, &registry_);
+  options.listeners[0].port = port();
+  HttpServer second(options, &registry_);
   Status s = second.Start();
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
 }
@@ -538,7 +540,7 @@ TEST_F(ServerTest, UnknownPathIs404Json) {
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 404);
   EXPECT_EQ(r->Header("content-type"), "application/json");
-  EXPECT_THAT(r->body, StartsWith("{\"error_code\":\"ENDPOINT_NOT_FOUND\",\"message\":\""));
+  EXPECT_THAT(r->body, StartsWith("{\"error\":\"No endpoint at "));
   EXPECT_THAT(r->body, HasSubstr("/api/2.0/nothing"));
   // The connection stays usable.
   ASSERT_TRUE(client.Send(Request("GET", "/hello")));
@@ -555,7 +557,7 @@ TEST_F(ServerTest, WrongMethodIs405Json) {
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 405);
   EXPECT_EQ(r->Header("content-type"), "application/json");
-  EXPECT_THAT(r->body, StartsWith("{\"error_code\":\""));
+  EXPECT_THAT(r->body, StartsWith("{\"error\":\"Method POST"));
   EXPECT_THAT(r->body, HasSubstr("POST"));
   EXPECT_THAT(r->body, HasSubstr("/hello"));
   EXPECT_EQ(r->Header("allow"), "GET");  // RFC 9110: a 405 lists what would work.
@@ -587,7 +589,7 @@ TEST_F(ServerTest, BodyOverLimitIs413) {
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 413);
   EXPECT_EQ(r->Header("content-type"), "application/json");
-  EXPECT_THAT(r->body, HasSubstr("\"error_code\":\"RESOURCE_LIMIT_EXCEEDED\""));
+  EXPECT_THAT(r->body, StartsWith("{\"error\":\"Request body of 1000 bytes"));
   EXPECT_THAT(r->body, HasSubstr("64"));
   EXPECT_TRUE(client.WaitForClose());
 }
@@ -605,7 +607,7 @@ TEST_F(ServerTest, ChunkedBodyOverLimitIs413) {
   std::optional<Response> r = client.Read();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 413);
-  EXPECT_THAT(r->body, HasSubstr("RESOURCE_LIMIT_EXCEEDED"));
+  EXPECT_THAT(r->body, StartsWith("{\"error\":\"Request body exceeds"));
 }
 
 TEST_F(ServerTest, HeadersOverLimitAre431) {
@@ -618,7 +620,7 @@ TEST_F(ServerTest, HeadersOverLimitAre431) {
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 431);
   EXPECT_EQ(r->Header("content-type"), "application/json");
-  EXPECT_THAT(r->body, HasSubstr("\"error_code\":"));
+  EXPECT_THAT(r->body, StartsWith("{\"error\":\""));
   EXPECT_THAT(r->body, HasSubstr("1024"));
   EXPECT_TRUE(client.WaitForClose());
 
@@ -911,7 +913,7 @@ TEST_F(ServerTest, ThrowingHandlerYields500Json) {
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 500);
   EXPECT_EQ(r->Header("content-type"), "application/json");
-  EXPECT_THAT(r->body, HasSubstr("\"error_code\":\"INTERNAL_ERROR\""));
+  EXPECT_THAT(r->body, StartsWith("{\"error\":\"Internal error"));
   EXPECT_THAT(r->body, HasSubstr("boom \\\"quoted\\\""));  // JSON-escaped.
 
   ASSERT_TRUE(client.Send(Request("GET", "/throw-inline")));
@@ -1013,7 +1015,7 @@ TEST_F(ServerTest, MalformedRequestsAre400AndClose) {
     std::optional<Response> r = client.Read();
     ASSERT_TRUE(r.has_value()) << bad;
     EXPECT_EQ(r->status, 400) << bad;
-    EXPECT_THAT(r->body, HasSubstr("\"error_code\":\"BAD_REQUEST\""));
+    EXPECT_THAT(r->body, StartsWith("{\"error\":\"")) << bad;
     EXPECT_TRUE(client.WaitForClose());
   }
   ASSERT_TRUE(Eventually([&] { return InFlight()->value() == 0; }));
@@ -1021,7 +1023,7 @@ TEST_F(ServerTest, MalformedRequestsAre400AndClose) {
 
 TEST_F(ServerTest, HostNameIsResolved) {
   ServerOptions options = DefaultOptions();
-  options.host = "localhost";
+  options.listeners[0].host = "localhost";
   Start(options);
   std::optional<Response> r = Fetch(Request("GET", "/hello"));
   ASSERT_TRUE(r.has_value());
@@ -1030,8 +1032,8 @@ TEST_F(ServerTest, HostNameIsResolved) {
 
 TEST_F(ServerTest, UnknownHostNameIsAClearError) {
   ServerOptions options = DefaultOptions();
-  options.host = "no-such-host.invalid";
-  HttpServer server(options, &router_, &registry_);
+  options.listeners[0].host = "no-such-host.invalid";
+  HttpServer server(options, &registry_);
   Status started = server.Start();
   EXPECT_EQ(started.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(started.message(), HasSubstr("no-such-host.invalid"));
@@ -1095,12 +1097,136 @@ class TokenAuthenticator : public Authenticator {
   }
 };
 
+// A protocol family with an error shape of its own, as the inference
+// protocols bring one: {"family": ..., "reason": ..., "message": ...}.
+class TaggedErrors : public ErrorFormat {
+ public:
+  explicit TaggedErrors(std::string family) : family_(std::move(family)) {}
+  std::string_view protocol() const override { return family_; }
+  HttpResponse FromStatus(const Status& error) const override {
+    return Local(HttpStatusOf(error.code()), LocalReason::kInternal, error.message());
+  }
+  HttpResponse Local(int http_status, LocalReason reason, std::string_view message) const override {
+    return HttpResponse::Json(http_status, "{\"family\":\"" + family_ + "\",\"reason\":" +
+                                               std::to_string(static_cast<int>(reason)) +
+                                               ",\"message\":\"" + std::string(message) + "\"}");
+  }
+
+ private:
+  std::string family_;
+};
+
+std::string FamilyOf(const std::optional<Response>& r) {
+  if (!r) return "<no answer>";
+  if (r->body.starts_with("{\"error\":")) return "plain";
+  size_t at = r->body.find("\"family\":\"");
+  if (at == std::string::npos) return "<unknown shape> " + r->body;
+  at += 10;
+  return r->body.substr(at, r->body.find('"', at) - at);
+}
+
+TEST_F(ServerTest, EachListenerAnswersInItsProtocolFamilysErrorShape) {
+  // A second listener, in a few lines: its own port, routes, default error
+  // shape and authenticator, beside the first (plain shape, no credentials).
+  TaggedErrors inference("inference");
+  Router inference_router(&registry_);
+  inference_router.Add("POST", "/v2/models/{name}/infer",
+                       [](HttpRequest& request) { return HttpResponse::Json(200, request.body); },
+                       {.errors = &inference});
+  TokenAuthenticator authenticator;
+  ServerOptions options = DefaultOptions();
+  options.max_body_bytes = 64;
+  options.listeners.push_back({.name = "inference",
+                               .host = "127.0.0.1",
+                               .port = 0,
+                               .router = &inference_router,
+                               .errors = &inference,
+                               .authenticator = &authenticator});
+  Start(options);
+  uint16_t second = server_->port(1);
+  ASSERT_NE(second, 0);
+  ASSERT_NE(second, port());
+  auto fetch = [](uint16_t at, const std::string& request) {
+    Client client(at);
+    std::optional<Response> r;
+    if (client.connected() && client.Send(request)) r = client.Read();
+    return r;
+  };
+  const std::string ok = "Authorization: Bearer ok\r\n";
+
+  // Each listener serves its own routes only.
+  std::optional<Response> r = fetch(second, Request("POST", "/v2/models/m/infer", "{}", ok));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  r = fetch(second, Request("GET", "/hello", "", ok));
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(FamilyOf(r), "inference");  // The listener's default shape.
+  r = fetch(port(), Request("POST", "/v2/models/m/infer", "{}"));
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(FamilyOf(r), "plain");
+
+  // The server's own refusals on the second listener, in its family's shape.
+  r = fetch(second, Request("POST", "/v2/models/m/infer", "{}"));
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(FamilyOf(r), "inference");
+  EXPECT_THAT(r->body, HasSubstr("\"reason\":" +
+                                 std::to_string(static_cast<int>(LocalReason::kUnauthenticated))));
+  EXPECT_FALSE(r->Header("www-authenticate").empty());
+  r = fetch(second, Request("GET", "/v2/models/m/infer", "", ok));
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(FamilyOf(r), "inference");
+  EXPECT_EQ(r->Header("allow"), "POST");
+  r = fetch(second, Request("POST", "/v2/models/m/infer", std::string(100, 'x'), ok));
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(FamilyOf(r), "inference");
+  // The first listener asks for no credentials and keeps the plain shape.
+  r = fetch(port(), Request("POST", "/echo", std::string(100, 'x')));
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(FamilyOf(r), "plain");
+  r = fetch(port(), Request("GET", "/hello"));
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(ServerTest, RoutesAndClaimedPrefixesPickTheShapeOnASharedListener) {
+  // Two families on one listener (MLflow's and Feast's routes share a port):
+  // a route's own shape wins, then the longest claimed prefix, then the
+  // listener's default.
+  TaggedErrors feast("feast");
+  TaggedErrors mlflow("mlflow");
+  router_.Add("POST", "/push", [](HttpRequest&) { return HttpResponse::Json(200, "{}"); },
+              {.errors = &feast});
+  router_.ClaimPrefix("/api/2.0/mlflow/", &mlflow);
+  router_.ClaimPrefix("/api/2.0/mlflow/feast-ish/", &feast);
+  ServerOptions options = DefaultOptions();
+  options.max_body_bytes = 64;
+  Start(options);
+  EXPECT_EQ(FamilyOf(Fetch(Request("GET", "/push"))), "feast");                          // 405
+  EXPECT_EQ(FamilyOf(Fetch(Request("POST", "/push", std::string(100, 'x')))), "feast");  // 413
+  EXPECT_EQ(FamilyOf(Fetch(Request("GET", "/api/2.0/mlflow/runs/nope"))), "mlflow");
+  EXPECT_EQ(FamilyOf(Fetch(Request("GET", "/api/2.0/mlflow/feast-ish/x"))), "feast");
+  EXPECT_EQ(FamilyOf(Fetch(Request("GET", "/elsewhere"))), "plain");
+  EXPECT_EQ(FamilyOf(Fetch(Request("POST", "/echo", std::string(100, 'x')))), "plain");
+}
+
+TEST_F(ServerTest, StartFailsWhenAnyListenersPortIsTakenAndLeavesNoneOpen) {
+  Start();
+  uint16_t taken = port();
+  ServerOptions options = DefaultOptions();
+  ListenerOptions& second = options.listeners.emplace_back(options.listeners[0]);
+  second.name = "inference";
+  second.port = taken;
+  HttpServer both(options, &registry_);
+  Status s = both.Start();
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("inference listener"));
+}
+
 // Review finding: an upload was stored in full before its sender was
 // authenticated, so anyone could fill the spool folder with 64 GiB bodies.
 TEST_F(ServerTest, UploadsAreRefusedBeforeTheirBodyIsRead) {
   TokenAuthenticator authenticator;
   ServerOptions options = DefaultOptions();
-  options.authenticator = &authenticator;
+  options.listeners[0].authenticator = &authenticator;
   Start(options);
   for (std::string credentials : {"", "Authorization: Basic bm86bm8=\r\n"}) {
     Client client(port());
@@ -1145,8 +1271,8 @@ class GuardedServerTest : public ServerTest {
  protected:
   void StartGuarded(std::vector<std::string> origins = {}) {
     ServerOptions options = DefaultOptions();
-    options.guard.enabled = true;
-    options.guard.cors_allowed_origins = std::move(origins);
+    options.listeners[0].guard.enabled = true;
+    options.listeners[0].guard.cors_allowed_origins = std::move(origins);
     Start(options);
   }
   std::optional<Response> Post(std::string_view host, std::string_view headers,
@@ -1213,7 +1339,7 @@ TEST_F(GuardedServerTest, StateChangingJsonRoutesNeedAJsonContentType) {
     std::optional<Response> r = Post("127.0.0.1", "Content-Type: " + type + "\r\n");
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->status, 400) << type;
-    EXPECT_THAT(r->body, HasSubstr("INVALID_PARAMETER_VALUE"));
+    EXPECT_THAT(r->body, HasSubstr("Content-Type must be application/json"));
     EXPECT_THAT(r->body, HasSubstr("application/json"));
   }
   std::optional<Response> r = Post("127.0.0.1", "");  // A body without a type.

@@ -184,7 +184,7 @@ def test_statistics_in_the_api_and_prometheus(feature_server):
     assert "driver_stats (project" in cli_stats.stdout and "3 rows" in cli_stats.stdout
     r = requests.get(feature_server.url + "/api/cairn/v1/features/stats",
                      params={"view": "fresh_stats"}, timeout=30)
-    assert r.status_code == 404 and "cairn features stats fresh_stats" in r.json()["detail"]
+    assert r.status_code == 404 and "cairn features stats fresh_stats" in r.json()["message"]
 
 
 def test_ttl_full_names_and_services(feature_server):
@@ -310,7 +310,7 @@ def test_training_sets_too_big_for_json_name_out_path(server_factory, tmp_path):
     body["entities"] = {key: values + values[:1] for key, values in body["entities"].items()}
     r = historical(server, body)
     assert r.status_code == 400, r.text
-    detail = r.json()["detail"]
+    detail = r.json()["message"]
     assert "4 rows x 3 columns" in detail and "training_set_json_max_cells" in detail, detail
     assert "out_path" in detail, detail
     # The fix it names works: the same set, written to a file on the server.
@@ -341,7 +341,7 @@ def test_bad_requests_name_the_field(feature_server, body, status, needle):
     r = get(feature_server, body)
     assert r.status_code == status, r.text
     assert needle in r.json()["detail"]
-    assert r.json()["message"] == r.json()["detail"]
+    assert set(r.json()) == {"detail"}, "Feast's shape, as FastAPI words HTTP errors"
 
 
 def test_bad_writes_change_nothing(feature_server):
@@ -468,7 +468,7 @@ def test_training_sets_over_http_cut_off_late_rows_and_old_versions(feature_serv
     # Version 1 of the registry is what was applied; a version never applied is named.
     assert historical(feature_server, {**body, "registry_version": 1}).status_code == 200
     r = historical(feature_server, {**body, "registry_version": 99})
-    assert r.status_code == 404 and "99" in r.json()["detail"], r.text
+    assert r.status_code == 404 and "99" in r.json()["message"], r.text
 
 
 @pytest.mark.parametrize("body,status,needle", [
@@ -511,7 +511,7 @@ def test_training_sets_over_http_cut_off_late_rows_and_old_versions(feature_serv
 def test_bad_training_set_requests_name_the_item(feature_server, body, status, needle):
     r = historical(feature_server, body)
     assert r.status_code == status, r.text
-    assert needle in r.json()["detail"], r.text
+    assert needle in r.json()["message"], r.text
 
 
 def test_offline_pushes_reach_training_sets_and_materialization(feature_server, tmp_path):
@@ -613,3 +613,49 @@ def test_a_killed_materialization_is_finished_by_running_it_again(feature_server
     (repo / "big.yaml").unlink()
     done = cli(feature_server, "apply", "--repo", str(repo))
     assert done.returncode == 0 and "Dropped online table" in done.stdout, done.stdout + done.stderr
+
+
+def test_each_protocol_answers_the_servers_own_refusals_in_its_shape(server_factory, tmp_path):
+    """One port serves MLflow's, Feast's and Cairn's APIs; a refusal the server makes before
+    any handler runs (no credentials, wrong method, unknown path) is worded as the protocol
+    of the route it was meant for: FastAPI's {"detail"} for Feast, MLflow's
+    {"error_code", "message"} for MLflow and Cairn's API."""
+    server = start_feature_server(server_factory, tmp_path, [])
+    done = cairn_cli(server, "users", "add", "ada", "--role", "admin", "--password", "pw-ada-1")
+    assert done.returncode == 0, done.stderr
+    auth = ("ada", "pw-ada-1")
+
+    def refused(method, path, **kwargs):
+        return requests.request(method, server.url + path, timeout=30, **kwargs)
+
+    # Feast: no credentials (the user was added to the running server: allow it a moment).
+    deadline = time.time() + 10
+    r = refused("POST", "/get-online-features", json={"features": [], "entities": {}})
+    while r.status_code != 401 and time.time() < deadline:
+        time.sleep(0.2)
+        r = refused("POST", "/get-online-features", json={"features": [], "entities": {}})
+    assert r.status_code == 401, r.text
+    assert set(r.json()) == {"detail"} and r.headers["WWW-Authenticate"].startswith("Basic")
+    r = refused("GET", "/get-online-features", auth=auth)
+    assert r.status_code == 405 and set(r.json()) == {"detail"}, r.text
+    assert r.headers["Allow"] == "POST"
+    # A handler's own error on a Feast route has the same shape.
+    r = refused("POST", "/get-online-features", auth=auth, json={"features": ["driver_stats:trips"]})
+    assert r.status_code == 400 and set(r.json()) == {"detail"}, r.text
+
+    # MLflow: the same refusals in MLflow's shape, unknown endpoints ENDPOINT_NOT_FOUND.
+    r = refused("POST", "/api/2.0/mlflow/runs/create", json={})
+    assert r.status_code == 401 and r.json()["error_code"] == "UNAUTHENTICATED", r.text
+    r = refused("GET", "/api/2.0/mlflow/no-such-endpoint", auth=auth)
+    assert r.status_code == 404 and r.json()["error_code"] == "ENDPOINT_NOT_FOUND", r.text
+    assert "detail" not in r.json()
+    r = refused("GET", "/api/cairn/v1/no-such-endpoint", auth=auth)
+    assert r.status_code == 404 and r.json()["error_code"] == "ENDPOINT_NOT_FOUND", r.text
+
+    # The route listing names each route's protocol family.
+    listed = requests.get(server.url + "/api/cairn/v1/routes", auth=auth, timeout=30).json()["routes"]
+    protocol = {(r["method"], r["path"]): r["protocol"] for r in listed}
+    assert protocol[("POST", "/get-online-features")] == "feast"
+    assert protocol[("POST", "/api/2.0/mlflow/runs/create")] == "mlflow"
+    assert protocol[("GET", "/api/cairn/v1/routes")] == "mlflow"
+    assert all(p == "mlflow" for (m, path), p in protocol.items() if path.startswith("/api/2.0/mlflow/"))

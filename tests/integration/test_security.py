@@ -202,7 +202,7 @@ def test_training_set_files_are_off_without_a_root(server_factory, tmp_path):
             body["entities"] = {"driver_id": [1001], "event_timestamp": ["2026-01-01T12:00:00Z"]}
         r = historical(server, body)
         assert r.status_code == 403, r.text
-        assert "--training-data-root" in r.json()["detail"], r.text
+        assert "--training-data-root" in r.json()["message"], r.text
     assert policy.read_text() == "approvals: 2\n"
 
 
@@ -224,7 +224,7 @@ def test_training_set_paths_stay_under_the_root(server_factory, tmp_path):
                  "escape/secret.csv", "../outside/secret.csv"):
         r = historical(server, {"features": ["driver_stats:trips"], "entities_path": path})
         assert r.status_code == 403, (path, r.text)
-        messages.add(r.json()["detail"])
+        messages.add(r.json()["message"])
     # Whether the file exists or not, the answer is the same: no existence oracle.
     assert len(messages) == 1, messages
     assert "root:" not in next(iter(messages))
@@ -352,7 +352,7 @@ def test_out_of_range_times_and_control_characters_are_refused(server_factory, t
                         json={"features": ["driver_stats:trips"], "entities": {"driver_id": [88]}})
     assert got.json()["results"][1]["statuses"] == ["NOT_FOUND"]
     r = historical(server, {"features": ["driver_stats:trips"], "entities_path": "e\u0000.csv"})
-    assert r.status_code == 400 and "control character" in r.json()["detail"], r.text
+    assert r.status_code == 400 and "control character" in r.json()["message"], r.text
 
 
 def test_error_answers_do_not_show_the_servers_paths(server):

@@ -84,7 +84,8 @@ TEST_F(EngineTest, BadColumnReadsSayWhatIsWrong) {
 // failure met part-way through the rows is an error, not a short table.
 TEST_F(EngineTest, StreamedQueriesMatchGatheredOnesAndReportLateErrors) {
   const std::string sql =
-      "SELECT i, 'k' || i::VARCHAR AS k, CASE WHEN i % 7 = 0 THEN NULL ELSE i * 0.5::DOUBLE END AS x "
+      "SELECT i, 'k' || i::VARCHAR AS k, CASE WHEN i % 7 = 0 THEN NULL ELSE i * 0.5::DOUBLE END AS "
+      "x "
       "FROM range(300000) r(i)";
   ASSERT_OK_AND_ASSIGN(Table gathered, engine_->Query(sql));
   ASSERT_OK_AND_ASSIGN(Table streamed, engine_->StreamQuery(sql, 1000));  // a low guess grows

@@ -1,0 +1,53 @@
+#include "core/fault_injection_env.h"
+
+namespace cairn {
+
+void FaultInjectionEnv::Fail(Operation operation, std::string prefix, Status error, int after) {
+  std::lock_guard lock(mu_);
+  rules_[static_cast<int>(operation)] = Rule{true, std::move(prefix), std::move(error), after};
+}
+
+void FaultInjectionEnv::Heal() {
+  std::lock_guard lock(mu_);
+  for (Rule& rule : rules_) rule = Rule{};
+}
+
+Status FaultInjectionEnv::Check(Operation operation, const std::string& path) {
+  std::lock_guard lock(mu_);
+  Rule& rule = rules_[static_cast<int>(operation)];
+  if (!rule.active || path.compare(0, rule.prefix.size(), rule.prefix) != 0) return Status::Ok();
+  if (rule.after > 0) {
+    --rule.after;
+    return Status::Ok();
+  }
+  failures_.fetch_add(1);
+  return Status(rule.error.code(), rule.error.message() + " (injected, " + path + ")");
+}
+
+StatusOr<std::string> FaultInjectionEnv::ReadFile(const std::string& path, uint64_t max_bytes) {
+  RETURN_IF_ERROR(Check(Operation::kRead, path));
+  return EnvWrapper::ReadFile(path, max_bytes);
+}
+
+Status FaultInjectionEnv::WriteFileAtomically(const std::string& path, std::string_view contents,
+                                              int mode) {
+  RETURN_IF_ERROR(Check(Operation::kWrite, path));
+  return EnvWrapper::WriteFileAtomically(path, contents, mode);
+}
+
+StatusOr<std::vector<std::string>> FaultInjectionEnv::ListDirectory(const std::string& path) {
+  RETURN_IF_ERROR(Check(Operation::kList, path));
+  return EnvWrapper::ListDirectory(path);
+}
+
+Status FaultInjectionEnv::CreateDirectories(const std::string& path) {
+  RETURN_IF_ERROR(Check(Operation::kCreateDirectory, path));
+  return EnvWrapper::CreateDirectories(path);
+}
+
+Status FaultInjectionEnv::RemoveFile(const std::string& path) {
+  RETURN_IF_ERROR(Check(Operation::kRemove, path));
+  return EnvWrapper::RemoveFile(path);
+}
+
+}  // namespace cairn

@@ -1,0 +1,53 @@
+// FaultInjectionEnv: an Env that fails file operations on demand (LevelDB's
+// db/fault_injection_test.cc), so tests can check that a failed write leaves
+// what was stored intact and that errors reach the user with the path.
+// Everything not failed is forwarded to the wrapped Env.
+//
+// Thread-safety: safe from any thread.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <string>
+
+#include "core/env.h"
+
+namespace cairn {
+
+class FaultInjectionEnv : public EnvWrapper {
+ public:
+  explicit FaultInjectionEnv(Env* target) : EnvWrapper(target) {}
+
+  enum class Operation { kRead, kWrite, kList, kCreateDirectory, kRemove };
+
+  // Operations of that kind on paths starting with `prefix` fail with
+  // `error` (code kept; the message gains the path), after `after` more of
+  // them succeed. Replaces an earlier rule for the same operation.
+  void Fail(Operation operation, std::string prefix, Status error, int after = 0);
+  // Removes every rule.
+  void Heal();
+  // How many operations failed so far.
+  int failures() const { return failures_.load(); }
+
+  StatusOr<std::string> ReadFile(const std::string& path, uint64_t max_bytes) override;
+  Status WriteFileAtomically(const std::string& path, std::string_view contents, int mode) override;
+  StatusOr<std::vector<std::string>> ListDirectory(const std::string& path) override;
+  Status CreateDirectories(const std::string& path) override;
+  Status RemoveFile(const std::string& path) override;
+
+ private:
+  struct Rule {
+    bool active = false;
+    std::string prefix;
+    Status error;
+    int after = 0;
+  };
+  // The injected error for `operation` on `path`, or OK.
+  Status Check(Operation operation, const std::string& path);
+
+  std::mutex mu_;
+  Rule rules_[5];  // GUARDED_BY(mu_), by Operation.
+  std::atomic<int> failures_{0};
+};
+
+}  // namespace cairn

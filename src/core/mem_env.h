@@ -1,0 +1,46 @@
+// MemEnv: an Env whose files live in memory (LevelDB's helpers/memenv), for
+// unit tests of code that reads and writes files: no temporary folders, no
+// cleanup, and a test can look at exactly what was written. Clock,
+// randomness and processes come from the wrapped Env (a FakeEnv, usually).
+// Paths are taken as given: absolute, '/'-separated, no symlinks, "." or "..".
+//
+// Thread-safety: safe from any thread.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "core/env.h"
+
+namespace cairn {
+
+class MemEnv : public EnvWrapper {
+ public:
+  // `base` (clock, randomness, processes) must outlive this.
+  explicit MemEnv(Env* base) : EnvWrapper(base) { directories_.emplace("/", 0); }
+
+  StatusOr<std::string> ReadFile(const std::string& path, uint64_t max_bytes) override;
+  Status WriteFileAtomically(const std::string& path, std::string_view contents, int mode) override;
+  StatusOr<std::vector<std::string>> ListDirectory(const std::string& path) override;
+  StatusOr<FileInfo> Stat(const std::string& path) override;
+  Status CreateDirectories(const std::string& path) override;
+  Status RemoveFile(const std::string& path) override;
+
+  // The mode a file was written with (0 when there is no such file).
+  int ModeForTest(const std::string& path);
+
+ private:
+  struct File {
+    std::string contents;
+    int mode = 0644;
+    int64_t modified_micros = 0;
+  };
+  static std::string Parent(const std::string& path);
+
+  std::mutex mu_;
+  std::map<std::string, File> files_;           // GUARDED_BY(mu_)
+  std::map<std::string, int64_t> directories_;  // GUARDED_BY(mu_) path -> modified
+};
+
+}  // namespace cairn

@@ -1,0 +1,43 @@
+// The tracking module: experiments, runs and logged models behind MLflow's
+// tracking API.
+#include <memory>
+
+#include "auth/access_policy.h"
+#include "mlflow/mlflow_json.h"
+#include "mlflow/routes.h"
+#include "server/modules.h"
+#include "tracking/logged_model_service.h"
+#include "tracking/tracking_service.h"
+
+namespace cairn::server {
+namespace {
+
+class TrackingModule : public Module {
+ public:
+  std::string_view name() const override { return "tracking"; }
+
+  Status Start(ServerContext& context) override {
+    ASSIGN_OR_RETURN(store::MetadataStore * store, context.Get<store::MetadataStore>());
+    ASSIGN_OR_RETURN(auth::AccessPolicy * access, context.Get<auth::AccessPolicy>());
+    tracking_ = std::make_unique<tracking::TrackingService>(store, context.env());
+    RETURN_IF_ERROR(Named("tracking", tracking_->Init()));
+    logged_models_ = std::make_unique<tracking::LoggedModelService>(store, context.env());
+
+    surface::Surface mlflow(context.router(), access, mlflow::ErrorFormat::Get());
+    mlflow::RegisterTrackingRoutes(mlflow, *tracking_);
+    mlflow::RegisterLoggedModelRoutes(mlflow, *logged_models_);
+    context.Provide<tracking::TrackingService>(tracking_.get());
+    context.Provide<tracking::LoggedModelService>(logged_models_.get());
+    return Status::Ok();
+  }
+
+ private:
+  std::unique_ptr<tracking::TrackingService> tracking_;
+  std::unique_ptr<tracking::LoggedModelService> logged_models_;
+};
+
+}  // namespace
+
+std::unique_ptr<Module> NewTrackingModule() { return std::make_unique<TrackingModule>(); }
+
+}  // namespace cairn::server
