@@ -19,6 +19,7 @@
 #include "core/base64.h"
 #include "core/env.h"
 #include "store/sqlite/sqlite_store.h"
+#include "tracking/records.h"
 #include "tracking/tracking_service.h"
 
 namespace {
@@ -35,6 +36,8 @@ struct Fixture {
     tracking = std::make_unique<tracking::TrackingService>(store.get(), Env::Default());
     if (!tracking->Init().ok()) std::abort();
     auth = std::make_unique<auth::AuthService>(store.get(), Env::Default());
+    // As the server's tracking module does: runs are tracking's records.
+    auth->SetOwnerLookup(auth::ResourceKind::kRun, tracking::ExperimentOfRun);
     if (!auth->Init().ok()) std::abort();
     if (!auth->CreateUser("bench", "bench-password", auth::Role::kEditor).ok()) std::abort();
     token = *auth->CreateToken("bench", "bench");

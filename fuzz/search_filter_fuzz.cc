@@ -11,16 +11,16 @@
 #include <string_view>
 #include <vector>
 
-#include "tracking/search_filter.h"
+#include "search/search_filter.h"
 
 namespace {
 
 using cairn::StatusCode;
-using cairn::tracking::Comparator;
-using cairn::tracking::FilterClause;
-using cairn::tracking::KeyType;
-using cairn::tracking::LikeMatch;
-using cairn::tracking::RunSearchRules;
+using cairn::search::Comparator;
+using cairn::search::FilterClause;
+using cairn::search::KeyType;
+using cairn::search::LikeMatch;
+using cairn::search::RunSearchRules;
 
 void Check(bool condition) {
   if (!condition) __builtin_trap();
@@ -49,7 +49,7 @@ void CheckClause(const FilterClause& c) {
 }
 
 void FuzzFilter(std::string_view input) {
-  auto parsed = cairn::tracking::ParseSearchFilter(input, RunSearchRules());
+  auto parsed = cairn::search::ParseSearchFilter(input, RunSearchRules());
   if (!parsed.ok()) {
     Check(parsed.status().code() == StatusCode::kInvalidArgument);
     Check(!parsed.status().message().empty());
@@ -59,7 +59,7 @@ void FuzzFilter(std::string_view input) {
 
   const std::string extended =
       std::string(input) + (parsed->empty() ? "" : " AND ") + "metrics.`fuzz` <= 1";
-  auto again = cairn::tracking::ParseSearchFilter(extended, RunSearchRules());
+  auto again = cairn::search::ParseSearchFilter(extended, RunSearchRules());
   Check(again.ok());
   Check(again->size() == parsed->size() + 1);
   for (size_t i = 0; i < parsed->size(); ++i) Check((*again)[i] == (*parsed)[i]);
@@ -67,7 +67,7 @@ void FuzzFilter(std::string_view input) {
 }
 
 void FuzzOrderBy(std::string_view input) {
-  auto parsed = cairn::tracking::ParseOrderBy(input, RunSearchRules());
+  auto parsed = cairn::search::ParseOrderBy(input, RunSearchRules());
   if (!parsed.ok()) {
     Check(parsed.status().code() == StatusCode::kInvalidArgument);
     Check(!parsed.status().message().empty());

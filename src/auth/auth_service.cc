@@ -112,7 +112,7 @@ std::optional<std::pair<std::string, std::string>> BasicCredentials(
   return std::make_pair(decoded->substr(0, colon), decoded->substr(colon + 1));
 }
 
-Status NotAuthenticated(std::string why) {
+Status NotAuthenticated(const std::string& why) {
   return Unauthenticated(why +
                          " Send HTTP Basic credentials (MLFLOW_TRACKING_USERNAME and "
                          "MLFLOW_TRACKING_PASSWORD) or an API token (MLFLOW_TRACKING_TOKEN).");
@@ -163,6 +163,10 @@ Status AuthService::Init() {
   ASSIGN_OR_RETURN(dummy_hash_, HashPassword(env_->RandomHex(16)));
   std::vector<store::Migration> migrations = {store::DdlMigration(1, "users and grants", kSchema)};
   return store_->Migrate("auth", migrations);
+}
+
+void AuthService::SetOwnerLookup(ResourceKind kind, OwnerLookup lookup) {
+  owner_lookups_[kind] = std::move(lookup);
 }
 
 void AuthService::Invalidate() {
@@ -367,7 +371,7 @@ StatusOr<std::vector<Grant>> AuthService::ListGrants(const std::string& user) {
 std::optional<Identity> AuthService::CachedIdentity(std::string_view authorization) {
   if (authorization.empty()) return std::nullopt;
   std::string key = Sha256Hex(authorization);
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = identities_.find(key);
   if (it == identities_.end() || !Fresh(it->second.generation, it->second.loaded_micros)) {
     return std::nullopt;
@@ -381,8 +385,8 @@ Status AuthService::AdmitLogin(std::string_view authorization, std::string_view 
   if (!IsScheme(authorization, "Basic")) return Status::Ok();  // No password to hash.
   {
     // Verified before: Reconfirm answers with a read, no hashing.
-    std::lock_guard lock(mu_);
-    if (identities_.count(Sha256Hex(authorization)) != 0) return Status::Ok();
+    MutexLock lock(&mu_);
+    if (identities_.contains(Sha256Hex(authorization))) return Status::Ok();
   }
   auto credentials = BasicCredentials(authorization);
   if (!credentials) return Status::Ok();  // Refused without hashing.
@@ -422,7 +426,7 @@ StatusOr<StoredLogin> ReadStoredLogin(store::MetadataStore& store, const std::st
 StatusOr<std::optional<Identity>> AuthService::Reconfirm(const std::string& key) {
   IdentityEntry entry;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = identities_.find(key);
     if (it == identities_.end() || it->second.verified_hash.empty()) {
       return std::optional<Identity>();
@@ -431,7 +435,7 @@ StatusOr<std::optional<Identity>> AuthService::Reconfirm(const std::string& key)
   }
   uint64_t generation = generation_.load();
   ASSIGN_OR_RETURN(StoredLogin stored, ReadStoredLogin(*store_, entry.identity.user));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (stored.hash.empty() || stored.hash != entry.verified_hash) {
     // Removed, or a new password: these credentials must be verified anew.
     identities_.erase(key);
@@ -500,7 +504,7 @@ StatusOr<Identity> AuthService::Authenticate(std::string_view authorization,
   } else {
     return NotAuthenticated("Unsupported Authorization scheme.");
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (identities_.size() > 100'000) identities_.clear();  // Bounded memory.
   identities_[key] = {identity, generation, env_->MonotonicNanos() / 1000,
                       std::move(verified_hash)};
@@ -509,7 +513,7 @@ StatusOr<Identity> AuthService::Authenticate(std::string_view authorization,
 
 Status AuthService::LoadGrants(const std::string& user) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = grants_.find(user);
     if (it != grants_.end() && Fresh(it->second.generation, it->second.loaded_micros)) {
       return Status::Ok();
@@ -528,7 +532,7 @@ Status AuthService::LoadGrants(const std::string& user) {
               level.ok() ? *level : Level::kNone;
         });
   }));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   grants_[user] = std::move(fresh);
   return Status::Ok();
 }
@@ -540,22 +544,26 @@ StatusOr<std::optional<std::string>> AuthService::ExperimentOf(ResourceKind kind
   bool cacheable = kind != ResourceKind::kExperimentName;
   std::string cache_key = (kind == ResourceKind::kRun ? "run/" : "model/") + id;
   if (cacheable) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = owners_.find(cache_key);
     if (it != owners_.end()) return std::optional<std::string>(it->second);
   }
-  const char* sql = kind == ResourceKind::kRun ? "SELECT experiment_id FROM runs WHERE run_uuid = ?"
-                    : kind == ResourceKind::kLoggedModel
-                        ? "SELECT experiment_id FROM logged_models WHERE model_id = ?"
-                        : "SELECT experiment_id FROM experiments WHERE name = ?";
+  auto lookup = owner_lookups_.find(kind);
+  if (lookup == owner_lookups_.end()) {
+    const char* what = kind == ResourceKind::kRun           ? "run"
+                       : kind == ResourceKind::kLoggedModel ? "logged model"
+                                                            : "named experiment";
+    return FailedPrecondition(std::string("no component tells which experiment holds a ") + what +
+                              "; access refused");
+  }
   std::optional<std::string> experiment;
   RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
-    ASSIGN_OR_RETURN(SqlRows rows, db.Query(sql, {id}));
-    if (!rows.empty()) experiment = std::to_string(rows.Int(0, 0));
+    ASSIGN_OR_RETURN(std::optional<int64_t> found, lookup->second(db, id));
+    if (found) experiment = std::to_string(*found);
     return Status::Ok();
   }));
   if (experiment && cacheable) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (owners_.size() > 1'000'000) owners_.clear();  // Bounded memory.
     owners_[cache_key] = *experiment;
   }
@@ -577,7 +585,7 @@ Status AuthService::Require(const Identity& who, ResourceKind kind, const std::s
   RETURN_IF_ERROR(LoadGrants(who.user));
   Level have = RoleDefault(who.role);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     const auto& levels = grants_[who.user].levels;
     auto it = levels.find(GrantKey(grant_kind, resource));
     if (it != levels.end()) have = it->second;
@@ -602,7 +610,7 @@ StatusOr<std::vector<std::string>> AuthService::Unreadable(const Identity& who, 
   if (who.role == Role::kAdmin) return out;
   RETURN_IF_ERROR(LoadGrants(who.user));
   std::string prefix = std::string(KindName(kind)) + "/";
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& [key, level] : grants_[who.user].levels) {
     if (level == Level::kNone && key.rfind(prefix, 0) == 0)
       out.push_back(key.substr(prefix.size()));

@@ -26,6 +26,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -35,6 +36,7 @@
 #include "auth/access_policy.h"
 #include "auth/login_throttle.h"
 #include "core/env.h"
+#include "core/mutex.h"
 #include "core/status.h"
 #include "store/metadata_store.h"
 
@@ -59,8 +61,18 @@ class AuthService : public AccessPolicy {
   AuthService(store::MetadataStore* store, Env* env, LoginLimits limits = {});
 
   // Applies the auth schema and prepares the dummy hash unknown users are
-  // checked against. Call once at start, after tracking's.
+  // checked against. Call once at start.
   Status Init();
+
+  // Which experiment holds a resource of `kind` (a run, a logged model, an
+  // experiment by name): the id, nullopt when there is no such resource.
+  // Called inside `db`'s read transaction.
+  using OwnerLookup =
+      std::function<StatusOr<std::optional<int64_t>>(store::SqlSession& db, const std::string& id)>;
+  // Registered by the component that owns `kind`'s records (tracking), so
+  // auth reads no other component's tables. A check on a kind with no
+  // lookup fails closed. REQUIRES: before the server serves.
+  void SetOwnerLookup(ResourceKind kind, OwnerLookup lookup);
 
   // True once any user exists: the server then requires credentials.
   StatusOr<bool> HasUsers();
@@ -156,7 +168,7 @@ class AuthService : public AccessPolicy {
   std::atomic<bool> users_seen_{false};
   std::atomic<int64_t> users_checked_micros_;
 
-  std::mutex mu_;
+  Mutex mu_;
   struct IdentityEntry {
     Identity identity;
     uint64_t generation = 0;
@@ -164,9 +176,11 @@ class AuthService : public AccessPolicy {
     // For Basic credentials: the stored argon2 hash they matched.
     std::string verified_hash;
   };
-  std::unordered_map<std::string, IdentityEntry> identities_;  // GUARDED_BY(mu_)
-  std::unordered_map<std::string, CachedGrants> grants_;       // GUARDED_BY(mu_)
-  std::unordered_map<std::string, std::string> owners_;        // GUARDED_BY(mu_)
+  std::unordered_map<std::string, IdentityEntry> identities_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, CachedGrants> grants_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::string> owners_ GUARDED_BY(mu_);
+  // Set before serving, read-only afterwards.
+  std::unordered_map<ResourceKind, OwnerLookup> owner_lookups_;
 };
 
 }  // namespace cairn::auth

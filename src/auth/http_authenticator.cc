@@ -43,7 +43,7 @@ http::Authenticator::Result HttpAuthenticator::AuthenticateFast(http::HttpReques
     return Result::kRejected;
   }
   if (admitted) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     admitted_.insert(&request);
   }
   return Result::kNeedsBlocking;
@@ -52,7 +52,7 @@ http::Authenticator::Result HttpAuthenticator::AuthenticateFast(http::HttpReques
 Status HttpAuthenticator::AuthenticateBlocking(http::HttpRequest& request) {
   bool admitted = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     admitted = admitted_.erase(&request) > 0;
   }
   // Whatever happens below, the reserved place is given back.

@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "auth/auth_service.h"
+#include "core/mutex.h"
 #include "http/authenticator.h"
 
 namespace cairn::auth {
@@ -30,11 +31,11 @@ class HttpAuthenticator : public http::Authenticator {
 
  private:
   AuthService* service_;
-  std::mutex mu_;
+  Mutex mu_;
   // Requests AuthenticateFast reserved a password check for; the server
   // calls AuthenticateBlocking on the same request next, which gives the
   // place back.
-  std::unordered_set<const http::HttpRequest*> admitted_;  // GUARDED_BY(mu_)
+  std::unordered_set<const http::HttpRequest*> admitted_ GUARDED_BY(mu_);
 };
 
 // The identity the server's Authenticator attached to a request.

@@ -24,7 +24,7 @@ Status LoginThrottle::Check(std::string_view user, std::string_view address) {
   int64_t user_wait = 0;
   int64_t address_wait = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (!user.empty()) {
       user_wait = WaitMicros(users_, std::string(user), limits_.free_user_failures,
                              limits_.max_delay_micros, now);
@@ -62,46 +62,45 @@ void LoginThrottle::Count(FailureMap& map, const std::string& key, int64_t now) 
 
 void LoginThrottle::RecordFailure(std::string_view user, std::string_view address) {
   int64_t now = env_->MonotonicNanos() / 1000;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (!user.empty()) Count(users_, std::string(user), now);
   if (!address.empty()) Count(addresses_, std::string(address), now);
 }
 
 void LoginThrottle::RecordSuccess(std::string_view user) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   users_.erase(std::string(user));
 }
 
 bool LoginThrottle::TryAdmit() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (admitted_ >= limits_.hash_slots + limits_.hash_backlog) return false;
   ++admitted_;
   return true;
 }
 
 void LoginThrottle::Leave() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (admitted_ > 0) --admitted_;
 }
 
 int LoginThrottle::AdmittedForTest() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return admitted_;
 }
 
 LoginThrottle::HashSlot::HashSlot(LoginThrottle& throttle) : throttle_(throttle) {
-  std::unique_lock lock(throttle_.hash_mu_);
-  throttle_.hash_free_.wait(lock,
-                            [&] { return throttle_.hashing_ < throttle_.limits_.hash_slots; });
+  MutexLock lock(&throttle_.hash_mu_);
+  while (throttle_.hashing_ >= throttle_.limits_.hash_slots) throttle_.hash_free_.Wait();
   ++throttle_.hashing_;
 }
 
 LoginThrottle::HashSlot::~HashSlot() {
   {
-    std::lock_guard lock(throttle_.hash_mu_);
+    MutexLock lock(&throttle_.hash_mu_);
     --throttle_.hashing_;
   }
-  throttle_.hash_free_.notify_one();
+  throttle_.hash_free_.Signal();
 }
 
 }  // namespace cairn::auth

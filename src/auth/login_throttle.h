@@ -30,6 +30,7 @@
 #include <unordered_map>
 
 #include "core/env.h"
+#include "core/mutex.h"
 #include "core/status.h"
 
 namespace cairn::auth {
@@ -103,14 +104,14 @@ class LoginThrottle {
   Env* env_;
   const LoginLimits limits_;
 
-  std::mutex mu_;
-  FailureMap users_;      // GUARDED_BY(mu_)
-  FailureMap addresses_;  // GUARDED_BY(mu_)
-  int admitted_ = 0;      // GUARDED_BY(mu_)
+  Mutex mu_;
+  FailureMap users_ GUARDED_BY(mu_);
+  FailureMap addresses_ GUARDED_BY(mu_);
+  int admitted_ GUARDED_BY(mu_) = 0;
 
-  std::mutex hash_mu_;
-  std::condition_variable hash_free_;
-  int hashing_ = 0;  // GUARDED_BY(hash_mu_)
+  Mutex hash_mu_;
+  CondVar hash_free_{&hash_mu_};
+  int hashing_ GUARDED_BY(hash_mu_) = 0;
 };
 
 }  // namespace cairn::auth

@@ -88,10 +88,10 @@ std::string Setting::EnvironmentVariable() const {
 std::string Setting::Current() const {
   struct Show {
     std::string operator()(std::string* v) const { return *v; }
-    std::string operator()(bool* v) const { return *v ? "true" : "false"; }
-    std::string operator()(int* v) const { return std::to_string(*v); }
-    std::string operator()(uint16_t* v) const { return std::to_string(*v); }
-    std::string operator()(uint64_t* v) const { return std::to_string(*v); }
+    std::string operator()(const bool* v) const { return *v ? "true" : "false"; }
+    std::string operator()(const int* v) const { return std::to_string(*v); }
+    std::string operator()(const uint16_t* v) const { return std::to_string(*v); }
+    std::string operator()(const uint64_t* v) const { return std::to_string(*v); }
   };
   return std::visit(Show{}, target);
 }

@@ -16,8 +16,6 @@
 #include <filesystem>
 #include <thread>
 
-extern char** environ;
-
 namespace cairn {
 namespace {
 
@@ -292,7 +290,7 @@ Env* Env::Default() {
 
 std::string FakeEnv::RandomHex(size_t n) {
   std::string bytes(n, '\0');
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (size_t i = 0; i < n; ++i) bytes[i] = static_cast<char>(rng_() & 0xff);
   return ToHex(reinterpret_cast<const unsigned char*>(bytes.data()), n);
 }

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/mutex.h"
 #include "core/status.h"
 
 namespace cairn {
@@ -163,8 +164,8 @@ class FakeEnv : public EnvWrapper {
 
  private:
   std::atomic<int64_t> now_micros_;
-  std::mutex mu_;
-  std::mt19937_64 rng_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::mt19937_64 rng_ GUARDED_BY(mu_);
 };
 
 }  // namespace cairn

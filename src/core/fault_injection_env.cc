@@ -3,17 +3,17 @@
 namespace cairn {
 
 void FaultInjectionEnv::Fail(Operation operation, std::string prefix, Status error, int after) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   rules_[static_cast<int>(operation)] = Rule{true, std::move(prefix), std::move(error), after};
 }
 
 void FaultInjectionEnv::Heal() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (Rule& rule : rules_) rule = Rule{};
 }
 
 Status FaultInjectionEnv::Check(Operation operation, const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Rule& rule = rules_[static_cast<int>(operation)];
   if (!rule.active || path.compare(0, rule.prefix.size(), rule.prefix) != 0) return Status::Ok();
   if (rule.after > 0) {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/env.h"
+#include "core/mutex.h"
 
 namespace cairn {
 
@@ -45,8 +46,8 @@ class FaultInjectionEnv : public EnvWrapper {
   // The injected error for `operation` on `path`, or OK.
   Status Check(Operation operation, const std::string& path);
 
-  std::mutex mu_;
-  Rule rules_[5];  // GUARDED_BY(mu_), by Operation.
+  Mutex mu_;
+  Rule rules_[5] GUARDED_BY(mu_);  // By Operation.
   std::atomic<int> failures_{0};
 };
 

@@ -12,10 +12,10 @@ std::string MemEnv::Parent(const std::string& path) {
 }
 
 StatusOr<std::string> MemEnv::ReadFile(const std::string& path, uint64_t max_bytes) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = files_.find(path);
   if (it == files_.end()) {
-    if (directories_.count(path) > 0) {
+    if (directories_.contains(path)) {
       return InvalidArgument("cannot read " + path + ": not a regular file (a folder)");
     }
     return NotFound("cannot read " + path + ": No such file or directory");
@@ -30,20 +30,20 @@ StatusOr<std::string> MemEnv::ReadFile(const std::string& path, uint64_t max_byt
 
 Status MemEnv::WriteFileAtomically(const std::string& path, std::string_view contents, int mode) {
   int64_t now = NowMicros();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::string parent = Parent(path);
-  if (directories_.count(parent) == 0) {
+  if (!directories_.contains(parent)) {
     return NotFound("cannot write " + path + ": No such file or directory");
   }
-  if (directories_.count(path) > 0) return Unavailable("cannot write " + path + ": a folder");
+  if (directories_.contains(path)) return Unavailable("cannot write " + path + ": a folder");
   files_[path] = File{std::string(contents), mode, now};
   directories_[parent] = now;
   return Status::Ok();
 }
 
 StatusOr<std::vector<std::string>> MemEnv::ListDirectory(const std::string& path) {
-  std::lock_guard lock(mu_);
-  if (directories_.count(path) == 0) {
+  MutexLock lock(&mu_);
+  if (!directories_.contains(path)) {
     return NotFound("cannot list " + path + ": No such file or directory");
   }
   std::vector<std::string> names;
@@ -61,7 +61,7 @@ StatusOr<std::vector<std::string>> MemEnv::ListDirectory(const std::string& path
 }
 
 StatusOr<FileInfo> MemEnv::Stat(const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   FileInfo info;
   if (auto it = files_.find(path); it != files_.end()) {
     info.exists = true;
@@ -77,11 +77,11 @@ StatusOr<FileInfo> MemEnv::Stat(const std::string& path) {
 
 Status MemEnv::CreateDirectories(const std::string& path) {
   int64_t now = NowMicros();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<std::string> missing;
-  for (std::string at = path; at != "/" && at != "." && directories_.count(at) == 0;
+  for (std::string at = path; at != "/" && at != "." && !directories_.contains(at);
        at = Parent(at)) {
-    if (files_.count(at) > 0) {
+    if (files_.contains(at)) {
       return Unavailable("cannot create the folder " + path + ": " + at + " is a file");
     }
     missing.push_back(at);
@@ -91,9 +91,9 @@ Status MemEnv::CreateDirectories(const std::string& path) {
 }
 
 Status MemEnv::RemoveFile(const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (files_.erase(path) > 0) return Status::Ok();
-  if (directories_.count(path) > 0) {
+  if (directories_.contains(path)) {
     std::string prefix = path + "/";
     auto inside = [&](const auto& map) {
       auto it = map.lower_bound(prefix);
@@ -108,7 +108,7 @@ Status MemEnv::RemoveFile(const std::string& path) {
 }
 
 int MemEnv::ModeForTest(const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = files_.find(path);
   return it == files_.end() ? 0 : it->second.mode;
 }

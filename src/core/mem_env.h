@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/env.h"
+#include "core/mutex.h"
 
 namespace cairn {
 
@@ -38,9 +39,9 @@ class MemEnv : public EnvWrapper {
   };
   static std::string Parent(const std::string& path);
 
-  std::mutex mu_;
-  std::map<std::string, File> files_;           // GUARDED_BY(mu_)
-  std::map<std::string, int64_t> directories_;  // GUARDED_BY(mu_) path -> modified
+  Mutex mu_;
+  std::map<std::string, File> files_ GUARDED_BY(mu_);
+  std::map<std::string, int64_t> directories_ GUARDED_BY(mu_);  // Path -> modified.
 };
 
 }  // namespace cairn

@@ -35,8 +35,6 @@ Sha256::Sha256() {
   crypto_hash_sha256_init(reinterpret_cast<crypto_hash_sha256_state*>(state_));
 }
 
-Sha256::~Sha256() = default;
-
 void Sha256::Update(std::string_view data) {
   crypto_hash_sha256_update(reinterpret_cast<crypto_hash_sha256_state*>(state_),
                             reinterpret_cast<const unsigned char*>(data.data()), data.size());

@@ -16,7 +16,7 @@ std::string Sha256Hex(std::string_view data);
 class Sha256 {
  public:
   Sha256();
-  ~Sha256();
+  ~Sha256() = default;
   Sha256(const Sha256&) = delete;
   Sha256& operator=(const Sha256&) = delete;
   void Update(std::string_view data);

@@ -134,6 +134,8 @@ Status AsStatus(const StatusOr<T>& s) {
 // The variable name is unique per expansion so nested uses (a lambda inside
 // the expression) do not shadow each other.
 #define RETURN_IF_ERROR(expr) RETURN_IF_ERROR_IMPL_(CAIRN_CONCAT_(cairn_status_, __COUNTER__), expr)
+// `var` and `lhs` name declarations, which parentheses would break.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define RETURN_IF_ERROR_IMPL_(var, expr)                     \
   do {                                                       \
     ::cairn::Status var = ::cairn::internal::AsStatus(expr); \
@@ -147,3 +149,4 @@ Status AsStatus(const StatusOr<T>& s) {
   auto tmp = (expr);                           \
   if (!tmp.ok()) return tmp.status();          \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

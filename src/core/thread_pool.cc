@@ -6,7 +6,7 @@
 
 namespace cairn {
 
-ThreadPool::ThreadPool(int threads, std::string name) {
+ThreadPool::ThreadPool(int threads, const std::string& name) {
   threads_.reserve(static_cast<size_t>(threads));
   for (int i = 0; i < threads; ++i) {
     threads_.emplace_back([this] { WorkerLoop(); });
@@ -17,27 +17,27 @@ ThreadPool::ThreadPool(int threads, std::string name) {
 
 ThreadPool::~ThreadPool() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   for (auto& t : threads_) t.join();
 }
 
 void ThreadPool::Post(std::function<void()> task) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     tasks_.push_back(std::move(task));
   }
-  cv_.notify_one();
+  cv_.Signal();
 }
 
 void ThreadPool::WorkerLoop() {
   for (;;) {
     std::function<void()> task;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+      MutexLock lock(&mu_);
+      while (!stopping_ && tasks_.empty()) cv_.Wait();
       if (tasks_.empty()) return;  // stopping_ and drained.
       task = std::move(tasks_.front());
       tasks_.pop_front();

@@ -102,7 +102,7 @@ Plan Diff(const std::string& project, int64_t base_version,
     }
   }
   for (const auto& [key, spec] : applied) {
-    if (!seen.count(key)) {
+    if (!seen.contains(key)) {
       plan.changes.push_back({PlannedChange::Action::kRemove, key.first, key.second, {}});
     }
   }

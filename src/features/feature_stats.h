@@ -57,7 +57,7 @@ StatusOr<ViewStats> ComputeViewStats(offline::Engine& engine, const FeatureRepo&
                                      std::optional<int64_t> window_end = std::nullopt);
 
 std::string ViewStatsToJson(const ViewStats& stats);
-StatusOr<ViewStats> ViewStatsFromJson(std::string_view json);
+StatusOr<ViewStats> ViewStatsFromJson(std::string_view text);
 
 // The latest statistics of each view, in the metadata store.
 class FeatureStatsStore {

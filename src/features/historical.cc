@@ -244,7 +244,7 @@ StatusOr<std::map<std::string, CompiledOnDemand>> PlanOnDemand(const FeatureRepo
   size_t requested = all->size();
   for (size_t i = 0; i < requested; ++i) {
     const ResolvedFeature f = (*all)[i];
-    if (!f.on_demand || on_demand.count(f.view)) continue;
+    if (!f.on_demand || on_demand.contains(f.view)) continue;
     const OnDemandFeatureView* odfv = repo.FindOnDemandFeatureView(f.view);
     if (odfv == nullptr) return NotFound("no on-demand feature view named '" + f.view + "'");
     ASSIGN_OR_RETURN(CompiledOnDemand compiled, CompileOnDemand(repo, *odfv));

@@ -50,8 +50,8 @@ StatusOr<std::vector<ResolvedFeature>> ResolveFeatures(const FeatureRepo& repo,
 // appends to `features` the source features they read that were not asked
 // for, as entries named HiddenName(view, feature) (never output). Returns
 // the compiled views by name. Errors: as CompileOnDemand.
-StatusOr<std::map<std::string, CompiledOnDemand>> PlanOnDemand(
-    const FeatureRepo& repo, std::vector<ResolvedFeature>* features);
+StatusOr<std::map<std::string, CompiledOnDemand>> PlanOnDemand(const FeatureRepo& repo,
+                                                               std::vector<ResolvedFeature>* all);
 std::string HiddenName(const std::string& view, const std::string& feature);
 // The entries of `features` asking for on-demand view `name`: (index in
 // `features`, index of the feature in the view).

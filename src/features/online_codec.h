@@ -41,6 +41,6 @@ void AppendStringValue(std::string_view value, std::string* out);
 // Decodes the values a record holds. Errors: Internal when damaged.
 StatusOr<std::vector<FeatureValue>> DecodeValues(std::string_view encoded);
 // The same, appending to `out` (a caller decoding many records reuses it).
-Status DecodeValues(std::string_view encoded, std::vector<FeatureValue>* out);
+Status DecodeValues(std::string_view in, std::vector<FeatureValue>* out);
 
 }  // namespace cairn::features

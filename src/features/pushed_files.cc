@@ -157,7 +157,7 @@ StatusOr<PushedFiles> SnapshotPushedFiles(const std::string& dir) {
   Listing listing = List(dir);
   std::set<std::string> replaced = Replaced(dir, listing);
   for (const std::string& name : listing.parquet) {
-    if (replaced.count(name) == 0) files.paths.push_back((fs::path(dir) / name).string());
+    if (!replaced.contains(name)) files.paths.push_back((fs::path(dir) / name).string());
   }
   files.read_lock = std::move(lock);
   return files;

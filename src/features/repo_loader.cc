@@ -343,7 +343,7 @@ Status ParseOnDemand(const Reader& r, const YAML::Node& node, const std::string&
 Status ParseServiceEntry(const Reader& r, const YAML::Node& node, const std::string& path,
                          FeatureServiceEntry* entry) {
   if (node.IsScalar()) {
-    std::string text = node.Scalar();
+    const std::string& text = node.Scalar();
     size_t colon = text.find(':');
     entry->view = text.substr(0, colon);
     if (colon != std::string::npos) {

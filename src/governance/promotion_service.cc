@@ -5,7 +5,7 @@
 
 #include "registry/entities.h"
 #include "registry/registry_service.h"
-#include "tracking/lookups.h"
+#include "tracking/records.h"
 
 namespace cairn::governance {
 

@@ -1,6 +1,7 @@
 #include "http/router.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace cairn::http {
 
@@ -38,7 +39,7 @@ void Router::Add(std::string method, std::string pattern, Handler handler, Route
   route->method = std::move(method);
   route->pattern = std::move(pattern);
   route->handler = std::move(handler);
-  route->options = options;
+  route->options = std::move(options);
   Insert(std::move(route));
 }
 
@@ -48,7 +49,7 @@ void Router::AddAsync(std::string method, std::string pattern, AsyncHandler hand
   route->method = std::move(method);
   route->pattern = std::move(pattern);
   route->async_handler = std::move(handler);
-  route->options = options;
+  route->options = std::move(options);
   Insert(std::move(route));
 }
 

@@ -29,6 +29,7 @@
 
 #include "core/env.h"
 #include "core/log.h"
+#include "core/mutex.h"
 #include "core/strings.h"
 #include "core/thread_pool.h"
 #include "http/request_guard.h"
@@ -163,7 +164,9 @@ struct Listener {
 
 class HttpServer::Impl {
  public:
-  Impl(ServerOptions options, metrics::Registry* registry) : options_(std::move(options)) {
+  Impl(ServerOptions options, metrics::Registry* registry)
+      : options_(std::move(options)),
+        env_(options_.env != nullptr ? options_.env : Env::Default()) {
     in_flight_ = registry->GetGauge("cairn_http_in_flight_requests",
                                     "Requests being read, handled or written.");
     connections_ = registry->GetGauge("cairn_http_open_connections", "Open client connections.");
@@ -177,12 +180,11 @@ class HttpServer::Impl {
   uint16_t port(size_t listener) const { return listeners_.at(listener)->bound_port; }
 
   const ServerOptions& options() const { return options_; }
+  Env* env() const { return env_; }
   ThreadPool& workers() { return *workers_; }
   bool draining() const { return draining_.load(); }
   metrics::Gauge* in_flight() { return in_flight_; }
-  std::string NewSpoolPath() {
-    return options_.spool_dir + "/.upload-" + Env::Default()->RandomHex(12);
-  }
+  std::string NewSpoolPath() { return options_.spool_dir + "/.upload-" + env_->RandomHex(12); }
 
   // Counts a new connection from `address` against the limits; false (and
   // nothing counted) when it would exceed them.
@@ -204,18 +206,25 @@ class HttpServer::Impl {
   // Closes connections past their deadline (idle, read or write timeout),
   // once a second.
   void Sweep();
+
+ public:
+  // One sweep, now (Sweep's work; HttpServer::SweepForTest).
+  void SweepOnce();
+
+ private:
   std::vector<std::shared_ptr<Session>> LiveSessions();
 
   ServerOptions options_;
+  Env* const env_;
   // Declared before ioc_ so they outlive it: destroying ioc_ destroys pending
   // handlers, whose sessions unregister themselves here.
-  std::mutex sessions_mu_;
-  std::condition_variable sessions_cv_;
-  std::unordered_set<Session*> sessions_;             // GUARDED_BY(sessions_mu_)
-  std::vector<std::weak_ptr<Session>> session_refs_;  // GUARDED_BY(sessions_mu_)
+  Mutex sessions_mu_;
+  CondVar sessions_cv_{&sessions_mu_};
+  std::unordered_set<Session*> sessions_ GUARDED_BY(sessions_mu_);
+  std::vector<std::weak_ptr<Session>> session_refs_ GUARDED_BY(sessions_mu_);
   // Admitted connections, in all and per peer address.
-  size_t admitted_ = 0;                                  // GUARDED_BY(sessions_mu_)
-  std::unordered_map<std::string, size_t> per_address_;  // GUARDED_BY(sessions_mu_)
+  size_t admitted_ GUARDED_BY(sessions_mu_) = 0;
+  std::unordered_map<std::string, size_t> per_address_ GUARDED_BY(sessions_mu_);
   size_t max_connections_ = 0;  // Resolved at Start from the option and the descriptor limit.
   LogLimiter accept_log_limiter_{1'000'000'000};
   LogLimiter refuse_log_limiter_{1'000'000'000};
@@ -276,7 +285,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (deadline == 0 || now_ns < deadline) return;
     net::post(socket_.get_executor(), [self = shared_from_this()] {
       int64_t still = self->deadline_ns_.load(std::memory_order_relaxed);
-      if (still == 0 || Env::Default()->MonotonicNanos() < still) return;
+      if (still == 0 || self->server_->env()->MonotonicNanos() < still) return;
       beast::error_code ec;
       self->socket_.shutdown(tcp::socket::shutdown_both, ec);
       self->socket_.close(ec);
@@ -286,7 +295,7 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   // The next read or write must finish within `seconds`.
   void SetDeadline(int seconds) {
-    deadline_ns_.store(Env::Default()->MonotonicNanos() + int64_t{seconds} * 1'000'000'000,
+    deadline_ns_.store(server_->env()->MonotonicNanos() + int64_t{seconds} * 1'000'000'000,
                        std::memory_order_relaxed);
   }
 
@@ -610,7 +619,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void BeginRequest() {
-    started_ns_ = Env::Default()->MonotonicNanos();
+    started_ns_ = server_->env()->MonotonicNanos();
     server_->in_flight()->Add(1);
     in_request_ = true;
   }
@@ -734,7 +743,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!in_request_) return;
     in_request_ = false;
     server_->in_flight()->Add(-1);
-    double seconds = static_cast<double>(Env::Default()->MonotonicNanos() - started_ns_) / 1e9;
+    double seconds = static_cast<double>(server_->env()->MonotonicNanos() - started_ns_) / 1e9;
     const Route& metric_route =
         route_ != nullptr ? *route_ : listener_->options.router->unmatched();
     metric_route.RecordResponse(response_status_, seconds);
@@ -909,7 +918,7 @@ void HttpServer::Impl::DoAccept(Listener& listener) {
     if (ec) {
       if (ec == net::error::operation_aborted || !listener.acceptor.is_open()) return;
       uint64_t suppressed = 0;
-      if (accept_log_limiter_.Allow(Env::Default()->MonotonicNanos(), &suppressed)) {
+      if (accept_log_limiter_.Allow(env_->MonotonicNanos(), &suppressed)) {
         LogWarn("accept failed; pausing before the next accept",
                 {{"listener", listener.options.name},
                  {"error", ec.message()},
@@ -924,7 +933,7 @@ void HttpServer::Impl::DoAccept(Listener& listener) {
     std::string address = peer_ec ? std::string("unknown") : peer.address().to_string();
     if (!Admit(address)) {
       uint64_t suppressed = 0;
-      if (refuse_log_limiter_.Allow(Env::Default()->MonotonicNanos(), &suppressed)) {
+      if (refuse_log_limiter_.Allow(env_->MonotonicNanos(), &suppressed)) {
         LogWarn(
             "connection refused: too many open connections (max_connections, "
             "max_connections_per_address)",
@@ -951,7 +960,7 @@ void HttpServer::Impl::AcceptLater(Listener& listener, std::chrono::milliseconds
 }
 
 bool HttpServer::Impl::Admit(const std::string& address) {
-  std::lock_guard lock(sessions_mu_);
+  MutexLock lock(&sessions_mu_);
   if (admitted_ >= max_connections_) return false;
   size_t& from_address = per_address_[address];
   if (options_.max_connections_per_address > 0 &&
@@ -965,17 +974,21 @@ bool HttpServer::Impl::Admit(const std::string& address) {
 }
 
 void HttpServer::Impl::Sweep() {
-  int64_t now = Env::Default()->MonotonicNanos();
-  for (const std::shared_ptr<Session>& s : LiveSessions()) s->CloseIfExpired(now);
+  SweepOnce();
   sweep_timer_.expires_after(std::chrono::seconds(1));
   sweep_timer_.async_wait([this](beast::error_code ec) {
     if (!ec && !stopped_sweeping_) Sweep();
   });
 }
 
+void HttpServer::Impl::SweepOnce() {
+  int64_t now = env_->MonotonicNanos();
+  for (const std::shared_ptr<Session>& s : LiveSessions()) s->CloseIfExpired(now);
+}
+
 std::vector<std::shared_ptr<Session>> HttpServer::Impl::LiveSessions() {
   std::vector<std::shared_ptr<Session>> live;
-  std::lock_guard lock(sessions_mu_);
+  MutexLock lock(&sessions_mu_);
   live.reserve(sessions_.size());
   for (auto& weak : session_refs_) {
     if (auto s = weak.lock()) live.push_back(std::move(s));
@@ -984,7 +997,7 @@ std::vector<std::shared_ptr<Session>> HttpServer::Impl::LiveSessions() {
 }
 
 void HttpServer::Impl::AddSession(const std::shared_ptr<Session>& s) {
-  std::lock_guard lock(sessions_mu_);
+  MutexLock lock(&sessions_mu_);
   sessions_.insert(s.get());
   session_refs_.push_back(s);
   if (session_refs_.size() > 2 * sessions_.size() + 64) {
@@ -994,14 +1007,14 @@ void HttpServer::Impl::AddSession(const std::shared_ptr<Session>& s) {
 }
 
 void HttpServer::Impl::RemoveSession(Session* s, const std::string& address) {
-  std::lock_guard lock(sessions_mu_);
+  MutexLock lock(&sessions_mu_);
   sessions_.erase(s);
   --admitted_;
   if (auto it = per_address_.find(address); it != per_address_.end() && --it->second == 0) {
     per_address_.erase(it);
   }
   connections_->Set(static_cast<double>(sessions_.size()));
-  sessions_cv_.notify_all();
+  sessions_cv_.SignalAll();
 }
 
 void HttpServer::Impl::Shutdown() {
@@ -1016,15 +1029,15 @@ void HttpServer::Impl::Shutdown() {
     // Collect live sessions under the lock but close them outside it: dropping
     // the last reference runs ~Session, which takes the lock itself.
     {
-      std::lock_guard lock(sessions_mu_);
+      MutexLock lock(&sessions_mu_);
       left = sessions_.size();
       if (left == 0 || std::chrono::steady_clock::now() >= deadline) break;
     }
     std::vector<std::shared_ptr<Session>> live = LiveSessions();
     for (auto& s : live) s->CloseIfIdle();
     live.clear();
-    std::unique_lock lock(sessions_mu_);
-    sessions_cv_.wait_for(lock, std::chrono::milliseconds(50));
+    MutexLock lock(&sessions_mu_);
+    sessions_cv_.WaitFor(std::chrono::milliseconds(50));
   }
   if (left > 0) LogWarn("drain timeout; closing busy connections", {{"connections", left}});
   stopped_sweeping_ = true;
@@ -1042,5 +1055,6 @@ HttpServer::~HttpServer() { Shutdown(); }
 Status HttpServer::Start() { return impl_->Start(); }
 uint16_t HttpServer::port(size_t listener) const { return impl_->port(listener); }
 void HttpServer::Shutdown() { impl_->Shutdown(); }
+void HttpServer::SweepForTest() { impl_->SweepOnce(); }
 
 }  // namespace cairn::http

@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/env.h"
 #include "core/status.h"
 #include "http/authenticator.h"
 #include "http/error_format.h"
@@ -74,6 +75,10 @@ struct ServerOptions {
   int idle_timeout_seconds = 120;
   int io_timeout_seconds = 300;
   int drain_timeout_seconds = 30;
+  // The clock for timeouts and latencies and the randomness for spool
+  // names; must outlive the server. Null: Env::Default(). Tests pass a
+  // FakeEnv and SweepForTest() instead of sleeping past a timeout.
+  Env* env = nullptr;
   // Folder for spooled upload bodies; must be on the same filesystem as the
   // artifact store so a finished upload can be renamed into place.
   std::string spool_dir = "/tmp";
@@ -108,6 +113,10 @@ class HttpServer {
   uint16_t port(size_t listener = 0) const;
   // Graceful drain, then stop. Blocks until done. Idempotent.
   void Shutdown();
+
+  // Closes the connections whose deadline has passed by the Env's clock now,
+  // instead of at the next once-a-second sweep. Closing is asynchronous.
+  void SweepForTest();
 
   // Defined in server.cc only; public so that file's helpers can name it.
   class Impl;

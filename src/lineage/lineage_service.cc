@@ -179,7 +179,7 @@ std::string RenderTree(const Graph& graph) {
                                                                        const std::string& indent) {
     std::vector<const Edge*> in;
     for (const Edge& e : graph.edges) {
-      if (e.to == id && e.relation != "in" && !seen.count(e.from)) in.push_back(&e);
+      if (e.to == id && e.relation != "in" && !seen.contains(e.from)) in.push_back(&e);
     }
     for (size_t i = 0; i < in.size(); ++i) {
       bool last = i + 1 == in.size();

@@ -124,39 +124,39 @@ std::string FormatNumber(double v) {
 
 Counter* Registry::GetCounter(const std::string& name, const std::string& help,
                               const Labels& labels) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Family* family = GetFamily(name, help, "counter");
   return FindOrAdd<Counter>(family->series, labels, [] { return std::make_unique<Counter>(); });
 }
 
 Gauge* Registry::GetGauge(const std::string& name, const std::string& help, const Labels& labels) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Family* family = GetFamily(name, help, "gauge");
   return FindOrAdd<Gauge>(family->series, labels, [] { return std::make_unique<Gauge>(); });
 }
 
 Histogram* Registry::GetHistogram(const std::string& name, const std::string& help,
                                   const Labels& labels, const std::vector<double>& bounds) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Family* family = GetFamily(name, help, "histogram");
   return FindOrAdd<Histogram>(family->series, labels,
                               [&] { return std::make_unique<Histogram>(bounds); });
 }
 
 void Registry::AddCollector(std::function<void()> collect) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   collectors_.push_back(std::move(collect));
 }
 
 std::string Registry::RenderPrometheus() const {
   std::vector<std::function<void()>> collectors;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     collectors = collectors_;
   }
   for (const auto& collect : collectors) collect();  // outside the lock: they call Get*()
   std::string out;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& family : families_) {
     out += "# HELP " + family->name + " ";
     for (char c : family->help) {  // The format escapes only '\\' and newlines here.

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/mutex.h"
+
 namespace cairn::metrics {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
@@ -85,11 +87,12 @@ class Registry {
 
  private:
   struct Family;
-  Family* GetFamily(const std::string& name, const std::string& help, const char* type);
+  Family* GetFamily(const std::string& name, const std::string& help, const char* type)
+      REQUIRES(mu_);
 
-  mutable std::mutex mu_;
-  std::vector<std::unique_ptr<Family>> families_;  // GUARDED_BY(mu_)
-  std::vector<std::function<void()>> collectors_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::vector<std::unique_ptr<Family>> families_ GUARDED_BY(mu_);
+  std::vector<std::function<void()>> collectors_ GUARDED_BY(mu_);
 };
 
 }  // namespace cairn::metrics

@@ -8,7 +8,6 @@
 #include <mutex>
 #include <thread>
 
-#include "core/huge_pages.h"
 #include "core/log.h"
 #include "tracking/logged_model_service.h"
 
@@ -275,7 +274,7 @@ class BodyText {
     if (used_ + n > body_.size()) Grow(std::max(body_.size() * 2, used_ + n));
     return body_.data() + used_;
   }
-  void Commit(char* end) { used_ = static_cast<size_t>(end - body_.data()); }
+  void Commit(const char* end) { used_ = static_cast<size_t>(end - body_.data()); }
   void Write(std::string_view text) {
     Commit(std::copy(text.begin(), text.end(), Room(text.size())));
   }

@@ -28,20 +28,20 @@ using MlflowHandler =
 // Registers `handler` at /api/2.0/mlflow/<path> and /ajax-api/2.0/mlflow/<path>,
 // guarded by `access` (checked after the arguments parse, before `handler`).
 void AddMlflowRoute(const surface::Surface& surface, const std::string& method,
-                    const std::string& path, RouteAccess access, MlflowHandler handler);
+                    const std::string& path, const RouteAccess& access, MlflowHandler handler);
 
 // `tracking` must outlive the router.
 void RegisterTrackingRoutes(const surface::Surface& surface, tracking::TrackingService& tracking);
 
 // MLflow 3's logged models and runs/outputs. `models` must outlive the router.
 void RegisterLoggedModelRoutes(const surface::Surface& surface,
-                               tracking::LoggedModelService& models);
+                               tracking::LoggedModelService& service);
 
 // MLflow's model registry (registered models, versions, stages, aliases).
 // With a `signer` (nullable), new versions are signed when a key exists, and
 // get-download-uri refuses unsigned or tampered versions when signatures are
-// required. `registry` and `signer` must outlive the router.
-void RegisterRegistryRoutes(const surface::Surface& surface, registry::RegistryService& registry,
+// required. `service` and `signer` must outlive the router.
+void RegisterRegistryRoutes(const surface::Surface& surface, registry::RegistryService& service,
                             signing::ModelSigner* signer = nullptr);
 
 // What guards the proxied artifacts beyond the caller's grants.
@@ -60,7 +60,7 @@ struct ArtifactGuards {
 // model's artifacts folder; deleting a folder above a run's needs manage on
 // the experiment. `artifacts`, `tracking`, `models` and what `guards` points
 // to must outlive the router.
-void RegisterArtifactRoutes(const surface::Surface& surface, artifacts::ArtifactStore& artifacts,
+void RegisterArtifactRoutes(const surface::Surface& surface, artifacts::ArtifactStore& store,
                             tracking::TrackingService& tracking,
                             tracking::LoggedModelService& models, ArtifactGuards guards);
 

@@ -12,7 +12,7 @@ using http::HttpResponse;
 using tracking::KeyValue;
 
 void AddMlflowRoute(const surface::Surface& surface, const std::string& method,
-                    const std::string& path, RouteAccess access, MlflowHandler handler) {
+                    const std::string& path, const RouteAccess& access, MlflowHandler handler) {
   auto wrapped = [handler = std::move(handler), access, surface](HttpRequest& request) {
     auto args = RequestArgs::FromRequest(request);
     if (!args.ok()) return ErrorResponse(args.status());
@@ -42,7 +42,7 @@ void AddLogBatchRoute(const surface::Surface& surface, const std::string& path, 
                       tracking::TrackingService* t) {
   RouteAccess access = RouteAccess::Run(auth::Level::kEdit);
   auto handler = [decode = std::move(decode), t, surface, access](HttpRequest& request,
-                                                                  http::Responder respond) {
+                                                                  const http::Responder& respond) {
     auto args = RequestArgs::FromRequest(request);
     if (!args.ok()) return respond(ErrorResponse(args.status()));
     // Grants are cached: this stays off the database for a known run.
@@ -53,7 +53,7 @@ void AddLogBatchRoute(const surface::Surface& surface, const std::string& path, 
     // Not audited: metric, param and batch logging is data ingestion at tens
     // of thousands of requests a second, attributed through its run; the
     // audit log records who created, changed and deleted things.
-    t->LogBatchAsync(std::move(batch).value(), [respond](Status status) {
+    t->LogBatchAsync(std::move(batch).value(), [respond](const Status& status) {
       respond(status.ok() ? EmptyResponse() : ErrorResponse(status));
     });
   };

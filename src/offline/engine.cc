@@ -495,7 +495,7 @@ struct Engine::Impl {
     if (db != nullptr) duckdb_close(&db);
   }
 
-  Status Run(std::string_view sql, Result* result) {
+  Status Run(std::string_view sql, Result* result) const {
     std::string text(sql);
     if (duckdb_query(conn, text.c_str(), result->get()) == DuckDBError) {
       return DuckDbError(duckdb_result_error(result->get()));
@@ -505,7 +505,7 @@ struct Engine::Impl {
 
   // As Run, but DuckDB hands the rows over chunk by chunk as it makes them
   // instead of gathering the whole result first.
-  Status RunStreaming(std::string_view sql, Result* result) {
+  Status RunStreaming(std::string_view sql, Result* result) const {
     std::string text(sql);
     duckdb_prepared_statement statement = nullptr;
     if (duckdb_prepare(conn, text.c_str(), &statement) == DuckDBError) {
@@ -626,7 +626,7 @@ StatusOr<std::vector<ColumnInfo>> Engine::Describe(std::string_view sql) {
   return out;
 }
 
-Status Engine::RegisterTable(const std::string& name, std::shared_ptr<const Table> table) {
+Status Engine::RegisterTable(const std::string& name, const std::shared_ptr<const Table>& table) {
   std::vector<VirtualColumn> columns;
   for (size_t c = 0; c < table->columns.size(); ++c) {
     columns.push_back({.name = table->columns[c].name(), .source = table, .column = c});

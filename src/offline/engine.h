@@ -73,7 +73,7 @@ class Engine {
                               size_t rows);
 
   // RegisterVirtualTable of every column of `table`, under their own names.
-  Status RegisterTable(const std::string& name, std::shared_ptr<const Table> table);
+  Status RegisterTable(const std::string& name, const std::shared_ptr<const Table>& table);
 
   // Keeps `resource` alive as long as the engine: what registered views
   // need while they may be read (a lock on the files they name).

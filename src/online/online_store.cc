@@ -50,7 +50,9 @@ StatusOr<OnlineRecord> DecodeStored(std::string_view stored) {
   return record;
 }
 
-void OnlineStore::ReadAsync(std::string_view table, std::vector<std::string> keys, ReadDone done) {
+// By value as the interface declares it: asynchronous stores keep `done`.
+void OnlineStore::ReadAsync(std::string_view table, std::vector<std::string> keys,
+                            ReadDone done) {  // NOLINT(performance-unnecessary-value-param)
   std::vector<std::optional<OnlineRecord>> records;
   Status status = Read(table, keys, &records);
   done(std::move(status), std::move(records));

@@ -5,15 +5,15 @@
 #include <vector>
 
 #include "core/strings.h"
-#include "tracking/search_filter.h"
+#include "search/search_filter.h"
 
 namespace cairn::registry {
 
+using search::Comparator;
+using search::FilterClause;
+using search::KeyType;
 using store::Dialect;
 using store::SqlValue;
-using tracking::Comparator;
-using tracking::FilterClause;
-using tracking::KeyType;
 using tracking::SqlQuery;
 
 namespace {
@@ -21,10 +21,10 @@ namespace {
 constexpr char kPromptTag[] = "mlflow.prompt.is_prompt";
 
 // An attribute rule: `numeric` for numbers, `filterable`/`orderable` where it may appear.
-tracking::AttributeRule Attribute(std::string name, bool numeric = false, bool filterable = true,
-                                  bool allows_list = false,
-                                  std::vector<std::string> order_by_aliases = {}) {
-  tracking::AttributeRule rule;
+search::AttributeRule Attribute(std::string name, bool numeric = false, bool filterable = true,
+                                bool allows_list = false,
+                                std::vector<std::string> order_by_aliases = {}) {
+  search::AttributeRule rule;
   rule.name = std::move(name);
   rule.numeric = numeric;
   rule.filterable = filterable;
@@ -33,9 +33,9 @@ tracking::AttributeRule Attribute(std::string name, bool numeric = false, bool f
   return rule;
 }
 
-const tracking::SearchEntityRules& RegisteredModelRules() {
+const search::SearchEntityRules& RegisteredModelRules() {
   static const auto* rules = [] {
-    auto* r = new tracking::SearchEntityRules;
+    auto* r = new search::SearchEntityRules;
     r->allow_metrics = false;
     r->allow_params = false;
     // Both order keys mean the last update, as in MLflow.
@@ -47,9 +47,9 @@ const tracking::SearchEntityRules& RegisteredModelRules() {
   return *rules;
 }
 
-const tracking::SearchEntityRules& ModelVersionRules() {
+const search::SearchEntityRules& ModelVersionRules() {
   static const auto* rules = [] {
-    auto* r = new tracking::SearchEntityRules;
+    auto* r = new search::SearchEntityRules;
     r->allow_metrics = false;
     r->allow_params = false;
     r->attributes = {
@@ -109,7 +109,7 @@ Status AppendFilter(const std::vector<FilterClause>& parsed, const std::vector<s
     }
     std::string col = column(c.key);
     if (c.is_numeric) {
-      *where += " AND " + col + " " + std::string(tracking::ComparatorName(c.op)) + " ?";
+      *where += " AND " + col + " " + std::string(search::ComparatorName(c.op)) + " ?";
       params->push_back(c.number);
     } else {
       *where += " AND " + tracking::StringComparison(col, c, dialect, params);
@@ -146,8 +146,8 @@ StatusOr<SqlQuery> BuildRegisteredModelSearch(const SearchRequest& request, Dial
                                               int64_t offset) {
   RETURN_IF_ERROR(CheckMaxResults(request.max_results, kMaxRegisteredModelSearchResults));
   const auto& rules = RegisteredModelRules();
-  ASSIGN_OR_RETURN(auto parsed, tracking::ParseSearchFilter(request.filter, rules));
-  ASSIGN_OR_RETURN(auto order, tracking::ParseOrderByList(request.order_by, rules));
+  ASSIGN_OR_RETURN(auto parsed, search::ParseSearchFilter(request.filter, rules));
+  ASSIGN_OR_RETURN(auto order, search::ParseOrderByList(request.order_by, rules));
   SqlQuery query;
   std::string where = "1 = 1";
   RETURN_IF_ERROR(AppendFilter(
@@ -171,8 +171,8 @@ StatusOr<SqlQuery> BuildModelVersionSearch(const SearchRequest& request, Dialect
                                            int64_t offset) {
   RETURN_IF_ERROR(CheckMaxResults(request.max_results, kMaxModelVersionSearchResults));
   const auto& rules = ModelVersionRules();
-  ASSIGN_OR_RETURN(auto parsed, tracking::ParseSearchFilter(request.filter, rules));
-  ASSIGN_OR_RETURN(auto order, tracking::ParseOrderByList(request.order_by, rules));
+  ASSIGN_OR_RETURN(auto parsed, search::ParseSearchFilter(request.filter, rules));
+  ASSIGN_OR_RETURN(auto order, search::ParseOrderByList(request.order_by, rules));
   auto column = [dialect](const std::string& key) -> std::string {
     if (key == "name") return "m.name";
     if (key == "run_id") return "v.run_id";

@@ -9,7 +9,7 @@
 #include "core/strings.h"
 #include "registry/registry_search.h"
 #include "registry/schema.h"
-#include "tracking/lookups.h"
+#include "tracking/records.h"
 #include "tracking/run_search.h"
 #include "tracking/validation.h"
 
@@ -390,33 +390,11 @@ Status CheckRunOwnsLocation(SqlSession& db, const std::string& run_id,
   std::string_view rest = path.substr(first + 1);
   std::string owner(rest.substr(0, rest.find('/')));
   if (owner.empty() || owner == run_id || owner == "models") return Status::Ok();
-  ASSIGN_OR_RETURN(SqlRows rows,
-                   db.Query("SELECT artifact_uri FROM runs WHERE run_uuid = ?", {owner}));
-  if (rows.empty()) return Status::Ok();  // Not a run's folder.
+  ASSIGN_OR_RETURN(bool owner_is_run, tracking::RunExists(db, owner));
+  if (!owner_is_run) return Status::Ok();  // Not a run's folder.
   return InvalidArgument("run_id '" + run_id + "' is not the run whose artifacts hold source '" +
                          location + "' (" + owner +
                          "); leave run_id out or give the source's own run.");
-}
-
-StatusOr<std::string> RunArtifactUri(SqlSession& db, const std::string& run_id) {
-  ASSIGN_OR_RETURN(SqlRows rows,
-                   db.Query("SELECT artifact_uri FROM runs WHERE run_uuid = ?", {run_id}));
-  if (rows.empty()) return NotFound("Run with id=" + run_id + " not found");
-  return rows.Text(0, 0);
-}
-
-struct LoggedModelLocation {
-  std::string artifact_uri;
-  std::string source_run_id;
-};
-
-StatusOr<LoggedModelLocation> FindLoggedModel(SqlSession& db, const std::string& model_id) {
-  ASSIGN_OR_RETURN(SqlRows rows,
-                   db.Query("SELECT artifact_uri, source_run_id FROM logged_models WHERE "
-                            "model_id = ? AND lifecycle_stage = 'active'",
-                            {model_id}));
-  if (rows.empty()) return NotFound("Logged model with ID '" + model_id + "' not found.");
-  return LoggedModelLocation{rows.Text(0, 0), rows.Text(0, 1)};
 }
 
 // The live version a registry URI names (version, stage, latest, alias).
@@ -466,13 +444,14 @@ StatusOr<ResolvedModel> Resolve(SqlSession& db, const std::string& text) {
   ResolvedModel out;
   switch (uri.kind) {
     case ModelUri::Kind::kRun: {
-      ASSIGN_OR_RETURN(std::string root, RunArtifactUri(db, uri.run_id));
+      ASSIGN_OR_RETURN(std::string root, tracking::RunArtifactUri(db, uri.run_id));
       out.artifact_uri = uri.path.empty() ? root : root + "/" + uri.path;
       out.run_id = uri.run_id;
       return out;
     }
     case ModelUri::Kind::kLoggedModel: {
-      ASSIGN_OR_RETURN(LoggedModelLocation model, FindLoggedModel(db, uri.model_id));
+      ASSIGN_OR_RETURN(tracking::LoggedModelLocation model,
+                       tracking::FindLoggedModelLocation(db, uri.model_id));
       out.artifact_uri = model.artifact_uri;
       out.model_id = uri.model_id;
       out.run_id = model.source_run_id;
@@ -1056,7 +1035,8 @@ StatusOr<ModelVersion> RegistryService::CreateModelVersion(
     storage_location = CanonicalScheme(storage_location);
     if (!run_id.empty()) RETURN_IF_ERROR(CheckRunOwnsLocation(db, run_id, storage_location));
     if (!model_id.empty()) {
-      ASSIGN_OR_RETURN(LoggedModelLocation model, FindLoggedModel(db, model_id));
+      ASSIGN_OR_RETURN(tracking::LoggedModelLocation model,
+                       tracking::FindLoggedModelLocation(db, model_id));
       if (run_id.empty()) run_id = model.source_run_id;
     }
     ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, request.name));
@@ -1161,7 +1141,7 @@ StatusOr<ModelVersion> RegistryService::TransitionStage(const std::string& name,
         SqlRows current,
         db.Query("SELECT stage FROM model_versions WHERE model_key = ? AND version = ?",
                  {found.first, found.second}));
-    std::string from = current.Text(0, 0);
+    const std::string& from = current.Text(0, 0);
     // Leaving a guarded stage (archiving the incumbent, say) is a guarded
     // change of its own; entering one is judged against the incumbent. The
     // versions archive_existing_versions moves out are replaced by this

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "auth/auth_service.h"
 #include "core/status.h"
 #include "server/module.h"
 
@@ -25,6 +26,11 @@ std::unique_ptr<Module> NewRegistryModule();
 // The feature store behind Feast's HTTP API. Provides
 // features::FeatureRegistry and features::OnlineServing.
 std::unique_ptr<Module> NewFeaturesModule();
+
+// Lets `auth` tell which experiment holds a run, a logged model or a named
+// experiment, through tracking's records (tracking/records.h). For the
+// server and the admin commands that check access.
+void RegisterTrackingOwnerLookups(auth::AuthService& auth);
 
 // `status` with "cannot initialise <what>: " before its message, code kept.
 inline Status Named(const std::string& what, Status status) {

@@ -3,10 +3,12 @@
 #include <memory>
 
 #include "auth/access_policy.h"
+#include "auth/auth_service.h"
 #include "mlflow/mlflow_json.h"
 #include "mlflow/routes.h"
 #include "server/modules.h"
 #include "tracking/logged_model_service.h"
+#include "tracking/records.h"
 #include "tracking/tracking_service.h"
 
 namespace cairn::server {
@@ -23,6 +25,8 @@ class TrackingModule : public Module {
     RETURN_IF_ERROR(Named("tracking", tracking_->Init()));
     logged_models_ = std::make_unique<tracking::LoggedModelService>(store, context.env());
 
+    if (auto* auth = context.Find<auth::AuthService>()) RegisterTrackingOwnerLookups(*auth);
+
     surface::Surface mlflow(context.router(), access, mlflow::ErrorFormat::Get());
     mlflow::RegisterTrackingRoutes(mlflow, *tracking_);
     mlflow::RegisterLoggedModelRoutes(mlflow, *logged_models_);
@@ -37,6 +41,12 @@ class TrackingModule : public Module {
 };
 
 }  // namespace
+
+void RegisterTrackingOwnerLookups(auth::AuthService& auth) {
+  auth.SetOwnerLookup(auth::ResourceKind::kRun, tracking::ExperimentOfRun);
+  auth.SetOwnerLookup(auth::ResourceKind::kLoggedModel, tracking::ExperimentOfLoggedModel);
+  auth.SetOwnerLookup(auth::ResourceKind::kExperimentName, tracking::ExperimentIdByName);
+}
 
 std::unique_ptr<Module> NewTrackingModule() { return std::make_unique<TrackingModule>(); }
 

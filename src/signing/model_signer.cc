@@ -315,7 +315,7 @@ StatusOr<Verification> ModelSigner::Verify(int64_t model_key, int64_t version,
       }
     }
     for (const auto& [path, f] : after) {
-      if (!before.count(path)) out.problems.push_back("file " + path + " was added");
+      if (!before.contains(path)) out.problems.push_back("file " + path + " was added");
     }
   }
   out.ok = out.problems.empty();

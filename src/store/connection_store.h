@@ -18,15 +18,14 @@
 // Thread-safety: as MetadataStore.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/mutex.h"
 #include "store/metadata_store.h"
 
 namespace cairn::store {
@@ -92,21 +91,21 @@ class ConnectionStore : public MetadataStore {
   WriteObserver* observer_ = nullptr;      // Set before serving; read by committers.
   std::unique_ptr<SqlConnection> writer_;  // Used only by the thread that set committing_.
 
-  std::mutex write_mu_;
-  std::condition_variable write_cv_;
-  std::deque<std::unique_ptr<PendingWrite>> write_queue_;  // GUARDED_BY(write_mu_)
-  bool stopping_ = false;                                  // GUARDED_BY(write_mu_)
+  Mutex write_mu_;
+  CondVar write_cv_{&write_mu_};
+  std::deque<std::unique_ptr<PendingWrite>> write_queue_ GUARDED_BY(write_mu_);
+  bool stopping_ GUARDED_BY(write_mu_) = false;
   // True while some thread (the committer, or a caller committing inline)
   // owns writer_.
-  bool committing_ = false;  // GUARDED_BY(write_mu_)
+  bool committing_ GUARDED_BY(write_mu_) = false;
   // Writes in the last commit: above 1 means writers are arriving together.
-  size_t last_batch_size_ = 0;  // GUARDED_BY(write_mu_)
+  size_t last_batch_size_ GUARDED_BY(write_mu_) = 0;
   std::thread committer_;
 
-  std::mutex read_mu_;
-  std::condition_variable read_cv_;
-  std::vector<std::unique_ptr<SqlConnection>> idle_readers_;  // GUARDED_BY(read_mu_)
-  int open_readers_ = 0;                                      // GUARDED_BY(read_mu_)
+  Mutex read_mu_;
+  CondVar read_cv_{&read_mu_};
+  std::vector<std::unique_ptr<SqlConnection>> idle_readers_ GUARDED_BY(read_mu_);
+  int open_readers_ GUARDED_BY(read_mu_) = 0;
 };
 
 }  // namespace cairn::store

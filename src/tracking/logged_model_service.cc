@@ -4,12 +4,19 @@
 
 #include "core/base64.h"
 #include "core/sha256.h"
+#include "search/search_filter.h"
 #include "tracking/lookups.h"
 #include "tracking/run_search.h"
-#include "tracking/search_filter.h"
 #include "tracking/validation.h"
 
 namespace cairn::tracking {
+
+using search::AttributeRule;
+using search::ComparatorName;
+using search::FilterClause;
+using search::KeyType;
+using search::ParseSearchFilter;
+using search::SearchEntityRules;
 
 using store::SqlRows;
 using store::SqlSession;

@@ -11,6 +11,7 @@
 #include "core/status.h"
 #include "store/metadata_store.h"
 #include "tracking/entities.h"
+#include "tracking/records.h"
 
 namespace cairn::tracking {
 
@@ -53,11 +54,6 @@ StatusOr<Experiment> LoadExperiment(store::SqlSession& db, const char* where,
 // A memorable "adjective-noun-number" name, MLflow's shape for runs and
 // unnamed models.
 std::string NewFriendlyName(Env& env);
-
-// The newest value of each metric of run `run_id` (what search filters
-// compare); NaN values included. Empty for an unknown run.
-StatusOr<std::map<std::string, double>> LatestRunMetrics(store::SqlSession& db,
-                                                         const std::string& run_id);
 
 // NaN cannot be a key column value portably: stored as 0 with is_nan = 1.
 double StoredValue(double v);

@@ -6,9 +6,20 @@
 #include <unordered_map>
 
 #include "core/base64.h"
-#include "tracking/search_filter.h"
+#include "search/search_filter.h"
 
 namespace cairn::tracking {
+
+using search::Comparator;
+using search::ComparatorName;
+using search::FilterClause;
+using search::KeyType;
+using search::OrderByClause;
+using search::ParseOrderBy;
+using search::ParseOrderByList;
+using search::ParseSearchFilter;
+using search::RunSearchRules;
+using search::SearchEntityRules;
 
 using store::Dialect;
 using store::SqlRows;

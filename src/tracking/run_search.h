@@ -12,15 +12,17 @@
 #include "tracking/entities.h"
 #include "tracking/tracking_service.h"
 
-namespace cairn::tracking {
-
+namespace cairn::search {
 struct FilterClause;
+}  // namespace cairn::search
+
+namespace cairn::tracking {
 
 // "(?, ?, ?)" for n values.
 std::string InList(size_t n);
 // "<column> <op> ?" for a string clause (=, !=, LIKE, ILIKE, IN, NOT IN) with
 // its values appended to `params`, the same on SQLite and PostgreSQL.
-std::string StringComparison(const std::string& column, const FilterClause& clause,
+std::string StringComparison(const std::string& column, const search::FilterClause& clause,
                              store::Dialect dialect, std::vector<store::SqlValue>* params);
 
 struct SqlQuery {

@@ -797,8 +797,7 @@ StatusOr<PointRelation> RunKeyPoints(SqlSession& db, int64_t run_key, const std:
   ASSIGN_OR_RETURN(SqlRows linked, db.Query("SELECT 1 FROM run_model_metric_keys WHERE run_key "
                                             "= ? AND key = ? LIMIT 1",
                                             {run_key, key}));
-  if (linked.size() == 0)
-    return PointRelation{"(" + std::string(kRunPoints) + ") p", {run_key, key}};
+  if (linked.empty()) return PointRelation{"(" + std::string(kRunPoints) + ") p", {run_key, key}};
   return PointRelation{
       "(" + std::string(kRunPoints) +
           " UNION SELECT f.step, f.timestamp, f.value, f.is_nan FROM run_model_metric_keys k JOIN "
@@ -888,7 +887,7 @@ StatusOr<std::vector<Metric>> TrackingService::GetMetricHistoryBulkInterval(
                        " WHERE step >= ? AND step <= ? ORDER BY step, timestamp, value",
                    range));
       for (size_t i = 0; i < rows.size(); ++i) {
-        if (chosen.count(rows.Int(i, 0)) == 0) continue;
+        if (!chosen.contains(rows.Int(i, 0))) continue;
         Metric& m = out.emplace_back();
         m.key = key;
         m.value = LoadedValue(rows.Double(i, 2), rows.Int(i, 3));

@@ -16,6 +16,7 @@
 
 #include "artifacts/artifact_store.h"
 #include "core/env.h"
+#include "status_testing.h"
 
 namespace cairn::artifacts {
 namespace {
@@ -76,7 +77,7 @@ std::string Normalized(std::string_view path) {
 void ExpectRejected(std::string_view path) {
   StatusOr<std::string> n = NormalizeArtifactPath(path);
   ASSERT_FALSE(n.ok()) << "accepted '" << path << "' as '" << *n << "'";
-  EXPECT_EQ(n.status().code(), StatusCode::kInvalidArgument) << path;
+  EXPECT_THAT(n, ::cairn::testing::StatusIs(StatusCode::kInvalidArgument)) << path;
 }
 
 TEST(NormalizeArtifactPathTest, RemovesRedundantSegments) {
@@ -163,16 +164,22 @@ TEST_F(LocalArtifactStoreTest, PutBytesNormalizesPath) {
 
 TEST_F(LocalArtifactStoreTest, RejectsBadPaths) {
   for (const char* bad : {"../escape.txt", "/etc/passwd", "a\\b", "a/../../x"}) {
-    EXPECT_EQ(store_->PutBytes(bad, "x").code(), StatusCode::kInvalidArgument) << bad;
-    EXPECT_EQ(store_->LocalFile(bad).status().code(), StatusCode::kInvalidArgument) << bad;
-    EXPECT_EQ(store_->Kind(bad).status().code(), StatusCode::kInvalidArgument) << bad;
-    EXPECT_EQ(store_->List(bad).status().code(), StatusCode::kInvalidArgument) << bad;
-    EXPECT_EQ(store_->Delete(bad, nullptr).code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(store_->PutBytes(bad, "x"),
+                ::cairn::testing::StatusIs(StatusCode::kInvalidArgument))
+        << bad;
+    EXPECT_THAT(store_->LocalFile(bad), ::cairn::testing::StatusIs(StatusCode::kInvalidArgument))
+        << bad;
+    EXPECT_THAT(store_->Kind(bad), ::cairn::testing::StatusIs(StatusCode::kInvalidArgument)) << bad;
+    EXPECT_THAT(store_->List(bad), ::cairn::testing::StatusIs(StatusCode::kInvalidArgument)) << bad;
+    EXPECT_THAT(store_->Delete(bad, nullptr),
+                ::cairn::testing::StatusIs(StatusCode::kInvalidArgument))
+        << bad;
   }
   EXPECT_FALSE(fs::exists(dir_.path() / "escape.txt"));
   // The root itself is not a file name.
-  EXPECT_EQ(store_->PutBytes("", "x").code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(store_->Delete("", nullptr).code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(store_->PutBytes("", "x"), ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(store_->Delete("", nullptr),
+              ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
   EXPECT_TRUE(fs::is_directory(root()));
 }
 
@@ -208,8 +215,8 @@ TEST_F(LocalArtifactStoreTest, PutFileWithMissingSourceFails) {
 
 TEST_F(LocalArtifactStoreTest, LocalFileOfMissingOrDirectoryIsNotFound) {
   ASSERT_TRUE(store_->PutBytes("dir/file", "x").ok());
-  EXPECT_EQ(store_->LocalFile("nope").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->LocalFile("dir").status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(store_->LocalFile("nope"), ::cairn::testing::StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(store_->LocalFile("dir"), ::cairn::testing::StatusIs(StatusCode::kNotFound));
 }
 
 TEST_F(LocalArtifactStoreTest, Kind) {
@@ -263,11 +270,18 @@ TEST_F(LocalArtifactStoreTest, ListOfMissingDirectoryIsEmpty) {
 
 TEST_F(LocalArtifactStoreTest, SpoolIsReserved) {
   for (const char* reserved : {".spool", ".spool/x", "./.spool//x"}) {
-    EXPECT_EQ(store_->PutBytes(reserved, "x").code(), StatusCode::kInvalidArgument) << reserved;
-    EXPECT_EQ(store_->Delete(reserved, nullptr).code(), StatusCode::kInvalidArgument) << reserved;
-    EXPECT_EQ(store_->Kind(reserved).status().code(), StatusCode::kInvalidArgument) << reserved;
-    EXPECT_EQ(store_->List(reserved).status().code(), StatusCode::kInvalidArgument) << reserved;
-    EXPECT_EQ(store_->LocalFile(reserved).status().code(), StatusCode::kInvalidArgument)
+    EXPECT_THAT(store_->PutBytes(reserved, "x"),
+                ::cairn::testing::StatusIs(StatusCode::kInvalidArgument))
+        << reserved;
+    EXPECT_THAT(store_->Delete(reserved, nullptr),
+                ::cairn::testing::StatusIs(StatusCode::kInvalidArgument))
+        << reserved;
+    EXPECT_THAT(store_->Kind(reserved), ::cairn::testing::StatusIs(StatusCode::kInvalidArgument))
+        << reserved;
+    EXPECT_THAT(store_->List(reserved), ::cairn::testing::StatusIs(StatusCode::kInvalidArgument))
+        << reserved;
+    EXPECT_THAT(store_->LocalFile(reserved),
+                ::cairn::testing::StatusIs(StatusCode::kInvalidArgument))
         << reserved;
   }
   EXPECT_TRUE(fs::is_directory(store_->SpoolDir()));
@@ -288,8 +302,10 @@ TEST_F(LocalArtifactStoreTest, DeleteFileAndDirectory) {
   EXPECT_EQ(*store_->Kind("tree"), ArtifactKind::kMissing);
   EXPECT_EQ(Describe(*store_->List("")), "keep.txt:1");
 
-  EXPECT_EQ(store_->Delete("gone.txt", nullptr).code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->Delete("never/was", nullptr).code(), StatusCode::kNotFound);
+  EXPECT_THAT(store_->Delete("gone.txt", nullptr),
+              ::cairn::testing::StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(store_->Delete("never/was", nullptr),
+              ::cairn::testing::StatusIs(StatusCode::kNotFound));
 }
 
 // ---------------------------------------------------------------- Links and layout
@@ -411,7 +427,7 @@ TEST_F(LocalArtifactStoreTest, PutOntoAFolderIsRefusedWithoutLeftovers) {
   fs::path source = dir_.path() / "upload";
   WriteFile(source, "body");
   Status s = store_->PutFile("2", source.string(), nullptr);
-  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_THAT(s, ::cairn::testing::StatusIs(StatusCode::kInvalidArgument)) << s.ToString();
   EXPECT_THAT(s.message(), HasSubstr("'2' is a folder"));
   EXPECT_THAT(s.message(), ::testing::Not(HasSubstr(root().string())));
   EXPECT_EQ(Describe(*store_->List("")), "2/") << "no '2.tmp-*' left behind";
@@ -421,7 +437,7 @@ TEST_F(LocalArtifactStoreTest, PutOntoAFolderIsRefusedWithoutLeftovers) {
 TEST_F(LocalArtifactStoreTest, PutUnderAFileIsRefusedNamingTheFile) {
   ASSERT_TRUE(store_->PutBytes("2/run/artifacts", "a file").ok());
   Status s = store_->PutBytes("2/run/artifacts/model.pkl", "x");
-  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_THAT(s, ::cairn::testing::StatusIs(StatusCode::kInvalidArgument)) << s.ToString();
   EXPECT_THAT(s.message(), HasSubstr("'2/run/artifacts' is a file"));
   EXPECT_THAT(s.message(), ::testing::Not(HasSubstr(root().string())));
 }
@@ -455,9 +471,11 @@ TEST_F(LocalArtifactStoreTest, FailedBeforeChangeChangesNothing) {
   auto refuse = [] { return Unavailable("audit log down"); };
   fs::path source = fs::path(store_->SpoolDir()) / "upload";
   WriteFile(source, "new");
-  EXPECT_EQ(store_->PutFile("run/f.txt", source.string(), refuse).code(), StatusCode::kUnavailable);
-  EXPECT_EQ(store_->Delete("run", refuse).code(), StatusCode::kUnavailable);
-  EXPECT_EQ(store_->Delete("run/f.txt", refuse).code(), StatusCode::kUnavailable);
+  EXPECT_THAT(store_->PutFile("run/f.txt", source.string(), refuse),
+              ::cairn::testing::StatusIs(StatusCode::kUnavailable));
+  EXPECT_THAT(store_->Delete("run", refuse), ::cairn::testing::StatusIs(StatusCode::kUnavailable));
+  EXPECT_THAT(store_->Delete("run/f.txt", refuse),
+              ::cairn::testing::StatusIs(StatusCode::kUnavailable));
   EXPECT_EQ(ReadFile((root() / "run/f.txt").string()), "old");
 }
 
@@ -473,10 +491,10 @@ TEST(ArtifactStoreRegistryTest, OpensFileUris) {
   ASSERT_TRUE((*store)->PutBytes("x", "1").ok());
   EXPECT_TRUE(fs::is_regular_file(dir.path() / "arts/x"));
 
-  EXPECT_EQ(registry.Open("file://").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(registry.Open("file://"), ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
   auto s3 = registry.Open("s3://bucket/prefix");
   ASSERT_FALSE(s3.ok());
-  EXPECT_EQ(s3.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s3, ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(s3.status().message(), HasSubstr("file://"));
 }
 

@@ -56,11 +56,11 @@ TEST_P(AuthServiceTest, RepeatedFailuresForAUserMustWaitEvenWithTheRightPassword
   ASSERT_OK(auth_->CreateUser("ada", "ada-pass-1", Role::kAdmin));
   for (int i = 0; i < 5; ++i) {
     auto wrong = auth_->Authenticate(Basic("ada", "guess-" + std::to_string(i)), "10.0.0.1");
-    ASSERT_EQ(wrong.status().code(), StatusCode::kUnauthenticated);
+    ASSERT_THAT(wrong, ::cairn::testing::StatusIs(StatusCode::kUnauthenticated));
     EXPECT_THAT(wrong.status().message(), HasSubstr("Wrong user name or password"));
   }
   auto locked = auth_->Authenticate(Basic("ada", "ada-pass-1"), "10.0.0.2");
-  ASSERT_EQ(locked.status().code(), StatusCode::kUnauthenticated);
+  ASSERT_THAT(locked, ::cairn::testing::StatusIs(StatusCode::kUnauthenticated));
   EXPECT_THAT(locked.status().message(),
               HasSubstr("Too many failed logins for user 'ada'; retry in 1 second"));
 
@@ -143,7 +143,7 @@ TEST_P(AuthServiceTest, PasswordChecksBeyondTheQueueAreRefusedAtOnce) {
   ASSERT_OK(auth_->AdmitLogin(Basic("b", "x"), "", &second));
   EXPECT_TRUE(first && second);
   Status full = auth_->AdmitLogin(Basic("c", "x"), "", &third);
-  EXPECT_EQ(full.code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(full, ::cairn::testing::StatusIs(StatusCode::kResourceExhausted));
   EXPECT_THAT(full.message(), HasSubstr("too many passwords at once; retry"));
   EXPECT_FALSE(third);
   auth_->EndLogin();
@@ -172,8 +172,8 @@ TEST_P(AuthServiceTest, TheFirstUserAddedElsewhereTurnsAuthenticationOnWithinFiv
   EXPECT_EQ(auth_->CachedAuthRequired(), std::optional<bool>(true));
   // And the removed user's cached credentials stop working.
   EXPECT_FALSE(auth_->CachedIdentity(Basic("ada", "ada-pass-1")).has_value());
-  EXPECT_EQ(auth_->Authenticate(Basic("ada", "ada-pass-1"), "").status().code(),
-            StatusCode::kUnauthenticated);
+  EXPECT_THAT(auth_->Authenticate(Basic("ada", "ada-pass-1"), ""),
+              ::cairn::testing::StatusIs(StatusCode::kUnauthenticated));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AuthServiceTest, ::testing::Values("sqlite", "postgres"),

@@ -26,6 +26,7 @@
 #include "core/status.h"
 #include "core/thread_pool.h"
 #include "core/time_format.h"
+#include "status_testing.h"
 
 namespace cairn {
 namespace {
@@ -38,7 +39,7 @@ using ::testing::MatchesRegex;
 TEST(StatusTest, DefaultIsOk) {
   Status s;
   EXPECT_TRUE(s.ok());
-  EXPECT_EQ(s.code(), StatusCode::kOk);
+  EXPECT_THAT(s, ::cairn::testing::StatusIs(StatusCode::kOk));
   EXPECT_EQ(s.message(), "");
   EXPECT_EQ(s.ToString(), "OK");
   EXPECT_EQ(Status::Ok(), s);
@@ -401,7 +402,8 @@ TEST(TimeFormatTest, FormatsAndParsesRfc3339) {
   EXPECT_EQ(*ParseTimestampMicros("2026-01-01T10:00:00.5"), 1'767'261'600'500'000);
   for (const char* bad : {"", "2026", "2026-13-01", "2026-01-01X10:00:00", "2026-01-01T10:00",
                           "2026-01-01T10:00:00.", "2026-01-01T10:00:00+0200", "yesterday"}) {
-    EXPECT_EQ(ParseTimestampMicros(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(ParseTimestampMicros(bad), ::cairn::testing::StatusIs(StatusCode::kInvalidArgument))
+        << bad;
   }
 }
 
@@ -446,7 +448,7 @@ TEST_F(ConfinedPathTest, EveryWayOutIsRefusedAlike) {
                            (base_ / "outside/secret.csv").string(), std::string(".")}) {
     auto read = ResolveUnderRoot(root_, path, PathUse::kRead, "entities_path");
     ASSERT_FALSE(read.ok()) << path;
-    EXPECT_EQ(read.status().code(), StatusCode::kPermissionDenied) << path;
+    EXPECT_THAT(read, ::cairn::testing::StatusIs(StatusCode::kPermissionDenied)) << path;
     // The same words whether or not the target exists: no existence oracle.
     EXPECT_THAT(read.status().message(), ::testing::HasSubstr("outside")) << path;
     EXPECT_THAT(read.status().message(), ::testing::Not(::testing::HasSubstr("passwd")));
@@ -457,16 +459,16 @@ TEST_F(ConfinedPathTest, EveryWayOutIsRefusedAlike) {
 
 TEST_F(ConfinedPathTest, MissingFilesAndControlCharactersAreClearErrors) {
   auto missing = ResolveUnderRoot(root_, "sub/none.csv", PathUse::kRead, "entities_path");
-  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(missing, ::cairn::testing::StatusIs(StatusCode::kNotFound));
   EXPECT_THAT(missing.status().message(), ::testing::HasSubstr("'sub/none.csv'"));
   EXPECT_THAT(missing.status().message(), ::testing::Not(::testing::HasSubstr(root_)));
   auto folder = ResolveUnderRoot(root_, "nofolder/x.csv", PathUse::kWrite, "out_path");
-  EXPECT_EQ(folder.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(folder, ::cairn::testing::StatusIs(StatusCode::kNotFound));
   auto nul = ResolveUnderRoot(root_, std::string("sub/in.csv\0x", 12), PathUse::kRead, "p");
-  EXPECT_EQ(nul.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(nul, ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(nul.status().message(), ::testing::HasSubstr("control character"));
-  EXPECT_EQ(ResolveUnderRoot(root_, "sub", PathUse::kWrite, "out_path").status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_THAT(ResolveUnderRoot(root_, "sub", PathUse::kWrite, "out_path"),
+              ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
 }
 
 TEST(ConfinedPath, OverlapAndStrip) {

@@ -136,11 +136,11 @@ TEST_P(FeatureRegistryTest, AnotherProcessSeesANewVersionAtOnce) {
 
 TEST_P(FeatureRegistryTest, UnknownProjectOrVersionIsNotFound) {
   StatusOr<FeatureRepo> missing = registry_->Load("nobody");
-  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(missing, ::cairn::testing::StatusIs(StatusCode::kNotFound));
   EXPECT_THAT(missing.status().message(), HasSubstr("cairn features apply"));
   int64_t version = 0;
   ASSERT_OK(registry_->Apply(Repo(kBase), "alice", &version).status());
-  EXPECT_EQ(registry_->Load("rides", 7).status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(registry_->Load("rides", 7), ::cairn::testing::StatusIs(StatusCode::kNotFound));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, FeatureRegistryTest, ::testing::Values("sqlite", "postgres"));

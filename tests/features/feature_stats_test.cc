@@ -85,7 +85,7 @@ feature_views:
   ASSERT_OK_AND_ASSIGN(auto metadata, database.Open());
   FeatureStatsStore saved(metadata.get());
   ASSERT_OK(saved.Init());
-  EXPECT_EQ(saved.Load("p", "v").status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(saved.Load("p", "v"), ::cairn::testing::StatusIs(StatusCode::kNotFound));
   ASSERT_OK(saved.Save(s));
   ASSERT_OK(saved.Save(window));
   ASSERT_OK_AND_ASSIGN(ViewStats latest, saved.Load("p", "v"));

@@ -347,7 +347,7 @@ TEST_P(OnlineServingTest, AFailedMaterializationIsFinishedByRunningItAgain) {
                              .batch_rows = 100};
   StatusOr<std::vector<ViewMaterialization>> failed =
       features::Materialize(*engine, repo, *registry_, failing, request);
-  EXPECT_EQ(failed.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(failed, ::cairn::testing::StatusIs(StatusCode::kUnavailable));
   // The first batch landed, the window was not recorded.
   ASSERT_OK_AND_ASSIGN(auto intervals, registry_->Materializations(project_));
   EXPECT_TRUE(intervals.empty());
@@ -366,9 +366,10 @@ TEST_P(OnlineServingTest, AFailedMaterializationIsFinishedByRunningItAgain) {
 TEST_P(OnlineServingTest, ErrorsNameWhatIsWrong) {
   EXPECT_THAT(Materialize(0, 1, false, {"offline_only"}).status().message(),
               HasSubstr("online: false"));
-  EXPECT_EQ(Materialize(0, 1, false, {"nope"}).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(Get({1}, {"stats:nope"}).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(Get({1}, {"ghost:x"}).status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(Materialize(0, 1, false, {"nope"}),
+              ::cairn::testing::StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(Get({1}, {"stats:nope"}), ::cairn::testing::StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(Get({1}, {"ghost:x"}), ::cairn::testing::StatusIs(StatusCode::kNotFound));
   OnlineRequest wrong_type{.features = {"stats:rate"}};
   wrong_type.entities.emplace_back("driver_id", std::vector<EntityValue>{std::string("x")});
   EXPECT_THAT(serving_->GetOnlineFeatures(wrong_type).status().message(),
@@ -408,7 +409,8 @@ TEST_P(OnlineServingTest, ARegistryChangeReachesTheRunningServer) {
                     "  - name: extra\n    entities: [driver]\n    source: stats_src\n"
                     "    schema: [{name: trips, type: Int64}]\n");
   Apply(with_extra);
-  EXPECT_EQ(Get({1}, {"extra:trips"}).status().code(), StatusCode::kNotFound);  // cached < 100 ms
+  EXPECT_THAT(Get({1}, {"extra:trips"}),
+              ::cairn::testing::StatusIs(StatusCode::kNotFound));  // cached < 100 ms
   env_.AdvanceMicros(200'000);
   ASSERT_OK_AND_ASSIGN(OnlineResponse r, Get({1}, {"extra:trips"}));
   EXPECT_EQ(r.columns[1].statuses[0], FeatureStatus::kNotFound);  // known, not materialized

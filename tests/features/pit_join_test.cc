@@ -3,6 +3,7 @@
 // tables dense with ties, ttl edges, nulls and duplicate keys.
 #include "features/pit_join.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <limits>
@@ -169,7 +170,7 @@ TEST(PitJoinTest, KeysOfDifferentStorageAreRefused) {
   Column ts{"ts", ColumnType::kTimestamp};
   PitJoinInput input{
       .entity_keys = {&s}, .entity_ts = &ts, .feature_keys = {&i}, .feature_ts = &ts};
-  EXPECT_EQ(PointInTimeJoin(input, {}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(PointInTimeJoin(input, {}), ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
 }
 
 // Random tables small in key and time range, so ties, duplicates and ttl

@@ -155,7 +155,7 @@ TEST(RepoLoaderTest, ErrorsNameFileLineAndField) {
   for (const Case& c : cases) {
     StatusOr<FeatureRepo> repo = Parse(c.yaml);
     ASSERT_FALSE(repo.ok()) << c.yaml;
-    EXPECT_EQ(repo.status().code(), StatusCode::kInvalidArgument) << c.yaml;
+    EXPECT_THAT(repo, ::cairn::testing::StatusIs(StatusCode::kInvalidArgument)) << c.yaml;
     EXPECT_THAT(repo.status().message(), HasSubstr(c.expected)) << c.yaml;
   }
 }
@@ -179,7 +179,8 @@ TEST(RepoLoaderTest, LoadsAFolderAndNamesFilesInErrors) {
   EXPECT_THAT(twice.status().message(),
               HasSubstr("defs/more.yaml:2: entity 'driver' is defined twice"));
 
-  EXPECT_EQ(LoadRepo((root / "defs").string()).status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(LoadRepo((root / "defs").string()),
+              ::cairn::testing::StatusIs(StatusCode::kNotFound));
   fs::remove_all(root);
 }
 

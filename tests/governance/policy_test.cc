@@ -2,6 +2,7 @@
 
 #include "core/fault_injection_env.h"
 #include "core/mem_env.h"
+#include "status_testing.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -50,7 +51,8 @@ TEST(PolicyTest, ErrorsNameTheFileLineAndField) {
   EXPECT_THAT(bad_bound.status().message(), HasSubstr("production.<metric>"));
   auto yaml = ParsePolicy("gates: [unclosed\n", "p.yaml");
   EXPECT_THAT(yaml.status().message(), HasSubstr("p.yaml line"));
-  EXPECT_EQ(ParsePolicy("approvals: -1\n", "p.yaml").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(ParsePolicy("approvals: -1\n", "p.yaml"),
+              ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
 }
 
 // Found by policy_fuzz: a complex (sequence) key threw out of the parser.
@@ -59,7 +61,9 @@ TEST(PolicyTest, OddYamlShapesAreErrorsNotExceptions) {
   EXPECT_THAT(complex_key.status().message(), HasSubstr("p.yaml line 1"));
   for (const char* yaml : {"gates: {a: b}\n", "gates:\n  - [a, b]\n", "stages: [[x]]\n",
                            "approvals: many\n", "- just\n- a list\n"}) {
-    EXPECT_EQ(ParsePolicy(yaml, "p.yaml").status().code(), StatusCode::kInvalidArgument) << yaml;
+    EXPECT_THAT(ParsePolicy(yaml, "p.yaml"),
+                ::cairn::testing::StatusIs(StatusCode::kInvalidArgument))
+        << yaml;
   }
 }
 
@@ -156,7 +160,7 @@ TEST_F(PolicyFilesTest, UnreadableOrBrokenFilesFailClosedNamingTheRelativeFile) 
             Unavailable("Input/output error"));
   auto failed = LoadPolicy(&env_, dir_, "other");
   ASSERT_FALSE(failed.ok());
-  EXPECT_EQ(failed.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(failed, ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(failed.status().message(), HasSubstr("default.yaml: Input/output error"));
   EXPECT_THAT(failed.status().message(), ::testing::Not(HasSubstr(dir_)));
 }
@@ -175,9 +179,10 @@ TEST_F(PolicyFilesTest, CheckPoliciesJudgesEveryFile) {
   EXPECT_TRUE((*checks)[1].status.ok());
   EXPECT_EQ((*checks)[2].file, "typo.yml");
   EXPECT_THAT((*checks)[2].status.message(), HasSubstr("never read"));
-  EXPECT_EQ(CheckPolicies(&env_, dir_ + "/absent").status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(CheckPolicies(&env_, dir_ + "/absent"),
+              ::cairn::testing::StatusIs(StatusCode::kNotFound));
   env_.Fail(FaultInjectionEnv::Operation::kList, dir_, Unavailable("cannot list: EIO"));
-  EXPECT_EQ(CheckPolicies(&env_, dir_).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(CheckPolicies(&env_, dir_), ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
 }
 
 TEST(PolicyTest, TheBaselineIsNamedInExplanations) {

@@ -37,6 +37,7 @@
 #include "http/router.h"
 #include "http/system_routes.h"
 #include "metrics/metrics.h"
+#include "status_testing.h"
 
 namespace cairn::http {
 namespace {
@@ -185,8 +186,10 @@ class Client {
   }
 
   // True once the server has closed the connection (EOF or reset).
-  bool WaitForClose() {
-    auto deadline = Clock::now() + kTimeout;
+  bool WaitForClose() { return ClosedWithin(kTimeout); }
+  // True once the server has closed the connection, waiting at most `wait`.
+  bool ClosedWithin(Clock::duration wait) {
+    auto deadline = Clock::now() + wait;
     while (Fill(deadline)) {
     }
     return eof_;
@@ -442,7 +445,7 @@ TEST_F(ServerTest, StartFailsWhenPortIsTaken) {
   options.listeners[0].port = port();
   HttpServer second(options, &registry_);
   Status s = second.Start();
-  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_THAT(s, ::cairn::testing::StatusIs(StatusCode::kUnavailable)) << s.ToString();
 }
 
 TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
@@ -479,28 +482,48 @@ TEST_F(ServerTest, ConnectionCloseIsHonoured) {
   EXPECT_TRUE(client.WaitForClose());
 }
 
+// Timeouts run on the server's Env: these tests move a FakeEnv's clock and
+// sweep at once instead of sleeping past them.
 TEST_F(ServerTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
+  FakeEnv clock;
   ServerOptions options = DefaultOptions();
-  options.idle_timeout_seconds = 1;
+  options.env = &clock;
+  options.idle_timeout_seconds = 120;
   Start(options);
   Client client(port());
   ASSERT_TRUE(client.Send(Request("GET", "/hello?name=a")));
   ASSERT_TRUE(client.Read().has_value());
-  // Idle after its answer: closed within the timeout plus the once-a-second sweep.
-  auto idle_since = Clock::now();
-  EXPECT_TRUE(client.WaitForClose());
-  EXPECT_GE(Clock::now() - idle_since, std::chrono::milliseconds(900));
+  // Just inside the timeout the connection stays open and usable.
+  clock.AdvanceMicros(119'000'000);
+  server_->SweepForTest();
+  ASSERT_TRUE(client.Send(Request("GET", "/hello?name=b")));
+  ASSERT_TRUE(client.Read().has_value());
+  // Idle past the timeout after its last answer: closed. (The clock moves
+  // again each round: the server may re-arm the idle deadline just after
+  // the answer is read.)
+  EXPECT_TRUE(Eventually([&] {
+    clock.AdvanceMicros(121'000'000);
+    server_->SweepForTest();
+    return client.ClosedWithin(std::chrono::milliseconds(50));
+  }));
   EXPECT_TRUE(Eventually([&] { return OpenConnections()->value() == 0; }));
 }
 
 TEST_F(ServerTest, StalledBodyIsCutOffAfterTheIoTimeout) {
+  FakeEnv clock;
   ServerOptions options = DefaultOptions();
-  options.io_timeout_seconds = 1;
+  options.env = &clock;
+  options.io_timeout_seconds = 300;
   Start(options);
   Client client(port());
   // Promises 100 bytes and sends 5, then stalls.
   ASSERT_TRUE(client.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhello"));
-  EXPECT_TRUE(client.WaitForClose());
+  ASSERT_TRUE(Eventually([&] { return InFlight()->value() == 1; }));
+  EXPECT_TRUE(Eventually([&] {
+    clock.AdvanceMicros(301'000'000);
+    server_->SweepForTest();
+    return client.ClosedWithin(std::chrono::milliseconds(50));
+  }));
   EXPECT_TRUE(Eventually([&] { return InFlight()->value() == 0; }));
   // The server goes on serving others.
   std::optional<Response> r = Fetch(Request("GET", "/hello?name=b"));
@@ -509,15 +532,18 @@ TEST_F(ServerTest, StalledBodyIsCutOffAfterTheIoTimeout) {
 }
 
 TEST_F(ServerTest, AHandlerSlowerThanTheTimeoutsStillAnswers) {
+  FakeEnv clock;
   ServerOptions options = DefaultOptions();
+  options.env = &clock;
   options.io_timeout_seconds = 1;
   options.idle_timeout_seconds = 1;
   Start(options);
   Client client(port());
   ASSERT_TRUE(client.Send(Request("GET", "/block")));
   ASSERT_TRUE(entered_.WaitOpen());
-  // Past both timeouts and a sweep or two: the connection waits for the answer.
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  // An hour past both timeouts: the connection waits for the answer.
+  clock.AdvanceMicros(3'600'000'000);
+  server_->SweepForTest();
   release_.Open();
   std::optional<Response> r = client.Read();
   ASSERT_TRUE(r.has_value()) << "the connection was closed while its handler worked";
@@ -1035,7 +1061,7 @@ TEST_F(ServerTest, UnknownHostNameIsAClearError) {
   options.listeners[0].host = "no-such-host.invalid";
   HttpServer server(options, &registry_);
   Status started = server.Start();
-  EXPECT_EQ(started.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(started, ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(started.message(), HasSubstr("no-such-host.invalid"));
 }
 
@@ -1217,7 +1243,7 @@ TEST_F(ServerTest, StartFailsWhenAnyListenersPortIsTakenAndLeavesNoneOpen) {
   second.port = taken;
   HttpServer both(options, &registry_);
   Status s = both.Start();
-  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_THAT(s, ::cairn::testing::StatusIs(StatusCode::kUnavailable)) << s.ToString();
   EXPECT_THAT(s.message(), HasSubstr("inference listener"));
 }
 

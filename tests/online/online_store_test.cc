@@ -291,10 +291,10 @@ TEST(OnlineStoreRegistryTest, SchemesAndErrors) {
   RegisterRedisOnlineStore(&registry);
   EXPECT_THAT(registry.Open("memcached://x").status().message(),
               ::testing::HasSubstr("lmdb://, redis://"));
-  EXPECT_EQ(registry.Open("redis://127.0.0.1:notaport").status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_THAT(registry.Open("redis://127.0.0.1:notaport"),
+              ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
   StatusOr<std::unique_ptr<OnlineStore>> unreachable = registry.Open("redis://127.0.0.1:1/0");
-  EXPECT_EQ(unreachable.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(unreachable, ::cairn::testing::StatusIs(StatusCode::kUnavailable));
   EXPECT_THAT(unreachable.status().message(), ::testing::HasSubstr("is redis-server running"));
 }
 

@@ -1,5 +1,7 @@
 #include "registry/model_uri.h"
+#include "status_testing.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace cairn::registry {
@@ -42,7 +44,7 @@ TEST(ModelUriTest, RejectsMalformedUrisNamingTheValidForms) {
   for (const char* bad : {"models:/", "models:/a/b/c", "models:/a/Live", "models:/@x", "models:/a@",
                           "models:churn/1", "s3://b/m", "runs:/"}) {
     auto parsed = ParseModelUri(bad);
-    EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(parsed, ::cairn::testing::StatusIs(StatusCode::kInvalidArgument)) << bad;
   }
   EXPECT_NE(ParseModelUri("models:/a/b/c").status().message().find("models:/<name>/<version>"),
             std::string::npos);

@@ -167,8 +167,8 @@ TEST_P(RegistryServiceTest, TransitionArchivesTheOthersInOneCommit) {
   ASSERT_EQ(production->size(), 1u);
   EXPECT_EQ(production->front().version, 3);
 
-  EXPECT_EQ(registry_->TransitionStage("m", "1", "Archived", true).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_THAT(registry_->TransitionStage("m", "1", "Archived", true),
+              ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
   EXPECT_EQ(
       registry_->TransitionStage("m", "1", "Live", false).status(),
       InvalidArgument("Invalid Model Version stage: Live. Value must be one of None, Staging, "
@@ -185,7 +185,8 @@ TEST_P(RegistryServiceTest, RenameCarriesVersionsAndAliases) {
   ASSERT_OK(renamed.status());
   EXPECT_EQ(renamed->latest_versions.size(), 1u);
   EXPECT_EQ(registry_->GetVersionByAlias("new", "champion")->name, "new");
-  EXPECT_EQ(registry_->GetRegisteredModel("old").status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(registry_->GetRegisteredModel("old"),
+              ::cairn::testing::StatusIs(StatusCode::kNotFound));
 }
 
 TEST_P(RegistryServiceTest, BadNamesAndSourcesChangeNothing) {
@@ -194,8 +195,8 @@ TEST_P(RegistryServiceTest, BadNamesAndSourcesChangeNothing) {
   EXPECT_THAT(
       registry_->CreateRegisteredModel(std::string(300, 'x'), std::nullopt, {}).status().message(),
       HasSubstr("the limit is 256"));
-  EXPECT_EQ(registry_->CreateRegisteredModel("bad\ntag", std::nullopt, {}).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_THAT(registry_->CreateRegisteredModel("bad\ntag", std::nullopt, {}),
+              ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
   ASSERT_OK(registry_->CreateRegisteredModel("modèle-é", std::nullopt, {}).status());
   // A SQL-looking name is just a name.
   ASSERT_OK(registry_->CreateRegisteredModel("x'; DROP TABLE model_versions; --", std::nullopt, {})
@@ -206,7 +207,8 @@ TEST_P(RegistryServiceTest, BadNamesAndSourcesChangeNothing) {
   for (std::string source : {"/etc/passwd", "file:///etc/passwd", "relative/model", "s3://b/a/../c",
                              "s3://b/%2e%2e/c", "s3://b/%252E%252E/c", "mlflow-artifacts:/0/./x"}) {
     CreateModelVersionRequest req{.name = "modèle-é", .source = source};
-    EXPECT_EQ(registry_->CreateModelVersion(req).status().code(), StatusCode::kInvalidArgument)
+    EXPECT_THAT(registry_->CreateModelVersion(req),
+                ::cairn::testing::StatusIs(StatusCode::kInvalidArgument))
         << source;
   }
   CreateModelVersionRequest bad_tag{
@@ -267,8 +269,8 @@ TEST_P(RegistryServiceTest, ModelUriSourcesResolveToTheFilesTheyName) {
   EXPECT_EQ(registry_->ResolveModelUri("models:/churn/latest")->version->version, 3);
   ASSERT_OK(registry_->TransitionStage("churn", "2", "Staging", false).status());
   EXPECT_EQ(registry_->ResolveModelUri("models:/churn/staging")->version->version, 2);
-  EXPECT_EQ(registry_->ResolveModelUri("models:/churn/Production").status().code(),
-            StatusCode::kNotFound);
+  EXPECT_THAT(registry_->ResolveModelUri("models:/churn/Production"),
+              ::cairn::testing::StatusIs(StatusCode::kNotFound));
   EXPECT_EQ(registry_->ResolveModelUri("models:/churn@nope").status(),
             NotFound("Registered model alias nope not found."));
 }
@@ -301,14 +303,14 @@ TEST_P(RegistryServiceTest, SearchFiltersOrdersAndPagesRegisteredModels) {
   EXPECT_EQ(second->models[0].name, "gamma");
   EXPECT_TRUE(second->next_page_token.empty());
 
-  EXPECT_EQ(registry_->SearchRegisteredModels({.filter = "name > 'a'"}).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(registry_->SearchRegisteredModels({.filter = "params.x = 'a'"}).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(registry_->SearchRegisteredModels({.max_results = 1001}).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(registry_->SearchRegisteredModels({.max_results = 0}).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_THAT(registry_->SearchRegisteredModels({.filter = "name > 'a'"}),
+              ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(registry_->SearchRegisteredModels({.filter = "params.x = 'a'"}),
+              ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(registry_->SearchRegisteredModels({.max_results = 1001}),
+              ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(registry_->SearchRegisteredModels({.max_results = 0}),
+              ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
 }
 
 TEST_P(RegistryServiceTest, PromptsAreHiddenUnlessAskedFor) {
@@ -353,10 +355,10 @@ TEST_P(RegistryServiceTest, SearchModelVersionsByRunVersionAndTag) {
               ElementsAre("a/1", "a/2", "a/3"));
   ASSERT_OK(registry_->DeleteModelVersion("a", "1"));
   EXPECT_THAT(VersionIds({.filter = "name = 'a'", .max_results = 10}), ElementsAre("a/3", "a/2"));
-  EXPECT_EQ(registry_->SearchModelVersions({.filter = "current_stage = 'None'", .max_results = 10})
-                .status()
-                .code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_THAT(
+      registry_->SearchModelVersions({.filter = "current_stage = 'None'", .max_results = 10})
+          .status(),
+      ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
 }
 
 TEST_P(RegistryServiceTest, TagsUpsertAndDeleteQuietly) {
@@ -369,9 +371,10 @@ TEST_P(RegistryServiceTest, TagsUpsertAndDeleteQuietly) {
   ASSERT_OK(registry_->DeleteModelVersionTag("m", "1", "k"));
   ASSERT_OK(registry_->DeleteModelVersionTag("m", "1", "absent"));
   EXPECT_EQ(registry_->GetModelVersion("m", "1")->tags.size(), 1u);
-  EXPECT_EQ(registry_->SetModelVersionTag("m", "9", {"k", "v"}).code(), StatusCode::kNotFound);
-  EXPECT_EQ(registry_->SetRegisteredModelTag("m", {"k", std::string(100001, 'x')}).code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_THAT(registry_->SetModelVersionTag("m", "9", {"k", "v"}),
+              ::cairn::testing::StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(registry_->SetRegisteredModelTag("m", {"k", std::string(100001, 'x')}),
+              ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
 }
 
 // --- Issue 18: guarded changes the gate must see --------------------------------
@@ -418,8 +421,10 @@ TEST_P(RegistryServiceTest, GivingUpAGuardedStageOrAliasAsksTheGate) {
   EXPECT_EQ(registry_->TransitionStage("gov", "1", "Archived", false).status(),
             PermissionDenied("leaving stage:Production"));
   EXPECT_EQ(registry_->DeleteAlias("gov", "champion"), PermissionDenied("leaving alias:champion"));
-  EXPECT_EQ(registry_->DeleteModelVersion("gov", "1").code(), StatusCode::kPermissionDenied);
-  EXPECT_EQ(registry_->DeleteRegisteredModel("gov").code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(registry_->DeleteModelVersion("gov", "1"),
+              ::cairn::testing::StatusIs(StatusCode::kPermissionDenied));
+  EXPECT_THAT(registry_->DeleteRegisteredModel("gov"),
+              ::cairn::testing::StatusIs(StatusCode::kPermissionDenied));
   // Nothing changed.
   EXPECT_EQ(registry_->GetModelVersion("gov", "1")->stage, Stage::kProduction);
   EXPECT_EQ(registry_->GetVersionByAlias("gov", "champion")->version, 1);
@@ -441,9 +446,10 @@ TEST_P(RegistryServiceTest, ABrokenPolicyRefusesStageAndAliasChanges) {
   FakeGate gate;
   registry_->SetPromotionGate(&gate);
   Register("broken", 1);
-  EXPECT_EQ(registry_->TransitionStage("broken", "1", "Staging", false).status().code(),
-            StatusCode::kPermissionDenied);
-  EXPECT_EQ(registry_->SetAlias("broken", "x", "1").code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(registry_->TransitionStage("broken", "1", "Staging", false),
+              ::cairn::testing::StatusIs(StatusCode::kPermissionDenied));
+  EXPECT_THAT(registry_->SetAlias("broken", "x", "1"),
+              ::cairn::testing::StatusIs(StatusCode::kPermissionDenied));
   // Changes that touch no stage or alias are not the policy's business.
   ASSERT_OK(registry_->SetModelVersionTag("broken", "1", {"k", "v"}));
   EXPECT_EQ(registry_->GetModelVersion("broken", "1")->stage, Stage::kNone);
@@ -460,17 +466,18 @@ TEST_P(RegistryServiceTest, RenamesCarryNoGuardedStateBetweenDifferentRules) {
   ASSERT_OK(registry_->SetAlias("tmp", "CHAMPION", "1"));
   // ...it may not come back under the policy.
   auto back = registry_->RenameRegisteredModel("tmp", "gov");
-  EXPECT_EQ(back.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(back, ::cairn::testing::StatusIs(StatusCode::kPermissionDenied));
   EXPECT_THAT(back.status().message(), HasSubstr("stage Production (version 1)"));
   EXPECT_THAT(back.status().message(), HasSubstr("alias 'CHAMPION' (version 1)"));
-  EXPECT_EQ(registry_->GetRegisteredModel("gov").status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(registry_->GetRegisteredModel("gov"),
+              ::cairn::testing::StatusIs(StatusCode::kNotFound));
   // Nor move to other rules; rules alike (same fingerprint) are fine.
   Register("gov-a", 1);
   ASSERT_OK(registry_->TransitionStage("gov-a", "1", "Production", false).status());
-  EXPECT_EQ(registry_->RenameRegisteredModel("gov-a", "gov2-a").status().code(),
-            StatusCode::kPermissionDenied);
-  EXPECT_EQ(registry_->RenameRegisteredModel("gov-a", "plain").status().code(),
-            StatusCode::kPermissionDenied);
+  EXPECT_THAT(registry_->RenameRegisteredModel("gov-a", "gov2-a"),
+              ::cairn::testing::StatusIs(StatusCode::kPermissionDenied));
+  EXPECT_THAT(registry_->RenameRegisteredModel("gov-a", "plain"),
+              ::cairn::testing::StatusIs(StatusCode::kPermissionDenied));
   ASSERT_OK(registry_->RenameRegisteredModel("gov-a", "gov-c").status());
 }
 

@@ -240,9 +240,11 @@ TEST_P(MetadataStoreTest, DuplicateKeyIsAlreadyExists) {
   ASSERT_OK(insert(1, "ada@example.com", "Ada"));
 
   Status same_key = insert(1, "other@example.com", "Impostor");
-  EXPECT_EQ(same_key.code(), StatusCode::kAlreadyExists) << same_key.ToString();
+  EXPECT_THAT(same_key, ::cairn::testing::StatusIs(StatusCode::kAlreadyExists))
+      << same_key.ToString();
   Status same_email = insert(2, "ada@example.com", "Impostor");
-  EXPECT_EQ(same_email.code(), StatusCode::kAlreadyExists) << same_email.ToString();
+  EXPECT_THAT(same_email, ::cairn::testing::StatusIs(StatusCode::kAlreadyExists))
+      << same_email.ToString();
 
   auto rows = ReadRows("SELECT id, name FROM users");
   ASSERT_OK(rows);
@@ -258,7 +260,8 @@ TEST_P(MetadataStoreTest, DuplicateKeyIsAlreadyExists) {
   };
   ASSERT_OK(insert_id(7));
   Status same_rowid = insert_id(7);
-  EXPECT_EQ(same_rowid.code(), StatusCode::kAlreadyExists) << same_rowid.ToString();
+  EXPECT_THAT(same_rowid, ::cairn::testing::StatusIs(StatusCode::kAlreadyExists))
+      << same_rowid.ToString();
 }
 
 TEST_P(MetadataStoreTest, OnConflictWorksOnBothDialects) {
@@ -646,7 +649,8 @@ TEST_P(MetadataStoreTest, ConcurrentDuplicatesExactlyOneWins) {
       EXPECT_EQ(winner, -1) << "two writers inserted the same key";
       winner = t;
     } else {
-      EXPECT_EQ(results[t].code(), StatusCode::kAlreadyExists) << results[t].ToString();
+      EXPECT_THAT(results[t], ::cairn::testing::StatusIs(StatusCode::kAlreadyExists))
+          << results[t].ToString();
     }
   }
   ASSERT_NE(winner, -1);
@@ -887,7 +891,7 @@ TEST(PostgresStoreTest, UnreachableServerIsUnavailableAndHidesThePassword) {
   // Port 1 on loopback: nothing listens there, so the connection is refused.
   auto opened = OpenPostgresStore("postgresql://cairn:hunter2@127.0.0.1:1/cairn");
   ASSERT_FALSE(opened.ok());
-  EXPECT_EQ(opened.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(opened, ::cairn::testing::StatusIs(StatusCode::kUnavailable));
   EXPECT_THAT(opened.status().message(),
               HasSubstr("Cannot connect to PostgreSQL at postgresql://cairn@127.0.0.1:1/cairn: "));
   EXPECT_THAT(opened.status().message(), HasSubstr("refused"));
@@ -897,15 +901,17 @@ TEST(PostgresStoreTest, UnreachableServerIsUnavailableAndHidesThePassword) {
 TEST(PostgresStoreTest, MalformedUriIsUnavailableWithLibpqReason) {
   auto opened = OpenPostgresStore("postgresql://cairn:hunter2@127.0.0.1:notaport/cairn");
   ASSERT_FALSE(opened.ok());
-  EXPECT_EQ(opened.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(opened, ::cairn::testing::StatusIs(StatusCode::kUnavailable));
   EXPECT_THAT(opened.status().message(), HasSubstr("Cannot connect to PostgreSQL at "));
   EXPECT_THAT(opened.status().message(), HasSubstr("notaport"));
   EXPECT_THAT(opened.status().message(), Not(HasSubstr("hunter2")));
 }
 
 TEST(PostgresStoreTest, OtherSchemesAreRejected) {
-  EXPECT_EQ(OpenPostgresStore("mysql://db/cairn").status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(OpenPostgresStore("host=db password=x").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(OpenPostgresStore("mysql://db/cairn"),
+              ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(OpenPostgresStore("host=db password=x"),
+              ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
 }
 
 class PostgresServerTest : public ::testing::Test {
@@ -954,7 +960,7 @@ TEST_F(PostgresServerTest, ErrorsCarryPostgresMessages) {
   MetadataStore& store = **opened;
   Status missing =
       store.Read([](SqlSession& db) { return db.Query("SELECT * FROM nope").status(); });
-  EXPECT_EQ(missing.code(), StatusCode::kInternal);
+  EXPECT_THAT(missing, ::cairn::testing::StatusIs(StatusCode::kInternal));
   EXPECT_THAT(missing.message(), HasSubstr("relation \"nope\" does not exist"));
 
   Status read_only =
@@ -963,7 +969,7 @@ TEST_F(PostgresServerTest, ErrorsCarryPostgresMessages) {
 
   Status count =
       store.Read([](SqlSession& db) { return db.Query("SELECT ?, ?", {int64_t{1}}).status(); });
-  EXPECT_EQ(count.code(), StatusCode::kInternal);
+  EXPECT_THAT(count, ::cairn::testing::StatusIs(StatusCode::kInternal));
   EXPECT_THAT(count.message(), HasSubstr("2 ? placeholders but 1 parameters"));
 }
 

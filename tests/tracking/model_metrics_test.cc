@@ -4,6 +4,7 @@
 // names two models, or when a database written by an earlier version holds it
 // in both tables), that paging and sampled history cut through the merged
 // points correctly, and that the models see their own points.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "core/env.h"
+#include "status_testing.h"
 #include "store/scratch_database.h"
 #include "tracking/logged_model_service.h"
 #include "tracking/schema.h"
@@ -186,7 +188,7 @@ TEST_P(ModelMetricsTest, UnknownModelWritesNothing) {
   Status refused = LogBatch(
       run->info.run_id,
       {ModelPoint("acc", 0, 0.5, ""), ModelPoint("acc", 1, 0.6, "m-" + std::string(32, '1'))});
-  EXPECT_EQ(refused.code(), StatusCode::kNotFound) << refused.ToString();
+  EXPECT_THAT(refused, ::cairn::testing::StatusIs(StatusCode::kNotFound)) << refused.ToString();
   EXPECT_TRUE(History(run->info.run_id, "acc").empty());
 }
 

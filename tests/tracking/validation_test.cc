@@ -9,11 +9,14 @@
 #include <string>
 
 #include "core/base64.h"
+#include "search/search_filter.h"
 #include "status_testing.h"
 #include "tracking/run_search.h"
-#include "tracking/search_filter.h"
 
 namespace cairn::tracking {
+
+using search::ParseSearchFilter;
+using search::RunSearchRules;
 namespace {
 
 using ::testing::HasSubstr;
@@ -43,7 +46,7 @@ TEST(ValidationTest, ExperimentNamesFollowMlflowsLimitOf500Characters) {
   for (int i = 0; i < 500; ++i) accented += "\xc3\xa9";
   EXPECT_OK(ValidateExperimentName(accented));
   Status long_name = ValidateExperimentName(std::string(1'000'000, 'e'));
-  EXPECT_EQ(long_name.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(long_name, ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
   EXPECT_EQ(long_name.message(), "'name' exceeds the maximum length of 500 characters");
 }
 
@@ -51,7 +54,7 @@ TEST(ValidationTest, LengthErrorsQuoteWholeCharacters) {
   std::string value;
   for (int i = 0; i < 9000; ++i) value += "\xc3\xa9";
   Status too_long = ValidateTag({"k", value});
-  EXPECT_EQ(too_long.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(too_long, ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(too_long.message(),
               HasSubstr("had length 9000, which exceeded length limit of 8000"));
   EXPECT_EQ(FindInvalidUtf8(too_long.message()), std::nullopt);
@@ -60,7 +63,7 @@ TEST(ValidationTest, LengthErrorsQuoteWholeCharacters) {
 
 TEST(ValidationTest, APageTokenPastInt64IsInvalidNotACrash) {
   auto huge = ParsePageToken(Base64Encode("{\"offset\": 99999999999999999999}"));
-  EXPECT_EQ(huge.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(huge, ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(huge.status().message(), HasSubstr("Invalid page token"));
   ASSERT_OK_AND_ASSIGN(int64_t offset, ParsePageToken(Base64Encode("{\"offset\": 25}")));
   EXPECT_EQ(offset, 25);
@@ -76,18 +79,18 @@ std::string AndChain(size_t clauses) {
 }
 
 TEST(SearchFilterBoundsTest, TooManyClausesAreAClientError) {
-  EXPECT_OK(ParseSearchFilter(AndChain(kMaxFilterClauses), RunSearchRules()));
+  EXPECT_OK(ParseSearchFilter(AndChain(search::kMaxFilterClauses), RunSearchRules()));
   auto many = ParseSearchFilter(AndChain(5000), RunSearchRules());
-  EXPECT_EQ(many.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(many, ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(many.status().message(), HasSubstr("more than 200 clauses"));
 }
 
 TEST(SearchFilterBoundsTest, TooManyListValuesAreAClientError) {
   std::string list;
-  for (size_t i = 0; i <= kMaxFilterValues; ++i)
+  for (size_t i = 0; i <= search::kMaxFilterValues; ++i)
     list += (i ? ", '" : "'") + std::to_string(i) + "'";
   auto many = ParseSearchFilter("attributes.run_id IN (" + list + ")", RunSearchRules());
-  EXPECT_EQ(many.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(many, ::cairn::testing::StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(many.status().message(), HasSubstr("more than 10000 values"));
 }
 

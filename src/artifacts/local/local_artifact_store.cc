@@ -130,7 +130,8 @@ class LocalArtifactStore : public ArtifactStore {
       : root_(std::move(root)),
         spool_(root_ / kSpool),
         root_fd_(std::move(root_fd)),
-        use_openat2_(options.use_openat2) {}
+        use_openat2_(options.use_openat2),
+        env_(options.env != nullptr ? options.env : Env::Default()) {}
 
   std::string uri() const override { return "file://" + root_.string(); }
   std::string SpoolDir() const override { return spool_.string(); }
@@ -168,7 +169,7 @@ class LocalArtifactStore : public ArtifactStore {
     if (err == EXDEV) {
       // Another filesystem (or mount): copy beside the target, then rename
       // into place, leaving no temp file behind on failure.
-      std::string temp = name + ".tmp-" + Env::Default()->RandomHex(6);
+      std::string temp = name + ".tmp-" + env_->RandomHex(6);
       Status copied = CopyInto(source.get(), dir.get(), temp, normalized);
       if (copied.ok()) copied = announce();
       if (copied.ok() && ::renameat(dir.get(), temp.c_str(), dir.get(), name.c_str()) != 0) {
@@ -187,7 +188,7 @@ class LocalArtifactStore : public ArtifactStore {
 
   Status PutBytes(std::string_view path, std::string_view data) override {
     ASSIGN_OR_RETURN(Fd spool, OpenSpool());
-    std::string temp = "bytes-" + Env::Default()->RandomHex(8);
+    std::string temp = "bytes-" + env_->RandomHex(8);
     Fd out(::openat(spool.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                     0644));
     if (!out.valid()) return Internal("Cannot create a spool file: " + ErrnoText(errno));
@@ -279,7 +280,7 @@ class LocalArtifactStore : public ArtifactStore {
     }
     // A folder vanishes at once (renamed into the spool), then is emptied.
     ASSIGN_OR_RETURN(Fd spool, OpenSpool());
-    std::string trash = "deleted-" + Env::Default()->RandomHex(8);
+    std::string trash = "deleted-" + env_->RandomHex(8);
     if (::renameat(dir->get(), name.c_str(), spool.get(), trash.c_str()) != 0) {
       return Internal("Cannot delete artifact '" + normalized + "': " + ErrnoText(errno));
     }
@@ -426,6 +427,7 @@ class LocalArtifactStore : public ArtifactStore {
   fs::path spool_;
   Fd root_fd_;  // Every path is opened beneath this descriptor.
   bool use_openat2_;
+  Env* env_;
 };
 
 }  // namespace
@@ -448,14 +450,14 @@ StatusOr<std::unique_ptr<ArtifactStore>> OpenLocalArtifactStore(const std::strin
       std::make_unique<LocalArtifactStore>(absolute, std::move(root_fd), options));
 }
 
-void RegisterLocalArtifactStore(ArtifactStoreRegistry* registry) {
-  registry->Register("file", [](const std::string& uri) {
+void RegisterLocalArtifactStore(ArtifactStoreRegistry* registry, Env* env) {
+  registry->Register("file", [env](const std::string& uri) {
     std::string path = uri.substr(std::string_view("file://").size());
     if (path.empty()) {
       return StatusOr<std::unique_ptr<ArtifactStore>>(
           InvalidArgument("--artifacts file:// needs a folder, e.g. file:///var/cairn/artifacts"));
     }
-    return OpenLocalArtifactStore(path);
+    return OpenLocalArtifactStore(path, {.env = env});
   });
 }
 

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "artifacts/artifact_store.h"
+#include "core/env.h"
 
 namespace cairn::artifacts {
 
@@ -28,6 +29,10 @@ struct LocalArtifactStoreOptions {
   // the path one component at a time (what happens anyway on kernels before
   // 5.6); both are equally strict.
   bool use_openat2 = true;
+  // Randomness for temporary names; null: Env::Default(). Files are not
+  // reached through Env: the store's confinement needs openat2 and
+  // O_NOFOLLOW beneath one root descriptor, which Env does not model.
+  Env* env = nullptr;
 };
 
 // Creates `root` if needed. Errors: Unavailable if it cannot be created or
@@ -35,7 +40,8 @@ struct LocalArtifactStoreOptions {
 StatusOr<std::unique_ptr<ArtifactStore>> OpenLocalArtifactStore(
     const std::string& root, LocalArtifactStoreOptions options = {});
 
-// Registers "file" (file:///abs/dir).
-void RegisterLocalArtifactStore(ArtifactStoreRegistry* registry);
+// Registers "file" (file:///abs/dir); stores opened through it use `env`
+// (null: Env::Default()).
+void RegisterLocalArtifactStore(ArtifactStoreRegistry* registry, Env* env = nullptr);
 
 }  // namespace cairn::artifacts

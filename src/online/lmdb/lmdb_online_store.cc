@@ -105,7 +105,7 @@ class LmdbOnlineStore : public OnlineStore {
     used = std::min(used, memory / 2);
     char* map = MappedAt(dir_ + "/data.mdb");
     if (map == nullptr) return;
-    warm_up_ = std::jthread([map, used](std::stop_token stop) {
+    warm_up_ = std::jthread([map, used](const std::stop_token& stop) {
       constexpr size_t kChunk = size_t{16} << 20;
       for (size_t at = 0; at < used && !stop.stop_requested(); at += kChunk) {
         // Fails harmlessly (EINVAL) on kernels before 5.14: reads then fault

@@ -436,7 +436,7 @@ class RedisOnlineStore : public OnlineStore {
     }
   }
 
-  Status ConnectionError(redisContext* c) {
+  Status ConnectionError(redisContext* c) const {
     // The context is dropped (not returned to the pool): its stream may hold
     // half a reply.
     return Unavailable("Redis at " + address_.host + ":" + std::to_string(address_.port) + ": " +

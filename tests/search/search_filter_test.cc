@@ -1,4 +1,5 @@
-#include "tracking/search_filter.h"
+#include "search/search_filter.h"
+#include "status_testing.h"
 
 #include <cmath>
 #include <limits>
@@ -9,7 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-namespace cairn::tracking {
+namespace cairn::search {
 namespace {
 
 using ::testing::ElementsAre;
@@ -31,7 +32,7 @@ std::string FilterError(std::string_view filter,
   auto parsed = ParseSearchFilter(filter, rules);
   EXPECT_FALSE(parsed.ok()) << filter << " parsed";
   if (parsed.ok()) return "";
-  EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << filter;
+  EXPECT_THAT(parsed, ::cairn::testing::StatusIs(StatusCode::kInvalidArgument)) << filter;
   return parsed.status().message();
 }
 
@@ -45,7 +46,7 @@ std::string OrderError(std::string_view clause, const SearchEntityRules& rules =
   auto parsed = ParseOrderBy(clause, rules);
   EXPECT_FALSE(parsed.ok()) << clause << " parsed";
   if (parsed.ok()) return "";
-  EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << clause;
+  EXPECT_THAT(parsed, ::cairn::testing::StatusIs(StatusCode::kInvalidArgument)) << clause;
   return parsed.status().message();
 }
 
@@ -870,4 +871,4 @@ TEST(SearchFilterNamesTest, KeyTypeAndComparatorNames) {
 }
 
 }  // namespace
-}  // namespace cairn::tracking
+}  // namespace cairn::search

@@ -1,4 +1,4 @@
-#include "server/features_main.h"
+#include "server/feature_commands.h"
 
 #include <chrono>
 #include <filesystem>

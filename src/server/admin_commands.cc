@@ -1,4 +1,5 @@
-// `cairn users` and `cairn tokens`: user administration straight on the
+// The administration commands (commands.h): users and tokens, the audit
+// log, promotions, signing keys, lineage. They work straight on the
 // metadata store, for the first admin (before any server can authenticate
 // anyone) and for scripts.
 #include <pwd.h>
@@ -17,7 +18,8 @@
 #include "lineage/lineage_service.h"
 #include "registry/registry_service.h"
 #include "server/admin_common.h"
-#include "server/server_main.h"
+#include "server/commands.h"
+#include "server/modules.h"
 #include "server/stores.h"
 #include "signing/model_signer.h"
 #include "tracking/tracking_service.h"
@@ -149,6 +151,7 @@ int RunUserCommand(const ServerConfig& config, const UserCommand& command) {
   if (!store.ok()) return Fail(store.status());
   audit::AuditLog audit_log(store->get(), Env::Default());
   auth::AuthService auth(store->get(), Env::Default());
+  RegisterTrackingOwnerLookups(auth);
   Status done = audit_log.Init();
   if (done.ok()) done = auth.Init();
   (*store)->SetWriteObserver(&audit_log);
@@ -215,6 +218,7 @@ int RunPromotionCommand(const ServerConfig& config, const PromotionCommand& c) {
   if (!store.ok()) return Fail(store.status());
   audit::AuditLog audit_log(store->get(), Env::Default());
   auth::AuthService auth(store->get(), Env::Default());
+  RegisterTrackingOwnerLookups(auth);
   governance::PromotionService promotions(store->get(), Env::Default(),
                                           config.EffectivePoliciesDir());
   Status done = audit_log.Init();

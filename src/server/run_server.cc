@@ -1,4 +1,4 @@
-#include "server/server_main.h"
+#include "server/commands.h"
 
 #include <malloc.h>
 

@@ -38,7 +38,7 @@
 
 #include "core/status.h"
 
-namespace cairn::tracking {
+namespace cairn::search {
 
 // Where a key lives. Named as MLflow names them in messages: "metric",
 // "parameter", "tag", "attribute", "dataset" (see KeyTypeName).
@@ -135,4 +135,4 @@ std::string_view KeyTypeName(KeyType type);
 // "=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN", "NOT IN".
 std::string_view ComparatorName(Comparator op);
 
-}  // namespace cairn::tracking
+}  // namespace cairn::search

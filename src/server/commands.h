@@ -1,6 +1,8 @@
-// RunServer: wires the concrete backends and components into one server and
-// serves until SIGINT/SIGTERM, then drains. The only place that knows every
-// concrete class.
+// What the `cairn` commands run, once their command line is parsed
+// (src/cli parses it): the server (RunServer starts the modules of
+// server/module.h and serves until SIGINT/SIGTERM, then drains) and the
+// administration commands, which work straight on the stores. With the
+// modules, the only place that knows concrete classes.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "tracking/search_filter.h"
+#include "search/search_filter.h"
 
 #include <algorithm>
 #include <charconv>
@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-namespace cairn::tracking {
+namespace cairn::search {
 namespace {
 
 constexpr size_t kNpos = std::string_view::npos;
@@ -1027,4 +1027,4 @@ std::string_view ComparatorName(Comparator op) {
   return "?";
 }
 
-}  // namespace cairn::tracking
+}  // namespace cairn::search
