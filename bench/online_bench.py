@@ -3,6 +3,10 @@ Redis, then Feast's /get-online-features on `cairn server` under wrk, with
 redis-benchmark GET measured against the same Redis in the same run.
 
     /usr/bin/python3 bench/online_bench.py [--entities 1000000] [--seconds 10]
+                                           [--baseline OTHER_CAIRN_BINARY]
+
+--baseline serves the same data with another build of cairn (an earlier
+commit's) in the same run, and prints this build's figures against it.
 
 Targets: materialization >= 1,000,000 rows/s (embedded) and >= 300,000 (Redis);
 1 entity x 10 features at 32 connections: p99 < 1 ms and >= 30,000 requests/s
@@ -85,10 +89,10 @@ def http_load(port, bodies, connections, seconds, rate=0):
     return json.loads(out.stdout)
 
 
-def serve(data_dir, extra):
+def serve(data_dir, extra, binary=CAIRN):
     port = tb.free_port()
     log = open(os.path.join(data_dir, f"server-{port}.log"), "wb")
-    proc = subprocess.Popen([CAIRN, "server", "--port", str(port), "--data-dir", data_dir,
+    proc = subprocess.Popen([binary, "server", "--port", str(port), "--data-dir", data_dir,
                              "--log-level", "warn", *extra], stdout=log, stderr=subprocess.STDOUT)
     tb.wait_health(port)
     return proc, port
@@ -145,6 +149,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entities", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--baseline", help="another cairn binary (an earlier build) to compare with")
     args = parser.parse_args()
     for binary in (CAIRN, os.path.join(BUILD, "bench", "materialize_bench")):
         if not os.path.exists(binary):
@@ -185,16 +190,14 @@ def main():
             results[f"cairn features materialize (CLI, narrow + wide), {label}, s"] = \
                 time.perf_counter() - start
 
-        proc, port = serve(data, [])
-        procs.append(proc)
-        measure_http("embedded", port, args.seconds, args.entities, results)
-        proc.terminate()
-        proc.wait()
-        proc, port = serve(data, ["--online-store", redis_uri])
-        procs.append(proc)
-        measure_http("redis", port, args.seconds, args.entities, results)
-        proc.terminate()
-        proc.wait()
+        builds = [("", CAIRN)] + ([("baseline ", args.baseline)] if args.baseline else [])
+        for store, extra in (("embedded", []), ("redis", ["--online-store", redis_uri])):
+            for prefix, binary in builds:
+                proc, port = serve(data, extra, binary)
+                procs.append(proc)
+                measure_http(prefix + store, port, args.seconds, args.entities, results)
+                proc.terminate()
+                proc.wait()
 
         out = run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(redis_port), "-t", "get",
                    "-c", "32", "-n", str(max(200_000, 40_000 * args.seconds)), "-q"])
@@ -213,6 +216,14 @@ def main():
     ratio = results["redis: 1 entity x 10 features, 32 conn, requests/s"] / \
         results["redis-benchmark GET, 32 conn, requests/s"]
     print(f"\ncairn on Redis serves {ratio:.0%} of redis-benchmark's GET rate (target >= 50%)")
+    if args.baseline:
+        print("\nthis build vs baseline (above 1.00: this build is better)")
+        for key, value in results.items():
+            before = results.get("baseline " + key)
+            if before is None or key.startswith("baseline ") or not before or not value:
+                continue
+            better = value / before if "/s" in key or "answered" in key else before / value
+            print(f"{key:<70} {better:>8.2f}x")
 
 
 if __name__ == "__main__":

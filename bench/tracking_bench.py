@@ -4,6 +4,10 @@ separate processes (wrk with Lua scripts, bench/log_batch_load.cc for
 log-batch; a keep-alive Python client for single-request latencies). Prints a table with ratios.
 
     /usr/bin/python3 bench/tracking_bench.py [--quick] [--no-mlflow] [--postgres URI]
+                                             [--baseline OTHER_CAIRN_BINARY]
+
+--baseline runs the same workloads against another build of cairn (an earlier
+commit's) in the same run, and prints this build's figures against it.
 
 Workloads (targets from issue 2, on SQLite, 2 cores):
   log-metric      wrk, 16 connections: p50 < 0.3 ms, >= 20,000 calls/s
@@ -114,13 +118,14 @@ class Server:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-def start_cairn(tmp, store=None, extra=()):
+def start_cairn(tmp, store=None, extra=(), binary=None):
     port = free_port()
-    argv = [os.path.join(REPO, "build", "release", "cairn"), "server", "--port", str(port),
+    argv = [binary or os.path.join(REPO, "build", "release", "cairn"), "server", "--port", str(port),
             "--data-dir", os.path.join(tmp, "cairn"), "--log-level", "warn", *extra]
     if store:
         argv += ["--store", store]
-    return Server("cairn-" + ("postgres" if store else "sqlite"), argv, port)
+    return Server("cairn-" + ("postgres" if store else "sqlite") + ("-baseline" if binary else ""),
+                  argv, port)
 
 
 def start_mlflow(tmp):
@@ -277,6 +282,7 @@ def main():
     parser.add_argument("--postgres", help="PostgreSQL URI for the cairn-on-PostgreSQL column")
     parser.add_argument("--no-sqlite", action="store_true", help="skip cairn on SQLite")
     parser.add_argument("--search-runs", type=int, help="runs seeded for search (default 100,000)")
+    parser.add_argument("--baseline", help="another cairn binary (an earlier build) to compare with")
     args = parser.parse_args()
     search_runs = args.search_runs or (2000 if args.quick else 100_000)
     history_points = 10_000 if args.quick else 100_000
@@ -285,6 +291,9 @@ def main():
     columns = {}
     try:
         servers = [] if args.no_sqlite else [("cairn sqlite", lambda: start_cairn(tmp), search_runs)]
+        if args.baseline:
+            servers.append(("baseline sqlite", lambda: start_cairn(tmp + "/baseline", binary=args.baseline),
+                            search_runs))
         if args.postgres:
             servers.append(("cairn postgres", lambda: start_cairn(tmp + "/pg", args.postgres), search_runs))
         if not args.no_mlflow:
@@ -307,7 +316,9 @@ def main():
     names = list(columns)
     keys = list(columns[names[0]])
     print()
-    print(f"{'workload':44}" + "".join(f"{n:>26}" for n in names) + "   cairn sqlite vs mlflow")
+    vs_baseline = "baseline sqlite" in columns and "cairn sqlite" in columns
+    print(f"{'workload':44}" + "".join(f"{n:>26}" for n in names) + "   cairn sqlite vs mlflow"
+          + ("   this build vs baseline" if vs_baseline else ""))
     for i, key in enumerate(keys):
         row = f"{key:44}"
         values = [list(columns[n].values())[i] for n in names]
@@ -318,6 +329,11 @@ def main():
             higher_is_better = "/s" in key
             ratio = mine / theirs if higher_is_better else theirs / mine
             row += f"   {ratio:8.1f}x"
+        if vs_baseline:
+            mine, before = columns["cairn sqlite"][key], columns["baseline sqlite"][key]
+            # Above 1.00: this build is better (faster or more per second).
+            better = mine / before if "/s" in key else before / mine
+            row += f"   {better:8.2f}x"
         print(row)
     print(f"\nsearch-runs: {search_runs:,} runs x (20 params, 10 metrics) for cairn, "
           f"{max(1000, search_runs // 100):,} for MLflow (its seeding is too slow for more);")

@@ -110,6 +110,43 @@ class RealProcess : public Process {
   std::optional<int> exit_code_;
 };
 
+// A repeating timer on its own thread, by the steady clock.
+class ThreadTimer : public Timer {
+ public:
+  ThreadTimer(int64_t period_micros, std::function<void()> fn)
+      : thread_([this, period_micros, fn = std::move(fn)] { Run(period_micros, fn); }) {}
+  ~ThreadTimer() override { ThreadTimer::Cancel(); }
+
+  void Cancel() override {
+    {
+      MutexLock lock(&mu_);
+      cancelled_ = true;
+    }
+    cv_.SignalAll();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run(int64_t period_micros, const std::function<void()>& fn) {
+    for (;;) {
+      auto due = std::chrono::steady_clock::now() + std::chrono::microseconds(period_micros);
+      {
+        MutexLock lock(&mu_);
+        while (!cancelled_ && std::chrono::steady_clock::now() < due) {
+          cv_.WaitFor(due - std::chrono::steady_clock::now());
+        }
+        if (cancelled_) return;
+      }
+      fn();
+    }
+  }
+
+  Mutex mu_;
+  CondVar cv_{&mu_};
+  bool cancelled_ GUARDED_BY(mu_) = false;
+  std::thread thread_;  // Last: it starts once the members above exist.
+};
+
 class RealEnv : public Env {
  public:
   StatusOr<std::string> ReadFile(const std::string& path, uint64_t max_bytes) override {
@@ -217,6 +254,10 @@ class RealEnv : public Env {
     std::this_thread::sleep_for(std::chrono::microseconds(micros));
   }
 
+  std::unique_ptr<Timer> StartRepeating(int64_t period_micros, std::function<void()> fn) override {
+    return std::make_unique<ThreadTimer>(period_micros, std::move(fn));
+  }
+
   StatusOr<std::unique_ptr<Process>> StartProcess(const ProcessSpec& spec) override {
     if (spec.argv.empty()) return InvalidArgument("cannot start a process with no program");
     posix_spawn_file_actions_t actions;
@@ -286,6 +327,53 @@ class RealEnv : public Env {
 Env* Env::Default() {
   static Env* env = new RealEnv();  // Intentionally leaked: lives for the process.
   return env;
+}
+
+struct FakeEnv::FakeTimer : Timer {
+  FakeTimer(FakeEnv* owner, int64_t period, int64_t first_due, std::function<void()> callback)
+      : env(owner), period_micros(period), next_due(first_due), fn(std::move(callback)) {}
+  ~FakeTimer() override { FakeTimer::Cancel(); }
+
+  void Cancel() override {
+    // After a callback that is running (on the advancing thread) returns.
+    MutexLock firing(&env->firing_mu_);
+    MutexLock lock(&env->timers_mu_);
+    std::erase(env->timers_, this);
+  }
+
+  FakeEnv* const env;
+  const int64_t period_micros;
+  int64_t next_due;  // Read and written by the thread advancing the clock, under firing_mu_.
+  const std::function<void()> fn;
+};
+
+std::unique_ptr<Timer> FakeEnv::StartRepeating(int64_t period_micros, std::function<void()> fn) {
+  auto timer =
+      std::make_unique<FakeTimer>(this, period_micros, NowMicros() + period_micros, std::move(fn));
+  MutexLock lock(&timers_mu_);
+  timers_.push_back(timer.get());
+  return timer;
+}
+
+void FakeEnv::AdvanceMicros(int64_t delta) {
+  MutexLock firing(&firing_mu_);
+  int64_t target = now_micros_.load() + delta;
+  for (;;) {
+    FakeTimer* due = nullptr;
+    {
+      MutexLock lock(&timers_mu_);
+      for (FakeTimer* t : timers_) {
+        if (t->next_due <= target && (due == nullptr || t->next_due < due->next_due)) due = t;
+      }
+    }
+    if (due == nullptr) break;
+    // The callback sees the clock at its due time; periods missed while the
+    // clock was set ahead are skipped, as the real timer skips them.
+    if (due->next_due > now_micros_.load()) now_micros_ = due->next_due;
+    due->next_due = std::max(due->next_due, now_micros_.load()) + due->period_micros;
+    due->fn();
+  }
+  now_micros_ = target;
 }
 
 std::string FakeEnv::RandomHex(size_t n) {

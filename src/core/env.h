@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -60,6 +61,16 @@ class Process {
   virtual Status Kill(int signal) = 0;
 };
 
+// Repeating work scheduled on an Env's clock (Env::StartRepeating).
+// Cancel() or destruction stops it: once either returns, the callback is
+// not running and will not run again. REQUIRES: not called from the
+// callback itself.
+class Timer {
+ public:
+  virtual ~Timer() = default;
+  virtual void Cancel() = 0;
+};
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -99,6 +110,13 @@ class Env {
   // Blocks the calling thread for `micros` (FakeEnv: advances its clock).
   virtual void SleepForMicros(int64_t micros) = 0;
 
+  // Runs `fn` every `period_micros` by this Env's clock, the first time one
+  // period from now: on a thread of its own (the real Env), or on the
+  // thread that moves a FakeEnv's clock past each due time, so tests run
+  // background work deterministically. REQUIRES: period_micros > 0.
+  virtual std::unique_ptr<Timer> StartRepeating(int64_t period_micros,
+                                                std::function<void()> fn) = 0;
+
   // `n` cryptographically unpredictable bytes, hex encoded (2n characters).
   virtual std::string RandomHex(size_t n) = 0;
 
@@ -137,6 +155,9 @@ class EnvWrapper : public Env {
   int64_t NowMicros() override { return target_->NowMicros(); }
   int64_t MonotonicNanos() override { return target_->MonotonicNanos(); }
   void SleepForMicros(int64_t micros) override { target_->SleepForMicros(micros); }
+  std::unique_ptr<Timer> StartRepeating(int64_t period_micros, std::function<void()> fn) override {
+    return target_->StartRepeating(period_micros, std::move(fn));
+  }
   std::string RandomHex(size_t n) override { return target_->RandomHex(n); }
   StatusOr<std::unique_ptr<Process>> StartProcess(const ProcessSpec& spec) override {
     return target_->StartProcess(spec);
@@ -146,9 +167,10 @@ class EnvWrapper : public Env {
   Env* target_;
 };
 
-// Deterministic Env for tests: time moves only when told to (or slept);
-// randomness is seeded. Files and processes are the real ones (wrap it in a
-// MemEnv for files in memory).
+// Deterministic Env for tests: time moves only when told to (or slept), and
+// repeating timers fire on the thread that moves it; randomness is seeded.
+// Files and processes are the real ones (wrap it in a MemEnv for files in
+// memory).
 class FakeEnv : public EnvWrapper {
  public:
   explicit FakeEnv(int64_t start_micros = 1'700'000'000'000'000, uint64_t seed = 42)
@@ -156,16 +178,24 @@ class FakeEnv : public EnvWrapper {
 
   int64_t NowMicros() override { return now_micros_.load(); }
   int64_t MonotonicNanos() override { return now_micros_.load() * 1000; }
-  void SleepForMicros(int64_t micros) override { now_micros_ += micros; }
+  void SleepForMicros(int64_t micros) override { AdvanceMicros(micros); }
   std::string RandomHex(size_t n) override;
+  std::unique_ptr<Timer> StartRepeating(int64_t period_micros, std::function<void()> fn) override;
 
-  void AdvanceMicros(int64_t delta) { now_micros_ += delta; }
+  // Moves the clock and runs every timer callback that falls due, in time
+  // order, on this thread.
+  void AdvanceMicros(int64_t delta);
   void SetNowMicros(int64_t now) { now_micros_ = now; }
 
  private:
+  struct FakeTimer;
   std::atomic<int64_t> now_micros_;
   Mutex mu_;
   std::mt19937_64 rng_ GUARDED_BY(mu_);
+  Mutex timers_mu_;
+  std::vector<FakeTimer*> timers_ GUARDED_BY(timers_mu_);
+  // Held while callbacks run, so that Cancel waits for a running one.
+  Mutex firing_mu_;
 };
 
 }  // namespace cairn

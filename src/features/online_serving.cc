@@ -120,32 +120,21 @@ OnlineServing::OnlineServing(FeatureRegistry* registry, online::OnlineStore* sto
     : registry_(registry), store_(store), env_(env), project_(std::move(project)) {}
 
 OnlineServing::~OnlineServing() {
-  {
-    std::lock_guard<std::mutex> lock(stop_mu_);
-    stopping_ = true;
-  }
-  stop_cv_.notify_all();
-  if (refresher_.joinable()) refresher_.join();
+  refresher_.reset();  // Before the members its callback reads.
 }
 
 void OnlineServing::StartRefresher() {
   if (refresher_running_.exchange(true)) return;
-  refresher_ = std::thread([this] {
-    std::unique_lock<std::mutex> lock(stop_mu_);
-    while (!stopping_) {
-      lock.unlock();
-      Refresh(env_->NowMicros()).status().IgnoreError();  // requests report errors themselves
-      lock.lock();
-      stop_cv_.wait_for(lock, std::chrono::microseconds(kRecheckMicros),
-                        [this] { return stopping_; });
-    }
-  });
+  // Requests report errors themselves; the refresher only keeps trying.
+  Refresh(env_->NowMicros()).status().IgnoreError();
+  refresher_ = env_->StartRepeating(kRecheckMicros,
+                                    [this] { Refresh(env_->NowMicros()).status().IgnoreError(); });
 }
 
 StatusOr<std::shared_ptr<const FeatureRepo>> OnlineServing::Definitions() {
   int64_t now = env_->NowMicros();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     bool fresh = refresher_running_ || now - checked_at_micros_ < kRecheckMicros;
     if (repo_ != nullptr && fresh) return repo_;
   }
@@ -159,19 +148,19 @@ StatusOr<std::shared_ptr<const FeatureRepo>> OnlineServing::Refresh(int64_t now)
   std::shared_ptr<const FeatureRepo> current;
   int64_t current_version = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     current = repo_;
     current_version = repo_version_;
   }
   if (!refreshing.owns_lock()) {
     if (current != nullptr) return current;
     refreshing.lock();  // nothing to serve yet: wait for the first load
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (repo_ != nullptr) return repo_;
   }
   auto keep = [&](const Status& failed) -> StatusOr<std::shared_ptr<const FeatureRepo>> {
     if (current == nullptr) return failed;
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     checked_at_micros_ = now;  // retried at the next check, not by every request
     return current;
   };
@@ -194,7 +183,7 @@ StatusOr<std::shared_ptr<const FeatureRepo>> OnlineServing::Refresh(int64_t now)
     if (!repo.ok()) return keep(repo.status());
     current = std::make_shared<const FeatureRepo>(std::move(*repo));
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   repo_ = current;
   repo_version_ = *version;
   checked_at_micros_ = now;
@@ -210,7 +199,7 @@ StatusOr<std::shared_ptr<const ServingPlan>> OnlineServing::PlanFor(
     signature += '\0';
   }
   {
-    std::lock_guard<std::mutex> lock(plans_mu_);
+    MutexLock lock(&plans_mu_);
     if (plans_repo_ == repo) {
       auto it = plans_.find(signature);
       if (it != plans_.end()) return it->second;
@@ -242,7 +231,7 @@ StatusOr<std::shared_ptr<const ServingPlan>> OnlineServing::PlanFor(
     }
     plan->reads.push_back(std::move(read));
   }
-  std::lock_guard<std::mutex> lock(plans_mu_);
+  MutexLock lock(&plans_mu_);
   if (plans_repo_ != repo) {
     plans_.clear();  // plans of older definitions are never used again
     plans_repo_ = repo;

@@ -14,18 +14,17 @@
 
 #include <atomic>
 #include <boost/container/small_vector.hpp>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <variant>
 #include <vector>
 
 #include "core/env.h"
+#include "core/mutex.h"
 #include "core/status.h"
 #include "features/definitions.h"
 #include "features/feature_registry.h"
@@ -78,9 +77,10 @@ class OnlineServing {
                 std::string project);
   ~OnlineServing();
 
-  // Starts a thread that rechecks the registry every 100 ms, so requests
-  // never read the metadata store themselves (they may then run on a
-  // server's IO threads). Without it, callers recheck at most every 100 ms.
+  // Reads the registry now, then every 100 ms on the Env's clock (a timer,
+  // Env::StartRepeating), so requests never read the metadata store
+  // themselves (they may then run on a server's IO threads). Without it,
+  // callers recheck at most every 100 ms.
   void StartRefresher();
 
   // Errors: NotFound for an unknown view, feature or service, or when no
@@ -119,19 +119,20 @@ class OnlineServing {
   StatusOr<Prepared> Prepare(const OnlineRequest& request);
   StatusOr<OnlineResponse> Assemble(const OnlineRequest& request, const Prepared& prepared);
 
-  std::mutex refresh_mu_;  // held by the one caller reading the registry
-  std::thread refresher_;
+  // Held by the one caller reading the registry; guards no member (a
+  // plain std::mutex: it is taken with try_lock).
+  std::mutex refresh_mu_;
+  // Re-reads the registry every kRecheckMicros on the Env's clock.
+  std::unique_ptr<Timer> refresher_;
   std::atomic<bool> refresher_running_{false};
-  std::mutex stop_mu_;
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;  // GUARDED_BY(stop_mu_)
-  std::mutex mu_;
-  std::shared_ptr<const FeatureRepo> repo_;  // GUARDED_BY(mu_)
-  int64_t repo_version_ = 0;                 // GUARDED_BY(mu_)
-  int64_t checked_at_micros_ = 0;            // GUARDED_BY(mu_)
-  std::mutex plans_mu_;
-  std::shared_ptr<const FeatureRepo> plans_repo_;  // GUARDED_BY(plans_mu_): plans_ are of it
-  std::unordered_map<std::string, std::shared_ptr<const ServingPlan>> plans_;  // ditto
+  Mutex mu_;
+  std::shared_ptr<const FeatureRepo> repo_ GUARDED_BY(mu_);
+  int64_t repo_version_ GUARDED_BY(mu_) = 0;
+  int64_t checked_at_micros_ GUARDED_BY(mu_) = 0;
+  Mutex plans_mu_;
+  // plans_ are plans of plans_repo_.
+  std::shared_ptr<const FeatureRepo> plans_repo_ GUARDED_BY(plans_mu_);
+  std::unordered_map<std::string, std::shared_ptr<const ServingPlan>> plans_ GUARDED_BY(plans_mu_);
 };
 
 }  // namespace cairn::features

@@ -4,9 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "features/on_demand.h"
 
@@ -433,12 +431,41 @@ StatusOr<YAML::Node> LoadYaml(std::string_view text, std::string_view file) {
   }
 }
 
-StatusOr<std::string> ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return InvalidArgument("cannot read " + path.string());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+// Definition files are small; a bigger one is a mistake (a data file in the repo).
+constexpr uint64_t kMaxDefinitionFileBytes = 16 << 20;
+
+StatusOr<std::string> ReadDefinitionFile(Env* env, const std::string& path) {
+  StatusOr<std::string> text = env->ReadFile(path, kMaxDefinitionFileBytes);
+  if (!text.ok()) return InvalidArgument(text.status().message());
+  return text;
+}
+
+// The YAML definition files under `dir` (relative names joined to `prefix`),
+// skipping dot-files and dot-folders. Bounded depth: a symlink cycle must
+// not recurse forever.
+Status CollectDefinitionFiles(Env* env, const std::string& dir, const std::string& prefix,
+                              int depth, std::vector<std::string>* out) {
+  constexpr int kMaxDepth = 32;
+  if (depth > kMaxDepth) {
+    return InvalidArgument("cannot list " + dir + ": more than " + std::to_string(kMaxDepth) +
+                           " nested folders (a symlink loop?)");
+  }
+  StatusOr<std::vector<std::string>> names = env->ListDirectory(dir);
+  if (!names.ok()) return InvalidArgument(names.status().message());
+  for (const std::string& name : *names) {
+    if (name.starts_with(".")) continue;
+    std::string path = dir + "/" + name;
+    std::string relative = prefix.empty() ? name : prefix + "/" + name;
+    ASSIGN_OR_RETURN(FileInfo info, env->Stat(path));
+    if (!info.exists) continue;  // A dangling symlink.
+    if (info.is_directory) {
+      RETURN_IF_ERROR(CollectDefinitionFiles(env, path, relative, depth + 1, out));
+      continue;
+    }
+    std::string ext = fs::path(name).extension().string();
+    if ((ext == ".yaml" || ext == ".yml") && relative != kRepoConfigFile) out->push_back(relative);
+  }
+  return Status::Ok();
 }
 
 // --- validation ---
@@ -648,49 +675,37 @@ Status ParseDefinitions(std::string_view yaml, std::string_view file, FeatureRep
   }
 }
 
-StatusOr<FeatureRepo> LoadRepo(const std::string& root) {
-  fs::path folder(root);
-  fs::path config_path = folder / kRepoConfigFile;
-  std::error_code ec;
-  if (!fs::is_regular_file(config_path, ec)) {
+StatusOr<FeatureRepo> LoadRepo(Env* env, const std::string& root) {
+  std::string folder = root.empty() ? "." : root;
+  while (folder.size() > 1 && folder.back() == '/') folder.pop_back();
+  std::string config_path = folder + "/" + kRepoConfigFile;
+  ASSIGN_OR_RETURN(FileInfo config_info, env->Stat(config_path));
+  if (!config_info.exists || config_info.is_directory) {
     return NotFound("no " + std::string(kRepoConfigFile) + " in " + root +
                     "; a feature repo is a folder with that file (project: <name>) and YAML "
                     "definition files");
   }
   FeatureRepo repo;
+  std::error_code ec;
   repo.root = fs::absolute(folder, ec).lexically_normal().string();
 
-  std::vector<fs::path> files;
-  for (auto it = fs::recursive_directory_iterator(folder, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    const fs::path& p = it->path();
-    if (p.filename().string().starts_with(".")) {
-      if (it->is_directory()) it.disable_recursion_pending();
-      continue;
-    }
-    std::string ext = p.extension().string();
-    if (it->is_regular_file() && (ext == ".yaml" || ext == ".yml") && p != config_path) {
-      files.push_back(p);
-    }
-  }
-  if (ec) return InvalidArgument("cannot list " + root + ": " + ec.message());
+  std::vector<std::string> files;
+  RETURN_IF_ERROR(CollectDefinitionFiles(env, folder, "", 0, &files));
   std::sort(files.begin(), files.end());
 
   try {
-    ASSIGN_OR_RETURN(std::string config_text, ReadFile(config_path));
-    std::string config_name = fs::relative(config_path, folder).string();
-    ASSIGN_OR_RETURN(YAML::Node config, LoadYaml(config_text, config_name));
-    Reader reader(config_name);
+    ASSIGN_OR_RETURN(std::string config_text, ReadDefinitionFile(env, config_path));
+    ASSIGN_OR_RETURN(YAML::Node config, LoadYaml(config_text, kRepoConfigFile));
+    Reader reader(kRepoConfigFile);
     if (!config.IsMap()) return reader.Error(config, "(top)", "expected `project: <name>`");
     ASSIGN_OR_RETURN(repo.project, reader.Field(config, "project", "(top)", true));
     RETURN_IF_ERROR(ParseDocument(config, reader, /*is_config=*/true, &repo));
-    for (const fs::path& file : files) {
-      std::string name = fs::relative(file, folder).string();
-      ASSIGN_OR_RETURN(std::string text, ReadFile(file));
+    for (const std::string& name : files) {
+      ASSIGN_OR_RETURN(std::string text, ReadDefinitionFile(env, folder + "/" + name));
       RETURN_IF_ERROR(ParseDefinitions(text, name, &repo));
     }
   } catch (const YAML::Exception& e) {
-    return InvalidArgument(config_path.string() + ": " + e.msg);
+    return InvalidArgument(config_path + ": " + e.msg);
   }
   RETURN_IF_ERROR(ValidateRepo(repo));
   return repo;

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/env.h"
 #include "core/status.h"
 #include "features/definitions.h"
 
@@ -25,10 +26,11 @@ namespace cairn::features {
 
 inline constexpr char kRepoConfigFile[] = "cairn_features.yaml";
 
-// Loads and validates the repo in folder `root`.
+// Loads and validates the repo in folder `root`, read through `env`.
 // Errors: NotFound when root has no cairn_features.yaml; InvalidArgument
-// naming file, line and field for anything malformed or inconsistent.
-StatusOr<FeatureRepo> LoadRepo(const std::string& root);
+// naming file, line and field for anything malformed or inconsistent, or
+// a file that cannot be read.
+StatusOr<FeatureRepo> LoadRepo(Env* env, const std::string& root);
 
 // Adds the definitions in one YAML document to `repo`. `file` names it in errors.
 Status ParseDefinitions(std::string_view yaml, std::string_view file, FeatureRepo* repo);

@@ -35,6 +35,27 @@ int Fail(const Status& status) {
 
 namespace {
 
+// The metadata store with the audit log observing it and the users: what
+// every command that changes something starts from. Changes are recorded
+// as the server records them.
+struct AuditedStore {
+  std::unique_ptr<store::MetadataStore> store;
+  std::unique_ptr<audit::AuditLog> audit;
+  std::unique_ptr<auth::AuthService> auth;
+};
+
+StatusOr<AuditedStore> OpenAuditedStore(const ServerConfig& config) {
+  AuditedStore out;
+  ASSIGN_OR_RETURN(out.store, OpenStore(config));
+  out.audit = std::make_unique<audit::AuditLog>(out.store.get(), Env::Default());
+  out.auth = std::make_unique<auth::AuthService>(out.store.get(), Env::Default());
+  RegisterTrackingOwnerLookups(*out.auth);
+  RETURN_IF_ERROR(out.audit->Init());
+  RETURN_IF_ERROR(out.auth->Init());
+  out.store->SetWriteObserver(out.audit.get());
+  return out;
+}
+
 // A name from the environment made safe for one audit field: printable
 // ASCII, bounded.
 std::string Printable(std::string_view text) {
@@ -147,21 +168,14 @@ std::string CommandLine(const UserCommand& c) {
 }  // namespace
 
 int RunUserCommand(const ServerConfig& config, const UserCommand& command) {
-  auto store = OpenStore(config);
-  if (!store.ok()) return Fail(store.status());
-  audit::AuditLog audit_log(store->get(), Env::Default());
-  auth::AuthService auth(store->get(), Env::Default());
-  RegisterTrackingOwnerLookups(auth);
-  Status done = audit_log.Init();
-  if (done.ok()) done = auth.Init();
-  (*store)->SetWriteObserver(&audit_log);
+  StatusOr<AuditedStore> opened = OpenAuditedStore(config);
+  if (!opened.ok()) return Fail(opened.status());
   auto context = std::make_shared<store::WriteContext>();
   context->user = CliUser();
   context->action = CommandLine(command);  // Never the password.
   context->target = "user " + command.user;
   store::ScopedWriteContext audited(context);
-  if (done.ok()) done = Run(auth, command);
-  if (!done.ok()) return Fail(done);
+  if (Status done = Run(*opened->auth, command); !done.ok()) return Fail(done);
   return 0;
 }
 
@@ -214,17 +228,13 @@ void PrintPromotion(const governance::PromotionRequest& q, const governance::Eva
 }  // namespace
 
 int RunPromotionCommand(const ServerConfig& config, const PromotionCommand& c) {
-  auto store = OpenStore(config);
-  if (!store.ok()) return Fail(store.status());
-  audit::AuditLog audit_log(store->get(), Env::Default());
-  auth::AuthService auth(store->get(), Env::Default());
-  RegisterTrackingOwnerLookups(auth);
+  StatusOr<AuditedStore> opened = OpenAuditedStore(config);
+  if (!opened.ok()) return Fail(opened.status());
+  std::unique_ptr<store::MetadataStore>* store = &opened->store;
+  auth::AuthService& auth = *opened->auth;
   governance::PromotionService promotions(store->get(), Env::Default(),
                                           config.EffectivePoliciesDir());
-  Status done = audit_log.Init();
-  if (done.ok()) done = auth.Init();
-  if (done.ok()) done = promotions.Init();
-  (*store)->SetWriteObserver(&audit_log);
+  Status done = promotions.Init();
   // Who acts: checked against the users like the server does, once any exist.
   std::string user;
   if (done.ok()) {

@@ -28,7 +28,7 @@ using features::FeatureRepo;
 StatusOr<std::string> ProjectOf(FeatureRegistry& registry, const FeaturesCommand& c) {
   if (!c.project.empty()) return c.project;
   if (!c.repo.empty()) {
-    ASSIGN_OR_RETURN(FeatureRepo repo, features::LoadRepo(c.repo));
+    ASSIGN_OR_RETURN(FeatureRepo repo, features::LoadRepo(Env::Default(), c.repo));
     return repo.project;
   }
   ASSIGN_OR_RETURN(std::vector<std::string> projects, registry.Projects());
@@ -263,13 +263,15 @@ Status DropOnlineTables(const ServerConfig& config, const std::vector<std::strin
 Status Run(const ServerConfig& config, FeatureRegistry& registry, const FeaturesCommand& c) {
   switch (c.action) {
     case FeaturesCommand::Action::kPlan: {
-      ASSIGN_OR_RETURN(FeatureRepo repo, features::LoadRepo(c.repo.empty() ? "." : c.repo));
+      ASSIGN_OR_RETURN(FeatureRepo repo,
+                       features::LoadRepo(Env::Default(), c.repo.empty() ? "." : c.repo));
       ASSIGN_OR_RETURN(features::Plan plan, registry.PlanApply(repo));
       std::cout << features::RenderPlan(plan);
       return Status::Ok();
     }
     case FeaturesCommand::Action::kApply: {
-      ASSIGN_OR_RETURN(FeatureRepo repo, features::LoadRepo(c.repo.empty() ? "." : c.repo));
+      ASSIGN_OR_RETURN(FeatureRepo repo,
+                       features::LoadRepo(Env::Default(), c.repo.empty() ? "." : c.repo));
       int64_t version = 0;
       ASSIGN_OR_RETURN(features::Plan plan, registry.Apply(repo, CliUser(), &version));
       std::cout << features::RenderPlan(plan);

@@ -75,6 +75,21 @@ class FeaturesModule : public Module {
  public:
   std::string_view name() const override { return "features"; }
 
+  void DeclareSettings(ServerConfig* config, config::Settings* settings) override {
+    settings->Add("online_store", &config->online_store_uri,
+                  "Online store: lmdb:///dir or redis://host:port/db (default: LMDB in "
+                  "--data-dir/online)");
+    settings->Add("feature_project", &config->feature_project,
+                  "Feature project the Feast endpoints serve (default: the only one applied)");
+    settings->Add("training_set_json_max_cells", &config->training_set_json_max_cells,
+                  "Largest training set (rows x columns) answered as JSON by "
+                  "/api/cairn/v1/features/historical; bigger ones need out_path (default "
+                  "20,000,000)");
+    settings->Add("training_data_root", &config->training_data_root,
+                  "Folder whose files training-set requests may read (entities_path) and write "
+                  "(out_path); default: none, no server-side files");
+  }
+
   Status Start(ServerContext& context) override {
     const ServerConfig& config = context.config();
     ASSIGN_OR_RETURN(store::MetadataStore * store, context.Get<store::MetadataStore>());

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/settings.h"
 #include "core/env.h"
 #include "core/log.h"
 #include "core/status.h"
@@ -99,6 +100,11 @@ class Module {
 
   // "tracking", "features": in logs and errors.
   virtual std::string_view name() const = 0;
+
+  // Declares the settings this module reads (its config section): each one
+  // a field of `config` (config/settings.h). The flags, CAIRN_* variables,
+  // YAML keys and --help of `cairn server` are made from these.
+  virtual void DeclareSettings(ServerConfig* /*config*/, config::Settings* /*settings*/) {}
 
   // Opens what the module needs and registers what it adds. Errors:
   // InvalidArgument for a setting to fix (the server exits 2), any other

@@ -21,6 +21,20 @@ class PlatformModule : public Module {
  public:
   std::string_view name() const override { return "platform"; }
 
+  void DeclareSettings(ServerConfig* config, config::Settings* settings) override {
+    settings->Add("store", &config->store_uri,
+                  "Metadata store URI: sqlite:///path.db or postgresql://user@host/db (default: "
+                  "sqlite in --data-dir)");
+    settings->Add("artifacts", &config->artifacts_uri,
+                  "Artifact store URI: file:///dir (default: --data-dir/artifacts)");
+    settings->Add("durability", &config->durability,
+                  "full: every acknowledged write is fsynced (default); process: it survives a "
+                  "crash of Cairn but not of the machine, for lower latency",
+                  {"full", "process"});
+    settings->Add("insecure", &config->insecure,
+                  "Serve on a non-loopback address although no user exists (no authentication)");
+  }
+
   Status Start(ServerContext& context) override {
     const ServerConfig& config = context.config();
     std::error_code ec;

@@ -23,6 +23,15 @@ class RegistryModule : public Module {
  public:
   std::string_view name() const override { return "registry"; }
 
+  void DeclareSettings(ServerConfig* config, config::Settings* settings) override {
+    settings->Add("policies", &config->policies_dir,
+                  "Folder of promotion policies (<model>.yaml, default.yaml); default "
+                  "--data-dir/policies");
+    settings->Add("keys", &config->keys_dir, "Model-signing key folder (default: --data-dir/keys)");
+    settings->Add("require_signed_models", &config->require_signed_models,
+                  "Refuse to hand out model versions that are unsigned or whose files changed");
+  }
+
   Status Start(ServerContext& context) override {
     const ServerConfig& config = context.config();
     ASSIGN_OR_RETURN(store::MetadataStore * store, context.Get<store::MetadataStore>());

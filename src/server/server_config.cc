@@ -1,5 +1,7 @@
 #include "server/server_config.h"
 
+#include "server/module.h"
+
 #include <filesystem>
 
 namespace cairn::server {
@@ -43,38 +45,17 @@ std::vector<OwnFolder> OwnFolders(const ServerConfig& config) {
 }
 
 void DeclareSettings(ServerConfig* config, config::Settings* settings) {
+  // The server's own section: where it listens and how it treats requests.
   config::Settings& s = *settings;
   s.Add("host", &config->host, "Address to bind");
   s.Add("port", &config->port, "Port to listen on");
   s.Add("data_dir", &config->data_dir, "Folder for embedded state");
-  s.Add("store", &config->store_uri,
-        "Metadata store URI: sqlite:///path.db or postgresql://user@host/db (default: sqlite in "
-        "--data-dir)");
-  s.Add("artifacts", &config->artifacts_uri,
-        "Artifact store URI: file:///dir (default: --data-dir/artifacts)");
-  s.Add("durability", &config->durability,
-        "full: every acknowledged write is fsynced (default); process: it survives a crash of "
-        "Cairn but not of the machine, for lower latency",
-        {"full", "process"});
   s.Add("workers", &config->workers, "Handler threads (0 = automatic)");
   s.Add("log_level", &config->log_level, "debug, info, warn or error",
         {"debug", "info", "warn", "warning", "error"});
   s.Add("max_body_bytes", &config->max_body_bytes,
         "Largest request body read into memory (default 32 MiB; artifact uploads are streamed "
         "to disk and not bounded by it)");
-  s.Add("policies", &config->policies_dir,
-        "Folder of promotion policies (<model>.yaml, default.yaml); default --data-dir/policies");
-  s.Add("keys", &config->keys_dir, "Model-signing key folder (default: --data-dir/keys)");
-  s.Add("online_store", &config->online_store_uri,
-        "Online store: lmdb:///dir or redis://host:port/db (default: LMDB in --data-dir/online)");
-  s.Add("feature_project", &config->feature_project,
-        "Feature project the Feast endpoints serve (default: the only one applied)");
-  s.Add("training_set_json_max_cells", &config->training_set_json_max_cells,
-        "Largest training set (rows x columns) answered as JSON by "
-        "/api/cairn/v1/features/historical; bigger ones need out_path (default 20,000,000)");
-  s.Add("training_data_root", &config->training_data_root,
-        "Folder whose files training-set requests may read (entities_path) and write "
-        "(out_path); default: none, no server-side files");
   s.Add("allowed_hosts", &config->allowed_hosts,
         "Host header values the server answers, comma-separated, '*' wildcards (default: "
         "localhost, loopback and private addresses, and --host)");
@@ -89,10 +70,10 @@ void DeclareSettings(ServerConfig* config, config::Settings* settings) {
         "Open connections at once (default 0: as the descriptor limit allows)");
   s.Add("max_connections_per_address", &config->max_connections_per_address,
         "Open connections from one client address (default 512; 0: no limit)");
-  s.Add("require_signed_models", &config->require_signed_models,
-        "Refuse to hand out model versions that are unsigned or whose files changed");
-  s.Add("insecure", &config->insecure,
-        "Serve on a non-loopback address although no user exists (no authentication)");
+  // Then each module's section.
+  for (const std::unique_ptr<Module>& module : ServerModules()) {
+    module->DeclareSettings(config, settings);
+  }
 }
 
 Status LoadConfigFile(const std::string& path, ServerConfig* config) {

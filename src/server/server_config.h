@@ -83,9 +83,10 @@ struct OwnFolder {
 std::vector<OwnFolder> OwnFolders(const ServerConfig& config);
 
 // Declares every field of `config` as a setting (name, help, allowed
-// values; its current value is the default): the one list that `cairn
-// server`'s flags, CAIRN_* variables, YAML file and --help are made from.
-// `config` must outlive `settings`.
+// values; its current value is the default): the server's own section
+// (listening, limits), then each module's (Module::DeclareSettings). The
+// one list `cairn server`'s flags, CAIRN_* variables, YAML file and --help
+// are made from. `config` must outlive `settings`.
 void DeclareSettings(ServerConfig* config, config::Settings* settings);
 
 // Overlays the settings present in the YAML file onto `config`.

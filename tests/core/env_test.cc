@@ -134,6 +134,49 @@ TEST(FakeEnvTest, SleepingAdvancesTheClockNotTheTest) {
   EXPECT_EQ(fake.MonotonicNanos() - before, int64_t{3'600'000'000'000});
 }
 
+TEST(FakeEnvTest, TimersFireWhenTheClockPassesThemOnTheAdvancingThread) {
+  FakeEnv fake;
+  std::vector<int64_t> fired;
+  std::unique_ptr<Timer> timer =
+      fake.StartRepeating(100, [&] { fired.push_back(fake.NowMicros()); });
+  int64_t start = fake.NowMicros();
+  fake.AdvanceMicros(99);
+  EXPECT_TRUE(fired.empty());
+  fake.AdvanceMicros(251);  // Passes start+100, +200, +300.
+  EXPECT_EQ(fired, (std::vector<int64_t>{start + 100, start + 200, start + 300}));
+  EXPECT_EQ(fake.NowMicros(), start + 350);
+  fake.SetNowMicros(start + 10'000);  // Jumps: missed periods are skipped, not replayed.
+  fake.AdvanceMicros(50);
+  EXPECT_EQ(fired.size(), 4u);
+  timer->Cancel();
+  fake.AdvanceMicros(1000);
+  EXPECT_EQ(fired.size(), 4u);
+}
+
+TEST(EnvTest, RealTimersRepeatUntilCancelled) {
+  Mutex mu;
+  CondVar cv(&mu);
+  int count = 0;
+  std::unique_ptr<Timer> timer = Env::Default()->StartRepeating(1000, [&] {
+    MutexLock lock(&mu);
+    ++count;
+    cv.SignalAll();
+  });
+  {
+    MutexLock lock(&mu);
+    while (count < 3) cv.Wait();
+  }
+  timer.reset();  // Returns once the callback cannot run again.
+  int after_cancel = 0;
+  {
+    MutexLock lock(&mu);
+    after_cancel = count;
+  }
+  Env::Default()->SleepForMicros(5000);
+  MutexLock lock(&mu);
+  EXPECT_EQ(count, after_cancel);
+}
+
 TEST(ProcessTest, RunsWithArgumentsEnvironmentFolderAndOutput) {
   std::string dir = (std::filesystem::temp_directory_path() /
                      ("cairn-process-test-" + Env::Default()->RandomHex(6)))

@@ -402,16 +402,35 @@ TEST_P(OnlineServingTest, AChangedSchemaNeverServesValuesUnderTheWrongNames) {
   EXPECT_EQ(std::get<int64_t>(r.columns[1].values[0]), 11);
 }
 
-TEST_P(OnlineServingTest, ARegistryChangeReachesTheRunningServer) {
-  ASSERT_OK(Get({1}, {"stats:rate"}).status());
+// kDefinitions with one more feature view, `extra`.
+std::string WithExtraView() {
   std::string with_extra = kDefinitions;
   with_extra.insert(with_extra.find("on_demand_feature_views:"),
                     "  - name: extra\n    entities: [driver]\n    source: stats_src\n"
                     "    schema: [{name: trips, type: Int64}]\n");
-  Apply(with_extra);
+  return with_extra;
+}
+
+TEST_P(OnlineServingTest, ARegistryChangeReachesTheRunningServer) {
+  ASSERT_OK(Get({1}, {"stats:rate"}).status());
+  Apply(WithExtraView());
   EXPECT_THAT(Get({1}, {"extra:trips"}),
               ::cairn::testing::StatusIs(StatusCode::kNotFound));  // cached < 100 ms
   env_.AdvanceMicros(200'000);
+  ASSERT_OK_AND_ASSIGN(OnlineResponse r, Get({1}, {"extra:trips"}));
+  EXPECT_EQ(r.columns[1].statuses[0], FeatureStatus::kNotFound);  // known, not materialized
+}
+
+// With the refresher running, requests never read the registry: a change
+// arrives when the refresher's timer fires (the FakeEnv's clock passes it),
+// not when a request finds its copy old.
+TEST_P(OnlineServingTest, TheRefresherBringsRegistryChangesOnItsTimer) {
+  serving_->StartRefresher();
+  ASSERT_OK(Get({1}, {"stats:rate"}).status());
+  Apply(WithExtraView());
+  env_.SetNowMicros(env_.NowMicros() + 10'000'000);  // Time passes, no timer fires.
+  EXPECT_THAT(Get({1}, {"extra:trips"}), ::cairn::testing::StatusIs(StatusCode::kNotFound));
+  env_.AdvanceMicros(100'000);  // The refresher's period: it reads the registry.
   ASSERT_OK_AND_ASSIGN(OnlineResponse r, Get({1}, {"extra:trips"}));
   EXPECT_EQ(r.columns[1].statuses[0], FeatureStatus::kNotFound);  // known, not materialized
 }

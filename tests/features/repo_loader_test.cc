@@ -2,6 +2,9 @@
 // user sees (file, line, field), and the canonical form the registry keeps.
 #include "features/repo_loader.h"
 
+#include "core/fault_injection_env.h"
+#include "core/mem_env.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -169,19 +172,43 @@ TEST(RepoLoaderTest, LoadsAFolderAndNamesFilesInErrors) {
   std::ofstream(root / kRepoConfigFile) << "project: rides\n";
   std::ofstream(root / "defs" / "all.yaml") << kDefinitions;
   std::ofstream(root / ".hidden" / "ignored.yaml") << "nonsense: [";
-  ASSERT_OK_AND_ASSIGN(FeatureRepo repo, LoadRepo(root.string()));
+  ASSERT_OK_AND_ASSIGN(FeatureRepo repo, LoadRepo(Env::Default(), root.string()));
   EXPECT_EQ(repo.project, "rides");
   EXPECT_EQ(repo.feature_views.size(), 2u);
   EXPECT_EQ(repo.FindFeatureView("driver_stats")->origin, "defs/all.yaml:27");
 
   std::ofstream(root / "defs" / "more.yaml") << "entities:\n  - name: driver\n";
-  StatusOr<FeatureRepo> twice = LoadRepo(root.string());
+  StatusOr<FeatureRepo> twice = LoadRepo(Env::Default(), root.string());
   EXPECT_THAT(twice.status().message(),
               HasSubstr("defs/more.yaml:2: entity 'driver' is defined twice"));
 
-  EXPECT_THAT(LoadRepo((root / "defs").string()),
+  EXPECT_THAT(LoadRepo(Env::Default(), (root / "defs").string()),
               ::cairn::testing::StatusIs(StatusCode::kNotFound));
   fs::remove_all(root);
+}
+
+// The loader reads through its Env: a repo in memory, and a failed read
+// that names the file.
+TEST(RepoLoaderTest, ReadsThroughItsEnv) {
+  FakeEnv clock;
+  MemEnv files(&clock);
+  FaultInjectionEnv faulty(&files);
+  Env& env = faulty;
+  ASSERT_OK(env.CreateDirectories("/repo/defs/.drafts"));
+  ASSERT_OK(env.WriteFileAtomically("/repo/cairn_features.yaml", "project: rides\n"));
+  ASSERT_OK(env.WriteFileAtomically("/repo/defs/all.yaml", kDefinitions));
+  ASSERT_OK(env.WriteFileAtomically("/repo/defs/.drafts/x.yaml", "nonsense: ["));
+  ASSERT_OK(env.WriteFileAtomically("/repo/defs/notes.txt", "not a definition"));
+  ASSERT_OK_AND_ASSIGN(FeatureRepo repo, LoadRepo(&env, "/repo"));
+  EXPECT_EQ(repo.project, "rides");
+  EXPECT_EQ(repo.feature_views.size(), 2u);
+  EXPECT_EQ(repo.FindFeatureView("driver_stats")->origin, "defs/all.yaml:27");
+  faulty.Fail(FaultInjectionEnv::Operation::kRead, "/repo/defs/all.yaml",
+              Unavailable("Input/output error"));
+  EXPECT_THAT(
+      LoadRepo(&env, "/repo"),
+      ::cairn::testing::StatusIs(StatusCode::kInvalidArgument, HasSubstr("/repo/defs/all.yaml")));
+  EXPECT_THAT(LoadRepo(&env, "/elsewhere"), ::cairn::testing::StatusIs(StatusCode::kNotFound));
 }
 
 TEST(RepoLoaderTest, Durations) {

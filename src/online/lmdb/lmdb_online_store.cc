@@ -15,6 +15,7 @@
 #include <stop_token>
 #include <thread>
 
+#include "core/mutex.h"
 #include "core/sha256.h"
 
 namespace cairn::online {
@@ -263,7 +264,7 @@ class LmdbOnlineStore : public OnlineStore {
   StatusOr<MDB_txn*> BeginRead() {
     MDB_txn* txn = nullptr;
     {
-      std::lock_guard<std::mutex> lock(readers_mu_);
+      MutexLock lock(&readers_mu_);
       if (!idle_readers_.empty()) {
         txn = idle_readers_.back();
         idle_readers_.pop_back();
@@ -281,7 +282,7 @@ class LmdbOnlineStore : public OnlineStore {
 
   void EndRead(MDB_txn* txn) {
     mdb_txn_reset(txn);
-    std::lock_guard<std::mutex> lock(readers_mu_);
+    MutexLock lock(&readers_mu_);
     idle_readers_.push_back(txn);
   }
 
@@ -322,8 +323,8 @@ class LmdbOnlineStore : public OnlineStore {
   MDB_env* env_;
   std::shared_mutex tables_mutex_;
   std::map<std::string, MDB_dbi, std::less<>> tables_;
-  std::mutex readers_mu_;
-  std::vector<MDB_txn*> idle_readers_;  // GUARDED_BY(readers_mu_): reset read transactions
+  Mutex readers_mu_;
+  std::vector<MDB_txn*> idle_readers_ GUARDED_BY(readers_mu_);  // Reset read transactions.
   std::jthread warm_up_;
 };
 

@@ -4,12 +4,13 @@
 
 #include <algorithm>
 #include <charconv>
-#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <numeric>
 #include <thread>
 #include <vector>
+
+#include "core/mutex.h"
 
 namespace cairn::online {
 namespace {
@@ -102,10 +103,10 @@ class RedisOnlineStore : public OnlineStore {
 
   ~RedisOnlineStore() override {
     {
-      std::lock_guard<std::mutex> lock(reads_mu_);
+      MutexLock lock(&reads_mu_);
       stopping_ = true;
     }
-    reads_cv_.notify_all();
+    reads_cv_.SignalAll();
     for (std::thread& t : pipelines_) t.join();
   }
 
@@ -177,11 +178,11 @@ class RedisOnlineStore : public OnlineStore {
     }
     for (std::string& k : keys) k = StoreKey(table, k);
     {
-      std::lock_guard<std::mutex> lock(reads_mu_);
+      MutexLock lock(&reads_mu_);
       while (pipelines_.size() < kPipelines) pipelines_.emplace_back([this] { PipelineReads(); });
       queued_.push_back({std::move(keys), std::move(done)});
     }
-    reads_cv_.notify_one();
+    reads_cv_.Signal();
   }
 
   Status DropTable(std::string_view table) override {
@@ -397,8 +398,8 @@ class RedisOnlineStore : public OnlineStore {
     std::vector<std::optional<OnlineRecord>> records;
     for (;;) {
       {
-        std::unique_lock<std::mutex> lock(reads_mu_);
-        reads_cv_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
+        MutexLock lock(&reads_mu_);
+        while (!stopping_ && queued_.empty()) reads_cv_.Wait();
         if (queued_.empty()) return;  // stopping, with nothing left to answer
         round.swap(queued_);
       }
@@ -470,19 +471,19 @@ class RedisOnlineStore : public OnlineStore {
     if (!loaded || loaded->type != REDIS_REPLY_STRING) {
       return Unavailable("Redis refused the write script (SCRIPT LOAD)");
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     script_sha_ = std::string(loaded->str, loaded->len);
     return c;
   }
 
   std::string ScriptSha() {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return script_sha_;
   }
 
   StatusOr<Context> Acquire() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (!idle_.empty()) {
         Context c = std::move(idle_.back());
         idle_.pop_back();
@@ -493,19 +494,19 @@ class RedisOnlineStore : public OnlineStore {
   }
 
   void Release(Context c) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (idle_.size() < 64) idle_.push_back(std::move(c));
   }
 
   RedisAddress address_;
-  std::mutex mu_;
-  std::vector<Context> idle_;  // GUARDED_BY(mu_)
-  std::string script_sha_;     // GUARDED_BY(mu_); the same digest every time it is set
-  std::mutex reads_mu_;
-  std::condition_variable reads_cv_;
-  std::vector<QueuedRead> queued_;      // GUARDED_BY(reads_mu_)
-  bool stopping_ = false;               // GUARDED_BY(reads_mu_)
-  std::vector<std::thread> pipelines_;  // GUARDED_BY(reads_mu_); started by the first ReadAsync
+  Mutex mu_;
+  std::vector<Context> idle_ GUARDED_BY(mu_);
+  std::string script_sha_ GUARDED_BY(mu_);  // The same digest every time it is set.
+  Mutex reads_mu_;
+  CondVar reads_cv_{&reads_mu_};
+  std::vector<QueuedRead> queued_ GUARDED_BY(reads_mu_);
+  bool stopping_ GUARDED_BY(reads_mu_) = false;
+  std::vector<std::thread> pipelines_ GUARDED_BY(reads_mu_);  // Started by the first ReadAsync.
 };
 
 }  // namespace
