@@ -26,11 +26,13 @@
 #include "governance/promotion_service.h"
 #include "http/router.h"
 #include "lineage/lineage_service.h"
+#include "mlflow/mlflow_json.h"
 #include "offline/engine.h"
 #include "online/lmdb/lmdb_online_store.h"
 #include "registry/registry_service.h"
 #include "route_driver.h"
 #include "store/sqlite/sqlite_store.h"
+#include "surface/surface.h"
 #include "tracking/logged_model_service.h"
 #include "tracking/tracking_service.h"
 
@@ -119,7 +121,8 @@ struct Fixture {
 
     feature_registry = std::make_unique<cairn::features::FeatureRegistry>(store.get(), env);
     Must(feature_registry->Init());
-    cairn::features::FeatureRepo repo = Must(cairn::features::LoadRepo((dir / "repo").string()));
+    cairn::features::FeatureRepo repo =
+        Must(cairn::features::LoadRepo(cairn::Env::Default(), (dir / "repo").string()));
     int64_t version = 0;
     Must(feature_registry->Apply(repo, "fuzz", &version).status());
     online = Must(cairn::online::OpenLmdbOnlineStore((dir / "online").string()));
@@ -128,7 +131,7 @@ struct Fixture {
     stats = std::make_unique<cairn::features::FeatureStatsStore>(store.get());
     Must(stats->Init());
 
-    cairn::mlflow::Surface surface{router};
+    cairn::surface::Surface surface(router, nullptr, cairn::mlflow::ErrorFormat::Get());
     cairn::api::RegisterApiRoutes(surface, audit.get(), promotions.get(), lineage.get());
     cairn::feast::RegisterFeastRoutes(
         surface, {.serving = serving.get(),

@@ -12,10 +12,12 @@
 #include "audit/audit_log.h"
 #include "core/env.h"
 #include "http/router.h"
+#include "mlflow/mlflow_json.h"
 #include "mlflow/routes.h"
 #include "registry/registry_service.h"
 #include "route_driver.h"
 #include "store/sqlite/sqlite_store.h"
+#include "surface/surface.h"
 #include "tracking/tracking_service.h"
 
 namespace {
@@ -37,7 +39,7 @@ struct Fixture {
     if (!model_registry->Init().ok()) std::abort();
     audit = std::make_unique<cairn::audit::AuditLog>(store.get(), cairn::Env::Default());
     if (!audit->Init().ok()) std::abort();
-    cairn::mlflow::Surface surface{router};
+    cairn::surface::Surface surface(router, nullptr, cairn::mlflow::ErrorFormat::Get());
     cairn::mlflow::RegisterTrackingRoutes(surface, *tracking);
     cairn::mlflow::RegisterLoggedModelRoutes(surface, *logged_models);
     cairn::mlflow::RegisterArtifactRoutes(surface, *artifacts, *tracking, *logged_models,
