@@ -97,7 +97,7 @@ class FeaturesModule : public Module {
     ASSIGN_OR_RETURN(auth::AccessPolicy * access, context.Get<auth::AccessPolicy>());
     ASSIGN_OR_RETURN(std::string training_data_root, TrainingDataRoot(config));
     if (!training_data_root.empty()) {
-      context.AddRedaction(training_data_root, "<training-data-root>");
+      // RunServer redacts both the spelled and the resolved form of it.
       context.AddRedaction(config.training_data_root, "<training-data-root>");
     }
 

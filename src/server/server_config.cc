@@ -76,10 +76,4 @@ void DeclareSettings(ServerConfig* config, config::Settings* settings) {
   }
 }
 
-Status LoadConfigFile(const std::string& path, ServerConfig* config) {
-  config::Settings settings;
-  DeclareSettings(config, &settings);
-  return settings.LoadYaml(path);
-}
-
 }  // namespace cairn::server

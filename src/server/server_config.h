@@ -89,8 +89,4 @@ std::vector<OwnFolder> OwnFolders(const ServerConfig& config);
 // are made from. `config` must outlive `settings`.
 void DeclareSettings(ServerConfig* config, config::Settings* settings);
 
-// Overlays the settings present in the YAML file onto `config`.
-// Errors: InvalidArgument naming the file, line and key on bad YAML or types.
-Status LoadConfigFile(const std::string& path, ServerConfig* config);
-
 }  // namespace cairn::server
