@@ -2,8 +2,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -14,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <system_error>
 #include <thread>
 
 namespace cairn {
@@ -147,6 +150,30 @@ class ThreadTimer : public Timer {
   std::thread thread_;  // Last: it starts once the members above exist.
 };
 
+// An flock on an open descriptor; closing the descriptor releases it.
+class RealFileLock : public FileLock {
+ public:
+  explicit RealFileLock(int fd) : fd_(fd) {}
+  ~RealFileLock() override { ::close(fd_); }
+  RealFileLock(const RealFileLock&) = delete;
+  RealFileLock& operator=(const RealFileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+class RealThread : public Thread {
+ public:
+  explicit RealThread(std::thread thread) : thread_(std::move(thread)) {}
+  ~RealThread() override { RealThread::Join(); }
+  void Join() override {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::thread thread_;
+};
+
 class RealEnv : public Env {
  public:
   StatusOr<std::string> ReadFile(const std::string& path, uint64_t max_bytes) override {
@@ -248,6 +275,49 @@ class RealEnv : public Env {
   Status RemoveFile(const std::string& path) override {
     if (::remove(path.c_str()) != 0 && errno != ENOENT) return IoError("remove", path, errno);
     return Status::Ok();
+  }
+
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0)
+      return IoError("rename " + from + " to", to, errno);
+    return Status::Ok();
+  }
+
+  Status SyncPath(const std::string& path) override {
+    Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (file.fd < 0 || ::fsync(file.fd) != 0) return IoError("sync", path, errno);
+    return Status::Ok();
+  }
+
+  StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path, LockMode mode,
+                                               bool wait) override {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return IoError("open the lock file", path, errno);
+    int how = (mode == LockMode::kShared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB);
+    int rc;
+    do {
+      rc = ::flock(fd, how);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+      int error = errno;
+      ::close(fd);
+      if (error == EWOULDBLOCK) return std::unique_ptr<FileLock>();
+      return IoError("lock", path, error);
+    }
+    return std::unique_ptr<FileLock>(std::make_unique<RealFileLock>(fd));
+  }
+
+  StatusOr<std::unique_ptr<Thread>> StartThread(const std::string& name,
+                                                std::function<void()> fn) override {
+    try {
+      std::thread thread(std::move(fn));
+      ::pthread_setname_np(thread.native_handle(), name.substr(0, 15).c_str());
+      return std::unique_ptr<Thread>(std::make_unique<RealThread>(std::move(thread)));
+    } catch (const std::system_error& e) {
+      return Unavailable("cannot start the thread '" + name + "': " + e.what() +
+                         " (the process is at its thread limit: raise ulimit -u or lower the "
+                         "configured thread counts)");
+    }
   }
 
   void SleepForMicros(int64_t micros) override {

@@ -1,12 +1,15 @@
 // Env: the handle through which domain code reaches the clock, randomness,
-// files, sleeping and processes (LevelDB's Env, Envoy's Api and TimeSource).
+// files, sleeping, threads and processes (LevelDB's Env, Envoy's Api and
+// TimeSource).
 // Production code uses Env::Default(); tests pass a FakeEnv (simulated time,
 // seeded randomness), a MemEnv (files in memory, core/mem_env.h) or a
-// FaultInjectionEnv (failing files on demand, core/fault_injection_env.h).
+// FaultInjectionEnv (failing files or threads on demand,
+// core/fault_injection_env.h).
 //
 // What stays outside: the artifact store's and the upload path's file work,
 // which depends on Linux calls Env does not model (openat2 with
-// RESOLVE_NO_SYMLINKS, O_NOFOLLOW), and the databases' own files.
+// RESOLVE_NO_SYMLINKS, O_NOFOLLOW), and the files DuckDB and the databases
+// open themselves.
 //
 // Thread-safety: implementations must be safe to call from any thread.
 #pragma once
@@ -61,6 +64,24 @@ class Process {
   virtual Status Kill(int signal) = 0;
 };
 
+// A held advisory lock on a file (Env::LockFile). Destroying it releases
+// the lock. Locks coordinate processes too (flock on the real Env).
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
+// How Env::LockFile takes a lock.
+enum class LockMode { kShared, kExclusive };
+
+// A thread started by Env::StartThread. Join waits for it to end;
+// destruction joins too (a thread is never left detached).
+class Thread {
+ public:
+  virtual ~Thread() = default;
+  virtual void Join() = 0;
+};
+
 // Repeating work scheduled on an Env's clock (Env::StartRepeating).
 // Cancel() or destruction stops it: once either returns, the callback is
 // not running and will not run again. REQUIRES: not called from the
@@ -97,6 +118,18 @@ class Env {
   virtual Status CreateDirectories(const std::string& path) = 0;
   // Removes a file or an empty folder; OK when nothing is there.
   virtual Status RemoveFile(const std::string& path) = 0;
+  // Moves `from` to `to` in one step, replacing `to` (same file system).
+  // Not durable until the folder is synced (SyncPath).
+  virtual Status RenameFile(const std::string& from, const std::string& to) = 0;
+  // Makes a file's contents, or a folder's names (after creating, renaming
+  // or removing in it), durable: fsync.
+  virtual Status SyncPath(const std::string& path) = 0;
+  // Takes an advisory lock on `path` (created when missing), waiting for it
+  // when `wait`; otherwise returns null when someone else holds it in a
+  // conflicting mode. Locks are per call: two exclusive locks from one
+  // process conflict like two from different processes.
+  virtual StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path, LockMode mode,
+                                                       bool wait) = 0;
 
   // ---- Time and sleeping.
 
@@ -120,7 +153,14 @@ class Env {
   // `n` cryptographically unpredictable bytes, hex encoded (2n characters).
   virtual std::string RandomHex(size_t n) = 0;
 
-  // ---- Processes.
+  // ---- Threads and processes.
+
+  // Runs `fn` on a new thread named `name` (the first 15 characters show in
+  // top -H, gdb and perf). Errors: Unavailable when the system refuses a
+  // thread (RLIMIT_NPROC, memory): callers answer that instead of dying,
+  // which is what std::thread's exception would do uncaught.
+  virtual StatusOr<std::unique_ptr<Thread>> StartThread(const std::string& name,
+                                                        std::function<void()> fn) = 0;
 
   // Starts `spec`. Errors: InvalidArgument for an empty argv; NotFound when
   // the program does not exist; Unavailable when it cannot be started.
@@ -152,6 +192,14 @@ class EnvWrapper : public Env {
     return target_->CreateDirectories(path);
   }
   Status RemoveFile(const std::string& path) override { return target_->RemoveFile(path); }
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    return target_->RenameFile(from, to);
+  }
+  Status SyncPath(const std::string& path) override { return target_->SyncPath(path); }
+  StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path, LockMode mode,
+                                               bool wait) override {
+    return target_->LockFile(path, mode, wait);
+  }
   int64_t NowMicros() override { return target_->NowMicros(); }
   int64_t MonotonicNanos() override { return target_->MonotonicNanos(); }
   void SleepForMicros(int64_t micros) override { target_->SleepForMicros(micros); }
@@ -159,6 +207,10 @@ class EnvWrapper : public Env {
     return target_->StartRepeating(period_micros, std::move(fn));
   }
   std::string RandomHex(size_t n) override { return target_->RandomHex(n); }
+  StatusOr<std::unique_ptr<Thread>> StartThread(const std::string& name,
+                                                std::function<void()> fn) override {
+    return target_->StartThread(name, std::move(fn));
+  }
   StatusOr<std::unique_ptr<Process>> StartProcess(const ProcessSpec& spec) override {
     return target_->StartProcess(spec);
   }

@@ -50,4 +50,26 @@ Status FaultInjectionEnv::RemoveFile(const std::string& path) {
   return EnvWrapper::RemoveFile(path);
 }
 
+Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string& to) {
+  RETURN_IF_ERROR(Check(Operation::kRename, from));
+  return EnvWrapper::RenameFile(from, to);
+}
+
+Status FaultInjectionEnv::SyncPath(const std::string& path) {
+  RETURN_IF_ERROR(Check(Operation::kSync, path));
+  return EnvWrapper::SyncPath(path);
+}
+
+StatusOr<std::unique_ptr<FileLock>> FaultInjectionEnv::LockFile(const std::string& path,
+                                                                LockMode mode, bool wait) {
+  RETURN_IF_ERROR(Check(Operation::kLock, path));
+  return EnvWrapper::LockFile(path, mode, wait);
+}
+
+StatusOr<std::unique_ptr<Thread>> FaultInjectionEnv::StartThread(const std::string& name,
+                                                                 std::function<void()> fn) {
+  RETURN_IF_ERROR(Check(Operation::kStartThread, name));
+  return EnvWrapper::StartThread(name, std::move(fn));
+}
+
 }  // namespace cairn

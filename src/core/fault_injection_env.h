@@ -19,7 +19,17 @@ class FaultInjectionEnv : public EnvWrapper {
  public:
   explicit FaultInjectionEnv(Env* target) : EnvWrapper(target) {}
 
-  enum class Operation { kRead, kWrite, kList, kCreateDirectory, kRemove };
+  enum class Operation {
+    kRead,
+    kWrite,
+    kList,
+    kCreateDirectory,
+    kRemove,
+    kRename,  // Matched on the source path.
+    kSync,
+    kLock,
+    kStartThread,  // Matched on the thread's name.
+  };
 
   // Operations of that kind on paths starting with `prefix` fail with
   // `error` (code kept; the message gains the path), after `after` more of
@@ -35,6 +45,12 @@ class FaultInjectionEnv : public EnvWrapper {
   StatusOr<std::vector<std::string>> ListDirectory(const std::string& path) override;
   Status CreateDirectories(const std::string& path) override;
   Status RemoveFile(const std::string& path) override;
+  Status RenameFile(const std::string& from, const std::string& to) override;
+  Status SyncPath(const std::string& path) override;
+  StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path, LockMode mode,
+                                               bool wait) override;
+  StatusOr<std::unique_ptr<Thread>> StartThread(const std::string& name,
+                                                std::function<void()> fn) override;
 
  private:
   struct Rule {
@@ -47,7 +63,7 @@ class FaultInjectionEnv : public EnvWrapper {
   Status Check(Operation operation, const std::string& path);
 
   Mutex mu_;
-  Rule rules_[5] GUARDED_BY(mu_);  // By Operation.
+  Rule rules_[static_cast<int>(Operation::kStartThread) + 1] GUARDED_BY(mu_);  // By Operation.
   std::atomic<int> failures_{0};
 };
 

@@ -6,15 +6,17 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
+
+#include "core/mutex.h"
 
 namespace cairn {
 namespace {
 
 std::atomic<int> g_min_level{static_cast<int>(LogLevel::kInfo)};
 
-std::mutex& OutputMutex() {
-  static std::mutex mu;
+// Keeps lines from two threads apart on stderr.
+Mutex& OutputMutex() {
+  static Mutex mu;
   return mu;
 }
 
@@ -124,7 +126,7 @@ void Log(LogLevel level, std::string_view message, std::span<const LogField> fie
     }
   }
   line.append("}\n");
-  std::lock_guard lock(OutputMutex());
+  MutexLock lock(&OutputMutex());
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }

@@ -107,6 +107,86 @@ Status MemEnv::RemoveFile(const std::string& path) {
   return Status::Ok();
 }
 
+Status MemEnv::RenameFile(const std::string& from, const std::string& to) {
+  int64_t now = NowMicros();
+  MutexLock lock(&mu_);
+  auto it = files_.find(from);
+  if (it == files_.end()) {
+    return NotFound("cannot rename " + from + " to " + to + ": No such file or directory");
+  }
+  if (!directories_.contains(Parent(to))) {
+    return NotFound("cannot rename " + from + " to " + to + ": No such file or directory");
+  }
+  if (directories_.contains(to))
+    return Unavailable("cannot rename " + from + " to " + to + ": a folder");
+  File file = std::move(it->second);
+  files_.erase(it);
+  files_[to] = std::move(file);
+  directories_[Parent(from)] = now;
+  directories_[Parent(to)] = now;
+  return Status::Ok();
+}
+
+Status MemEnv::SyncPath(const std::string& path) {
+  MutexLock lock(&mu_);
+  if (!files_.contains(path) && !directories_.contains(path)) {
+    return NotFound("cannot sync " + path + ": No such file or directory");
+  }
+  return Status::Ok();
+}
+
+class MemEnv::MemFileLock : public FileLock {
+ public:
+  MemFileLock(MemEnv* env, std::string path, LockMode mode)
+      : env_(env), path_(std::move(path)), mode_(mode) {}
+  ~MemFileLock() override { env_->Unlock(path_, mode_); }
+
+ private:
+  MemEnv* const env_;
+  const std::string path_;
+  const LockMode mode_;
+};
+
+StatusOr<std::unique_ptr<FileLock>> MemEnv::LockFile(const std::string& path, LockMode mode,
+                                                     bool wait) {
+  int64_t now = NowMicros();
+  MutexLock lock(&mu_);
+  if (!files_.contains(path)) {
+    if (!directories_.contains(Parent(path))) {
+      return NotFound("cannot open the lock file " + path + ": No such file or directory");
+    }
+    files_[path] = File{"", 0644, now};
+  }
+  for (;;) {
+    LockState& state = locks_[path];
+    bool free =
+        mode == LockMode::kShared ? !state.exclusive : !state.exclusive && state.shared == 0;
+    if (free) {
+      if (mode == LockMode::kShared) {
+        ++state.shared;
+      } else {
+        state.exclusive = true;
+      }
+      return std::unique_ptr<FileLock>(std::make_unique<MemFileLock>(this, path, mode));
+    }
+    if (!wait) return std::unique_ptr<FileLock>();
+    unlocked_.Wait();
+  }
+}
+
+void MemEnv::Unlock(const std::string& path, LockMode mode) {
+  {
+    MutexLock lock(&mu_);
+    LockState& state = locks_[path];
+    if (mode == LockMode::kShared) {
+      --state.shared;
+    } else {
+      state.exclusive = false;
+    }
+  }
+  unlocked_.SignalAll();
+}
+
 int MemEnv::ModeForTest(const std::string& path) {
   MutexLock lock(&mu_);
   auto it = files_.find(path);

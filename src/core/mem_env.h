@@ -27,6 +27,10 @@ class MemEnv : public EnvWrapper {
   StatusOr<FileInfo> Stat(const std::string& path) override;
   Status CreateDirectories(const std::string& path) override;
   Status RemoveFile(const std::string& path) override;
+  Status RenameFile(const std::string& from, const std::string& to) override;
+  Status SyncPath(const std::string& path) override;
+  StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path, LockMode mode,
+                                               bool wait) override;
 
   // The mode a file was written with (0 when there is no such file).
   int ModeForTest(const std::string& path);
@@ -37,11 +41,19 @@ class MemEnv : public EnvWrapper {
     int mode = 0644;
     int64_t modified_micros = 0;
   };
+  struct LockState {
+    int shared = 0;
+    bool exclusive = false;
+  };
+  class MemFileLock;
   static std::string Parent(const std::string& path);
+  void Unlock(const std::string& path, LockMode mode);
 
   Mutex mu_;
   std::map<std::string, File> files_ GUARDED_BY(mu_);
   std::map<std::string, int64_t> directories_ GUARDED_BY(mu_);  // Path -> modified.
+  std::map<std::string, LockState> locks_ GUARDED_BY(mu_);
+  CondVar unlocked_{&mu_};
 };
 
 }  // namespace cairn

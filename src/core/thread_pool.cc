@@ -1,18 +1,22 @@
 #include "core/thread_pool.h"
 
-#include <pthread.h>
-
 #include "core/log.h"
 
 namespace cairn {
 
-ThreadPool::ThreadPool(int threads, const std::string& name) {
-  threads_.reserve(static_cast<size_t>(threads));
+StatusOr<std::unique_ptr<ThreadPool>> ThreadPool::Start(Env* env, int threads,
+                                                        const std::string& name) {
+  std::unique_ptr<ThreadPool> pool(new ThreadPool());
+  pool->threads_.reserve(static_cast<size_t>(threads));
   for (int i = 0; i < threads; ++i) {
-    threads_.emplace_back([this] { WorkerLoop(); });
-    std::string thread_name = (name + "-" + std::to_string(i)).substr(0, 15);
-    pthread_setname_np(threads_.back().native_handle(), thread_name.c_str());
+    ThreadPool* self = pool.get();
+    // On failure `pool` is destroyed on return, which stops the ones started.
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<Thread> thread,
+        env->StartThread(name + "-" + std::to_string(i), [self] { self->WorkerLoop(); }));
+    pool->threads_.push_back(std::move(thread));
   }
+  return pool;
 }
 
 ThreadPool::~ThreadPool() {
@@ -21,7 +25,7 @@ ThreadPool::~ThreadPool() {
     stopping_ = true;
   }
   cv_.SignalAll();
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_) t->Join();
 }
 
 void ThreadPool::Post(std::function<void()> task) {

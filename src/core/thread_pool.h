@@ -8,18 +8,22 @@
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "core/env.h"
 #include "core/mutex.h"
 
 namespace cairn {
 
 class ThreadPool {
  public:
+  // Starts `threads` threads through `env`, named "<name>-<i>". Errors:
+  // Unavailable when the system refuses one (the others are stopped).
   // REQUIRES: threads >= 1.
-  explicit ThreadPool(int threads, const std::string& name = "pool");
+  static StatusOr<std::unique_ptr<ThreadPool>> Start(Env* env, int threads,
+                                                     const std::string& name = "pool");
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -28,13 +32,14 @@ class ThreadPool {
   int size() const { return static_cast<int>(threads_.size()); }
 
  private:
+  ThreadPool() = default;
   void WorkerLoop();
 
   Mutex mu_;
   CondVar cv_{&mu_};
   std::deque<std::function<void()>> tasks_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
-  std::vector<std::thread> threads_;
+  std::vector<std::unique_ptr<Thread>> threads_;
 };
 
 }  // namespace cairn

@@ -297,7 +297,7 @@ void RegisterFeastRoutes(const surface::Surface& shared, const FeastDependencies
     if (!audited.ok()) return ErrorResponse(audited);
     auto engine = deps.open_engine();
     if (!engine.ok()) return ErrorResponse(engine.status());
-    Status sources = features::RegisterSources(**engine, **repo, deps.pushed_root);
+    Status sources = features::RegisterSources(**engine, **repo, deps.pushed_root, deps.env);
     if (!sources.ok()) return ErrorResponse(sources);
     auto done = features::Materialize(**engine, **repo, *deps.registry, *deps.store, m);
     return done.ok() ? Null() : ErrorResponse(done.status());

@@ -225,7 +225,7 @@ StatusOr<std::string> BuildTrainingSet(const FeastDependencies& deps, const Trai
   } else {
     RETURN_IF_ERROR(features::LoadEntityFile(*engine, r.entities_path));
   }
-  RETURN_IF_ERROR(features::RegisterSources(*engine, *repo, deps.pushed_root));
+  RETURN_IF_ERROR(features::RegisterSources(*engine, *repo, deps.pushed_root, deps.env));
   features::HistoricalRequest request{
       .features = std::move(resolved),
       .timestamp_column = r.timestamp_column,

@@ -1,8 +1,5 @@
 #include "features/offline_push.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -47,14 +44,6 @@ std::map<std::string, Declared> DeclaredColumns(const FeatureRepo& repo, const S
     }
   }
   return declared;
-}
-
-bool SyncPath(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  return synced;
 }
 
 }  // namespace
@@ -115,30 +104,32 @@ StatusOr<size_t> AppendPushedRows(offline::Engine& engine, const FeatureRepo& re
   RETURN_IF_ERROR(engine.RegisterTable("pushed_rows", std::move(table)));
 
   std::string dir = PushedRowsDir(root, repo.project, push.name);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Unavailable("cannot create " + dir + " for pushed rows: " + ec.message());
+  if (Status created = env->CreateDirectories(dir); !created.ok()) {
+    return Unavailable("cannot create the folder for pushed rows: " + created.message());
+  }
   // Time first, so files list in push order; the random part keeps
   // concurrent pushes apart. The temporary name does not match *.parquet.
   std::string name = std::to_string(env->NowMicros()) + "-" + env->RandomHex(8) + ".parquet";
-  fs::path temporary = fs::path(dir) / ("." + name + ".tmp");
+  std::string temporary = dir + "/." + name + ".tmp";
+  auto abandon = [&](const Status& why) {
+    (void)env->RemoveFile(temporary);
+    return Unavailable("cannot write pushed rows to " + dir + ": " + why.message());
+  };
+  // DuckDB writes the file itself (the real file system).
   Status copied = engine.Execute("COPY (SELECT * FROM cairn_table('pushed_rows')) TO " +
-                                 offline::QuoteLiteral(temporary.string()) + " (FORMAT parquet)");
-  if (!copied.ok()) {
-    fs::remove(temporary, ec);
-    return Unavailable("cannot write pushed rows to " + dir + ": " + copied.message());
-  }
+                                 offline::QuoteLiteral(temporary) + " (FORMAT parquet)");
+  if (!copied.ok()) return abandon(copied);
   // Durable before it is visible, and its name durable before the answer.
-  if (!SyncPath(temporary.string())) {
-    fs::remove(temporary, ec);
-    return Unavailable("cannot sync pushed rows in " + dir);
+  if (Status synced = env->SyncPath(temporary); !synced.ok()) return abandon(synced);
+  if (Status published = env->RenameFile(temporary, dir + "/" + name); !published.ok()) {
+    return abandon(published);
   }
-  fs::rename(temporary, fs::path(dir) / name, ec);
-  if (ec) {
-    fs::remove(temporary, ec);
-    return Unavailable("cannot publish pushed rows in " + dir + ": " + ec.message());
+  if (Status synced = env->SyncPath(dir); !synced.ok()) {
+    // Visible but perhaps not durable: the caller hears of it and may push
+    // again; a repeated row is resolved as any repeated push is (the
+    // created time, then push order).
+    return Unavailable("pushed rows in " + dir + " may not survive a crash: " + synced.message());
   }
-  if (!SyncPath(dir)) return Unavailable("cannot sync " + dir + " after a push");
   // The push is durable and visible; merging small files is housekeeping
   // that a failure must not turn into a failed push (it is retried next time).
   StatusOr<size_t> merged = CompactPushedFiles(engine, dir, env, compaction);

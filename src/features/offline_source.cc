@@ -39,10 +39,11 @@ const Source* HistorySource(const FeatureRepo& repo, const FeatureView& view) {
 // The files are listed now and stay until the engine is closed (it holds the
 // snapshot's lock), so a compaction cannot move rows under a running query.
 StatusOr<std::string> PushedRowsReader(offline::Engine& engine, const FeatureRepo& repo,
-                                       const Source& push, const std::string& pushed_root) {
+                                       const Source& push, const std::string& pushed_root,
+                                       Env* env) {
   if (pushed_root.empty()) return std::string();
   ASSIGN_OR_RETURN(PushedFiles files,
-                   SnapshotPushedFiles(PushedRowsDir(pushed_root, repo.project, push.name)));
+                   SnapshotPushedFiles(PushedRowsDir(pushed_root, repo.project, push.name), env));
   if (files.paths.empty()) return std::string();
   engine.KeepAlive(std::move(files.read_lock));
   std::string list;
@@ -111,7 +112,7 @@ std::string SqlTypeOf(ValueType type) {
 }
 
 Status RegisterSources(offline::Engine& engine, const FeatureRepo& repo,
-                       const std::string& pushed_root) {
+                       const std::string& pushed_root, Env* env) {
   // File sources first; SQL sources may read them and each other, so those
   // are created in rounds until every one binds (or no round makes progress).
   std::vector<const Source*> pending;
@@ -136,7 +137,7 @@ Status RegisterSources(offline::Engine& engine, const FeatureRepo& repo,
         body = s->query;
       } else {
         // A push source: its batch source's rows and the rows pushed to it.
-        ASSIGN_OR_RETURN(std::string pushed, PushedRowsReader(engine, repo, *s, pushed_root));
+        ASSIGN_OR_RETURN(std::string pushed, PushedRowsReader(engine, repo, *s, pushed_root, env));
         if (!s->batch_source.empty()) {
           body = "SELECT * FROM " + QuoteIdentifier(s->batch_source);
           if (!pushed.empty()) body += " UNION ALL BY NAME SELECT * FROM " + pushed;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/env.h"
 #include "core/status.h"
 #include "features/definitions.h"
 #include "features/online_codec.h"
@@ -30,9 +31,10 @@ std::string SqlTypeOf(ValueType type);
 // read their Parquet or CSV files (globs allowed, paths relative to the repo
 // root), SQL sources run their query over the other sources, push sources
 // read their batch source and, with `pushed_root` (PushedRowsRoot), the rows
-// pushed to them offline. Errors: InvalidArgument naming the source.
+// pushed to them offline (their files reached through `env`). Errors:
+// InvalidArgument naming the source.
 Status RegisterSources(offline::Engine& engine, const FeatureRepo& repo,
-                       const std::string& pushed_root = "");
+                       const std::string& pushed_root = "", Env* env = Env::Default());
 
 // The name of `view`'s timestamp column after the source's field mapping.
 std::string TimestampColumn(const FeatureRepo& repo, const FeatureView& view);

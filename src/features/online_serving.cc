@@ -411,8 +411,8 @@ void OnlineServing::GetOnlineFeaturesAsync(std::shared_ptr<const OnlineRequest> 
     OnlineDone done;
     Prepared prepared;
     std::atomic<size_t> left;
-    std::mutex mu;
-    Status failed = Status::Ok();  // GUARDED_BY(mu): the first read error
+    Mutex mu;
+    Status failed GUARDED_BY(mu) = Status::Ok();  // the first read error
   };
   auto gather = std::make_shared<Gather>();
   gather->request = std::move(request);
@@ -424,12 +424,17 @@ void OnlineServing::GetOnlineFeaturesAsync(std::shared_ptr<const OnlineRequest> 
         gather->prepared.plan->reads[r].table, std::move(gather->prepared.keys[r]),
         [this, gather, r](Status status, std::vector<std::optional<online::OnlineRecord>> records) {
           if (!status.ok()) {
-            std::lock_guard<std::mutex> lock(gather->mu);
+            MutexLock lock(&gather->mu);
             if (gather->failed.ok()) gather->failed = std::move(status);
           }
           gather->prepared.records[r] = std::move(records);
           if (gather->left.fetch_sub(1) != 1) return;
-          if (!gather->failed.ok()) return gather->done(gather->failed);
+          Status failed;
+          {
+            MutexLock lock(&gather->mu);
+            failed = gather->failed;
+          }
+          if (!failed.ok()) return gather->done(failed);
           gather->done(Assemble(*gather->request, gather->prepared));
         });
   }

@@ -5,8 +5,8 @@
 #include <functional>
 #include <limits>
 #include <string_view>
-#include <thread>
 
+#include "core/env.h"
 #include "core/huge_pages.h"
 
 namespace cairn::features {
@@ -179,18 +179,27 @@ class KeyGroups {
   std::string arena_;  // keys longer than a slot holds
 };
 
+// Runs fn(begin, end) over [0, n) split among up to `threads` threads. A
+// part whose thread the system refuses runs on the calling thread: slower,
+// never a failed request.
 template <typename Fn>
 void ParallelFor(size_t n, int threads, Fn fn) {
   threads = std::max(1, std::min<int>(threads, static_cast<int>(n / 65536) + 1));
   if (threads == 1) return fn(size_t{0}, n);
-  std::vector<std::thread> workers;
+  std::vector<std::unique_ptr<Thread>> workers;
   size_t step = (n + threads - 1) / threads;
   for (int t = 0; t < threads; ++t) {
     size_t begin = std::min(n, t * step);
     size_t end = std::min(n, begin + step);
-    workers.emplace_back([=] { fn(begin, end); });
+    StatusOr<std::unique_ptr<Thread>> worker =
+        Env::Default()->StartThread("pit-join", [=] { fn(begin, end); });
+    if (worker.ok()) {
+      workers.push_back(std::move(*worker));
+    } else {
+      fn(begin, end);
+    }
   }
-  for (std::thread& w : workers) w.join();
+  for (std::unique_ptr<Thread>& w : workers) w->Join();
 }
 
 }  // namespace

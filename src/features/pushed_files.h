@@ -15,8 +15,14 @@
 //    takes the place of its first input: rows keep their order (a later push
 //    of the same entity, event and created time wins ties).
 //
-// Thread-safety: free functions. The locks are flock(2) on <dir>/.lock, so
-// they order threads of one process and separate processes alike.
+// Files are reached through `env` (Env::LockFile, RenameFile, SyncPath...),
+// so tests inject failures at each step; DuckDB writes and reads the Parquet
+// files itself, so `env` must reach the real file system (the real Env or a
+// wrapper of it such as FaultInjectionEnv).
+//
+// Thread-safety: free functions. The locks are Env file locks (flock(2) on
+// <dir>/.lock), so they order threads of one process and separate processes
+// alike.
 #pragma once
 
 #include <cstdint>
@@ -38,7 +44,7 @@ struct PushedFiles {
 
 // Lists the files to read in `dir` (which need not exist). Waits while a
 // compaction runs. Errors: Unavailable when the lock file cannot be opened.
-StatusOr<PushedFiles> SnapshotPushedFiles(const std::string& dir);
+StatusOr<PushedFiles> SnapshotPushedFiles(const std::string& dir, Env* env);
 
 struct CompactionOptions {
   size_t min_files = 64;  // merge when the newest run of small files is this long

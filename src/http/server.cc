@@ -234,7 +234,7 @@ class HttpServer::Impl {
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::vector<std::unique_ptr<Listener>> listeners_;  // Destroyed before ioc_.
   net::steady_timer sweep_timer_{ioc_};
-  std::vector<std::thread> io_threads_;
+  std::vector<std::unique_ptr<Thread>> io_threads_;
   std::unique_ptr<ThreadPool> workers_;
   std::atomic<bool> draining_{false};
   std::atomic<bool> stopped_sweeping_{false};
@@ -872,7 +872,13 @@ Status HttpServer::Impl::Start() {
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int io_threads = options_.io_threads > 0 ? options_.io_threads : cores;
   int worker_threads = options_.worker_threads > 0 ? options_.worker_threads : 16 * cores;
-  workers_ = std::make_unique<ThreadPool>(worker_threads, "http-worker");
+  StatusOr<std::unique_ptr<ThreadPool>> workers =
+      ThreadPool::Start(env_, worker_threads, "http-worker");
+  if (!workers.ok()) {
+    CloseAcceptors();
+    return workers.status();
+  }
+  workers_ = std::move(*workers);
   // Every connection holds a descriptor: stay below the process's limit,
   // keeping room for the stores' files, so that running out shows as refused
   // connections rather than failed commits.
@@ -890,7 +896,20 @@ Status HttpServer::Impl::Start() {
   for (auto& listener : listeners_) DoAccept(*listener);
   Sweep();
   work_.emplace(ioc_.get_executor());
-  for (int i = 0; i < io_threads; ++i) io_threads_.emplace_back([this] { RunIoLoop(); });
+  for (int i = 0; i < io_threads; ++i) {
+    StatusOr<std::unique_ptr<Thread>> thread =
+        env_->StartThread("http-io-" + std::to_string(i), [this] { RunIoLoop(); });
+    if (!thread.ok()) {
+      work_.reset();
+      ioc_.stop();
+      for (auto& t : io_threads_) t->Join();
+      io_threads_.clear();
+      CloseAcceptors();
+      workers_.reset();
+      return thread.status();
+    }
+    io_threads_.push_back(std::move(*thread));
+  }
   started_ = true;
   return Status::Ok();
 }
@@ -1043,7 +1062,7 @@ void HttpServer::Impl::Shutdown() {
   stopped_sweeping_ = true;
   work_.reset();
   ioc_.stop();
-  for (auto& t : io_threads_) t.join();
+  for (auto& t : io_threads_) t->Join();
   // The close posted above may not have run before stop().
   CloseAcceptors();
   workers_.reset();  // Runs what is queued; responses posted to a stopped loop are dropped.

@@ -3,12 +3,11 @@
 #include "core/huge_pages.h"
 
 #include <algorithm>
-#include <condition_variable>
 #include <deque>
-#include <mutex>
-#include <thread>
 
+#include "core/env.h"
 #include "core/log.h"
+#include "core/mutex.h"
 #include "tracking/logged_model_service.h"
 
 namespace cairn::mlflow {
@@ -328,7 +327,7 @@ struct MetricListWriter::Formatter {
     // valid while the reading thread appends more.
     std::vector<std::string_view> prefix_text, suffix_text;
     {
-      std::lock_guard lock(strings_mu);
+      MutexLock lock(&strings_mu);
       prefix_text.assign(prefixes.begin(), prefixes.end());
       suffix_text.assign(suffixes.begin(), suffixes.end());
     }
@@ -349,50 +348,65 @@ struct MetricListWriter::Formatter {
 
   // The formatter thread: formats queued blocks until told no more come.
   void Run() {
-    std::unique_lock lock(mu);
-    while (true) {
-      cv.wait(lock, [&] { return !queue.empty() || closed; });
-      if (queue.empty()) return;
-      std::vector<Point> points = std::move(queue.front());
-      queue.pop_front();
-      lock.unlock();
+    for (;;) {
+      std::vector<Point> points;
+      {
+        MutexLock lock(&mu);
+        while (queue.empty() && !closed) cv.Wait();
+        if (queue.empty()) return;
+        points = std::move(queue.front());
+        queue.pop_front();
+      }
       Format(points);
-      lock.lock();
     }
   }
 
   void Push(std::vector<Point> points) {
-    if (!thread.joinable()) thread = std::thread([this] { Run(); });
+    if (thread == nullptr && !inline_formatting) {
+      StatusOr<std::unique_ptr<Thread>> started =
+          Env::Default()->StartThread("metric-format", [this] { Run(); });
+      if (started.ok()) {
+        thread = std::move(*started);
+      } else {
+        inline_formatting = true;  // no thread to spare: format here, slower but answered
+      }
+    }
+    if (inline_formatting) {
+      Format(points);
+      return;
+    }
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(&mu);
       queue.push_back(std::move(points));
     }
-    cv.notify_one();
+    cv.Signal();
   }
 
   // Waits until every pushed block is formatted.
   void Close() {
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(&mu);
       closed = true;
     }
-    cv.notify_one();
-    if (thread.joinable()) thread.join();
+    cv.Signal();
+    if (thread != nullptr) thread->Join();
   }
 
   BodyText body;  // Written only by the formatting thread until Close returns.
   size_t count = 0;
   // Escaped text shared by many points, appended to by the reading thread:
   // ,{"key":"<key>","value":  and  ,"run_id":"<id>"
-  std::mutex strings_mu;
-  std::deque<std::string> prefixes;  // GUARDED_BY(strings_mu)
-  std::deque<std::string> suffixes;  // GUARDED_BY(strings_mu)
+  Mutex strings_mu;
+  std::deque<std::string> prefixes GUARDED_BY(strings_mu);
+  std::deque<std::string> suffixes GUARDED_BY(strings_mu);
 
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::vector<Point>> queue;  // GUARDED_BY(mu)
-  bool closed = false;                   // GUARDED_BY(mu)
-  std::thread thread;
+  Mutex mu;
+  CondVar cv{&mu};
+  std::deque<std::vector<Point>> queue GUARDED_BY(mu);
+  bool closed GUARDED_BY(mu) = false;
+  // Used by the reading thread only.
+  std::unique_ptr<Thread> thread;
+  bool inline_formatting = false;
 };
 
 MetricListWriter::MetricListWriter(bool with_run_id, size_t expected_points)
@@ -410,7 +424,7 @@ void MetricListWriter::Add(const tracking::Metric& m) {
     std::string prefix = ",{\"key\":";
     json::AppendString(prefix, m.key);
     prefix += ",\"value\":";
-    std::lock_guard lock(formatter_->strings_mu);
+    MutexLock lock(&formatter_->strings_mu);
     formatter_->prefixes.push_back(std::move(prefix));
     prefix_count_ = formatter_->prefixes.size();
   }
@@ -418,7 +432,7 @@ void MetricListWriter::Add(const tracking::Metric& m) {
     last_run_id_ = m.run_id;
     std::string suffix = ",\"run_id\":";
     json::AppendString(suffix, m.run_id);
-    std::lock_guard lock(formatter_->strings_mu);
+    MutexLock lock(&formatter_->strings_mu);
     formatter_->suffixes.push_back(std::move(suffix));
     suffix_count_ = formatter_->suffixes.size();
   }

@@ -35,8 +35,13 @@ StatusOr<std::unique_ptr<ConnectionStore>> ConnectionStore::Open(Dialect dialect
                                                                  ConnectionFactory factory,
                                                                  ConnectionStoreOptions options) {
   ASSIGN_OR_RETURN(std::unique_ptr<SqlConnection> writer, factory());
-  return std::unique_ptr<ConnectionStore>(new ConnectionStore(
+  Env* env = options.env;
+  std::unique_ptr<ConnectionStore> store(new ConnectionStore(
       dialect, std::move(display_uri), std::move(factory), std::move(options), std::move(writer)));
+  ConnectionStore* self = store.get();
+  ASSIGN_OR_RETURN(store->committer_,
+                   env->StartThread("committer", [self] { self->CommitLoop(); }));
+  return store;
 }
 
 ConnectionStore::ConnectionStore(Dialect dialect, std::string display_uri,
@@ -46,9 +51,7 @@ ConnectionStore::ConnectionStore(Dialect dialect, std::string display_uri,
       display_uri_(std::move(display_uri)),
       factory_(std::move(factory)),
       options_(std::move(options)),
-      writer_(std::move(writer)) {
-  committer_ = std::thread([this] { CommitLoop(); });
-}
+      writer_(std::move(writer)) {}
 
 ConnectionStore::~ConnectionStore() {
   {
@@ -56,7 +59,7 @@ ConnectionStore::~ConnectionStore() {
     stopping_ = true;
   }
   write_cv_.SignalAll();
-  committer_.join();
+  if (committer_ != nullptr) committer_->Join();
 }
 
 Status ConnectionStore::Write(const std::function<Status(SqlSession&)>& fn) {

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/env.h"
 #include "core/mutex.h"
 #include "store/metadata_store.h"
 
@@ -44,6 +45,8 @@ struct ConnectionStoreOptions {
   std::string begin_read = "BEGIN";
   // Run first inside each migration transaction (e.g. an advisory lock).
   std::string migration_lock;
+  // Starts the committer thread.
+  Env* env = Env::Default();
 };
 
 class ConnectionStore : public MetadataStore {
@@ -100,7 +103,7 @@ class ConnectionStore : public MetadataStore {
   bool committing_ GUARDED_BY(write_mu_) = false;
   // Writes in the last commit: above 1 means writers are arriving together.
   size_t last_batch_size_ GUARDED_BY(write_mu_) = 0;
-  std::thread committer_;
+  std::unique_ptr<Thread> committer_;  // Set by Open once the store exists.
 
   Mutex read_mu_;
   CondVar read_cv_{&read_mu_};

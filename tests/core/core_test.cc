@@ -21,6 +21,7 @@
 #include "core/base64.h"
 #include "core/confined_path.h"
 #include "core/env.h"
+#include "core/fault_injection_env.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/status.h"
@@ -270,7 +271,9 @@ TEST(ThreadPoolTest, RunsEveryTask) {
   std::mutex mu;
   std::condition_variable cv;
   {
-    ThreadPool pool(4, "test");
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<ThreadPool> started,
+                         ThreadPool::Start(Env::Default(), 4, "test"));
+    ThreadPool& pool = *started;
     EXPECT_EQ(pool.size(), 4);
     for (int i = 0; i < kTasks; ++i) {
       pool.Post([&] {
@@ -289,7 +292,9 @@ TEST(ThreadPoolTest, RunsEveryTask) {
 TEST(ThreadPoolTest, RunsTasksInPostOrderOnOneThread) {
   std::vector<int> order;
   {
-    ThreadPool pool(1);
+    auto started = ThreadPool::Start(Env::Default(), 1);
+    ASSERT_OK(started.status());
+    ThreadPool& pool = **started;
     for (int i = 0; i < 5; ++i) pool.Post([&order, i] { order.push_back(i); });
   }
   EXPECT_THAT(order, ElementsAre(0, 1, 2, 3, 4));
@@ -302,7 +307,9 @@ TEST(ThreadPoolTest, DestructorDrainsQueuedTasks) {
   bool release = false;
   bool blocker_started = false;
   {
-    ThreadPool pool(1);
+    auto started = ThreadPool::Start(Env::Default(), 1);
+    ASSERT_OK(started.status());
+    ThreadPool& pool = **started;
     // Hold the only thread so that the following tasks are still queued when
     // the destructor starts.
     pool.Post([&] {
@@ -329,13 +336,25 @@ TEST(ThreadPoolTest, DestructorDrainsQueuedTasks) {
 TEST(ThreadPoolTest, TasksMayPostMoreTasks) {
   std::atomic<int> ran{0};
   {
-    ThreadPool pool(2);
+    auto started = ThreadPool::Start(Env::Default(), 2);
+    ASSERT_OK(started.status());
+    ThreadPool& pool = **started;
     pool.Post([&] {
       ran.fetch_add(1);
       pool.Post([&] { ran.fetch_add(1); });
     });
   }
   EXPECT_EQ(ran.load(), 2);
+}
+
+// A pool the system cannot give every thread is an error, and the threads
+// it did start are stopped.
+TEST(ThreadPoolTest, ARefusedThreadFailsTheStartCleanly) {
+  FaultInjectionEnv faulty(Env::Default());
+  faulty.Fail(FaultInjectionEnv::Operation::kStartThread, "work", Unavailable("thread limit"),
+              /*after=*/2);
+  EXPECT_THAT(ThreadPool::Start(&faulty, 4, "work").status(),
+              testing::StatusIs(StatusCode::kUnavailable, ::testing::HasSubstr("thread limit")));
 }
 
 // The raw-text appenders must produce JSON that reads back to the same
@@ -494,7 +513,9 @@ TEST(LogLimiter, LetsOneLineThroughPerIntervalAndCountsTheRest) {
 TEST(ThreadPool, AThrowingTaskDoesNotEndTheProcess) {
   std::atomic<int> ran{0};
   {
-    ThreadPool pool(1, "throwing");
+    auto started = ThreadPool::Start(Env::Default(), 1, "throwing");
+    ASSERT_OK(started.status());
+    ThreadPool& pool = **started;
     pool.Post([] { throw std::runtime_error("task failed"); });
     pool.Post([&] { ++ran; });
   }

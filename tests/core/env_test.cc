@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 
@@ -99,6 +100,55 @@ TEST_P(FilesTest, SecretsGetTheModeAskedFor) {
   }
 }
 
+TEST_P(FilesTest, RenameReplacesAndSyncNamesWhatIsMissing) {
+  ASSERT_THAT(env()->WriteFileAtomically(At("new"), "fresh", 0644), IsOk());
+  ASSERT_THAT(env()->WriteFileAtomically(At("old"), "stale", 0644), IsOk());
+  ASSERT_THAT(env()->RenameFile(At("new"), At("old")), IsOk());
+  EXPECT_THAT(env()->ReadFile(At("old")), IsOkAndHolds(std::string("fresh")));
+  EXPECT_THAT(env()->ListDirectory(root_), IsOkAndHolds(ElementsAre("old")));
+  EXPECT_THAT(env()->RenameFile(At("new"), At("other")),
+              StatusIs(StatusCode::kNotFound, HasSubstr(At("new"))));
+  EXPECT_THAT(env()->SyncPath(At("old")), IsOk());
+  EXPECT_THAT(env()->SyncPath(root_), IsOk());
+  EXPECT_THAT(env()->SyncPath(At("none")), StatusIs(StatusCode::kNotFound, HasSubstr("none")));
+}
+
+// Shared locks coexist; an exclusive one excludes both kinds, also between
+// two holders in one process (flock per open, as across processes).
+TEST_P(FilesTest, LocksExcludeAsTheirModeSays) {
+  std::string path = At(".lock");
+  // Whether a lock in `mode` is refused right now (without waiting).
+  auto busy = [&](LockMode mode) {
+    StatusOr<std::unique_ptr<FileLock>> lock = env()->LockFile(path, mode, false);
+    EXPECT_THAT(lock.status(), IsOk());
+    return lock.ok() && *lock == nullptr;
+  };
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<FileLock> reader,
+                       env()->LockFile(path, LockMode::kShared, true));
+  ASSERT_NE(reader, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<FileLock> reader2,
+                       env()->LockFile(path, LockMode::kShared, false));
+  EXPECT_NE(reader2, nullptr);
+  EXPECT_TRUE(busy(LockMode::kExclusive));
+  reader.reset();
+  reader2.reset();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<FileLock> writer,
+                       env()->LockFile(path, LockMode::kExclusive, false));
+  ASSERT_NE(writer, nullptr);
+  EXPECT_TRUE(busy(LockMode::kShared));
+  // A waiting locker gets it once the holder lets go.
+  std::atomic<bool> got{false};
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Thread> waiter, env()->StartThread("lock-waiter", [&] {
+    StatusOr<std::unique_ptr<FileLock>> lock = env()->LockFile(path, LockMode::kShared, true);
+    got = lock.ok() && *lock != nullptr;
+  }));
+  writer.reset();
+  waiter->Join();
+  EXPECT_TRUE(got);
+  EXPECT_THAT(env()->LockFile(At("no/folder/.lock"), LockMode::kShared, true),
+              StatusIs(StatusCode::kNotFound, HasSubstr("no/folder/.lock")));
+}
+
 INSTANTIATE_TEST_SUITE_P(RealAndMemory, FilesTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& param) {
                            return param.param ? "Real" : "Memory";
@@ -125,6 +175,20 @@ TEST(FaultInjectionEnvTest, FailsWhatItIsToldAndKeepsWhatWasStored) {
   faulty.Heal();
   EXPECT_THAT(faulty.WriteFileAtomically("/keys/a", "new", 0600), IsOk());
   EXPECT_THAT(env.ReadFile("/keys/a"), IsOkAndHolds(std::string("new")));
+}
+
+// A refused thread is an error the caller answers, not an exception that
+// ends the process.
+TEST(FaultInjectionEnvTest, ARefusedThreadIsAnError) {
+  FaultInjectionEnv faulty(Env::Default());
+  faulty.Fail(FaultInjectionEnv::Operation::kStartThread, "pool", Unavailable("no threads left"));
+  EXPECT_THAT(faulty.StartThread("pool-1", [] {}),
+              StatusIs(StatusCode::kUnavailable, HasSubstr("no threads left")));
+  std::atomic<int> ran{0};
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Thread> other, faulty.StartThread("other", [&] { ++ran; }));
+  other->Join();
+  other->Join();  // Joining twice is harmless.
+  EXPECT_EQ(ran, 1);
 }
 
 TEST(FakeEnvTest, SleepingAdvancesTheClockNotTheTest) {

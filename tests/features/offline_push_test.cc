@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/fault_injection_env.h"
 #include "core/time_format.h"
 #include "features/offline_source.h"
 #include "features/repo_loader.h"
@@ -177,7 +178,7 @@ TEST_F(OfflinePushTest, SmallFilesAreMergedAndRowsKeepTheirOrder) {
 
 TEST_F(OfflinePushTest, AReaderHoldsOffCompaction) {
   for (int64_t n = 1; n <= 3; ++n) PushValue(n, 100);
-  StatusOr<PushedFiles> reading = SnapshotPushedFiles(PushedRowsDir(pushed_, "p", "stream"));
+  StatusOr<PushedFiles> reading = SnapshotPushedFiles(PushedRowsDir(pushed_, "p", "stream"), &env_);
   ASSERT_OK(reading.status());
   EXPECT_EQ(reading->paths.size(), 3u);
   PushValue(4, 2);  // would merge, but a reader holds the files
@@ -213,6 +214,63 @@ TEST_F(OfflinePushTest, ACrashDuringCompactionLosesAndRepeatsNothing) {
   EXPECT_FALSE(fs::exists(dir / ("." + stem + "-c00000000.parquet.replaces")));
   EXPECT_FALSE(fs::exists(dir / ".unpublished-c1.parquet.replaces"));
   EXPECT_EQ(PushedValues(), (std::vector<int64_t>{1, 2, 3}));
+}
+
+// A push whose file cannot be made durable or published fails with the
+// folder named, and leaves nothing a reader sees and no temporary file.
+TEST_F(OfflinePushTest, AFailedPushLeavesNoRowsAndNoLitter) {
+  PushValue(1, 100);
+  FaultInjectionEnv faulty(&env_);
+  std::string dir = PushedRowsDir(pushed_, "p", "stream");
+  Frame frame{{{"driver_id", {int64_t{1}}},
+               {"at", {std::string("2026-01-05 12:00:00")}},
+               {"n", {int64_t{2}}}}};
+  for (auto operation :
+       {FaultInjectionEnv::Operation::kSync, FaultInjectionEnv::Operation::kRename}) {
+    faulty.Fail(operation, dir + "/.", Unavailable("disk gone"));
+    EXPECT_THAT(
+        AppendPushedRows(*engine_, repo_, *repo_.FindSource("stream"), frame, pushed_, &faulty),
+        testing::StatusIs(StatusCode::kUnavailable, HasSubstr(dir)));
+    faulty.Heal();
+    EXPECT_EQ(PushedValues(), (std::vector<int64_t>{1}));
+    for (const auto& entry : fs::directory_iterator(dir)) {  // no temporary file left
+      std::string name = entry.path().filename().string();
+      EXPECT_TRUE(name == ".lock" || (name[0] != '.' && name.ends_with(".parquet"))) << name;
+    }
+    EXPECT_EQ(ParquetFiles().size(), 1u);
+  }
+}
+
+// Compaction failing at every file step it takes, one at a time: each
+// failure leaves every row exactly once in push order, and the next
+// compaction (once healed) finishes the job.
+TEST_F(OfflinePushTest, ACompactionFailingAtAnyStepLosesAndRepeatsNothing) {
+  using Op = FaultInjectionEnv::Operation;
+  std::string dir = PushedRowsDir(pushed_, "p", "stream");
+  int failed_steps = 0;
+  for (Op operation : {Op::kSync, Op::kWrite, Op::kRename, Op::kRemove, Op::kList, Op::kLock}) {
+    for (int after = 0;; ++after) {
+      fs::remove_all(dir);
+      for (int64_t n = 1; n <= 3; ++n) PushValue(n, 100);
+      FaultInjectionEnv faulty(&env_);
+      faulty.Fail(operation, dir, Unavailable("injected"), after);
+      StatusOr<size_t> merged = CompactPushedFiles(*engine_, dir, &faulty, {.min_files = 2});
+      if (faulty.failures() == 0) {  // past this operation's last use
+        ASSERT_THAT(merged, testing::IsOkAndHolds(3u));
+        break;
+      }
+      ++failed_steps;
+      SCOPED_TRACE("operation " + std::to_string(static_cast<int>(operation)) + " after " +
+                   std::to_string(after));
+      EXPECT_FALSE(merged.ok());
+      EXPECT_EQ(PushedValues(), (std::vector<int64_t>{1, 2, 3}));
+      faulty.Heal();
+      PushValue(4, 2);  // the next push's compaction recovers and merges
+      EXPECT_EQ(PushedValues(), (std::vector<int64_t>{1, 2, 3, 4}));
+      EXPECT_EQ(ParquetFiles().size(), 1u);
+    }
+  }
+  EXPECT_GE(failed_steps, 10);  // every step was reached
 }
 
 }  // namespace

@@ -31,6 +31,7 @@
 #include <gtest/gtest.h>
 
 #include "core/env.h"
+#include "core/fault_injection_env.h"
 #include "http/authenticator.h"
 #include "http/http_types.h"
 #include "http/request_guard.h"
@@ -1245,6 +1246,27 @@ TEST_F(ServerTest, StartFailsWhenAnyListenersPortIsTakenAndLeavesNoneOpen) {
   Status s = both.Start();
   EXPECT_THAT(s, ::cairn::testing::StatusIs(StatusCode::kUnavailable)) << s.ToString();
   EXPECT_THAT(s.message(), HasSubstr("inference listener"));
+}
+
+// A machine out of threads: Start reports it (naming the limit to raise)
+// and leaves the port free, instead of the process ending on an exception.
+TEST_F(ServerTest, StartFailsCleanlyWhenTheSystemRefusesAThread) {
+  for (const char* refused : {"http-worker-3", "http-io-1"}) {
+    FaultInjectionEnv faulty(Env::Default());
+    faulty.Fail(FaultInjectionEnv::Operation::kStartThread, refused, Unavailable("EAGAIN"));
+    ServerOptions options = DefaultOptions();
+    options.env = &faulty;
+    options.io_threads = 2;
+    options.worker_threads = 4;
+    HttpServer server(options, &registry_);
+    EXPECT_THAT(server.Start(),
+                ::cairn::testing::StatusIs(StatusCode::kUnavailable, HasSubstr("EAGAIN")))
+        << refused;
+  }
+  Start();  // the port and the process are fine
+  Client client(port());
+  ASSERT_TRUE(client.Send(Request("GET", "/hello?name=a")));
+  EXPECT_TRUE(client.Read().has_value());
 }
 
 // Review finding: an upload was stored in full before its sender was

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/env.h"
 #include "core/mutex.h"
 
 namespace cairn::online {
@@ -107,7 +108,7 @@ class RedisOnlineStore : public OnlineStore {
       stopping_ = true;
     }
     reads_cv_.SignalAll();
-    for (std::thread& t : pipelines_) t.join();
+    for (std::unique_ptr<Thread>& t : pipelines_) t->Join();
   }
 
   bool ReadsBlock() const override { return true; }
@@ -177,10 +178,30 @@ class RedisOnlineStore : public OnlineStore {
       return;
     }
     for (std::string& k : keys) k = StoreKey(table, k);
+    Status refused;
+    ReadDone unanswered;
     {
       MutexLock lock(&reads_mu_);
-      while (pipelines_.size() < kPipelines) pipelines_.emplace_back([this] { PipelineReads(); });
-      queued_.push_back({std::move(keys), std::move(done)});
+      while (refused.ok() && pipelines_.size() < kPipelines) {
+        StatusOr<std::unique_ptr<Thread>> thread = Env::Default()->StartThread(
+            "redis-pipe-" + std::to_string(pipelines_.size()), [this] { PipelineReads(); });
+        if (thread.ok()) {
+          pipelines_.push_back(std::move(*thread));
+        } else if (pipelines_.empty()) {
+          refused = thread.status();  // none to answer: this read fails, the next tries again
+        } else {
+          break;  // one is enough to answer; more are tried next time
+        }
+      }
+      if (refused.ok()) {
+        queued_.push_back({std::move(keys), std::move(done)});
+      } else {
+        unanswered = std::move(done);
+      }
+    }
+    if (unanswered) {  // outside the lock: the callback may read again
+      unanswered(refused, {});
+      return;
     }
     reads_cv_.Signal();
   }
@@ -506,7 +527,8 @@ class RedisOnlineStore : public OnlineStore {
   CondVar reads_cv_{&reads_mu_};
   std::vector<QueuedRead> queued_ GUARDED_BY(reads_mu_);
   bool stopping_ GUARDED_BY(reads_mu_) = false;
-  std::vector<std::thread> pipelines_ GUARDED_BY(reads_mu_);  // Started by the first ReadAsync.
+  std::vector<std::unique_ptr<Thread>> pipelines_
+      GUARDED_BY(reads_mu_);  // Started by the first ReadAsync.
 };
 
 }  // namespace
