@@ -176,10 +176,25 @@ StatusOr<Evaluation> PromotionService::EvaluateIn(SqlSession& db, const Policy& 
     bool show_candidate = readable(p.candidate_run);
     bool show_incumbent = !p.incumbent || readable(p.incumbent_run);
     std::string baseline = p.incumbent_is_last_promoted ? "last promoted" : "production";
+    // A version registered from a run tracked elsewhere (or from no run)
+    // has no metrics here: every gate fails, naming why.
+    std::string unjudged;
+    if (p.candidate_run.empty()) {
+      unjudged = "the version names no run, so there are no metrics to judge";
+    } else {
+      ASSIGN_OR_RETURN(bool here, tracking::RunExists(db, p.candidate_run));
+      if (!here) {
+        unjudged = "the candidate's run " + p.candidate_run +
+                   " is not on this server, so its metrics cannot be judged (register the "
+                   "version from a run tracked here)";
+      }
+    }
     for (const Gate& gate : policy.gates) {
-      GateResult result = governance::Evaluate(gate, candidate, incumbent, baseline);
+      GateResult result = unjudged.empty()
+                              ? governance::Evaluate(gate, candidate, incumbent, baseline)
+                              : GateResult{false, unjudged};
       bool relative = !gate.baseline_metric.empty();
-      if (!show_candidate || (relative && !show_incumbent)) {
+      if (unjudged.empty() && (!show_candidate || (relative && !show_incumbent))) {
         result.explanation =
             gate.metric + (result.passed ? " passes" : " fails") + " (values not shown: the " +
             (!show_candidate ? std::string("candidate's") : baseline + " version's") +

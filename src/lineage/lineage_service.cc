@@ -108,7 +108,11 @@ void LineageService::AddRun(Graph* g, const std::string& run_id, const std::stri
                             const Viewer& viewer) {
   auto run = tracking_->GetRun(run_id);
   Node r{"run:" + run_id, "run", "run " + run_id, {}};
-  if (run.ok() && !MayReadExperiment(viewer, run->info.experiment_id)) {
+  if (!run.ok() && run.status().code() == StatusCode::kNotFound) {
+    // Registered from tracking elsewhere: only its id is known here.
+    r.label = "run " + run_id + " (not on this server)";
+    r.attributes.emplace_back("tracked", "not on this server");
+  } else if (run.ok() && !MayReadExperiment(viewer, run->info.experiment_id)) {
     // Its id is on the version already; nothing else about it is shown.
     r.label = "run " + run_id + " (" + kHidden + ")";
   } else if (run.ok()) {

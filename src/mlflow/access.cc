@@ -29,8 +29,8 @@ RouteAccess RouteAccess::Experiments(Level level) {
 RouteAccess RouteAccess::Run(Level level) {
   return {Kind::kRun, level, auth::Role::kViewer, "run_id"};
 }
-RouteAccess RouteAccess::Runs(Level level) {
-  return {Kind::kRunList, level, auth::Role::kViewer, "run_ids"};
+RouteAccess RouteAccess::Runs(Level level, std::string field) {
+  return {Kind::kRunList, level, auth::Role::kViewer, std::move(field)};
 }
 RouteAccess RouteAccess::LoggedModel(Level level) {
   return {Kind::kLoggedModel, level, auth::Role::kViewer, "model_id"};

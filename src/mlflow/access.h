@@ -46,7 +46,7 @@ struct RouteAccess {
   static RouteAccess ExperimentName(auth::Level level);
   static RouteAccess Experiments(auth::Level level);
   static RouteAccess Run(auth::Level level);
-  static RouteAccess Runs(auth::Level level);
+  static RouteAccess Runs(auth::Level level, std::string field = "run_ids");
   static RouteAccess LoggedModel(auth::Level level);
   static RouteAccess Model(auth::Level level);
   static RouteAccess Search();

@@ -20,9 +20,31 @@ using http::HttpResponse;
 
 namespace {
 
+// An artifact path from a request, normalized. A path MLflow's
+// validate_path_is_safe refuses ('..' segments, absolute, backslashes, also
+// once percent-decoded again) is answered as MLflow answers it, with exactly
+// "Invalid path": clients match that text. Unlike MLflow, '#' is allowed: it
+// is an ordinary character in a file name and escapes nothing here.
+StatusOr<std::string> SafePath(std::string_view raw) {
+  const Status invalid = InvalidArgument("Invalid path");
+  std::string decoded(raw);
+  for (int round = 0; round < 10 && decoded.find('%') != std::string::npos; ++round) {
+    std::string next;
+    if (!http::PercentDecode(decoded, &next, false) || next == decoded) break;
+    decoded = std::move(next);
+  }
+  for (std::string_view candidate : {raw, std::string_view(decoded)}) {
+    StatusOr<std::string> normalized = artifacts::NormalizeArtifactPath(candidate);
+    bool limits = !normalized.ok() &&
+                  normalized.status().message().find("folder levels") != std::string::npos;
+    if (!normalized.ok()) return limits ? normalized.status() : invalid;
+  }
+  return artifacts::NormalizeArtifactPath(raw);
+}
+
 // The proxied-artifact endpoints take the path from the URL.
 StatusOr<std::string> PathFromUrl(const HttpRequest& request) {
-  return artifacts::NormalizeArtifactPath(request.PathParam("*"));
+  return SafePath(request.PathParam("*"));
 }
 
 HttpResponse Reply(const Status& status) {
@@ -125,7 +147,7 @@ void AddArtifactRoute(const surface::Surface& surface, const std::string& method
         if (!listed.ok()) return ErrorResponse(listed.status());
         artifact_path = *listed;
       }
-      auto normalized = artifacts::NormalizeArtifactPath(artifact_path);
+      auto normalized = SafePath(artifact_path);
       if (!normalized.ok()) return ErrorResponse(normalized.status());
       std::string experiment = normalized->substr(0, normalized->find('/'));
       // The artifact root itself lists experiments: only admins may.
@@ -155,7 +177,7 @@ constexpr size_t kMinUploadDepth = 4;
 // a path that names a folder.
 StatusOr<std::string> UploadPath(const HttpRequest& request) {
   std::string_view raw = request.PathParam("*");
-  ASSIGN_OR_RETURN(std::string path, artifacts::NormalizeArtifactPath(raw));
+  ASSIGN_OR_RETURN(std::string path, SafePath(raw));
   if (!raw.empty() && raw.back() == '/') {
     return InvalidArgument(
         "Artifact path '" + std::string(raw) +
@@ -353,21 +375,113 @@ void RegisterArtifactRoutes(const surface::Surface& surface, artifacts::Artifact
                                 AuditArtifactChange(guards.audit, request, *path, details)));
       },
       spool);
+  // A stored file as a download (the path is normalized, in the store).
+  auto send_file = [a, versions, guards](const std::string& path) -> StatusOr<HttpResponse> {
+    ASSIGN_OR_RETURN(std::string file, a->LocalFile(path));
+    RETURN_IF_ERROR(CheckSignedFile(versions, guards.registry, guards.signer, path, file));
+    HttpResponse response;
+    response.content_type = GuessContentType(path);
+    response.body_file = file;
+    response.headers.emplace_back("Content-Disposition", AttachmentDisposition(Basename(path)));
+    response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    return response;
+  };
   AddArtifactRoute(surface, "GET", "artifacts/*", auth::Level::kRead,
-                   [a, versions, guards](HttpRequest& request) {
+                   [send_file](HttpRequest& request) {
                      auto path = PathFromUrl(request);
                      if (!path.ok()) return ErrorResponse(path.status());
-                     auto file = a->LocalFile(*path);
-                     if (!file.ok()) return ErrorResponse(file.status());
-                     Status verified =
-                         CheckSignedFile(versions, guards.registry, guards.signer, *path, *file);
-                     if (!verified.ok()) return ErrorResponse(verified);
-                     HttpResponse response;
-                     response.content_type = GuessContentType(*path);
-                     response.body_file = *file;
-                     response.headers.emplace_back("Content-Disposition",
-                                                   AttachmentDisposition(Basename(*path)));
-                     return response;
+                     auto response = send_file(*path);
+                     return response.ok() ? std::move(*response) : ErrorResponse(response.status());
+                   });
+  // A file under an artifact root this server serves (mlflow-artifacts:/...).
+  auto send_under = [send_file](const std::string& root_uri,
+                                const std::string& path) -> StatusOr<HttpResponse> {
+    StatusOr<std::string> root = artifacts::ServedArtifactPath(root_uri);
+    if (!root.ok()) {
+      return InvalidArgument("The artifacts of '" + root_uri +
+                             "' are not stored on this server; download them from where they "
+                             "are stored.");
+    }
+    return send_file(path.empty() ? *root : *root + "/" + path);
+  };
+  // The files MLflow's web UI fetches: a run's, and a registered version's.
+  auto path_arg = [](const RequestArgs& args) -> StatusOr<std::string> {
+    const json::Value* raw = args.Get("path");
+    if (raw == nullptr) return MissingParameter("path");
+    ASSIGN_OR_RETURN(std::string text, RequestArgs::AsString(*raw, "path"));
+    return SafePath(text);
+  };
+  tracking::TrackingService* runs = &tracking;
+  AddMlflowRouteAt(surface, "GET", {"/get-artifact", "//get-artifact"},
+                   RouteAccess::Run(auth::Level::kRead),
+                   [runs, path_arg, send_under](const RequestArgs& args,
+                                                HttpRequest&) -> StatusOr<HttpResponse> {
+                     ASSIGN_OR_RETURN(std::string path, path_arg(args));
+                     ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
+                     ASSIGN_OR_RETURN(tracking::Run run, runs->GetRun(run_id));
+                     return send_under(run.info.artifact_uri, path);
+                   });
+  // MLflow's UI upload of one file to a run (10 MB at most): the run and
+  // path in the query, the bytes as the body. Guarded as an artifact upload:
+  // edit on the run, a registered version's files stay as they are, audited.
+  http::RouteOptions upload_options;
+  upload_options.body_mode = http::BodyMode::kSpoolToFile;
+  upload_options.json_body = false;
+  upload_options.access = "experiment edit (via its run)";
+  auto upload = [runs, a, versions, guards, surface](HttpRequest& request) -> HttpResponse {
+    auto stored = [&]() -> Status {
+      // Who may upload at all comes first, so a viewer learns nothing from
+      // the validation below.
+      if (surface.access() != nullptr) {
+        RETURN_IF_ERROR(
+            surface.access()->RequireRole(auth::IdentityOf(request), auth::Role::kEditor));
+      }
+      std::string run_id, raw_path;
+      for (auto& [key, value] : http::ParseQuery(request.query)) {
+        if (key == "run_uuid" || (key == "run_id" && run_id.empty())) run_id = value;
+        if (key == "path") raw_path = value;
+      }
+      if (run_id.empty()) return InvalidArgument("Request must specify run_uuid.");
+      if (raw_path.empty()) return InvalidArgument("Request must specify path.");
+      ASSIGN_OR_RETURN(std::string path, SafePath(raw_path));
+      if (surface.access() != nullptr) {
+        RETURN_IF_ERROR(surface.access()->Require(
+            auth::IdentityOf(request), auth::ResourceKind::kRun, run_id, auth::Level::kEdit));
+      }
+      constexpr int64_t kMaxBytes = 10 * 1024 * 1024;
+      ASSIGN_OR_RETURN(Upload digest, DigestUpload(request.body_file));
+      if (digest.size > kMaxBytes) {
+        return InvalidArgument("Artifact size is too large. Max size is 10MB.");
+      }
+      if (digest.size == 0) return InvalidArgument("Request must specify data.");
+      ASSIGN_OR_RETURN(tracking::Run run, runs->GetRun(run_id));
+      StatusOr<std::string> root = artifacts::ServedArtifactPath(run.info.artifact_uri);
+      if (!root.ok()) {
+        return InvalidArgument("The artifacts of run " + run_id + " are stored at '" +
+                               run.info.artifact_uri + "', not on this server; upload them there.");
+      }
+      std::string target = *root + "/" + path;
+      RETURN_IF_ERROR(versions.RequireMutable(target, /*deleting=*/false));
+      return a->PutFile(
+          target, request.body_file,
+          AuditArtifactChange(guards.audit, request, target, ChangeJson(target, &digest)));
+    }();
+    return stored.ok() ? WriteJson([](json::Writer&) {}) : ErrorResponse(stored);
+  };
+  for (const char* prefix : {"/ajax-api/2.0/mlflow/", "/api/2.0/mlflow/"}) {
+    surface.Add("POST", std::string(prefix) + "upload-artifact", upload, upload_options);
+  }
+  registry::RegistryService* registry = guards.registry;
+  AddMlflowRouteAt(surface, "GET",
+                   {"/model-versions/get-artifact", "//model-versions/get-artifact"},
+                   RouteAccess::Model(auth::Level::kRead),
+                   [registry, path_arg, send_under](const RequestArgs& args,
+                                                    HttpRequest&) -> StatusOr<HttpResponse> {
+                     ASSIGN_OR_RETURN(std::string path, path_arg(args));
+                     ASSIGN_OR_RETURN(std::string name, args.RequiredString("name"));
+                     ASSIGN_OR_RETURN(std::string version, args.RequiredString("version"));
+                     ASSIGN_OR_RETURN(std::string uri, registry->GetDownloadUri(name, version));
+                     return send_under(uri, path);
                    });
   AddArtifactRoute(
       surface, "DELETE", "artifacts/*", auth::Level::kEdit,
@@ -390,7 +504,7 @@ void RegisterArtifactRoutes(const surface::Surface& surface, artifacts::Artifact
     if (!args.ok()) return ErrorResponse(args.status());
     auto raw = args->StringOr("path", "");
     if (!raw.ok()) return ErrorResponse(raw.status());
-    auto path = artifacts::NormalizeArtifactPath(*raw);
+    auto path = SafePath(*raw);
     if (!path.ok()) return ErrorResponse(path.status());
     auto entries = a->List(*path);
     if (!entries.ok()) return ErrorResponse(entries.status());
@@ -413,7 +527,7 @@ void RegisterArtifactRoutes(const surface::Surface& surface, artifacts::Artifact
   // paths relative to the root, which is named in root_uri.
   auto list_under = [a](const std::string& root_uri,
                         const std::string& raw_sub) -> StatusOr<HttpResponse> {
-    ASSIGN_OR_RETURN(std::string sub, artifacts::NormalizeArtifactPath(raw_sub));
+    ASSIGN_OR_RETURN(std::string sub, SafePath(raw_sub));
     json::Buffer buffer;
     json::Writer w(buffer);
     w.StartObject();
@@ -434,6 +548,7 @@ void RegisterArtifactRoutes(const surface::Surface& surface, artifacts::Artifact
                  [t, list_under](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
                    ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
                    ASSIGN_OR_RETURN(std::string sub, args.StringOr("path", ""));
+                   RETURN_IF_ERROR(SafePath(sub).status());  // before the run, as MLflow
                    ASSIGN_OR_RETURN(tracking::Run run, t->GetRun(run_id));
                    return list_under(run.info.artifact_uri, sub);
                  });

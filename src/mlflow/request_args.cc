@@ -1,6 +1,8 @@
 #include "mlflow/request_args.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -25,12 +27,111 @@ std::string TypeName(const json::Value& v) {
   return "NoneType";
 }
 
+// Python's repr of a float: the shortest digits that read back the same,
+// in positional notation for exponents -4..15 and scientific otherwise
+// (0.1, 100.0, 1e-05, 1.5e+16), as MLflow's messages print them.
+std::string PythonFloat(double d) {
+  if (std::isnan(d)) return "nan";
+  if (std::isinf(d)) return d < 0 ? "-inf" : "inf";
+  char buffer[64];
+  auto [end, error] =
+      std::to_chars(buffer, buffer + sizeof(buffer), d, std::chars_format::scientific);
+  std::string text(buffer, end);  // "-2.5e+00"
+  std::string sign;
+  if (text[0] == '-') {
+    sign = "-";
+    text.erase(0, 1);
+  }
+  size_t e = text.find('e');
+  int exponent = std::stoi(text.substr(e + 1));
+  std::string digits = text.substr(0, e);
+  digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
+  if (exponent < -4 || exponent >= 16) {
+    std::string mantissa = digits.substr(0, 1) + (digits.size() > 1 ? "." + digits.substr(1) : "");
+    return sign + mantissa + "e" + (exponent < 0 ? "-" : "+") +
+           (std::abs(exponent) < 10 ? "0" : "") + std::to_string(std::abs(exponent));
+  }
+  int point = exponent + 1;  // digits before the decimal point
+  if (point <= 0) return sign + "0." + std::string(static_cast<size_t>(-point), '0') + digits;
+  if (static_cast<size_t>(point) >= digits.size()) {
+    return sign + digits + std::string(static_cast<size_t>(point) - digits.size(), '0') + ".0";
+  }
+  return sign + digits.substr(0, static_cast<size_t>(point)) + "." +
+         digits.substr(static_cast<size_t>(point));
+}
+
+// Python's repr of a string: single quotes unless it holds one and no
+// double quote.
+void AppendPythonString(std::string_view s, std::string* out) {
+  char quote =
+      s.find('\'') != std::string_view::npos && s.find('"') == std::string_view::npos ? '"' : '\'';
+  out->push_back(quote);
+  for (char c : s) {
+    if (c == '\\' || c == quote) {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (c == '\n') {
+      out->append("\\n");
+    } else if (c == '\t') {
+      out->append("\\t");
+    } else if (c == '\r') {
+      out->append("\\r");
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->push_back(quote);
+}
+
+void AppendPythonRepr(const json::Value& v, std::string* out, int depth) {
+  if (depth > 32) {  // as deep as a message needs; the rest is elided
+    out->append("...");
+  } else if (v.IsString()) {
+    AppendPythonString({v.GetString(), v.GetStringLength()}, out);
+  } else if (v.IsBool()) {
+    out->append(v.GetBool() ? "True" : "False");
+  } else if (v.IsInt64()) {
+    out->append(std::to_string(v.GetInt64()));
+  } else if (v.IsUint64()) {
+    out->append(std::to_string(v.GetUint64()));
+  } else if (v.IsNumber()) {
+    out->append(PythonFloat(v.GetDouble()));
+  } else if (v.IsArray()) {
+    out->push_back('[');
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+      if (i > 0) out->append(", ");
+      AppendPythonRepr(v[i], out, depth + 1);
+    }
+    out->push_back(']');
+  } else if (v.IsObject()) {
+    out->push_back('{');
+    bool first = true;
+    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+      if (!first) out->append(", ");
+      first = false;
+      AppendPythonString({it->name.GetString(), it->name.GetStringLength()}, out);
+      out->append(": ");
+      AppendPythonRepr(it->value, out, depth + 1);
+    }
+    out->push_back('}');
+  } else {
+    out->append("None");
+  }
+}
+
+// The value as MLflow's messages show it: Python's str() of the decoded
+// JSON (a string bare, containers in Python's notation).
 std::string Render(const json::Value& v) {
   if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
-  json::Buffer buffer;
-  json::Writer writer(buffer);
-  v.Accept(writer);
-  return buffer.GetString();
+  std::string out;
+  AppendPythonRepr(v, &out, 0);
+  // A batch of thousands of items would make a message of megabytes.
+  constexpr size_t kMaxShown = 10000;
+  if (out.size() > kMaxShown) {
+    out.resize(kMaxShown);
+    out += "...";
+  }
+  return out;
 }
 
 std::optional<int64_t> ParseInt(const std::string& s) {

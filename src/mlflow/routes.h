@@ -5,10 +5,12 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "artifacts/artifact_store.h"
 #include "audit/audit_log.h"
 #include "core/status.h"
+#include "http/client.h"
 #include "http/router.h"
 #include "mlflow/access.h"
 #include "registry/registry_service.h"
@@ -29,6 +31,11 @@ using MlflowHandler =
 // guarded by `access` (checked after the arguments parse, before `handler`).
 void AddMlflowRoute(const surface::Surface& surface, const std::string& method,
                     const std::string& path, const RouteAccess& access, MlflowHandler handler);
+// As AddMlflowRoute, at these full paths (MLflow's UI routes such as
+// /get-artifact live outside /api/2.0/mlflow/).
+void AddMlflowRouteAt(const surface::Surface& surface, const std::string& method,
+                      const std::vector<std::string>& paths, const RouteAccess& access,
+                      MlflowHandler handler);
 
 // `tracking` must outlive the router.
 void RegisterTrackingRoutes(const surface::Surface& surface, tracking::TrackingService& tracking);
@@ -60,6 +67,25 @@ struct ArtifactGuards {
 // model's artifacts folder; deleting a folder above a run's needs manage on
 // the experiment. `artifacts`, `tracking`, `models` and what `guards` points
 // to must outlive the router.
+// Where gateway-proxy forwards: an http:// deployments server.
+struct GatewayTarget {
+  std::string uri;  // As configured; "" when there is none.
+  http::HttpAddress address;
+};
+// Errors: InvalidArgument naming the setting for a target that is not
+// http://host[:port][/path].
+StatusOr<GatewayTarget> ParseGatewayTarget(const std::string& uri);
+
+// gateway-proxy (GET and POST): forwards the UI's calls to `target`'s
+// gateway_path, or answers as an empty gateway when there is no target.
+void RegisterGatewayProxyRoute(const surface::Surface& surface, const GatewayTarget& target);
+
+// runs/create-promptlab-run (MLflow 2's prompt engineering UI): a finished
+// run with the prompt's parameters, a promptlab model and its evaluation
+// table in `store`. Both must outlive the router.
+void RegisterPromptlabRoute(const surface::Surface& surface, tracking::TrackingService& tracking,
+                            artifacts::ArtifactStore& store);
+
 void RegisterArtifactRoutes(const surface::Surface& surface, artifacts::ArtifactStore& store,
                             tracking::TrackingService& tracking,
                             tracking::LoggedModelService& models, ArtifactGuards guards);

@@ -13,6 +13,13 @@ using tracking::KeyValue;
 
 void AddMlflowRoute(const surface::Surface& surface, const std::string& method,
                     const std::string& path, const RouteAccess& access, MlflowHandler handler) {
+  AddMlflowRouteAt(surface, method, {"/api/2.0/mlflow/" + path, "/ajax-api/2.0/mlflow/" + path},
+                   access, std::move(handler));
+}
+
+void AddMlflowRouteAt(const surface::Surface& surface, const std::string& method,
+                      const std::vector<std::string>& paths, const RouteAccess& access,
+                      MlflowHandler handler) {
   auto wrapped = [handler = std::move(handler), access, surface](HttpRequest& request) {
     auto args = RequestArgs::FromRequest(request);
     if (!args.ok()) return ErrorResponse(args.status());
@@ -25,8 +32,7 @@ void AddMlflowRoute(const surface::Surface& surface, const std::string& method,
   };
   http::RouteOptions options;
   options.access = access.Describe();
-  surface.Add(method, "/api/2.0/mlflow/" + path, wrapped, options);
-  surface.Add(method, "/ajax-api/2.0/mlflow/" + path, wrapped, options);
+  for (const std::string& path : paths) surface.Add(method, path, wrapped, options);
 }
 
 namespace {
@@ -61,6 +67,23 @@ void AddLogBatchRoute(const surface::Surface& surface, const std::string& path, 
   options.access = access.Describe();
   surface.AddAsync("POST", "/api/2.0/mlflow/" + path, handler, options);
   surface.AddAsync("POST", "/ajax-api/2.0/mlflow/" + path, handler, options);
+}
+
+// Whether every object in `list` has each of `fields` set (not null, not
+// ""): MLflow's log-batch check, which answers a miss with the whole list
+// as the invalid value.
+bool ItemsHave(const json::Value& list, std::initializer_list<const char*> fields) {
+  for (const json::Value& item : list.GetArray()) {
+    if (!item.IsObject()) continue;  // refused item by item, naming its index
+    for (const char* field : fields) {
+      auto it = item.FindMember(field);
+      if (it == item.MemberEnd() || it->value.IsNull() ||
+          (it->value.IsString() && it->value.GetStringLength() == 0)) {
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 StatusOr<tracking::Metric> MetricFrom(const json::Value& item, const std::string& path) {
@@ -160,6 +183,10 @@ void RegisterTrackingRoutes(const surface::Surface& surface, tracking::TrackingS
     ASSIGN_OR_RETURN(req.hidden, Unreadable(surface, request, auth::ResourceKind::kExperiment));
     ASSIGN_OR_RETURN(req.view_type, ViewTypeArg(args, "view_type"));
     ASSIGN_OR_RETURN(std::optional<int64_t> max, args.OptionalInt("max_results"));
+    // MLflow's handler refuses more than 50000 before its store sees it.
+    if (max && *max > tracking::kMaxSearchResults) {
+      return InvalidParameter("max_results", *args.Get("max_results"));
+    }
     if (max) req.max_results = *max;
     ASSIGN_OR_RETURN(req.filter, args.StringOr("filter", ""));
     ASSIGN_OR_RETURN(req.order_by, args.StringList("order_by"));
@@ -267,6 +294,10 @@ void RegisterTrackingRoutes(const surface::Surface& surface, tracking::TrackingS
     ASSIGN_OR_RETURN(req.filter, args.StringOr("filter", ""));
     ASSIGN_OR_RETURN(req.view_type, ViewTypeArg(args, "run_view_type"));
     ASSIGN_OR_RETURN(std::optional<int64_t> max, args.OptionalInt("max_results"));
+    // MLflow's handler refuses more than 50000 before its store sees it.
+    if (max && *max > tracking::kMaxSearchResults) {
+      return InvalidParameter("max_results", *args.Get("max_results"));
+    }
     if (max) req.max_results = *max;
     ASSIGN_OR_RETURN(req.order_by, args.StringList("order_by"));
     ASSIGN_OR_RETURN(req.page_token, args.StringOr("page_token", ""));
@@ -342,12 +373,20 @@ void RegisterTrackingRoutes(const surface::Surface& surface, tracking::TrackingS
         tracking::LogBatchRequest batch;
         ASSIGN_OR_RETURN(batch.run_id, RunIdArg(args));
         if (const json::Value* list = args.Get("metrics")) {
-          if (!list->IsArray()) return InvalidParameter("metrics", *list);
+          if (!list->IsArray() || !ItemsHave(*list, {"key", "value", "timestamp"})) {
+            return InvalidParameter("metrics", *list);
+          }
           batch.metrics.reserve(list->Size());
           for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
             ASSIGN_OR_RETURN(tracking::Metric m,
                              MetricFrom((*list)[i], "metrics[" + std::to_string(i) + "]"));
             batch.metrics.push_back(std::move(m));
+          }
+        }
+        for (const char* field : {"params", "tags"}) {
+          const json::Value* list = args.Get(field);
+          if (list != nullptr && (!list->IsArray() || !ItemsHave(*list, {"key"}))) {
+            return InvalidParameter(field, *list);
           }
         }
         ASSIGN_OR_RETURN(batch.params, KeyValueList(args.Get("params"), "params", true));
@@ -376,6 +415,10 @@ void RegisterTrackingRoutes(const surface::Surface& surface, tracking::TrackingS
       surface, "POST", "runs/log-inputs", RouteAccess::Run(auth::Level::kEdit),
       [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
         ASSIGN_OR_RETURN(std::string run_id, RunIdArg(args));
+        // MLflow 2 requires datasets; MLflow 3 may log models alone.
+        if (args.Get("datasets") == nullptr && args.Get("models") == nullptr) {
+          return MissingParameter("datasets");
+        }
         std::vector<tracking::DatasetInput> inputs;
         if (const json::Value* list = args.Get("datasets")) {
           if (!list->IsArray()) return InvalidParameter("datasets", *list);
@@ -424,6 +467,70 @@ void RegisterTrackingRoutes(const surface::Surface& surface, tracking::TrackingS
                                                          [&](const auto& m) { out.Add(m); }));
                    return std::move(out).Finish(next_page_token);
                  });
+  // The datasets an experiment's runs used (MLflow's UI).
+  AddMlflowRoute(
+      surface, "POST", "experiments/search-datasets", RouteAccess::Experiments(auth::Level::kRead),
+      [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+        constexpr size_t kMaxExperiments = 20;
+        ASSIGN_OR_RETURN(std::vector<std::string> ids, args.StringList("experiment_ids"));
+        if (ids.empty()) {
+          return InvalidArgument("SearchDatasets request must specify at least one experiment_id.");
+        }
+        if (ids.size() > kMaxExperiments) {
+          return InvalidArgument("SearchDatasets request cannot specify more than " +
+                                 std::to_string(kMaxExperiments) + " experiment_ids. Received " +
+                                 std::to_string(ids.size()) + " experiment_ids.");
+        }
+        ASSIGN_OR_RETURN(std::vector<tracking::DatasetSummary> summaries, t->SearchDatasets(ids));
+        return WriteJson([&](json::Writer& w) {
+          w.Key("dataset_summaries");
+          w.StartArray();
+          for (const tracking::DatasetSummary& d : summaries) {
+            w.StartObject();
+            w.Key("experiment_id");
+            json::WriteString(w, d.experiment_id);
+            w.Key("name");
+            json::WriteString(w, d.name);
+            w.Key("digest");
+            json::WriteString(w, d.digest);
+            w.Key("context");
+            if (d.context) {
+              json::WriteString(w, *d.context);
+            } else {
+              w.Null();
+            }
+            w.EndObject();
+          }
+          w.EndArray();
+        });
+      });
+  // The history of one metric across runs (MLflow's UI charts).
+  AddMlflowRoute(
+      surface, "GET", "metrics/get-history-bulk", RouteAccess::Runs(auth::Level::kRead, "run_id"),
+      [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+        constexpr size_t kMaxRuns = 100;
+        constexpr int64_t kMaxResults = 25000;
+        ASSIGN_OR_RETURN(std::vector<std::string> run_ids, args.StringList("run_id"));
+        if (run_ids.empty()) {
+          return InvalidArgument("GetMetricHistoryBulk request must specify at least one run_id.");
+        }
+        if (run_ids.size() > kMaxRuns) {
+          return InvalidArgument("GetMetricHistoryBulk request cannot specify more than " +
+                                 std::to_string(kMaxRuns) + " run_ids. Received " +
+                                 std::to_string(run_ids.size()) + " run_ids.");
+        }
+        if (args.Get("metric_key") == nullptr) {
+          return InvalidArgument("GetMetricHistoryBulk request must specify a metric_key.");
+        }
+        ASSIGN_OR_RETURN(std::string key, args.RequiredString("metric_key"));
+        ASSIGN_OR_RETURN(std::optional<int64_t> max, args.OptionalInt("max_results"));
+        int64_t limit = std::clamp<int64_t>(max.value_or(kMaxResults), 0, kMaxResults);
+        ASSIGN_OR_RETURN(auto metrics, t->GetMetricHistoryBulk(std::move(run_ids), key,
+                                                               static_cast<size_t>(limit)));
+        MetricListWriter out(true, metrics.size());
+        for (const auto& m : metrics) out.Add(m);
+        return std::move(out).Finish();
+      });
   AddMlflowRoute(
       surface, "GET", "metrics/get-history-bulk-interval", RouteAccess::Runs(auth::Level::kRead),
       [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {

@@ -43,7 +43,7 @@ StatusOr<int64_t> ParseVersion(const std::string& text) {
   bool ok = !digits.empty() && digits.size() <= 18 &&
             std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (!ok) {
-    return InvalidArgument("Parameter 'version' must be an integer, got '" + text + "'.");
+    return InvalidArgument("Model version must be an integer, got '" + text + "'");
   }
   return std::stoll(digits);
 }
@@ -339,11 +339,13 @@ bool HasScheme(const std::string& source) {
 // would let it escape the folder it names.
 Status ValidateArtifactSource(const std::string& source) {
   if (!HasScheme(source) || source.rfind("file:", 0) == 0) {
+    // MLflow's text (clients match it). Cairn's runs keep their files under
+    // mlflow-artifacts:/, so no local path lies inside a run's folder.
     return InvalidArgument(
         "Invalid model version source: '" + source +
-        "'. A local path cannot be registered: log the model's files to the run or logged model "
-        "first (they are then under mlflow-artifacts:/...) and register that location, or use a "
-        "runs:/ or models:/ URI.");
+        "'. To use a local path as a model version source, the run_id request parameter has to "
+        "be specified and the local path has to be contained within the artifact directory of "
+        "the run specified by the run_id.");
   }
   std::string decoded = FullyPercentDecoded(source);
   size_t path_start = decoded.find(':') + 1;
@@ -359,9 +361,13 @@ Status ValidateArtifactSource(const std::string& source) {
     start = slash + 1;
   }
   if (bad) {
-    return InvalidArgument("Invalid model version source: '" + source +
-                           "'. The source must be an absolute location without '.' or '..' "
-                           "path segments or NUL characters.");
+    // MLflow's text, naming the source as it decoded it.
+    return InvalidArgument(
+        "Invalid model version source: '" + decoded +
+        "'. If supplying a source as an http, https, local file path, ftp, "
+        "objectstore, or mlflow-artifacts uri, an absolute path must be provided "
+        "without relative path references present. Please provide an absolute "
+        "path.");
   }
   return Status::Ok();
 }
@@ -1016,7 +1022,22 @@ StatusOr<ModelVersion> RegistryService::CreateModelVersion(
     std::string storage_location = request.source;
     std::string run_id = request.run_id;
     std::string model_id = request.model_id;
+    // runs:/<id>/... for a run tracked elsewhere (a registry-only server, or
+    // tracking on another one) is stored as given, as MLflow does; the gates
+    // then fail naming the run they cannot judge, and lineage shows it as
+    // not on this server.
+    bool run_elsewhere = false;
     if (model_uri_source) {
+      StatusOr<ModelUri> uri = ParseModelUri(request.source);
+      if (uri.ok() && uri->kind == ModelUri::Kind::kRun) {
+        ASSIGN_OR_RETURN(bool here, tracking::RunExists(db, uri->run_id));
+        if (!here) {
+          run_elsewhere = true;
+          if (run_id.empty()) run_id = uri->run_id;
+        }
+      }
+    }
+    if (model_uri_source && !run_elsewhere) {
       ASSIGN_OR_RETURN(ResolvedModel resolved, Resolve(db, request.source));
       storage_location = resolved.artifact_uri;
       // The files' run is the run the gates judge: a different run_id

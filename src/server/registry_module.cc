@@ -63,6 +63,7 @@ class RegistryModule : public Module {
     mlflow::RegisterRegistryRoutes(mlflow, *registry_, signer_.get());
     mlflow::RegisterArtifactRoutes(mlflow, *artifacts, *tracking, *logged_models,
                                    {audit, registry_.get(), signer_.get()});
+    mlflow::RegisterPromptlabRoute(mlflow, *tracking, *artifacts);
     // Cairn's own API follows MLflow's REST conventions (arguments, errors).
     api::RegisterApiRoutes(mlflow, audit, promotions_.get(), lineage_.get());
 

@@ -29,6 +29,9 @@ struct ServerConfig {
   bool insecure = false;
   // Promotion policies (<name>.yaml, default.yaml); empty: <data_dir>/policies.
   std::string policies_dir;
+  // MLflow's deployments server (AI gateway) that gateway-proxy forwards
+  // to; empty: none. MLflow's MLFLOW_DEPLOYMENTS_TARGET sets it too.
+  std::string deployments_target;
 
   std::string EffectivePoliciesDir() const {
     return policies_dir.empty() ? data_dir + "/policies" : policies_dir;

@@ -1,5 +1,6 @@
 // The tracking module: experiments, runs and logged models behind MLflow's
 // tracking API.
+#include <cstdlib>
 #include <memory>
 
 #include "auth/access_policy.h"
@@ -18,6 +19,16 @@ class TrackingModule : public Module {
  public:
   std::string_view name() const override { return "tracking"; }
 
+  void DeclareSettings(ServerConfig* config, config::Settings* settings) override {
+    // MLflow's own variable is the default, so an MLflow set-up carries over.
+    if (const char* mlflow = std::getenv("MLFLOW_DEPLOYMENTS_TARGET"); mlflow != nullptr) {
+      config->deployments_target = mlflow;
+    }
+    settings->Add("deployments_target", &config->deployments_target,
+                  "http:// address of MLflow's deployments server (AI gateway) that the UI's "
+                  "gateway-proxy calls go to (default: $MLFLOW_DEPLOYMENTS_TARGET, else none)");
+  }
+
   Status Start(ServerContext& context) override {
     ASSIGN_OR_RETURN(store::MetadataStore * store, context.Get<store::MetadataStore>());
     ASSIGN_OR_RETURN(auth::AccessPolicy * access, context.Get<auth::AccessPolicy>());
@@ -30,6 +41,9 @@ class TrackingModule : public Module {
     surface::Surface mlflow(context.router(), access, mlflow::ErrorFormat::Get());
     mlflow::RegisterTrackingRoutes(mlflow, *tracking_);
     mlflow::RegisterLoggedModelRoutes(mlflow, *logged_models_);
+    ASSIGN_OR_RETURN(mlflow::GatewayTarget gateway,
+                     mlflow::ParseGatewayTarget(context.config().deployments_target));
+    mlflow::RegisterGatewayProxyRoute(mlflow, gateway);
     context.Provide<tracking::TrackingService>(tracking_.get());
     context.Provide<tracking::LoggedModelService>(logged_models_.get());
     return Status::Ok();

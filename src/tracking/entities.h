@@ -53,6 +53,14 @@ struct RunInfo {
   std::string lifecycle_stage = kActive;
 };
 
+// A dataset as the experiment's runs used it (MLflow's search-datasets).
+struct DatasetSummary {
+  std::string experiment_id;
+  std::string name;
+  std::string digest;
+  std::optional<std::string> context;  // the mlflow.data.context input tag
+};
+
 struct Dataset {
   std::string name;
   std::string digest;

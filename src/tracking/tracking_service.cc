@@ -848,59 +848,147 @@ StatusOr<std::string> TrackingService::ReadMetricHistory(
   return next_page_token;
 }
 
+namespace {
+
+// MLflow's _get_sampled_steps_from_steps, quirks included (its bound check
+// compares an absolute index with a count), so that charts sample the very
+// steps MLflow's UI expects.
+std::set<int64_t> SampleSteps(int64_t start, int64_t end, int64_t max_results,
+                              const std::vector<int64_t>& all_steps) {
+  auto begin_it = std::lower_bound(all_steps.begin(), all_steps.end(), start);
+  auto end_it = std::upper_bound(all_steps.begin(), all_steps.end(), end);
+  auto start_idx = static_cast<int64_t>(begin_it - all_steps.begin());
+  auto end_idx = static_cast<int64_t>(end_it - all_steps.begin());
+  if (end_idx - start_idx <= max_results) return {begin_it, end_it};
+  int64_t count = end_idx - start_idx;
+  double interval = static_cast<double>(count) / static_cast<double>(max_results);
+  std::set<int64_t> sampled;
+  for (int64_t i = 0; i < max_results; ++i) {
+    auto idx = start_idx + static_cast<int64_t>(static_cast<double>(i) * interval);
+    if (idx < count) sampled.insert(all_steps[static_cast<size_t>(idx)]);
+  }
+  sampled.insert(all_steps[static_cast<size_t>(end_idx - 1)]);
+  return sampled;
+}
+
+}  // namespace
+
+StatusOr<std::vector<DatasetSummary>> TrackingService::SearchDatasets(
+    const std::vector<std::string>& experiment_ids) {
+  constexpr int64_t kMaxSummaries = 1000;
+  std::vector<SqlValue> keys;
+  for (const std::string& id : experiment_ids) {
+    StatusOr<int64_t> key = ParseExperimentId(id);
+    if (key.ok()) keys.emplace_back(*key);
+  }
+  std::vector<DatasetSummary> out;
+  if (keys.empty()) return out;
+  std::string marks;
+  for (size_t i = 0; i < keys.size(); ++i) marks += i == 0 ? "?" : ", ?";
+  keys.emplace_back(kMaxSummaries);
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    return db.ForEachRow(
+        "SELECT DISTINCT d.experiment_id, d.name, d.digest, t.value FROM datasets d JOIN "
+        "run_inputs i ON i.dataset_key = d.dataset_key LEFT JOIN run_input_tags t ON t.run_key = "
+        "i.run_key AND t.dataset_key = d.dataset_key AND t.key = 'mlflow.data.context' WHERE "
+        "d.experiment_id IN (" +
+            marks + ") ORDER BY d.experiment_id, d.name, d.digest, t.value LIMIT ?",
+        keys, [&](const store::SqlRow& row) {
+          DatasetSummary& summary = out.emplace_back();
+          summary.experiment_id = std::to_string(row.Int(0));
+          summary.name = std::string(row.Text(1));
+          summary.digest = std::string(row.Text(2));
+          if (!row.IsNull(3)) summary.context = std::string(row.Text(3));
+        });
+  }));
+  return out;
+}
+
+StatusOr<std::vector<Metric>> TrackingService::GetMetricHistoryBulk(
+    std::vector<std::string> run_ids, const std::string& key, size_t max_results) {
+  std::sort(run_ids.begin(), run_ids.end());
+  run_ids.erase(std::unique(run_ids.begin(), run_ids.end()), run_ids.end());
+  std::vector<Metric> out;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    for (const std::string& run_id : run_ids) {
+      if (out.size() >= max_results) break;
+      StatusOr<RunRow> row = FindRun(db, run_id);
+      if (!row.ok() && row.status().code() == StatusCode::kNotFound) continue;
+      RETURN_IF_ERROR(row.status());
+      ASSIGN_OR_RETURN(PointRelation points, RunKeyPoints(db, row->run_key, key));
+      std::vector<SqlValue> params = points.params;
+      params.emplace_back(static_cast<int64_t>(max_results - out.size()));
+      RETURN_IF_ERROR(db.ForEachRow("SELECT step, timestamp, value, is_nan FROM " + points.sql +
+                                        " ORDER BY timestamp, step, value LIMIT ?",
+                                    params, [&](const store::SqlRow& r) {
+                                      Metric& m = out.emplace_back();
+                                      m.key = key;
+                                      m.value = LoadedValue(r.Double(2), r.Int(3));
+                                      m.timestamp = r.Int(1);
+                                      m.step = r.Int(0);
+                                      m.run_id = run_id;
+                                    }));
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
 StatusOr<std::vector<Metric>> TrackingService::GetMetricHistoryBulkInterval(
     const std::vector<std::string>& run_ids, const std::string& key,
     std::optional<int64_t> start_step, std::optional<int64_t> end_step, int64_t max_results) {
+  // As MLflow: one set of steps for all runs (sampled from the union of
+  // their steps, plus each run's first and last), then each run's points at
+  // those steps, runs in the order asked.
+  constexpr size_t kMaxPointsPerRun = 25000;
   std::vector<Metric> out;
   RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    std::vector<PointRelation> relations;
+    std::set<int64_t> union_steps;
+    std::set<int64_t> ends;  // each run's min and max
     for (const std::string& run_id : run_ids) {
       ASSIGN_OR_RETURN(RunRow row, FindRun(db, run_id));
       ASSIGN_OR_RETURN(PointRelation points, RunKeyPoints(db, row.run_key, key));
       ASSIGN_OR_RETURN(
           SqlRows steps,
           db.Query("SELECT DISTINCT step FROM " + points.sql + " ORDER BY step", points.params));
-      std::vector<int64_t> all;
-      for (size_t i = 0; i < steps.size(); ++i) all.push_back(steps.Int(i, 0));
-      if (all.empty()) continue;
-      int64_t lo = start_step.value_or(all.front());
-      int64_t hi = end_step.value_or(all.back());
-      auto first = std::lower_bound(all.begin(), all.end(), lo);
-      auto last = std::upper_bound(all.begin(), all.end(), hi);
-      std::vector<int64_t> in_range(first, last);
-      if (in_range.empty()) continue;
-      std::set<int64_t> chosen;
-      if (static_cast<int64_t>(in_range.size()) <= max_results) {
-        chosen.insert(in_range.begin(), in_range.end());
-      } else {
-        // Evenly spaced samples plus the last step, so a chart shows the whole range.
-        double interval = static_cast<double>(in_range.size()) / static_cast<double>(max_results);
-        for (int64_t i = 0; i < max_results; ++i) {
-          chosen.insert(in_range[static_cast<size_t>(static_cast<double>(i) * interval)]);
-        }
-        chosen.insert(in_range.back());
+      for (size_t i = 0; i < steps.size(); ++i) union_steps.insert(steps.Int(i, 0));
+      if (!steps.empty()) {
+        ends.insert(steps.Int(0, 0));
+        ends.insert(steps.Int(steps.size() - 1, 0));
       }
-      std::vector<SqlValue> range = points.params;
+      relations.push_back(std::move(points));
+    }
+    std::vector<int64_t> all_steps(union_steps.begin(), union_steps.end());
+    int64_t start = start_step.value_or(0);
+    int64_t end = end_step.value_or(all_steps.empty() ? 0 : all_steps.back());
+    std::set<int64_t> chosen = SampleSteps(start, end, max_results, all_steps);
+    for (int64_t step : ends) {
+      if (start <= step && step <= end) chosen.insert(step);
+    }
+    if (chosen.empty()) return Status::Ok();
+    for (size_t r = 0; r < run_ids.size(); ++r) {
+      std::vector<SqlValue> range = relations[r].params;
       range.insert(range.end(), {*chosen.begin(), *chosen.rbegin()});
       ASSIGN_OR_RETURN(
           SqlRows rows,
-          db.Query("SELECT step, timestamp, value, is_nan FROM " + points.sql +
+          db.Query("SELECT step, timestamp, value, is_nan FROM " + relations[r].sql +
                        " WHERE step >= ? AND step <= ? ORDER BY step, timestamp, value",
                    range));
-      for (size_t i = 0; i < rows.size(); ++i) {
+      size_t taken = 0;
+      for (size_t i = 0; i < rows.size() && taken < kMaxPointsPerRun; ++i) {
         if (!chosen.contains(rows.Int(i, 0))) continue;
         Metric& m = out.emplace_back();
         m.key = key;
         m.value = LoadedValue(rows.Double(i, 2), rows.Int(i, 3));
         m.timestamp = rows.Int(i, 1);
         m.step = rows.Int(i, 0);
-        m.run_id = run_id;
+        m.run_id = run_ids[r];
+        ++taken;
       }
     }
     return Status::Ok();
   }));
-  std::stable_sort(out.begin(), out.end(), [](const Metric& a, const Metric& b) {
-    return std::tie(a.run_id, a.step, a.timestamp) < std::tie(b.run_id, b.step, b.timestamp);
-  });
   return out;
 }
 

@@ -131,6 +131,15 @@ class TrackingService {
                                           int64_t max_results, const std::string& page_token,
                                           const std::function<void(const Metric&)>& each);
   // Up to `max_results` points per run, sampled evenly over [start_step, end_step].
+  // The datasets the experiments' runs logged, with each use's context;
+  // at most 1000. Ids that name no experiment match nothing.
+  StatusOr<std::vector<DatasetSummary>> SearchDatasets(
+      const std::vector<std::string>& experiment_ids);
+  // Every point of `key` in the runs (ids sorted, then timestamp, step,
+  // value), at most `max_results`; runs not here add none (MLflow's
+  // get-history-bulk).
+  StatusOr<std::vector<Metric>> GetMetricHistoryBulk(std::vector<std::string> run_ids,
+                                                     const std::string& key, size_t max_results);
   StatusOr<std::vector<Metric>> GetMetricHistoryBulkInterval(
       const std::vector<std::string>& run_ids, const std::string& key,
       std::optional<int64_t> start_step, std::optional<int64_t> end_step, int64_t max_results);

@@ -470,3 +470,19 @@ def test_hidden_sources_cannot_be_registered_or_read_through_lineage_and_gates(g
     assert gated.status_code == 403, gated.text
     assert "0.777" not in gated.json()["message"]
     assert "not readable by you" in gated.json()["message"]
+
+
+def test_a_version_from_a_run_tracked_elsewhere_fails_its_gates_naming_the_run(governed):
+    """MLflow stores runs:/ sources of runs it does not hold; the gates cannot judge such a
+    version and say why, instead of passing it or failing without a reason."""
+    model = f"remote-{uuid.uuid4().hex[:8]}"
+    ed = as_user("ed")
+    url = governed.url + API
+    ok(ed.post(url + "/registered-models/create", json={"name": model}))
+    ok(ed.post(url + "/model-versions/create",
+               json={"name": model, "source": "runs:/feedfacefeedface/model", "run_id": "feedfacefeedface"}))
+    policy(governed, model, approvals=0)
+    r = ed.post(url + "/model-versions/transition-stage",
+                json={"name": model, "version": "1", "stage": "Production", "archive_existing_versions": False})
+    assert r.status_code == 403, r.text
+    assert "feedfacefeedface is not on this server" in r.json()["message"], r.text

@@ -107,7 +107,7 @@ TEST_P(RegistryServiceTest, VersionsParseLikePythonInt) {
   Register("m", 2);
   EXPECT_EQ(registry_->GetModelVersion("m", " 02 ")->version, 2);
   EXPECT_EQ(registry_->GetModelVersion("m", "1.0").status(),
-            InvalidArgument("Parameter 'version' must be an integer, got '1.0'."));
+            InvalidArgument("Model version must be an integer, got '1.0'"));
 }
 
 TEST_P(RegistryServiceTest, AliasesMoveAndDieWithTheirVersion) {
