@@ -553,8 +553,28 @@ void RegisterArtifactRoutes(const surface::Surface& surface, artifacts::Artifact
                    return list_under(run.info.artifact_uri, sub);
                  });
 
-  // MLflow 3's listing of a logged model's artifacts.
+  // MLflow 3's UI: one file of a logged model's artifacts.
   tracking::LoggedModelService* m = &models;
+  AddMlflowRoute(
+      surface, "GET", "logged-models/{model_id}/artifacts/files",
+      RouteAccess::LoggedModel(auth::Level::kRead),
+      [m, send_under](const RequestArgs& args, HttpRequest& request) -> StatusOr<HttpResponse> {
+        const json::Value* raw = args.Get("artifact_file_path");
+        std::string file;
+        if (raw != nullptr) {
+          ASSIGN_OR_RETURN(file, RequestArgs::AsString(*raw, "artifact_file_path"));
+        }
+        if (file.empty()) {
+          return InvalidArgument(
+              "Request must include the \"artifact_file_path\" query parameter.");
+        }
+        ASSIGN_OR_RETURN(std::string path, SafePath(file));
+        ASSIGN_OR_RETURN(tracking::LoggedModel model,
+                         m->Get(std::string(request.PathParam("model_id"))));
+        return send_under(model.artifact_uri, path);
+      });
+
+  // MLflow 3's listing of a logged model's artifacts.
   AddMlflowRoute(
       surface, "GET", "logged-models/{model_id}/artifacts/directories",
       RouteAccess::LoggedModel(auth::Level::kRead),

@@ -233,6 +233,15 @@ void RegisterTrackingRoutes(const surface::Surface& surface, tracking::TrackingS
                    return EmptyResponse();
                  });
 
+  AddMlflowRoute(surface, "POST", "experiments/delete-experiment-tag",
+                 RouteAccess::Experiment(auth::Level::kEdit),
+                 [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {
+                   ASSIGN_OR_RETURN(std::string id, args.RequiredString("experiment_id"));
+                   ASSIGN_OR_RETURN(std::string key, args.RequiredString("key"));
+                   RETURN_IF_ERROR(t->DeleteExperimentTag(id, key));
+                   return EmptyResponse();
+                 });
+
   // ----------------------------------------------------------------------- runs
   AddMlflowRoute(surface, "POST", "runs/create", RouteAccess::Experiment(auth::Level::kEdit),
                  [t](const RequestArgs& args, HttpRequest&) -> StatusOr<HttpResponse> {

@@ -157,16 +157,14 @@ StatusOr<LoggedModel> LoggedModelService::Create(const CreateLoggedModelRequest&
                              " must be in the 'active' state. Current state is " +
                              experiment.lifecycle_stage + ".");
     }
-    // The run the model came from must exist and log to the same experiment:
-    // the model is listed, searched and permissioned under its experiment, and
-    // a run elsewhere would link across that boundary.
+    // A run on this server must log to the same experiment: the model is
+    // listed, searched and permissioned under its experiment, and a run in
+    // another would link across that boundary. A run this server does not
+    // hold (tracked elsewhere) is stored as given, as MLflow does.
     if (!request.source_run_id.empty()) {
       ASSIGN_OR_RETURN(SqlRows run, db.Query("SELECT experiment_id FROM runs WHERE run_uuid = ?",
                                              {request.source_run_id}));
-      if (run.empty()) {
-        return NotFound("source_run_id: no run with id " + request.source_run_id);
-      }
-      if (run.Int(0, 0) != experiment_key) {
+      if (!run.empty() && run.Int(0, 0) != experiment_key) {
         return InvalidArgument("source_run_id: run " + request.source_run_id +
                                " belongs to experiment " + std::to_string(run.Int(0, 0)) +
                                ", not to experiment " + request.experiment_id +

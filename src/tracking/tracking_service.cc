@@ -217,6 +217,29 @@ Status TrackingService::SetExperimentTag(const std::string& experiment_id, const
   });
 }
 
+Status TrackingService::DeleteExperimentTag(const std::string& experiment_id,
+                                            const std::string& tag_key) {
+  ASSIGN_OR_RETURN(int64_t key, ParseExperimentId(experiment_id));
+  return store_->Write([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(SqlRows rows, db.Query("SELECT lifecycle_stage FROM experiments WHERE "
+                                            "experiment_id = ?",
+                                            {key}));
+    if (rows.empty()) return NotFound("No Experiment with id=" + experiment_id + " exists");
+    if (rows.Text(0, 0) != kActive) {
+      return InvalidArgument("The experiment " + experiment_id +
+                             " must be in the 'active' state. Current state is " + rows.Text(0, 0) +
+                             ".");
+    }
+    ASSIGN_OR_RETURN(int64_t removed,
+                     db.Execute("DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?",
+                                {key, tag_key}));
+    if (removed == 0) {
+      return NotFound("No tag with name: " + tag_key + " in experiment with id " + experiment_id);
+    }
+    return Status::Ok();
+  });
+}
+
 StatusOr<ExperimentPage> TrackingService::SearchExperiments(
     const SearchExperimentsRequest& request) {
   if (request.max_results < 1 || request.max_results > kMaxSearchResults) {

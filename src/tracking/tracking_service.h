@@ -98,6 +98,9 @@ class TrackingService {
   Status DeleteExperiment(const std::string& experiment_id);
   Status RestoreExperiment(const std::string& experiment_id);
   Status SetExperimentTag(const std::string& experiment_id, const KeyValue& tag);
+  // Errors: NotFound "No tag with name: <key> in experiment with id <id>"
+  // (MLflow 3's text) when the experiment has no such tag.
+  Status DeleteExperimentTag(const std::string& experiment_id, const std::string& key);
 
   // Runs.
   StatusOr<Run> CreateRun(const CreateRunRequest& request);

@@ -194,6 +194,12 @@ def test_set_experiment_tag_sets_and_overwrites(http, server):
     mlflow_error(api_post(http, server, "experiments/set-experiment-tag",
                           {"experiment_id": "987654321", "key": "k", "value": "v"}), 404, "RESOURCE_DOES_NOT_EXIST")
     assert tags() == {"team": "b"}
+    # MLflow 3's delete-experiment-tag.
+    ok(api_post(http, server, "experiments/delete-experiment-tag", {"experiment_id": eid, "key": "team"}))
+    assert tags() == {}
+    err = mlflow_error(api_post(http, server, "experiments/delete-experiment-tag", {"experiment_id": eid, "key": "team"}),
+                       404, "RESOURCE_DOES_NOT_EXIST")
+    assert err["message"] == f"No tag with name: team in experiment with id {eid}", err
 
 
 def test_unknown_experiment_is_404(http, server):

@@ -349,13 +349,24 @@ def test_source_run_must_log_to_the_models_experiment(http, server):
     err = mlflow_error(api_post(http, server, "logged-models", {"experiment_id": eid, "source_run_id": run_id}),
                        400, "INVALID_PARAMETER_VALUE")
     assert "source_run_id" in err["message"] and other in err["message"], err
-    err = mlflow_error(api_post(http, server, "logged-models", {"experiment_id": eid, "source_run_id": "f" * 32}),
-                       404, "RESOURCE_DOES_NOT_EXIST")
-    assert "source_run_id" in err["message"], err
     # Nothing was written: the experiment still has no models.
     assert _search(http, server, experiment_ids=[eid]).get("models", []) == []
     own = new_run(http, server, eid)["info"]["run_id"]
     assert create_model(http, server, eid, source_run_id=own)["info"]["source_run_id"] == own
+    # A run this server does not hold (tracked elsewhere) is stored as given, as MLflow does,
+    # and its file can be read back through MLflow 3's artifact route.
+    remote = create_model(http, server, eid, source_run_id="f" * 32)["info"]
+    assert remote["source_run_id"] == "f" * 32
+    uri = remote["artifact_uri"]
+    root = uri[len("mlflow-artifacts:"):].lstrip("/")
+    assert http.put(url(server, f"/api/2.0/mlflow-artifacts/artifacts/{root}/MLmodel"), data=b"m").status_code == 200
+    got = http.get(url(server, f"/ajax-api/2.0/mlflow/logged-models/{remote['model_id']}/artifacts/files"),
+                   params={"artifact_file_path": "MLmodel"})
+    assert got.status_code == 200 and got.text == "m", got.text
+    err = mlflow_error(http.get(url(server, f"/ajax-api/2.0/mlflow/logged-models/{remote['model_id']}"
+                                            "/artifacts/files"), params={"artifact_file_path": "../../x"}),
+                       400, "INVALID_PARAMETER_VALUE")
+    assert err["message"] == "Invalid path", err
 
 
 def test_page_sizes_default_to_50_and_zero_means_100(http, server):
