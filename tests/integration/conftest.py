@@ -40,8 +40,10 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 BINARY = Path(os.environ.get("CAIRN_BINARY", REPO / "build" / "release" / "cairn"))
 def _find_clients_dir():
-    """<repo>/../shared/clients where the project is checked out beside shared/;
-    a clone elsewhere (CI) falls back to the workplace's /work/shared/clients."""
+    """Where the MLflow clients live, one folder per version (mlflow-2.12, mlflow-3.6):
+    $CAIRN_MLFLOW_CLIENTS, else shared/clients beside the checkout or one of its parents,
+    else the workplace's copy (a clone made elsewhere, as CI makes). An installed mlflow of
+    the version a test wants is used before any of these (installed_mlflow)."""
     if os.environ.get("CAIRN_MLFLOW_CLIENTS"):
         return Path(os.environ["CAIRN_MLFLOW_CLIENTS"])
     for base in [REPO, *REPO.parents]:
@@ -49,6 +51,13 @@ def _find_clients_dir():
         if (candidate / "mlflow-2.12").is_dir():
             return candidate
     return Path("/work/shared/clients")
+
+
+def installed_mlflow() -> str | None:
+    """The version of an mlflow installed for Debian's python3, if any."""
+    r = subprocess.run([PYTHON, "-c", "import mlflow; print(mlflow.__version__)"],
+                       capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    return r.stdout.strip() if r.returncode == 0 else None
 
 
 CLIENTS_DIR = _find_clients_dir()
@@ -285,10 +294,19 @@ class ClientResult:
         return json.loads(lines[-1])
 
 
-def client_dir(version: str) -> Path:
+_INSTALLED = installed_mlflow() if not os.environ.get("CAIRN_MLFLOW_CLIENTS") else None
+
+
+def client_dir(version: str) -> Path | None:
+    """The folder to put on PYTHONPATH for MLflow `version`; None when the installed mlflow
+    is that version (CAIRN_MLFLOW_CLIENTS, when set, always wins)."""
+    if _INSTALLED is not None and (_INSTALLED == version or _INSTALLED.startswith(version + ".")):
+        return None
     d = CLIENTS_DIR / f"mlflow-{version}"
     if not d.is_dir():
-        pytest.fail(f"MLflow client {version} not found at {d} (set CAIRN_MLFLOW_CLIENTS)")
+        pytest.fail(f"MLflow client {version} not found at {d}: set CAIRN_MLFLOW_CLIENTS to a folder "
+                    f"holding mlflow-{version}/ (an unpacked mlflow=={version} with its dependencies "
+                    f"importable by /usr/bin/python3), or install mlflow=={version} (README, Tests)")
     return d
 
 
@@ -306,7 +324,7 @@ def run_client(version: str, script_text: str, tracking_uri: str, timeout: float
         "HOME": str(work),
         "TMPDIR": str(work),
         "LANG": "C.UTF-8",
-        "PYTHONPATH": str(client_dir(version)),
+        "PYTHONPATH": str(client_dir(version) or ""),
         "PYTHONDONTWRITEBYTECODE": "1",
         "MLFLOW_TRACKING_URI": tracking_uri,
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
