@@ -47,6 +47,11 @@ class FeatureCommands : public CommandGroup {
     cmd->add_option("--repo", c.repo,
                     "Feature repo folder (with cairn_features.yaml); default: current folder");
     cmd->add_option("--project", c.project, "Project (default: the repo's)");
+    if (action == Action::kPlan || action == Action::kApply) {
+      cmd->add_flag("--skip-source-checks", c.skip_source_checks,
+                    "Do not check paths, columns and types against the sources' data (for "
+                    "sources not reachable from here)");
+    }
     if (action == Action::kList || action == Action::kHistorical) {
       cmd->add_option("--version", c.version, "Registry version (default: newest)");
     }
@@ -60,6 +65,8 @@ class FeatureCommands : public CommandGroup {
       cmd->add_option("--service", c.service, "A feature service instead");
       cmd->add_option("--out", c.out, "Output file: .parquet or .csv")->required();
       cmd->add_flag("--full-feature-names", c.full_feature_names, "Name columns view__feature");
+      cmd->add_option("--timestamp-column", c.timestamp_column,
+                      "The entities' time column (default: event_timestamp)");
       cmd->add_option("--as-of-created", c.as_of_created,
                       "Ignore feature rows created after this time (no backfill leakage)");
       cmd->add_option("--threads", c.threads, "Worker threads (0 = one per core)");

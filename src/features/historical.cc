@@ -205,7 +205,8 @@ StatusOr<std::vector<ResolvedFeature>> ResolveFeatures(const FeatureRepo& repo,
     if (!names.insert(f.output_name).second) {
       return InvalidArgument("feature name '" + f.output_name +
                              "' is requested twice (from two views, or twice from one); use "
-                             "full feature names (view__feature) to tell them apart");
+                             "full feature names (view__feature) to tell them apart: "
+                             "--full-feature-names, or full_feature_names: true over HTTP");
     }
   }
   return out;

@@ -14,6 +14,7 @@
 #include "features/offline_push.h"
 #include "features/offline_source.h"
 #include "features/repo_loader.h"
+#include "features/source_checks.h"
 #include "offline/engine.h"
 #include "server/admin_common.h"
 
@@ -95,7 +96,10 @@ Status Historical(const ServerConfig& config, FeatureRegistry& registry, const F
   RETURN_IF_ERROR(
       features::RegisterSources(*engine, repo, features::PushedRowsRoot(config.data_dir)));
 
-  features::HistoricalRequest request{.features = resolved, .threads = threads, .progress = say};
+  features::HistoricalRequest request{.features = resolved,
+                                      .timestamp_column = c.timestamp_column,
+                                      .threads = threads,
+                                      .progress = say};
   if (!c.as_of_created.empty()) {
     StatusOr<offline::Table> cutoff =
         engine->Query("SELECT epoch_us(CAST(" + offline::QuoteLiteral(c.as_of_created) +
@@ -260,11 +264,19 @@ Status DropOnlineTables(const ServerConfig& config, const std::vector<std::strin
   return Status::Ok();
 }
 
+// plan and apply check the repo against its data first (features/source_checks.h).
+Status CheckAgainstData(const FeatureRepo& repo, const FeaturesCommand& c) {
+  if (c.skip_source_checks) return Status::Ok();
+  ASSIGN_OR_RETURN(std::unique_ptr<offline::Engine> engine, offline::Engine::Open(1));
+  return features::RequireSourcesMatch(*engine, repo);
+}
+
 Status Run(const ServerConfig& config, FeatureRegistry& registry, const FeaturesCommand& c) {
   switch (c.action) {
     case FeaturesCommand::Action::kPlan: {
       ASSIGN_OR_RETURN(FeatureRepo repo,
                        features::LoadRepo(Env::Default(), c.repo.empty() ? "." : c.repo));
+      RETURN_IF_ERROR(CheckAgainstData(repo, c));
       ASSIGN_OR_RETURN(features::Plan plan, registry.PlanApply(repo));
       std::cout << features::RenderPlan(plan);
       return Status::Ok();
@@ -272,6 +284,7 @@ Status Run(const ServerConfig& config, FeatureRegistry& registry, const Features
     case FeaturesCommand::Action::kApply: {
       ASSIGN_OR_RETURN(FeatureRepo repo,
                        features::LoadRepo(Env::Default(), c.repo.empty() ? "." : c.repo));
+      RETURN_IF_ERROR(CheckAgainstData(repo, c));
       int64_t version = 0;
       ASSIGN_OR_RETURN(features::Plan plan, registry.Apply(repo, CliUser(), &version));
       std::cout << features::RenderPlan(plan);

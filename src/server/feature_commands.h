@@ -29,16 +29,18 @@ struct FeaturesCommand {
     kStats,
   };
   Action action = Action::kList;
-  std::string repo;     // repo folder (plan, apply; names the project elsewhere)
-  std::string project;  // default: the repo's project, else the only applied one
-  int64_t version = 0;  // list/historical: 0 = newest
+  std::string repo;                 // repo folder (plan, apply; names the project elsewhere)
+  bool skip_source_checks = false;  // plan, apply: do not check the repo against its data
+  std::string project;              // default: the repo's project, else the only applied one
+  int64_t version = 0;              // list/historical: 0 = newest
   // historical
   std::string entities;
   std::vector<std::string> features;
   std::string service;
   std::string out;
   bool full_feature_names = false;
-  std::string as_of_created;  // a timestamp, e.g. 2026-01-31T00:00:00Z
+  std::string timestamp_column;  // the entities' time column (default: event_timestamp)
+  std::string as_of_created;     // a timestamp, e.g. 2026-01-31T00:00:00Z
   int threads = 0;
   // materialize: the window (start only for kMaterialize) and the views
   // (empty: every online view).

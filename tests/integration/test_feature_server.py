@@ -381,6 +381,48 @@ def test_historical_from_the_cli(feature_server, tmp_path):
     assert lines[2].endswith(",0,3,")  # fresh_stats: 09:00 is more than 1h before 12:00
 
 
+def test_historical_from_the_cli_with_another_time_column(feature_server, tmp_path):
+    entities = tmp_path / "entities.csv"
+    entities.write_text("driver_id,at,label\n1001,2026-01-01 10:30:00,1\n")
+    out = tmp_path / "train.csv"
+    twice = cairn_cli(feature_server, "features", "historical", "--entities", str(entities),
+                      "--features", "driver_stats:trips,fresh_stats:trips", "--timestamp-column", "at",
+                      "--out", str(out))
+    assert twice.returncode != 0 and "--full-feature-names" in twice.stderr, twice.stderr
+    done = cairn_cli(feature_server, "features", "historical", "--entities", str(entities),
+                     "--features", "driver_stats:trips", "--timestamp-column", "at", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert out.read_text().splitlines() == ["driver_id,at,label,trips", "1001,2026-01-01 10:30:00,1,10"]
+
+
+def test_plan_and_apply_check_the_repo_against_its_data(server_factory, tmp_path):
+    """A typo in a path, a missing column or a key of the wrong type fails plan and apply with
+    the YAML file and line, not later at training time; --skip-source-checks lets it through."""
+    server = server_factory.new()
+    server.data_dir.mkdir(parents=True, exist_ok=True)
+    repo = tmp_path / "checked"
+    (repo / "data").mkdir(parents=True)
+    (repo / "cairn_features.yaml").write_text("project: checked\n")
+    (repo / "data" / "flights.csv").write_text("origin,dep_time,delay\nANC,2026-01-01 10:00:00,3.5\n")
+    (repo / "defs.yaml").write_text(
+        "entities:\n"
+        "  - {name: airport, join_keys: [origin]}\n"
+        "sources:\n"
+        "  - {name: flights, path: data/flight.csv, timestamp_field: dep_time}\n"
+        "feature_views:\n"
+        "  - {name: delays, entities: [airport], source: flights, schema: [{name: delay, type: Float64}]}\n")
+    for action in ("plan", "apply"):
+        done = cairn_cli(server, "features", action, "--repo", str(repo))
+        assert done.returncode != 0, done.stdout
+        assert "defs.yaml:4" in done.stderr and "data/flight.csv" in done.stderr, done.stderr
+    (repo / "defs.yaml").write_text((repo / "defs.yaml").read_text().replace("flight.csv", "flights.csv"))
+    done = cairn_cli(server, "features", "apply", "--repo", str(repo))
+    assert done.returncode != 0
+    assert "defs.yaml:2" in done.stderr and "set value_type: String" in done.stderr, done.stderr
+    skipped = cairn_cli(server, "features", "apply", "--repo", str(repo), "--skip-source-checks")
+    assert skipped.returncode == 0, skipped.stderr
+
+
 def historical(server, body, **kwargs):
     return requests.post(server.url + "/api/cairn/v1/features/historical", json=body, timeout=60,
                          **kwargs)
