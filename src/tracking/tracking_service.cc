@@ -194,20 +194,30 @@ Status TrackingService::RestoreExperiment(const std::string& experiment_id) {
   return SetExperimentStage(store_, env_, experiment_id, kActive);
 }
 
+namespace {
+
+// MLflow's errors for a tag change on an experiment that is missing or deleted.
+Status RequireActiveExperiment(SqlSession& db, int64_t key, const std::string& experiment_id) {
+  ASSIGN_OR_RETURN(
+      SqlRows rows,
+      db.Query("SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?", {key}));
+  if (rows.empty()) return NotFound("No Experiment with id=" + experiment_id + " exists");
+  if (rows.Text(0, 0) != kActive) {
+    return InvalidArgument("The experiment " + experiment_id +
+                           " must be in the 'active' state. Current state is " + rows.Text(0, 0) +
+                           ".");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status TrackingService::SetExperimentTag(const std::string& experiment_id, const KeyValue& tag) {
   ASSIGN_OR_RETURN(int64_t key, ParseExperimentId(experiment_id));
   RETURN_IF_ERROR(ValidateKeyName("tag", tag.key));
   RETURN_IF_ERROR(ValidateLength("Tag value", kMaxExperimentTagValueLength, tag.value));
   return store_->Write([&](SqlSession& db) -> Status {
-    ASSIGN_OR_RETURN(SqlRows rows, db.Query("SELECT lifecycle_stage FROM experiments WHERE "
-                                            "experiment_id = ?",
-                                            {key}));
-    if (rows.empty()) return NotFound("No Experiment with id=" + experiment_id + " exists");
-    if (rows.Text(0, 0) != kActive) {
-      return InvalidArgument("The experiment " + experiment_id +
-                             " must be in the 'active' state. Current state is " + rows.Text(0, 0) +
-                             ".");
-    }
+    RETURN_IF_ERROR(RequireActiveExperiment(db, key, experiment_id));
     return db
         .Execute(
             "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) "
@@ -221,15 +231,7 @@ Status TrackingService::DeleteExperimentTag(const std::string& experiment_id,
                                             const std::string& tag_key) {
   ASSIGN_OR_RETURN(int64_t key, ParseExperimentId(experiment_id));
   return store_->Write([&](SqlSession& db) -> Status {
-    ASSIGN_OR_RETURN(SqlRows rows, db.Query("SELECT lifecycle_stage FROM experiments WHERE "
-                                            "experiment_id = ?",
-                                            {key}));
-    if (rows.empty()) return NotFound("No Experiment with id=" + experiment_id + " exists");
-    if (rows.Text(0, 0) != kActive) {
-      return InvalidArgument("The experiment " + experiment_id +
-                             " must be in the 'active' state. Current state is " + rows.Text(0, 0) +
-                             ".");
-    }
+    RETURN_IF_ERROR(RequireActiveExperiment(db, key, experiment_id));
     ASSIGN_OR_RETURN(int64_t removed,
                      db.Execute("DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?",
                                 {key, tag_key}));
