@@ -119,18 +119,132 @@ void AppendPythonRepr(const json::Value& v, std::string* out, int depth) {
   }
 }
 
+// MLflow 3's servers show an invalid value as json.dumps(value,
+// sort_keys=True, separators=(",", ":")): keys sorted, ASCII only.
+void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    auto escape = [out](uint32_t unit) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out->append("\\u");
+      for (int shift = 12; shift >= 0; shift -= 4) out->push_back(kHex[(unit >> shift) & 0xf]);
+    };
+    if (c < 0x80) {
+      switch (c) {
+        case '"':
+          out->append("\\\"");
+          break;
+        case '\\':
+          out->append("\\\\");
+          break;
+        case '\n':
+          out->append("\\n");
+          break;
+        case '\r':
+          out->append("\\r");
+          break;
+        case '\t':
+          out->append("\\t");
+          break;
+        case '\b':
+          out->append("\\b");
+          break;
+        case '\f':
+          out->append("\\f");
+          break;
+        default:
+          if (c < 0x20) {
+            escape(c);
+          } else {
+            out->push_back(static_cast<char>(c));
+          }
+      }
+      ++i;
+      continue;
+    }
+    // UTF-8 (checked valid before decoding) to code points, as \uXXXX.
+    int length = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    uint32_t point = c & (length == 4 ? 0x07 : length == 3 ? 0x0f : 0x1f);
+    for (int k = 1; k < length && i + static_cast<size_t>(k) < s.size(); ++k) {
+      point = (point << 6) | (static_cast<unsigned char>(s[i + static_cast<size_t>(k)]) & 0x3f);
+    }
+    if (point >= 0x10000) {
+      point -= 0x10000;
+      escape(0xd800 + (point >> 10));
+      escape(0xdc00 + (point & 0x3ff));
+    } else {
+      escape(point);
+    }
+    i += static_cast<size_t>(length);
+  }
+  out->push_back('"');
+}
+
+void AppendSortedJson(const json::Value& v, std::string* out, int depth) {
+  if (depth > 32) {
+    out->append("...");
+  } else if (v.IsString()) {
+    AppendJsonString({v.GetString(), v.GetStringLength()}, out);
+  } else if (v.IsBool()) {
+    out->append(v.GetBool() ? "true" : "false");
+  } else if (v.IsInt64()) {
+    out->append(std::to_string(v.GetInt64()));
+  } else if (v.IsUint64()) {
+    out->append(std::to_string(v.GetUint64()));
+  } else if (v.IsNumber()) {
+    double d = v.GetDouble();
+    out->append(std::isnan(d)   ? "NaN"
+                : std::isinf(d) ? (d < 0 ? "-Infinity" : "Infinity")
+                                : PythonFloat(d));
+  } else if (v.IsArray()) {
+    out->push_back('[');
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+      if (i > 0) out->push_back(',');
+      AppendSortedJson(v[i], out, depth + 1);
+    }
+    out->push_back(']');
+  } else if (v.IsObject()) {
+    std::vector<const json::Value::Member*> members;
+    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) members.push_back(&*it);
+    std::stable_sort(members.begin(), members.end(), [](auto* a, auto* b) {
+      return std::string_view(a->name.GetString(), a->name.GetStringLength()) <
+             std::string_view(b->name.GetString(), b->name.GetStringLength());
+    });
+    out->push_back('{');
+    for (size_t i = 0; i < members.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      AppendJsonString({members[i]->name.GetString(), members[i]->name.GetStringLength()}, out);
+      out->push_back(':');
+      AppendSortedJson(members[i]->value, out, depth + 1);
+    }
+    out->push_back('}');
+  } else {
+    out->append("null");
+  }
+}
+
+// A batch of thousands of items would make a message of megabytes.
+void Cap(std::string* text) {
+  constexpr size_t kMaxShown = 10000;
+  if (text->size() > kMaxShown) {
+    text->resize(kMaxShown);
+    *text += "...";
+  }
+}
+
+// Set by RequestArgs::FromRequest for the request being decoded on this
+// thread: whether its client is MLflow 3's, whose server words messages
+// differently from MLflow 2's.
+thread_local bool t_mlflow3_client = false;
+
 // The value as MLflow's messages show it: Python's str() of the decoded
 // JSON (a string bare, containers in Python's notation).
 std::string Render(const json::Value& v) {
   if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
   std::string out;
   AppendPythonRepr(v, &out, 0);
-  // A batch of thousands of items would make a message of megabytes.
-  constexpr size_t kMaxShown = 10000;
-  if (out.size() > kMaxShown) {
-    out.resize(kMaxShown);
-    out += "...";
-  }
+  Cap(&out);
   return out;
 }
 
@@ -238,9 +352,32 @@ Status MissingParameter(const std::string& name) {
 }
 
 Status InvalidParameter(const std::string& name, const json::Value& value) {
+  std::string hint = "Hint: Value was of type '" + TypeName(value) + "'.";
+  if (t_mlflow3_client) {  // MLflow 3's invalid_value(): JSON, then ":  Hint"
+    std::string shown;
+    AppendSortedJson(value, &shown, 0);
+    Cap(&shown);
+    return InvalidArgument("Invalid value " + shown + " for parameter '" + name +
+                           "' supplied:  " + hint + kSeeDocs);
+  }
   return InvalidArgument("Invalid value " + Render(value) + " for parameter '" + name +
-                         "' supplied. Hint: Value was of type '" + TypeName(value) + "'." +
-                         kSeeDocs);
+                         "' supplied. " + hint + kSeeDocs);
+}
+
+bool IsMlflow3Client(std::string_view user_agent) {
+  // mlflow-python-client/3.6.0 (and later majors).
+  constexpr std::string_view kClient = "mlflow-python-client/";
+  size_t at = user_agent.find(kClient);
+  if (at == std::string_view::npos) return false;
+  std::string_view version = user_agent.substr(at + kClient.size());
+  size_t dot = version.find('.');
+  int major = 0;
+  for (char c : version.substr(0, dot)) {
+    if (c < '0' || c > '9') return false;
+    major = major * 10 + (c - '0');
+    if (major > 1000) return false;
+  }
+  return major >= 3;
 }
 
 StatusOr<RequestArgs> RequestArgs::FromRequest(const http::HttpRequest& request) {
@@ -253,6 +390,7 @@ StatusOr<RequestArgs> RequestArgs::FromRequest(const http::HttpRequest& request)
           "' supplied: it is not valid UTF-8. Send text encoded as UTF-8." + kSeeDocs);
     }
   }
+  t_mlflow3_client = IsMlflow3Client(request.Header("user-agent"));
   RequestArgs args;
   args.doc_ = std::make_unique<json::Document>();
   json::Document& doc = *args.doc_;

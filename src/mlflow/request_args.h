@@ -74,6 +74,12 @@ StatusOr<std::vector<tracking::RunModelLink>> RunModelLinks(const json::Value* l
 // "Missing value for required parameter 'x'. See the API docs ..."
 Status MissingParameter(const std::string& name);
 // "Invalid value <v> for parameter 'x' supplied. Hint: Value was of type 't'. See ..."
+// as MLflow 2's server words it (<v> as Python's str()), or, for a request
+// from MLflow 3's client (RequestArgs::FromRequest reads its User-Agent on
+// this thread), as MLflow 3's: <v> as compact JSON with sorted keys, then
+// "supplied:  Hint: ...".
 Status InvalidParameter(const std::string& name, const json::Value& value);
+// Whether a User-Agent is MLflow's Python client of major version 3 or later.
+bool IsMlflow3Client(std::string_view user_agent);
 
 }  // namespace cairn::mlflow

@@ -90,6 +90,26 @@ def test_log_batch_names_the_whole_list_as_mlflow_does(http, server):
     assert not run["data"].get("metrics") and not run["data"].get("params")
 
 
+def test_mlflow_3_clients_get_mlflow_3s_wording(http, server):
+    """MLflow 3's server shows the invalid value as compact JSON with sorted keys; a request
+    from MLflow 3's client (its User-Agent) gets that wording, others MLflow 2's."""
+    run_id = new_run(http, server)["info"]["run_id"]
+    body = {"run_id": run_id, "tags": "5"}
+    three = {"User-Agent": "mlflow-python-client/3.6.0"}
+    err = mlflow_error(http.post(url(server, f"{API}/runs/log-batch"), json=body, headers=three),
+                       400, "INVALID_PARAMETER_VALUE")
+    assert err["message"] == ("Invalid value \"5\" for parameter 'tags' supplied:  Hint: Value was of type "
+                              "'str'. See the API docs for more information about request parameters."), err
+    err = mlflow_error(http.post(url(server, f"{API}/runs/log-batch"), headers=three,
+                                 json={"run_id": run_id, "metrics": [{"value": 1.5, "key": "é", "z": None}]}),
+                       400, "INVALID_PARAMETER_VALUE")
+    assert 'Invalid value [{"key":"\\u00e9","value":1.5,"z":null}]' in err["message"], err
+    err = mlflow_error(http.post(url(server, f"{API}/runs/log-batch"), json=body,
+                                 headers={"User-Agent": "mlflow-python-client/2.12.0"}),
+                       400, "INVALID_PARAMETER_VALUE")
+    assert err["message"].startswith("Invalid value 5 for parameter 'tags' supplied. Hint:"), err
+
+
 def test_search_runs_max_results_and_log_inputs(http, server):
     eid = new_experiment(http, server)
     err = mlflow_error(api_post(http, server, "runs/search", {"experiment_ids": [eid], "max_results": 123456789}),
