@@ -46,11 +46,24 @@ def _find_clients_dir():
     the version a test wants is used before any of these (installed_mlflow)."""
     if os.environ.get("CAIRN_MLFLOW_CLIENTS"):
         return Path(os.environ["CAIRN_MLFLOW_CLIENTS"])
-    for base in [REPO, *REPO.parents]:
+    for base in _checkout_and_parents():
         candidate = base / "shared" / "clients"
         if (candidate / "mlflow-2.12").is_dir():
             return candidate
+    # Last resort, until we know where CI clones (docs/architecture.md, Tests): the workplace.
     return Path("/work/shared/clients")
+
+
+def _checkout_and_parents() -> list[Path]:
+    """This checkout and the folders above it, then (for a clone of a local repository, as CI
+    makes) the origin repository and the folders above it."""
+    places = [REPO, *REPO.parents]
+    r = subprocess.run(["git", "-C", str(REPO), "config", "--get", "remote.origin.url"],
+                       capture_output=True, text=True)
+    origin = r.stdout.strip().removeprefix("file://")
+    if r.returncode == 0 and origin.startswith("/") and Path(origin).is_dir():
+        places += [Path(origin), *Path(origin).parents]
+    return places
 
 
 def installed_mlflow() -> str | None:
