@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/log.h"
 #include "tracking/validation.h"
 
 namespace cairn::mlflow {
@@ -123,47 +124,19 @@ void AppendPythonRepr(const json::Value& v, std::string* out, int depth) {
 // sort_keys=True, separators=(",", ":")): keys sorted, ASCII only.
 void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
+  auto escape = [out](uint32_t unit) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out->append("\\u");
+    for (int shift = 12; shift >= 0; shift -= 4) out->push_back(kHex[(unit >> shift) & 0xf]);
+  };
   for (size_t i = 0; i < s.size();) {
-    auto c = static_cast<unsigned char>(s[i]);
-    auto escape = [out](uint32_t unit) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out->append("\\u");
-      for (int shift = 12; shift >= 0; shift -= 4) out->push_back(kHex[(unit >> shift) & 0xf]);
-    };
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out->append("\\\"");
-          break;
-        case '\\':
-          out->append("\\\\");
-          break;
-        case '\n':
-          out->append("\\n");
-          break;
-        case '\r':
-          out->append("\\r");
-          break;
-        case '\t':
-          out->append("\\t");
-          break;
-        case '\b':
-          out->append("\\b");
-          break;
-        case '\f':
-          out->append("\\f");
-          break;
-        default:
-          if (c < 0x20) {
-            escape(c);
-          } else {
-            out->push_back(static_cast<char>(c));
-          }
-      }
-      ++i;
-      continue;
-    }
+    size_t ascii = i;
+    while (ascii < s.size() && static_cast<unsigned char>(s[ascii]) < 0x80) ++ascii;
+    AppendJsonEscaped(s.substr(i, ascii - i), out);
+    i = ascii;
+    if (i == s.size()) break;
     // UTF-8 (checked valid before decoding) to code points, as \uXXXX.
+    auto c = static_cast<unsigned char>(s[i]);
     int length = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
     uint32_t point = c & (length == 4 ? 0x07 : length == 3 ? 0x0f : 0x1f);
     for (int k = 1; k < length && i + static_cast<size_t>(k) < s.size(); ++k) {
