@@ -12,9 +12,7 @@ using offline::QuoteIdentifier;
 using offline::QuoteLiteral;
 
 std::string FileReader(const FeatureRepo& repo, const Source& source) {
-  std::filesystem::path path(source.path);
-  if (path.is_relative() && !repo.root.empty()) path = std::filesystem::path(repo.root) / path;
-  std::string literal = QuoteLiteral(path.lexically_normal().string());
+  std::string literal = QuoteLiteral(SourcePath(repo, source));
   if (source.format == "csv") {
     return "read_csv(" + literal + ", header = true, union_by_name = true)";
   }
@@ -24,15 +22,6 @@ std::string FileReader(const FeatureRepo& repo, const Source& source) {
 std::string Mapped(const Source& source, const std::string& column) {
   auto it = source.field_mapping.find(column);
   return it == source.field_mapping.end() ? column : it->second;
-}
-
-// The source a view reads history from: a push source's batch source.
-const Source* HistorySource(const FeatureRepo& repo, const FeatureView& view) {
-  const Source* source = repo.FindSource(view.source);
-  if (source != nullptr && source->kind == SourceKind::kPush && !source->batch_source.empty()) {
-    return repo.FindSource(source->batch_source);
-  }
-  return source;
 }
 
 // A reader of the rows pushed offline to `push`, or "" when there are none.
@@ -54,6 +43,20 @@ StatusOr<std::string> PushedRowsReader(offline::Engine& engine, const FeatureRep
 }
 
 }  // namespace
+
+std::string SourcePath(const FeatureRepo& repo, const Source& source) {
+  std::filesystem::path path(source.path);
+  if (path.is_relative() && !repo.root.empty()) path = std::filesystem::path(repo.root) / path;
+  return path.lexically_normal().string();
+}
+
+const Source* HistorySource(const FeatureRepo& repo, const FeatureView& view) {
+  const Source* source = repo.FindSource(view.source);
+  if (source != nullptr && source->kind == SourceKind::kPush && !source->batch_source.empty()) {
+    return repo.FindSource(source->batch_source);
+  }
+  return source;
+}
 
 offline::ColumnType ColumnTypeOf(ValueType type) {
   switch (type) {

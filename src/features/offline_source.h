@@ -36,6 +36,13 @@ std::string SqlTypeOf(ValueType type);
 Status RegisterSources(offline::Engine& engine, const FeatureRepo& repo,
                        const std::string& pushed_root = "", Env* env = Env::Default());
 
+// Where a file source's path (or glob) points: relative paths are taken
+// from the repo folder.
+std::string SourcePath(const FeatureRepo& repo, const Source& source);
+// The source a view reads history from: a push source's batch source, or
+// the push source itself when it has none.
+const Source* HistorySource(const FeatureRepo& repo, const FeatureView& view);
+
 // The name of `view`'s timestamp column after the source's field mapping.
 std::string TimestampColumn(const FeatureRepo& repo, const FeatureView& view);
 // As TimestampColumn, for the created timestamp; "" when the source has none.

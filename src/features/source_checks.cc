@@ -1,9 +1,7 @@
 #include "features/source_checks.h"
 
-#include <filesystem>
 #include <map>
 
-#include "core/strings.h"
 #include "features/offline_source.h"
 
 namespace cairn::features {
@@ -11,8 +9,6 @@ namespace {
 
 using offline::QuoteIdentifier;
 using offline::QuoteLiteral;
-
-bool StartsWith(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
 
 bool IsInteger(const std::string& t) {
   for (const char* name : {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
@@ -23,10 +19,10 @@ bool IsInteger(const std::string& t) {
 }
 
 bool IsNumber(const std::string& t) {
-  return IsInteger(t) || t == "FLOAT" || t == "DOUBLE" || StartsWith(t, "DECIMAL");
+  return IsInteger(t) || t == "FLOAT" || t == "DOUBLE" || t.starts_with("DECIMAL");
 }
 
-bool IsTime(const std::string& t) { return StartsWith(t, "TIMESTAMP") || t == "DATE"; }
+bool IsTime(const std::string& t) { return t.starts_with("TIMESTAMP") || t == "DATE"; }
 
 // Whether a column DuckDB types as `column` holds values of `declared`
 // without a conversion that fails on some rows or loses information.
@@ -66,19 +62,11 @@ std::string Listed(const std::map<std::string, std::string>& columns) {
   return out;
 }
 
-// Where a file source's path points, for messages.
-std::string Resolved(const FeatureRepo& repo, const Source& source) {
-  std::filesystem::path path(source.path);
-  if (path.is_relative() && !repo.root.empty()) path = std::filesystem::path(repo.root) / path;
-  return path.lexically_normal().string();
-}
-
+// The source holding a view's rows today; null for a push source without a
+// batch source (its rows are all still to be pushed).
 const Source* DataSource(const FeatureRepo& repo, const FeatureView& view) {
-  const Source* source = repo.FindSource(view.source);
-  if (source != nullptr && source->kind == SourceKind::kPush) {
-    return source->batch_source.empty() ? nullptr : repo.FindSource(source->batch_source);
-  }
-  return source;
+  const Source* source = HistorySource(repo, view);
+  return source != nullptr && source->kind == SourceKind::kPush ? nullptr : source;
 }
 
 // The entity that declares join key `key` for `view` (for its origin).
@@ -102,7 +90,7 @@ StatusOr<std::vector<std::string>> CheckSources(offline::Engine& engine, const F
   bool paths_ok = true;
   for (const Source& s : repo.sources) {
     if (s.kind != SourceKind::kFile) continue;
-    std::string resolved = Resolved(repo, s);
+    std::string resolved = SourcePath(repo, s);
     ASSIGN_OR_RETURN(offline::Table matched,
                      engine.Query("SELECT count(*) FROM glob(" + QuoteLiteral(resolved) + ")"));
     if (matched.rows() == 0 || matched.columns[0].Int(0) == 0) {

@@ -1,5 +1,7 @@
 #include "http/http_types.h"
 
+#include "core/strings.h"
+
 namespace cairn::http {
 
 std::string_view HttpRequest::Header(std::string_view lower_name) const {
@@ -15,15 +17,6 @@ std::string_view HttpRequest::PathParam(std::string_view name) const {
   }
   return {};
 }
-
-namespace {
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
 
 void HttpRequest::Clear() {
   method.clear();
@@ -46,8 +39,8 @@ bool PercentDecode(std::string_view in, std::string* out, bool plus_is_space) {
   for (size_t i = 0; i < in.size(); ++i) {
     char c = in[i];
     if (c == '%') {
-      int hi = i + 2 < in.size() ? HexValue(in[i + 1]) : -1;
-      int lo = i + 2 < in.size() ? HexValue(in[i + 2]) : -1;
+      int hi = i + 2 < in.size() ? HexDigitValue(in[i + 1]) : -1;
+      int lo = i + 2 < in.size() ? HexDigitValue(in[i + 2]) : -1;
       if (hi >= 0 && lo >= 0) {
         out->push_back(static_cast<char>(hi * 16 + lo));
         i += 2;

@@ -8,6 +8,7 @@
 #include "auth/http_authenticator.h"
 #include "core/json.h"
 #include "core/sha256.h"
+#include "core/strings.h"
 #include "mlflow/mlflow_json.h"
 #include "mlflow/request_args.h"
 #include "mlflow/routes.h"
@@ -26,20 +27,20 @@ namespace {
 // "Invalid path": clients match that text. Unlike MLflow, '#' is allowed: it
 // is an ordinary character in a file name and escapes nothing here.
 StatusOr<std::string> SafePath(std::string_view raw) {
-  const Status invalid = InvalidArgument("Invalid path");
-  std::string decoded(raw);
-  for (int round = 0; round < 10 && decoded.find('%') != std::string::npos; ++round) {
-    std::string next;
-    if (!http::PercentDecode(decoded, &next, false) || next == decoded) break;
-    decoded = std::move(next);
+  // The bounds on depth and length keep their own message; any other
+  // refusal is MLflow's.
+  auto as_mlflow = [](const Status& refused) {
+    bool bound = refused.message().find("folder levels") != std::string::npos;
+    return bound ? refused : InvalidArgument("Invalid path");
+  };
+  StatusOr<std::string> normalized = artifacts::NormalizeArtifactPath(raw);
+  if (!normalized.ok()) return as_mlflow(normalized.status());
+  std::string decoded = FullyPercentDecoded(std::string(raw));
+  if (decoded != raw) {
+    StatusOr<std::string> hidden = artifacts::NormalizeArtifactPath(decoded);
+    if (!hidden.ok()) return as_mlflow(hidden.status());
   }
-  for (std::string_view candidate : {raw, std::string_view(decoded)}) {
-    StatusOr<std::string> normalized = artifacts::NormalizeArtifactPath(candidate);
-    bool limits = !normalized.ok() &&
-                  normalized.status().message().find("folder levels") != std::string::npos;
-    if (!normalized.ok()) return limits ? normalized.status() : invalid;
-  }
-  return artifacts::NormalizeArtifactPath(raw);
+  return normalized;
 }
 
 // The proxied-artifact endpoints take the path from the URL.

@@ -69,6 +69,16 @@ void AddLogBatchRoute(const surface::Surface& surface, const std::string& path, 
   surface.AddAsync("POST", "/ajax-api/2.0/mlflow/" + path, handler, options);
 }
 
+// A search's max_results. MLflow's handler refuses more than 50000 with
+// its own message before its store sees the request.
+StatusOr<std::optional<int64_t>> SearchMaxResults(const RequestArgs& args) {
+  ASSIGN_OR_RETURN(std::optional<int64_t> max, args.OptionalInt("max_results"));
+  if (max && *max > tracking::kMaxSearchResults) {
+    return InvalidParameter("max_results", *args.Get("max_results"));
+  }
+  return max;
+}
+
 // Whether every object in `list` has each of `fields` set (not null, not
 // ""): MLflow's log-batch check, which answers a miss with the whole list
 // as the invalid value.
@@ -182,11 +192,7 @@ void RegisterTrackingRoutes(const surface::Surface& surface, tracking::TrackingS
     tracking::SearchExperimentsRequest req;
     ASSIGN_OR_RETURN(req.hidden, Unreadable(surface, request, auth::ResourceKind::kExperiment));
     ASSIGN_OR_RETURN(req.view_type, ViewTypeArg(args, "view_type"));
-    ASSIGN_OR_RETURN(std::optional<int64_t> max, args.OptionalInt("max_results"));
-    // MLflow's handler refuses more than 50000 before its store sees it.
-    if (max && *max > tracking::kMaxSearchResults) {
-      return InvalidParameter("max_results", *args.Get("max_results"));
-    }
+    ASSIGN_OR_RETURN(std::optional<int64_t> max, SearchMaxResults(args));
     if (max) req.max_results = *max;
     ASSIGN_OR_RETURN(req.filter, args.StringOr("filter", ""));
     ASSIGN_OR_RETURN(req.order_by, args.StringList("order_by"));
@@ -302,11 +308,7 @@ void RegisterTrackingRoutes(const surface::Surface& surface, tracking::TrackingS
     ASSIGN_OR_RETURN(req.experiment_ids, args.StringList("experiment_ids"));
     ASSIGN_OR_RETURN(req.filter, args.StringOr("filter", ""));
     ASSIGN_OR_RETURN(req.view_type, ViewTypeArg(args, "run_view_type"));
-    ASSIGN_OR_RETURN(std::optional<int64_t> max, args.OptionalInt("max_results"));
-    // MLflow's handler refuses more than 50000 before its store sees it.
-    if (max && *max > tracking::kMaxSearchResults) {
-      return InvalidParameter("max_results", *args.Get("max_results"));
-    }
+    ASSIGN_OR_RETURN(std::optional<int64_t> max, SearchMaxResults(args));
     if (max) req.max_results = *max;
     ASSIGN_OR_RETURN(req.order_by, args.StringList("order_by"));
     ASSIGN_OR_RETURN(req.page_token, args.StringOr("page_token", ""));

@@ -290,34 +290,6 @@ Status UpsertTag(SqlSession& db, const std::string& table, const std::string& ow
 
 // --- Sources -----------------------------------------------------------------
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Decodes %XX escapes until none is left: MLflow decodes repeatedly, so
-// that %252e%252e hides no "..".
-std::string FullyPercentDecoded(std::string text) {
-  for (int round = 0; round < 8; ++round) {
-    std::string out;
-    out.reserve(text.size());
-    for (size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
-          HexValue(text[i + 2]) >= 0) {
-        out.push_back(static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2])));
-        i += 2;
-      } else {
-        out.push_back(text[i]);
-      }
-    }
-    if (out == text) break;
-    text = std::move(out);
-  }
-  return text;
-}
-
 // "s3:", "mlflow-artifacts:", ...: a URI scheme per RFC 3986 of at least two
 // characters (so "C:\models" is a local path, not a scheme).
 bool HasScheme(const std::string& source) {

@@ -25,6 +25,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/status.h"
+#include "core/strings.h"
 #include "core/thread_pool.h"
 #include "core/time_format.h"
 #include "status_testing.h"
@@ -345,6 +346,16 @@ TEST(ThreadPoolTest, TasksMayPostMoreTasks) {
     });
   }
   EXPECT_EQ(ran.load(), 2);
+}
+
+// MLflow decodes paths and sources until they stop changing: nothing hides a
+// ".." behind more escapes; a stray '%' stays as it is.
+TEST(StringsTest, FullyPercentDecodedDecodesUntilNothingChanges) {
+  EXPECT_EQ(FullyPercentDecoded("a/%252e%252e/b"), "a/../b");
+  EXPECT_EQ(FullyPercentDecoded("%zz%2e%2E%"), "%zz..%");
+  EXPECT_EQ(FullyPercentDecoded("plain"), "plain");
+  EXPECT_EQ(HexDigitValue('f'), 15);
+  EXPECT_EQ(HexDigitValue('G'), -1);
 }
 
 // A pool the system cannot give every thread is an error, and the threads
