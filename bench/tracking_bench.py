@@ -35,9 +35,9 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WRK_DIR = os.path.join(REPO, "bench", "wrk")
-CLIENTS = os.environ.get("CAIRN_MLFLOW_CLIENTS", os.path.join(os.path.dirname(REPO), "shared", "clients"))
-if not os.path.isdir(CLIENTS):
-    CLIENTS = "/work/shared/clients"
+CLIENTS = os.environ.get("CAIRN_MLFLOW_CLIENTS") or subprocess.run(
+    [os.path.join(REPO, "scripts", "find-shared"), "clients"],
+    capture_output=True, text=True, check=True).stdout.strip()
 
 
 def free_port():

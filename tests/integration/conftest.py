@@ -10,7 +10,8 @@ Environment:
                              gets a fresh database created in it (psql). Unset: the
                              postgres backend is skipped.
     CAIRN_MLFLOW_CLIENTS     folder holding mlflow-2.12/ and mlflow-3.6/
-                             (default <repo>/../shared/clients)
+                             (default: shared/clients beside the checkout, a folder
+                             above it or a clone's origin; scripts/find-shared)
 
 The MLflow clients run in subprocesses (each version needs its own PYTHONPATH): see
 run_client(). Client scripts print a JSON document on their last stdout line, which
@@ -41,29 +42,14 @@ REPO = HERE.parent.parent
 BINARY = Path(os.environ.get("CAIRN_BINARY", REPO / "build" / "release" / "cairn"))
 def _find_clients_dir():
     """Where the MLflow clients live, one folder per version (mlflow-2.12, mlflow-3.6):
-    $CAIRN_MLFLOW_CLIENTS, else shared/clients beside the checkout or one of its parents,
-    else the workplace's copy (a clone made elsewhere, as CI makes). An installed mlflow of
-    the version a test wants is used before any of these (installed_mlflow)."""
+    $CAIRN_MLFLOW_CLIENTS, else shared/clients beside the checkout, a folder above it or a
+    clone's origin (scripts/find-shared). An installed mlflow of the version a test wants
+    is used before any of these (installed_mlflow)."""
     if os.environ.get("CAIRN_MLFLOW_CLIENTS"):
         return Path(os.environ["CAIRN_MLFLOW_CLIENTS"])
-    for base in _checkout_and_parents():
-        candidate = base / "shared" / "clients"
-        if (candidate / "mlflow-2.12").is_dir():
-            return candidate
-    # Last resort, until we know where CI clones (docs/architecture.md, Tests): the workplace.
-    return Path("/work/shared/clients")
-
-
-def _checkout_and_parents() -> list[Path]:
-    """This checkout and the folders above it, then (for a clone of a local repository, as CI
-    makes) the origin repository and the folders above it."""
-    places = [REPO, *REPO.parents]
-    r = subprocess.run(["git", "-C", str(REPO), "config", "--get", "remote.origin.url"],
-                       capture_output=True, text=True)
-    origin = r.stdout.strip().removeprefix("file://")
-    if r.returncode == 0 and origin.startswith("/") and Path(origin).is_dir():
-        places += [Path(origin), *Path(origin).parents]
-    return places
+    found = subprocess.run([str(REPO / "scripts" / "find-shared"), "clients"],
+                           capture_output=True, text=True)
+    return Path(found.stdout.strip()) if found.returncode == 0 else None
 
 
 def installed_mlflow() -> str | None:
@@ -315,9 +301,10 @@ def client_dir(version: str) -> Path | None:
     is that version (CAIRN_MLFLOW_CLIENTS, when set, always wins)."""
     if _INSTALLED is not None and (_INSTALLED == version or _INSTALLED.startswith(version + ".")):
         return None
-    d = CLIENTS_DIR / f"mlflow-{version}"
-    if not d.is_dir():
-        pytest.fail(f"MLflow client {version} not found at {d}: set CAIRN_MLFLOW_CLIENTS to a folder "
+    d = CLIENTS_DIR / f"mlflow-{version}" if CLIENTS_DIR else None
+    if d is None or not d.is_dir():
+        pytest.fail(f"MLflow client {version} not found at "
+                    f"{d or 'shared/clients beside the checkout, above it or beside its origin'}: set CAIRN_MLFLOW_CLIENTS to a folder "
                     f"holding mlflow-{version}/ (an unpacked mlflow=={version} with its dependencies "
                     f"importable by /usr/bin/python3), or install mlflow=={version} (README, Tests)")
     return d
