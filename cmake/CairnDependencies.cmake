@@ -25,6 +25,11 @@ target_compile_definitions(cairn_boost_net INTERFACE BOOST_ASIO_NO_DEPRECATED BO
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 
+# XGBoost 1.7 (libxgboost-dev): legacy model files, the fallback engine,
+# training, and the oracle in tests. Through pkg-config: Debian's CMake
+# config names the xgboost CLI, which is a separate package.
+pkg_check_modules(XGBOOST REQUIRED IMPORTED_TARGET xgboost)
+
 # DuckDB 1.4 (offline engine): the shared library and C header that
 # scripts/bootstrap fetches with npm pack into deps/duckdb.
 set(CAIRN_DUCKDB_DIR ${PROJECT_SOURCE_DIR}/deps/duckdb)
