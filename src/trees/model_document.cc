@@ -223,12 +223,13 @@ class UbjsonReader {
     }
   }
 
-  // A length or count, at most `max` (what the bytes left can hold).
-  StatusOr<size_t> ReadCount(size_t max, const char* what) {
+  // A length or count of elements of `element_bytes` each, at most what the
+  // bytes left after it can hold.
+  StatusOr<size_t> ReadCount(size_t element_bytes, const char* what) {
     ASSIGN_OR_RETURN(char marker, NextMarker());
     ASSIGN_OR_RETURN(int64_t n, ReadInteger(marker));
     if (n < 0) return Error(std::string("negative ") + what);
-    if (static_cast<uint64_t>(n) > max) {
+    if (static_cast<uint64_t>(n) > Left() / element_bytes) {
       return Error(std::string(what) + " " + std::to_string(n) + " exceeds the " +
                    std::to_string(Left()) + " bytes left");
     }
@@ -236,7 +237,7 @@ class UbjsonReader {
   }
 
   StatusOr<std::string> ReadString() {
-    ASSIGN_OR_RETURN(size_t n, ReadCount(Left(), "string length"));
+    ASSIGN_OR_RETURN(size_t n, ReadCount(1, "string length"));
     std::string s(bytes_.substr(pos_, n));
     pos_ += n;
     return s;
@@ -338,7 +339,7 @@ class UbjsonReader {
     if (Left() > 0 && bytes_[pos_] == '#') {
       ++pos_;
       size_t element_bytes = std::max<size_t>(FixedSize(*type), 1);
-      ASSIGN_OR_RETURN(size_t n, ReadCount(Left() / element_bytes, "element count"));
+      ASSIGN_OR_RETURN(size_t n, ReadCount(element_bytes, "element count"));
       *count = static_cast<int64_t>(n);
     }
     return Status::Ok();

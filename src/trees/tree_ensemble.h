@@ -4,6 +4,9 @@
 // Nodes of all trees sit in one array, 12 bytes each, with every node's two
 // children side by side (right = left + 1), so a step down a tree is one
 // comparison and one add, and a whole 100-tree model of depth 6 stays in L2.
+// Leaves point to themselves, so a tree can be walked a fixed number of steps
+// (its depth) without a data-dependent branch; batches walk 8 rows at once
+// through each tree, so 8 independent chains of loads overlap.
 // Arithmetic follows XGBoost's CPU predictor exactly: a float sum starting at
 // the base margin, trees added in order, dart trees scaled by their weight, the
 // same comparisons for numeric, missing (NaN) and categorical values, so
@@ -16,6 +19,10 @@
 #include <span>
 #include <string>
 #include <vector>
+
+namespace cairn {
+class ThreadPool;
+}
 
 namespace cairn::trees {
 
@@ -31,15 +38,17 @@ enum class OutputTransform {
 
 class TreeEnsemble {
  public:
-  // One node. Leaves have left == 0 (no node has the root as a child).
+  // One node. A reader builds leaves with left == 0 (no node has the root as
+  // a child); the constructor turns them into self-loops.
   struct Node {
     float value;       // split threshold, or the leaf's value
-    uint32_t feature;  // feature index | kDefaultLeft | kCategorical
+    uint32_t feature;  // feature index | kDefaultLeft | kCategorical | kSplit
     uint32_t left;     // index of the left child in nodes(); the right child is left + 1
   };
   static constexpr uint32_t kDefaultLeft = 1u << 31;
   static constexpr uint32_t kCategorical = 1u << 30;
-  static constexpr uint32_t kFeatureMask = kCategorical - 1;
+  static constexpr uint32_t kSplit = 1u << 29;  // set by the constructor on every non-leaf
+  static constexpr uint32_t kFeatureMask = kSplit - 1;
 
   // What a reader hands over to build an ensemble.
   struct Parts {
@@ -79,6 +88,14 @@ class TreeEnsemble {
   // REQUIRES: rows.size() == num_rows * num_features(), margins.size() == num_rows * num_groups().
   void PredictMargins(std::span<const float> rows, size_t num_rows, std::span<float> margins) const;
 
+  // As above, with batches of at least kParallelRows rows split across the
+  // calling thread and `pool`'s threads (as XGBoost spreads a batch over its
+  // threads); smaller batches, or a null pool, run on the calling thread.
+  // Blocks until every part is done. Results are the same either way.
+  static constexpr size_t kParallelRows = 256;
+  void PredictMargins(std::span<const float> rows, size_t num_rows, std::span<float> margins,
+                      ThreadPool* pool) const;
+
   // Margins turned into predictions in place, as XGBoost's objective does.
   // kArgmax leaves one value per row, in the first margins.size() / num_groups()
   // entries (OutputsPerRow() says how many a row has after Transform).
@@ -88,8 +105,12 @@ class TreeEnsemble {
  private:
   float TreeValue(uint32_t root, const float* row) const;
   bool GoesRight(const Node& node, float x) const;
+  void PredictNumericBlock(const float* rows, size_t num_rows, float* margins) const;
+  template <bool kMayBeMissing>
+  void PredictNumericBlockImpl(const float* rows, size_t num_rows, float* margins) const;
 
   Parts parts_;
+  std::vector<uint32_t> depths_;  // steps from each tree's root to its deepest leaf
   bool has_categorical_ = false;
 };
 

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "core/env.h"
+#include "core/thread_pool.h"
 #include "status_testing.h"
 #include "trees/model_document.h"
 #include "trees/xgboost_reader.h"
@@ -328,10 +330,63 @@ TEST(XGBoostReaderTest, GblinearPointsToTheEngine) {
               StatusIs(StatusCode::kUnimplemented, HasSubstr("XGBoost engine")));
 }
 
+// A tree deeper than the fixed-step walk allows (a chain: node i sends
+// x < i left to a leaf worth i, else on down) is walked node by node, with
+// the same answers, in batches and one row at a time.
+TEST(TreeEnsembleTest, DeepChainTree) {
+  constexpr uint32_t kDepth = 80;
+  TreeEnsemble::Parts parts;
+  parts.num_features = 1;
+  parts.roots = {0};
+  parts.groups = {0};
+  parts.base_margin = {0.5f};
+  parts.nodes.push_back({static_cast<float>(kDepth) + 1.0f, 0, 0});
+  uint32_t split = 0;
+  for (uint32_t d = 0; d < kDepth; ++d) {
+    const auto left = static_cast<uint32_t>(parts.nodes.size());
+    parts.nodes.push_back({static_cast<float>(d), 0, 0});  // a leaf worth d
+    parts.nodes.push_back(
+        {static_cast<float>(kDepth) + 1.0f, 0, 0});  // the next split, or the last leaf
+    const uint32_t flags = d % 2 == 1 ? TreeEnsemble::kDefaultLeft : 0u;
+    parts.nodes[split] = {static_cast<float>(d), flags, left};
+    split = left + 1;
+  }
+  TreeEnsemble model(std::move(parts));
+  std::vector<float> rows;
+  std::vector<float> want;
+  for (int i = 0; i < 37; ++i) {
+    float x = static_cast<float>(i % 90) * 0.9f;
+    rows.push_back(x);
+    // The first split d with x < d; past every split, the last leaf.
+    float leaf = static_cast<float>(kDepth) + 1.0f;
+    for (uint32_t d = 0; d < kDepth; ++d) {
+      if (x < static_cast<float>(d)) {
+        leaf = static_cast<float>(d);
+        break;
+      }
+    }
+    want.push_back(0.5f + leaf);
+  }
+  rows.push_back(NAN);  // root's default is right, node 1's is left: the leaf worth 1
+  want.push_back(0.5f + 1.0f);
+  std::vector<float> margins(rows.size());
+  model.PredictMargins(rows, rows.size(), margins);
+  EXPECT_EQ(margins, want);
+  float one = 0;
+  model.PredictMargins({rows.data() + 3, 1}, 1, {&one, 1});
+  EXPECT_EQ(one, want[3]);
+}
+
 TEST(ModelDocumentTest, UbjsonLimits) {
   // An array claiming more elements than bytes left.
   std::string huge = std::string("[#L") + std::string("\x00\x00\x00\x00\x7f\xff\xff\xff", 8) + "i";
   EXPECT_THAT(ParseUbjsonModel(huge), StatusIs(StatusCode::kInvalidArgument, HasSubstr("exceeds")));
+  // A string length counted against the bytes left after the length itself
+  // (found by xgboost_model_fuzz: the bytes before it were counted too).
+  EXPECT_THAT(ParseUbjsonModel(std::string("SL\x00\x00\x00\x00\x00\x00\x00\x05", 10) + "ab"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("exceeds")));
+  EXPECT_THAT(ParseUbjsonModel(std::string("[{L\x00\x00\x00\x00\x00\x00\x00\x03", 11) + "ab"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("exceeds")));
   // A typed array of zero-byte elements would cost nothing per element.
   EXPECT_THAT(ParseUbjsonModel("[$Z#L\x00\x00\x00\x00\x10\x00\x00\x00"),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("not supported")));
