@@ -425,6 +425,18 @@ StatusOr<ResolvedModel> Resolve(SqlSession& db, const std::string& text) {
       ASSIGN_OR_RETURN(std::string root, tracking::RunArtifactUri(db, uri.run_id));
       out.artifact_uri = uri.path.empty() ? root : root + "/" + uri.path;
       out.run_id = uri.run_id;
+      // MLflow 3 logs models as logged models, not run artifacts; its
+      // clients read runs:/<run>/<name>/rest as that model's files.
+      if (!uri.path.empty()) {
+        const size_t slash = uri.path.find('/');
+        const std::string name = uri.path.substr(0, slash);
+        ASSIGN_OR_RETURN(auto logged, tracking::FindRunLoggedModel(db, uri.run_id, name));
+        if (logged) {
+          out.artifact_uri = logged->artifact_uri;
+          if (slash != std::string::npos) out.artifact_uri += uri.path.substr(slash);
+          out.model_id = logged->model_id;
+        }
+      }
       return out;
     }
     case ModelUri::Kind::kLoggedModel: {

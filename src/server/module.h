@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "core/status.h"
 #include "http/router.h"
+#include "http/server.h"
 #include "metrics/metrics.h"
 #include "server/server_config.h"
 
@@ -78,6 +79,11 @@ class ServerContext {
   }
   const std::vector<std::pair<std::string, std::string>>& startup_facts() const { return facts_; }
 
+  // A listener of the module's own (serving's inference port), started with
+  // the main one; its router must outlive the server (modules do).
+  void AddListener(http::ListenerOptions listener) { listeners_.push_back(std::move(listener)); }
+  const std::vector<http::ListenerOptions>& listeners() const { return listeners_; }
+
   // Text replaced in every error answer: (absolute path, name to show).
   void AddRedaction(std::string path, std::string shown) {
     redactions_.emplace_back(std::move(path), std::move(shown));
@@ -92,6 +98,7 @@ class ServerContext {
   std::unordered_map<std::type_index, void*> services_;
   std::vector<std::pair<std::string, std::string>> facts_;
   std::vector<std::pair<std::string, std::string>> redactions_;
+  std::vector<http::ListenerOptions> listeners_;
 };
 
 class Module {

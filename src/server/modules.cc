@@ -10,6 +10,7 @@ std::vector<std::unique_ptr<Module>> ServerModules() {
   modules.push_back(NewTrackingModule());
   modules.push_back(NewRegistryModule());
   modules.push_back(NewFeaturesModule());
+  modules.push_back(NewServingModule());
   return modules;
 }
 

@@ -26,6 +26,9 @@ std::unique_ptr<Module> NewRegistryModule();
 // The feature store behind Feast's HTTP API. Provides
 // features::FeatureRegistry and features::OnlineServing.
 std::unique_ptr<Module> NewFeaturesModule();
+// Serving: deployments of registered models, the KServe v2 inference routes
+// (on the main listener, and on --serving-port when set).
+std::unique_ptr<Module> NewServingModule();
 
 // Lets `auth` tell which experiment holds a run, a logged model or a named
 // experiment, through tracking's records (tracking/records.h). For the

@@ -113,6 +113,8 @@ int RunServer(const ServerConfig& config) {
 
   http::ServerOptions options;
   options.listeners.push_back(MainListener(config, context));
+  for (const http::ListenerOptions& listener : context.listeners())
+    options.listeners.push_back(listener);
   options.worker_threads = config.workers;
   options.max_body_bytes = config.max_body_bytes;
   if (auto* artifact_store = context.Find<artifacts::ArtifactStore>()) {
@@ -131,6 +133,11 @@ int RunServer(const ServerConfig& config) {
   }
   std::string url = "http://" + config.host + ":" + std::to_string(server->port());
   std::vector<LogField> fields = {{"url", url}};
+  for (size_t i = 0; i < context.listeners().size(); ++i) {
+    fields.emplace_back(
+        context.listeners()[i].name + "_url",
+        "http://" + context.listeners()[i].host + ":" + std::to_string(server->port(i + 1)));
+  }
   for (const auto& [key, value] : context.startup_facts()) fields.emplace_back(key, value);
   Log(LogLevel::kInfo, "cairn server listening", fields);
 

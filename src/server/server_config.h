@@ -67,6 +67,11 @@ struct ServerConfig {
   uint64_t max_connections = 0;
   uint64_t max_connections_per_address = 512;
 
+  // Serving: the inference listener's port (KServe v2 and, next, MLflow's
+  // scoring protocol); -1 (the default) serves the v2 routes on the main
+  // listener only; 0 picks a free port.
+  int serving_port = -1;
+
   // The effective URIs once data_dir defaults are applied.
   std::string EffectiveStoreUri() const;
   std::string EffectiveArtifactsUri() const;

@@ -38,6 +38,19 @@ StatusOr<LoggedModelLocation> FindLoggedModelLocation(store::SqlSession& db,
   return LoggedModelLocation{rows.Text(0, 0), rows.Text(0, 1)};
 }
 
+StatusOr<std::optional<RunLoggedModel>> FindRunLoggedModel(store::SqlSession& db,
+                                                           const std::string& run_id,
+                                                           const std::string& name) {
+  ASSIGN_OR_RETURN(
+      store::SqlRows rows,
+      db.Query("SELECT model_id, artifact_uri FROM logged_models WHERE source_run_id = ? "
+               "AND name = ? AND lifecycle_stage = 'active' ORDER BY "
+               "creation_timestamp_ms DESC, model_key DESC LIMIT 1",
+               {run_id, name}));
+  if (rows.empty()) return std::optional<RunLoggedModel>();
+  return std::optional<RunLoggedModel>(RunLoggedModel{rows.Text(0, 0), rows.Text(0, 1)});
+}
+
 StatusOr<std::optional<int64_t>> ExperimentOfRun(store::SqlSession& db, const std::string& run_id) {
   return OneInt(db, "SELECT experiment_id FROM runs WHERE run_uuid = ?", run_id);
 }

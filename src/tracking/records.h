@@ -36,6 +36,17 @@ struct LoggedModelLocation {
 StatusOr<LoggedModelLocation> FindLoggedModelLocation(store::SqlSession& db,
                                                       const std::string& model_id);
 
+// MLflow 3 reads runs:/<run_id>/<name>/... as the logged model `name` that
+// run produced, when there is one: its id and location (the newest, if the
+// run logged that name twice); nullopt when the run logged none by that name.
+struct RunLoggedModel {
+  std::string model_id;
+  std::string artifact_uri;
+};
+StatusOr<std::optional<RunLoggedModel>> FindRunLoggedModel(store::SqlSession& db,
+                                                           const std::string& run_id,
+                                                           const std::string& name);
+
 // The experiment that holds a run, a logged model, or is named `name`;
 // nullopt when there is none.
 StatusOr<std::optional<int64_t>> ExperimentOfRun(store::SqlSession& db, const std::string& run_id);

@@ -1,0 +1,325 @@
+#include "kserve/v2_json.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "core/json.h"
+
+namespace cairn::kserve {
+
+using serving::DataType;
+using serving::Tensor;
+
+namespace {
+
+// Shapes deeper than this are refused (no model here takes more dimensions).
+constexpr size_t kMaxRank = 16;
+
+template <typename T>
+void Append(std::string* data, T v) {
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, &v, sizeof(T));
+  data->append(bytes, sizeof(T));
+}
+
+std::string Describe(const json::Value& v) {
+  if (v.IsString())
+    return "\"" + std::string(v.GetString(), std::min<size_t>(v.GetStringLength(), 40)) + "\"";
+  if (v.IsBool()) return v.GetBool() ? "true" : "false";
+  if (v.IsNull()) return "null";
+  if (v.IsArray()) return "an array";
+  if (v.IsObject()) return "an object";
+  if (v.IsInt64()) return std::to_string(v.GetInt64());
+  if (v.IsUint64()) return std::to_string(v.GetUint64());
+  return std::to_string(v.GetDouble());
+}
+
+template <typename T>
+bool IntegerInRange(const json::Value& v, T* out) {
+  if (v.IsInt64()) {
+    int64_t i = v.GetInt64();
+    if (i < static_cast<int64_t>(std::numeric_limits<T>::min())) return false;
+    if (i >= 0 && static_cast<uint64_t>(i) > static_cast<uint64_t>(std::numeric_limits<T>::max()))
+      return false;
+    *out = static_cast<T>(i);
+    return true;
+  }
+  if (v.IsUint64()) {
+    uint64_t u = v.GetUint64();
+    if (u > static_cast<uint64_t>(std::numeric_limits<T>::max())) return false;
+    *out = static_cast<T>(u);
+    return true;
+  }
+  return false;
+}
+
+// Appends one element of `tensor`'s datatype from `v`; false when `v` is not one.
+bool AppendElement(const json::Value& v, Tensor* tensor) {
+  switch (tensor->datatype) {
+    case DataType::kBool:
+      if (!v.IsBool()) return false;
+      tensor->data.push_back(v.GetBool() ? 1 : 0);
+      return true;
+    case DataType::kFp32:
+      if (!v.IsNumber()) return false;
+      Append(&tensor->data, static_cast<float>(v.GetDouble()));
+      return true;
+    case DataType::kFp64:
+      if (!v.IsNumber()) return false;
+      Append(&tensor->data, v.GetDouble());
+      return true;
+    case DataType::kBytes:
+      if (!v.IsString()) return false;
+      tensor->bytes.emplace_back(v.GetString(), v.GetStringLength());
+      return true;
+    case DataType::kFp16:
+      return false;
+#define CAIRN_INTEGER_CASE(kind, type)        \
+  case DataType::kind: {                      \
+    type x;                                   \
+    if (!IntegerInRange(v, &x)) return false; \
+    Append(&tensor->data, x);                 \
+    return true;                              \
+  }
+      CAIRN_INTEGER_CASE(kUint8, uint8_t)
+      CAIRN_INTEGER_CASE(kUint16, uint16_t)
+      CAIRN_INTEGER_CASE(kUint32, uint32_t)
+      CAIRN_INTEGER_CASE(kUint64, uint64_t)
+      CAIRN_INTEGER_CASE(kInt8, int8_t)
+      CAIRN_INTEGER_CASE(kInt16, int16_t)
+      CAIRN_INTEGER_CASE(kInt32, int32_t)
+      CAIRN_INTEGER_CASE(kInt64, int64_t)
+#undef CAIRN_INTEGER_CASE
+  }
+  return false;
+}
+
+// Flattens `data` (flat or nested) into `tensor`, row-major.
+Status ReadData(const json::Value& data, const std::string& field, Tensor* tensor) {
+  struct Frame {
+    const json::Value* array;
+    rapidjson::SizeType next;
+  };
+  std::vector<Frame> stack = {{&data, 0}};
+  size_t element = 0;
+  while (!stack.empty()) {
+    Frame& top = stack.back();
+    if (top.next == top.array->Size()) {
+      stack.pop_back();
+      continue;
+    }
+    const json::Value& v = (*top.array)[top.next++];
+    if (v.IsArray()) {
+      if (stack.size() >= kMaxRank)
+        return InvalidArgument(field + ": nested deeper than " + std::to_string(kMaxRank));
+      stack.push_back({&v, 0});
+      continue;
+    }
+    if (!AppendElement(v, tensor)) {
+      std::string expected =
+          tensor->datatype == DataType::kFp16
+              ? "FP16 data travels only in the binary tensor extension"
+              : "expected " + std::string(serving::DataTypeName(tensor->datatype)) + " elements";
+      return InvalidArgument(field + ": element " + std::to_string(element) + " is " + Describe(v) +
+                             "; " + expected);
+    }
+    ++element;
+  }
+  return Status::Ok();
+}
+
+Status ReadInput(const json::Value& in, size_t index, Tensor* tensor) {
+  const std::string field = "inputs[" + std::to_string(index) + "]";
+  if (!in.IsObject())
+    return InvalidArgument(field + ": expected an object with name, shape, datatype and data");
+  auto name = in.FindMember("name");
+  if (name == in.MemberEnd() || !name->value.IsString())
+    return InvalidArgument(field + ".name: a string is required");
+  tensor->name.assign(name->value.GetString(), name->value.GetStringLength());
+  const std::string named = "input '" + tensor->name + "'";
+  auto datatype = in.FindMember("datatype");
+  if (datatype == in.MemberEnd() || !datatype->value.IsString()) {
+    return InvalidArgument(
+        named + ": datatype is required (BOOL, INT8-64, UINT8-64, FP16, FP32, FP64, BYTES)");
+  }
+  std::optional<DataType> type = serving::ParseDataType(datatype->value.GetString());
+  if (!type) {
+    return InvalidArgument(named + ": datatype '" + std::string(datatype->value.GetString()) +
+                           "' is not one of BOOL, INT8-64, UINT8-64, FP16, FP32, FP64, BYTES");
+  }
+  tensor->datatype = *type;
+  auto shape = in.FindMember("shape");
+  if (shape == in.MemberEnd() || !shape->value.IsArray()) {
+    return InvalidArgument(named + ": shape is required, a list of dimensions");
+  }
+  if (shape->value.Size() > kMaxRank) return InvalidArgument(named + ": more than 16 dimensions");
+  for (const json::Value& d : shape->value.GetArray()) {
+    if (!d.IsInt64() || d.GetInt64() < 0)
+      return InvalidArgument(named + ": shape dimensions must be integers >= 0");
+    tensor->shape.push_back(d.GetInt64());
+  }
+  auto data = in.FindMember("data");
+  if (data == in.MemberEnd()) return InvalidArgument(named + ": data is required");
+  if (data->value.IsArray()) {
+    RETURN_IF_ERROR(ReadData(data->value, named, tensor));
+  } else if (!AppendElement(data->value, tensor)) {
+    return InvalidArgument(named + ": data must be a list of " +
+                           std::string(serving::DataTypeName(*type)) + " elements");
+  }
+  return serving::CheckShape(*tensor, "input");
+}
+
+void AppendFloat(std::string& out, float v) {
+  if (std::isnan(v)) {
+    out += "NaN";  // as Python's json module writes it (KServe's Python servers do the same)
+  } else if (std::isinf(v)) {
+    out += v > 0 ? "Infinity" : "-Infinity";
+  } else {
+    char buf[32];
+    out.append(buf, std::to_chars(buf, buf + sizeof(buf), v).ptr);
+  }
+}
+
+void AppendDouble(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    AppendFloat(out, static_cast<float>(v));
+  } else {
+    char buf[32];
+    out.append(buf, std::to_chars(buf, buf + sizeof(buf), v).ptr);
+  }
+}
+
+template <typename T>
+T At(const std::string& data, size_t i) {
+  T v;
+  std::memcpy(&v, data.data() + i * sizeof(T), sizeof(T));
+  return v;
+}
+
+void AppendData(std::string& out, const Tensor& t) {
+  out += '[';
+  const size_t n = t.Size();
+  for (size_t i = 0; i < n; ++i) {
+    if (i) out += ',';
+    switch (t.datatype) {
+      case DataType::kBool:
+        out += At<uint8_t>(t.data, i) ? "true" : "false";
+        break;
+      case DataType::kFp32:
+        AppendFloat(out, At<float>(t.data, i));
+        break;
+      case DataType::kFp64:
+        AppendDouble(out, At<double>(t.data, i));
+        break;
+      case DataType::kFp16:
+        AppendFloat(out, t.FloatAt(i));
+        break;
+      case DataType::kBytes:
+        json::AppendString(out, t.bytes[i]);
+        break;
+      case DataType::kUint64:
+        out += std::to_string(At<uint64_t>(t.data, i));
+        break;
+      case DataType::kInt64:
+        json::AppendInt(out, At<int64_t>(t.data, i));
+        break;
+      case DataType::kUint8:
+        json::AppendInt(out, At<uint8_t>(t.data, i));
+        break;
+      case DataType::kUint16:
+        json::AppendInt(out, At<uint16_t>(t.data, i));
+        break;
+      case DataType::kUint32:
+        json::AppendInt(out, At<uint32_t>(t.data, i));
+        break;
+      case DataType::kInt8:
+        json::AppendInt(out, At<int8_t>(t.data, i));
+        break;
+      case DataType::kInt16:
+        json::AppendInt(out, At<int16_t>(t.data, i));
+        break;
+      case DataType::kInt32:
+        json::AppendInt(out, At<int32_t>(t.data, i));
+        break;
+    }
+  }
+  out += ']';
+}
+
+}  // namespace
+
+StatusOr<InferRequest> ParseInferRequest(std::string_view body) {
+  json::Document doc;
+  RETURN_IF_ERROR(json::Parse(body, &doc));
+  if (!doc.IsObject()) return InvalidArgument("the body must be a JSON object with 'inputs'");
+  InferRequest request;
+  if (auto id = doc.FindMember("id"); id != doc.MemberEnd()) {
+    if (!id->value.IsString()) return InvalidArgument("id: must be a string");
+    request.id = std::string(id->value.GetString(), id->value.GetStringLength());
+  }
+  if (auto params = doc.FindMember("parameters"); params != doc.MemberEnd()) {
+    if (!params->value.IsObject()) return InvalidArgument("parameters: must be an object");
+    json::Buffer buffer;
+    json::Writer writer(buffer);
+    params->value.Accept(writer);
+    request.parameters_json.assign(buffer.GetString(), buffer.GetSize());
+  }
+  auto inputs = doc.FindMember("inputs");
+  if (inputs == doc.MemberEnd() || !inputs->value.IsArray() || inputs->value.Empty()) {
+    return InvalidArgument("inputs: a non-empty list of tensors is required");
+  }
+  request.inputs.resize(inputs->value.Size());
+  for (rapidjson::SizeType i = 0; i < inputs->value.Size(); ++i) {
+    RETURN_IF_ERROR(ReadInput(inputs->value[i], i, &request.inputs[i]));
+  }
+  if (auto outputs = doc.FindMember("outputs"); outputs != doc.MemberEnd()) {
+    if (!outputs->value.IsArray())
+      return InvalidArgument("outputs: must be a list of {\"name\": ...}");
+    for (rapidjson::SizeType i = 0; i < outputs->value.Size(); ++i) {
+      const json::Value& o = outputs->value[i];
+      if (!o.IsObject() || !o.HasMember("name") || !o["name"].IsString()) {
+        return InvalidArgument("outputs[" + std::to_string(i) + "].name: a string is required");
+      }
+      request.outputs.push_back({o["name"].GetString()});
+    }
+  }
+  return request;
+}
+
+std::string WriteInferResponse(std::string_view model_name, std::string_view model_version,
+                               const std::optional<std::string>& id,
+                               const std::vector<Tensor>& outputs) {
+  std::string out = "{\"model_name\":";
+  json::AppendString(out, model_name);
+  if (!model_version.empty()) {
+    out += ",\"model_version\":";
+    json::AppendString(out, model_version);
+  }
+  if (id) {
+    out += ",\"id\":";
+    json::AppendString(out, *id);
+  }
+  out += ",\"outputs\":[";
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& t = outputs[i];
+    if (i) out += ',';
+    out += "{\"name\":";
+    json::AppendString(out, t.name);
+    out += ",\"datatype\":\"";
+    out += serving::DataTypeName(t.datatype);
+    out += "\",\"shape\":[";
+    for (size_t d = 0; d < t.shape.size(); ++d) {
+      if (d) out += ',';
+      json::AppendInt(out, t.shape[d]);
+    }
+    out += "],\"data\":";
+    AppendData(out, t);
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace cairn::kserve

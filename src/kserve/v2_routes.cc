@@ -1,0 +1,175 @@
+#include "kserve/v2_routes.h"
+
+#include "auth/http_authenticator.h"
+#include "core/json.h"
+#include "kserve/v2_json.h"
+
+namespace cairn::kserve {
+
+using http::HttpRequest;
+using http::HttpResponse;
+using serving::Deployment;
+
+namespace {
+
+constexpr char kServerVersion[] = "0.1.0";
+
+HttpResponse Error(const Status& status) {
+  return http::PlainErrorFormat::Get().FromStatus(status);
+}
+
+// The deployment named in the path, if the caller may use it.
+StatusOr<std::shared_ptr<const Deployment>> FindDeployment(serving::Deployments* deployments,
+                                                           auth::AccessPolicy* access,
+                                                           const HttpRequest& request) {
+  const std::string name(request.PathParam("name"));
+  std::shared_ptr<const Deployment> d = deployments->Find(name);
+  if (d == nullptr)
+    return NotFound("no deployment named '" + name + "'; GET /api/cairn/v1/deployments lists them");
+  if (access != nullptr) {
+    auth::Identity who = auth::IdentityOf(request);
+    if (!d->source.registered_model.empty()) {
+      RETURN_IF_ERROR(access->Require(who, auth::ResourceKind::kRegisteredModel,
+                                      d->source.registered_model, auth::Level::kRead));
+    }
+  }
+  if (std::string_view version = request.PathParam("version"); !version.empty()) {
+    if (version != d->source.version) {
+      return NotFound("deployment '" + name + "' serves version " +
+                      (d->source.version.empty() ? std::string("(none)") : d->source.version) +
+                      ", not " + std::string(version));
+    }
+  }
+  return d;
+}
+
+Status Ready(const Deployment& d) {
+  if (d.ready()) return Status::Ok();
+  return Unavailable("deployment '" + d.spec.name + "' is not ready: " + d.reason);
+}
+
+void AppendSpecs(std::string& out, const std::vector<serving::TensorSpec>& specs) {
+  out += '[';
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"name\":";
+    json::AppendString(out, specs[i].name);
+    out += ",\"datatype\":\"";
+    out += serving::DataTypeName(specs[i].datatype);
+    out += "\",\"shape\":[";
+    for (size_t d = 0; d < specs[i].shape.size(); ++d) {
+      if (d) out += ',';
+      json::AppendInt(out, specs[i].shape[d]);
+    }
+    out += "]}";
+  }
+  out += ']';
+}
+
+HttpResponse ModelMetadata(serving::Deployments* deployments, auth::AccessPolicy* access,
+                           HttpRequest& request) {
+  auto d = FindDeployment(deployments, access, request);
+  if (!d.ok()) return Error(d.status());
+  if (Status ready = Ready(**d); !ready.ok()) return Error(ready);
+  const serving::ModelMetadata& meta = (*d)->model->metadata();
+  std::string out = "{\"name\":";
+  json::AppendString(out, (*d)->spec.name);
+  out += ",\"versions\":[";
+  if (!(*d)->source.version.empty()) json::AppendString(out, (*d)->source.version);
+  out += "],\"platform\":";
+  json::AppendString(out, meta.platform);
+  out += ",\"inputs\":";
+  AppendSpecs(out, meta.inputs);
+  out += ",\"outputs\":";
+  AppendSpecs(out, meta.outputs);
+  out += '}';
+  return HttpResponse::Json(200, std::move(out));
+}
+
+HttpResponse ModelReady(serving::Deployments* deployments, auth::AccessPolicy* access,
+                        HttpRequest& request) {
+  auto d = FindDeployment(deployments, access, request);
+  if (!d.ok()) return Error(d.status());
+  std::string out = "{\"name\":";
+  json::AppendString(out, (*d)->spec.name);
+  out += (*d)->ready() ? ",\"ready\":true}" : ",\"ready\":false}";
+  return HttpResponse::Json((*d)->ready() ? 200 : 503, std::move(out));
+}
+
+HttpResponse Infer(serving::Deployments* deployments, auth::AccessPolicy* access,
+                   HttpRequest& request) {
+  auto d = FindDeployment(deployments, access, request);
+  if (!d.ok()) return Error(d.status());
+  if (Status ready = Ready(**d); !ready.ok()) return Error(ready);
+  StatusOr<InferRequest> parsed = ParseInferRequest(request.body);
+  if (!parsed.ok()) return Error(parsed.status());
+  StatusOr<std::vector<serving::Tensor>> outputs = (*d)->model->Predict(parsed->inputs);
+  if (!outputs.ok()) return Error(outputs.status());
+  if (!parsed->outputs.empty()) {
+    std::vector<serving::Tensor> chosen;
+    for (const RequestedOutput& wanted : parsed->outputs) {
+      auto it = std::find_if(outputs->begin(), outputs->end(),
+                             [&](const serving::Tensor& t) { return t.name == wanted.name; });
+      if (it == outputs->end()) {
+        std::string names;
+        for (const serving::Tensor& t : *outputs)
+          names += (names.empty() ? "'" : ", '") + t.name + "'";
+        return Error(InvalidArgument("requested output '" + wanted.name +
+                                     "' is not one of this model's: " + names));
+      }
+      chosen.push_back(std::move(*it));
+    }
+    *outputs = std::move(chosen);
+  }
+  return HttpResponse::Json(
+      200, WriteInferResponse((*d)->spec.name, (*d)->source.version, parsed->id, *outputs));
+}
+
+}  // namespace
+
+void RegisterV2Routes(const surface::Surface& surface, serving::Deployments* deployments) {
+  auth::AccessPolicy* access = surface.access();
+  http::RouteOptions open;
+  open.is_public = true;
+  open.execution = http::Execution::kInline;
+  surface.Add(
+      "GET", "/v2/health/live",
+      [](HttpRequest&) { return HttpResponse::Json(200, R"({"live":true})"); }, open);
+  surface.Add(
+      "GET", "/v2/health/ready",
+      [](HttpRequest&) { return HttpResponse::Json(200, R"({"ready":true})"); }, open);
+  surface.Add(
+      "GET", "/v2",
+      [](HttpRequest&) {
+        return HttpResponse::Json(200, std::string(R"({"name":"cairn","version":")") +
+                                           kServerVersion + R"(","extensions":[]})");
+      },
+      open);
+  // Without users nothing here blocks (native models answer in microseconds),
+  // so inference runs on the IO thread; access checks may read the store.
+  http::RouteOptions infer;
+  infer.execution = access == nullptr ? http::Execution::kInline : http::Execution::kWorker;
+  infer.access = "registered model read";
+  // KServe's own examples post JSON with curl's default content type, and the
+  // binary extension posts application/octet-stream; inference changes no
+  // state, so the cross-site content-type check has nothing to protect here.
+  infer.json_body = false;
+  http::RouteOptions read = infer;
+  read.json_body = false;
+  for (const char* prefix : {"/v2/models/{name}", "/v2/models/{name}/versions/{version}"}) {
+    const std::string p = prefix;
+    surface.Add(
+        "GET", p,
+        [deployments, access](HttpRequest& r) { return ModelMetadata(deployments, access, r); },
+        read);
+    surface.Add(
+        "GET", p + "/ready",
+        [deployments, access](HttpRequest& r) { return ModelReady(deployments, access, r); }, read);
+    surface.Add(
+        "POST", p + "/infer",
+        [deployments, access](HttpRequest& r) { return Infer(deployments, access, r); }, infer);
+  }
+  surface.ClaimPrefix("/v2/");
+}
+
+}  // namespace cairn::kserve

@@ -1,0 +1,20 @@
+// Open Inference Protocol v2 REST routes (KServe v2, Triton) over Cairn's
+// deployments: health, server and model metadata, readiness and infer.
+// Answers in the protocol's `{"error": ...}` shape: 400 bad input, 404
+// unknown model, 503 not ready.
+//
+// Who may infer: when the server has users, anyone with read on the
+// registered model a deployment serves (any signed-in user for models
+// outside the registry).
+#pragma once
+
+#include "serving/deployments.h"
+#include "surface/surface.h"
+
+namespace cairn::kserve {
+
+// REQUIRES: `surface` answers in http::PlainErrorFormat; `deployments`
+// outlives the server.
+void RegisterV2Routes(const surface::Surface& surface, serving::Deployments* deployments);
+
+}  // namespace cairn::kserve

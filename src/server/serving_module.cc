@@ -1,0 +1,99 @@
+// The serving module: deployments of the models users register, served over
+// KServe's v2 inference protocol on the main listener and, with
+// --serving-port, on a listener of its own.
+#include <memory>
+
+#include "api/deployment_routes.h"
+#include "artifacts/artifact_store.h"
+#include "auth/access_policy.h"
+#include "http/error_format.h"
+#include "kserve/v2_routes.h"
+#include "mlflow/mlflow_json.h"
+#include "registry/registry_service.h"
+#include "server/modules.h"
+#include "serving/deployments.h"
+#include "serving/model_loader.h"
+
+namespace cairn::server {
+namespace {
+
+class ServingModule : public Module {
+ public:
+  std::string_view name() const override { return "serving"; }
+
+  void DeclareSettings(ServerConfig* config, config::Settings* settings) override {
+    settings->Add("serving_port", &config->serving_port,
+                  "Port of the inference listener (KServe v2; 0 picks a free one); default: "
+                  "inference only on the main listener");
+  }
+
+  Status Start(ServerContext& context) override {
+    const ServerConfig& config = context.config();
+    ASSIGN_OR_RETURN(store::MetadataStore * store, context.Get<store::MetadataStore>());
+    ASSIGN_OR_RETURN(registry::RegistryService * registry,
+                     context.Get<registry::RegistryService>());
+    ASSIGN_OR_RETURN(artifacts::ArtifactStore * artifacts, context.Get<artifacts::ArtifactStore>());
+    ASSIGN_OR_RETURN(auth::AccessPolicy * access, context.Get<auth::AccessPolicy>());
+    Env* env = context.env();
+    if (config.serving_port < -1 || config.serving_port > 65535) {
+      return InvalidArgument("--serving-port " + std::to_string(config.serving_port) +
+                             " is not a port; use 1-65535, 0 for a free one, or leave it unset");
+    }
+
+    auto resolve = [registry](const std::string& uri) -> StatusOr<serving::ResolvedSource> {
+      ASSIGN_OR_RETURN(registry::ResolvedModel resolved, registry->ResolveModelUri(uri));
+      StatusOr<std::string> path = artifacts::ServedArtifactPath(resolved.artifact_uri);
+      if (!path.ok()) {
+        return InvalidArgument(
+            "the files of " + uri + " are at " + resolved.artifact_uri +
+            ", outside this server's artifact store; serving reads models from the "
+            "artifact store (--artifacts)");
+      }
+      serving::ResolvedSource source;
+      source.artifact_path = *path;
+      if (resolved.version) {
+        source.registered_model = resolved.version->name;
+        source.version = std::to_string(resolved.version->version);
+      }
+      return source;
+    };
+    auto load = [artifacts, env](const std::string& path) {
+      return serving::LoadModelFolder(*artifacts, path, env);
+    };
+    deployments_ = std::make_unique<serving::Deployments>(store, env, resolve, load);
+    RETURN_IF_ERROR(Named("deployments", deployments_->Init()));
+
+    surface::Surface api(context.router(), access, mlflow::ErrorFormat::Get());
+    api::RegisterDeploymentRoutes(api, deployments_.get());
+    kserve::RegisterV2Routes(api.WithErrors(http::PlainErrorFormat::Get()), deployments_.get());
+
+    if (config.serving_port >= 0) {
+      router_ = std::make_unique<http::Router>(&context.metrics());
+      kserve::RegisterV2Routes(surface::Surface(*router_, access, http::PlainErrorFormat::Get()),
+                               deployments_.get());
+      http::ListenerOptions listener;
+      listener.name = "serving";
+      listener.host = config.host;
+      listener.port = static_cast<uint16_t>(config.serving_port);
+      listener.router = router_.get();
+      listener.errors = &http::PlainErrorFormat::Get();
+      listener.authenticator = context.Find<http::Authenticator>();
+      // Inference clients (tritonclient, KServe's, curl) are not browsers:
+      // the Host check still applies, content types are the protocols' own.
+      listener.guard.enabled = !config.disable_security_middleware;
+      context.AddListener(listener);
+    }
+    context.AddStartupFact("deployments", std::to_string(deployments_->List().size()));
+    return Status::Ok();
+  }
+
+ private:
+  std::unique_ptr<serving::Deployments> deployments_;
+  std::unique_ptr<http::Router> router_;
+};
+
+}  // namespace
+
+std::unique_ptr<Module> NewServingModule() { return std::make_unique<ServingModule>(); }
+
+}  // namespace cairn::server

@@ -1,0 +1,136 @@
+#include "serving/deployments.h"
+
+namespace cairn::serving {
+
+using store::SqlRows;
+using store::SqlSession;
+
+Status CheckDeploymentName(const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 63 && name[0] >= 'a' && name[0] <= 'z';
+  for (char c : name) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+  if (!ok) {
+    return InvalidArgument("deployment name '" + name +
+                           "' must be 1-63 characters of a-z, 0-9 and '-', starting with a letter");
+  }
+  return Status::Ok();
+}
+
+Deployments::Deployments(store::MetadataStore* store, Env* env, SourceResolver resolve,
+                         FolderLoader load)
+    : store_(store), env_(env), resolve_(std::move(resolve)), load_(std::move(load)) {}
+
+Status Deployments::Init() {
+  std::vector<store::Migration> migrations = {store::DdlMigration(1, "serving deployments", R"sql(
+CREATE TABLE serving_deployments (
+  name TEXT PRIMARY KEY,
+  model_uri TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_time BIGINT NOT NULL
+);
+)sql")};
+  RETURN_IF_ERROR(store_->Migrate("serving", migrations));
+  struct Row {
+    DeploymentSpec spec;
+    std::string created_by;
+    int64_t created = 0;
+  };
+  std::vector<Row> rows;
+  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+    ASSIGN_OR_RETURN(SqlRows r, db.Query("SELECT name, model_uri, created_by, created_time FROM "
+                                         "serving_deployments ORDER BY name"));
+    for (size_t i = 0; i < r.size(); ++i) {
+      rows.push_back({{r.Text(i, 0), r.Text(i, 1)}, r.Text(i, 2), r.Int(i, 3)});
+    }
+    return Status::Ok();
+  }));
+  for (Row& row : rows) {
+    Status error;
+    auto deployment = Load(row.spec, row.created_by, row.created, &error);
+    MutexLock lock(&mu_);
+    deployments_[row.spec.name] = std::move(deployment);
+  }
+  return Status::Ok();
+}
+
+std::shared_ptr<const Deployment> Deployments::Load(const DeploymentSpec& spec,
+                                                    std::string created_by, int64_t created_micros,
+                                                    Status* error) const {
+  auto d = std::make_shared<Deployment>();
+  d->spec = spec;
+  d->created_by = std::move(created_by);
+  d->created_micros = created_micros;
+  StatusOr<ResolvedSource> source = resolve_(spec.model_uri);
+  if (!source.ok()) {
+    *error = source.status();
+    d->reason = source.status().message();
+    return d;
+  }
+  StatusOr<LoadedModel> loaded = load_(source->artifact_path);
+  if (!loaded.ok()) {
+    *error = loaded.status();
+    d->reason = loaded.status().message();
+    return d;
+  }
+  d->source = std::move(*source);
+  d->model = std::move(loaded->model);
+  d->flavor = loaded->flavor;
+  d->loaded_micros = env_->NowMicros();
+  *error = Status::Ok();
+  return d;
+}
+
+StatusOr<std::shared_ptr<const Deployment>> Deployments::Deploy(const DeploymentSpec& spec,
+                                                                const std::string& user) {
+  RETURN_IF_ERROR(CheckDeploymentName(spec.name));
+  if (spec.model_uri.empty()) {
+    return InvalidArgument(
+        "model_uri is required: a model reference such as models:/NAME/1, "
+        "models:/NAME@ALIAS or runs:/RUN_ID/model");
+  }
+  MutexLock change(&change_mu_);
+  const int64_t now = env_->NowMicros();
+  Status error;
+  std::shared_ptr<const Deployment> deployment = Load(spec, user, now, &error);
+  RETURN_IF_ERROR(error);
+  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+    return db
+        .Execute(
+            "INSERT INTO serving_deployments (name, model_uri, created_by, created_time) VALUES "
+            "(?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET model_uri = excluded.model_uri, "
+            "created_by = excluded.created_by, created_time = excluded.created_time",
+            {spec.name, spec.model_uri, user, now})
+        .status();
+  }));
+  MutexLock lock(&mu_);
+  deployments_[spec.name] = deployment;
+  return deployment;
+}
+
+Status Deployments::Remove(const std::string& name) {
+  MutexLock change(&change_mu_);
+  {
+    MutexLock lock(&mu_);
+    if (!deployments_.count(name)) return NotFound("no deployment named '" + name + "'");
+  }
+  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+    return db.Execute("DELETE FROM serving_deployments WHERE name = ?", {name}).status();
+  }));
+  MutexLock lock(&mu_);
+  deployments_.erase(name);
+  return Status::Ok();
+}
+
+std::shared_ptr<const Deployment> Deployments::Find(const std::string& name) const {
+  MutexLock lock(&mu_);
+  auto it = deployments_.find(name);
+  return it == deployments_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<const Deployment>> Deployments::List() const {
+  MutexLock lock(&mu_);
+  std::vector<std::shared_ptr<const Deployment>> out;
+  for (const auto& [name, d] : deployments_) out.push_back(d);
+  return out;
+}
+
+}  // namespace cairn::serving

@@ -1,0 +1,95 @@
+// Deployments: named endpoints, each serving a model reference
+// (models:/name/3, models:/name@alias, runs:/id/path, ...). Kept in the
+// metadata store, so they survive restarts; loaded into memory at start and
+// on every change.
+//
+// A deployment whose model cannot be loaded stays listed, not ready, with
+// the reason; a change that fails to load leaves the previous model serving.
+//
+// Thread-safety: all methods are safe to call concurrently. Inference reads
+// a snapshot (Find) that stays valid while held, across later changes.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/env.h"
+#include "core/mutex.h"
+#include "core/status.h"
+#include "serving/model_loader.h"
+#include "store/metadata_store.h"
+
+namespace cairn::serving {
+
+struct DeploymentSpec {
+  std::string name;
+  std::string model_uri;
+};
+
+// Where a model reference points now.
+struct ResolvedSource {
+  std::string artifact_path;     // the model folder in the artifact store
+  std::string registered_model;  // "" unless a registry URI
+  std::string version;           // registry version, or ""
+};
+using SourceResolver = std::function<StatusOr<ResolvedSource>(const std::string& model_uri)>;
+using FolderLoader = std::function<StatusOr<LoadedModel>(const std::string& artifact_path)>;
+
+// One deployment as inference sees it: immutable.
+struct Deployment {
+  DeploymentSpec spec;
+  std::string created_by;
+  int64_t created_micros = 0;
+  ResolvedSource source;                     // what is served (when ready)
+  std::shared_ptr<const ServedModel> model;  // null when not ready
+  std::string flavor;
+  std::string reason;  // why not ready; "" when ready
+  int64_t loaded_micros = 0;
+
+  bool ready() const { return model != nullptr; }
+};
+
+class Deployments {
+ public:
+  Deployments(store::MetadataStore* store, Env* env, SourceResolver resolve, FolderLoader load);
+
+  // Creates the table and loads every stored deployment (failures are kept
+  // as not ready, with the reason). Errors: the store's.
+  Status Init();
+
+  // Creates or replaces `spec.name`. The model is loaded first: InvalidArgument
+  // for a bad name or URI, NotFound / Unimplemented / InvalidArgument from
+  // resolving and loading; nothing is stored then, and an existing deployment
+  // keeps serving what it served.
+  StatusOr<std::shared_ptr<const Deployment>> Deploy(const DeploymentSpec& spec,
+                                                     const std::string& user);
+
+  // Errors: NotFound naming the deployment.
+  Status Remove(const std::string& name);
+
+  // The deployment, or null.
+  std::shared_ptr<const Deployment> Find(const std::string& name) const;
+  std::vector<std::shared_ptr<const Deployment>> List() const;
+
+ private:
+  std::shared_ptr<const Deployment> Load(const DeploymentSpec& spec, std::string created_by,
+                                         int64_t created_micros, Status* error) const;
+
+  store::MetadataStore* store_;
+  Env* env_;
+  SourceResolver resolve_;
+  FolderLoader load_;
+  mutable Mutex mu_;
+  std::map<std::string, std::shared_ptr<const Deployment>> deployments_ GUARDED_BY(mu_);
+  Mutex change_mu_;  // one change at a time (load, store, publish), without blocking Find
+};
+
+// Deployment names: 1-63 characters of [a-z0-9-], starting with a letter
+// (they appear in URLs and, on Kubernetes later, in object names).
+Status CheckDeploymentName(const std::string& name);
+
+}  // namespace cairn::serving

@@ -1,0 +1,201 @@
+"""Serving (issue 21): models the MLflow clients log and register, deployed
+through Cairn's API and answered over KServe's v2 REST protocol.
+
+Predictions are compared with python3-xgboost's on the same model: the
+native evaluator must give XGBoost's numbers (float32, bit for bit).
+"""
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import run_client
+
+pytestmark = pytest.mark.usefixtures("backend")
+
+# Logs and registers a binary classifier as `churn`, returns its predictions
+# on three rows computed by python3-xgboost (Booster.predict on a DMatrix, as
+# MLflow's xgboost flavor predicts).
+LOG_MODEL = """
+import json, mlflow, mlflow.xgboost, numpy as np, pandas as pd, xgboost as xgb
+from mlflow.models import infer_signature
+rng = np.random.default_rng({seed})
+X = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
+X.iloc[5, 1] = np.nan
+y = ((X.a * 2 - X.c + rng.normal(size=300)) > 0).astype(int)
+b = xgb.train({{"max_depth": 4, "objective": "binary:logistic"}}, xgb.DMatrix(X, label=y), 12)
+with mlflow.start_run() as run:
+    mlflow.xgboost.log_model(b, "model", signature=infer_signature(X, b.predict(xgb.DMatrix(X))),
+                             registered_model_name="churn")
+rows = X.iloc[3:7]
+print(json.dumps({{"rows": [[None if v != v else v for v in r] for r in rows.values.tolist()],
+                  "predictions": [float(p) for p in b.predict(xgb.DMatrix(rows))],
+                  "run_id": run.info.run_id}}))
+"""
+
+
+def call(method, url, body=None, content_type="application/json"):
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None and content_type:
+        req.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def serving_url(server):
+    for line in server.log_path.read_text().splitlines():
+        m = re.search(r'"serving_url":"([^"]+)"', line)
+        if m:
+            return m.group(1)
+    raise AssertionError(f"no serving_url in the server log\n{server.log_tail()}")
+
+
+def f32(x):
+    """x rounded to float32, as a Python float."""
+    import struct
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
+@pytest.fixture
+def serving(server_factory):
+    server = server_factory.new(extra_args=["--serving-port", "0"]).start()
+    return server, serving_url(server)
+
+
+@pytest.mark.parametrize("client", ["2.12", "3.6"])
+def test_logged_xgboost_model_serves_xgboost_predictions(serving, client):
+    server, infer_base = serving
+    logged = run_client(client, LOG_MODEL.format(seed=1), server.url).json
+
+    status, body = call("POST", f"{server.url}/api/cairn/v1/deployments",
+                        {"name": "churn", "model_uri": "models:/churn/1"})
+    assert status == 200, body
+    d = body["deployment"]
+    assert d["ready"] is True and d["flavor"] == "xgboost" and d["version"] == "1", d
+
+    rows = [[float("nan") if v is None else v for v in r] for r in logged["rows"]]
+    request = {"id": "req-7", "inputs": [{"name": "x", "shape": [4, 3], "datatype": "FP64",
+                                          "data": [v for r in rows for v in r]}]}
+    # NaN in JSON: Python's json writes it bare, as KServe's Python clients send it.
+    status, body = call("POST", f"{infer_base}/v2/models/churn/infer", json.dumps(request).encode())
+    assert status == 200, body
+    assert body["model_name"] == "churn" and body["model_version"] == "1" and body["id"] == "req-7"
+    (out,) = body["outputs"]
+    assert out["name"] == "predict" and out["datatype"] == "FP32" and out["shape"] == [4]
+    # The shortest text of each float32 reads back as exactly XGBoost's float32.
+    assert [f32(v) for v in out["data"]] == [f32(p) for p in logged["predictions"]]
+
+    # One tensor per column, by the signature's names (MLServer's pd codec); on the main port too.
+    order = ["a", "b", "c"]
+    columns = [{"name": n, "shape": [4], "datatype": "FP32", "data": [r[order.index(n)] for r in rows]}
+               for n in ["c", "a", "b"]]
+    status, body = call("POST", f"{server.url}/v2/models/churn/infer", json.dumps({"inputs": columns}).encode())
+    assert status == 200, body
+    assert [f32(v) for v in body["outputs"][0]["data"]] == [f32(p) for p in logged["predictions"]]
+
+    status, meta = call("GET", f"{infer_base}/v2/models/churn")
+    assert status == 200 and meta["versions"] == ["1"] and meta["inputs"][0]["shape"] == [-1, 3], meta
+    assert call("GET", f"{infer_base}/v2/models/churn/versions/1/ready")[0] == 200
+    assert call("GET", f"{infer_base}/v2/models/churn/versions/2/ready")[0] == 404
+
+
+def test_bad_inputs_get_a_400_naming_the_tensor_and_serving_goes_on(serving):
+    server, infer_base = serving
+    run_client("2.12", LOG_MODEL.format(seed=2), server.url)
+    assert call("POST", f"{server.url}/api/cairn/v1/deployments",
+                {"name": "churn", "model_uri": "models:/churn/1"})[0] == 200
+    url = f"{infer_base}/v2/models/churn/infer"
+    cases = [
+        ({"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32", "data": [1, 2, 3]}]},
+         "input 'x': shape [2, 3] holds 6 elements, data has 3"),
+        ({"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]},
+         "this model takes [N, 3]"),
+        ({"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP33", "data": [1, 2, 3]}]},
+         "datatype 'FP33' is not one of"),
+        ({"inputs": [{"name": "x", "shape": [1, 3], "datatype": "INT8", "data": [1, 2, 300]}]},
+         "element 2 is 300; expected INT8"),
+        ({"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [1, "two", 3]}]},
+         "element 1 is \"two\""),
+        ({"inputs": [{"name": "a", "shape": [1], "datatype": "FP32", "data": [1]},
+                     {"name": "b", "shape": [1], "datatype": "FP32", "data": [1]}]},
+         "leave out 'c'"),
+        ({"inputs": [{"name": "x", "shape": [1, 3], "datatype": "BYTES", "data": ["a", "b", "c"]}]},
+         "is BYTES; this model takes numbers"),
+        ({"inputs": []}, "inputs: a non-empty list"),
+        ({"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}],
+          "outputs": [{"name": "probabilities"}]}, "requested output 'probabilities'"),
+    ]
+    for request, expected in cases:
+        status, body = call("POST", url, request)
+        assert status == 400, (request, body)
+        assert expected in body["error"], (expected, body)
+    status, body = call("POST", url, b'{"inputs": [', content_type="application/json")
+    assert status == 400 and "Malformed JSON" in body["error"], body
+    status, body = call("POST", f"{infer_base}/v2/models/nope/infer",
+                        {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}]})
+    assert status == 404 and "no deployment named 'nope'" in body["error"], body
+    # Still serving.
+    status, body = call("POST", url, {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32",
+                                                  "data": [0.1, 0.2, 0.3]}]})
+    assert status == 200, body
+
+
+def test_a_model_that_cannot_load_is_refused_and_the_previous_one_keeps_serving(serving):
+    server, infer_base = serving
+    logged = run_client("2.12", LOG_MODEL.format(seed=3), server.url).json
+    assert call("POST", f"{server.url}/api/cairn/v1/deployments",
+                {"name": "churn", "model_uri": "models:/churn/1"})[0] == 200
+    status, body = call("POST", f"{server.url}/api/cairn/v1/deployments",
+                        {"name": "churn", "model_uri": "models:/churn/9"})
+    assert status == 404, body
+    status, body = call("POST", f"{server.url}/api/cairn/v1/deployments",
+                        {"name": "churn", "model_uri": f"runs:/{logged['run_id']}/not-there"})
+    assert status == 404 and "no MLmodel file" in body["message"], body
+    status, body = call("POST", f"{server.url}/api/cairn/v1/deployments",
+                        {"name": "Churn!", "model_uri": "models:/churn/1"})
+    assert status == 400 and "deployment name 'Churn!'" in body["message"], body
+    status, body = call("POST", f"{server.url}/api/cairn/v1/deployments",
+                        {"name": "churn", "model_uri": "s3://bucket/model"})
+    assert status == 400 and "not a model reference" in body["message"], body
+    status, body = call("GET", f"{server.url}/api/cairn/v1/deployments/churn")
+    assert status == 200 and body["deployment"]["model_uri"] == "models:/churn/1", body
+    status, body = call("POST", f"{infer_base}/v2/models/churn/infer",
+                        {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [0.1, 0.2, 0.3]}]})
+    assert status == 200, body
+
+
+def test_deployments_survive_a_restart_and_follow_runs_uris(serving):
+    server, infer_base = serving
+    logged = run_client("3.6", LOG_MODEL.format(seed=4), server.url).json
+    status, body = call("POST", f"{server.url}/api/cairn/v1/deployments",
+                        {"name": "by-run", "model_uri": f"runs:/{logged['run_id']}/model"})
+    assert status == 200 and body["deployment"]["ready"], body
+    server.stop()
+    server.start()
+    infer_base = serving_url(server)
+    status, body = call("GET", f"{server.url}/api/cairn/v1/deployments")
+    assert status == 200 and [d["name"] for d in body["deployments"]] == ["by-run"], body
+    rows = [[float("nan") if v is None else v for v in r] for r in logged["rows"]]
+    status, body = call("POST", f"{infer_base}/v2/models/by-run/infer",
+                        json.dumps({"inputs": [{"name": "x", "shape": [4, 3], "datatype": "FP64",
+                                                "data": rows}]}).encode())
+    assert status == 200, body
+    assert [f32(v) for v in body["outputs"][0]["data"]] == [f32(p) for p in logged["predictions"]]
+    assert call("DELETE", f"{server.url}/api/cairn/v1/deployments/by-run")[0] == 200
+    assert call("GET", f"{infer_base}/v2/models/by-run")[0] == 404
+    # The changes are in the audit log.
+    audit = cairn_audit(server)
+    assert "deployment by-run" in audit, audit
+
+
+def cairn_audit(server):
+    from conftest import cairn_cli
+    r = cairn_cli(server, "audit", "list")
+    return r.stdout + r.stderr
