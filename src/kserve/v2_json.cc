@@ -176,6 +176,8 @@ void AppendFloat(std::string& out, float v) {
     out += "NaN";  // as Python's json module writes it (KServe's Python servers do the same)
   } else if (std::isinf(v)) {
     out += v > 0 ? "Infinity" : "-Infinity";
+  } else if (v == 0 && std::signbit(v)) {
+    out += "-0.0";  // "-0" would read back as the integer 0
   } else {
     char buf[32];
     out.append(buf, std::to_chars(buf, buf + sizeof(buf), v).ptr);

@@ -110,7 +110,7 @@ Status Deployments::Remove(const std::string& name) {
   MutexLock change(&change_mu_);
   {
     MutexLock lock(&mu_);
-    if (!deployments_.count(name)) return NotFound("no deployment named '" + name + "'");
+    if (!deployments_.contains(name)) return NotFound("no deployment named '" + name + "'");
   }
   RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
     return db.Execute("DELETE FROM serving_deployments WHERE name = ?", {name}).status();

@@ -33,7 +33,7 @@ struct MlModel {
   std::string mlflow_version;
   std::string run_id;
 
-  bool HasFlavor(std::string_view name) const { return flavors.count(std::string(name)) > 0; }
+  bool HasFlavor(std::string_view name) const { return flavors.contains(std::string(name)); }
   // A flavor's setting, or "".
   std::string Setting(std::string_view flavor, std::string_view key) const;
 };

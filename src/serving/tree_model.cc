@@ -46,13 +46,13 @@ Status TreeModel::AssembleRows(const std::vector<Tensor>& inputs, std::vector<fl
   std::unordered_map<std::string_view, const Tensor*> by_name;
   for (const Tensor& t : inputs) by_name.emplace(t.name, &t);
   size_t named = 0;
-  for (const std::string& f : feature_names_) named += by_name.count(f);
+  for (const std::string& f : feature_names_) named += by_name.contains(f) ? 1 : 0;
   const bool columns = named == features;  // else one [N, F] tensor
   if (!columns) {
     if (inputs.size() != 1) {
       std::string missing;
       for (const std::string& f : feature_names_) {
-        if (!by_name.count(f)) missing += (missing.empty() ? "'" : ", '") + f + "'";
+        if (!by_name.contains(f)) missing += (missing.empty() ? "'" : ", '") + f + "'";
       }
       return InvalidArgument("inputs name no column of this model or leave out " + missing +
                              "; send one tensor [N, " + std::to_string(features) +

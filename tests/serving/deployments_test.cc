@@ -1,0 +1,119 @@
+// Deployments against a real SQLite metadata store: stored, reloaded after a
+// restart, refused when the model cannot load (the previous one keeps
+// serving), and a snapshot held by a request outlives a replacement.
+#include "serving/deployments.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "serving/tensor.h"
+#include "status_testing.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace cairn::serving {
+namespace {
+
+// A model answering a constant, standing in for a loaded one.
+class ConstantModel : public ServedModel {
+ public:
+  explicit ConstantModel(float value) : value_(value) { metadata_.platform = "test"; }
+  const ModelMetadata& metadata() const override { return metadata_; }
+  StatusOr<std::vector<Tensor>> Predict(const std::vector<Tensor>&) const override {
+    return std::vector<Tensor>{Fp32Tensor("y", {1}, {value_})};
+  }
+  size_t MemoryBytes() const override { return sizeof(*this); }
+
+ private:
+  float value_;
+  ModelMetadata metadata_;
+};
+
+class DeploymentsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("deployments-test-" + Env::Default()->RandomHex(8));
+    std::filesystem::create_directories(dir_);
+    Open();
+  }
+  void TearDown() override {
+    deployments_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Open() {
+    deployments_.reset();
+    store_.reset();
+    auto store = store::OpenSqliteStore((dir_ / "metadata.db").string());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    // "models:/m/<v>": version v loads as a model answering v; version 0 fails to load.
+    auto resolve = [](const std::string& uri) -> StatusOr<ResolvedSource> {
+      if (uri.rfind("models:/m/", 0) != 0) return NotFound("no model at " + uri);
+      return ResolvedSource{"models/" + uri.substr(10), "m", uri.substr(10)};
+    };
+    auto load = [](const std::string& path) -> StatusOr<LoadedModel> {
+      float v = std::stof(path.substr(7));
+      if (v == 0) return InvalidArgument("model file 'models/0/model.json': broken");
+      LoadedModel loaded;
+      loaded.model = std::make_unique<ConstantModel>(v);
+      loaded.flavor = "test";
+      return loaded;
+    };
+    deployments_ = std::make_unique<Deployments>(store_.get(), Env::Default(), resolve, load);
+    ASSERT_OK(deployments_->Init());
+  }
+  static float Answer(const Deployment& d) {
+    auto out = d.model->Predict({});
+    return out->at(0).FloatAt(0);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::MetadataStore> store_;
+  std::unique_ptr<Deployments> deployments_;
+};
+
+TEST_F(DeploymentsTest, StoredReloadedReplacedRemoved) {
+  ASSERT_OK(deployments_->Deploy({"churn", "models:/m/3"}, "alice").status());
+  std::shared_ptr<const Deployment> held = deployments_->Find("churn");
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(Answer(*held), 3.0f);
+  EXPECT_EQ(held->created_by, "alice");
+
+  // A replacement that cannot load is refused; the old one keeps serving.
+  EXPECT_THAT(deployments_->Deploy({"churn", "models:/m/0"}, "bob"),
+              testing::StatusIs(StatusCode::kInvalidArgument, ::testing::HasSubstr("broken")));
+  EXPECT_EQ(Answer(*deployments_->Find("churn")), 3.0f);
+  EXPECT_THAT(deployments_->Deploy({"churn", "models:/other/1"}, "bob"),
+              testing::StatusIs(StatusCode::kNotFound));
+
+  ASSERT_OK(deployments_->Deploy({"churn", "models:/m/4"}, "bob").status());
+  EXPECT_EQ(Answer(*deployments_->Find("churn")), 4.0f);
+  EXPECT_EQ(Answer(*held), 3.0f);  // a request holding the old snapshot finishes on it
+
+  Open();  // a restart
+  ASSERT_NE(deployments_->Find("churn"), nullptr);
+  EXPECT_EQ(Answer(*deployments_->Find("churn")), 4.0f);
+  EXPECT_EQ(deployments_->Find("churn")->spec.model_uri, "models:/m/4");
+
+  ASSERT_OK(deployments_->Remove("churn"));
+  EXPECT_EQ(deployments_->Find("churn"), nullptr);
+  EXPECT_THAT(deployments_->Remove("churn"), testing::StatusIs(StatusCode::kNotFound));
+  Open();
+  EXPECT_TRUE(deployments_->List().empty());
+}
+
+TEST_F(DeploymentsTest, NamesAreChecked) {
+  for (const char* bad : {"", "Churn", "1churn", "churn_v2", "a/b", "-x"}) {
+    EXPECT_THAT(deployments_->Deploy({bad, "models:/m/1"}, ""),
+                testing::StatusIs(StatusCode::kInvalidArgument))
+        << bad;
+  }
+  EXPECT_OK(deployments_->Deploy({std::string(63, 'a'), "models:/m/1"}, "").status());
+  EXPECT_THAT(deployments_->Deploy({std::string(64, 'a'), "models:/m/1"}, ""),
+              testing::StatusIs(StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace cairn::serving
