@@ -361,3 +361,23 @@ def test_error_answers_do_not_show_the_servers_paths(server):
     r = requests.put(server.url + "/api/2.0/mlflow-artifacts/artifacts/0", data=b"x", timeout=10)
     assert r.status_code >= 400
     assert data_dir not in r.text, r.text
+
+
+def test_numbers_below_1e_minus_320_do_not_take_the_server_down(server):
+    """RapidJSON 1.1's full-precision reader read past a table for such numbers
+    (0.000...0715 with 340 zeros crashed it; 0.7e-324 came back NaN)."""
+    tiny = "0." + "0" * 340 + "715555555555"
+    exp = requests.post(f"{server.url}/api/2.0/mlflow/experiments/create",
+                        json={"name": f"tiny-{uuid.uuid4().hex[:8]}"}).json()["experiment_id"]
+    run_id = requests.post(f"{server.url}/api/2.0/mlflow/runs/create",
+                           json={"experiment_id": exp}).json()["run"]["info"]["run_id"]
+    for step, value in enumerate((tiny, "0.715555555555e-324", "0." + "0" * 50 + "7e-300")):
+        body = ('{"run_id": "%s", "key": "tiny", "value": %s, "timestamp": 1, "step": %d}'
+                % (run_id, value, step))
+        r = requests.post(f"{server.url}/api/2.0/mlflow/runs/log-metric", data=body,
+                          headers={"Content-Type": "application/json"})
+        assert r.status_code == 200, r.text
+    history = requests.get(f"{server.url}/api/2.0/mlflow/metrics/get-history",
+                           params={"run_id": run_id, "metric_key": "tiny"}).json()["metrics"]
+    assert [m["value"] for m in history] == [0.0, 0.0, 0.0]
+    assert_serving(server)
