@@ -42,6 +42,10 @@ void WriteDeployment(json::Writer& w, const serving::Deployment& d) {
     json::WriteKey(w, "loaded_time");
     w.Int64(d.loaded_micros / 1000);
   }
+  if (!d.failed_reason.empty()) {
+    json::WriteKey(w, "last_load_error");
+    json::WriteString(w, d.failed_reason);
+  }
   json::WriteKey(w, "created_by");
   json::WriteString(w, d.created_by);
   json::WriteKey(w, "created_time");

@@ -754,7 +754,7 @@ StatusOr<RegisteredModel> RegistryService::CreateRegisteredModel(
   std::vector<KeyValue> unique_tags = LastOfEachKey(tags);
   RegisteredModel created;
   int64_t now = env_->NowMillis();
-  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+  RETURN_IF_ERROR(Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(SqlRows existing,
                      db.Query("SELECT 1 FROM registered_models WHERE name = ?", {name}));
     if (!existing.empty()) {
@@ -792,7 +792,7 @@ StatusOr<RegisteredModel> RegistryService::RenameRegisteredModel(const std::stri
   int64_t now = env_->NowMillis();
   LoadedRules old_rules = RulesFor(name);
   LoadedRules new_rules = RulesFor(new_name);
-  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+  RETURN_IF_ERROR(Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, name));
     if (new_name != name) {
       ASSIGN_OR_RETURN(SqlRows taken,
@@ -821,7 +821,7 @@ StatusOr<RegisteredModel> RegistryService::UpdateRegisteredModel(
   RETURN_IF_ERROR(ValidateDescription(description));
   RegisteredModel updated;
   int64_t now = env_->NowMillis();
-  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+  RETURN_IF_ERROR(Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, name));
     SqlValue desc = description ? SqlValue(*description) : SqlValue();
     RETURN_IF_ERROR(db.Execute("UPDATE registered_models SET description = ?, "
@@ -836,7 +836,7 @@ StatusOr<RegisteredModel> RegistryService::UpdateRegisteredModel(
 
 Status RegistryService::DeleteRegisteredModel(const std::string& name) {
   LoadedRules rules = RulesFor(name);
-  return store_->Write([&](SqlSession& db) -> Status {
+  return Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, name));
     ASSIGN_OR_RETURN(auto held, HeldTargets(db, key));
     for (const auto& [version, target] : held) {
@@ -897,7 +897,7 @@ StatusOr<std::vector<ModelVersion>> RegistryService::GetLatestVersions(
 
 Status RegistryService::SetRegisteredModelTag(const std::string& name, const KeyValue& tag) {
   RETURN_IF_ERROR(ValidateRegistryTag(tag));
-  return store_->Write([&](SqlSession& db) -> Status {
+  return Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, name));
     return UpsertTag(db, "registered_model_tags", "model_key", {key}, tag);
   });
@@ -906,7 +906,7 @@ Status RegistryService::SetRegisteredModelTag(const std::string& name, const Key
 Status RegistryService::DeleteRegisteredModelTag(const std::string& name,
                                                  const std::string& key_name) {
   RETURN_IF_ERROR(tracking::ValidateKeyName("tag", key_name, /*allow_colon=*/true));
-  return store_->Write([&](SqlSession& db) -> Status {
+  return Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, name));
     return db
         .Execute("DELETE FROM registered_model_tags WHERE model_key = ? AND key = ?",
@@ -927,7 +927,7 @@ Status RegistryService::SetAlias(const std::string& name, const std::string& ali
   LoadedRules rules = RulesFor(name);
   RETURN_IF_ERROR(rules.status());
   int64_t now = env_->NowMillis();
-  return store_->Write([&](SqlSession& db) -> Status {
+  return Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
     std::string target = "alias:" + alias;
     RETURN_IF_ERROR(
@@ -944,7 +944,7 @@ Status RegistryService::SetAlias(const std::string& name, const std::string& ali
 Status RegistryService::DeleteAlias(const std::string& name, const std::string& alias) {
   if (alias.empty()) return InvalidArgument("Registered model alias name cannot be empty.");
   LoadedRules rules = RulesFor(name);
-  return store_->Write([&](SqlSession& db) -> Status {
+  return Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(int64_t key, FindModelKey(db, name));
     ASSIGN_OR_RETURN(SqlRows holder, db.Query("SELECT version FROM registered_model_aliases WHERE "
                                               "model_key = ? AND alias = ?",
@@ -1002,7 +1002,7 @@ StatusOr<ModelVersion> RegistryService::CreateModelVersion(
   std::vector<KeyValue> tags = LastOfEachKey(request.tags);
   int64_t now = env_->NowMillis();
   ModelVersion created;
-  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+  RETURN_IF_ERROR(Write([&](SqlSession& db) -> Status {
     std::string storage_location = request.source;
     std::string run_id = request.run_id;
     std::string model_id = request.model_id;
@@ -1084,7 +1084,7 @@ StatusOr<ModelVersion> RegistryService::UpdateModelVersion(
   RETURN_IF_ERROR(ValidateDescription(description));
   int64_t now = env_->NowMillis();
   ModelVersion out;
-  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+  RETURN_IF_ERROR(Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
     SqlValue desc = description ? SqlValue(*description) : SqlValue();
     RETURN_IF_ERROR(db.Execute("UPDATE model_versions SET description = ?, last_updated_time = ? "
@@ -1100,7 +1100,7 @@ StatusOr<ModelVersion> RegistryService::UpdateModelVersion(
 Status RegistryService::DeleteModelVersion(const std::string& name, const std::string& version) {
   int64_t now = env_->NowMillis();
   LoadedRules rules = RulesFor(name);
-  return store_->Write([&](SqlSession& db) -> Status {
+  return Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
     ASSIGN_OR_RETURN(auto held, HeldTargets(db, found.first));
     for (const auto& [holder, target] : held) {
@@ -1138,7 +1138,7 @@ StatusOr<ModelVersion> RegistryService::TransitionStage(const std::string& name,
   LoadedRules rules = RulesFor(name);
   RETURN_IF_ERROR(rules.status());
   ModelVersion out;
-  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+  RETURN_IF_ERROR(Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
     std::string stage_name(StageName(stage));
     std::string target = "stage:" + stage_name;
@@ -1225,7 +1225,7 @@ StatusOr<ModelVersionPage> RegistryService::SearchModelVersions(const SearchRequ
 Status RegistryService::SetModelVersionTag(const std::string& name, const std::string& version,
                                            const KeyValue& tag) {
   RETURN_IF_ERROR(ValidateRegistryTag(tag));
-  return store_->Write([&](SqlSession& db) -> Status {
+  return Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
     return UpsertTag(db, "model_version_tags", "model_key, version", {found.first, found.second},
                      tag);
@@ -1235,7 +1235,7 @@ Status RegistryService::SetModelVersionTag(const std::string& name, const std::s
 Status RegistryService::DeleteModelVersionTag(const std::string& name, const std::string& version,
                                               const std::string& key) {
   RETURN_IF_ERROR(tracking::ValidateKeyName("tag", key, /*allow_colon=*/true));
-  return store_->Write([&](SqlSession& db) -> Status {
+  return Write([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(auto found, FindLiveVersion(db, name, version));
     return db
         .Execute("DELETE FROM model_version_tags WHERE model_key = ? AND version = ? AND key = ?",
@@ -1251,6 +1251,12 @@ StatusOr<int64_t> RegistryService::ModelKey(const std::string& name) {
     return Status::Ok();
   }));
   return key;
+}
+
+Status RegistryService::Write(const std::function<Status(SqlSession&)>& fn) {
+  Status status = store_->Write(fn);
+  if (status.ok()) changes_.fetch_add(1, std::memory_order_release);
+  return status;
 }
 
 StatusOr<ResolvedModel> RegistryService::ResolveModelUri(const std::string& uri) {

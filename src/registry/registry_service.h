@@ -12,7 +12,9 @@
 // Thread-safety: all methods are safe to call concurrently.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -169,6 +171,12 @@ class RegistryService {
   // components key their per-version records by. Errors: NotFound.
   StatusOr<int64_t> ModelKey(const std::string& name);
 
+  // Changes committed through this service so far (versions, stages,
+  // aliases, models): a cheap signal for watchers (serving follows aliases)
+  // to re-resolve model URIs. Changes made by other processes sharing the
+  // store are not counted; watchers also re-check on a slower period.
+  uint64_t change_count() const { return changes_.load(std::memory_order_acquire); }
+
   // Resolves any model URI (see model_uri.h) to where its files are.
   StatusOr<ResolvedModel> ResolveModelUri(const std::string& uri);
 
@@ -189,9 +197,13 @@ class RegistryService {
   // them; null without a gate or a policy.
   StatusOr<std::unique_ptr<PromotionRules>> RulesFor(const std::string& name);
 
+  // store_->Write, counting the change once it committed.
+  Status Write(const std::function<Status(store::SqlSession&)>& fn);
+
   store::MetadataStore* store_;
   Env* env_;
   PromotionGate* gate_ = nullptr;
+  std::atomic<uint64_t> changes_{0};
 };
 
 // The registered model `name` as compact JSON (description, tags, aliases,

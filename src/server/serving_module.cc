@@ -9,6 +9,7 @@
 #include "http/error_format.h"
 #include "kserve/v2_routes.h"
 #include "mlflow/mlflow_json.h"
+#include "registry/model_uri.h"
 #include "registry/registry_service.h"
 #include "server/modules.h"
 #include "serving/deployments.h"
@@ -51,6 +52,11 @@ class ServingModule : public Module {
       }
       serving::ResolvedSource source;
       source.artifact_path = *path;
+      StatusOr<registry::ModelUri> parsed = registry::ParseModelUri(uri);
+      using Kind = registry::ModelUri::Kind;
+      source.moving =
+          parsed.ok() && (parsed->kind == Kind::kAlias || parsed->kind == Kind::kStage ||
+                          parsed->kind == Kind::kLatest);
       if (resolved.version) {
         source.registered_model = resolved.version->name;
         source.version = std::to_string(resolved.version->version);
@@ -84,12 +90,36 @@ class ServingModule : public Module {
       context.AddListener(listener);
     }
     context.AddStartupFact("deployments", std::to_string(deployments_->List().size()));
+
+    // Follow aliases and stages: re-resolve when this server's registry
+    // changed (checked every kRefreshMicros), and every kFullRefreshNanos
+    // for changes other replicas made to a shared store.
+    refresher_ = env->StartRepeating(kRefreshMicros, [this, registry, env] {
+      const uint64_t changes = registry->change_count();
+      const int64_t now = env->MonotonicNanos();
+      if (changes == seen_changes_ && now - last_full_refresh_ < kFullRefreshNanos) return;
+      seen_changes_ = changes;
+      last_full_refresh_ = now;
+      deployments_->Refresh();
+    });
     return Status::Ok();
   }
 
+  void Stop() override {
+    if (refresher_) refresher_->Cancel();
+    refresher_.reset();
+  }
+
  private:
+  static constexpr int64_t kRefreshMicros = 10'000;
+  static constexpr int64_t kFullRefreshNanos = 5'000'000'000;
+
   std::unique_ptr<serving::Deployments> deployments_;
   std::unique_ptr<http::Router> router_;
+  std::unique_ptr<Timer> refresher_;
+  // Touched only by the refresher's callback (one at a time).
+  uint64_t seen_changes_ = 0;
+  int64_t last_full_refresh_ = 0;
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "serving/deployments.h"
 
+#include "core/log.h"
+
 namespace cairn::serving {
 
 using store::SqlRows;
@@ -118,6 +120,46 @@ Status Deployments::Remove(const std::string& name) {
   MutexLock lock(&mu_);
   deployments_.erase(name);
   return Status::Ok();
+}
+
+int Deployments::Refresh() {
+  int switched = 0;
+  for (const std::shared_ptr<const Deployment>& d : List()) {
+    if (d->ready() && !d->source.moving) continue;
+    StatusOr<ResolvedSource> source = resolve_(d->spec.model_uri);
+    if (!source.ok()) continue;  // the reference is gone for now; keep what serves
+    const bool same =
+        source->artifact_path == d->source.artifact_path && source->version == d->source.version;
+    if ((d->ready() && same) || source->artifact_path == d->failed_path) continue;
+    StatusOr<LoadedModel> loaded = load_(source->artifact_path);
+    MutexLock change(&change_mu_);
+    if (Find(d->spec.name) != d) continue;  // redeployed or removed meanwhile
+    auto next = std::make_shared<Deployment>(*d);
+    if (!loaded.ok()) {
+      next->failed_path = source->artifact_path;
+      next->failed_reason =
+          (source->version.empty() ? source->artifact_path : "version " + source->version) +
+          " did not load: " + loaded.status().message();
+      if (!d->ready()) next->reason = next->failed_reason;
+      LogWarn("a deployment's model did not load; the previous one keeps serving",
+              {{"deployment", d->spec.name}, {"error", next->failed_reason}});
+    } else {
+      next->source = std::move(*source);
+      next->model = std::move(loaded->model);
+      next->flavor = loaded->flavor;
+      next->reason.clear();
+      next->failed_path.clear();
+      next->failed_reason.clear();
+      next->loaded_micros = env_->NowMicros();
+      LogInfo("a deployment switched models", {{"deployment", d->spec.name},
+                                               {"model_uri", d->spec.model_uri},
+                                               {"version", next->source.version}});
+      ++switched;
+    }
+    MutexLock lock(&mu_);
+    deployments_[d->spec.name] = std::move(next);
+  }
+  return switched;
 }
 
 std::shared_ptr<const Deployment> Deployments::Find(const std::string& name) const {

@@ -35,6 +35,9 @@ struct ResolvedSource {
   std::string artifact_path;     // the model folder in the artifact store
   std::string registered_model;  // "" unless a registry URI
   std::string version;           // registry version, or ""
+  // The reference can point elsewhere later (an alias, a stage, "latest"):
+  // Refresh follows it.
+  bool moving = false;
 };
 using SourceResolver = std::function<StatusOr<ResolvedSource>(const std::string& model_uri)>;
 using FolderLoader = std::function<StatusOr<LoadedModel>(const std::string& artifact_path)>;
@@ -49,6 +52,10 @@ struct Deployment {
   std::string flavor;
   std::string reason;  // why not ready; "" when ready
   int64_t loaded_micros = 0;
+  // The last version the reference moved to that failed to load (the model
+  // above keeps serving), and why; "" when none.
+  std::string failed_path;
+  std::string failed_reason;
 
   bool ready() const { return model != nullptr; }
 };
@@ -70,6 +77,14 @@ class Deployments {
 
   // Errors: NotFound naming the deployment.
   Status Remove(const std::string& name);
+
+  // Re-resolves the deployments that follow a moving reference or are not
+  // ready, and loads what changed, off the request path: requests go on with
+  // the model they have until the new one has loaded, then switch. A version
+  // that fails to load leaves the previous one serving, with the reason in
+  // failed_reason (tried again only when the reference moves again).
+  // Returns how many deployments switched models.
+  int Refresh();
 
   // The deployment, or null.
   std::shared_ptr<const Deployment> Find(const std::string& name) const;

@@ -199,3 +199,52 @@ def cairn_audit(server):
     from conftest import cairn_cli
     r = cairn_cli(server, "audit", "list")
     return r.stdout + r.stderr
+
+
+def test_a_deployment_follows_its_alias(serving):
+    """The alias moves to a new version: the deployment loads it in the
+    background and serves it; moved to a version whose files are broken, the
+    previous version keeps serving and the status says why."""
+    server, infer_base = serving
+    first = run_client("2.12", LOG_MODEL.format(seed=5), server.url).json
+    second = run_client("2.12", LOG_MODEL.format(seed=6), server.url).json
+    set_alias = f"{server.url}/api/2.0/mlflow/registered-models/alias"
+    assert call("POST", set_alias, {"name": "churn", "alias": "champion", "version": "1"})[0] == 200
+    status, body = call("POST", f"{server.url}/api/cairn/v1/deployments",
+                        {"name": "champ", "model_uri": "models:/churn@champion"})
+    assert status == 200 and body["deployment"]["version"] == "1", body
+    rows = [[float("nan") if v is None else v for v in r] for r in first["rows"]]
+    request = json.dumps({"inputs": [{"name": "x", "shape": [4, 3], "datatype": "FP64", "data": rows}]}).encode()
+
+    def served():
+        status, body = call("POST", f"{infer_base}/v2/models/champ/infer", request)
+        assert status == 200, body
+        return body["model_version"], [f32(v) for v in body["outputs"][0]["data"]]
+
+    assert served() == ("1", [f32(p) for p in first["predictions"]])
+    assert call("POST", set_alias, {"name": "churn", "alias": "champion", "version": "2"})[0] == 200
+    deadline = time.time() + 10
+    while served()[0] != "2" and time.time() < deadline:
+        time.sleep(0.01)
+    version, predictions = served()
+    assert version == "2"
+    # Same rows, the second model's answers (its rows are the first model's rows here).
+    rows2 = [[float("nan") if v is None else v for v in r] for r in second["rows"]]
+    status, body = call("POST", f"{infer_base}/v2/models/champ/infer", json.dumps(
+        {"inputs": [{"name": "x", "shape": [4, 3], "datatype": "FP64", "data": rows2}]}).encode())
+    assert [f32(v) for v in body["outputs"][0]["data"]] == [f32(p) for p in second["predictions"]]
+
+    # Version 3's model file is broken: the alias moves, version 2 keeps serving.
+    third = run_client("2.12", LOG_MODEL.format(seed=7), server.url).json
+    model_file = next((server.data_dir / "artifacts").rglob(f"{third['run_id']}/artifacts/model/model.xgb"))
+    model_file.write_bytes(b"not a model")
+    assert call("POST", set_alias, {"name": "churn", "alias": "champion", "version": "3"})[0] == 200
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        status, body = call("GET", f"{server.url}/api/cairn/v1/deployments/champ")
+        if "last_load_error" in body["deployment"]:
+            break
+        time.sleep(0.01)
+    d = body["deployment"]
+    assert d["ready"] and d["version"] == "2" and "version 3 did not load" in d["last_load_error"], d
+    assert served()[0] == "2"

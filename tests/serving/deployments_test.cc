@@ -3,6 +3,7 @@
 // serving), and a snapshot held by a request outlives a replacement.
 #include "serving/deployments.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -49,7 +50,12 @@ class DeploymentsTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
     // "models:/m/<v>": version v loads as a model answering v; version 0 fails to load.
-    auto resolve = [](const std::string& uri) -> StatusOr<ResolvedSource> {
+    // "models:/m@champion" follows champion_ (a moving reference).
+    auto resolve = [this](const std::string& uri) -> StatusOr<ResolvedSource> {
+      if (uri == "models:/m@champion") {
+        if (champion_.empty()) return NotFound("no alias champion");
+        return ResolvedSource{"models/" + champion_, "m", champion_, true};
+      }
       if (uri.rfind("models:/m/", 0) != 0) return NotFound("no model at " + uri);
       return ResolvedSource{"models/" + uri.substr(10), "m", uri.substr(10)};
     };
@@ -69,6 +75,7 @@ class DeploymentsTest : public ::testing::Test {
     return out->at(0).FloatAt(0);
   }
 
+  std::string champion_ = "1";
   std::filesystem::path dir_;
   std::unique_ptr<store::MetadataStore> store_;
   std::unique_ptr<Deployments> deployments_;
@@ -102,6 +109,38 @@ TEST_F(DeploymentsTest, StoredReloadedReplacedRemoved) {
   EXPECT_THAT(deployments_->Remove("churn"), testing::StatusIs(StatusCode::kNotFound));
   Open();
   EXPECT_TRUE(deployments_->List().empty());
+}
+
+TEST_F(DeploymentsTest, RefreshFollowsAnAliasAndKeepsServingThroughABrokenVersion) {
+  ASSERT_OK(deployments_->Deploy({"follow", "models:/m@champion"}, "").status());
+  ASSERT_OK(deployments_->Deploy({"pinned", "models:/m/1"}, "").status());
+  EXPECT_EQ(deployments_->Refresh(), 0);  // nothing moved
+
+  champion_ = "2";
+  std::shared_ptr<const Deployment> before = deployments_->Find("follow");
+  EXPECT_EQ(deployments_->Refresh(), 1);
+  EXPECT_EQ(Answer(*deployments_->Find("follow")), 2.0f);
+  EXPECT_EQ(deployments_->Find("follow")->source.version, "2");
+  EXPECT_EQ(Answer(*before), 1.0f);  // in-flight requests finish on the old model
+  EXPECT_EQ(Answer(*deployments_->Find("pinned")), 1.0f);
+
+  champion_ = "0";  // a version that fails to load
+  EXPECT_EQ(deployments_->Refresh(), 0);
+  auto kept = deployments_->Find("follow");
+  EXPECT_EQ(Answer(*kept), 2.0f);
+  EXPECT_TRUE(kept->ready());
+  EXPECT_THAT(kept->failed_reason, ::testing::HasSubstr("version 0 did not load"));
+  EXPECT_EQ(deployments_->Refresh(), 0);  // not retried until the alias moves again
+  EXPECT_EQ(deployments_->Find("follow"), kept);
+
+  champion_ = "3";
+  EXPECT_EQ(deployments_->Refresh(), 1);
+  EXPECT_EQ(Answer(*deployments_->Find("follow")), 3.0f);
+  EXPECT_TRUE(deployments_->Find("follow")->failed_reason.empty());
+
+  champion_ = "";  // the alias is deleted: keep serving what was served
+  EXPECT_EQ(deployments_->Refresh(), 0);
+  EXPECT_EQ(Answer(*deployments_->Find("follow")), 3.0f);
 }
 
 TEST_F(DeploymentsTest, NamesAreChecked) {
