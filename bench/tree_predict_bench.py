@@ -74,13 +74,14 @@ def main():
 
     for rows, missing in cases:
         mine = [r for r in results if r["rows"] == rows and r["missing"] == missing]
-        native = next(r["us_per_call"] for r in mine if r["engine"] == "cairn native")
-        print(f"\n{rows} row(s) per call, {missing:.0%} missing")
-        print(f"  {'engine':34} {'us/call':>10} {'rows/s':>12} {'native is':>10}")
+        one = next(r["us_per_call"] for r in mine if r["engine"] == "cairn native")
+        two = next(r["us_per_call"] for r in mine if r["engine"] == "cairn native, 2 threads")
+        print(f"\n{rows} row(s) per call, {missing:.0%} missing; the last columns: how many times "
+              f"Cairn's time each engine takes")
+        print(f"  {'engine':42} {'us/call':>10} {'rows/s':>12} {'vs 1 thread':>12} {'vs 2 threads':>13}")
         for r in mine:
             us = r["us_per_call"]
-            print(f"  {r['engine']:34} {us:10.3f} {rows / us * 1e6:12,.0f} {us / native:9.1f}x")
-
+            print(f"  {r['engine']:42} {us:10.3f} {rows / us * 1e6:12,.0f} {us / one:11.1f}x {us / two:12.1f}x")
 
 if __name__ == "__main__":
     main()
