@@ -143,8 +143,11 @@ int main(int argc, char** argv) {
       std::string response = cairn::kserve::WriteInferResponse("m", "1", request->id, *outputs);
       if (response.empty()) std::abort();
     });
-    std::printf("{\"engine\": \"cairn v2 request (decode, predict, encode)\", \"rows\": 1, \"missing\": 0.00, "
-                "\"us_per_call\": %.4f}\n", handler_us);
+    std::printf(
+        "{\"engine\": \"cairn v2 request (decode, predict, encode)\", \"rows\": 1, \"missing\": "
+        "0.00, "
+        "\"us_per_call\": %.4f}\n",
+        handler_us);
   }
   return 0;
 }

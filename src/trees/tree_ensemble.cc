@@ -134,7 +134,37 @@ void TreeEnsemble::PredictNumericBlockImpl(const float* rows, size_t num_rows,
   auto add = [&](size_t row, size_t tree, float leaf) {
     margins[row * groups + parts_.groups[tree]] += weighted ? leaf * parts_.weights[tree] : leaf;
   };
-  for (size_t t = 0; t < num_trees; ++t) {
+  size_t t = 0;
+  // Without missing values, two trees at a time: 16 independent chains of
+  // loads in flight (with the missing-value test, the extra registers cost more
+  // than the overlap gains).
+  for (; !kMayBeMissing && t + 1 < num_trees; t += 2) {
+    const uint32_t root_a = parts_.roots[t];
+    const uint32_t root_b = parts_.roots[t + 1];
+    const uint32_t depth = std::max(depths_[t], depths_[t + 1]);
+    if (depth > kMaxLockstepDepth) break;
+    for (size_t r = 0; r < lockstep_rows; r += kLanes) {
+      uint32_t a[kLanes];
+      uint32_t b[kLanes];
+      const float* row[kLanes];
+      for (size_t k = 0; k < kLanes; ++k) {
+        a[k] = root_a;
+        b[k] = root_b;
+        row[k] = rows + (r + k) * features;
+      }
+      for (uint32_t d = 0; d < depth; ++d) {
+        for (size_t k = 0; k < kLanes; ++k) {
+          a[k] = Step<kMayBeMissing>(nodes, a[k], row[k]);
+          b[k] = Step<kMayBeMissing>(nodes, b[k], row[k]);
+        }
+      }
+      for (size_t k = 0; k < kLanes; ++k) {
+        add(r + k, t, nodes[a[k]].value);
+        add(r + k, t + 1, nodes[b[k]].value);
+      }
+    }
+  }
+  for (; t < num_trees; ++t) {
     const uint32_t root = parts_.roots[t];
     const uint32_t depth = depths_[t];
     for (size_t r = 0; r < lockstep_rows; r += kLanes) {
@@ -157,20 +187,21 @@ void TreeEnsemble::PredictNumericBlockImpl(const float* rows, size_t num_rows,
   }
   for (size_t r = lockstep_rows; r < num_rows; ++r) {
     const float* row = rows + r * features;
-    for (size_t t = 0; t < num_trees; t += kLanes) {
-      const size_t lanes = std::min(kLanes, num_trees - t);
+    for (size_t first = 0; first < num_trees; first += kLanes) {
+      const size_t lanes = std::min(kLanes, num_trees - first);
       uint32_t depth = 0;
-      for (size_t k = 0; k < lanes; ++k) depth = std::max(depth, depths_[t + k]);
+      for (size_t k = 0; k < lanes; ++k) depth = std::max(depth, depths_[first + k]);
       if (lanes < kLanes || depth > kMaxLockstepDepth) {
-        for (size_t k = 0; k < lanes; ++k) add(r, t + k, TreeValue(parts_.roots[t + k], row));
+        for (size_t k = 0; k < lanes; ++k)
+          add(r, first + k, TreeValue(parts_.roots[first + k], row));
         continue;
       }
       uint32_t at[kLanes];
-      for (size_t k = 0; k < kLanes; ++k) at[k] = parts_.roots[t + k];
+      for (size_t k = 0; k < kLanes; ++k) at[k] = parts_.roots[first + k];
       for (uint32_t d = 0; d < depth; ++d) {
         for (size_t k = 0; k < kLanes; ++k) at[k] = Step<kMayBeMissing>(nodes, at[k], row);
       }
-      for (size_t k = 0; k < kLanes; ++k) add(r, t + k, nodes[at[k]].value);
+      for (size_t k = 0; k < kLanes; ++k) add(r, first + k, nodes[at[k]].value);
     }
   }
 }
