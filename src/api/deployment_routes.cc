@@ -78,6 +78,21 @@ std::string RegisteredModelOf(const std::string& model_uri) {
              : uri->name;
 }
 
+// Read on the registered model a deployment serves (deployments outside the
+// registry: any signed-in user).
+Status RequireRead(auth::AccessPolicy* access, const HttpRequest& request,
+                   const serving::Deployment& d) {
+  std::string model = d.source.registered_model.empty() ? RegisteredModelOf(d.spec.model_uri)
+                                                        : d.source.registered_model;
+  if (access == nullptr || model.empty()) return Status::Ok();
+  return access->Require(auth::IdentityOf(request), auth::ResourceKind::kRegisteredModel, model,
+                         auth::Level::kRead);
+}
+
+bool MayRead(auth::AccessPolicy* access, const HttpRequest& request, const serving::Deployment& d) {
+  return RequireRead(access, request, d).ok();
+}
+
 Status RequireEditor(auth::AccessPolicy* access, const HttpRequest& request) {
   if (access == nullptr) return Status::Ok();
   return access->RequireRole(auth::IdentityOf(request), auth::Role::kEditor);
@@ -121,42 +136,55 @@ void RegisterDeploymentRoutes(const surface::Surface& surface, serving::Deployme
         return One(**deployed);
       },
       change);
-  http::RouteOptions read;
-  read.json_body = false;
-  read.access = "signed in";
+  http::RouteOptions list;
+  list.json_body = false;
+  list.access = "any user (results filtered)";
   surface.Add(
       "GET", "/api/cairn/v1/deployments",
-      [deployments](HttpRequest&) -> HttpResponse {
+      [deployments, access](HttpRequest& request) -> HttpResponse {
         json::Buffer buffer;
         json::Writer w(buffer);
         w.StartObject();
         json::WriteKey(w, "deployments");
         w.StartArray();
-        for (const auto& d : deployments->List()) WriteDeployment(w, *d);
+        for (const auto& d : deployments->List()) {
+          if (MayRead(access, request, *d)) WriteDeployment(w, *d);
+        }
         w.EndArray();
         w.EndObject();
         return HttpResponse::Json(200, std::string(buffer.GetString(), buffer.GetSize()));
       },
-      read);
+      list);
+  http::RouteOptions read;
+  read.json_body = false;
+  read.access = "registered model read";
   surface.Add(
       "GET", "/api/cairn/v1/deployments/{name}",
-      [deployments](HttpRequest& request) -> HttpResponse {
+      [deployments, access](HttpRequest& request) -> HttpResponse {
         auto d = deployments->Find(std::string(request.PathParam("name")));
         if (d == nullptr) {
           return mlflow::ErrorResponse(
               NotFound("no deployment named '" + std::string(request.PathParam("name")) + "'"));
         }
+        if (Status readable = RequireRead(access, request, *d); !readable.ok()) {
+          return mlflow::ErrorResponse(readable);
+        }
         return One(*d);
       },
       read);
   http::RouteOptions remove = read;
-  remove.access = "role editor";
+  remove.access = "role editor, registered model read";
   surface.Add(
       "DELETE", "/api/cairn/v1/deployments/{name}",
       [deployments, access](HttpRequest& request) -> HttpResponse {
         if (Status allowed = RequireEditor(access, request); !allowed.ok())
           return mlflow::ErrorResponse(allowed);
         const std::string name(request.PathParam("name"));
+        if (auto d = deployments->Find(name)) {
+          if (Status readable = RequireRead(access, request, *d); !readable.ok()) {
+            return mlflow::ErrorResponse(readable);
+          }
+        }
         store::ScopedWriteContext audited(
             surface::RequestAuditContext(request, "deployment " + name, ""));
         Status removed = deployments->Remove(name);

@@ -43,18 +43,27 @@ def secured(backend, tmp_path_factory):
     run = ok(admin.post(server.url + API + "/runs/create", json={"experiment_id": eid}))["run"]["info"]
     lm = ok(admin.post(server.url + API + "/logged-models", json={"experiment_id": eid}))["model"]["info"]
     model = f"sec-model-{uuid.uuid4().hex[:8]}"
+    # The version's files: an MLflow xgboost model folder, written before the version makes them read-only.
+    import numpy as np
+    import xgboost as xgb
+    booster = xgb.train({"max_depth": 2}, xgb.DMatrix(np.eye(3, dtype=np.float32), label=[0, 1, 2]), 2)
+    folder = f"{server.url}/api/2.0/mlflow-artifacts/artifacts/{eid}/{run['run_id']}/artifacts/model"
+    assert admin.put(folder + "/model.json", data=bytes(booster.save_raw("json"))).status_code == 200
+    assert admin.put(folder + "/MLmodel", data=b"flavors:\n  xgboost:\n    data: model.json\n").status_code == 200
     ok(admin.post(server.url + API + "/registered-models/create", json={"name": model}))
     ok(admin.post(server.url + API + "/model-versions/create",
                   json={"name": model, "source": run["artifact_uri"] + "/model", "run_id": run["run_id"]}))
     art = f"{eid}/{run['run_id']}/artifacts/f.txt"
     assert admin.put(f"{server.url}/api/2.0/mlflow-artifacts/artifacts/{art}", data=b"x").status_code == 200
+    ok(admin.post(server.url + "/api/cairn/v1/deployments", json={"name": "sec", "model_uri": f"models:/{model}/1"}))
     promotion = ok(admin.post(server.url + "/api/cairn/v1/promotions",
                               json={"name": model, "version": 1, "stage": "Production"}))["promotion"]
     cairn("users", "grant", "vic", "--experiment", eid, "--level", "none", server=server)
     cairn("users", "grant", "vic", "--model", model, "--level", "none", server=server)
     token = cairn("tokens", "create", "ed", "--name", "ci", server=server)
     ctx = {"server": server, "eid": eid, "exp_name": exp and None, "run": run, "lm": lm["model_id"],
-           "model": model, "artifact": art, "token": token, "promotion": str(promotion["id"])}
+           "model": model, "artifact": art, "token": token, "promotion": str(promotion["id"]),
+           "deployment": "sec"}
     ctx["exp_name"] = ok(admin.get(server.url + API + "/experiments/get", params={"experiment_id": eid}))[
         "experiment"]["name"]
     yield ctx
@@ -98,6 +107,7 @@ def call(s, route, ctx):
 
 def request_for_path(route, ctx):
     return (route["path"].replace("{model_id}", ctx["lm"]).replace("{tag_key}", "k")
+            .replace("{name}", ctx["deployment"]).replace("{version}", "1")
             .replace("{request_id}", ctx["promotion"]).replace("*", ctx["artifact"]))
 
 
@@ -110,8 +120,9 @@ def routes(ctx):
 def error_code(route, r):
     """The error's code in the shape of the route's protocol: MLflow's (and Cairn's API's)
     error_code; Feast's routes answer FastAPI's {"detail"} alone, so the HTTP status is all."""
-    if route["protocol"] == "feast":
-        assert set(r.json()) == {"detail"}, (route, r.text)
+    if route["protocol"] in ("feast", "plain"):
+        # Feast's routes answer FastAPI's {"detail"}; KServe v2's {"error"}.
+        assert set(r.json()) == ({"detail"} if route["protocol"] == "feast" else {"error"}), (route, r.text)
         return {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED"}.get(r.status_code, "?")
     return r.json()["error_code"]
 
