@@ -71,6 +71,9 @@ struct ServerConfig {
   // scoring protocol); -1 (the default) serves the v2 routes on the main
   // listener only; 0 picks a free port.
   int serving_port = -1;
+  // The deployment MLflow's /invocations answers on the serving port; empty:
+  // the only one there is.
+  std::string serving_default_deployment;
 
   // The effective URIs once data_dir defaults are applied.
   std::string EffectiveStoreUri() const;

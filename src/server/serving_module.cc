@@ -11,6 +11,7 @@
 #include "mlflow/mlflow_json.h"
 #include "registry/model_uri.h"
 #include "registry/registry_service.h"
+#include "scoring/scoring_routes.h"
 #include "server/modules.h"
 #include "serving/deployments.h"
 #include "serving/model_loader.h"
@@ -26,6 +27,9 @@ class ServingModule : public Module {
     settings->Add("serving_port", &config->serving_port,
                   "Port of the inference listener (KServe v2; 0 picks a free one); default: "
                   "inference only on the main listener");
+    settings->Add(
+        "serving_default_deployment", &config->serving_default_deployment,
+        "The deployment MLflow's /invocations serves on the serving port (default: the only one)");
   }
 
   Status Start(ServerContext& context) override {
@@ -75,8 +79,10 @@ class ServingModule : public Module {
 
     if (config.serving_port >= 0) {
       router_ = std::make_unique<http::Router>(&context.metrics());
-      kserve::RegisterV2Routes(surface::Surface(*router_, access, http::PlainErrorFormat::Get()),
-                               deployments_.get());
+      surface::Surface serving(*router_, access, http::PlainErrorFormat::Get());
+      kserve::RegisterV2Routes(serving, deployments_.get());
+      scoring::RegisterScoringRoutes(serving.WithErrors(scoring::ScoringErrorFormat()),
+                                     deployments_.get(), config.serving_default_deployment);
       http::ListenerOptions listener;
       listener.name = "serving";
       listener.host = config.host;

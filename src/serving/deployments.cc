@@ -76,6 +76,7 @@ std::shared_ptr<const Deployment> Deployments::Load(const DeploymentSpec& spec,
   d->source = std::move(*source);
   d->model = std::move(loaded->model);
   d->flavor = loaded->flavor;
+  d->signature_inputs = loaded->mlmodel.inputs;
   d->loaded_micros = env_->NowMicros();
   *error = Status::Ok();
   return d;
@@ -147,6 +148,7 @@ int Deployments::Refresh() {
       next->source = std::move(*source);
       next->model = std::move(loaded->model);
       next->flavor = loaded->flavor;
+      next->signature_inputs = loaded->mlmodel.inputs;
       next->reason.clear();
       next->failed_path.clear();
       next->failed_reason.clear();

@@ -50,7 +50,8 @@ struct Deployment {
   ResolvedSource source;                     // what is served (when ready)
   std::shared_ptr<const ServedModel> model;  // null when not ready
   std::string flavor;
-  std::string reason;  // why not ready; "" when ready
+  std::vector<SignatureField> signature_inputs;  // the MLflow signature's inputs, if any
+  std::string reason;                            // why not ready; "" when ready
   int64_t loaded_micros = 0;
   // The last version the reference moved to that failed to load (the model
   // above keeps serving), and why; "" when none.

@@ -248,3 +248,68 @@ def test_a_deployment_follows_its_alias(serving):
     d = body["deployment"]
     assert d["ready"] and d["version"] == "2" and "version 3 did not load" in d["last_load_error"], d
     assert served()[0] == "2"
+
+
+# MLflow's own scoring client (mlflow.pyfunc.scoring_server.client), unchanged,
+# against the serving port's /invocations; compared with python3-xgboost.
+SCORING_CLIENT = """
+import json, numpy as np, pandas as pd
+from mlflow.pyfunc.scoring_server.client import ScoringServerClient
+client = ScoringServerClient("127.0.0.1", {port})
+rows = pd.DataFrame({rows}, columns=["a", "b", "c"])
+out = {{"ping": client.ping() is None}}
+out["split"] = np.asarray(client.invoke(rows).get_predictions()).ravel().tolist()
+out["records"] = np.asarray(client.invoke(rows[["c", "b", "a"]].to_dict(orient="records")).get_predictions()).ravel().tolist()
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("client", ["2.12", "3.6"])
+def test_mlflow_scoring_protocol_answers_mlflow_s_own_client(serving, client):
+    server, infer_base = serving
+    logged = run_client(client, LOG_MODEL.format(seed=8), server.url).json
+    assert call("POST", f"{server.url}/api/cairn/v1/deployments",
+                {"name": "churn", "model_uri": "models:/churn/1"})[0] == 200
+    port = int(infer_base.rsplit(":", 1)[1])
+    rows = [[float("nan") if v is None else v for v in r] for r in logged["rows"]]
+    # MLflow's client writes NaN as bare NaN, as Python's json module does.
+    out = run_client(client, SCORING_CLIENT.format(port=port, rows=repr(rows).replace("nan", "float('nan')")),
+                     server.url).json
+    expected = [f32(p) for p in logged["predictions"]]
+    # MLflow's server gives float32 predictions as doubles (numpy's tolist); so does Cairn's.
+    assert out["split"] == expected and out["records"] == expected, out
+
+
+def test_mlflow_scoring_protocol_errors_are_mlflow_s(serving):
+    server, infer_base = serving
+    run_client("2.12", LOG_MODEL.format(seed=9), server.url)
+    assert call("POST", f"{server.url}/api/cairn/v1/deployments",
+                {"name": "churn", "model_uri": "models:/churn/1"})[0] == 200
+    url = f"{infer_base}/invocations"
+    status, body = call("POST", url, {"data": [[1, 2, 3]]})
+    assert status == 400 and body["error_code"] == "BAD_REQUEST", body
+    assert "exactly one of the input fields" in body["message"] and "Received dictionary with input fields: ['data']" \
+        in body["message"], body
+    status, body = call("POST", url, {"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2]]}})
+    assert status == 400 and "Model is missing inputs ['c']." in body["message"], body
+    status, body = call("POST", url, {"dataframe_records": [{"a": 1, "b": 2, "c": 3, "d": 4}]})
+    assert status == 200 and len(body["predictions"]) == 1, body  # extra columns are ignored
+    status, body = call("POST", url, {"dataframe_records": [{"a": "x", "b": 2, "c": 3}]})
+    assert status == 400 and "Incompatible input types for column a" in body["message"], body
+    req = urllib.request.Request(url, data=b"a,b,c\n0.1,0.2,0.3\n,1,2\n", method="POST",
+                                 headers={"Content-Type": "text/csv"})
+    with urllib.request.urlopen(req) as r:
+        assert len(json.loads(r.read())["predictions"]) == 2
+    req = urllib.request.Request(url, data=b"<x/>", method="POST", headers={"Content-Type": "application/xml"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req)
+    assert e.value.code == 415 and b"only supports the following content types" in e.value.read()
+    with urllib.request.urlopen(f"{infer_base}/ping") as r:
+        assert r.status == 200
+    # Two deployments: /invocations needs a name.
+    assert call("POST", f"{server.url}/api/cairn/v1/deployments",
+                {"name": "churn2", "model_uri": "models:/churn/1"})[0] == 200
+    status, body = call("POST", url, {"inputs": [[0.1, 0.2, 0.3]]})
+    assert status == 404 and "/deployments/NAME/invocations" in body["message"], body
+    status, body = call("POST", f"{infer_base}/deployments/churn2/invocations", {"inputs": [[0.1, 0.2, 0.3]]})
+    assert status == 200 and len(body["predictions"]) == 1, body
