@@ -3,6 +3,7 @@
 #include "auth/http_authenticator.h"
 #include "core/json.h"
 #include "kserve/v2_json.h"
+#include "scoring/scoring_json.h"
 
 namespace cairn::kserve {
 
@@ -125,7 +126,79 @@ HttpResponse Infer(serving::Deployments* deployments, auth::AccessPolicy* access
       200, WriteInferResponse((*d)->spec.name, (*d)->source.version, parsed->id, *outputs));
 }
 
+HttpResponse V1Predict(serving::Deployments* deployments, auth::AccessPolicy* access,
+                       HttpRequest& request) {
+  // "{name}:predict" arrives as one path segment.
+  std::string segment(request.PathParam("name"));
+  const size_t colon = segment.rfind(':');
+  const std::string verb = colon == std::string::npos ? "" : segment.substr(colon + 1);
+  for (auto& [key, value] : request.path_params) {
+    if (key == "name") value = segment.substr(0, colon);
+  }
+  auto d = FindDeployment(deployments, access, request);
+  if (!d.ok()) return Error(d.status());
+  if (verb != "predict" && verb != "explain") {
+    return Error(NotFound("POST /v1/models/NAME:predict or :explain; got '" + segment + "'"));
+  }
+  if (verb == "explain") {
+    return Error(Unimplemented("explanations (TreeSHAP) are not available yet; POST :predict"));
+  }
+  if (Status ready = Ready(**d); !ready.ok()) return Error(ready);
+  json::Document doc;
+  if (Status parsed = json::Parse(request.body, &doc); !parsed.ok()) return Error(parsed);
+  if (!doc.IsObject() || (!doc.HasMember("instances") && !doc.HasMember("inputs"))) {
+    return Error(
+        InvalidArgument("the body must be {\"instances\": [...]} (or {\"inputs\": [...]})"));
+  }
+  // The same TF-serving forms MLflow's instances/inputs take.
+  StatusOr<scoring::ScoringRequest> parsed = scoring::ParseScoringJson(request.body);
+  if (!parsed.ok()) return Error(parsed.status());
+  StatusOr<std::vector<serving::Tensor>> outputs = (*d)->model->Predict(parsed->inputs);
+  if (!outputs.ok()) return Error(outputs.status());
+  return HttpResponse::Json(200, scoring::WritePredictions(*outputs));
+}
+
 }  // namespace
+
+void RegisterV1Routes(const surface::Surface& surface, serving::Deployments* deployments) {
+  auth::AccessPolicy* access = surface.access();
+  http::RouteOptions list;
+  list.json_body = false;
+  list.access = "any user (results filtered)";
+  surface.Add(
+      "GET", "/v1/models",
+      [deployments, access](HttpRequest& request) {
+        std::string out = "{\"models\":[";
+        bool first = true;
+        for (const auto& d : deployments->List()) {
+          if (access != nullptr && !d->source.registered_model.empty() &&
+              !access
+                   ->Require(auth::IdentityOf(request), auth::ResourceKind::kRegisteredModel,
+                             d->source.registered_model, auth::Level::kRead)
+                   .ok()) {
+            continue;
+          }
+          if (!first) out += ',';
+          first = false;
+          json::AppendString(out, d->spec.name);
+        }
+        out += "]}";
+        return HttpResponse::Json(200, std::move(out));
+      },
+      list);
+  http::RouteOptions read;
+  read.json_body = false;
+  read.access = "registered model read";
+  surface.Add(
+      "GET", "/v1/models/{name}",
+      [deployments, access](HttpRequest& r) { return ModelReady(deployments, access, r); }, read);
+  http::RouteOptions predict = read;
+  predict.execution = access == nullptr ? http::Execution::kInline : http::Execution::kWorker;
+  surface.Add(
+      "POST", "/v1/models/{name}",
+      [deployments, access](HttpRequest& r) { return V1Predict(deployments, access, r); }, predict);
+  surface.ClaimPrefix("/v1/");
+}
 
 void RegisterV2Routes(const surface::Surface& surface, serving::Deployments* deployments) {
   auth::AccessPolicy* access = surface.access();

@@ -17,4 +17,10 @@ namespace cairn::kserve {
 // outlives the server.
 void RegisterV2Routes(const surface::Surface& surface, serving::Deployments* deployments);
 
+// KServe's v1 protocol over the same deployments: GET /v1/models,
+// GET /v1/models/NAME, POST /v1/models/NAME:predict ({"instances"} or
+// {"inputs"}: rows as lists or records, to {"predictions"}). :explain
+// answers 501 until tree explanations exist. Same error shape and access.
+void RegisterV1Routes(const surface::Surface& surface, serving::Deployments* deployments);
+
 }  // namespace cairn::kserve

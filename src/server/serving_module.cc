@@ -76,11 +76,13 @@ class ServingModule : public Module {
     surface::Surface api(context.router(), access, mlflow::ErrorFormat::Get());
     api::RegisterDeploymentRoutes(api, deployments_.get());
     kserve::RegisterV2Routes(api.WithErrors(http::PlainErrorFormat::Get()), deployments_.get());
+    kserve::RegisterV1Routes(api.WithErrors(http::PlainErrorFormat::Get()), deployments_.get());
 
     if (config.serving_port >= 0) {
       router_ = std::make_unique<http::Router>(&context.metrics());
       surface::Surface serving(*router_, access, http::PlainErrorFormat::Get());
       kserve::RegisterV2Routes(serving, deployments_.get());
+      kserve::RegisterV1Routes(serving, deployments_.get());
       scoring::RegisterScoringRoutes(serving.WithErrors(scoring::ScoringErrorFormat()),
                                      deployments_.get(), config.serving_default_deployment);
       http::ListenerOptions listener;

@@ -313,3 +313,24 @@ def test_mlflow_scoring_protocol_errors_are_mlflow_s(serving):
     assert status == 404 and "/deployments/NAME/invocations" in body["message"], body
     status, body = call("POST", f"{infer_base}/deployments/churn2/invocations", {"inputs": [[0.1, 0.2, 0.3]]})
     assert status == 200 and len(body["predictions"]) == 1, body
+
+
+def test_kserve_v1_protocol(serving):
+    server, infer_base = serving
+    logged = run_client("3.6", LOG_MODEL.format(seed=10), server.url).json
+    assert call("POST", f"{server.url}/api/cairn/v1/deployments",
+                {"name": "churn", "model_uri": "models:/churn/1"})[0] == 200
+    rows = [[float("nan") if v is None else v for v in r] for r in logged["rows"]]
+    assert call("GET", f"{infer_base}/v1/models") == (200, {"models": ["churn"]})
+    assert call("GET", f"{infer_base}/v1/models/churn") == (200, {"name": "churn", "ready": True})
+    status, body = call("POST", f"{infer_base}/v1/models/churn:predict", json.dumps({"instances": rows}).encode())
+    assert status == 200 and body["predictions"] == [f32(p) for p in logged["predictions"]], body
+    records = [dict(zip(["a", "b", "c"], r)) for r in rows]
+    status, body = call("POST", f"{server.url}/v1/models/churn:predict", json.dumps({"inputs": records}).encode())
+    assert status == 200 and body["predictions"] == [f32(p) for p in logged["predictions"]], body
+    status, body = call("POST", f"{infer_base}/v1/models/churn:predict", {"rows": rows})
+    assert status == 400 and "instances" in body["error"], body
+    status, body = call("POST", f"{infer_base}/v1/models/nope:predict", {"instances": rows})
+    assert status == 404 and "no deployment named 'nope'" in body["error"], body
+    status, body = call("POST", f"{infer_base}/v1/models/churn:explain", {"instances": rows})
+    assert status == 501 and "explanations" in body["error"], body
