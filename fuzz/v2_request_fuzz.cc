@@ -31,6 +31,17 @@ const cairn::serving::TreeModel& Model() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);
+  // With a newline, also as the binary extension: the JSON up to it, binary after.
+  if (size_t newline = body.find('\n'); newline != std::string_view::npos) {
+    auto binary = cairn::kserve::ParseInferRequest(body, newline);
+    if (!binary.ok() && binary.status().code() != cairn::StatusCode::kInvalidArgument)
+      __builtin_trap();
+    if (binary.ok()) {
+      std::vector<bool> all_binary(binary->inputs.size(), true);
+      (void)cairn::kserve::WriteBinaryInferResponse("m", "1", binary->id, binary->inputs,
+                                                    all_binary);
+    }
+  }
   auto request = cairn::kserve::ParseInferRequest(body);
   if (!request.ok()) {
     if (request.status().code() != cairn::StatusCode::kInvalidArgument) __builtin_trap();

@@ -130,7 +130,47 @@ Status ReadData(const json::Value& data, const std::string& field, Tensor* tenso
   return Status::Ok();
 }
 
-Status ReadInput(const json::Value& in, size_t index, Tensor* tensor) {
+// The binary section of a request, consumed input by input.
+struct BinarySection {
+  std::string_view bytes;
+  size_t used = 0;
+};
+
+// Fills `tensor` from `size` bytes of the binary section.
+Status ReadBinary(BinarySection* section, int64_t size, const std::string& named, Tensor* tensor) {
+  if (section == nullptr) {
+    return InvalidArgument(named +
+                           ": binary_data_size given, but the request has no "
+                           "Inference-Header-Content-Length header (the binary tensor extension)");
+  }
+  if (size < 0 || static_cast<uint64_t>(size) > section->bytes.size() - section->used) {
+    return InvalidArgument(named + ": binary_data_size " + std::to_string(size) + " exceeds the " +
+                           std::to_string(section->bytes.size() - section->used) +
+                           " binary bytes left");
+  }
+  std::string_view data = section->bytes.substr(section->used, static_cast<size_t>(size));
+  section->used += static_cast<size_t>(size);
+  if (tensor->datatype != DataType::kBytes) {
+    tensor->data.assign(data);
+    return Status::Ok();
+  }
+  while (!data.empty()) {
+    if (data.size() < 4)
+      return InvalidArgument(named + ": a BYTES element's 4-byte length is cut off");
+    uint32_t n = 0;
+    for (int i = 3; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(data[static_cast<size_t>(i)]);
+    data.remove_prefix(4);
+    if (n > data.size()) {
+      return InvalidArgument(named + ": a BYTES element of " + std::to_string(n) +
+                             " bytes exceeds the " + std::to_string(data.size()) + " left");
+    }
+    tensor->bytes.emplace_back(data.substr(0, n));
+    data.remove_prefix(n);
+  }
+  return Status::Ok();
+}
+
+Status ReadInput(const json::Value& in, size_t index, BinarySection* section, Tensor* tensor) {
   const std::string field = "inputs[" + std::to_string(index) + "]";
   if (!in.IsObject())
     return InvalidArgument(field + ": expected an object with name, shape, datatype and data");
@@ -159,6 +199,18 @@ Status ReadInput(const json::Value& in, size_t index, Tensor* tensor) {
     if (!d.IsInt64() || d.GetInt64() < 0)
       return InvalidArgument(named + ": shape dimensions must be integers >= 0");
     tensor->shape.push_back(d.GetInt64());
+  }
+  if (auto params = in.FindMember("parameters");
+      params != in.MemberEnd() && params->value.IsObject()) {
+    if (auto size = params->value.FindMember("binary_data_size");
+        size != params->value.MemberEnd()) {
+      if (!size->value.IsInt64())
+        return InvalidArgument(named + ": binary_data_size must be an integer");
+      if (in.HasMember("data"))
+        return InvalidArgument(named + ": give data or binary_data_size, not both");
+      RETURN_IF_ERROR(ReadBinary(section, size->value.GetInt64(), named, tensor));
+      return serving::CheckShape(*tensor, "input");
+    }
   }
   auto data = in.FindMember("data");
   if (data == in.MemberEnd()) return InvalidArgument(named + ": data is required");
@@ -252,7 +304,16 @@ void AppendData(std::string& out, const Tensor& t) {
 
 }  // namespace
 
-StatusOr<InferRequest> ParseInferRequest(std::string_view body) {
+StatusOr<InferRequest> ParseInferRequest(std::string_view body, std::optional<size_t> json_length) {
+  BinarySection binary;
+  if (json_length) {
+    if (*json_length > body.size()) {
+      return InvalidArgument("Inference-Header-Content-Length " + std::to_string(*json_length) +
+                             " is more than the body's " + std::to_string(body.size()) + " bytes");
+    }
+    binary.bytes = body.substr(*json_length);
+    body = body.substr(0, *json_length);
+  }
   json::Document doc;
   RETURN_IF_ERROR(json::Parse(body, &doc));
   if (!doc.IsObject()) return InvalidArgument("the body must be a JSON object with 'inputs'");
@@ -263,6 +324,9 @@ StatusOr<InferRequest> ParseInferRequest(std::string_view body) {
   }
   if (auto params = doc.FindMember("parameters"); params != doc.MemberEnd()) {
     if (!params->value.IsObject()) return InvalidArgument("parameters: must be an object");
+    if (auto b = params->value.FindMember("binary_data_output"); b != params->value.MemberEnd()) {
+      request.binary_output = b->value.IsBool() && b->value.GetBool();
+    }
     json::Buffer buffer;
     json::Writer writer(buffer);
     params->value.Accept(writer);
@@ -274,7 +338,13 @@ StatusOr<InferRequest> ParseInferRequest(std::string_view body) {
   }
   request.inputs.resize(inputs->value.Size());
   for (rapidjson::SizeType i = 0; i < inputs->value.Size(); ++i) {
-    RETURN_IF_ERROR(ReadInput(inputs->value[i], i, &request.inputs[i]));
+    RETURN_IF_ERROR(
+        ReadInput(inputs->value[i], i, json_length ? &binary : nullptr, &request.inputs[i]));
+  }
+  if (json_length && binary.used != binary.bytes.size()) {
+    return InvalidArgument("the binary section holds " + std::to_string(binary.bytes.size()) +
+                           " bytes, the inputs' binary_data_size add up to " +
+                           std::to_string(binary.used));
   }
   if (auto outputs = doc.FindMember("outputs"); outputs != doc.MemberEnd()) {
     if (!outputs->value.IsArray())
@@ -284,15 +354,37 @@ StatusOr<InferRequest> ParseInferRequest(std::string_view body) {
       if (!o.IsObject() || !o.HasMember("name") || !o["name"].IsString()) {
         return InvalidArgument("outputs[" + std::to_string(i) + "].name: a string is required");
       }
-      request.outputs.push_back({o["name"].GetString()});
+      RequestedOutput wanted{o["name"].GetString()};
+      if (o.HasMember("parameters") && o["parameters"].IsObject() &&
+          o["parameters"].HasMember("binary_data")) {
+        wanted.binary =
+            o["parameters"]["binary_data"].IsBool() && o["parameters"]["binary_data"].GetBool();
+      }
+      request.outputs.push_back(std::move(wanted));
     }
   }
   return request;
 }
 
-std::string WriteInferResponse(std::string_view model_name, std::string_view model_version,
-                               const std::optional<std::string>& id,
-                               const std::vector<Tensor>& outputs) {
+namespace {
+// The tensor's elements in the binary extension's form.
+void AppendBinary(std::string& out, const Tensor& t) {
+  if (t.datatype != DataType::kBytes) {
+    out += t.data;
+    return;
+  }
+  for (const std::string& e : t.bytes) {
+    const auto n = static_cast<uint32_t>(e.size());
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    out += e;
+  }
+}
+}  // namespace
+
+BinaryResponse WriteBinaryInferResponse(std::string_view model_name, std::string_view model_version,
+                                        const std::optional<std::string>& id,
+                                        const std::vector<Tensor>& outputs,
+                                        const std::vector<bool>& binary) {
   std::string out = "{\"model_name\":";
   json::AppendString(out, model_name);
   if (!model_version.empty()) {
@@ -304,6 +396,7 @@ std::string WriteInferResponse(std::string_view model_name, std::string_view mod
     json::AppendString(out, *id);
   }
   out += ",\"outputs\":[";
+  std::string blob;
   for (size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& t = outputs[i];
     if (i) out += ',';
@@ -316,12 +409,33 @@ std::string WriteInferResponse(std::string_view model_name, std::string_view mod
       if (d) out += ',';
       json::AppendInt(out, t.shape[d]);
     }
-    out += "],\"data\":";
-    AppendData(out, t);
-    out += '}';
+    out += ']';
+    if (binary[i]) {
+      const size_t before = blob.size();
+      AppendBinary(blob, t);
+      out += ",\"parameters\":{\"binary_data_size\":";
+      json::AppendInt(out, static_cast<int64_t>(blob.size() - before));
+      out += "}}";
+    } else {
+      out += ",\"data\":";
+      AppendData(out, t);
+      out += '}';
+    }
   }
   out += "]}";
-  return out;
+  BinaryResponse response;
+  response.json_length = blob.empty() ? 0 : out.size();
+  response.body = std::move(out);
+  response.body += blob;
+  return response;
+}
+
+std::string WriteInferResponse(std::string_view model_name, std::string_view model_version,
+                               const std::optional<std::string>& id,
+                               const std::vector<Tensor>& outputs) {
+  return WriteBinaryInferResponse(model_name, model_version, id, outputs,
+                                  std::vector<bool>(outputs.size(), false))
+      .body;
 }
 
 }  // namespace cairn::kserve

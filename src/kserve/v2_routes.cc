@@ -1,5 +1,7 @@
 #include "kserve/v2_routes.h"
 
+#include <charconv>
+
 #include "auth/http_authenticator.h"
 #include "core/json.h"
 #include "kserve/v2_json.h"
@@ -102,12 +104,25 @@ HttpResponse Infer(serving::Deployments* deployments, auth::AccessPolicy* access
   auto d = FindDeployment(deployments, access, request);
   if (!d.ok()) return Error(d.status());
   if (Status ready = Ready(**d); !ready.ok()) return Error(ready);
-  StatusOr<InferRequest> parsed = ParseInferRequest(request.body);
+  std::optional<size_t> json_length;
+  if (std::string_view header = request.Header("inference-header-content-length");
+      !header.empty()) {
+    size_t n = 0;
+    auto [p, ec] = std::from_chars(header.data(), header.data() + header.size(), n);
+    if (ec != std::errc() || p != header.data() + header.size()) {
+      return Error(InvalidArgument("Inference-Header-Content-Length '" + std::string(header) +
+                                   "' is not a length"));
+    }
+    json_length = n;
+  }
+  StatusOr<InferRequest> parsed = ParseInferRequest(request.body, json_length);
   if (!parsed.ok()) return Error(parsed.status());
   StatusOr<std::vector<serving::Tensor>> outputs = (*d)->model->Predict(parsed->inputs);
   if (!outputs.ok()) return Error(outputs.status());
+  std::vector<bool> binary(outputs->size(), parsed->binary_output);
   if (!parsed->outputs.empty()) {
     std::vector<serving::Tensor> chosen;
+    binary.clear();
     for (const RequestedOutput& wanted : parsed->outputs) {
       auto it = std::find_if(outputs->begin(), outputs->end(),
                              [&](const serving::Tensor& t) { return t.name == wanted.name; });
@@ -119,11 +134,16 @@ HttpResponse Infer(serving::Deployments* deployments, auth::AccessPolicy* access
                                      "' is not one of this model's: " + names));
       }
       chosen.push_back(std::move(*it));
+      binary.push_back(wanted.binary || parsed->binary_output);
     }
     *outputs = std::move(chosen);
   }
-  return HttpResponse::Json(
-      200, WriteInferResponse((*d)->spec.name, (*d)->source.version, parsed->id, *outputs));
+  BinaryResponse response =
+      WriteBinaryInferResponse((*d)->spec.name, (*d)->source.version, parsed->id, *outputs, binary);
+  if (response.json_length == 0) return HttpResponse::Json(200, std::move(response.body));
+  HttpResponse r = HttpResponse::Text(200, std::move(response.body), "application/octet-stream");
+  r.headers.emplace_back("Inference-Header-Content-Length", std::to_string(response.json_length));
+  return r;
 }
 
 HttpResponse V1Predict(serving::Deployments* deployments, auth::AccessPolicy* access,
@@ -215,7 +235,8 @@ void RegisterV2Routes(const surface::Surface& surface, serving::Deployments* dep
       "GET", "/v2",
       [](HttpRequest&) {
         return HttpResponse::Json(200, std::string(R"({"name":"cairn","version":")") +
-                                           kServerVersion + R"(","extensions":[]})");
+                                           kServerVersion +
+                                           R"(","extensions":["binary_tensor_data"]})");
       },
       open);
   // Without users nothing here blocks (native models answer in microseconds),

@@ -334,3 +334,32 @@ def test_kserve_v1_protocol(serving):
     assert status == 404 and "no deployment named 'nope'" in body["error"], body
     status, body = call("POST", f"{infer_base}/v1/models/churn:explain", {"instances": rows})
     assert status == 501 and "explanations" in body["error"], body
+
+
+def test_v2_binary_tensor_extension(serving):
+    """Requests and answers in the binary form tritonclient uses."""
+    import struct
+    server, infer_base = serving
+    logged = run_client("2.12", LOG_MODEL.format(seed=11), server.url).json
+    assert call("POST", f"{server.url}/api/cairn/v1/deployments",
+                {"name": "churn", "model_uri": "models:/churn/1"})[0] == 200
+    rows = [float("nan") if v is None else v for r in logged["rows"] for v in r]
+    header = json.dumps({"inputs": [{"name": "x", "shape": [4, 3], "datatype": "FP32",
+                                     "parameters": {"binary_data_size": 48}}],
+                         "outputs": [{"name": "predict", "parameters": {"binary_data": True}}]}).encode()
+    req = urllib.request.Request(f"{infer_base}/v2/models/churn/infer", data=header + struct.pack("<12f", *rows),
+                                 method="POST", headers={"Inference-Header-Content-Length": str(len(header)),
+                                                         "Content-Type": "application/octet-stream"})
+    with urllib.request.urlopen(req) as r:
+        length = int(r.headers["Inference-Header-Content-Length"])
+        body = r.read()
+    answer = json.loads(body[:length])
+    assert answer["outputs"][0]["parameters"]["binary_data_size"] == 16, answer
+    assert list(struct.unpack("<4f", body[length:])) == [f32(p) for p in logged["predictions"]]
+    with urllib.request.urlopen(f"{infer_base}/v2") as r:
+        assert "binary_tensor_data" in json.loads(r.read())["extensions"]
+    bad = urllib.request.Request(f"{infer_base}/v2/models/churn/infer", data=header + b"\x00" * 20, method="POST",
+                                 headers={"Inference-Header-Content-Length": str(len(header))})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(bad)
+    assert e.value.code == 400 and b"binary_data_size 48 exceeds" in e.value.read()

@@ -131,5 +131,58 @@ TEST(V2JsonTest, ResponseFloatsReadBackExactly) {
   }
 }
 
+// The binary tensor extension, as tritonclient sends it: JSON, then each
+// input's bytes in order.
+TEST(V2JsonTest, BinaryTensorExtensionBothWays) {
+  std::string json = R"({"inputs": [
+      {"name": "x", "shape": [2], "datatype": "FP32", "parameters": {"binary_data_size": 8}},
+      {"name": "s", "shape": [2], "datatype": "BYTES", "parameters": {"binary_data_size": 11}},
+      {"name": "h", "shape": [1], "datatype": "FP16", "parameters": {"binary_data_size": 2}},
+      {"name": "j", "shape": [1], "datatype": "INT32", "data": [7]}],
+    "outputs": [{"name": "x", "parameters": {"binary_data": true}}]})";
+  std::string binary;
+  const float xs[] = {1.5f, -2.0f};
+  binary.append(reinterpret_cast<const char*>(xs), 8);
+  binary += std::string("\x02\x00\x00\x00", 4) + "ab" + std::string("\x01\x00\x00\x00", 4) + "c";
+  binary += std::string("\x00\x3c", 2);  // FP16 1.0
+  ASSERT_OK_AND_ASSIGN(InferRequest r, ParseInferRequest(json + binary, json.size()));
+  ASSERT_EQ(r.inputs.size(), 4u);
+  EXPECT_EQ(r.inputs[0].FloatAt(1), -2.0f);
+  EXPECT_EQ(r.inputs[1].bytes, (std::vector<std::string>{"ab", "c"}));
+  EXPECT_EQ(r.inputs[2].FloatAt(0), 1.0f);
+  EXPECT_EQ(r.inputs[3].FloatAt(0), 7.0f);
+  ASSERT_EQ(r.outputs.size(), 1u);
+  EXPECT_TRUE(r.outputs[0].binary);
+
+  // Broken binary sections are refused naming the input.
+  EXPECT_THAT(ParseInferRequest(json + binary.substr(0, 10), json.size()),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("input 's'")));
+  EXPECT_THAT(ParseInferRequest(json + binary + "extra", json.size()),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("add up to")));
+  EXPECT_THAT(ParseInferRequest(json + binary, json.size() + 1000),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("more than the body")));
+  EXPECT_THAT(ParseInferRequest(json + binary), StatusIs(StatusCode::kInvalidArgument));
+  std::string bad_bytes = std::string("\xff\xff\xff\x7f", 4) + "x";
+  std::string one = R"({"inputs": [{"name": "s", "shape": [1], "datatype": "BYTES",
+                                     "parameters": {"binary_data_size": 5}}]})";
+  EXPECT_THAT(ParseInferRequest(one + bad_bytes, one.size()),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("exceeds")));
+
+  BinaryResponse out = WriteBinaryInferResponse(
+      "m", "", std::nullopt, {serving::Fp32Tensor("y", {2}, {0.25f, 3.0f}), r.inputs[1]},
+      {true, true});
+  ASSERT_GT(out.json_length, 0u);
+  std::string header = out.body.substr(0, out.json_length);
+  EXPECT_THAT(
+      header,
+      HasSubstr(R"("name":"y","datatype":"FP32","shape":[2],"parameters":{"binary_data_size":8})"));
+  EXPECT_THAT(header, HasSubstr(R"("binary_data_size":11)"));
+  float back[2];
+  std::memcpy(back, out.body.data() + out.json_length, 8);
+  EXPECT_EQ(back[0], 0.25f);
+  EXPECT_EQ(back[1], 3.0f);
+  EXPECT_EQ(out.body.substr(out.json_length + 8), binary.substr(8, 11));
+}
+
 }  // namespace
 }  // namespace cairn::kserve
