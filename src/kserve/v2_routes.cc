@@ -116,8 +116,11 @@ HttpResponse Infer(serving::Deployments* deployments, auth::AccessPolicy* access
     json_length = n;
   }
   StatusOr<InferRequest> parsed = ParseInferRequest(request.body, json_length);
-  if (!parsed.ok()) return Error(parsed.status());
-  StatusOr<std::vector<serving::Tensor>> outputs = (*d)->model->Predict(parsed->inputs);
+  if (!parsed.ok()) {
+    serving::Deployments::CountRefusal(**d, parsed.status());
+    return Error(parsed.status());
+  }
+  StatusOr<std::vector<serving::Tensor>> outputs = deployments->Predict(**d, parsed->inputs);
   if (!outputs.ok()) return Error(outputs.status());
   std::vector<bool> binary(outputs->size(), parsed->binary_output);
   if (!parsed->outputs.empty()) {
@@ -172,8 +175,11 @@ HttpResponse V1Predict(serving::Deployments* deployments, auth::AccessPolicy* ac
   }
   // The same TF-serving forms MLflow's instances/inputs take.
   StatusOr<scoring::ScoringRequest> parsed = scoring::ParseScoringJson(request.body);
-  if (!parsed.ok()) return Error(parsed.status());
-  StatusOr<std::vector<serving::Tensor>> outputs = (*d)->model->Predict(parsed->inputs);
+  if (!parsed.ok()) {
+    serving::Deployments::CountRefusal(**d, parsed.status());
+    return Error(parsed.status());
+  }
+  StatusOr<std::vector<serving::Tensor>> outputs = deployments->Predict(**d, parsed->inputs);
   if (!outputs.ok()) return Error(outputs.status());
   return HttpResponse::Json(200, scoring::WritePredictions(*outputs));
 }

@@ -154,9 +154,15 @@ HttpResponse Invoke(serving::Deployments* deployments, auth::AccessPolicy* acces
                               "['text/csv', 'application/json']. Got '" +
                                   std::string(content_type) + "'.");
   }
-  if (!parsed.ok()) return Error(parsed.status());
-  if (Status checked = CheckSignature(*d, parsed->inputs); !checked.ok()) return Error(checked);
-  StatusOr<std::vector<serving::Tensor>> outputs = d->model->Predict(parsed->inputs);
+  if (!parsed.ok()) {
+    serving::Deployments::CountRefusal(*d, parsed.status());
+    return Error(parsed.status());
+  }
+  if (Status checked = CheckSignature(*d, parsed->inputs); !checked.ok()) {
+    serving::Deployments::CountRefusal(*d, checked);
+    return Error(checked);
+  }
+  StatusOr<std::vector<serving::Tensor>> outputs = deployments->Predict(*d, parsed->inputs);
   if (!outputs.ok()) return Error(outputs.status());
   return HttpResponse::Json(200, WritePredictions(*outputs));
 }

@@ -70,7 +70,8 @@ class ServingModule : public Module {
     auto load = [artifacts, env](const std::string& path) {
       return serving::LoadModelFolder(*artifacts, path, env);
     };
-    deployments_ = std::make_unique<serving::Deployments>(store, env, resolve, load);
+    deployments_ =
+        std::make_unique<serving::Deployments>(store, env, resolve, load, &context.metrics());
     RETURN_IF_ERROR(Named("deployments", deployments_->Init()));
 
     surface::Surface api(context.router(), access, mlflow::ErrorFormat::Get());

@@ -18,8 +18,78 @@ Status CheckDeploymentName(const std::string& name) {
 }
 
 Deployments::Deployments(store::MetadataStore* store, Env* env, SourceResolver resolve,
-                         FolderLoader load)
-    : store_(store), env_(env), resolve_(std::move(resolve)), load_(std::move(load)) {}
+                         FolderLoader load, metrics::Registry* registry)
+    : store_(store),
+      env_(env),
+      resolve_(std::move(resolve)),
+      load_(std::move(load)),
+      registry_(registry) {
+  if (registry_ != nullptr) registry_->AddCollector([this] { CollectGauges(); });
+}
+
+DeploymentMetrics Deployments::MetricsFor(const std::string& name,
+                                          const std::string& version) const {
+  DeploymentMetrics m;
+  if (registry_ == nullptr) return m;
+  metrics::Labels labels = {{"deployment", name}, {"version", version}};
+  m.requests = registry_->GetCounter("cairn_serving_requests_total",
+                                     "Inference requests a deployment answered", labels);
+  auto errors = [&](const char* reason) {
+    metrics::Labels l = labels;
+    l.emplace_back("reason", reason);
+    return registry_->GetCounter(
+        "cairn_serving_errors_total",
+        "Inference requests that failed, by reason (bad_input, not_ready, model)", l);
+  };
+  m.bad_input = errors("bad_input");
+  m.not_ready = errors("not_ready");
+  m.failed = errors("model");
+  m.compute_seconds = registry_->GetHistogram(
+      "cairn_serving_compute_seconds", "Time the model took per request (seconds)", labels,
+      {5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 0.025, 0.1, 1});
+  m.batch_rows = registry_->GetHistogram("cairn_serving_batch_rows", "Rows per model call", labels,
+                                         {1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096});
+  return m;
+}
+
+void Deployments::CollectGauges() {
+  int loaded = 0;
+  for (const auto& d : List()) {
+    if (!d->ready()) continue;
+    ++loaded;
+    registry_
+        ->GetGauge("cairn_serving_model_bytes", "Bytes a deployment's loaded model holds",
+                   {{"deployment", d->spec.name}, {"version", d->source.version}})
+        ->Set(static_cast<double>(d->model->MemoryBytes()));
+  }
+  registry_->GetGauge("cairn_serving_loaded_models", "Deployments with a model loaded")
+      ->Set(loaded);
+}
+
+StatusOr<std::vector<Tensor>> Deployments::Predict(const Deployment& d,
+                                                   const std::vector<Tensor>& inputs) const {
+  const int64_t start = env_->MonotonicNanos();
+  StatusOr<std::vector<Tensor>> out = d.model->Predict(inputs);
+  const int64_t took = env_->MonotonicNanos() - start;
+  if (d.metrics.requests != nullptr) {
+    d.metrics.requests->Inc();
+    d.metrics.compute_seconds->Observe(static_cast<double>(took) / 1e9);
+    if (out.ok() && !out->empty() && !out->front().shape.empty()) {
+      d.metrics.batch_rows->Observe(static_cast<double>(out->front().shape[0]));
+    }
+    if (!out.ok()) {
+      (out.status().code() == StatusCode::kInvalidArgument ? d.metrics.bad_input : d.metrics.failed)
+          ->Inc();
+    }
+  }
+  return out;
+}
+
+void Deployments::CountRefusal(const Deployment& d, const Status& why) {
+  if (d.metrics.requests == nullptr) return;
+  d.metrics.requests->Inc();
+  (why.code() == StatusCode::kUnavailable ? d.metrics.not_ready : d.metrics.bad_input)->Inc();
+}
 
 Status Deployments::Init() {
   std::vector<store::Migration> migrations = {store::DdlMigration(1, "serving deployments", R"sql(
@@ -77,6 +147,7 @@ std::shared_ptr<const Deployment> Deployments::Load(const DeploymentSpec& spec,
   d->model = std::move(loaded->model);
   d->flavor = loaded->flavor;
   d->signature_inputs = loaded->mlmodel.inputs;
+  d->metrics = MetricsFor(spec.name, d->source.version);
   d->loaded_micros = env_->NowMicros();
   *error = Status::Ok();
   return d;
@@ -149,6 +220,7 @@ int Deployments::Refresh() {
       next->model = std::move(loaded->model);
       next->flavor = loaded->flavor;
       next->signature_inputs = loaded->mlmodel.inputs;
+      next->metrics = MetricsFor(next->spec.name, next->source.version);
       next->reason.clear();
       next->failed_path.clear();
       next->failed_reason.clear();

@@ -20,6 +20,7 @@
 #include "core/env.h"
 #include "core/mutex.h"
 #include "core/status.h"
+#include "metrics/metrics.h"
 #include "serving/model_loader.h"
 #include "store/metadata_store.h"
 
@@ -42,6 +43,17 @@ struct ResolvedSource {
 using SourceResolver = std::function<StatusOr<ResolvedSource>(const std::string& model_uri)>;
 using FolderLoader = std::function<StatusOr<LoadedModel>(const std::string& artifact_path)>;
 
+// Prometheus series of one deployment and version, made when it loads so
+// requests take no lock to count.
+struct DeploymentMetrics {
+  metrics::Counter* requests = nullptr;
+  metrics::Counter* bad_input = nullptr;  // answered 4xx
+  metrics::Counter* not_ready = nullptr;  // answered 503
+  metrics::Counter* failed = nullptr;     // the model failed (5xx)
+  metrics::Histogram* compute_seconds = nullptr;
+  metrics::Histogram* batch_rows = nullptr;
+};
+
 // One deployment as inference sees it: immutable.
 struct Deployment {
   DeploymentSpec spec;
@@ -57,13 +69,16 @@ struct Deployment {
   // above keeps serving), and why; "" when none.
   std::string failed_path;
   std::string failed_reason;
+  DeploymentMetrics metrics;  // all null without a metrics registry
 
   bool ready() const { return model != nullptr; }
 };
 
 class Deployments {
  public:
-  Deployments(store::MetadataStore* store, Env* env, SourceResolver resolve, FolderLoader load);
+  // `registry` (may be null) gets the per-deployment series and gauges.
+  Deployments(store::MetadataStore* store, Env* env, SourceResolver resolve, FolderLoader load,
+              metrics::Registry* registry = nullptr);
 
   // Creates the table and loads every stored deployment (failures are kept
   // as not ready, with the reason). Errors: the store's.
@@ -87,6 +102,14 @@ class Deployments {
   // Returns how many deployments switched models.
   int Refresh();
 
+  // Runs `d`'s model on `inputs`, counting the request, its outcome and its
+  // compute time in `d`'s series. REQUIRES: d.ready().
+  StatusOr<std::vector<Tensor>> Predict(const Deployment& d,
+                                        const std::vector<Tensor>& inputs) const;
+  // Counts a request the protocol refused before the model ran (bad body:
+  // InvalidArgument; not ready: Unavailable).
+  static void CountRefusal(const Deployment& d, const Status& why);
+
   // The deployment, or null.
   std::shared_ptr<const Deployment> Find(const std::string& name) const;
   std::vector<std::shared_ptr<const Deployment>> List() const;
@@ -94,11 +117,14 @@ class Deployments {
  private:
   std::shared_ptr<const Deployment> Load(const DeploymentSpec& spec, std::string created_by,
                                          int64_t created_micros, Status* error) const;
+  DeploymentMetrics MetricsFor(const std::string& name, const std::string& version) const;
+  void CollectGauges();
 
   store::MetadataStore* store_;
   Env* env_;
   SourceResolver resolve_;
   FolderLoader load_;
+  metrics::Registry* registry_;
   mutable Mutex mu_;
   std::map<std::string, std::shared_ptr<const Deployment>> deployments_ GUARDED_BY(mu_);
   Mutex change_mu_;  // one change at a time (load, store, publish), without blocking Find

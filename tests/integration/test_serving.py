@@ -363,3 +363,23 @@ def test_v2_binary_tensor_extension(serving):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(bad)
     assert e.value.code == 400 and b"binary_data_size 48 exceeds" in e.value.read()
+
+
+def test_prometheus_counts_requests_per_deployment_and_version(serving):
+    server, infer_base = serving
+    run_client("2.12", LOG_MODEL.format(seed=12), server.url)
+    assert call("POST", f"{server.url}/api/cairn/v1/deployments",
+                {"name": "churn", "model_uri": "models:/churn/1"})[0] == 200
+    good = {"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32", "data": [1, 2, 3, 4, 5, 6]}]}
+    bad = {"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}
+    for body in (good, good, good, bad):
+        call("POST", f"{infer_base}/v2/models/churn/infer", body)
+    call("POST", f"{infer_base}/v2/models/churn/infer", b"{not json")
+    with urllib.request.urlopen(f"{server.url}/metrics") as r:
+        text = r.read().decode()
+    labels = 'deployment="churn",version="1"'
+    assert f"cairn_serving_requests_total{{{labels}}} 5" in text, text[-3000:]
+    assert f'cairn_serving_errors_total{{{labels},reason="bad_input"}} 2' in text
+    assert f"cairn_serving_compute_seconds_count{{{labels}}} 4" in text
+    assert "cairn_serving_loaded_models 1" in text
+    assert f"cairn_serving_model_bytes{{{labels}}}" in text
