@@ -6,6 +6,7 @@
 #include "mlflow/request_args.h"
 #include "registry/model_uri.h"
 #include "store/write_context.h"
+#include "surface/deployment_access.h"
 
 namespace cairn::api {
 
@@ -68,29 +69,8 @@ HttpResponse One(const serving::Deployment& d) {
   return HttpResponse::Json(200, std::string(buffer.GetString(), buffer.GetSize()));
 }
 
-// The registered model a reference names, if any ("" for runs:/ and logged models).
-std::string RegisteredModelOf(const std::string& model_uri) {
-  auto uri = registry::ParseModelUri(model_uri);
-  if (!uri.ok()) return "";
-  return uri->kind == registry::ModelUri::Kind::kLoggedModel ||
-                 uri->kind == registry::ModelUri::Kind::kRun
-             ? ""
-             : uri->name;
-}
-
-// Read on the registered model a deployment serves (deployments outside the
-// registry: any signed-in user).
-Status RequireRead(auth::AccessPolicy* access, const HttpRequest& request,
-                   const serving::Deployment& d) {
-  std::string model = d.source.registered_model.empty() ? RegisteredModelOf(d.spec.model_uri)
-                                                        : d.source.registered_model;
-  if (access == nullptr || model.empty()) return Status::Ok();
-  return access->Require(auth::IdentityOf(request), auth::ResourceKind::kRegisteredModel, model,
-                         auth::Level::kRead);
-}
-
 bool MayRead(auth::AccessPolicy* access, const HttpRequest& request, const serving::Deployment& d) {
-  return RequireRead(access, request, d).ok();
+  return surface::RequireDeploymentRead(access, request, d).ok();
 }
 
 Status RequireEditor(auth::AccessPolicy* access, const HttpRequest& request) {
@@ -121,7 +101,7 @@ void RegisterDeploymentRoutes(const surface::Surface& surface, serving::Deployme
               "' is not a model reference: use models:/NAME/VERSION, "
               "models:/NAME@ALIAS, models:/NAME/STAGE, models:/MODEL_ID or runs:/RUN_ID/PATH"));
         }
-        if (std::string model = RegisteredModelOf(*model_uri);
+        if (std::string model = surface::RegisteredModelOf(*model_uri);
             access != nullptr && !model.empty()) {
           Status readable =
               access->Require(auth::IdentityOf(request), auth::ResourceKind::kRegisteredModel,
@@ -166,7 +146,7 @@ void RegisterDeploymentRoutes(const surface::Surface& surface, serving::Deployme
           return mlflow::ErrorResponse(
               NotFound("no deployment named '" + std::string(request.PathParam("name")) + "'"));
         }
-        if (Status readable = RequireRead(access, request, *d); !readable.ok()) {
+        if (Status readable = surface::RequireDeploymentRead(access, request, *d); !readable.ok()) {
           return mlflow::ErrorResponse(readable);
         }
         return One(*d);
@@ -181,7 +161,8 @@ void RegisterDeploymentRoutes(const surface::Surface& surface, serving::Deployme
           return mlflow::ErrorResponse(allowed);
         const std::string name(request.PathParam("name"));
         if (auto d = deployments->Find(name)) {
-          if (Status readable = RequireRead(access, request, *d); !readable.ok()) {
+          if (Status readable = surface::RequireDeploymentRead(access, request, *d);
+              !readable.ok()) {
             return mlflow::ErrorResponse(readable);
           }
         }

@@ -2,10 +2,10 @@
 
 #include <charconv>
 
-#include "auth/http_authenticator.h"
 #include "core/json.h"
 #include "kserve/v2_json.h"
 #include "scoring/scoring_json.h"
+#include "surface/deployment_access.h"
 
 namespace cairn::kserve {
 
@@ -29,13 +29,7 @@ StatusOr<std::shared_ptr<const Deployment>> FindDeployment(serving::Deployments*
   std::shared_ptr<const Deployment> d = deployments->Find(name);
   if (d == nullptr)
     return NotFound("no deployment named '" + name + "'; GET /api/cairn/v1/deployments lists them");
-  if (access != nullptr) {
-    auth::Identity who = auth::IdentityOf(request);
-    if (!d->source.registered_model.empty()) {
-      RETURN_IF_ERROR(access->Require(who, auth::ResourceKind::kRegisteredModel,
-                                      d->source.registered_model, auth::Level::kRead));
-    }
-  }
+  RETURN_IF_ERROR(surface::RequireDeploymentRead(access, request, *d));
   if (std::string_view version = request.PathParam("version"); !version.empty()) {
     if (version != d->source.version) {
       return NotFound("deployment '" + name + "' serves version " +
@@ -197,13 +191,7 @@ void RegisterV1Routes(const surface::Surface& surface, serving::Deployments* dep
         std::string out = "{\"models\":[";
         bool first = true;
         for (const auto& d : deployments->List()) {
-          if (access != nullptr && !d->source.registered_model.empty() &&
-              !access
-                   ->Require(auth::IdentityOf(request), auth::ResourceKind::kRegisteredModel,
-                             d->source.registered_model, auth::Level::kRead)
-                   .ok()) {
-            continue;
-          }
+          if (!surface::RequireDeploymentRead(access, request, *d).ok()) continue;
           if (!first) out += ',';
           first = false;
           json::AppendString(out, d->spec.name);

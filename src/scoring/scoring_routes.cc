@@ -2,10 +2,10 @@
 
 #include <set>
 
-#include "auth/http_authenticator.h"
 #include "core/json.h"
 #include "http/system_routes.h"
 #include "scoring/scoring_json.h"
+#include "surface/deployment_access.h"
 
 namespace cairn::scoring {
 
@@ -126,11 +126,8 @@ HttpResponse Invoke(serving::Deployments* deployments, auth::AccessPolicy* acces
                     const std::string& name, HttpRequest& request) {
   std::shared_ptr<const serving::Deployment> d = deployments->Find(name);
   if (d == nullptr) return Error(NotFound("no deployment named '" + name + "'"));
-  if (access != nullptr && !d->source.registered_model.empty()) {
-    Status allowed =
-        access->Require(auth::IdentityOf(request), auth::ResourceKind::kRegisteredModel,
-                        d->source.registered_model, auth::Level::kRead);
-    if (!allowed.ok()) return Error(allowed);
+  if (Status allowed = surface::RequireDeploymentRead(access, request, *d); !allowed.ok()) {
+    return Error(allowed);
   }
   if (!d->ready())
     return Error(Unavailable("deployment '" + name + "' is not ready: " + d->reason));
