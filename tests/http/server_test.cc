@@ -414,6 +414,11 @@ class ServerTest : public ::testing::Test {
   Upload upload_;
   metrics::Registry registry_;
   Router router_{&registry_};
+  // The simulated clock of the timeout tests. A member, not a test's local:
+  // the server finishes a request (reading its clock) after the client has
+  // read the answer, which can be after the test body returned (ASan saw a
+  // read of the dead local in CI).
+  FakeEnv fake_clock_;
   std::unique_ptr<HttpServer> server_;
 };
 
@@ -486,7 +491,7 @@ TEST_F(ServerTest, ConnectionCloseIsHonoured) {
 // Timeouts run on the server's Env: these tests move a FakeEnv's clock and
 // sweep at once instead of sleeping past them.
 TEST_F(ServerTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
-  FakeEnv clock;
+  FakeEnv& clock = fake_clock_;
   ServerOptions options = DefaultOptions();
   options.env = &clock;
   options.idle_timeout_seconds = 120;
@@ -511,7 +516,7 @@ TEST_F(ServerTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
 }
 
 TEST_F(ServerTest, StalledBodyIsCutOffAfterTheIoTimeout) {
-  FakeEnv clock;
+  FakeEnv& clock = fake_clock_;
   ServerOptions options = DefaultOptions();
   options.env = &clock;
   options.io_timeout_seconds = 300;
@@ -533,7 +538,7 @@ TEST_F(ServerTest, StalledBodyIsCutOffAfterTheIoTimeout) {
 }
 
 TEST_F(ServerTest, AHandlerSlowerThanTheTimeoutsStillAnswers) {
-  FakeEnv clock;
+  FakeEnv& clock = fake_clock_;
   ServerOptions options = DefaultOptions();
   options.env = &clock;
   options.io_timeout_seconds = 1;
