@@ -133,10 +133,13 @@ int RunServer(const ServerConfig& config) {
   }
   std::string url = "http://" + config.host + ":" + std::to_string(server->port());
   std::vector<LogField> fields = {{"url", url}};
+  // LogField keys are views: the "<listener>_url" names must outlive the Log call.
+  std::vector<std::string> listener_keys;
+  listener_keys.reserve(context.listeners().size());
   for (size_t i = 0; i < context.listeners().size(); ++i) {
-    fields.emplace_back(
-        context.listeners()[i].name + "_url",
-        "http://" + context.listeners()[i].host + ":" + std::to_string(server->port(i + 1)));
+    listener_keys.push_back(context.listeners()[i].name + "_url");
+    fields.emplace_back(listener_keys.back(), "http://" + context.listeners()[i].host + ":" +
+                                                  std::to_string(server->port(i + 1)));
   }
   for (const auto& [key, value] : context.startup_facts()) fields.emplace_back(key, value);
   Log(LogLevel::kInfo, "cairn server listening", fields);
