@@ -50,10 +50,15 @@ def call(method, url, body=None, content_type="application/json"):
 
 
 def serving_url(server):
-    for line in server.log_path.read_text().splitlines():
-        m = re.search(r'"serving_url":"([^"]+)"', line)
-        if m:
-            return m.group(1)
+    """The serving listener's URL from the start-up line (written just after the
+    server starts answering /health, so wait for it)."""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        for line in server.log_path.read_text().splitlines():
+            m = re.search(r'"serving_url":"([^"]+)"', line)
+            if m:
+                return m.group(1)
+        time.sleep(0.05)
     raise AssertionError(f"no serving_url in the server log\n{server.log_tail()}")
 
 
