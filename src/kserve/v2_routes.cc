@@ -21,28 +21,12 @@ HttpResponse Error(const Status& status) {
   return http::PlainErrorFormat::Get().FromStatus(status);
 }
 
-// The deployment named in the path, if the caller may use it.
-StatusOr<std::shared_ptr<const Deployment>> FindDeployment(serving::Deployments* deployments,
-                                                           auth::AccessPolicy* access,
-                                                           const HttpRequest& request) {
-  const std::string name(request.PathParam("name"));
-  std::shared_ptr<const Deployment> d = deployments->Find(name);
-  if (d == nullptr)
-    return NotFound("no deployment named '" + name + "'; GET /api/cairn/v1/deployments lists them");
-  RETURN_IF_ERROR(surface::RequireDeploymentRead(access, request, *d));
-  if (std::string_view version = request.PathParam("version"); !version.empty()) {
-    if (version != d->source.version) {
-      return NotFound("deployment '" + name + "' serves version " +
-                      (d->source.version.empty() ? std::string("(none)") : d->source.version) +
-                      ", not " + std::string(version));
-    }
-  }
-  return d;
-}
-
-Status Ready(const Deployment& d) {
-  if (d.ready()) return Status::Ok();
-  return Unavailable("deployment '" + d.spec.name + "' is not ready: " + d.reason);
+// The deployment named in the path, routed to the variant that answers.
+StatusOr<surface::InferenceTarget> Open(serving::Deployments* deployments,
+                                        auth::AccessPolicy* access, const HttpRequest& request) {
+  return surface::OpenDeployment(deployments, access, request,
+                                 std::string(request.PathParam("name")),
+                                 request.PathParam("version"));
 }
 
 void AppendSpecs(std::string& out, const std::vector<serving::TensorSpec>& specs) {
@@ -65,14 +49,20 @@ void AppendSpecs(std::string& out, const std::vector<serving::TensorSpec>& specs
 
 HttpResponse ModelMetadata(serving::Deployments* deployments, auth::AccessPolicy* access,
                            HttpRequest& request) {
-  auto d = FindDeployment(deployments, access, request);
-  if (!d.ok()) return Error(d.status());
-  if (Status ready = Ready(**d); !ready.ok()) return Error(ready);
-  const serving::ModelMetadata& meta = (*d)->model->metadata();
+  auto target = Open(deployments, access, request);
+  if (!target.ok()) return Error(target.status());
+  const Deployment& d = *target->deployment;
+  const serving::ModelMetadata& meta = target->variant->model->metadata();
   std::string out = "{\"name\":";
-  json::AppendString(out, (*d)->spec.name);
+  json::AppendString(out, d.spec.name);
   out += ",\"versions\":[";
-  if (!(*d)->source.version.empty()) json::AppendString(out, (*d)->source.version);
+  bool first = true;
+  for (const serving::Variant& v : d.variants) {
+    if (v.spec.shadow || !v.ready() || v.source.version.empty()) continue;
+    if (!first) out += ',';
+    first = false;
+    json::AppendString(out, v.source.version);
+  }
   out += "],\"platform\":";
   json::AppendString(out, meta.platform);
   out += ",\"inputs\":";
@@ -80,24 +70,39 @@ HttpResponse ModelMetadata(serving::Deployments* deployments, auth::AccessPolicy
   out += ",\"outputs\":";
   AppendSpecs(out, meta.outputs);
   out += '}';
-  return HttpResponse::Json(200, std::move(out));
+  HttpResponse r = HttpResponse::Json(200, std::move(out));
+  surface::NameVariant(r, *target);
+  return r;
 }
 
+// Ready when a variant can answer (the one serving the URL's version, if it
+// names one).
 HttpResponse ModelReady(serving::Deployments* deployments, auth::AccessPolicy* access,
                         HttpRequest& request) {
-  auto d = FindDeployment(deployments, access, request);
-  if (!d.ok()) return Error(d.status());
+  const std::string name(request.PathParam("name"));
+  std::shared_ptr<const Deployment> d = deployments->Find(name);
+  if (d == nullptr) {
+    return Error(
+        NotFound("no deployment named '" + name + "'; GET /api/cairn/v1/deployments lists them"));
+  }
+  if (Status allowed = surface::RequireDeploymentRead(access, request, *d); !allowed.ok()) {
+    return Error(allowed);
+  }
+  auto routed = deployments->Route(*d, {.version = request.PathParam("version")});
+  if (!routed.ok() && routed.status().code() == StatusCode::kNotFound) {
+    return Error(routed.status());
+  }
   std::string out = "{\"name\":";
-  json::AppendString(out, (*d)->spec.name);
-  out += (*d)->ready() ? ",\"ready\":true}" : ",\"ready\":false}";
-  return HttpResponse::Json((*d)->ready() ? 200 : 503, std::move(out));
+  json::AppendString(out, name);
+  out += routed.ok() ? ",\"ready\":true}" : ",\"ready\":false}";
+  return HttpResponse::Json(routed.ok() ? 200 : 503, std::move(out));
 }
 
 HttpResponse Infer(serving::Deployments* deployments, auth::AccessPolicy* access,
                    HttpRequest& request) {
-  auto d = FindDeployment(deployments, access, request);
-  if (!d.ok()) return Error(d.status());
-  if (Status ready = Ready(**d); !ready.ok()) return Error(ready);
+  auto target = Open(deployments, access, request);
+  if (!target.ok()) return Error(target.status());
+  const serving::Variant& variant = *target->variant;
   std::optional<size_t> json_length;
   if (std::string_view header = request.Header("inference-header-content-length");
       !header.empty()) {
@@ -111,10 +116,11 @@ HttpResponse Infer(serving::Deployments* deployments, auth::AccessPolicy* access
   }
   StatusOr<InferRequest> parsed = ParseInferRequest(request.body, json_length);
   if (!parsed.ok()) {
-    serving::Deployments::CountRefusal(**d, parsed.status());
+    serving::Deployments::CountRefusal(variant, parsed.status());
     return Error(parsed.status());
   }
-  StatusOr<std::vector<serving::Tensor>> outputs = deployments->Predict(**d, parsed->inputs);
+  StatusOr<std::vector<serving::Tensor>> outputs =
+      deployments->Predict(*target->deployment, variant, parsed->inputs);
   if (!outputs.ok()) return Error(outputs.status());
   std::vector<bool> binary(outputs->size(), parsed->binary_output);
   if (!parsed->outputs.empty()) {
@@ -135,11 +141,15 @@ HttpResponse Infer(serving::Deployments* deployments, auth::AccessPolicy* access
     }
     *outputs = std::move(chosen);
   }
-  BinaryResponse response =
-      WriteBinaryInferResponse((*d)->spec.name, (*d)->source.version, parsed->id, *outputs, binary);
-  if (response.json_length == 0) return HttpResponse::Json(200, std::move(response.body));
-  HttpResponse r = HttpResponse::Text(200, std::move(response.body), "application/octet-stream");
-  r.headers.emplace_back("Inference-Header-Content-Length", std::to_string(response.json_length));
+  BinaryResponse response = WriteBinaryInferResponse(
+      target->deployment->spec.name, variant.source.version, parsed->id, *outputs, binary);
+  HttpResponse r = response.json_length == 0 ? HttpResponse::Json(200, std::move(response.body))
+                                             : HttpResponse::Text(200, std::move(response.body),
+                                                                  "application/octet-stream");
+  if (response.json_length != 0) {
+    r.headers.emplace_back("Inference-Header-Content-Length", std::to_string(response.json_length));
+  }
+  surface::NameVariant(r, *target);
   return r;
 }
 
@@ -152,15 +162,14 @@ HttpResponse V1Predict(serving::Deployments* deployments, auth::AccessPolicy* ac
   for (auto& [key, value] : request.path_params) {
     if (key == "name") value = segment.substr(0, colon);
   }
-  auto d = FindDeployment(deployments, access, request);
-  if (!d.ok()) return Error(d.status());
+  auto target = Open(deployments, access, request);
+  if (!target.ok()) return Error(target.status());
   if (verb != "predict" && verb != "explain") {
     return Error(NotFound("POST /v1/models/NAME:predict or :explain; got '" + segment + "'"));
   }
   if (verb == "explain") {
     return Error(Unimplemented("explanations (TreeSHAP) are not available yet; POST :predict"));
   }
-  if (Status ready = Ready(**d); !ready.ok()) return Error(ready);
   json::Document doc;
   if (Status parsed = json::Parse(request.body, &doc); !parsed.ok()) return Error(parsed);
   if (!doc.IsObject() || (!doc.HasMember("instances") && !doc.HasMember("inputs"))) {
@@ -170,12 +179,15 @@ HttpResponse V1Predict(serving::Deployments* deployments, auth::AccessPolicy* ac
   // The same TF-serving forms MLflow's instances/inputs take.
   StatusOr<scoring::ScoringRequest> parsed = scoring::ParseScoringJson(request.body);
   if (!parsed.ok()) {
-    serving::Deployments::CountRefusal(**d, parsed.status());
+    serving::Deployments::CountRefusal(*target->variant, parsed.status());
     return Error(parsed.status());
   }
-  StatusOr<std::vector<serving::Tensor>> outputs = deployments->Predict(**d, parsed->inputs);
+  StatusOr<std::vector<serving::Tensor>> outputs =
+      deployments->Predict(*target->deployment, *target->variant, parsed->inputs);
   if (!outputs.ok()) return Error(outputs.status());
-  return HttpResponse::Json(200, scoring::WritePredictions(*outputs));
+  HttpResponse r = HttpResponse::Json(200, scoring::WritePredictions(*outputs));
+  surface::NameVariant(r, *target);
+  return r;
 }
 
 }  // namespace

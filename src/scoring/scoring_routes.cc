@@ -73,7 +73,7 @@ std::string PythonList(const std::vector<std::string>& names) {
 
 // MLflow's schema check for column signatures: required columns present,
 // numeric columns not given strings.
-Status CheckSignature(const serving::Deployment& d, const std::vector<serving::Tensor>& inputs) {
+Status CheckSignature(const serving::Variant& d, const std::vector<serving::Tensor>& inputs) {
   std::vector<const serving::SignatureField*> columns;
   for (const serving::SignatureField& f : d.signature_inputs) {
     if (!f.name.empty() && f.type != "tensor") columns.push_back(&f);
@@ -124,13 +124,9 @@ Status CheckSignature(const serving::Deployment& d, const std::vector<serving::T
 
 HttpResponse Invoke(serving::Deployments* deployments, auth::AccessPolicy* access,
                     const std::string& name, HttpRequest& request) {
-  std::shared_ptr<const serving::Deployment> d = deployments->Find(name);
-  if (d == nullptr) return Error(NotFound("no deployment named '" + name + "'"));
-  if (Status allowed = surface::RequireDeploymentRead(access, request, *d); !allowed.ok()) {
-    return Error(allowed);
-  }
-  if (!d->ready())
-    return Error(Unavailable("deployment '" + name + "' is not ready: " + d->reason));
+  auto target = surface::OpenDeployment(deployments, access, request, name);
+  if (!target.ok()) return Error(target.status());
+  const serving::Variant& variant = *target->variant;
   // Content type and charset as MLflow's server reads them.
   std::string_view content_type = request.Header("content-type");
   std::string_view mime = content_type.substr(0, content_type.find(';'));
@@ -151,17 +147,19 @@ HttpResponse Invoke(serving::Deployments* deployments, auth::AccessPolicy* acces
                               "['text/csv', 'application/json']. Got '" +
                                   std::string(content_type) + "'.");
   }
+  if (parsed.ok()) {
+    if (Status checked = CheckSignature(variant, parsed->inputs); !checked.ok()) parsed = checked;
+  }
   if (!parsed.ok()) {
-    serving::Deployments::CountRefusal(*d, parsed.status());
+    serving::Deployments::CountRefusal(variant, parsed.status());
     return Error(parsed.status());
   }
-  if (Status checked = CheckSignature(*d, parsed->inputs); !checked.ok()) {
-    serving::Deployments::CountRefusal(*d, checked);
-    return Error(checked);
-  }
-  StatusOr<std::vector<serving::Tensor>> outputs = deployments->Predict(*d, parsed->inputs);
+  StatusOr<std::vector<serving::Tensor>> outputs =
+      deployments->Predict(*target->deployment, variant, parsed->inputs);
   if (!outputs.ok()) return Error(outputs.status());
-  return HttpResponse::Json(200, WritePredictions(*outputs));
+  HttpResponse r = HttpResponse::Json(200, WritePredictions(*outputs));
+  surface::NameVariant(r, *target);
+  return r;
 }
 
 // The deployment /invocations serves: the configured one, else the only one.

@@ -104,6 +104,8 @@ class ServingModule : public Module {
     // changed (checked every kRefreshMicros), and every kFullRefreshNanos
     // for changes other replicas made to a shared store.
     refresher_ = env->StartRepeating(kRefreshMicros, [this, registry, env] {
+      // Rollouts move on (or roll back) within kJudgeTicks of the evidence.
+      if (++ticks_ % kJudgeTicks == 0) deployments_->JudgeRollouts();
       const uint64_t changes = registry->change_count();
       const int64_t now = env->MonotonicNanos();
       if (changes == seen_changes_ && now - last_full_refresh_ < kFullRefreshNanos) return;
@@ -122,12 +124,14 @@ class ServingModule : public Module {
  private:
   static constexpr int64_t kRefreshMicros = 10'000;
   static constexpr int64_t kFullRefreshNanos = 5'000'000'000;
+  static constexpr uint64_t kJudgeTicks = 10;
 
   std::unique_ptr<serving::Deployments> deployments_;
   std::unique_ptr<http::Router> router_;
   std::unique_ptr<Timer> refresher_;
   // Touched only by the refresher's callback (one at a time).
   uint64_t seen_changes_ = 0;
+  uint64_t ticks_ = 0;
   int64_t last_full_refresh_ = 0;
 };
 

@@ -1,20 +1,55 @@
 #include "serving/deployments.h"
 
+#include <cmath>
+
 #include "core/log.h"
+#include "store/write_context.h"
 
 namespace cairn::serving {
 
 using store::SqlRows;
 using store::SqlSession;
 
-Status CheckDeploymentName(const std::string& name) {
-  bool ok = !name.empty() && name.size() <= 63 && name[0] >= 'a' && name[0] <= 'z';
-  for (char c : name) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
-  if (!ok) {
-    return InvalidArgument("deployment name '" + name +
-                           "' must be 1-63 characters of a-z, 0-9 and '-', starting with a letter");
+std::string_view RolloutPhaseName(RolloutState::Phase phase) {
+  switch (phase) {
+    case RolloutState::Phase::kNone:
+      return "none";
+    case RolloutState::Phase::kStepping:
+      return "stepping";
+    case RolloutState::Phase::kWatching:
+      return "watching";
+    case RolloutState::Phase::kPromoted:
+      return "promoted";
+    case RolloutState::Phase::kRolledBack:
+      return "rolled_back";
   }
-  return Status::Ok();
+  return "?";
+}
+
+const Variant* Deployment::Find(const std::string& variant) const {
+  for (const Variant& v : variants) {
+    if (v.spec.name == variant) return &v;
+  }
+  return nullptr;
+}
+
+bool Deployment::ready() const {
+  for (const Variant& v : variants) {
+    if (v.live()) return true;
+  }
+  return false;
+}
+
+std::string Deployment::NotReadyReason() const {
+  if (ready()) return "";
+  std::string reasons;
+  for (const Variant& v : variants) {
+    if (v.spec.shadow || v.spec.weight == 0) continue;
+    if (!reasons.empty()) reasons += "; ";
+    if (variants.size() > 1) reasons += "variant '" + v.spec.name + "': ";
+    reasons += v.reason;
+  }
+  return reasons;
 }
 
 Deployments::Deployments(store::MetadataStore* store, Env* env, SourceResolver resolve,
@@ -24,14 +59,21 @@ Deployments::Deployments(store::MetadataStore* store, Env* env, SourceResolver r
       resolve_(std::move(resolve)),
       load_(std::move(load)),
       registry_(registry) {
-  if (registry_ != nullptr) registry_->AddCollector([this] { CollectGauges(); });
+  if (registry_ != nullptr) {
+    registry_->AddCollector([this] { CollectGauges(); });
+    rollbacks_ = registry_->GetCounter(
+        "cairn_serving_rollbacks_total",
+        "Canaries rolled back automatically because they did worse than the stable variant");
+  }
 }
 
-DeploymentMetrics Deployments::MetricsFor(const std::string& name,
+Deployments::~Deployments() { shadow_pool_.reset(); }
+
+DeploymentMetrics Deployments::MetricsFor(const std::string& name, const std::string& variant,
                                           const std::string& version) const {
   DeploymentMetrics m;
   if (registry_ == nullptr) return m;
-  metrics::Labels labels = {{"deployment", name}, {"version", version}};
+  metrics::Labels labels = {{"deployment", name}, {"variant", variant}, {"version", version}};
   m.requests = registry_->GetCounter("cairn_serving_requests_total",
                                      "Inference requests a deployment answered", labels);
   auto errors = [&](const char* reason) {
@@ -55,129 +97,340 @@ DeploymentMetrics Deployments::MetricsFor(const std::string& name,
 void Deployments::CollectGauges() {
   int loaded = 0;
   for (const auto& d : List()) {
-    if (!d->ready()) continue;
-    ++loaded;
-    registry_
-        ->GetGauge("cairn_serving_model_bytes", "Bytes a deployment's loaded model holds",
-                   {{"deployment", d->spec.name}, {"version", d->source.version}})
-        ->Set(static_cast<double>(d->model->MemoryBytes()));
+    for (const Variant& v : d->variants) {
+      if (!v.ready()) continue;
+      ++loaded;
+      registry_
+          ->GetGauge("cairn_serving_model_bytes", "Bytes a deployment's loaded model holds",
+                     {{"deployment", d->spec.name},
+                      {"variant", v.spec.name},
+                      {"version", v.source.version}})
+          ->Set(static_cast<double>(v.model->MemoryBytes()));
+    }
   }
-  registry_->GetGauge("cairn_serving_loaded_models", "Deployments with a model loaded")
-      ->Set(loaded);
+  registry_->GetGauge("cairn_serving_loaded_models", "Variants with a model loaded")->Set(loaded);
 }
 
-StatusOr<std::vector<Tensor>> Deployments::Predict(const Deployment& d,
-                                                   const std::vector<Tensor>& inputs) const {
-  const int64_t start = env_->MonotonicNanos();
-  StatusOr<std::vector<Tensor>> out = d.model->Predict(inputs);
-  const int64_t took = env_->MonotonicNanos() - start;
-  if (d.metrics.requests != nullptr) {
-    d.metrics.requests->Inc();
-    d.metrics.compute_seconds->Observe(static_cast<double>(took) / 1e9);
-    if (out.ok() && !out->empty() && !out->front().shape.empty()) {
-      d.metrics.batch_rows->Observe(static_cast<double>(out->front().shape[0]));
+StatusOr<const Variant*> Deployments::Route(const Deployment& d, const RouteHints& hints) const {
+  if (!hints.version.empty()) {
+    std::string served;
+    for (const Variant& v : d.variants) {
+      if (v.spec.shadow || !v.ready()) continue;
+      if (v.source.version == hints.version) return &v;
+      if (!v.source.version.empty()) served += (served.empty() ? "" : ", ") + v.source.version;
     }
-    if (!out.ok()) {
-      (out.status().code() == StatusCode::kInvalidArgument ? d.metrics.bad_input : d.metrics.failed)
-          ->Inc();
+    return NotFound("deployment '" + d.spec.name + "' serves " +
+                    (served.empty() ? std::string("no registry version") : "version " + served) +
+                    ", not " + std::string(hints.version));
+  }
+  if (!hints.variant.empty()) {
+    for (const Variant& v : d.variants) {
+      if (v.spec.name == hints.variant && v.live()) return &v;
     }
   }
+  int64_t weights[kMaxVariants];
+  const size_t n = std::min(d.variants.size(), kMaxVariants);
+  for (size_t i = 0; i < n; ++i) weights[i] = d.variants[i].live() ? d.variants[i].spec.weight : 0;
+  const uint64_t draw = hints.sticky_key.empty() ? RandomDraw() : StickyDraw(hints.sticky_key);
+  const int chosen = PickByWeight(std::span<const int64_t>(weights, n), draw);
+  if (chosen < 0) {
+    return Unavailable("deployment '" + d.spec.name + "' is not ready: " + d.NotReadyReason());
+  }
+  return &d.variants[static_cast<size_t>(chosen)];
+}
+
+StatusOr<std::vector<Tensor>> Deployments::Predict(const Deployment& d, const Variant& v,
+                                                   const std::vector<Tensor>& inputs) const {
+  const int64_t start = env_->MonotonicNanos();
+  StatusOr<std::vector<Tensor>> out = v.model->Predict(inputs);
+  const int64_t took = env_->MonotonicNanos() - start;
+  const bool bad_input = !out.ok() && out.status().code() == StatusCode::kInvalidArgument;
+  // The caller's bad input says nothing about the model: rollouts judge the rest.
+  if (!bad_input) v.stats->Record(took, !out.ok());
+  if (v.metrics.requests != nullptr) {
+    v.metrics.requests->Inc();
+    v.metrics.compute_seconds->Observe(static_cast<double>(took) / 1e9);
+    if (out.ok() && !out->empty() && !out->front().shape.empty()) {
+      v.metrics.batch_rows->Observe(static_cast<double>(out->front().shape[0]));
+    }
+    if (!out.ok()) (bad_input ? v.metrics.bad_input : v.metrics.failed)->Inc();
+  }
+  if (out.ok() && !v.spec.shadow) Mirror(d, v, inputs, *out);
   return out;
 }
 
-void Deployments::CountRefusal(const Deployment& d, const Status& why) {
-  if (d.metrics.requests == nullptr) return;
-  d.metrics.requests->Inc();
-  (why.code() == StatusCode::kUnavailable ? d.metrics.not_ready : d.metrics.bad_input)->Inc();
+namespace {
+
+// Compares a shadow's first output with the live one's: elements compared,
+// their summed absolute difference, and whether all agree (to float noise).
+struct Comparison {
+  bool equal = false;
+  double abs_diff = 0;
+  int64_t elements = 0;
+};
+Comparison Compare(const std::vector<Tensor>& live, const std::vector<Tensor>& shadow) {
+  Comparison c;
+  if (live.empty() || shadow.empty()) return c;
+  const Tensor& a = live.front();
+  const Tensor& b = shadow.front();
+  if (a.shape != b.shape || (a.datatype == DataType::kBytes) != (b.datatype == DataType::kBytes)) {
+    return c;
+  }
+  if (a.datatype == DataType::kBytes) {
+    c.equal = a.bytes == b.bytes;
+    return c;
+  }
+  const size_t n = std::min(a.Size(), b.Size());
+  c.equal = a.Size() == b.Size();
+  for (size_t i = 0; i < n; ++i) {
+    const double x = a.FloatAt(i);
+    const double y = b.FloatAt(i);
+    const double diff = std::fabs(x - y);
+    c.abs_diff += diff;
+    if (diff > 1e-6 * std::max(1.0, std::fabs(x))) c.equal = false;
+  }
+  c.elements = static_cast<int64_t>(n);
+  return c;
 }
 
+}  // namespace
+
+void Deployments::Mirror(const Deployment& d, const Variant& live,
+                         const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& outputs) const {
+  if (shadow_pool_ == nullptr) return;
+  for (size_t i = 0; i < d.variants.size(); ++i) {
+    const Variant& shadow = d.variants[i];
+    if (!shadow.spec.shadow || !shadow.ready() || &shadow == &live) continue;
+    if (PickByWeight(
+            std::array<int64_t, 2>{shadow.spec.mirror_percent, 100 - shadow.spec.mirror_percent},
+            RandomDraw()) != 0) {
+      continue;
+    }
+    // Bounded: a slow shadow loses copies, never slows the live answer.
+    if (shadow_queue_.fetch_add(1, std::memory_order_relaxed) >= kMaxShadowQueue) {
+      shadow_queue_.fetch_sub(1, std::memory_order_relaxed);
+      shadow.stats->RecordMirror(/*dropped=*/true);
+      continue;
+    }
+    shadow.stats->RecordMirror(/*dropped=*/false);
+    shadow_pool_->Post([this, keep = d.shared_from_this(), i, inputs, outputs] {
+      const Variant& s = keep->variants[i];
+      const int64_t start = env_->MonotonicNanos();
+      StatusOr<std::vector<Tensor>> answer = s.model->Predict(inputs);
+      const int64_t took = env_->MonotonicNanos() - start;
+      s.stats->Record(took, !answer.ok());
+      if (s.metrics.requests != nullptr) {
+        s.metrics.requests->Inc();
+        s.metrics.compute_seconds->Observe(static_cast<double>(took) / 1e9);
+        if (!answer.ok()) s.metrics.failed->Inc();
+      }
+      if (answer.ok()) {
+        Comparison c = Compare(outputs, *answer);
+        s.stats->RecordComparison(false, c.equal, c.abs_diff, c.elements);
+      } else {
+        s.stats->RecordComparison(true, false, 0, 0);
+      }
+      shadow_queue_.fetch_sub(1, std::memory_order_relaxed);
+    });
+  }
+}
+
+void Deployments::CountRefusal(const Variant& v, const Status& why) {
+  if (v.metrics.requests == nullptr) return;
+  v.metrics.requests->Inc();
+  (why.code() == StatusCode::kUnavailable ? v.metrics.not_ready : v.metrics.bad_input)->Inc();
+}
+
+namespace {
+
+// A rollout's state for a spec read back from the store: where its weights
+// say it stood (the counts start again from zero).
+RolloutState RolloutFromWeights(const DeploymentSpec& spec) {
+  RolloutState state;
+  if (!spec.rollout) return state;
+  const int64_t canary = spec.variants[1].weight;
+  const std::vector<int>& steps = spec.rollout->steps;
+  if (canary == 0) {
+    state.phase = RolloutState::Phase::kRolledBack;
+    state.reason = "rolled back before the server restarted";
+    return state;
+  }
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i] == canary && spec.variants[0].weight == 100 - canary) {
+      state.phase = RolloutState::Phase::kStepping;
+      state.step = static_cast<int>(i);
+      return state;
+    }
+  }
+  state.phase = RolloutState::Phase::kWatching;
+  return state;
+}
+
+}  // namespace
+
 Status Deployments::Init() {
-  std::vector<store::Migration> migrations = {store::DdlMigration(1, "serving deployments", R"sql(
+  std::vector<store::Migration> migrations = {
+      store::DdlMigration(1, "serving deployments", R"sql(
 CREATE TABLE serving_deployments (
   name TEXT PRIMARY KEY,
   model_uri TEXT NOT NULL,
   created_by TEXT NOT NULL,
   created_time BIGINT NOT NULL
 );
+)sql"),
+      // The whole spec (variants, weights, rollout) as its JSON form;
+      // model_uri stays the first variant's, for readers of the table.
+      store::DdlMigration(2, "deployment variants", R"sql(
+ALTER TABLE serving_deployments ADD COLUMN spec TEXT NOT NULL DEFAULT ''
 )sql")};
   RETURN_IF_ERROR(store_->Migrate("serving", migrations));
   struct Row {
-    DeploymentSpec spec;
+    std::string name;
+    std::string model_uri;
     std::string created_by;
     int64_t created = 0;
+    std::string spec;
   };
   std::vector<Row> rows;
   RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
-    ASSIGN_OR_RETURN(SqlRows r, db.Query("SELECT name, model_uri, created_by, created_time FROM "
-                                         "serving_deployments ORDER BY name"));
+    ASSIGN_OR_RETURN(SqlRows r, db.Query("SELECT name, model_uri, created_by, created_time, spec "
+                                         "FROM serving_deployments ORDER BY name"));
     for (size_t i = 0; i < r.size(); ++i) {
-      rows.push_back({{r.Text(i, 0), r.Text(i, 1)}, r.Text(i, 2), r.Int(i, 3)});
+      rows.push_back({r.Text(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3), r.Text(i, 4)});
     }
     return Status::Ok();
   }));
   for (Row& row : rows) {
+    StatusOr<DeploymentSpec> spec = row.spec.empty()
+                                        ? DeploymentSpec::Single(row.name, row.model_uri)
+                                        : ParseDeploymentSpec(row.spec);
     Status error;
-    auto deployment = Load(row.spec, row.created_by, row.created, &error);
+    std::shared_ptr<Deployment> deployment;
+    if (spec.ok()) {
+      deployment = LoadDeployment(*spec, row.created_by, row.created, nullptr, &error);
+      deployment->rollout = RolloutFromWeights(*spec);
+    } else {
+      // Written by a newer Cairn, or edited by hand: listed, never served.
+      deployment = LoadDeployment(DeploymentSpec::Single(row.name, row.model_uri), row.created_by,
+                                  row.created, nullptr, &error);
+      for (Variant& v : deployment->variants) {
+        v.model.reset();
+        v.reason = "the stored spec does not read: " + spec.status().message();
+      }
+    }
     MutexLock lock(&mu_);
-    deployments_[row.spec.name] = std::move(deployment);
+    deployments_[row.name] = std::move(deployment);
+  }
+  StatusOr<std::unique_ptr<ThreadPool>> pool = ThreadPool::Start(env_, 1, "shadow");
+  if (pool.ok()) {
+    shadow_pool_ = std::move(*pool);
+  } else {
+    LogWarn("no shadow worker: shadow variants will see no traffic",
+            {{"error", pool.status().message()}});
   }
   return Status::Ok();
 }
 
-std::shared_ptr<const Deployment> Deployments::Load(const DeploymentSpec& spec,
-                                                    std::string created_by, int64_t created_micros,
-                                                    Status* error) const {
-  auto d = std::make_shared<Deployment>();
-  d->spec = spec;
-  d->created_by = std::move(created_by);
-  d->created_micros = created_micros;
+Variant Deployments::LoadVariant(const std::string& deployment, const VariantSpec& spec,
+                                 const Deployment* previous, Status* error) const {
+  Variant v;
+  v.spec = spec;
   StatusOr<ResolvedSource> source = resolve_(spec.model_uri);
   if (!source.ok()) {
     *error = source.status();
-    d->reason = source.status().message();
-    return d;
+    v.reason = source.status().message();
+    return v;
+  }
+  // The same files already loaded under this variant: keep them (and the
+  // live figures), so a redeploy that changes weights loads nothing.
+  if (const Variant* was = previous ? previous->Find(spec.name) : nullptr;
+      was != nullptr && was->ready() && was->spec.model_uri == spec.model_uri &&
+      was->source.artifact_path == source->artifact_path &&
+      was->source.version == source->version) {
+    Variant kept = *was;
+    kept.spec = spec;
+    *error = Status::Ok();
+    return kept;
   }
   StatusOr<LoadedModel> loaded = load_(source->artifact_path);
   if (!loaded.ok()) {
     *error = loaded.status();
-    d->reason = loaded.status().message();
-    return d;
+    v.reason = loaded.status().message();
+    return v;
   }
-  d->source = std::move(*source);
-  d->model = std::move(loaded->model);
-  d->flavor = loaded->flavor;
-  d->signature_inputs = loaded->mlmodel.inputs;
-  d->metrics = MetricsFor(spec.name, d->source.version);
-  d->loaded_micros = env_->NowMicros();
+  v.source = std::move(*source);
+  v.model = std::move(loaded->model);
+  v.flavor = loaded->flavor;
+  v.signature_inputs = loaded->mlmodel.inputs;
+  v.metrics = MetricsFor(deployment, spec.name, v.source.version);
+  v.loaded_micros = env_->NowMicros();
   *error = Status::Ok();
+  return v;
+}
+
+std::shared_ptr<Deployment> Deployments::LoadDeployment(const DeploymentSpec& spec,
+                                                        std::string created_by,
+                                                        int64_t created_micros,
+                                                        const Deployment* previous,
+                                                        Status* error) const {
+  auto d = std::make_shared<Deployment>();
+  d->spec = spec;
+  d->created_by = std::move(created_by);
+  d->created_micros = created_micros;
+  *error = Status::Ok();
+  for (const VariantSpec& vs : spec.variants) {
+    Status variant_error;
+    d->variants.push_back(LoadVariant(spec.name, vs, previous, &variant_error));
+    if (!variant_error.ok() && error->ok()) {
+      *error = spec.variants.size() == 1
+                   ? variant_error
+                   : Status(variant_error.code(),
+                            "variant '" + vs.name + "': " + variant_error.message());
+    }
+  }
   return d;
 }
 
-StatusOr<std::shared_ptr<const Deployment>> Deployments::Deploy(const DeploymentSpec& spec,
+StatusOr<std::shared_ptr<const Deployment>> Deployments::Deploy(const DeploymentSpec& given,
                                                                 const std::string& user) {
-  RETURN_IF_ERROR(CheckDeploymentName(spec.name));
-  if (spec.model_uri.empty()) {
-    return InvalidArgument(
-        "model_uri is required: a model reference such as models:/NAME/1, "
-        "models:/NAME@ALIAS or runs:/RUN_ID/model");
+  RETURN_IF_ERROR(CheckDeploymentSpec(given));
+  // A rollout starts at its first step whatever weights were given.
+  DeploymentSpec spec = given;
+  if (spec.rollout && !spec.rollout->steps.empty()) {
+    spec.variants[0].weight = 100 - spec.rollout->steps[0];
+    spec.variants[1].weight = spec.rollout->steps[0];
   }
   MutexLock change(&change_mu_);
   const int64_t now = env_->NowMicros();
   Status error;
-  std::shared_ptr<const Deployment> deployment = Load(spec, user, now, &error);
+  std::shared_ptr<const Deployment> previous = Find(spec.name);
+  std::shared_ptr<Deployment> deployment = LoadDeployment(spec, user, now, previous.get(), &error);
   RETURN_IF_ERROR(error);
+  if (spec.rollout) {
+    RolloutState& r = deployment->rollout;
+    r.phase = spec.rollout->steps.empty() ? RolloutState::Phase::kWatching
+                                          : RolloutState::Phase::kStepping;
+    r.step = spec.rollout->steps.empty() ? -1 : 0;
+    r.reason = "rollout started";
+    r.changed_micros = now;
+    r.stable_start = deployment->variants[0].stats->Snapshot();
+    r.canary_start = deployment->variants[1].stats->Snapshot();
+  }
+  const std::string spec_json = DeploymentSpecJson(spec);
   RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
     return db
         .Execute(
-            "INSERT INTO serving_deployments (name, model_uri, created_by, created_time) VALUES "
-            "(?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET model_uri = excluded.model_uri, "
-            "created_by = excluded.created_by, created_time = excluded.created_time",
-            {spec.name, spec.model_uri, user, now})
+            "INSERT INTO serving_deployments (name, model_uri, created_by, created_time, spec) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET model_uri = "
+            "excluded.model_uri, created_by = excluded.created_by, created_time = "
+            "excluded.created_time, spec = excluded.spec",
+            {spec.name, spec.variants[0].model_uri, user, now, spec_json})
         .status();
   }));
   MutexLock lock(&mu_);
   deployments_[spec.name] = deployment;
-  return deployment;
+  return std::shared_ptr<const Deployment>(deployment);
 }
 
 Status Deployments::Remove(const std::string& name) {
@@ -194,40 +447,243 @@ Status Deployments::Remove(const std::string& name) {
   return Status::Ok();
 }
 
+Status Deployments::StoreAndPublish(std::shared_ptr<Deployment> next) {
+  const std::string spec_json = DeploymentSpecJson(next->spec);
+  RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
+    return db
+        .Execute("UPDATE serving_deployments SET model_uri = ?, spec = ? WHERE name = ?",
+                 {next->spec.variants[0].model_uri, spec_json, next->spec.name})
+        .status();
+  }));
+  MutexLock lock(&mu_);
+  deployments_[next->spec.name] = std::move(next);
+  return Status::Ok();
+}
+
+StatusOr<std::shared_ptr<const Deployment>> Deployments::ChangeTraffic(
+    const std::string& name, const std::function<Status(Deployment&)>& change) {
+  MutexLock lock(&change_mu_);
+  std::shared_ptr<const Deployment> current = Find(name);
+  if (current == nullptr) return NotFound("no deployment named '" + name + "'");
+  auto next = std::make_shared<Deployment>(*current);
+  RETURN_IF_ERROR(change(*next));
+  for (Variant& v : next->variants) v.spec = *next->spec.Find(v.spec.name);
+  RETURN_IF_ERROR(CheckDeploymentSpec(next->spec));
+  RETURN_IF_ERROR(StoreAndPublish(next));
+  return std::shared_ptr<const Deployment>(next);
+}
+
+StatusOr<std::shared_ptr<const Deployment>> Deployments::SetWeights(
+    const std::string& name, const std::map<std::string, int64_t>& weights) {
+  return ChangeTraffic(name, [&](Deployment& d) -> Status {
+    for (const auto& [variant, weight] : weights) {
+      VariantSpec* v = d.spec.Find(variant);
+      if (v == nullptr) {
+        return InvalidArgument("deployment '" + name + "' has no variant '" + variant + "'");
+      }
+      if (v->shadow) {
+        return InvalidArgument("variant '" + variant +
+                               "' is a shadow: it takes no traffic; promote it instead");
+      }
+      v->weight = weight;
+    }
+    if (d.rollout.phase == RolloutState::Phase::kStepping) {
+      // Weights set by hand end the automatic steps; rollback still watches.
+      d.rollout.phase = RolloutState::Phase::kWatching;
+      d.rollout.reason = "weights set by hand";
+      d.rollout.changed_micros = env_->NowMicros();
+    }
+    return Status::Ok();
+  });
+}
+
+StatusOr<std::shared_ptr<const Deployment>> Deployments::Promote(const std::string& name,
+                                                                 const std::string& variant) {
+  return ChangeTraffic(name, [&](Deployment& d) -> Status {
+    const Variant* chosen = d.Find(variant);
+    if (chosen == nullptr) {
+      return InvalidArgument("deployment '" + name + "' has no variant '" + variant + "'");
+    }
+    if (!chosen->ready()) {
+      return FailedPrecondition("variant '" + variant + "' is not ready (" + chosen->reason +
+                                "); it cannot take the traffic");
+    }
+    std::vector<Variant> kept;
+    kept.push_back(*chosen);
+    kept.back().spec.shadow = false;
+    kept.back().spec.weight = 100;
+    for (const Variant& v : d.variants) {
+      if (v.spec.shadow && v.spec.name != variant) kept.push_back(v);
+    }
+    d.variants = std::move(kept);
+    d.spec.variants.clear();
+    for (const Variant& v : d.variants) d.spec.variants.push_back(v.spec);
+    if (d.spec.rollout) {
+      d.spec.rollout.reset();
+      d.rollout.phase = RolloutState::Phase::kPromoted;
+      d.rollout.reason = "variant '" + variant + "' promoted";
+      d.rollout.changed_micros = env_->NowMicros();
+    }
+    return Status::Ok();
+  });
+}
+
+StatusOr<std::shared_ptr<const Deployment>> Deployments::RollBack(const std::string& name,
+                                                                  const std::string& reason) {
+  return ChangeTraffic(name, [&](Deployment& d) -> Status {
+    if (!d.variants[0].ready()) {
+      return FailedPrecondition("the stable variant '" + d.variants[0].spec.name +
+                                "' is not ready (" + d.variants[0].reason +
+                                "); nothing to roll back to");
+    }
+    for (size_t i = 0; i < d.spec.variants.size(); ++i) {
+      VariantSpec& v = d.spec.variants[i];
+      if (!v.shadow) v.weight = i == 0 ? 100 : 0;
+    }
+    if (d.spec.rollout) {
+      d.rollout.phase = RolloutState::Phase::kRolledBack;
+      d.rollout.reason = reason;
+      d.rollout.changed_micros = env_->NowMicros();
+    }
+    return Status::Ok();
+  });
+}
+
+int Deployments::JudgeRollouts() {
+  int changed = 0;
+  for (const std::shared_ptr<const Deployment>& d : List()) {
+    if (!d->spec.rollout || d->variants.size() < 2) continue;
+    const RolloutState::Phase phase = d->rollout.phase;
+    if (phase != RolloutState::Phase::kStepping && phase != RolloutState::Phase::kWatching)
+      continue;
+    const Variant& stable = d->variants[0];
+    const Variant& canary = d->variants[1];
+    if (!stable.ready() || !canary.ready()) continue;
+    const RolloutPolicy& policy = *d->spec.rollout;
+    const std::string name = d->spec.name;
+    // Applies `change` unless the deployment changed since it was judged.
+    auto apply = [&](const std::function<void(Deployment&)>& change) {
+      auto result = ChangeTraffic(name, [&](Deployment& next) -> Status {
+        if (next.created_micros != d->created_micros || next.rollout.phase != phase ||
+            next.rollout.step != d->rollout.step) {
+          return FailedPrecondition("changed meanwhile");
+        }
+        change(next);
+        next.rollout.changed_micros = env_->NowMicros();
+        next.rollout.stable_start = next.variants[0].stats->Snapshot();
+        next.rollout.canary_start = next.variants[1].stats->Snapshot();
+        return Status::Ok();
+      });
+      if (result.ok()) ++changed;
+      return result.ok();
+    };
+    auto to_step = [&](Deployment& next, int step) {
+      const int percent = policy.steps[static_cast<size_t>(step)];
+      next.spec.variants[0].weight = 100 - percent;
+      next.spec.variants[1].weight = percent;
+      next.rollout.phase = RolloutState::Phase::kStepping;
+      next.rollout.step = step;
+    };
+    // The system's changes are audited like a user's.
+    auto audited = [&](const std::string& action, const std::string& why) {
+      auto context = std::make_shared<store::WriteContext>();
+      context->user = "cairn";
+      context->action = action;
+      context->target = "deployment " + name;
+      context->request = why;
+      return context;
+    };
+    Judgement j = JudgeCanary(policy, stable.stats->Snapshot().Minus(d->rollout.stable_start),
+                              canary.stats->Snapshot().Minus(d->rollout.canary_start));
+    if (j.decision == RolloutDecision::kRollBack) {
+      store::ScopedWriteContext audit(audited("rollout roll back", j.reason));
+      if (apply([&](Deployment& next) {
+            next.spec.variants[0].weight = 100;
+            next.spec.variants[1].weight = 0;
+            next.rollout.phase = RolloutState::Phase::kRolledBack;
+            next.rollout.reason = j.reason;
+          })) {
+        if (rollbacks_ != nullptr) rollbacks_->Inc();
+        LogError("ALERT: canary rolled back",
+                 {{"deployment", name}, {"canary", canary.spec.name}, {"reason", j.reason}});
+      }
+      continue;
+    }
+    if (j.decision != RolloutDecision::kAdvance || phase != RolloutState::Phase::kStepping)
+      continue;
+    const int next_step = d->rollout.step + 1;
+    if (next_step < static_cast<int>(policy.steps.size())) {
+      store::ScopedWriteContext audit(audited("rollout step", j.reason));
+      if (apply([&](Deployment& next) {
+            to_step(next, next_step);
+            next.rollout.reason = j.reason;
+          })) {
+        LogInfo("canary moved to its next step",
+                {{"deployment", name},
+                 {"canary", canary.spec.name},
+                 {"percent", std::to_string(policy.steps[static_cast<size_t>(next_step)])}});
+      }
+    } else if (policy.steps.back() == 100) {
+      store::ScopedWriteContext audit(audited("rollout promote", j.reason));
+      const std::string canary_name = canary.spec.name;
+      if (Promote(name, canary_name).ok()) {
+        ++changed;
+        LogInfo("canary promoted", {{"deployment", name}, {"canary", canary_name}});
+      }
+    }
+  }
+  return changed;
+}
+
 int Deployments::Refresh() {
   int switched = 0;
   for (const std::shared_ptr<const Deployment>& d : List()) {
-    if (d->ready() && !d->source.moving) continue;
-    StatusOr<ResolvedSource> source = resolve_(d->spec.model_uri);
-    if (!source.ok()) continue;  // the reference is gone for now; keep what serves
-    const bool same =
-        source->artifact_path == d->source.artifact_path && source->version == d->source.version;
-    if ((d->ready() && same) || source->artifact_path == d->failed_path) continue;
-    StatusOr<LoadedModel> loaded = load_(source->artifact_path);
+    // Load outside the change lock: requests and other changes go on.
+    std::vector<std::pair<size_t, StatusOr<LoadedModel>>> loads;
+    std::vector<ResolvedSource> sources;
+    for (size_t i = 0; i < d->variants.size(); ++i) {
+      const Variant& v = d->variants[i];
+      if (v.ready() && !v.source.moving) continue;
+      StatusOr<ResolvedSource> source = resolve_(v.spec.model_uri);
+      if (!source.ok()) continue;  // the reference is gone for now; keep what serves
+      const bool same =
+          source->artifact_path == v.source.artifact_path && source->version == v.source.version;
+      if ((v.ready() && same) || source->artifact_path == v.failed_path) continue;
+      loads.emplace_back(i, load_(source->artifact_path));
+      sources.push_back(std::move(*source));
+    }
+    if (loads.empty()) continue;
     MutexLock change(&change_mu_);
-    if (Find(d->spec.name) != d) continue;  // redeployed or removed meanwhile
+    if (Find(d->spec.name) != d) continue;  // changed meanwhile; the next refresh sees it
     auto next = std::make_shared<Deployment>(*d);
-    if (!loaded.ok()) {
-      next->failed_path = source->artifact_path;
-      next->failed_reason =
-          (source->version.empty() ? source->artifact_path : "version " + source->version) +
-          " did not load: " + loaded.status().message();
-      if (!d->ready()) next->reason = next->failed_reason;
-      LogWarn("a deployment's model did not load; the previous one keeps serving",
-              {{"deployment", d->spec.name}, {"error", next->failed_reason}});
-    } else {
-      next->source = std::move(*source);
-      next->model = std::move(loaded->model);
-      next->flavor = loaded->flavor;
-      next->signature_inputs = loaded->mlmodel.inputs;
-      next->metrics = MetricsFor(next->spec.name, next->source.version);
-      next->reason.clear();
-      next->failed_path.clear();
-      next->failed_reason.clear();
-      next->loaded_micros = env_->NowMicros();
+    for (size_t k = 0; k < loads.size(); ++k) {
+      Variant& v = next->variants[loads[k].first];
+      StatusOr<LoadedModel>& loaded = loads[k].second;
+      ResolvedSource& source = sources[k];
+      if (!loaded.ok()) {
+        v.failed_path = source.artifact_path;
+        v.failed_reason =
+            (source.version.empty() ? source.artifact_path : "version " + source.version) +
+            " did not load: " + loaded.status().message();
+        if (!v.ready()) v.reason = v.failed_reason;
+        LogWarn(
+            "a deployment's model did not load; the previous one keeps serving",
+            {{"deployment", d->spec.name}, {"variant", v.spec.name}, {"error", v.failed_reason}});
+        continue;
+      }
+      v.source = std::move(source);
+      v.model = std::move(loaded->model);
+      v.flavor = loaded->flavor;
+      v.signature_inputs = loaded->mlmodel.inputs;
+      v.metrics = MetricsFor(next->spec.name, v.spec.name, v.source.version);
+      v.reason.clear();
+      v.failed_path.clear();
+      v.failed_reason.clear();
+      v.loaded_micros = env_->NowMicros();
       LogInfo("a deployment switched models", {{"deployment", d->spec.name},
-                                               {"model_uri", d->spec.model_uri},
-                                               {"version", next->source.version}});
+                                               {"variant", v.spec.name},
+                                               {"model_uri", v.spec.model_uri},
+                                               {"version", v.source.version}});
       ++switched;
     }
     MutexLock lock(&mu_);

@@ -1,15 +1,18 @@
-// Deployments: named endpoints, each serving a model reference
-// (models:/name/3, models:/name@alias, runs:/id/path, ...). Kept in the
+// Deployments: named endpoints, each serving one or more variants, each a
+// model reference (models:/name/3, models:/name@alias, runs:/id/path, ...)
+// with a traffic weight, or a shadow (deployment_spec.h). Kept in the
 // metadata store, so they survive restarts; loaded into memory at start and
 // on every change.
 //
-// A deployment whose model cannot be loaded stays listed, not ready, with
-// the reason; a change that fails to load leaves the previous model serving.
+// A variant whose model cannot be loaded stays listed, not ready, with the
+// reason, and takes no traffic; a change that fails to load leaves the
+// previous model serving.
 //
 // Thread-safety: all methods are safe to call concurrently. Inference reads
 // a snapshot (Find) that stays valid while held, across later changes.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -20,16 +23,14 @@
 #include "core/env.h"
 #include "core/mutex.h"
 #include "core/status.h"
+#include "core/thread_pool.h"
 #include "metrics/metrics.h"
+#include "serving/deployment_spec.h"
 #include "serving/model_loader.h"
+#include "serving/traffic.h"
 #include "store/metadata_store.h"
 
 namespace cairn::serving {
-
-struct DeploymentSpec {
-  std::string name;
-  std::string model_uri;
-};
 
 // Where a model reference points now.
 struct ResolvedSource {
@@ -54,11 +55,9 @@ struct DeploymentMetrics {
   metrics::Histogram* batch_rows = nullptr;
 };
 
-// One deployment as inference sees it: immutable.
-struct Deployment {
-  DeploymentSpec spec;
-  std::string created_by;
-  int64_t created_micros = 0;
+// One variant as inference sees it (part of an immutable Deployment).
+struct Variant {
+  VariantSpec spec;
   ResolvedSource source;                     // what is served (when ready)
   std::shared_ptr<const ServedModel> model;  // null when not ready
   std::string flavor;
@@ -70,8 +69,48 @@ struct Deployment {
   std::string failed_path;
   std::string failed_reason;
   DeploymentMetrics metrics;  // all null without a metrics registry
+  // Live figures, shared by every snapshot of this variant (never null).
+  std::shared_ptr<VariantStats> stats = std::make_shared<VariantStats>();
 
   bool ready() const { return model != nullptr; }
+  // Takes live traffic now.
+  bool live() const { return ready() && !spec.shadow && spec.weight > 0; }
+};
+
+// Where a deployment's canary rollout stands.
+struct RolloutState {
+  enum class Phase { kNone, kStepping, kWatching, kPromoted, kRolledBack };
+  Phase phase = Phase::kNone;
+  int step = -1;       // index into the policy's steps while stepping
+  std::string reason;  // the last decision's
+  int64_t changed_micros = 0;
+  // Both variants' counts when the current step began: the judged window.
+  TrafficCounts stable_start;
+  TrafficCounts canary_start;
+};
+std::string_view RolloutPhaseName(RolloutState::Phase phase);
+
+// One deployment as inference sees it: immutable.
+struct Deployment : std::enable_shared_from_this<Deployment> {
+  DeploymentSpec spec;
+  std::string created_by;
+  int64_t created_micros = 0;
+  std::vector<Variant> variants;  // in spec order; the first is the stable one
+  RolloutState rollout;
+
+  const Variant& primary() const { return variants.front(); }
+  const Variant* Find(const std::string& variant) const;
+  // Some live variant can answer.
+  bool ready() const;
+  // Why no variant can answer ("" when one can).
+  std::string NotReadyReason() const;
+};
+
+// How a request asks to be routed (all optional).
+struct RouteHints {
+  std::string_view version;     // the registry version it wants (v2 /versions/V)
+  std::string_view variant;     // the variant an earlier answer named (x-cairn-variant)
+  std::string_view sticky_key;  // the value of the deployment's sticky header
 };
 
 class Deployments {
@@ -79,59 +118,103 @@ class Deployments {
   // `registry` (may be null) gets the per-deployment series and gauges.
   Deployments(store::MetadataStore* store, Env* env, SourceResolver resolve, FolderLoader load,
               metrics::Registry* registry = nullptr);
+  ~Deployments();
 
-  // Creates the table and loads every stored deployment (failures are kept
-  // as not ready, with the reason). Errors: the store's.
+  // Creates the table, loads every stored deployment (failures are kept as
+  // not ready, with the reason) and starts the shadow worker. Errors: the
+  // store's.
   Status Init();
 
-  // Creates or replaces `spec.name`. The model is loaded first: InvalidArgument
-  // for a bad name or URI, NotFound / Unimplemented / InvalidArgument from
-  // resolving and loading; nothing is stored then, and an existing deployment
-  // keeps serving what it served.
-  StatusOr<std::shared_ptr<const Deployment>> Deploy(const DeploymentSpec& spec,
+  // Creates or replaces `spec.name`. Every variant's model is loaded first
+  // (a variant whose reference and files did not change keeps its loaded
+  // model): InvalidArgument for a bad spec, NotFound / Unimplemented /
+  // InvalidArgument from resolving and loading, naming the variant; nothing
+  // is stored then, and an existing deployment keeps serving what it served.
+  StatusOr<std::shared_ptr<const Deployment>> Deploy(const DeploymentSpec& given,
                                                      const std::string& user);
 
   // Errors: NotFound naming the deployment.
   Status Remove(const std::string& name);
 
-  // Re-resolves the deployments that follow a moving reference or are not
+  // Traffic changes: stored, audited by the caller's write context, and in
+  // effect from the next request; no model loads, no request dropped.
+  // New weights for the variants named (others keep theirs). Errors:
+  // NotFound; InvalidArgument for an unknown variant, a shadow, or weights
+  // that leave no live variant with traffic.
+  StatusOr<std::shared_ptr<const Deployment>> SetWeights(
+      const std::string& name, const std::map<std::string, int64_t>& weights);
+  // `variant` takes all the traffic and becomes the stable variant; the
+  // other live variants are removed (shadows stay). A rollout in progress
+  // ends as promoted.
+  StatusOr<std::shared_ptr<const Deployment>> Promote(const std::string& name,
+                                                      const std::string& variant);
+  // All traffic back to the stable (first) variant; a rollout in progress
+  // ends as rolled back, with `reason`.
+  StatusOr<std::shared_ptr<const Deployment>> RollBack(const std::string& name,
+                                                       const std::string& reason);
+
+  // Re-resolves the variants that follow a moving reference or are not
   // ready, and loads what changed, off the request path: requests go on with
   // the model they have until the new one has loaded, then switch. A version
   // that fails to load leaves the previous one serving, with the reason in
   // failed_reason (tried again only when the reference moves again).
-  // Returns how many deployments switched models.
+  // Returns how many variants switched models.
   int Refresh();
 
-  // Runs `d`'s model on `inputs`, counting the request, its outcome and its
-  // compute time in `d`'s series. REQUIRES: d.ready().
-  StatusOr<std::vector<Tensor>> Predict(const Deployment& d,
+  // Moves every rollout on by its policy (JudgeCanary): the next step,
+  // promotion after the last, or roll back with an alert. Changes are stored
+  // and audited as the system's. Returns how many deployments changed.
+  int JudgeRollouts();
+
+  // The variant to answer a request: the one serving `hints.version` if
+  // given; else the one named by `hints.variant` if it is live; else by
+  // weight, drawn from the sticky key when there is one. Errors: NotFound
+  // for a version no variant serves; Unavailable when no variant is ready.
+  StatusOr<const Variant*> Route(const Deployment& d, const RouteHints& hints) const;
+
+  // Runs `v`'s model on `inputs`, counting the request, its outcome and its
+  // compute time, and mirrors the request to `d`'s shadows (off the request
+  // path). REQUIRES: v.ready(), v is one of d's variants.
+  StatusOr<std::vector<Tensor>> Predict(const Deployment& d, const Variant& v,
                                         const std::vector<Tensor>& inputs) const;
   // Counts a request the protocol refused before the model ran (bad body:
   // InvalidArgument; not ready: Unavailable).
-  static void CountRefusal(const Deployment& d, const Status& why);
+  static void CountRefusal(const Variant& v, const Status& why);
 
   // The deployment, or null.
   std::shared_ptr<const Deployment> Find(const std::string& name) const;
   std::vector<std::shared_ptr<const Deployment>> List() const;
 
  private:
-  std::shared_ptr<const Deployment> Load(const DeploymentSpec& spec, std::string created_by,
-                                         int64_t created_micros, Status* error) const;
-  DeploymentMetrics MetricsFor(const std::string& name, const std::string& version) const;
+  Variant LoadVariant(const std::string& deployment, const VariantSpec& spec,
+                      const Deployment* previous, Status* error) const;
+  std::shared_ptr<Deployment> LoadDeployment(const DeploymentSpec& spec, std::string created_by,
+                                             int64_t created_micros, const Deployment* previous,
+                                             Status* error) const;
+  DeploymentMetrics MetricsFor(const std::string& name, const std::string& variant,
+                               const std::string& version) const;
   void CollectGauges();
+  // Stores `next`'s spec and publishes it. REQUIRES: change_mu_ held.
+  Status StoreAndPublish(std::shared_ptr<Deployment> next) REQUIRES(change_mu_);
+  // A traffic change on the current deployment `name`, by `change`.
+  StatusOr<std::shared_ptr<const Deployment>> ChangeTraffic(
+      const std::string& name, const std::function<Status(Deployment&)>& change);
+  void Mirror(const Deployment& d, const Variant& live, const std::vector<Tensor>& inputs,
+              const std::vector<Tensor>& outputs) const;
 
   store::MetadataStore* store_;
   Env* env_;
   SourceResolver resolve_;
   FolderLoader load_;
   metrics::Registry* registry_;
+  metrics::Counter* rollbacks_ = nullptr;
   mutable Mutex mu_;
   std::map<std::string, std::shared_ptr<const Deployment>> deployments_ GUARDED_BY(mu_);
   Mutex change_mu_;  // one change at a time (load, store, publish), without blocking Find
+  // Shadow requests waiting or running; beyond kMaxShadowQueue they are dropped.
+  static constexpr int kMaxShadowQueue = 256;
+  mutable std::atomic<int> shadow_queue_{0};
+  std::unique_ptr<ThreadPool> shadow_pool_;  // last: stops (and joins) first
 };
-
-// Deployment names: 1-63 characters of [a-z0-9-], starting with a letter
-// (they appear in URLs and, on Kubernetes later, in object names).
-Status CheckDeploymentName(const std::string& name);
 
 }  // namespace cairn::serving

@@ -5,22 +5,59 @@
 
 namespace cairn::surface {
 
-std::string RegisteredModelOf(const std::string& model_uri) {
-  auto uri = registry::ParseModelUri(model_uri);
-  if (!uri.ok()) return "";
+Status RequireModelUriRead(auth::AccessPolicy* access, const http::HttpRequest& request,
+                           const std::string& model_uri) {
+  if (access == nullptr) return Status::Ok();
+  StatusOr<registry::ModelUri> uri = registry::ParseModelUri(model_uri);
+  if (!uri.ok()) return Status::Ok();
   using Kind = registry::ModelUri::Kind;
-  return uri->kind == Kind::kLoggedModel || uri->kind == Kind::kRun ? "" : uri->name;
+  const auth::Identity who = auth::IdentityOf(request);
+  switch (uri->kind) {
+    case Kind::kRun:
+      return access->Require(who, auth::ResourceKind::kRun, uri->run_id, auth::Level::kRead);
+    case Kind::kLoggedModel:
+      return access->Require(who, auth::ResourceKind::kLoggedModel, uri->model_id,
+                             auth::Level::kRead);
+    default:
+      return access->Require(who, auth::ResourceKind::kRegisteredModel, uri->name,
+                             auth::Level::kRead);
+  }
 }
 
 Status RequireDeploymentRead(auth::AccessPolicy* access, const http::HttpRequest& request,
                              const serving::Deployment& deployment) {
   if (access == nullptr) return Status::Ok();
-  const std::string model = deployment.source.registered_model.empty()
-                                ? RegisteredModelOf(deployment.spec.model_uri)
-                                : deployment.source.registered_model;
-  if (model.empty()) return Status::Ok();
-  return access->Require(auth::IdentityOf(request), auth::ResourceKind::kRegisteredModel, model,
-                         auth::Level::kRead);
+  for (const serving::Variant& v : deployment.variants) {
+    RETURN_IF_ERROR(RequireModelUriRead(access, request, v.spec.model_uri));
+  }
+  return Status::Ok();
+}
+
+StatusOr<InferenceTarget> OpenDeployment(serving::Deployments* deployments,
+                                         auth::AccessPolicy* access,
+                                         const http::HttpRequest& request, const std::string& name,
+                                         std::string_view version) {
+  InferenceTarget target;
+  target.deployment = deployments->Find(name);
+  if (target.deployment == nullptr) {
+    return NotFound("no deployment named '" + name + "'; GET /api/cairn/v1/deployments lists them");
+  }
+  RETURN_IF_ERROR(RequireDeploymentRead(access, request, *target.deployment));
+  serving::RouteHints hints;
+  hints.version = version;
+  hints.variant = request.Header(kVariantHeader);
+  if (const std::string& sticky = target.deployment->spec.sticky_header; !sticky.empty()) {
+    hints.sticky_key = request.Header(sticky);
+  }
+  ASSIGN_OR_RETURN(target.variant, deployments->Route(*target.deployment, hints));
+  return target;
+}
+
+void NameVariant(http::HttpResponse& response, const InferenceTarget& target) {
+  response.headers.emplace_back(std::string(kVariantHeader), target.variant->spec.name);
+  if (!target.variant->source.version.empty()) {
+    response.headers.emplace_back("x-cairn-model-version", target.variant->source.version);
+  }
 }
 
 }  // namespace cairn::surface

@@ -1,11 +1,16 @@
-// Who may use a deployment, for every protocol that serves one (KServe v1
-// and v2, MLflow scoring, Cairn's deployment API): read on the registered
-// model it serves, or, for a deployment not (yet) loaded, on the model its
-// reference names; deployments of runs and logged models need only a
-// signed-in user.
+// Who may use a deployment, and how every protocol that serves one (KServe
+// v1 and v2, MLflow scoring, Cairn's deployment API) opens it for a request:
+// found, allowed, and routed to one of its variants.
+//
+// A deployment is readable by whoever may read every model its variants
+// name: the registered model (read), or, for runs:/ and models:/m-ID, the
+// run's or logged model's experiment (read). Shadows count: their answers
+// are logged and compared.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "auth/access_policy.h"
 #include "http/http_types.h"
@@ -13,12 +18,34 @@
 
 namespace cairn::surface {
 
-// The registered model a model reference names ("" for runs:/ and logged models).
-std::string RegisteredModelOf(const std::string& model_uri);
-
-// OK, or PermissionDenied naming the user and the model. `access` may be null
-// (no users: everyone may).
+// OK, or PermissionDenied naming the user and what they may not read.
+// `access` may be null (no users: everyone may). A reference that does not
+// parse is left to the deploy's own checks.
+Status RequireModelUriRead(auth::AccessPolicy* access, const http::HttpRequest& request,
+                           const std::string& model_uri);
 Status RequireDeploymentRead(auth::AccessPolicy* access, const http::HttpRequest& request,
                              const serving::Deployment& deployment);
+
+// A request's deployment and the variant that answers it.
+struct InferenceTarget {
+  std::shared_ptr<const serving::Deployment> deployment;
+  const serving::Variant* variant = nullptr;  // ready
+};
+
+// The header that names the answering variant in every inference response;
+// a client sending it back stays on that variant while it is live.
+inline constexpr std::string_view kVariantHeader = "x-cairn-variant";
+
+// Finds `name`, checks the caller may read it, and routes the request
+// (`version` "" unless the URL names a registry version). Errors: NotFound
+// naming the deployment (or the versions it serves); PermissionDenied;
+// Unavailable when no variant is ready, with the reasons.
+StatusOr<InferenceTarget> OpenDeployment(serving::Deployments* deployments,
+                                         auth::AccessPolicy* access,
+                                         const http::HttpRequest& request, const std::string& name,
+                                         std::string_view version = {});
+
+// Names the answering variant (and its registry version) in `response`.
+void NameVariant(http::HttpResponse& response, const InferenceTarget& target);
 
 }  // namespace cairn::surface

@@ -170,6 +170,42 @@ def test_searches_never_show_what_a_user_may_not_read(secured):
         assert bool(versions.get("model_versions")) is visible
 
 
+def test_deployments_of_runs_and_logged_models_need_their_experiment(secured):
+    """runs:/ and models:/m-ID name no registered model: the experiment's grants decide,
+    for deploying, for the deployment's status and for inference on every protocol."""
+    server, run = secured["server"], secured["run"]
+    admin = session("admin")
+    ok(admin.post(server.url + "/api/cairn/v1/deployments",
+                  json={"name": "by-run", "model_uri": f"runs:/{run['run_id']}/model"}))
+    cairn("users", "add", "eve", "--role", "editor", "--password", "eve-pass-12", server=server)
+    cairn("users", "grant", "eve", "--experiment", secured["eid"], "--level", "none", server=server)
+    eve = requests.Session()
+    eve.auth = ("eve", "eve-pass-12")
+    x = {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [1, 0, 0]}]}
+    for who, allowed in ((admin, True), (eve, False), (session("vic"), False)):
+        expected = 200 if allowed else 403
+        r = who.post(server.url + "/v2/models/by-run/infer", json=x)
+        assert r.status_code == expected, r.text
+        assert who.get(server.url + "/api/cairn/v1/deployments/by-run").status_code == expected
+        assert who.post(server.url + "/v1/models/by-run:predict",
+                        json={"instances": [[1, 0, 0]]}).status_code == expected
+        listed = [d["name"] for d in ok(who.get(server.url + "/api/cairn/v1/deployments"))["deployments"]]
+        assert ("by-run" in listed) is allowed
+        assert ("by-run" in ok(who.get(server.url + "/v1/models"))["models"]) is allowed
+    # An editor who may not read the experiment deploys neither its runs nor its logged models,
+    # not even as a shadow beside a model they may read.
+    for uri in (f"runs:/{run['run_id']}/model", f"models:/{secured['lm']}"):
+        r = eve.post(server.url + "/api/cairn/v1/deployments", json={"name": "mine", "model_uri": uri})
+        assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED", r.text
+    r = eve.post(server.url + "/api/cairn/v1/deployments", json={"name": "mine", "variants": [
+        {"name": "a", "model_uri": f"models:/{secured['model']}/1"},
+        {"name": "b", "model_uri": f"runs:/{run['run_id']}/model", "shadow": True}]})
+    assert r.status_code == 403, r.text
+    # Traffic changes on a deployment eve may not read are refused too.
+    r = eve.post(server.url + "/api/cairn/v1/deployments/by-run/rollback", json={})
+    assert r.status_code == 403, r.text
+
+
 def test_grants_follow_a_renamed_model(secured):
     url = secured["server"].url + API
     admin, vic = session("admin"), session("vic")

@@ -382,7 +382,7 @@ def test_prometheus_counts_requests_per_deployment_and_version(serving):
     call("POST", f"{infer_base}/v2/models/churn/infer", b"{not json")
     with urllib.request.urlopen(f"{server.url}/metrics") as r:
         text = r.read().decode()
-    labels = 'deployment="churn",version="1"'
+    labels = 'deployment="churn",variant="primary",version="1"'
     assert f"cairn_serving_requests_total{{{labels}}} 5" in text, text[-3000:]
     assert f'cairn_serving_errors_total{{{labels},reason="bad_input"}} 2' in text
     assert f"cairn_serving_compute_seconds_count{{{labels}}} 4" in text

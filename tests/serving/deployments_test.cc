@@ -6,7 +6,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <map>
+#include <thread>
 
 #include "serving/tensor.h"
 #include "status_testing.h"
@@ -28,6 +31,15 @@ class ConstantModel : public ServedModel {
  private:
   float value_;
   ModelMetadata metadata_;
+};
+
+// A model that loads and then fails every prediction (an injected fault).
+class FailingModel : public ConstantModel {
+ public:
+  FailingModel() : ConstantModel(-1) {}
+  StatusOr<std::vector<Tensor>> Predict(const std::vector<Tensor>&) const override {
+    return Internal("the model failed");
+  }
 };
 
 class DeploymentsTest : public ::testing::Test {
@@ -59,19 +71,45 @@ class DeploymentsTest : public ::testing::Test {
       if (uri.rfind("models:/m/", 0) != 0) return NotFound("no model at " + uri);
       return ResolvedSource{"models/" + uri.substr(10), "m", uri.substr(10)};
     };
+    // Version -1 loads a model whose every prediction fails.
     auto load = [](const std::string& path) -> StatusOr<LoadedModel> {
       float v = std::stof(path.substr(7));
       if (v == 0) return InvalidArgument("model file 'models/0/model.json': broken");
       LoadedModel loaded;
-      loaded.model = std::make_unique<ConstantModel>(v);
+      if (v < 0) {
+        loaded.model = std::make_unique<FailingModel>();
+      } else {
+        loaded.model = std::make_unique<ConstantModel>(v);
+      }
       loaded.flavor = "test";
       return loaded;
     };
     deployments_ = std::make_unique<Deployments>(store_.get(), Env::Default(), resolve, load);
     ASSERT_OK(deployments_->Init());
   }
+  // Runs `n` requests routed by `deployment`'s weights; returns answers by value.
+  std::map<float, int> Serve(const std::string& deployment, int n) {
+    std::map<float, int> answers;
+    for (int i = 0; i < n; ++i) {
+      auto d = deployments_->Find(deployment);
+      auto v = deployments_->Route(*d, {});
+      EXPECT_TRUE(v.ok()) << v.status().ToString();
+      if (!v.ok()) break;
+      auto out = deployments_->Predict(*d, **v, {});
+      ++answers[out.ok() ? out->at(0).FloatAt(0) : NAN];
+    }
+    return answers;
+  }
+  static DeploymentSpec TwoVariants(const std::string& name, const std::string& stable,
+                                    int64_t stable_weight, const std::string& canary,
+                                    int64_t canary_weight) {
+    DeploymentSpec spec;
+    spec.name = name;
+    spec.variants = {{"stable", stable, stable_weight}, {"canary", canary, canary_weight}};
+    return spec;
+  }
   static float Answer(const Deployment& d) {
-    auto out = d.model->Predict({});
+    auto out = d.primary().model->Predict({});
     return out->at(0).FloatAt(0);
   }
 
@@ -82,27 +120,27 @@ class DeploymentsTest : public ::testing::Test {
 };
 
 TEST_F(DeploymentsTest, StoredReloadedReplacedRemoved) {
-  ASSERT_OK(deployments_->Deploy({"churn", "models:/m/3"}, "alice").status());
+  ASSERT_OK(deployments_->Deploy(DeploymentSpec::Single("churn", "models:/m/3"), "alice").status());
   std::shared_ptr<const Deployment> held = deployments_->Find("churn");
   ASSERT_NE(held, nullptr);
   EXPECT_EQ(Answer(*held), 3.0f);
   EXPECT_EQ(held->created_by, "alice");
 
   // A replacement that cannot load is refused; the old one keeps serving.
-  EXPECT_THAT(deployments_->Deploy({"churn", "models:/m/0"}, "bob"),
+  EXPECT_THAT(deployments_->Deploy(DeploymentSpec::Single("churn", "models:/m/0"), "bob"),
               testing::StatusIs(StatusCode::kInvalidArgument, ::testing::HasSubstr("broken")));
   EXPECT_EQ(Answer(*deployments_->Find("churn")), 3.0f);
-  EXPECT_THAT(deployments_->Deploy({"churn", "models:/other/1"}, "bob"),
+  EXPECT_THAT(deployments_->Deploy(DeploymentSpec::Single("churn", "models:/other/1"), "bob"),
               testing::StatusIs(StatusCode::kNotFound));
 
-  ASSERT_OK(deployments_->Deploy({"churn", "models:/m/4"}, "bob").status());
+  ASSERT_OK(deployments_->Deploy(DeploymentSpec::Single("churn", "models:/m/4"), "bob").status());
   EXPECT_EQ(Answer(*deployments_->Find("churn")), 4.0f);
   EXPECT_EQ(Answer(*held), 3.0f);  // a request holding the old snapshot finishes on it
 
   Open();  // a restart
   ASSERT_NE(deployments_->Find("churn"), nullptr);
   EXPECT_EQ(Answer(*deployments_->Find("churn")), 4.0f);
-  EXPECT_EQ(deployments_->Find("churn")->spec.model_uri, "models:/m/4");
+  EXPECT_EQ(deployments_->Find("churn")->primary().spec.model_uri, "models:/m/4");
 
   ASSERT_OK(deployments_->Remove("churn"));
   EXPECT_EQ(deployments_->Find("churn"), nullptr);
@@ -112,15 +150,16 @@ TEST_F(DeploymentsTest, StoredReloadedReplacedRemoved) {
 }
 
 TEST_F(DeploymentsTest, RefreshFollowsAnAliasAndKeepsServingThroughABrokenVersion) {
-  ASSERT_OK(deployments_->Deploy({"follow", "models:/m@champion"}, "").status());
-  ASSERT_OK(deployments_->Deploy({"pinned", "models:/m/1"}, "").status());
+  ASSERT_OK(
+      deployments_->Deploy(DeploymentSpec::Single("follow", "models:/m@champion"), "").status());
+  ASSERT_OK(deployments_->Deploy(DeploymentSpec::Single("pinned", "models:/m/1"), "").status());
   EXPECT_EQ(deployments_->Refresh(), 0);  // nothing moved
 
   champion_ = "2";
   std::shared_ptr<const Deployment> before = deployments_->Find("follow");
   EXPECT_EQ(deployments_->Refresh(), 1);
   EXPECT_EQ(Answer(*deployments_->Find("follow")), 2.0f);
-  EXPECT_EQ(deployments_->Find("follow")->source.version, "2");
+  EXPECT_EQ(deployments_->Find("follow")->primary().source.version, "2");
   EXPECT_EQ(Answer(*before), 1.0f);  // in-flight requests finish on the old model
   EXPECT_EQ(Answer(*deployments_->Find("pinned")), 1.0f);
 
@@ -129,14 +168,14 @@ TEST_F(DeploymentsTest, RefreshFollowsAnAliasAndKeepsServingThroughABrokenVersio
   auto kept = deployments_->Find("follow");
   EXPECT_EQ(Answer(*kept), 2.0f);
   EXPECT_TRUE(kept->ready());
-  EXPECT_THAT(kept->failed_reason, ::testing::HasSubstr("version 0 did not load"));
+  EXPECT_THAT(kept->primary().failed_reason, ::testing::HasSubstr("version 0 did not load"));
   EXPECT_EQ(deployments_->Refresh(), 0);  // not retried until the alias moves again
   EXPECT_EQ(deployments_->Find("follow"), kept);
 
   champion_ = "3";
   EXPECT_EQ(deployments_->Refresh(), 1);
   EXPECT_EQ(Answer(*deployments_->Find("follow")), 3.0f);
-  EXPECT_TRUE(deployments_->Find("follow")->failed_reason.empty());
+  EXPECT_TRUE(deployments_->Find("follow")->primary().failed_reason.empty());
 
   champion_ = "";  // the alias is deleted: keep serving what was served
   EXPECT_EQ(deployments_->Refresh(), 0);
@@ -145,13 +184,173 @@ TEST_F(DeploymentsTest, RefreshFollowsAnAliasAndKeepsServingThroughABrokenVersio
 
 TEST_F(DeploymentsTest, NamesAreChecked) {
   for (const char* bad : {"", "Churn", "1churn", "churn_v2", "a/b", "-x"}) {
-    EXPECT_THAT(deployments_->Deploy({bad, "models:/m/1"}, ""),
+    EXPECT_THAT(deployments_->Deploy(DeploymentSpec::Single(bad, "models:/m/1"), ""),
                 testing::StatusIs(StatusCode::kInvalidArgument))
         << bad;
   }
-  EXPECT_OK(deployments_->Deploy({std::string(63, 'a'), "models:/m/1"}, "").status());
-  EXPECT_THAT(deployments_->Deploy({std::string(64, 'a'), "models:/m/1"}, ""),
+  EXPECT_OK(deployments_->Deploy(DeploymentSpec::Single(std::string(63, 'a'), "models:/m/1"), "")
+                .status());
+  EXPECT_THAT(deployments_->Deploy(DeploymentSpec::Single(std::string(64, 'a'), "models:/m/1"), ""),
               testing::StatusIs(StatusCode::kInvalidArgument));
+}
+
+TEST_F(DeploymentsTest, VariantsShareTrafficByWeightAndStickToAKey) {
+  ASSERT_OK(
+      deployments_->Deploy(TwoVariants("ab", "models:/m/1", 80, "models:/m/2", 20), "").status());
+  // 10,000 draws at 20%: the canary's count is 2,000 +- 40 (one sigma).
+  std::map<float, int> answers = Serve("ab", 10000);
+  EXPECT_GT(answers[2.0f], 1800);
+  EXPECT_LT(answers[2.0f], 2200);
+  EXPECT_EQ(answers[1.0f] + answers[2.0f], 10000);
+
+  auto d = deployments_->Find("ab");
+  // A sticky key always lands on the same variant; many keys reach both.
+  std::map<std::string, int> by_variant;
+  for (int key = 0; key < 1000; ++key) {
+    const std::string k = "user-" + std::to_string(key);
+    auto first = deployments_->Route(*d, {.sticky_key = k});
+    ASSERT_OK(first.status());
+    for (int again = 0; again < 5; ++again) {
+      EXPECT_EQ(*deployments_->Route(*d, {.sticky_key = k}), *first);
+    }
+    ++by_variant[(*first)->spec.name];
+  }
+  EXPECT_GT(by_variant["canary"], 120);
+  EXPECT_GT(by_variant["stable"], 700);
+  // A variant named back by the client is honoured while it is live.
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ((*deployments_->Route(*d, {.variant = "canary"}))->spec.name, "canary");
+  }
+  // The URL's registry version picks its variant; another version is not served.
+  EXPECT_EQ((*deployments_->Route(*d, {.version = "2"}))->spec.name, "canary");
+  EXPECT_THAT(
+      deployments_->Route(*d, {.version = "7"}),
+      testing::StatusIs(StatusCode::kNotFound, ::testing::HasSubstr("version 1, 2, not 7")));
+
+  // Weight 0: no traffic, and a client naming it is routed by weight instead.
+  ASSERT_OK(deployments_->SetWeights("ab", {{"canary", 0}}).status());
+  d = deployments_->Find("ab");
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ((*deployments_->Route(*d, {.variant = "canary"}))->spec.name, "stable");
+  }
+}
+
+TEST_F(DeploymentsTest, TrafficChangesLoadNothingAndSurviveARestart) {
+  ASSERT_OK(
+      deployments_->Deploy(TwoVariants("ab", "models:/m/1", 50, "models:/m/2", 50), "").status());
+  const ServedModel* stable_model = deployments_->Find("ab")->variants[0].model.get();
+  ASSERT_OK(deployments_->SetWeights("ab", {{"stable", 0}, {"canary", 100}}).status());
+  EXPECT_EQ(deployments_->Find("ab")->variants[0].model.get(), stable_model);
+  EXPECT_EQ(Serve("ab", 100)[2.0f], 100);  // blue/green: all on the other one
+
+  EXPECT_THAT(deployments_->SetWeights("ab", {{"canary", 0}}),
+              testing::StatusIs(StatusCode::kInvalidArgument, ::testing::HasSubstr("no live")));
+  EXPECT_THAT(deployments_->SetWeights("ab", {{"nope", 1}}),
+              testing::StatusIs(StatusCode::kInvalidArgument, ::testing::HasSubstr("'nope'")));
+  EXPECT_THAT(deployments_->SetWeights("ab", {{"stable", -1}}),
+              testing::StatusIs(StatusCode::kInvalidArgument, ::testing::HasSubstr("weight")));
+  EXPECT_EQ(Serve("ab", 100)[2.0f], 100);  // refused changes changed nothing
+
+  Open();
+  EXPECT_EQ(Serve("ab", 100)[2.0f], 100);
+  ASSERT_OK(deployments_->RollBack("ab", "by hand").status());
+  EXPECT_EQ(Serve("ab", 100)[1.0f], 100);
+  ASSERT_OK(deployments_->Promote("ab", "canary").status());
+  auto d = deployments_->Find("ab");
+  ASSERT_EQ(d->variants.size(), 1u);
+  EXPECT_EQ(d->primary().spec.name, "canary");
+  Open();
+  EXPECT_EQ(Serve("ab", 100)[2.0f], 100);
+}
+
+TEST_F(DeploymentsTest, ShadowsSeeCopiesNeverAnswerAndAreCompared) {
+  DeploymentSpec spec = DeploymentSpec::Single("sh", "models:/m/1");
+  spec.variants.push_back({"same", "models:/m/1", 0, true, 100});
+  spec.variants.push_back({"other", "models:/m/3", 0, true, 100});
+  spec.variants.push_back({"half", "models:/m/1", 0, true, 50});
+  ASSERT_OK(deployments_->Deploy(spec, "").status());
+  EXPECT_EQ(Serve("sh", 400)[1.0f], 400);  // only the live variant answers
+  auto d = deployments_->Find("sh");
+  auto compared = [&](int i) { return d->variants[static_cast<size_t>(i)].stats->Snapshot(); };
+  // Every copy compared, failed or dropped: the shadow worker is done.
+  auto settled = [&] {
+    for (int i : {1, 2, 3}) {
+      TrafficCounts c = compared(i);
+      if (c.compared + c.shadow_failed + c.dropped < c.mirrored) return false;
+    }
+    return true;
+  };
+  for (int tries = 0; tries < 1000 && !settled(); ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(settled());
+  TrafficCounts same = compared(1), other = compared(2), half = compared(3);
+  EXPECT_EQ(same.mirrored, 400);
+  EXPECT_EQ(same.compared + same.dropped, 400);
+  EXPECT_EQ(same.agreed, same.compared);
+  EXPECT_EQ(same.abs_diff_sum, 0);
+  EXPECT_EQ(other.agreed, 0);
+  EXPECT_DOUBLE_EQ(other.abs_diff_sum / static_cast<double>(other.diff_elements), 2.0);
+  EXPECT_GT(half.mirrored, 120);  // 50% of 400: 200 +- 10
+  EXPECT_LT(half.mirrored, 280);
+  EXPECT_EQ(deployments_->Find("sh")->variants[0].stats->Snapshot().requests, 400);
+}
+
+TEST_F(DeploymentsTest, ACanaryStepsUpAndIsPromoted) {
+  DeploymentSpec spec = TwoVariants("roll", "models:/m/1", 100, "models:/m/2", 100);
+  spec.rollout = RolloutPolicy{{10, 50, 100}, 20, 0.01, 0};
+  ASSERT_OK(deployments_->Deploy(spec, "").status());
+  auto d = deployments_->Find("roll");
+  EXPECT_EQ(d->rollout.phase, RolloutState::Phase::kStepping);
+  EXPECT_EQ(d->variants[1].spec.weight, 10);
+  EXPECT_EQ(deployments_->JudgeRollouts(), 0);  // no evidence yet
+  // Each step waits for 20 canary answers; after the last (100%) comes promotion.
+  for (int step : {1, 2, 3}) {
+    while (deployments_->Find("roll")->variants[1].stats->Snapshot().requests <
+           deployments_->Find("roll")->rollout.canary_start.requests + 20) {
+      Serve("roll", 50);
+    }
+    EXPECT_EQ(deployments_->JudgeRollouts(), 1);
+    d = deployments_->Find("roll");
+    if (step < 3) {
+      EXPECT_EQ(d->rollout.step, step);
+      EXPECT_EQ(d->variants[1].spec.weight, spec.rollout->steps[static_cast<size_t>(step)]);
+    }
+  }
+  d = deployments_->Find("roll");
+  EXPECT_EQ(d->rollout.phase, RolloutState::Phase::kPromoted);
+  ASSERT_EQ(d->variants.size(), 1u);
+  EXPECT_EQ(Answer(*d), 2.0f);
+  Open();
+  EXPECT_EQ(Serve("roll", 50)[2.0f], 50);
+}
+
+TEST_F(DeploymentsTest, AFailingCanaryIsRolledBackAndStaysBack) {
+  DeploymentSpec spec = TwoVariants("roll", "models:/m/1", 100, "models:/m/-1", 100);
+  spec.rollout = RolloutPolicy{{50, 100}, 30, 0.01, 0};
+  ASSERT_OK(deployments_->Deploy(spec, "").status());
+  while (deployments_->Find("roll")->variants[1].stats->Snapshot().requests < 30) {
+    Serve("roll", 10);
+  }
+  EXPECT_EQ(deployments_->JudgeRollouts(), 1);
+  auto d = deployments_->Find("roll");
+  EXPECT_EQ(d->rollout.phase, RolloutState::Phase::kRolledBack);
+  EXPECT_THAT(d->rollout.reason, ::testing::HasSubstr("error rate 100.00%"));
+  EXPECT_EQ(d->variants[1].spec.weight, 0);
+  EXPECT_EQ(Serve("roll", 200)[1.0f], 200);  // every request on stable now
+  EXPECT_EQ(deployments_->JudgeRollouts(), 0);
+  Open();
+  EXPECT_EQ(deployments_->Find("roll")->rollout.phase, RolloutState::Phase::kRolledBack);
+  EXPECT_EQ(Serve("roll", 200)[1.0f], 200);
+}
+
+TEST_F(DeploymentsTest, AVariantThatCannotLoadRefusesTheDeploy) {
+  ASSERT_OK(deployments_->Deploy(DeploymentSpec::Single("ab", "models:/m/1"), "").status());
+  EXPECT_THAT(deployments_->Deploy(TwoVariants("ab", "models:/m/1", 50, "models:/m/0", 50), ""),
+              testing::StatusIs(StatusCode::kInvalidArgument,
+                                ::testing::HasSubstr("variant 'canary': model file")));
+  EXPECT_EQ(deployments_->Find("ab")->variants.size(), 1u);
+  EXPECT_EQ(Serve("ab", 20)[1.0f], 20);
 }
 
 }  // namespace

@@ -1,0 +1,91 @@
+// What a deployment is asked to serve: one or more variants (model
+// references with traffic weights, or shadows that see a copy of the
+// traffic), how requests stick to a variant, and how a canary is rolled out.
+// The same JSON form is the API's body and the stored row, so a deployment
+// reloads after a restart exactly as it was last changed (weights moved by a
+// rollout included).
+//
+//   {"name": "churn",
+//    "variants": [{"name": "stable", "model_uri": "models:/churn/1", "weight": 90},
+//                 {"name": "canary", "model_uri": "models:/churn/2", "weight": 10},
+//                 {"name": "next", "model_uri": "models:/churn/3", "shadow": true,
+//                  "mirror_percent": 50}],
+//    "sticky_header": "x-user-id",
+//    "rollout": {"steps": [10, 50, 100], "min_samples": 200,
+//                "max_error_rate_increase": 0.01, "max_p99_increase_ms": 50}}
+//
+// {"name": ..., "model_uri": ...} is the one-variant shorthand (a variant
+// named "primary" with all the traffic).
+//
+// Thread-safety: values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace cairn::serving {
+
+inline constexpr size_t kMaxVariants = 16;
+
+struct VariantSpec {
+  std::string name;
+  std::string model_uri;
+  // Share of live traffic, relative to the other live variants' weights.
+  int64_t weight = 0;
+  // A shadow answers no one: it gets a copy of `mirror_percent` of the
+  // requests the live variants answered, and its answers are compared.
+  bool shadow = false;
+  int mirror_percent = 100;
+};
+
+// A canary rollout between the first variant (stable) and the second
+// (canary): the canary's weight walks through `steps` (percent of traffic),
+// each step held until the canary has answered `min_samples` requests
+// without being judged worse than stable; the last step (100) promotes it.
+// Judged worse (error rate above stable's by more than the margin, with
+// significance; or p99 latency above stable's by more than the margin): the
+// canary goes to weight 0 and the rollout stops, with the reason.
+struct RolloutPolicy {
+  std::vector<int> steps;  // strictly increasing, 1-100; empty: only watch for rollback
+  int64_t min_samples = 100;
+  double max_error_rate_increase = 0.01;  // absolute, 0-1
+  double max_p99_increase_ms = 50;        // 0: latency not judged
+};
+
+struct DeploymentSpec {
+  std::string name;
+  std::vector<VariantSpec> variants;
+  // Requests carrying this header stay on one variant for a given value;
+  // "" routes each request independently. A request may also send back the
+  // x-cairn-variant header an earlier answer carried.
+  std::string sticky_header;
+  std::optional<RolloutPolicy> rollout;
+
+  // The one-variant form.
+  static DeploymentSpec Single(std::string name, std::string model_uri);
+  // The variant named `variant`, or null.
+  const VariantSpec* Find(const std::string& variant) const;
+  VariantSpec* Find(const std::string& variant);
+};
+
+// The checks every spec passes before anything loads: names (deployment
+// and variants: 1-63 of [a-z0-9-], starting with a letter; variants unique),
+// a model reference per variant, weights 0-1,000,000, at least one live
+// variant with weight, mirror_percent 0-100, and a rollout's two live
+// variants and steps. InvalidArgument names the field.
+Status CheckDeploymentSpec(const DeploymentSpec& spec);
+
+// The JSON form above. Parse errors name the field and what was expected.
+StatusOr<DeploymentSpec> ParseDeploymentSpec(std::string_view text);
+std::string DeploymentSpecJson(const DeploymentSpec& spec);
+
+// Deployment and variant names: 1-63 characters of [a-z0-9-], starting with
+// a letter (they appear in URLs, headers and, on Kubernetes later, in object
+// names). `what` names the field in the error.
+Status CheckDeploymentName(const std::string& name, std::string_view what = "deployment name");
+
+}  // namespace cairn::serving

@@ -1,0 +1,213 @@
+"""Rollouts (issue 21): deployments with several variants over HTTP. Weights
+observed within statistical bounds, sticky keys staying on one variant, the
+variant an answer names honoured when sent back, shadows that never answer
+but are compared, traffic changes with no failed request under load, a
+stepped canary promoted by the server, and every change in the audit log.
+
+Two versions of `churn` are logged with MLflow 2.12's client; they give
+different predictions on the same rows, so each answer shows which ran.
+"""
+import json
+import threading
+import time
+
+import pytest
+import requests
+
+from conftest import cairn_cli, run_client
+from test_serving import serving_url
+
+pytestmark = pytest.mark.usefixtures("backend")
+
+LOG_TWO = """
+import json, mlflow, mlflow.xgboost, numpy as np, pandas as pd, xgboost as xgb
+from mlflow.models import infer_signature
+rng = np.random.default_rng(11)
+X = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
+y = ((X.a * 2 - X.c + rng.normal(size=300)) > 0).astype(int)
+for depth in (2, 5):
+    b = xgb.train({"max_depth": depth, "objective": "binary:logistic"}, xgb.DMatrix(X, label=y), 10)
+    with mlflow.start_run():
+        mlflow.xgboost.log_model(b, "model", signature=infer_signature(X, b.predict(xgb.DMatrix(X))),
+                                 registered_model_name="churn")
+print(json.dumps({"row": X.iloc[0].tolist()}))
+"""
+
+
+@pytest.fixture
+def two_versions(server_factory):
+    server = server_factory.new(extra_args=["--serving-port", "0"]).start()
+    logged = run_client("2.12", LOG_TWO, server.url).json
+    body = json.dumps({"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP64",
+                                   "data": logged["row"]}]})
+    return server, serving_url(server), body
+
+
+def deploy(server, spec):
+    r = requests.post(f"{server.url}/api/cairn/v1/deployments", json=spec, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()["deployment"]
+
+
+def status(server, name):
+    r = requests.get(f"{server.url}/api/cairn/v1/deployments/{name}", timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()["deployment"]
+
+
+def infer(session, base, name, body, headers=None):
+    r = session.post(f"{base}/v2/models/{name}/infer", data=body, headers=headers or {}, timeout=30)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    # The variant header and the body's version agree.
+    assert r.headers["x-cairn-model-version"] == out["model_version"]
+    return r.headers["x-cairn-variant"], out["model_version"], out["outputs"][0]["data"][0]
+
+
+TWO = {"name": "churn", "variants": [{"name": "stable", "model_uri": "models:/churn/1", "weight": 70},
+                                     {"name": "canary", "model_uri": "models:/churn/2", "weight": 30}]}
+
+
+def test_weights_sticky_keys_and_the_variant_header(two_versions):
+    server, base, body = two_versions
+    d = deploy(server, dict(TWO, sticky_header="X-User"))
+    assert [(v["name"], v["weight"], v["version"]) for v in d["variants"]] == [
+        ("stable", 70, "1"), ("canary", 30, "2")], d
+    s = requests.Session()
+    seen = {}
+    answers = {}
+    for _ in range(600):
+        variant, version, value = infer(s, base, "churn", body)
+        seen[variant] = seen.get(variant, 0) + 1
+        answers.setdefault(version, set()).add(value)
+    # 600 draws at 30%: 180 +- 11 (one sigma); 5 sigma either way.
+    assert 125 <= seen["canary"] <= 235, seen
+    assert len(answers["1"]) == 1 and len(answers["2"]) == 1 and answers["1"] != answers["2"]
+
+    # One sticky key, one variant; many keys reach both.
+    by_key = {}
+    for key in range(60):
+        got = {infer(s, base, "churn", body, {"X-User": f"u{key}"})[0] for _ in range(4)}
+        assert len(got) == 1, (key, got)
+        by_key[key] = got.pop()
+    assert set(by_key.values()) == {"stable", "canary"}
+    # A client sending back the variant it was given stays there.
+    assert {infer(s, base, "churn", body, {"x-cairn-variant": "canary"})[0] for _ in range(30)} == {"canary"}
+    # The URL's version picks the variant serving it; MLflow's /invocations and v1 route too.
+    r = s.post(f"{base}/v2/models/churn/versions/2/infer", data=body, timeout=30)
+    assert r.status_code == 200 and r.headers["x-cairn-variant"] == "canary", r.text
+    assert s.post(f"{base}/v2/models/churn/versions/3/infer", data=body, timeout=30).status_code == 404
+    meta = s.get(f"{base}/v2/models/churn", timeout=30).json()
+    assert meta["versions"] == ["1", "2"], meta
+    r = s.post(f"{base}/invocations", json={"inputs": [json.loads(body)["inputs"][0]["data"]]},
+               headers={"x-cairn-variant": "stable"}, timeout=30)
+    assert r.status_code == 200 and r.headers["x-cairn-variant"] == "stable", r.text
+
+    st = status(server, "churn")
+    counted = {v["name"]: v["traffic"]["requests"] for v in st["variants"]}
+    assert counted["stable"] + counted["canary"] >= 600 + 240 + 30 + 2, counted
+    assert st["sticky_header"] == "x-user"
+
+
+def test_traffic_changes_under_load_fail_no_request_and_are_audited(two_versions):
+    server, base, body = two_versions
+    deploy(server, TWO)
+    failures, done = [], threading.Event()
+    counts = {"n": 0}
+
+    def load():
+        s = requests.Session()
+        while not done.is_set():
+            r = s.post(f"{base}/v2/models/churn/infer", data=body, timeout=30)
+            counts["n"] += 1
+            if r.status_code != 200:
+                failures.append((r.status_code, r.text))
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        admin = requests.Session()
+        for i in range(50):
+            weights = {"stable": 100, "canary": 0} if i % 2 else {"stable": 0, "canary": 100}
+            r = admin.post(f"{server.url}/api/cairn/v1/deployments/churn/traffic",
+                           json={"weights": weights}, timeout=30)
+            assert r.status_code == 200, r.text
+        r = admin.post(f"{server.url}/api/cairn/v1/deployments/churn/rollback", json={}, timeout=30)
+        assert r.status_code == 200, r.text
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+    assert failures == [], failures[:3]
+    assert counts["n"] > 50
+
+    s = requests.Session()
+    assert {infer(s, base, "churn", body)[0] for _ in range(50)} == {"stable"}
+    # Refused changes name what is wrong and change nothing.
+    url = f"{server.url}/api/cairn/v1/deployments/churn"
+    for payload, verb, message in [
+            ({"weights": {"stable": 0}}, "traffic", "no live variant"),
+            ({"weights": {"blue": 5}}, "traffic", "no variant 'blue'"),
+            ({"weights": {"stable": "x"}}, "traffic", "weights.stable must be a whole number"),
+            ({}, "traffic", "weights is required"),
+            ({"variant": "nope"}, "promote", "no variant 'nope'")]:
+        r = requests.post(f"{url}/{verb}", json=payload, timeout=30)
+        assert r.status_code == 400 and message in r.json()["message"], (payload, r.text)
+    assert requests.post(f"{server.url}/api/cairn/v1/deployments/nope/traffic",
+                         json={"weights": {"a": 1}}, timeout=30).status_code == 404
+    assert {infer(s, base, "churn", body)[0] for _ in range(20)} == {"stable"}
+
+    r = requests.post(f"{url}/promote", json={"variant": "canary"}, timeout=30)
+    assert r.status_code == 200, r.text
+    d = r.json()["deployment"]
+    assert [v["name"] for v in d["variants"]] == ["canary"] and d["version"] == "2", d
+    # The weights survive a restart as last changed.
+    server.stop()
+    server.start()
+    base = serving_url(server)
+    assert {infer(s, base, "churn", body)[1] for _ in range(20)} == {"2"}
+    audit = cairn_cli(server, "audit", "list").stdout
+    for action in ("deployment churn traffic", "deployment churn rollback", "deployment churn promote"):
+        assert action in audit, audit[-2000:]
+
+
+def test_a_shadow_never_answers_and_is_compared(two_versions):
+    server, base, body = two_versions
+    deploy(server, {"name": "churn", "variants": [
+        {"name": "live", "model_uri": "models:/churn/1"},
+        {"name": "next", "model_uri": "models:/churn/2", "shadow": True},
+        {"name": "same", "model_uri": "models:/churn/1", "shadow": True, "mirror_percent": 100}]})
+    s = requests.Session()
+    assert {infer(s, base, "churn", body)[0] for _ in range(200)} == {"live"}
+    # A shadow is not reachable by naming it either.
+    assert infer(s, base, "churn", body, {"x-cairn-variant": "next"})[0] == "live"
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        report = {v["name"]: v.get("shadow_report") for v in status(server, "churn")["variants"]}
+        if all(r["compared"] + r["dropped"] >= 201 for r in (report["next"], report["same"])):
+            break
+        time.sleep(0.05)
+    assert report["same"]["agreement_rate"] == 1.0 and report["same"]["mean_abs_diff"] == 0, report
+    assert report["next"]["agreement_rate"] == 0.0 and report["next"]["mean_abs_diff"] > 0, report
+
+
+def test_a_stepped_canary_is_promoted_by_the_server(two_versions):
+    server, base, body = two_versions
+    spec = dict(TWO, rollout={"steps": [25, 100], "min_samples": 40})
+    d = deploy(server, spec)
+    assert d["rollout"]["phase"] == "stepping" and d["rollout"]["canary_percent"] == 25, d
+    assert [v["weight"] for v in d["variants"]] == [75, 25]
+    s = requests.Session()
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        for _ in range(20):
+            infer(s, base, "churn", body)
+        d = status(server, "churn")
+        if d["rollout"]["phase"] == "promoted":
+            break
+    assert d["rollout"]["phase"] == "promoted", d
+    assert [v["name"] for v in d["variants"]] == ["canary"]
+    assert {infer(s, base, "churn", body)[1] for _ in range(20)} == {"2"}
+    audit = cairn_cli(server, "audit", "list").stdout
+    assert "rollout step" in audit and "rollout promote" in audit, audit[-2000:]
