@@ -116,11 +116,15 @@ HttpResponse Infer(serving::Deployments* deployments, auth::AccessPolicy* access
   }
   StatusOr<InferRequest> parsed = ParseInferRequest(request.body, json_length);
   if (!parsed.ok()) {
-    serving::Deployments::CountRefusal(variant, parsed.status());
+    deployments->Refuse(*target->deployment, variant, parsed.status(), target->request_id);
     return Error(parsed.status());
   }
+  // The body's id names the request when no header did.
+  if (!target->request_id_given && parsed->id && !parsed->id->empty()) {
+    target->request_id = *parsed->id;
+  }
   StatusOr<std::vector<serving::Tensor>> outputs =
-      deployments->Predict(*target->deployment, variant, parsed->inputs);
+      deployments->Predict(*target->deployment, variant, parsed->inputs, target->request_id);
   if (!outputs.ok()) return Error(outputs.status());
   std::vector<bool> binary(outputs->size(), parsed->binary_output);
   if (!parsed->outputs.empty()) {
@@ -179,11 +183,11 @@ HttpResponse V1Predict(serving::Deployments* deployments, auth::AccessPolicy* ac
   // The same TF-serving forms MLflow's instances/inputs take.
   StatusOr<scoring::ScoringRequest> parsed = scoring::ParseScoringJson(request.body);
   if (!parsed.ok()) {
-    serving::Deployments::CountRefusal(*target->variant, parsed.status());
+    deployments->Refuse(*target->deployment, *target->variant, parsed.status(), target->request_id);
     return Error(parsed.status());
   }
-  StatusOr<std::vector<serving::Tensor>> outputs =
-      deployments->Predict(*target->deployment, *target->variant, parsed->inputs);
+  StatusOr<std::vector<serving::Tensor>> outputs = deployments->Predict(
+      *target->deployment, *target->variant, parsed->inputs, target->request_id);
   if (!outputs.ok()) return Error(outputs.status());
   HttpResponse r = HttpResponse::Json(200, scoring::WritePredictions(*outputs));
   surface::NameVariant(r, *target);

@@ -151,11 +151,11 @@ HttpResponse Invoke(serving::Deployments* deployments, auth::AccessPolicy* acces
     if (Status checked = CheckSignature(variant, parsed->inputs); !checked.ok()) parsed = checked;
   }
   if (!parsed.ok()) {
-    serving::Deployments::CountRefusal(variant, parsed.status());
+    deployments->Refuse(*target->deployment, variant, parsed.status(), target->request_id);
     return Error(parsed.status());
   }
   StatusOr<std::vector<serving::Tensor>> outputs =
-      deployments->Predict(*target->deployment, variant, parsed->inputs);
+      deployments->Predict(*target->deployment, variant, parsed->inputs, target->request_id);
   if (!outputs.ok()) return Error(outputs.status());
   HttpResponse r = HttpResponse::Json(200, WritePredictions(*outputs));
   surface::NameVariant(r, *target);

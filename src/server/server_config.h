@@ -74,6 +74,13 @@ struct ServerConfig {
   // The deployment MLflow's /invocations answers on the serving port; empty:
   // the only one there is.
   std::string serving_default_deployment;
+  // The payload log (deployments choose their share with log_percent): its
+  // folder (empty: <data_dir>/payloads), file size and count, and an
+  // optional CloudEvents sink (KServe's payload logger format).
+  std::string payload_log_dir;
+  uint64_t payload_log_file_mb = 64;
+  uint64_t payload_log_files = 16;
+  std::string payload_log_sink;
 
   // The effective URIs once data_dir defaults are applied.
   std::string EffectiveStoreUri() const;

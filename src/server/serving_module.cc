@@ -15,6 +15,7 @@
 #include "server/modules.h"
 #include "serving/deployments.h"
 #include "serving/model_loader.h"
+#include "serving/payload_log.h"
 
 namespace cairn::server {
 namespace {
@@ -30,6 +31,16 @@ class ServingModule : public Module {
     settings->Add(
         "serving_default_deployment", &config->serving_default_deployment,
         "The deployment MLflow's /invocations serves on the serving port (default: the only one)");
+    settings->Add("payload_log_dir", &config->payload_log_dir,
+                  "Folder of the payload log (deployments with log_percent > 0); default: "
+                  "<data_dir>/payloads");
+    settings->Add("payload_log_file_mb", &config->payload_log_file_mb,
+                  "Size at which a payload log file is closed and a new one started (MiB)");
+    settings->Add("payload_log_files", &config->payload_log_files,
+                  "Payload log files kept; the oldest are removed beyond this");
+    settings->Add("payload_log_sink", &config->payload_log_sink,
+                  "http:// address that also gets each logged request and response as "
+                  "CloudEvents (KServe's payload logger format)");
   }
 
   Status Start(ServerContext& context) override {
@@ -72,6 +83,16 @@ class ServingModule : public Module {
     };
     deployments_ =
         std::make_unique<serving::Deployments>(store, env, resolve, load, &context.metrics());
+    serving::PayloadLogOptions log_options;
+    log_options.dir =
+        config.payload_log_dir.empty() ? config.data_dir + "/payloads" : config.payload_log_dir;
+    log_options.max_file_bytes = config.payload_log_file_mb << 20;
+    log_options.max_files = static_cast<int>(std::min<uint64_t>(config.payload_log_files, 100000));
+    log_options.cloudevents_url = config.payload_log_sink;
+    auto payload_log = serving::PayloadLog::Open(env, log_options, &context.metrics());
+    RETURN_IF_ERROR(Named("payload log", payload_log.status()));
+    payload_log_ = std::move(*payload_log);
+    deployments_->SetPayloadLog(payload_log_.get());
     RETURN_IF_ERROR(Named("deployments", deployments_->Init()));
 
     surface::Surface api(context.router(), access, mlflow::ErrorFormat::Get());
@@ -126,6 +147,8 @@ class ServingModule : public Module {
   static constexpr int64_t kFullRefreshNanos = 5'000'000'000;
   static constexpr uint64_t kJudgeTicks = 10;
 
+  // Declared first: destroyed after the deployments that write to it.
+  std::unique_ptr<serving::PayloadLog> payload_log_;
   std::unique_ptr<serving::Deployments> deployments_;
   std::unique_ptr<http::Router> router_;
   std::unique_ptr<Timer> refresher_;

@@ -195,6 +195,9 @@ Status CheckDeploymentSpec(const DeploymentSpec& spec) {
       }
     }
   }
+  if (!(spec.log_percent >= 0 && spec.log_percent <= 100)) {
+    return InvalidArgument("log_percent must be 0-100 (the share of requests logged)");
+  }
   if (spec.rollout) RETURN_IF_ERROR(CheckRollout(spec, *spec.rollout));
   return Status::Ok();
 }
@@ -224,6 +227,8 @@ StatusOr<DeploymentSpec> ParseDeploymentSpec(std::string_view text) {
   // Header names are case-insensitive; requests are read by lower-case name.
   for (char& c : spec.sticky_header)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  ASSIGN_OR_RETURN(std::optional<double> log_percent, NumberField(doc, "log_percent", ""));
+  spec.log_percent = log_percent.value_or(0);
   if (auto rollout = doc.FindMember("rollout");
       rollout != doc.MemberEnd() && !rollout->value.IsNull()) {
     ASSIGN_OR_RETURN(spec.rollout, ParseRollout(rollout->value));
@@ -260,6 +265,10 @@ std::string DeploymentSpecJson(const DeploymentSpec& spec) {
   if (!spec.sticky_header.empty()) {
     json::WriteKey(w, "sticky_header");
     json::WriteString(w, spec.sticky_header);
+  }
+  if (spec.log_percent > 0) {
+    json::WriteKey(w, "log_percent");
+    w.Double(spec.log_percent);
   }
   if (spec.rollout) {
     json::WriteKey(w, "rollout");

@@ -10,7 +10,7 @@
 //                 {"name": "canary", "model_uri": "models:/churn/2", "weight": 10},
 //                 {"name": "next", "model_uri": "models:/churn/3", "shadow": true,
 //                  "mirror_percent": 50}],
-//    "sticky_header": "x-user-id",
+//    "sticky_header": "x-user-id", "log_percent": 100,
 //    "rollout": {"steps": [10, 50, 100], "min_samples": 200,
 //                "max_error_rate_increase": 0.01, "max_p99_increase_ms": 50}}
 //
@@ -64,6 +64,8 @@ struct DeploymentSpec {
   // x-cairn-variant header an earlier answer carried.
   std::string sticky_header;
   std::optional<RolloutPolicy> rollout;
+  // Share of requests written to the payload log (0-100; 0: none).
+  double log_percent = 0;
 
   // The one-variant form.
   static DeploymentSpec Single(std::string name, std::string model_uri);

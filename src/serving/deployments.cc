@@ -58,7 +58,8 @@ Deployments::Deployments(store::MetadataStore* store, Env* env, SourceResolver r
       env_(env),
       resolve_(std::move(resolve)),
       load_(std::move(load)),
-      registry_(registry) {
+      registry_(registry),
+      request_id_prefix_(env->RandomHex(6) + "-") {
   if (registry_ != nullptr) {
     registry_->AddCollector([this] { CollectGauges(); });
     rollbacks_ = registry_->GetCounter(
@@ -139,8 +140,37 @@ StatusOr<const Variant*> Deployments::Route(const Deployment& d, const RouteHint
   return &d.variants[static_cast<size_t>(chosen)];
 }
 
+std::string Deployments::NewRequestId() const {
+  return request_id_prefix_ + std::to_string(request_ids_.fetch_add(1, std::memory_order_relaxed));
+}
+
+bool Deployments::Sampled(const Deployment& d) const {
+  if (payload_log_ == nullptr || d.spec.log_percent <= 0) return false;
+  if (d.spec.log_percent >= 100) return true;
+  // Draws in millionths of the requests.
+  return static_cast<double>(RandomDraw() % 100'000'000) < d.spec.log_percent * 1'000'000;
+}
+
+void Deployments::Log(const Deployment& d, const Variant& v, std::string_view request_id,
+                      Status outcome, int64_t nanos, const std::vector<Tensor>& inputs,
+                      std::vector<Tensor> outputs) const {
+  PayloadRecord record;
+  record.time_micros = env_->NowMicros();
+  record.deployment = d.spec.name;
+  record.variant = v.spec.name;
+  record.model_version = v.source.version;
+  record.request_id = std::string(request_id);
+  record.shadow = v.spec.shadow;
+  record.outcome = std::move(outcome);
+  record.latency_nanos = nanos;
+  record.inputs = inputs;
+  record.outputs = std::move(outputs);
+  payload_log_->Append(std::move(record));
+}
+
 StatusOr<std::vector<Tensor>> Deployments::Predict(const Deployment& d, const Variant& v,
-                                                   const std::vector<Tensor>& inputs) const {
+                                                   const std::vector<Tensor>& inputs,
+                                                   std::string_view request_id) const {
   const int64_t start = env_->MonotonicNanos();
   StatusOr<std::vector<Tensor>> out = v.model->Predict(inputs);
   const int64_t took = env_->MonotonicNanos() - start;
@@ -155,7 +185,11 @@ StatusOr<std::vector<Tensor>> Deployments::Predict(const Deployment& d, const Va
     }
     if (!out.ok()) (bad_input ? v.metrics.bad_input : v.metrics.failed)->Inc();
   }
-  if (out.ok() && !v.spec.shadow) Mirror(d, v, inputs, *out);
+  const bool logged = Sampled(d);
+  if (logged) {
+    Log(d, v, request_id, out.status(), took, inputs, out.ok() ? *out : std::vector<Tensor>());
+  }
+  if (out.ok() && !v.spec.shadow) Mirror(d, v, inputs, *out, request_id, logged);
   return out;
 }
 
@@ -196,8 +230,8 @@ Comparison Compare(const std::vector<Tensor>& live, const std::vector<Tensor>& s
 }  // namespace
 
 void Deployments::Mirror(const Deployment& d, const Variant& live,
-                         const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& outputs) const {
+                         const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs,
+                         std::string_view request_id, bool logged) const {
   if (shadow_pool_ == nullptr) return;
   for (size_t i = 0; i < d.variants.size(); ++i) {
     const Variant& shadow = d.variants[i];
@@ -214,7 +248,8 @@ void Deployments::Mirror(const Deployment& d, const Variant& live,
       continue;
     }
     shadow.stats->RecordMirror(/*dropped=*/false);
-    shadow_pool_->Post([this, keep = d.shared_from_this(), i, inputs, outputs] {
+    shadow_pool_->Post([this, keep = d.shared_from_this(), i, inputs, outputs, logged,
+                        id = std::string(request_id)] {
       const Variant& s = keep->variants[i];
       const int64_t start = env_->MonotonicNanos();
       StatusOr<std::vector<Tensor>> answer = s.model->Predict(inputs);
@@ -224,6 +259,10 @@ void Deployments::Mirror(const Deployment& d, const Variant& live,
         s.metrics.requests->Inc();
         s.metrics.compute_seconds->Observe(static_cast<double>(took) / 1e9);
         if (!answer.ok()) s.metrics.failed->Inc();
+      }
+      if (logged) {
+        Log(*keep, s, id, answer.status(), took, inputs,
+            answer.ok() ? *answer : std::vector<Tensor>());
       }
       if (answer.ok()) {
         Comparison c = Compare(outputs, *answer);
@@ -236,10 +275,13 @@ void Deployments::Mirror(const Deployment& d, const Variant& live,
   }
 }
 
-void Deployments::CountRefusal(const Variant& v, const Status& why) {
-  if (v.metrics.requests == nullptr) return;
-  v.metrics.requests->Inc();
-  (why.code() == StatusCode::kUnavailable ? v.metrics.not_ready : v.metrics.bad_input)->Inc();
+void Deployments::Refuse(const Deployment& d, const Variant& v, const Status& why,
+                         std::string_view request_id) const {
+  if (v.metrics.requests != nullptr) {
+    v.metrics.requests->Inc();
+    (why.code() == StatusCode::kUnavailable ? v.metrics.not_ready : v.metrics.bad_input)->Inc();
+  }
+  if (Sampled(d)) Log(d, v, request_id, why, 0, {}, {});
 }
 
 namespace {

@@ -27,6 +27,7 @@
 #include "metrics/metrics.h"
 #include "serving/deployment_spec.h"
 #include "serving/model_loader.h"
+#include "serving/payload_log.h"
 #include "serving/traffic.h"
 #include "store/metadata_store.h"
 
@@ -173,13 +174,22 @@ class Deployments {
   StatusOr<const Variant*> Route(const Deployment& d, const RouteHints& hints) const;
 
   // Runs `v`'s model on `inputs`, counting the request, its outcome and its
-  // compute time, and mirrors the request to `d`'s shadows (off the request
-  // path). REQUIRES: v.ready(), v is one of d's variants.
+  // compute time, mirrors the request to `d`'s shadows (off the request
+  // path), and writes it to the payload log when sampled. REQUIRES:
+  // v.ready(), v is one of d's variants.
   StatusOr<std::vector<Tensor>> Predict(const Deployment& d, const Variant& v,
-                                        const std::vector<Tensor>& inputs) const;
-  // Counts a request the protocol refused before the model ran (bad body:
-  // InvalidArgument; not ready: Unavailable).
-  static void CountRefusal(const Variant& v, const Status& why);
+                                        const std::vector<Tensor>& inputs,
+                                        std::string_view request_id = {}) const;
+  // Counts (and logs, when sampled) a request the protocol refused before
+  // the model ran (bad body: InvalidArgument; not ready: Unavailable).
+  void Refuse(const Deployment& d, const Variant& v, const Status& why,
+              std::string_view request_id = {}) const;
+
+  // Where sampled requests are written (not owned; null: nowhere). Set
+  // before requests arrive.
+  void SetPayloadLog(PayloadLog* log) { payload_log_ = log; }
+  // An id for a request that brought none: unique in this process, cheap.
+  std::string NewRequestId() const;
 
   // The deployment, or null.
   std::shared_ptr<const Deployment> Find(const std::string& name) const;
@@ -200,7 +210,10 @@ class Deployments {
   StatusOr<std::shared_ptr<const Deployment>> ChangeTraffic(
       const std::string& name, const std::function<Status(Deployment&)>& change);
   void Mirror(const Deployment& d, const Variant& live, const std::vector<Tensor>& inputs,
-              const std::vector<Tensor>& outputs) const;
+              const std::vector<Tensor>& outputs, std::string_view request_id, bool logged) const;
+  bool Sampled(const Deployment& d) const;
+  void Log(const Deployment& d, const Variant& v, std::string_view request_id, Status outcome,
+           int64_t nanos, const std::vector<Tensor>& inputs, std::vector<Tensor> outputs) const;
 
   store::MetadataStore* store_;
   Env* env_;
@@ -208,6 +221,9 @@ class Deployments {
   FolderLoader load_;
   metrics::Registry* registry_;
   metrics::Counter* rollbacks_ = nullptr;
+  PayloadLog* payload_log_ = nullptr;
+  const std::string request_id_prefix_;
+  mutable std::atomic<uint64_t> request_ids_{0};
   mutable Mutex mu_;
   std::map<std::string, std::shared_ptr<const Deployment>> deployments_ GUARDED_BY(mu_);
   Mutex change_mu_;  // one change at a time (load, store, publish), without blocking Find

@@ -50,6 +50,10 @@ StatusOr<InferenceTarget> OpenDeployment(serving::Deployments* deployments,
     hints.sticky_key = request.Header(sticky);
   }
   ASSIGN_OR_RETURN(target.variant, deployments->Route(*target.deployment, hints));
+  std::string_view id = request.Header("x-request-id");
+  if (id.empty()) id = request.Header("ce-id");
+  target.request_id_given = !id.empty() && id.size() <= 256;
+  target.request_id = target.request_id_given ? std::string(id) : deployments->NewRequestId();
   return target;
 }
 
@@ -58,6 +62,7 @@ void NameVariant(http::HttpResponse& response, const InferenceTarget& target) {
   if (!target.variant->source.version.empty()) {
     response.headers.emplace_back("x-cairn-model-version", target.variant->source.version);
   }
+  response.headers.emplace_back("x-request-id", target.request_id);
 }
 
 }  // namespace cairn::surface

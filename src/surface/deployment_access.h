@@ -30,6 +30,11 @@ Status RequireDeploymentRead(auth::AccessPolicy* access, const http::HttpRequest
 struct InferenceTarget {
   std::shared_ptr<const serving::Deployment> deployment;
   const serving::Variant* variant = nullptr;  // ready
+  // The request's id: its x-request-id or ce-id header, else one made here
+  // (a protocol may put the body's own id in its place). Logged with the
+  // payload and returned as x-request-id, so labels can be joined later.
+  std::string request_id;
+  bool request_id_given = false;
 };
 
 // The header that names the answering variant in every inference response;
@@ -45,7 +50,8 @@ StatusOr<InferenceTarget> OpenDeployment(serving::Deployments* deployments,
                                          const http::HttpRequest& request, const std::string& name,
                                          std::string_view version = {});
 
-// Names the answering variant (and its registry version) in `response`.
+// Names the answering variant (and its registry version) and the request
+// id in `response`.
 void NameVariant(http::HttpResponse& response, const InferenceTarget& target);
 
 }  // namespace cairn::surface

@@ -211,3 +211,97 @@ def test_a_stepped_canary_is_promoted_by_the_server(two_versions):
     assert {infer(s, base, "churn", body)[1] for _ in range(20)} == {"2"}
     audit = cairn_cli(server, "audit", "list").stdout
     assert "rollout step" in audit and "rollout promote" in audit, audit[-2000:]
+
+
+class Sink:
+    """A CloudEvents receiver: records each POST's ce- headers and body."""
+
+    def __init__(self):
+        import http.server
+        events = self.events = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                events.append(({k.lower(): v for k, v in self.headers.items()}, json.loads(body)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/events"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_the_payload_log_holds_sampled_requests_shadows_and_failures(server_factory):
+    sink = Sink()
+    server = server_factory.new(extra_args=["--serving-port", "0", "--payload-log-sink", sink.url]).start()
+    logged = run_client("2.12", LOG_TWO, server.url).json
+    base = serving_url(server)
+    deploy(server, {"name": "churn", "log_percent": 100, "variants": [
+        {"name": "live", "model_uri": "models:/churn/1"},
+        {"name": "next", "model_uri": "models:/churn/2", "shadow": True}]})
+    deploy(server, {"name": "quiet", "model_uri": "models:/churn/1"})
+    s = requests.Session()
+    row = logged["row"]
+    body = json.dumps({"id": "body-id", "inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP64", "data": row}]})
+    for i in range(5):
+        r = s.post(f"{base}/v2/models/churn/infer", data=body, headers={"x-request-id": f"req-{i}"}, timeout=30)
+        assert r.status_code == 200 and r.headers["x-request-id"] == f"req-{i}", r.text
+    r = s.post(f"{base}/v2/models/churn/infer", data=body, timeout=30)
+    assert r.headers["x-request-id"] == "body-id"  # the v2 body's id when no header names one
+    r = s.post(f"{base}/deployments/churn/invocations", json={"instances": [row]}, timeout=30,
+               headers={"ce-id": "ce-7"})
+    assert r.status_code == 200 and r.headers["x-request-id"] == "ce-7", r.text
+    bad = s.post(f"{base}/v2/models/churn/infer", data='{"inputs": [{"name": "x"}]}',
+                 headers={"x-request-id": "bad-1"}, timeout=30)
+    assert bad.status_code == 400
+    # Without any id the server makes one (and the body's id stays the body's).
+    made = s.post(f"{base}/v1/models/quiet:predict", json={"instances": [row]}, timeout=30)
+    assert made.status_code == 200 and len(made.headers["x-request-id"]) > 8, made.headers
+
+    def records():
+        out = []
+        for f in sorted((server.data_dir / "payloads").glob("payloads-*.jsonl")):
+            out += [json.loads(line) for line in f.read_text().splitlines()]
+        return out
+
+    deadline = time.time() + 10
+    while time.time() < deadline and len(records()) < 15:
+        time.sleep(0.05)
+    got = records()
+    live = [r for r in got if not r["shadow"]]
+    shadow = [r for r in got if r["shadow"]]
+    assert sorted(r["request_id"] for r in live) == sorted(
+        [f"req-{i}" for i in range(5)] + ["body-id", "ce-7", "bad-1"]), live
+    assert sorted(r["request_id"] for r in shadow) == sorted([f"req-{i}" for i in range(5)] + ["body-id", "ce-7"])
+    ok_record = next(r for r in live if r["request_id"] == "req-0")
+    assert ok_record["deployment"] == "churn" and ok_record["variant"] == "live" and ok_record["model_version"] == "1"
+    assert ok_record["inputs"][0]["data"] == row and ok_record["inputs"][0]["shape"] == [1, 3]
+    assert ok_record["outputs"][0]["data"][0] == pytest.approx(
+        s.post(f"{base}/v2/models/churn/infer", data=body, timeout=30).json()["outputs"][0]["data"][0])
+    next_record = next(r for r in shadow if r["request_id"] == "req-0")
+    assert next_record["variant"] == "next" and next_record["model_version"] == "2"
+    assert next_record["outputs"][0]["data"] != ok_record["outputs"][0]["data"]
+    failure = next(r for r in live if r["request_id"] == "bad-1")
+    assert failure["status"] == "error" and "'x'" in failure["error"], failure
+    assert all(r["deployment"] == "churn" for r in got)  # quiet has log_percent 0
+
+    # The sink got each logged request and response as KServe's payload logger sends them.
+    deadline = time.time() + 10
+    while time.time() < deadline and len(sink.events) < 2 * len(got):
+        time.sleep(0.05)
+    types = [(h["ce-id"], h["ce-type"]) for h, _ in sink.events]
+    assert ("req-3", "org.kubeflow.serving.inference.request") in types
+    assert ("req-3", "org.kubeflow.serving.inference.response") in types
+    headers, event = next((h, e) for h, e in sink.events
+                          if h["ce-id"] == "req-3" and h["ce-type"].endswith("response") and h["ce-endpoint"] == "live")
+    assert headers["ce-specversion"] == "1.0" and headers["ce-inferenceservicename"] == "churn"
+    assert event["outputs"][0]["data"] == ok_record["outputs"][0]["data"]
+    metrics = requests.get(f"{server.url}/metrics", timeout=30).text
+    assert "cairn_serving_payloads_logged_total 16" in metrics or "cairn_serving_payloads_logged_total 17" in metrics, \
+        [line for line in metrics.splitlines() if "payload" in line]
+    sink.server.shutdown()

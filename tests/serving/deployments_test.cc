@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -351,6 +352,46 @@ TEST_F(DeploymentsTest, AVariantThatCannotLoadRefusesTheDeploy) {
                                 ::testing::HasSubstr("variant 'canary': model file")));
   EXPECT_EQ(deployments_->Find("ab")->variants.size(), 1u);
   EXPECT_EQ(Serve("ab", 20)[1.0f], 20);
+}
+
+TEST_F(DeploymentsTest, SampledRequestsShadowsAndRefusalsReachThePayloadLog) {
+  const std::string dir = (dir_ / "payloads").string();
+  auto log = PayloadLog::Open(Env::Default(), {.dir = dir});
+  ASSERT_OK(log.status());
+  deployments_->SetPayloadLog(log->get());
+  DeploymentSpec logged = DeploymentSpec::Single("logged", "models:/m/1");
+  logged.variants.push_back({"next", "models:/m/2", 0, true, 100});
+  logged.log_percent = 100;
+  ASSERT_OK(deployments_->Deploy(logged, "").status());
+  ASSERT_OK(deployments_->Deploy(DeploymentSpec::Single("quiet", "models:/m/1"), "").status());
+
+  auto d = deployments_->Find("logged");
+  ASSERT_OK(deployments_->Predict(*d, d->variants[0], {Fp32Tensor("x", {1}, {5})}, "r-1").status());
+  deployments_->Refuse(*d, d->variants[0], InvalidArgument("bad body"), "r-2");
+  auto q = deployments_->Find("quiet");
+  ASSERT_OK(deployments_->Predict(*q, q->variants[0], {}, "r-3").status());
+  // The shadow's answer is logged from its worker: wait for it.
+  for (int i = 0; i < 500 && d->variants[1].stats->Snapshot().compared < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  (*log)->Flush();
+  std::string all;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(e.path());
+    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  EXPECT_EQ(std::count(all.begin(), all.end(), '\n'), 3) << all;
+  EXPECT_THAT(
+      all,
+      ::testing::HasSubstr(
+          R"("variant":"primary","model_version":"1","request_id":"r-1","shadow":false,"status":"ok")"));
+  EXPECT_THAT(
+      all,
+      ::testing::HasSubstr(
+          R"("variant":"next","model_version":"2","request_id":"r-1","shadow":true,"status":"ok")"));
+  EXPECT_THAT(all, ::testing::HasSubstr(R"("request_id":"r-2","shadow":false,"status":"error")"));
+  EXPECT_THAT(all, ::testing::Not(::testing::HasSubstr("r-3")));  // log_percent 0
+  deployments_->SetPayloadLog(nullptr);
 }
 
 }  // namespace

@@ -1,0 +1,278 @@
+#include "serving/payload_log.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/time_format.h"
+#include "http/client.h"
+#include "serving/tensor_json.h"
+
+namespace cairn::serving {
+
+namespace {
+
+// Records written per wake-up at most (bounds the writer's batch memory).
+constexpr size_t kMaxBatch = 4096;
+
+void AppendTensors(std::string& out, const std::vector<Tensor>& tensors) {
+  out += '[';
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (i) out += ',';
+    AppendTensorJson(out, tensors[i]);
+  }
+  out += ']';
+}
+
+}  // namespace
+
+size_t PayloadRecord::Bytes() const {
+  size_t n = sizeof(*this) + deployment.size() + variant.size() + model_version.size() +
+             request_id.size() + outcome.message().size();
+  for (const auto* tensors : {&inputs, &outputs}) {
+    for (const Tensor& t : *tensors) {
+      n += sizeof(Tensor) + t.name.size() + t.data.size() + t.shape.size() * sizeof(int64_t);
+      for (const std::string& b : t.bytes) n += sizeof(std::string) + b.size();
+    }
+  }
+  return n;
+}
+
+std::string PayloadRecordJson(const PayloadRecord& r) {
+  std::string out = "{\"time\":";
+  json::AppendString(out, FormatRfc3339(r.time_micros));
+  out += ",\"deployment\":";
+  json::AppendString(out, r.deployment);
+  out += ",\"variant\":";
+  json::AppendString(out, r.variant);
+  out += ",\"model_version\":";
+  json::AppendString(out, r.model_version);
+  out += ",\"request_id\":";
+  json::AppendString(out, r.request_id);
+  out += r.shadow ? ",\"shadow\":true" : ",\"shadow\":false";
+  if (r.outcome.ok()) {
+    out += ",\"status\":\"ok\"";
+  } else {
+    out += ",\"status\":\"error\",\"error_code\":";
+    json::AppendString(out, StatusCodeName(r.outcome.code()));
+    out += ",\"error\":";
+    json::AppendString(out, r.outcome.message());
+  }
+  out += ",\"latency_ms\":";
+  json::AppendDouble(out, static_cast<double>(r.latency_nanos) / 1e6);
+  out += ",\"inputs\":";
+  AppendTensors(out, r.inputs);
+  out += ",\"outputs\":";
+  AppendTensors(out, r.outputs);
+  out += '}';
+  return out;
+}
+
+PayloadLog::PayloadLog(Env* env, PayloadLogOptions options, metrics::Registry* registry)
+    : env_(env), options_(std::move(options)) {
+  if (registry == nullptr) return;
+  written_ = registry->GetCounter("cairn_serving_payloads_logged_total",
+                                  "Payload records written to the payload log");
+  dropped_counter_ =
+      registry->GetCounter("cairn_serving_payloads_dropped_total",
+                           "Payload records dropped because the payload log's queue was full");
+  write_errors_ = registry->GetCounter("cairn_serving_payload_write_errors_total",
+                                       "Payload log batches that could not be written to disk");
+  sink_errors_ = registry->GetCounter(
+      "cairn_serving_payload_sink_errors_total",
+      "CloudEvents the payload log's sink did not accept (unreachable or non-2xx)");
+}
+
+StatusOr<std::unique_ptr<PayloadLog>> PayloadLog::Open(Env* env, PayloadLogOptions options,
+                                                       metrics::Registry* registry) {
+  if (options.max_file_bytes < 4096 || options.max_files < 1) {
+    return InvalidArgument("payload log: files must hold at least 4096 bytes, and keep at least 1");
+  }
+  std::optional<http::HttpAddress> sink;
+  if (!options.cloudevents_url.empty()) {
+    StatusOr<http::HttpAddress> address = http::HttpAddress::Parse(options.cloudevents_url);
+    if (!address.ok()) {
+      return InvalidArgument("payload log CloudEvents sink: " + address.status().message());
+    }
+    sink = std::move(*address);
+  }
+  if (Status made = env->CreateDirectories(options.dir); !made.ok()) {
+    return Unavailable("payload log folder " + options.dir + ": " + made.message());
+  }
+  std::unique_ptr<PayloadLog> log(new PayloadLog(env, std::move(options), registry));
+  log->sink_ = std::move(sink);
+  PayloadLog* self = log.get();
+  ASSIGN_OR_RETURN(log->writer_, env->StartThread("payload-log", [self] { self->WriterLoop(); }));
+  return log;
+}
+
+PayloadLog::~PayloadLog() {
+  {
+    MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  wake_.SignalAll();
+  if (writer_) writer_->Join();
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+bool PayloadLog::Append(PayloadRecord record) {
+  const size_t bytes = record.Bytes();
+  {
+    MutexLock lock(&mu_);
+    if (queued_bytes_ + bytes > options_.max_pending_bytes || stopping_) {
+      ++dropped_;
+      if (dropped_counter_ != nullptr) dropped_counter_->Inc();
+      return false;
+    }
+    queued_bytes_ += bytes;
+    ++appended_;
+    queue_.push_back(std::move(record));
+  }
+  wake_.Signal();
+  return true;
+}
+
+void PayloadLog::Flush() {
+  MutexLock lock(&mu_);
+  const uint64_t target = appended_;
+  while (written_count_ < target) flushed_.Wait();
+}
+
+int64_t PayloadLog::dropped() const {
+  MutexLock lock(&mu_);
+  return dropped_;
+}
+
+void PayloadLog::WriterLoop() {
+  for (;;) {
+    std::vector<PayloadRecord> batch;
+    {
+      MutexLock lock(&mu_);
+      while (queue_.empty() && !stopping_) wake_.Wait();
+      if (queue_.empty() && stopping_) return;
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        queued_bytes_ -= queue_.front().Bytes();
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    Write(batch);
+    {
+      MutexLock lock(&mu_);
+      written_count_ += batch.size();
+    }
+    flushed_.SignalAll();
+  }
+}
+
+void PayloadLog::Write(const std::vector<PayloadRecord>& batch) {
+  std::string lines;
+  for (const PayloadRecord& r : batch) {
+    lines += PayloadRecordJson(r);
+    lines += '\n';
+  }
+  if (Status written = WriteLines(lines); !written.ok()) {
+    if (write_errors_ != nullptr) write_errors_->Inc();
+    LogWarn("payload log: records lost",
+            {{"records", std::to_string(batch.size())}, {"error", written.message()}});
+  } else if (written_ != nullptr) {
+    written_->Inc(batch.size());
+  }
+  if (sink_) {
+    for (const PayloadRecord& r : batch) SendToSink(r);
+  }
+}
+
+Status PayloadLog::WriteLines(const std::string& lines) {
+  if (file_ == nullptr || file_bytes_ + lines.size() > options_.max_file_bytes) {
+    RETURN_IF_ERROR(Rotate());
+  }
+  if (std::fwrite(lines.data(), 1, lines.size(), file_) != lines.size() ||
+      std::fflush(file_) != 0) {
+    return Unavailable(file_path_ + ": " + std::strerror(errno));
+  }
+  file_bytes_ += lines.size();
+  return Status::Ok();
+}
+
+Status PayloadLog::Rotate() {
+  if (file_ != nullptr) std::fclose(file_);
+  file_ = nullptr;
+  // Names sort by time: the oldest go first when there are too many.
+  std::string stamp = FormatRfc3339(env_->NowMicros());
+  for (char& c : stamp) {
+    if (c == ':') c = '-';
+  }
+  char seq[24];
+  std::snprintf(seq, sizeof seq, "%06llu", static_cast<unsigned long long>(sequence_++));
+  file_path_ = options_.dir + "/payloads-" + stamp + "-" + seq + ".jsonl";
+  file_ = std::fopen(file_path_.c_str(), "ae");
+  if (file_ == nullptr) return Unavailable(file_path_ + ": " + std::strerror(errno));
+  file_bytes_ = 0;
+  StatusOr<std::vector<std::string>> names = env_->ListDirectory(options_.dir);
+  if (names.ok()) {
+    std::vector<std::string> logs;
+    for (const std::string& n : *names) {
+      if (n.rfind("payloads-", 0) == 0 && n.size() > 6 && n.ends_with(".jsonl")) logs.push_back(n);
+    }
+    for (size_t i = 0; i + static_cast<size_t>(options_.max_files) < logs.size(); ++i) {
+      (void)env_->RemoveFile(options_.dir + "/" + logs[i]);
+    }
+  }
+  return Status::Ok();
+}
+
+// KServe's payload logger: one CloudEvent for the request and one for the
+// response, binary mode (attributes in ce- headers, the payload as body).
+void PayloadLog::SendToSink(const PayloadRecord& r) {
+  const http::HttpAddress* address = &*sink_;
+  for (bool response : {false, true}) {
+    http::ClientRequest request;
+    request.method = "POST";
+    request.target = address->base_path.empty() ? "/" : address->base_path;
+    request.timeout = std::chrono::milliseconds(2000);
+    request.headers = {
+        {"Content-Type", "application/json"},
+        {"ce-specversion", "1.0"},
+        {"ce-id", r.request_id},
+        {"ce-type", response ? "org.kubeflow.serving.inference.response"
+                             : "org.kubeflow.serving.inference.request"},
+        {"ce-source", "http://cairn/deployments/" + r.deployment},
+        {"ce-time", FormatRfc3339(r.time_micros)},
+        {"ce-inferenceservicename", r.deployment},
+        {"ce-component", r.variant},
+        {"ce-endpoint", r.shadow ? "shadow" : "live"},
+        {"ce-modelversion", r.model_version},
+    };
+    std::string body;
+    if (response) {
+      body = "{\"model_name\":";
+      json::AppendString(body, r.deployment);
+      body += ",\"model_version\":";
+      json::AppendString(body, r.model_version);
+      body += ",\"id\":";
+      json::AppendString(body, r.request_id);
+      if (!r.outcome.ok()) {
+        body += ",\"error\":";
+        json::AppendString(body, r.outcome.message());
+      }
+      body += ",\"outputs\":";
+      AppendTensors(body, r.outputs);
+      body += '}';
+    } else {
+      body = "{\"id\":";
+      json::AppendString(body, r.request_id);
+      body += ",\"inputs\":";
+      AppendTensors(body, r.inputs);
+      body += '}';
+    }
+    request.body = std::move(body);
+    StatusOr<http::ClientResponse> answer = http::Fetch(*address, request);
+    if ((!answer.ok() || answer->status >= 300) && sink_errors_ != nullptr) sink_errors_->Inc();
+  }
+}
+
+}  // namespace cairn::serving
