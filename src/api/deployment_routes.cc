@@ -86,7 +86,7 @@ void WriteRollout(json::Writer& w, const serving::Deployment& d) {
   w.StartObject();
   json::WriteKey(w, "phase");
   json::WriteString(w, serving::RolloutPhaseName(d.rollout.phase));
-  if (d.spec.rollout) {
+  if (d.spec.rollout && d.spec.variants.size() >= 2) {
     const serving::RolloutPolicy& p = *d.spec.rollout;
     json::WriteKey(w, "canary");
     json::WriteString(w, d.spec.variants[1].name);
@@ -145,6 +145,10 @@ void WriteDeployment(json::Writer& w, const serving::Deployment& d) {
     w.EndObject();
   }
   w.EndArray();
+  if (!d.spec.follow.empty()) {
+    json::WriteKey(w, "follow");
+    json::WriteString(w, d.spec.follow);
+  }
   if (!d.spec.sticky_header.empty()) {
     json::WriteKey(w, "sticky_header");
     json::WriteString(w, d.spec.sticky_header);
@@ -199,14 +203,17 @@ void RegisterDeploymentRoutes(const surface::Surface& surface, serving::Deployme
           return mlflow::ErrorResponse(allowed);
         auto spec = serving::ParseDeploymentSpec(request.body);
         if (!spec.ok()) return mlflow::ErrorResponse(spec.status());
-        for (const serving::VariantSpec& v : spec->variants) {
-          if (!registry::IsModelUri(v.model_uri)) {
+        std::vector<std::string> references;
+        for (const serving::VariantSpec& v : spec->variants) references.push_back(v.model_uri);
+        if (!spec->follow.empty()) references.push_back(spec->follow);
+        for (const std::string& reference : references) {
+          if (!registry::IsModelUri(reference)) {
             return mlflow::ErrorResponse(InvalidArgument(
-                "model_uri '" + v.model_uri +
+                "model_uri '" + reference +
                 "' is not a model reference: use models:/NAME/VERSION, "
                 "models:/NAME@ALIAS, models:/NAME/STAGE, models:/MODEL_ID or runs:/RUN_ID/PATH"));
           }
-          if (Status readable = surface::RequireModelUriRead(access, request, v.model_uri);
+          if (Status readable = surface::RequireModelUriRead(access, request, reference);
               !readable.ok()) {
             return mlflow::ErrorResponse(readable);
           }

@@ -88,9 +88,13 @@ StatusOr<RolloutPolicy> ParseRollout(const json::Value& r) {
 Status CheckRollout(const DeploymentSpec& spec, const RolloutPolicy& policy) {
   int live = 0;
   for (const VariantSpec& v : spec.variants) live += v.shadow ? 0 : 1;
-  if (live != 2 || spec.variants[0].shadow || spec.variants[1].shadow) {
+  // Following a reference, the canary appears when it moves.
+  if (!spec.follow.empty() && live == 1 && !spec.variants[0].shadow) live = 2;
+  if (live != 2 || spec.variants[0].shadow ||
+      (spec.variants.size() > 1 && spec.variants[1].shadow)) {
     return InvalidArgument(
-        "rollout needs exactly two live variants, the stable one first and the canary second; "
+        "rollout needs exactly two live variants, the stable one first and the canary second (or "
+        "follow, whose new versions become the canary); "
         "deployment '" +
         spec.name + "' has " + std::to_string(live));
   }
@@ -148,8 +152,10 @@ VariantSpec* DeploymentSpec::Find(const std::string& variant) {
 Status CheckDeploymentSpec(const DeploymentSpec& spec) {
   RETURN_IF_ERROR(CheckDeploymentName(spec.name));
   if (spec.variants.empty()) {
+    // A followed reference gives the first variant when deployed.
+    if (!spec.follow.empty()) return Status::Ok();
     return InvalidArgument(
-        "model_uri or variants is required: a model reference such as models:/NAME/1, "
+        "model_uri, variants or follow is required: a model reference such as models:/NAME/1, "
         "models:/NAME@ALIAS or runs:/RUN_ID/model");
   }
   if (spec.variants.size() > kMaxVariants) {
@@ -223,6 +229,12 @@ StatusOr<DeploymentSpec> ParseDeploymentSpec(std::string_view text) {
       spec.variants.push_back(std::move(variant));
     }
   }
+  ASSIGN_OR_RETURN(spec.follow, StringField(doc, "follow", "", false));
+  if (!spec.follow.empty() && !model_uri.empty()) {
+    return InvalidArgument(
+        "give model_uri (a fixed model) or follow (a reference whose new versions roll out), not "
+        "both");
+  }
   ASSIGN_OR_RETURN(spec.sticky_header, StringField(doc, "sticky_header", "", false));
   // Header names are case-insensitive; requests are read by lower-case name.
   for (char& c : spec.sticky_header)
@@ -265,6 +277,10 @@ std::string DeploymentSpecJson(const DeploymentSpec& spec) {
   if (!spec.sticky_header.empty()) {
     json::WriteKey(w, "sticky_header");
     json::WriteString(w, spec.sticky_header);
+  }
+  if (!spec.follow.empty()) {
+    json::WriteKey(w, "follow");
+    json::WriteString(w, spec.follow);
   }
   if (spec.log_percent > 0) {
     json::WriteKey(w, "log_percent");

@@ -17,6 +17,11 @@
 // {"name": ..., "model_uri": ...} is the one-variant shorthand (a variant
 // named "primary" with all the traffic).
 //
+// {"name": ..., "follow": "models:/churn@champion", "rollout": {...}} serves
+// the version the reference names now, pinned, and when the reference moves
+// to a new version, rolls it out as a canary by the policy (registry-driven
+// rollouts). The stored spec keeps `follow` beside the variants it has now.
+//
 // Thread-safety: values.
 #pragma once
 
@@ -64,6 +69,9 @@ struct DeploymentSpec {
   // x-cairn-variant header an earlier answer carried.
   std::string sticky_header;
   std::optional<RolloutPolicy> rollout;
+  // A moving registry reference (alias, stage, latest) whose new versions
+  // are rolled out as canaries; "" for none.
+  std::string follow;
   // Share of requests written to the payload log (0-100; 0: none).
   double log_percent = 0;
 

@@ -284,13 +284,30 @@ void Deployments::Refuse(const Deployment& d, const Variant& v, const Status& wh
   if (Sampled(d)) Log(d, v, request_id, why, 0, {}, {});
 }
 
+void Deployments::BeginRollout(Deployment& d, int64_t now) const {
+  const RolloutPolicy& policy = *d.spec.rollout;
+  RolloutState& r = d.rollout;
+  if (!policy.steps.empty()) {
+    d.spec.variants[0].weight = 100 - policy.steps[0];
+    d.spec.variants[1].weight = policy.steps[0];
+    d.variants[0].spec.weight = d.spec.variants[0].weight;
+    d.variants[1].spec.weight = d.spec.variants[1].weight;
+  }
+  r.phase = policy.steps.empty() ? RolloutState::Phase::kWatching : RolloutState::Phase::kStepping;
+  r.step = policy.steps.empty() ? -1 : 0;
+  r.reason = "rollout of '" + d.variants[1].spec.name + "' started";
+  r.changed_micros = now;
+  r.stable_start = d.variants[0].stats->Snapshot();
+  r.canary_start = d.variants[1].stats->Snapshot();
+}
+
 namespace {
 
 // A rollout's state for a spec read back from the store: where its weights
 // say it stood (the counts start again from zero).
 RolloutState RolloutFromWeights(const DeploymentSpec& spec) {
   RolloutState state;
-  if (!spec.rollout) return state;
+  if (!spec.rollout || spec.variants.size() < 2) return state;
   const int64_t canary = spec.variants[1].weight;
   const std::vector<int>& steps = spec.rollout->steps;
   if (canary == 0) {
@@ -437,27 +454,29 @@ std::shared_ptr<Deployment> Deployments::LoadDeployment(const DeploymentSpec& sp
 StatusOr<std::shared_ptr<const Deployment>> Deployments::Deploy(const DeploymentSpec& given,
                                                                 const std::string& user) {
   RETURN_IF_ERROR(CheckDeploymentSpec(given));
-  // A rollout starts at its first step whatever weights were given.
   DeploymentSpec spec = given;
-  if (spec.rollout && !spec.rollout->steps.empty()) {
-    spec.variants[0].weight = 100 - spec.rollout->steps[0];
-    spec.variants[1].weight = spec.rollout->steps[0];
-  }
   MutexLock change(&change_mu_);
   const int64_t now = env_->NowMicros();
+  if (!spec.follow.empty() && spec.variants.empty()) {
+    // Serve the version the reference names now, pinned: its next version
+    // is rolled out when it moves.
+    ASSIGN_OR_RETURN(ResolvedSource now_source, resolve_(spec.follow));
+    if (now_source.registered_model.empty() || now_source.version.empty()) {
+      return InvalidArgument("follow '" + spec.follow +
+                             "' must name registry versions: models:/NAME@ALIAS, "
+                             "models:/NAME/STAGE or models:/NAME/latest");
+    }
+    spec.variants.push_back(
+        {"primary", "models:/" + now_source.registered_model + "/" + now_source.version, 100});
+  }
   Status error;
   std::shared_ptr<const Deployment> previous = Find(spec.name);
   std::shared_ptr<Deployment> deployment = LoadDeployment(spec, user, now, previous.get(), &error);
   RETURN_IF_ERROR(error);
-  if (spec.rollout) {
-    RolloutState& r = deployment->rollout;
-    r.phase = spec.rollout->steps.empty() ? RolloutState::Phase::kWatching
-                                          : RolloutState::Phase::kStepping;
-    r.step = spec.rollout->steps.empty() ? -1 : 0;
-    r.reason = "rollout started";
-    r.changed_micros = now;
-    r.stable_start = deployment->variants[0].stats->Snapshot();
-    r.canary_start = deployment->variants[1].stats->Snapshot();
+  // A rollout starts at its first step whatever weights were given.
+  if (spec.rollout && spec.variants.size() >= 2) {
+    BeginRollout(*deployment, now);
+    spec = deployment->spec;
   }
   const std::string spec_json = DeploymentSpecJson(spec);
   RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
@@ -554,6 +573,12 @@ StatusOr<std::shared_ptr<const Deployment>> Deployments::Promote(const std::stri
     kept.push_back(*chosen);
     kept.back().spec.shadow = false;
     kept.back().spec.weight = 100;
+    if (!d.spec.follow.empty() && kept.back().spec.name != d.variants[0].spec.name) {
+      // Following a reference, the stable variant keeps its name; the next
+      // version is the canary again.
+      kept.back().spec.name = d.variants[0].spec.name;
+      kept.back().metrics = MetricsFor(name, kept.back().spec.name, kept.back().source.version);
+    }
     for (const Variant& v : d.variants) {
       if (v.spec.shadow && v.spec.name != variant) kept.push_back(v);
     }
@@ -561,7 +586,8 @@ StatusOr<std::shared_ptr<const Deployment>> Deployments::Promote(const std::stri
     d.spec.variants.clear();
     for (const Variant& v : d.variants) d.spec.variants.push_back(v.spec);
     if (d.spec.rollout) {
-      d.spec.rollout.reset();
+      // A followed reference keeps its policy for its next version.
+      if (d.spec.follow.empty()) d.spec.rollout.reset();
       d.rollout.phase = RolloutState::Phase::kPromoted;
       d.rollout.reason = "variant '" + variant + "' promoted";
       d.rollout.changed_micros = env_->NowMicros();
@@ -617,6 +643,10 @@ int Deployments::JudgeRollouts() {
         return Status::Ok();
       });
       if (result.ok()) ++changed;
+      if (!result.ok() && result.status().code() != StatusCode::kFailedPrecondition) {
+        LogWarn("a rollout decision could not be applied",
+                {{"deployment", name}, {"error", result.status().message()}});
+      }
       return result.ok();
     };
     auto to_step = [&](Deployment& next, int step) {
@@ -677,8 +707,87 @@ int Deployments::JudgeRollouts() {
   return changed;
 }
 
+int Deployments::FollowMovedReferences() {
+  int started = 0;
+  for (const std::shared_ptr<const Deployment>& d : List()) {
+    if (d->spec.follow.empty() || d->variants.empty()) continue;
+    StatusOr<ResolvedSource> source = resolve_(d->spec.follow);
+    if (!source.ok() || source->version.empty()) continue;  // gone for now: keep serving
+    bool served = false;
+    for (const Variant& v : d->variants) {
+      served = served || (!v.spec.shadow && v.ready() &&
+                          v.source.registered_model == source->registered_model &&
+                          v.source.version == source->version);
+    }
+    if (served || source->artifact_path == d->variants[0].failed_path) continue;
+    StatusOr<LoadedModel> loaded = load_(source->artifact_path);  // off the change lock
+    MutexLock change(&change_mu_);
+    if (Find(d->spec.name) != d) continue;  // changed meanwhile; the next refresh sees it
+    auto next = std::make_shared<Deployment>(*d);
+    Variant& stable = next->variants[0];
+    if (!loaded.ok()) {
+      stable.failed_path = source->artifact_path;
+      stable.failed_reason = "version " + source->version + " of " + d->spec.follow +
+                             " did not load: " + loaded.status().message();
+      LogWarn(
+          "a followed reference moved to a version that did not load; the previous one "
+          "keeps serving",
+          {{"deployment", d->spec.name}, {"error", stable.failed_reason}});
+      MutexLock lock(&mu_);
+      deployments_[d->spec.name] = std::move(next);
+      continue;
+    }
+    stable.failed_path.clear();
+    stable.failed_reason.clear();
+    Variant canary;
+    canary.spec = {stable.spec.name == "canary" ? "next" : "canary",
+                   "models:/" + source->registered_model + "/" + source->version, 0};
+    canary.source = std::move(*source);
+    canary.source.moving = false;
+    canary.model = std::move(loaded->model);
+    canary.flavor = loaded->flavor;
+    canary.signature_inputs = loaded->mlmodel.inputs;
+    canary.metrics = MetricsFor(d->spec.name, canary.spec.name, canary.source.version);
+    canary.loaded_micros = env_->NowMicros();
+    const std::string version = canary.source.version;
+    // The stable variant stays; an earlier canary (rolled back, or replaced
+    // by this newer version mid-rollout) goes; shadows stay.
+    std::vector<Variant> variants = {stable};
+    if (next->spec.rollout) {
+      variants.push_back(std::move(canary));
+    } else {
+      canary.spec.name = stable.spec.name;  // no policy: the new version takes over
+      canary.spec.weight = 100;
+      variants[0] = std::move(canary);
+    }
+    for (size_t i = 1; i < next->variants.size(); ++i) {
+      if (next->variants[i].spec.shadow) variants.push_back(next->variants[i]);
+    }
+    next->variants = std::move(variants);
+    next->spec.variants.clear();
+    for (const Variant& v : next->variants) next->spec.variants.push_back(v.spec);
+    if (next->spec.rollout) BeginRollout(*next, env_->NowMicros());
+    auto context = std::make_shared<store::WriteContext>();
+    context->user = "cairn";
+    context->action = next->spec.rollout ? "rollout start" : "deployment switch";
+    context->target = "deployment " + d->spec.name;
+    context->request = d->spec.follow + " moved to version " + version;
+    store::ScopedWriteContext audit(context);
+    if (Status stored = StoreAndPublish(next); !stored.ok()) {
+      LogWarn("a followed reference moved but the deployment could not be stored",
+              {{"deployment", d->spec.name}, {"error", stored.message()}});
+      continue;
+    }
+    LogInfo(next->spec.rollout ? "a followed reference moved: rolling out its new version"
+                               : "a followed reference moved: serving its new version",
+            {{"deployment", d->spec.name}, {"follow", d->spec.follow}, {"version", version}});
+    ++started;
+  }
+  return started;
+}
+
 int Deployments::Refresh() {
-  int switched = 0;
+  int switched = FollowMovedReferences();
   for (const std::shared_ptr<const Deployment>& d : List()) {
     // Load outside the change lock: requests and other changes go on.
     std::vector<std::pair<size_t, StatusOr<LoadedModel>>> loads;

@@ -204,6 +204,13 @@ class Deployments {
   DeploymentMetrics MetricsFor(const std::string& name, const std::string& variant,
                                const std::string& version) const;
   void CollectGauges();
+  // Puts `d` (two live variants, a rollout policy) at its rollout's start:
+  // the first step's weights (or watching, without steps), counts from now.
+  void BeginRollout(Deployment& d, int64_t now) const;
+  // For deployments that follow a reference: when it has moved to a version
+  // no variant serves, loads it and makes it the canary. Returns how many
+  // canaries started.
+  int FollowMovedReferences();
   // Stores `next`'s spec and publishes it. REQUIRES: change_mu_ held.
   Status StoreAndPublish(std::shared_ptr<Deployment> next) REQUIRES(change_mu_);
   // A traffic change on the current deployment `name`, by `change`.

@@ -30,6 +30,9 @@ Status RequireDeploymentRead(auth::AccessPolicy* access, const http::HttpRequest
   for (const serving::Variant& v : deployment.variants) {
     RETURN_IF_ERROR(RequireModelUriRead(access, request, v.spec.model_uri));
   }
+  if (!deployment.spec.follow.empty()) {
+    RETURN_IF_ERROR(RequireModelUriRead(access, request, deployment.spec.follow));
+  }
   return Status::Ok();
 }
 

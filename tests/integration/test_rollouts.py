@@ -305,3 +305,33 @@ def test_the_payload_log_holds_sampled_requests_shadows_and_failures(server_fact
     assert "cairn_serving_payloads_logged_total 16" in metrics or "cairn_serving_payloads_logged_total 17" in metrics, \
         [line for line in metrics.splitlines() if "payload" in line]
     sink.server.shutdown()
+
+
+def test_moving_the_alias_rolls_the_new_version_out_as_a_canary(two_versions):
+    """Registry-driven: the deployment follows @champion; MLflow's client moves the
+    alias and the server rolls version 2 out by the policy, then promotes it."""
+    server, base, body = two_versions
+    set_alias = """
+import mlflow
+mlflow.MlflowClient().set_registered_model_alias("churn", "champion", "{version}")
+"""
+    run_client("3.6", set_alias.format(version=1), server.url)
+    d = deploy(server, {"name": "churn", "follow": "models:/churn@champion",
+                        "rollout": {"steps": [30, 100], "min_samples": 30}})
+    assert [v["model_uri"] for v in d["variants"]] == ["models:/churn/1"] and d["follow"] == "models:/churn@champion"
+    s = requests.Session()
+    assert {infer(s, base, "churn", body)[1] for _ in range(20)} == {"1"}
+    run_client("3.6", set_alias.format(version=2), server.url)
+    deadline = time.time() + 10
+    while time.time() < deadline and len(status(server, "churn")["variants"]) < 2:
+        time.sleep(0.01)
+    d = status(server, "churn")
+    assert [(v["name"], v["model_uri"], v["weight"]) for v in d["variants"]] == [
+        ("primary", "models:/churn/1", 70), ("canary", "models:/churn/2", 30)], d
+    deadline = time.time() + 60
+    while time.time() < deadline and status(server, "churn")["rollout"]["phase"] != "promoted":
+        for _ in range(20):
+            infer(s, base, "churn", body)
+    d = status(server, "churn")
+    assert d["rollout"]["phase"] == "promoted" and [v["model_uri"] for v in d["variants"]] == ["models:/churn/2"], d
+    assert {infer(s, base, "churn", body)[1] for _ in range(20)} == {"2"}

@@ -394,5 +394,74 @@ TEST_F(DeploymentsTest, SampledRequestsShadowsAndRefusalsReachThePayloadLog) {
   deployments_->SetPayloadLog(nullptr);
 }
 
+TEST_F(DeploymentsTest, AFollowedAliasRollsItsNewVersionsOutAsCanaries) {
+  DeploymentSpec spec;
+  spec.name = "champ";
+  spec.follow = "models:/m@champion";
+  spec.rollout = RolloutPolicy{{50, 100}, 10, 0.01, 0};
+  ASSERT_OK(deployments_->Deploy(spec, "").status());
+  auto d = deployments_->Find("champ");
+  ASSERT_EQ(d->variants.size(), 1u);
+  EXPECT_EQ(d->primary().spec.model_uri, "models:/m/1");  // pinned to what the alias named
+  EXPECT_EQ(deployments_->Refresh(), 0);
+
+  champion_ = "2";  // the alias moves: version 2 becomes the canary at 50%
+  EXPECT_EQ(deployments_->Refresh(), 1);
+  d = deployments_->Find("champ");
+  ASSERT_EQ(d->variants.size(), 2u);
+  EXPECT_EQ(d->variants[1].spec.model_uri, "models:/m/2");
+  EXPECT_EQ(d->variants[1].spec.weight, 50);
+  EXPECT_EQ(d->rollout.phase, RolloutState::Phase::kStepping);
+  std::map<float, int> both = Serve("champ", 400);
+  EXPECT_GT(both[1.0f], 100);
+  EXPECT_GT(both[2.0f], 100);
+  EXPECT_EQ(deployments_->Refresh(), 0);  // version 2 is served: nothing to do
+
+  // Steps, then promotion: version 2 alone, still following the alias.
+  for (int judged = 0; judged < 2; ++judged) {
+    while (deployments_->Find("champ")->variants[1].stats->Snapshot().requests <
+           deployments_->Find("champ")->rollout.canary_start.requests + 10) {
+      Serve("champ", 20);
+    }
+    EXPECT_EQ(deployments_->JudgeRollouts(), 1);
+  }
+  d = deployments_->Find("champ");
+  ASSERT_EQ(d->variants.size(), 1u);
+  EXPECT_EQ(Answer(*d), 2.0f);
+  EXPECT_EQ(d->rollout.phase, RolloutState::Phase::kPromoted);
+
+  // The next move is a failing version: the canary is rolled back, version 2 serves on.
+  champion_ = "-1";
+  EXPECT_EQ(deployments_->Refresh(), 1);
+  while (deployments_->Find("champ")->variants[1].stats->Snapshot().requests < 10) {
+    Serve("champ", 10);
+  }
+  d = deployments_->Find("champ");
+  EXPECT_EQ(deployments_->JudgeRollouts(), 1)
+      << RolloutPhaseName(d->rollout.phase) << " " << d->rollout.reason << " "
+      << d->variants[1].stats->Snapshot().errors << " " << d->variants[1].spec.model_uri;
+  d = deployments_->Find("champ");
+  EXPECT_EQ(d->rollout.phase, RolloutState::Phase::kRolledBack);
+  EXPECT_EQ(Serve("champ", 50)[2.0f], 50);
+  EXPECT_EQ(deployments_->Refresh(), 0);  // the rolled-back version is not tried again
+
+  // A version that does not load leaves the stable one serving, with the reason.
+  champion_ = "0";
+  EXPECT_EQ(deployments_->Refresh(), 0);
+  EXPECT_THAT(deployments_->Find("champ")->primary().failed_reason,
+              ::testing::HasSubstr("version 0 of models:/m@champion did not load"));
+  champion_ = "3";  // and the next good one rolls out again, replacing the rolled-back canary
+  EXPECT_EQ(deployments_->Refresh(), 1);
+  d = deployments_->Find("champ");
+  ASSERT_EQ(d->variants.size(), 2u);
+  EXPECT_EQ(d->variants[1].spec.model_uri, "models:/m/3");
+  EXPECT_EQ(d->rollout.phase, RolloutState::Phase::kStepping);
+  Open();  // a restart mid-rollout keeps both versions and the step
+  d = deployments_->Find("champ");
+  ASSERT_EQ(d->variants.size(), 2u);
+  EXPECT_EQ(d->rollout.phase, RolloutState::Phase::kStepping);
+  EXPECT_EQ(Answer(*d), 2.0f);
+}
+
 }  // namespace
 }  // namespace cairn::serving
