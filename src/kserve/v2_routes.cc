@@ -1,6 +1,7 @@
 #include "kserve/v2_routes.h"
 
 #include <charconv>
+#include <cmath>
 
 #include "core/json.h"
 #include "kserve/v2_json.h"
@@ -45,6 +46,62 @@ void AppendSpecs(std::string& out, const std::vector<serving::TensorSpec>& specs
     out += "]}";
   }
   out += ']';
+}
+
+// Request parameters "pred_contribs": true (XGBoost's name) or "explain":
+// true ask for per-feature contributions instead of predictions.
+StatusOr<bool> WantsExplanation(const std::string& parameters_json) {
+  if (parameters_json.empty()) return false;
+  json::Document doc;
+  RETURN_IF_ERROR(json::Parse(parameters_json, &doc));
+  bool wanted = false;
+  for (const char* key : {"pred_contribs", "explain"}) {
+    auto it = doc.IsObject() ? doc.FindMember(key) : doc.MemberEnd();
+    if (doc.IsObject() && it != doc.MemberEnd()) {
+      if (!it->value.IsBool()) {
+        return InvalidArgument(std::string("parameters.") + key + " must be true or false");
+      }
+      wanted = wanted || it->value.GetBool();
+    }
+  }
+  return wanted;
+}
+
+// KServe v1's explain answer: each row's contributions by feature, bias last.
+std::string WriteExplanations(const serving::Tensor& t,
+                              const std::vector<std::string>& feature_names) {
+  std::string out = "{\"explanations\":";
+  const size_t columns = t.shape.empty() ? 0 : static_cast<size_t>(t.shape.back());
+  const size_t inner = t.shape.size() == 3 ? static_cast<size_t>(t.shape[1]) : 1;
+  const size_t rows = t.shape.empty() ? 0 : static_cast<size_t>(t.shape[0]);
+  out += '[';
+  for (size_t r = 0; r < rows; ++r) {
+    if (r) out += ',';
+    if (t.shape.size() == 3) out += '[';
+    for (size_t g = 0; g < inner; ++g) {
+      if (g) out += ',';
+      out += '[';
+      for (size_t c = 0; c < columns; ++c) {
+        if (c) out += ',';
+        const float v = t.FloatAt((r * inner + g) * columns + c);
+        if (std::isfinite(v)) {
+          char buf[32];  // float's shortest form, as the v2 outputs write it
+          out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+        } else {
+          json::AppendDouble(out, v);
+        }
+      }
+      out += ']';
+    }
+    if (t.shape.size() == 3) out += ']';
+  }
+  out += "],\"feature_names\":[";
+  for (size_t c = 0; c + 1 < columns; ++c) {
+    if (c) out += ',';
+    json::AppendString(out, c < feature_names.size() ? feature_names[c] : "f" + std::to_string(c));
+  }
+  out += columns > 1 ? ",\"bias\"]}" : "\"bias\"]}";
+  return out;
 }
 
 HttpResponse ModelMetadata(serving::Deployments* deployments, auth::AccessPolicy* access,
@@ -123,8 +180,12 @@ HttpResponse Infer(serving::Deployments* deployments, auth::AccessPolicy* access
   if (!target->request_id_given && parsed->id && !parsed->id->empty()) {
     target->request_id = *parsed->id;
   }
+  StatusOr<bool> explain = WantsExplanation(parsed->parameters_json);
+  if (!explain.ok()) return Error(explain.status());
   StatusOr<std::vector<serving::Tensor>> outputs =
-      deployments->Predict(*target->deployment, variant, parsed->inputs, target->request_id);
+      *explain
+          ? deployments->Explain(variant, parsed->inputs)
+          : deployments->Predict(*target->deployment, variant, parsed->inputs, target->request_id);
   if (!outputs.ok()) return Error(outputs.status());
   std::vector<bool> binary(outputs->size(), parsed->binary_output);
   if (!parsed->outputs.empty()) {
@@ -171,9 +232,6 @@ HttpResponse V1Predict(serving::Deployments* deployments, auth::AccessPolicy* ac
   if (verb != "predict" && verb != "explain") {
     return Error(NotFound("POST /v1/models/NAME:predict or :explain; got '" + segment + "'"));
   }
-  if (verb == "explain") {
-    return Error(Unimplemented("explanations (TreeSHAP) are not available yet; POST :predict"));
-  }
   json::Document doc;
   if (Status parsed = json::Parse(request.body, &doc); !parsed.ok()) return Error(parsed);
   if (!doc.IsObject() || (!doc.HasMember("instances") && !doc.HasMember("inputs"))) {
@@ -185,6 +243,16 @@ HttpResponse V1Predict(serving::Deployments* deployments, auth::AccessPolicy* ac
   if (!parsed.ok()) {
     deployments->Refuse(*target->deployment, *target->variant, parsed.status(), target->request_id);
     return Error(parsed.status());
+  }
+  if (verb == "explain") {
+    StatusOr<std::vector<serving::Tensor>> contributions =
+        deployments->Explain(*target->variant, parsed->inputs);
+    if (!contributions.ok()) return Error(contributions.status());
+    HttpResponse r = HttpResponse::Json(
+        200, WriteExplanations(contributions->front(),
+                               target->variant->model->metadata().feature_names));
+    surface::NameVariant(r, *target);
+    return r;
   }
   StatusOr<std::vector<serving::Tensor>> outputs = deployments->Predict(
       *target->deployment, *target->variant, parsed->inputs, target->request_id);

@@ -88,10 +88,12 @@ StatusOr<RolloutPolicy> ParseRollout(const json::Value& r) {
 Status CheckRollout(const DeploymentSpec& spec, const RolloutPolicy& policy) {
   int live = 0;
   for (const VariantSpec& v : spec.variants) live += v.shadow ? 0 : 1;
-  // Following a reference, the canary appears when it moves.
-  if (!spec.follow.empty() && live == 1 && !spec.variants[0].shadow) live = 2;
-  if (live != 2 || spec.variants[0].shadow ||
-      (spec.variants.size() > 1 && spec.variants[1].shadow)) {
+  // Following a reference, the canary appears when it moves (and the
+  // first variant when it is deployed).
+  const bool following = !spec.follow.empty() && live <= 2;
+  const bool placed = (spec.variants.empty() || !spec.variants[0].shadow) &&
+                      (spec.variants.size() < 2 || !spec.variants[1].shadow);
+  if (!((live == 2 || following) && placed)) {
     return InvalidArgument(
         "rollout needs exactly two live variants, the stable one first and the canary second (or "
         "follow, whose new versions become the canary); "
@@ -151,9 +153,11 @@ VariantSpec* DeploymentSpec::Find(const std::string& variant) {
 
 Status CheckDeploymentSpec(const DeploymentSpec& spec) {
   RETURN_IF_ERROR(CheckDeploymentName(spec.name));
-  if (spec.variants.empty()) {
-    // A followed reference gives the first variant when deployed.
-    if (!spec.follow.empty()) return Status::Ok();
+  if (!(spec.log_percent >= 0 && spec.log_percent <= 100)) {
+    return InvalidArgument("log_percent must be 0-100 (the share of requests logged)");
+  }
+  // A followed reference gives the first variant when deployed.
+  if (spec.variants.empty() && spec.follow.empty()) {
     return InvalidArgument(
         "model_uri, variants or follow is required: a model reference such as models:/NAME/1, "
         "models:/NAME@ALIAS or runs:/RUN_ID/model");
@@ -188,7 +192,7 @@ Status CheckDeploymentSpec(const DeploymentSpec& spec) {
     }
     if (!v.shadow) live_weight += v.weight;
   }
-  if (live_weight == 0) {
+  if (live_weight == 0 && !spec.variants.empty()) {
     return InvalidArgument(
         "no live variant has a weight: at least one variant that is not a shadow needs weight > 0");
   }
@@ -200,9 +204,6 @@ Status CheckDeploymentSpec(const DeploymentSpec& spec) {
                                "' is not a header name (letters, digits, '-' and '_')");
       }
     }
-  }
-  if (!(spec.log_percent >= 0 && spec.log_percent <= 100)) {
-    return InvalidArgument("log_percent must be 0-100 (the share of requests logged)");
   }
   if (spec.rollout) RETURN_IF_ERROR(CheckRollout(spec, *spec.rollout));
   return Status::Ok();

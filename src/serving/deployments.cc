@@ -193,6 +193,21 @@ StatusOr<std::vector<Tensor>> Deployments::Predict(const Deployment& d, const Va
   return out;
 }
 
+StatusOr<std::vector<Tensor>> Deployments::Explain(const Variant& v,
+                                                   const std::vector<Tensor>& inputs) const {
+  const int64_t start = env_->MonotonicNanos();
+  StatusOr<std::vector<Tensor>> out = v.model->Explain(inputs);
+  if (v.metrics.requests != nullptr) {
+    v.metrics.requests->Inc();
+    v.metrics.compute_seconds->Observe(static_cast<double>(env_->MonotonicNanos() - start) / 1e9);
+    if (!out.ok()) {
+      (out.status().code() == StatusCode::kInvalidArgument ? v.metrics.bad_input : v.metrics.failed)
+          ->Inc();
+    }
+  }
+  return out;
+}
+
 namespace {
 
 // Compares a shadow's first output with the live one's: elements compared,

@@ -180,6 +180,9 @@ class Deployments {
   StatusOr<std::vector<Tensor>> Predict(const Deployment& d, const Variant& v,
                                         const std::vector<Tensor>& inputs,
                                         std::string_view request_id = {}) const;
+  // Per-feature contributions from `v`'s model (ServedModel::Explain),
+  // counted as a request of `v`; not mirrored or logged.
+  StatusOr<std::vector<Tensor>> Explain(const Variant& v, const std::vector<Tensor>& inputs) const;
   // Counts (and logs, when sampled) a request the protocol refused before
   // the model ran (bad body: InvalidArgument; not ready: Unavailable).
   void Refuse(const Deployment& d, const Variant& v, const Status& why,

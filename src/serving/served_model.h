@@ -26,6 +26,9 @@ struct ModelMetadata {
   std::string platform;  // "cairn_xgboost", ...
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
+  // The model's columns in order, when it has named ones (what
+  // explanations are reported by).
+  std::vector<std::string> feature_names;
 };
 
 class ServedModel {
@@ -36,6 +39,15 @@ class ServedModel {
   // Outputs for `inputs` (each checked with CheckShape by the caller).
   // Errors: InvalidArgument naming the input and what was expected.
   virtual StatusOr<std::vector<Tensor>> Predict(const std::vector<Tensor>& inputs) const = 0;
+
+  // Per-feature contributions to each row's output (TreeSHAP for tree
+  // models): "contributions", FP32, [N, F + 1] with the bias last, or
+  // [N, G, F + 1] for G outputs per row. Errors: as Predict; Unimplemented
+  // when this model cannot explain, saying why.
+  virtual StatusOr<std::vector<Tensor>> Explain(const std::vector<Tensor>& inputs) const {
+    (void)inputs;
+    return Unimplemented("platform " + metadata().platform + " gives no explanations");
+  }
 
   // Bytes the loaded model holds (what a memory budget counts).
   virtual size_t MemoryBytes() const = 0;

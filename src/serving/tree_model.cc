@@ -29,6 +29,7 @@ TreeModel::TreeModel(trees::TreeEnsemble ensemble, std::vector<std::string> feat
   metadata_.outputs.push_back(
       {"predict", DataType::kFp32,
        outputs == 1 ? std::vector<int64_t>{-1} : std::vector<int64_t>{-1, outputs}});
+  metadata_.feature_names = feature_names_;
 }
 
 size_t TreeModel::MemoryBytes() const {
@@ -116,6 +117,28 @@ StatusOr<std::vector<Tensor>> TreeModel::Predict(const std::vector<Tensor>& inpu
   if (per_row > 1) shape.push_back(static_cast<int64_t>(per_row));
   std::vector<Tensor> result;
   result.push_back(Fp32Tensor("predict", std::move(shape), out));
+  return result;
+}
+
+StatusOr<std::vector<Tensor>> TreeModel::Explain(const std::vector<Tensor>& inputs) const {
+  if (!ensemble_.can_explain()) {
+    return Unimplemented(
+        "this XGBoost model file has no node covers (sum_hessian), or a tree deeper than " +
+        std::to_string(trees::TreeEnsemble::kMaxExplainDepth) +
+        ", so TreeSHAP cannot run; save the model with XGBoost 1.0 or later");
+  }
+  std::vector<float> rows;
+  size_t n = 0;
+  RETURN_IF_ERROR(AssembleRows(inputs, &rows, &n));
+  const auto groups = static_cast<size_t>(ensemble_.num_groups());
+  const auto columns = static_cast<size_t>(ensemble_.num_features()) + 1;
+  std::vector<float> out(n * groups * columns);
+  ensemble_.PredictContributions(rows, n, out);
+  std::vector<int64_t> shape = {static_cast<int64_t>(n)};
+  if (groups > 1) shape.push_back(static_cast<int64_t>(groups));
+  shape.push_back(static_cast<int64_t>(columns));
+  std::vector<Tensor> result;
+  result.push_back(Fp32Tensor("contributions", std::move(shape), out));
   return result;
 }
 

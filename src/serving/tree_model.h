@@ -29,6 +29,8 @@ class TreeModel : public ServedModel {
 
   const ModelMetadata& metadata() const override { return metadata_; }
   StatusOr<std::vector<Tensor>> Predict(const std::vector<Tensor>& inputs) const override;
+  // TreeSHAP, equal to XGBoost's pred_contribs (margin space).
+  StatusOr<std::vector<Tensor>> Explain(const std::vector<Tensor>& inputs) const override;
   size_t MemoryBytes() const override;
 
   // Rows in model order from `inputs` (NaN where a value is missing), and

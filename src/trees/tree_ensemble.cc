@@ -55,13 +55,35 @@ TreeEnsemble::TreeEnsemble(Parts parts) : parts_(std::move(parts)) {
     }
     depths_.push_back(deepest);
   }
+  // TreeSHAP's expected values, bottom-up (children come after parents),
+  // in XGBoost's float arithmetic. Trees deeper than kMaxExplainDepth are
+  // not explained: the path tables grow with the square of the depth.
+  const bool shallow =
+      std::all_of(depths_.begin(), depths_.end(), [](uint32_t d) { return d <= kMaxExplainDepth; });
+  if (parts_.covers.size() == parts_.nodes.size() && !parts_.nodes.empty() && shallow) {
+    mean_values_.resize(parts_.nodes.size());
+    for (size_t i = parts_.nodes.size(); i-- > 0;) {
+      const Node& n = parts_.nodes[i];
+      if ((n.feature & kSplit) == 0) {
+        mean_values_[i] = n.value;
+        continue;
+      }
+      float result = mean_values_[n.left] * parts_.covers[n.left];
+      result += mean_values_[n.left + 1] * parts_.covers[n.left + 1];
+      result /= parts_.covers[i];
+      mean_values_[i] = result;
+    }
+  } else {
+    parts_.covers.clear();
+  }
 }
 
 size_t TreeEnsemble::MemoryBytes() const {
   auto held = [](const auto& v) { return v.capacity() * sizeof(v[0]); };
   size_t bytes = sizeof(*this) + held(parts_.nodes) + held(parts_.roots) + held(parts_.groups) +
                  held(parts_.category_bits) + held(parts_.weights) + held(parts_.base_margin) +
-                 held(parts_.category_sets) + held(depths_) + parts_.objective.capacity();
+                 held(parts_.category_sets) + held(depths_) + held(parts_.covers) +
+                 held(mean_values_) + parts_.objective.capacity();
   for (const std::string& name : parts_.feature_names)
     bytes += sizeof(std::string) + name.capacity();
   return bytes;

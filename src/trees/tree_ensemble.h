@@ -66,6 +66,9 @@ class TreeEnsemble {
     std::vector<std::pair<uint32_t, uint32_t>> category_sets;
     std::vector<std::string> feature_names;  // may be empty
     std::string objective;                   // as the model file names it
+    // Per node, its training cover (XGBoost's sum_hessian): what TreeSHAP
+    // weighs paths by. Empty when the file has none (no explanations).
+    std::vector<float> covers;
   };
 
   explicit TreeEnsemble(Parts parts);
@@ -96,6 +99,21 @@ class TreeEnsemble {
   void PredictMargins(std::span<const float> rows, size_t num_rows, std::span<float> margins,
                       ThreadPool* pool) const;
 
+  // Whether PredictContributions can run (the model file had covers, and no
+  // tree is deeper than kMaxExplainDepth).
+  bool can_explain() const { return !mean_values_.empty(); }
+  static constexpr uint32_t kMaxExplainDepth = 512;
+  struct PathElement;  // TreeSHAP's path entry (tree_shap.cc)
+
+  // Per-feature contributions to each row's margin (TreeSHAP), as XGBoost's
+  // predict(pred_contribs=True) computes them, in float and in its order of
+  // operations: for each row and group, num_features() values and then the
+  // bias (the trees' expected values plus the base margin); a row's
+  // contributions sum to its margin. Into `out` (num_rows x num_groups() x
+  // (num_features() + 1)). REQUIRES: can_explain(); sizes as said.
+  void PredictContributions(std::span<const float> rows, size_t num_rows,
+                            std::span<float> out) const;
+
   // Margins turned into predictions in place, as XGBoost's objective does.
   // kArgmax leaves one value per row, in the first margins.size() / num_groups()
   // entries (OutputsPerRow() says how many a row has after Transform).
@@ -104,13 +122,17 @@ class TreeEnsemble {
 
  private:
   float TreeValue(uint32_t root, const float* row) const;
+  void TreeShap(const float* row, float* phi, uint32_t node, unsigned unique_depth,
+                PathElement* parent_path, float parent_zero_fraction, float parent_one_fraction,
+                int parent_feature) const;
   bool GoesRight(const Node& node, float x) const;
   void PredictNumericBlock(const float* rows, size_t num_rows, float* margins) const;
   template <bool kMayBeMissing>
   void PredictNumericBlockImpl(const float* rows, size_t num_rows, float* margins) const;
 
   Parts parts_;
-  std::vector<uint32_t> depths_;  // steps from each tree's root to its deepest leaf
+  std::vector<uint32_t> depths_;    // steps from each tree's root to its deepest leaf
+  std::vector<float> mean_values_;  // per node, its subtree's expected value (TreeSHAP)
   bool has_categorical_ = false;
 };
 

@@ -205,6 +205,13 @@ class EnsembleBuilder {
     if (tree.Find("split_type") != nullptr) {
       ASSIGN_OR_RETURN(split_type, Numbers(tree, "split_type", path, n));
     }
+    // Covers are optional (TreeSHAP needs them; prediction does not).
+    const std::vector<ModelNumber>* covers = nullptr;
+    if (tree.Find("sum_hessian") != nullptr) {
+      ASSIGN_OR_RETURN(covers, Numbers(tree, "sum_hessian", path, n));
+    } else {
+      covers_complete_ = false;
+    }
     std::vector<int32_t> category_set_of(n, -1);
     RETURN_IF_ERROR(ReadCategories(tree, path, n, split_type, &category_set_of));
 
@@ -259,8 +266,15 @@ class EnsembleBuilder {
       queue.emplace_back(static_cast<size_t>(l), left_pos);
       queue.emplace_back(static_cast<size_t>(r), left_pos + 1);
     }
+    parts_->covers.resize(parts_->nodes.size());
+    if (covers != nullptr) {
+      for (const auto& [id, pos] : queue) parts_->covers[pos] = (*covers)[id].as_float;
+    }
     return Status::Ok();
   }
+
+  // Every tree had covers (else explanations are not offered).
+  bool covers_complete() const { return covers_complete_; }
 
  private:
   // Categorical splits: categories_nodes[k] has the categories
@@ -319,6 +333,7 @@ class EnsembleBuilder {
 
   TreeEnsemble::Parts* parts_;
   size_t max_category_words_;
+  bool covers_complete_ = true;
 };
 
 }  // namespace
@@ -450,6 +465,7 @@ StatusOr<TreeEnsemble> ReadXGBoostModel(std::string_view bytes) {
     RETURN_IF_ERROR(
         builder.AddTree(trees->items()[t], Field(model_path, "trees[" + std::to_string(t) + "]")));
   }
+  if (!builder.covers_complete()) parts.covers.clear();
   return TreeEnsemble(std::move(parts));
 }
 

@@ -100,11 +100,22 @@ StatusOr<std::string> Booster::Save(std::string_view format) const {
 
 StatusOr<std::vector<float>> Booster::Predict(std::span<const float> rows, size_t num_rows,
                                               size_t num_features, bool margin, Path path) const {
+  return PredictType(rows, num_rows, num_features, margin ? 1 : 0, path);
+}
+
+StatusOr<std::vector<float>> Booster::PredictContributions(std::span<const float> rows,
+                                                           size_t num_rows,
+                                                           size_t num_features) const {
+  return PredictType(rows, num_rows, num_features, 2, Path::kDMatrix);
+}
+
+StatusOr<std::vector<float>> Booster::PredictType(std::span<const float> rows, size_t num_rows,
+                                                  size_t num_features, int type, Path path) const {
   if (rows.size() != num_rows * num_features)
     return InvalidArgument("XGBoost predict: rows must be rows x features");
   std::string interface = ArrayInterface(rows.data(), num_rows, num_features);
   std::string config =
-      std::string(R"({"type": )") + (margin ? "1" : "0") +
+      std::string(R"({"type": )") + std::to_string(type) +
       R"(, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": false,)"
       R"( "missing": NaN, "cache_id": 0})";
   const bst_ulong* shape = nullptr;

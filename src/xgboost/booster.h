@@ -56,8 +56,15 @@ class Booster {
   StatusOr<std::vector<float>> Predict(std::span<const float> rows, size_t num_rows,
                                        size_t num_features, bool margin,
                                        Path path = Path::kDMatrix) const;
+  // Booster.predict(DMatrix, pred_contribs=True): per row and output group,
+  // each feature's TreeSHAP contribution and then the bias.
+  StatusOr<std::vector<float>> PredictContributions(std::span<const float> rows, size_t num_rows,
+                                                    size_t num_features) const;
 
  private:
+  // XGBoost's prediction "type": 0 values, 1 margins, 2 contributions.
+  StatusOr<std::vector<float>> PredictType(std::span<const float> rows, size_t num_rows,
+                                           size_t num_features, int type, Path path) const;
   explicit Booster(void* handle) : handle_(handle) {}
   void* handle_;  // BoosterHandle
 };

@@ -337,8 +337,58 @@ def test_kserve_v1_protocol(serving):
     assert status == 400 and "instances" in body["error"], body
     status, body = call("POST", f"{infer_base}/v1/models/nope:predict", {"instances": rows})
     assert status == 404 and "no deployment named 'nope'" in body["error"], body
-    status, body = call("POST", f"{infer_base}/v1/models/churn:explain", {"instances": rows})
-    assert status == 501 and "explanations" in body["error"], body
+
+
+# A multiclass model logged by MLflow's client; python3-xgboost's pred_contribs
+# on four rows (one with a missing value) is the reference for TreeSHAP.
+LOG_MULTICLASS = """
+import json, mlflow, mlflow.xgboost, numpy as np, pandas as pd, xgboost as xgb
+rng = np.random.default_rng(21)
+X = pd.DataFrame(rng.normal(size=(400, 4)), columns=["a", "b", "c", "d"])
+y = (X.a + X.b > 0).astype(int) + (X.c > 0.5).astype(int)
+kinds = {{"binary": ({{"objective": "binary:logistic", "max_depth": 5}}, (y > 0).astype(int)),
+         "multi": ({{"objective": "multi:softprob", "num_class": 3, "max_depth": 4}}, y)}}
+params, labels = kinds["{kind}"]
+b = xgb.train(params, xgb.DMatrix(X, label=labels), 15)
+from mlflow.models import infer_signature
+with mlflow.start_run():
+    mlflow.xgboost.log_model(b, "model", registered_model_name="explained",
+                             signature=infer_signature(X, b.predict(xgb.DMatrix(X))))
+rows = X.iloc[:4].copy()
+rows.iloc[1, 2] = np.nan
+contribs = b.predict(xgb.DMatrix(rows), pred_contribs=True)
+print(json.dumps({{"rows": [[None if v != v else v for v in r] for r in rows.values.tolist()],
+                  "contribs": contribs.tolist(), "margins": b.predict(xgb.DMatrix(rows), output_margin=True).tolist()}}))
+"""
+
+
+@pytest.mark.parametrize("kind", ["binary", "multi"])
+def test_tree_shap_equals_xgboost_pred_contribs(serving, kind):
+    server, infer_base = serving
+    logged = run_client("2.12", LOG_MULTICLASS.format(kind=kind), server.url).json
+    assert call("POST", f"{server.url}/api/cairn/v1/deployments",
+                {"name": "explained", "model_uri": "models:/explained/1"})[0] == 200
+    rows = [[float("nan") if v is None else v for v in r] for r in logged["rows"]]
+    want = [[[f32(v) for v in g] for g in r] if kind == "multi" else [f32(v) for v in r]
+            for r in logged["contribs"]]
+    request = {"inputs": [{"name": "x", "shape": [4, 4], "datatype": "FP64", "data": rows}],
+               "parameters": {"pred_contribs": True}}
+    status, body = call("POST", f"{infer_base}/v2/models/explained/infer", json.dumps(request).encode())
+    assert status == 200, body
+    (out,) = body["outputs"]
+    assert out["name"] == "contributions" and out["shape"] == ([4, 3, 5] if kind == "multi" else [4, 5]), out
+    flat = [v for r in want for v in (sum(r, []) if kind == "multi" else r)]
+    assert [f32(v) for v in out["data"]] == flat  # bit for bit
+    status, body = call("POST", f"{infer_base}/v1/models/explained:explain",
+                        json.dumps({"instances": rows}).encode())
+    assert status == 200, body
+    got = [[[f32(v) for v in g] for g in r] if kind == "multi" else [f32(v) for v in r]
+           for r in body["explanations"]]
+    assert got == want
+    assert body["feature_names"] == ["a", "b", "c", "d", "bias"]
+    status, body = call("POST", f"{infer_base}/v2/models/explained/infer", json.dumps(
+        dict(request, parameters={"pred_contribs": "yes"})).encode())
+    assert status == 400 and "pred_contribs" in body["error"], body
 
 
 def test_v2_binary_tensor_extension(serving):

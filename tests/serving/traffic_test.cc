@@ -50,7 +50,13 @@ TEST(DeploymentSpecTest, BadSpecsNameTheField) {
   };
   const Case cases[] = {
       {R"({"model_uri": "models:/m/1"})", "name is required"},
-      {R"({"name": "x"})", "model_uri or variants is required"},
+      {R"({"name": "x"})", "model_uri, variants or follow is required"},
+      {R"({"name": "x", "model_uri": "m", "follow": "models:/m@a"})", "not both"},
+      {R"({"name": "x", "follow": "models:/m@a", "log_percent": 101})",
+       "log_percent must be 0-100"},
+      {R"({"name": "x", "follow": "models:/m@a", "rollout": {"steps": [50, 10]}})",
+       "increasing percents"},
+      {R"({"name": "x", "follow": "models:/m@a", "sticky_header": "a b"})", "not a header name"},
       {R"({"name": "x", "model_uri": "models:/m/1", "variants": []})", "not both"},
       {R"({"name": "x", "variants": {}})", "variants must be a list"},
       {R"({"name": "x", "variants": [{"name": "a"}]})", "variants[0].model_uri is required"},

@@ -186,6 +186,22 @@ TEST_P(XGBoostEquivalenceTest, MarginsBitIdenticalInEveryFormat) {
       worst = std::max(worst, UlpDistance(margins[i], want_predictions[i]));
     EXPECT_LE(worst, 1) << "predictions differ by up to " << worst << " ulp";
 
+    // TreeSHAP: XGBoost's pred_contribs, bit for bit.
+    ASSERT_TRUE(model.can_explain());
+    ASSERT_OK_AND_ASSIGN(std::vector<float> want_contribs,
+                         booster->PredictContributions(queries, kQueries, kColumns));
+    std::vector<float> contribs(kQueries * groups * (kColumns + 1));
+    ASSERT_EQ(want_contribs.size(), contribs.size());
+    model.PredictContributions(queries, kQueries, contribs);
+    size_t contrib_mismatches = 0;
+    for (size_t i = 0; i < contribs.size(); ++i) {
+      if (Bits(contribs[i]) != Bits(want_contribs[i]) && contrib_mismatches++ < 5) {
+        ADD_FAILURE() << "contribution " << i << " (row " << i / (groups * (kColumns + 1))
+                      << "): native " << contribs[i] << " xgboost " << want_contribs[i];
+      }
+    }
+    EXPECT_EQ(contrib_mismatches, 0u);
+
     // One row at a time gives the same answers as the whole batch.
     std::vector<float> single(groups);
     model.PredictMargins(std::span<const float>(queries).subspan(5 * kColumns, kColumns), 1,
