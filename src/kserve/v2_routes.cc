@@ -3,9 +3,11 @@
 #include <charconv>
 #include <cmath>
 
+#include "auth/http_authenticator.h"
 #include "core/json.h"
 #include "kserve/v2_json.h"
 #include "scoring/scoring_json.h"
+#include "store/write_context.h"
 #include "surface/deployment_access.h"
 
 namespace cairn::kserve {
@@ -298,6 +300,90 @@ void RegisterV1Routes(const surface::Surface& surface, serving::Deployments* dep
   surface.ClaimPrefix("/v1/");
 }
 
+// Triton's model repository extension, over the registry: the repository
+// is the deployments; loading a name that is no deployment yet deploys the
+// registered model of that name (its latest version).
+void RegisterRepositoryRoutes(const surface::Surface& surface, serving::Deployments* deployments) {
+  auth::AccessPolicy* access = surface.access();
+  http::RouteOptions index;
+  index.access = "any user (results filtered)";
+  index.json_body = false;
+  surface.Add(
+      "POST", "/v2/repository/index",
+      [deployments, access](HttpRequest& request) {
+        bool ready_only = false;
+        if (!request.body.empty()) {
+          json::Document body;
+          if (Status parsed = json::Parse(request.body, &body); !parsed.ok()) return Error(parsed);
+          if (body.IsObject() && body.HasMember("ready") && body["ready"].IsBool()) {
+            ready_only = body["ready"].GetBool();
+          }
+        }
+        std::string out = "[";
+        for (const auto& d : deployments->List()) {
+          if (!surface::RequireDeploymentRead(access, request, *d).ok()) continue;
+          if (ready_only && !d->ready()) continue;
+          if (out.size() > 1) out += ',';
+          out += "{\"name\":";
+          json::AppendString(out, d->spec.name);
+          out += ",\"version\":";
+          json::AppendString(out, d->primary().source.version);
+          out += d->ready() ? ",\"state\":\"READY\"" : ",\"state\":\"UNAVAILABLE\"";
+          out += ",\"reason\":";
+          json::AppendString(out, d->NotReadyReason());
+          out += '}';
+        }
+        out += ']';
+        return HttpResponse::Json(200, std::move(out));
+      },
+      index);
+  http::RouteOptions control;
+  control.access = "role editor, read on every model the deployment names";
+  control.json_body = false;  // tritonclient posts {} or a config with its own content type
+  surface.Add(
+      "POST", "/v2/repository/models/{name}/load",
+      [deployments, access](HttpRequest& request) {
+        if (access != nullptr) {
+          Status editor = access->RequireRole(auth::IdentityOf(request), auth::Role::kEditor);
+          if (!editor.ok()) return Error(editor);
+        }
+        const std::string name(request.PathParam("name"));
+        std::shared_ptr<const Deployment> d = deployments->Find(name);
+        if (d == nullptr) {
+          const std::string uri = "models:/" + name + "/latest";
+          if (Status readable = surface::RequireModelUriRead(access, request, uri); !readable.ok())
+            return Error(readable);
+          store::ScopedWriteContext audited(
+              surface::RequestAuditContext(request, "deployment " + name, uri));
+          auto made = deployments->Deploy(serving::DeploymentSpec::Single(name, uri), request.user);
+          if (!made.ok()) return Error(made.status());
+          return HttpResponse::Json(200, "{}");
+        }
+        if (Status readable = surface::RequireDeploymentRead(access, request, *d); !readable.ok())
+          return Error(readable);
+        auto loaded = deployments->Reload(name);
+        if (!loaded.ok()) return Error(loaded.status());
+        return HttpResponse::Json(200, "{}");
+      },
+      control);
+  surface.Add(
+      "POST", "/v2/repository/models/{name}/unload",
+      [deployments, access](HttpRequest& request) {
+        if (access != nullptr) {
+          Status editor = access->RequireRole(auth::IdentityOf(request), auth::Role::kEditor);
+          if (!editor.ok()) return Error(editor);
+        }
+        const std::string name(request.PathParam("name"));
+        std::shared_ptr<const Deployment> d = deployments->Find(name);
+        if (d == nullptr) return Error(NotFound("no deployment named '" + name + "'"));
+        if (Status readable = surface::RequireDeploymentRead(access, request, *d); !readable.ok())
+          return Error(readable);
+        if (Status unloaded = deployments->Unload(name); !unloaded.ok()) return Error(unloaded);
+        return HttpResponse::Json(200, "{}");
+      },
+      control);
+}
+
 void RegisterV2Routes(const surface::Surface& surface, serving::Deployments* deployments) {
   auth::AccessPolicy* access = surface.access();
   http::RouteOptions open;
@@ -312,9 +398,9 @@ void RegisterV2Routes(const surface::Surface& surface, serving::Deployments* dep
   surface.Add(
       "GET", "/v2",
       [](HttpRequest&) {
-        return HttpResponse::Json(200, std::string(R"({"name":"cairn","version":")") +
-                                           kServerVersion +
-                                           R"(","extensions":["binary_tensor_data"]})");
+        return HttpResponse::Json(
+            200, std::string(R"({"name":"cairn","version":")") + kServerVersion +
+                     R"(","extensions":["binary_tensor_data","model_repository"]})");
       },
       open);
   // Without users nothing here blocks (native models answer in microseconds),
@@ -341,6 +427,7 @@ void RegisterV2Routes(const surface::Surface& surface, serving::Deployments* dep
         "POST", p + "/infer",
         [deployments, access](HttpRequest& r) { return Infer(deployments, access, r); }, infer);
   }
+  RegisterRepositoryRoutes(surface, deployments);
   surface.ClaimPrefix("/v2/");
 }
 

@@ -16,9 +16,40 @@
 #include "serving/deployments.h"
 #include "serving/model_loader.h"
 #include "serving/payload_log.h"
+#include "signing/model_signer.h"
 
 namespace cairn::server {
 namespace {
+
+// Loads a model folder; with --require-signed-models, only a registry
+// version whose files match its signature (what `cairn models verify`
+// checks), so an alias moved to an unsigned or tampered version never
+// serves.
+StatusOr<serving::LoadedModel> VerifiedLoad(artifacts::ArtifactStore& artifacts, Env* env,
+                                            registry::RegistryService* registry,
+                                            signing::ModelSigner* signer,
+                                            const serving::ResolvedSource& source) {
+  if (signer != nullptr && signer->require_signed()) {
+    if (source.registered_model.empty()) {
+      return PermissionDenied(
+          "this server requires signed models (--require-signed-models): only registered, "
+          "signed model versions are served, not " +
+          source.artifact_path);
+    }
+    const std::string uri = "models:/" + source.registered_model + "/" + source.version;
+    ASSIGN_OR_RETURN(int64_t key, registry->ModelKey(source.registered_model));
+    ASSIGN_OR_RETURN(signing::Verification check,
+                     signer->Verify(key, std::stoll(source.version), source.storage_location));
+    if (!check.ok) {
+      std::string problems;
+      for (const std::string& p : check.problems) problems += (problems.empty() ? "" : "; ") + p;
+      return PermissionDenied(uri + " does not verify: " + problems +
+                              " (check it with `cairn models verify " + uri +
+                              "`); this server requires signed models (--require-signed-models)");
+    }
+  }
+  return serving::LoadModelFolder(artifacts, source.artifact_path, env);
+}
 
 class ServingModule : public Module {
  public:
@@ -75,11 +106,13 @@ class ServingModule : public Module {
       if (resolved.version) {
         source.registered_model = resolved.version->name;
         source.version = std::to_string(resolved.version->version);
+        source.storage_location = resolved.version->storage_location;
       }
       return source;
     };
-    auto load = [artifacts, env](const std::string& path) {
-      return serving::LoadModelFolder(*artifacts, path, env);
+    signing::ModelSigner* signer = context.Find<signing::ModelSigner>();
+    auto load = [artifacts, env, registry, signer](const serving::ResolvedSource& source) {
+      return VerifiedLoad(*artifacts, env, registry, signer, source);
     };
     deployments_ =
         std::make_unique<serving::Deployments>(store, env, resolve, load, &context.metrics());

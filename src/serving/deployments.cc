@@ -427,7 +427,7 @@ Variant Deployments::LoadVariant(const std::string& deployment, const VariantSpe
     *error = Status::Ok();
     return kept;
   }
-  StatusOr<LoadedModel> loaded = load_(source->artifact_path);
+  StatusOr<LoadedModel> loaded = load_(*source);
   if (!loaded.ok()) {
     *error = loaded.status();
     v.reason = loaded.status().message();
@@ -722,10 +722,46 @@ int Deployments::JudgeRollouts() {
   return changed;
 }
 
+Status Deployments::Unload(const std::string& name) {
+  MutexLock change(&change_mu_);
+  std::shared_ptr<const Deployment> current = Find(name);
+  if (current == nullptr) return NotFound("no deployment named '" + name + "'");
+  auto next = std::make_shared<Deployment>(*current);
+  next->unloaded = true;
+  for (Variant& v : next->variants) {
+    v.model.reset();
+    v.reason = "unloaded by request; POST /v2/repository/models/" + name + "/load loads it again";
+  }
+  LogInfo("a deployment was unloaded", {{"deployment", name}});
+  MutexLock lock(&mu_);
+  deployments_[name] = std::move(next);
+  return Status::Ok();
+}
+
+StatusOr<std::shared_ptr<const Deployment>> Deployments::Reload(const std::string& name) {
+  MutexLock change(&change_mu_);
+  std::shared_ptr<const Deployment> current = Find(name);
+  if (current == nullptr) return NotFound("no deployment named '" + name + "'");
+  Status error;
+  std::shared_ptr<Deployment> next =
+      LoadDeployment(current->spec, current->created_by, current->created_micros, nullptr, &error);
+  RETURN_IF_ERROR(error);
+  next->rollout = current->rollout;
+  // Fresh models count afresh: a rollout's window starts now.
+  if (next->variants.size() >= 2) {
+    next->rollout.stable_start = next->variants[0].stats->Snapshot();
+    next->rollout.canary_start = next->variants[1].stats->Snapshot();
+  }
+  LogInfo("a deployment was loaded again", {{"deployment", name}});
+  MutexLock lock(&mu_);
+  deployments_[name] = next;
+  return std::shared_ptr<const Deployment>(next);
+}
+
 int Deployments::FollowMovedReferences() {
   int started = 0;
   for (const std::shared_ptr<const Deployment>& d : List()) {
-    if (d->spec.follow.empty() || d->variants.empty()) continue;
+    if (d->spec.follow.empty() || d->variants.empty() || d->unloaded) continue;
     StatusOr<ResolvedSource> source = resolve_(d->spec.follow);
     if (!source.ok() || source->version.empty()) continue;  // gone for now: keep serving
     bool served = false;
@@ -735,7 +771,7 @@ int Deployments::FollowMovedReferences() {
                           v.source.version == source->version);
     }
     if (served || source->artifact_path == d->variants[0].failed_path) continue;
-    StatusOr<LoadedModel> loaded = load_(source->artifact_path);  // off the change lock
+    StatusOr<LoadedModel> loaded = load_(*source);  // off the change lock
     MutexLock change(&change_mu_);
     if (Find(d->spec.name) != d) continue;  // changed meanwhile; the next refresh sees it
     auto next = std::make_shared<Deployment>(*d);
@@ -804,6 +840,7 @@ int Deployments::FollowMovedReferences() {
 int Deployments::Refresh() {
   int switched = FollowMovedReferences();
   for (const std::shared_ptr<const Deployment>& d : List()) {
+    if (d->unloaded) continue;
     // Load outside the change lock: requests and other changes go on.
     std::vector<std::pair<size_t, StatusOr<LoadedModel>>> loads;
     std::vector<ResolvedSource> sources;
@@ -815,7 +852,7 @@ int Deployments::Refresh() {
       const bool same =
           source->artifact_path == v.source.artifact_path && source->version == v.source.version;
       if ((v.ready() && same) || source->artifact_path == v.failed_path) continue;
-      loads.emplace_back(i, load_(source->artifact_path));
+      loads.emplace_back(i, load_(*source));
       sources.push_back(std::move(*source));
     }
     if (loads.empty()) continue;

@@ -41,9 +41,13 @@ struct ResolvedSource {
   // The reference can point elsewhere later (an alias, a stage, "latest"):
   // Refresh follows it.
   bool moving = false;
+  // A registry version's files as registered (what its signature covers).
+  std::string storage_location;
 };
 using SourceResolver = std::function<StatusOr<ResolvedSource>(const std::string& model_uri)>;
-using FolderLoader = std::function<StatusOr<LoadedModel>(const std::string& artifact_path)>;
+// Loads the model folder `source.artifact_path` (checking it first as the
+// server requires, e.g. its signature).
+using FolderLoader = std::function<StatusOr<LoadedModel>(const ResolvedSource& source)>;
 
 // Prometheus series of one deployment and version, made when it loads so
 // requests take no lock to count.
@@ -98,6 +102,9 @@ struct Deployment : std::enable_shared_from_this<Deployment> {
   int64_t created_micros = 0;
   std::vector<Variant> variants;  // in spec order; the first is the stable one
   RolloutState rollout;
+  // Unloaded by request (Triton's repository extension): no model held, not
+  // reloaded by Refresh until Reload.
+  bool unloaded = false;
 
   const Variant& primary() const { return variants.front(); }
   const Variant* Find(const std::string& variant) const;
@@ -153,6 +160,13 @@ class Deployments {
   // ends as rolled back, with `reason`.
   StatusOr<std::shared_ptr<const Deployment>> RollBack(const std::string& name,
                                                        const std::string& reason);
+
+  // Triton's repository extension. Unload drops every variant's model
+  // (requests get 503 naming the reason) until Reload loads them again from
+  // their references. Neither is stored: a restart loads every deployment.
+  // Errors: NotFound; Reload as Deploy's loading.
+  Status Unload(const std::string& name);
+  StatusOr<std::shared_ptr<const Deployment>> Reload(const std::string& name);
 
   // Re-resolves the variants that follow a moving reference or are not
   // ready, and loads what changed, off the request path: requests go on with

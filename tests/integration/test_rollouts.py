@@ -335,3 +335,73 @@ mlflow.MlflowClient().set_registered_model_alias("churn", "champion", "{version}
     d = status(server, "churn")
     assert d["rollout"]["phase"] == "promoted" and [v["model_uri"] for v in d["variants"]] == ["models:/churn/2"], d
     assert {infer(s, base, "churn", body)[1] for _ in range(20)} == {"2"}
+
+
+def test_triton_s_repository_extension_over_the_registry(two_versions):
+    server, base, body = two_versions
+    s = requests.Session()
+    assert "model_repository" in s.get(f"{base}/v2", timeout=30).json()["extensions"]
+    assert s.post(f"{base}/v2/repository/index", timeout=30).json() == []
+    # Loading a name that is a registered model deploys its latest version.
+    r = s.post(f"{base}/v2/repository/models/churn/load", json={}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert infer(s, base, "churn", body)[1] == "2"
+    assert s.post(f"{base}/v2/repository/index", json={}, timeout=30).json() == [
+        {"name": "churn", "version": "2", "state": "READY", "reason": ""}]
+    r = s.post(f"{base}/v2/repository/models/churn/unload", json={}, timeout=30)
+    assert r.status_code == 200, r.text
+    r = s.post(f"{base}/v2/models/churn/infer", data=body, timeout=30)
+    assert r.status_code == 503 and "unloaded" in r.json()["error"], r.text
+    assert s.get(f"{base}/v2/models/churn/ready", timeout=30).status_code == 503
+    (entry,) = s.post(f"{base}/v2/repository/index", timeout=30).json()
+    assert entry["state"] == "UNAVAILABLE" and "unloaded" in entry["reason"], entry
+    assert s.post(f"{base}/v2/repository/index", json={"ready": True}, timeout=30).json() == []
+    time.sleep(0.3)  # the refresher runs meanwhile and must leave it unloaded
+    assert s.post(f"{base}/v2/models/churn/infer", data=body, timeout=30).status_code == 503
+    assert s.post(f"{base}/v2/repository/models/churn/load", timeout=30).status_code == 200
+    assert infer(s, base, "churn", body)[1] == "2"
+    r = s.post(f"{base}/v2/repository/models/nope/load", timeout=30)
+    assert r.status_code == 404 and "nope" in r.json()["error"], r.text
+    assert s.post(f"{base}/v2/repository/models/nope/unload", timeout=30).status_code == 404
+
+
+def test_with_required_signatures_only_intact_signed_versions_serve(server_factory):
+    """--require-signed-models: an alias moved to a tampered version leaves the
+    previous version serving; deploying it directly, or a run's model, is refused."""
+    server = server_factory.new(extra_args=["--serving-port", "0", "--require-signed-models"])
+    server.data_dir.mkdir(parents=True, exist_ok=True)
+    assert cairn_cli(server, "keys", "generate").returncode == 0
+    server.start()
+    logged = run_client("2.12", LOG_TWO, server.url).json
+    base = serving_url(server)
+    body = json.dumps({"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP64", "data": logged["row"]}]})
+    api = f"{server.url}/api/2.0/mlflow"
+    assert requests.post(f"{api}/registered-models/alias",
+                         json={"name": "churn", "alias": "champion", "version": "1"}).status_code == 200
+    deploy(server, {"name": "churn", "model_uri": "models:/churn@champion"})
+    s = requests.Session()
+    assert infer(s, base, "churn", body)[1] == "1"
+    # One byte of version 2's model file changes.
+    location = requests.get(f"{api}/model-versions/get-download-uri",
+                            params={"name": "churn", "version": "2"}).json()["artifact_uri"]
+    root = server.data_dir / "artifacts" / location.split(":", 1)[1].lstrip("/")
+    victim = next(p for p in root.rglob("model.*") if p.is_file())
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    victim.write_bytes(bytes(data))
+    assert requests.post(f"{api}/registered-models/alias",
+                         json={"name": "churn", "alias": "champion", "version": "2"}).status_code == 200
+    deadline = time.time() + 10
+    while time.time() < deadline and "last_load_error" not in status(server, "churn"):
+        time.sleep(0.02)
+    d = status(server, "churn")
+    assert "does not verify" in d["last_load_error"] and "was modified" in d["last_load_error"], d
+    assert infer(s, base, "churn", body)[1] == "1"
+    r = requests.post(f"{server.url}/api/cairn/v1/deployments",
+                      json={"name": "direct", "model_uri": "models:/churn/2"}, timeout=30)
+    assert r.status_code == 403 and "cairn models verify models:/churn/2" in r.json()["message"], r.text
+    run_id = requests.get(f"{api}/model-versions/get", params={"name": "churn", "version": "1"}).json()[
+        "model_version"]["run_id"]
+    r = requests.post(f"{server.url}/api/cairn/v1/deployments",
+                      json={"name": "by-run", "model_uri": f"runs:/{run_id}/model"}, timeout=30)
+    assert r.status_code == 403 and "only registered, signed model versions" in r.json()["message"], r.text
