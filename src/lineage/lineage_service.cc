@@ -75,6 +75,9 @@ StatusOr<Graph> LineageService::ForModel(const std::string& uri, const Viewer& v
   }
   if (!version.run_id.empty()) AddRun(&g, version.run_id, g.root, viewer);
   RETURN_IF_ERROR(AddVersionsRegisteredFrom(&g, g.root, viewer));
+  for (const DownstreamSource& source : downstream_) {
+    source(version.name, version.version, g.root, &g);
+  }
   return g;
 }
 
@@ -207,7 +210,7 @@ std::string RenderTree(const Graph& graph) {
     if (e.from == graph.root) down.push_back(&e);
   }
   if (down.empty()) {
-    out += "downstream: nothing yet (versions registered from it; deployments with serving)\n";
+    out += "downstream: nothing yet (versions registered from it, deployments serving it)\n";
   }
   for (const Edge* e : down) out += "downstream: " + e->relation + " " + describe(e->to) + "\n";
   return out;

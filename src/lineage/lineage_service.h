@@ -2,8 +2,8 @@
 // graph: upstream, the run that produced it (with its experiment), the
 // datasets that run read (with digests), the logged model it was registered
 // from and the models the run consumed; downstream, the versions registered
-// from it. Feature views and deployments join the graph when the feature
-// store and serving land; the node kinds are open for them.
+// from it and the deployments serving it (a downstream source the serving
+// module adds). The node kinds are open for more (feature views).
 //
 // A graph shows only what its viewer may read: a run or logged model in an
 // experiment the viewer may not read appears by id as "not readable by you",
@@ -35,7 +35,7 @@ struct Node {
 struct Edge {
   std::string from;
   std::string to;
-  std::string relation;  // "produced", "read", "registered from", "in", "consumed"
+  std::string relation;  // "produced", "read", "registered from", "in", "consumed", "served by"
 };
 
 // What the viewer of a graph may read. A null check allows everything (no
@@ -66,6 +66,13 @@ class LineageService {
   // read access to the root model itself.
   StatusOr<Graph> ForModel(const std::string& uri, const Viewer& viewer = {});
 
+  // What else uses a model version (deployments serving it, ...): each
+  // source adds its nodes, with edges from the version's node `version_id`.
+  // Sources are added at start-up, before graphs are asked for.
+  using DownstreamSource = std::function<void(const std::string& model_name, int64_t version,
+                                              const std::string& version_id, Graph* graph)>;
+  void AddDownstreamSource(DownstreamSource source) { downstream_.push_back(std::move(source)); }
+
  private:
   StatusOr<Graph> ForLoggedModel(const std::string& model_id, const Viewer& viewer);
   Node LoggedModelNode(const std::string& model_id, const Viewer& viewer);
@@ -79,6 +86,7 @@ class LineageService {
   registry::RegistryService* registry_;
   tracking::TrackingService* tracking_;
   tracking::LoggedModelService* logged_models_;
+  std::vector<DownstreamSource> downstream_;
 };
 
 // The graph as an indented tree from its root: upstream first, then downstream.

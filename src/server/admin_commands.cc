@@ -20,7 +20,9 @@
 #include "server/admin_common.h"
 #include "server/commands.h"
 #include "server/modules.h"
+#include "server/serving_lineage.h"
 #include "server/stores.h"
+#include "serving/deployments.h"
 #include "signing/model_signer.h"
 #include "tracking/tracking_service.h"
 
@@ -353,6 +355,24 @@ int RunLineageCommand(const ServerConfig& config, const std::string& uri) {
   Status done = tracking.Init();
   if (done.ok()) done = model_registry.Init();
   lineage::LineageService lineage(&model_registry, &tracking, &logged_models);
+  // The stored deployments, each variant's reference resolved now.
+  StatusOr<std::vector<serving::StoredDeployment>> stored =
+      done.ok() ? serving::ReadStoredDeployments(store->get())
+                : StatusOr<std::vector<serving::StoredDeployment>>(done);
+  if (stored.ok()) {
+    AddServingLineage(&lineage, [&stored, &model_registry] {
+      std::vector<ServedVersion> served;
+      for (const serving::StoredDeployment& d : *stored) {
+        for (const serving::VariantSpec& v : d.spec.variants) {
+          auto resolved = model_registry.ResolveModelUri(v.model_uri);
+          if (!resolved.ok() || !resolved->version) continue;
+          served.push_back({d.spec.name, v.name, v.model_uri, v.shadow, v.weight,
+                            resolved->version->name, std::to_string(resolved->version->version)});
+        }
+      }
+      return served;
+    });
+  }
   StatusOr<lineage::Graph> graph =
       done.ok() ? lineage.ForModel(uri) : StatusOr<lineage::Graph>(done);
   if (!graph.ok()) return Fail(graph.status());

@@ -8,11 +8,13 @@
 #include "auth/access_policy.h"
 #include "http/error_format.h"
 #include "kserve/v2_routes.h"
+#include "lineage/lineage_service.h"
 #include "mlflow/mlflow_json.h"
 #include "registry/model_uri.h"
 #include "registry/registry_service.h"
 #include "scoring/scoring_routes.h"
 #include "server/modules.h"
+#include "server/serving_lineage.h"
 #include "serving/deployments.h"
 #include "serving/model_loader.h"
 #include "serving/payload_log.h"
@@ -153,6 +155,20 @@ class ServingModule : public Module {
       context.AddListener(listener);
     }
     context.AddStartupFact("deployments", std::to_string(deployments_->List().size()));
+    // The registry's lineage shows the deployments serving a version.
+    if (auto* lineage = context.Find<lineage::LineageService>()) {
+      AddServingLineage(lineage, [deployments = deployments_.get()] {
+        std::vector<ServedVersion> served;
+        for (const auto& d : deployments->List()) {
+          for (const serving::Variant& v : d->variants) {
+            if (!v.ready() || v.source.registered_model.empty()) continue;
+            served.push_back({d->spec.name, v.spec.name, v.spec.model_uri, v.spec.shadow,
+                              v.spec.weight, v.source.registered_model, v.source.version});
+          }
+        }
+        return served;
+      });
+    }
 
     // Follow aliases and stages: re-resolve when this server's registry
     // changed (checked every kRefreshMicros), and every kFullRefreshNanos

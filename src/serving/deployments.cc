@@ -343,7 +343,7 @@ RolloutState RolloutFromWeights(const DeploymentSpec& spec) {
 
 }  // namespace
 
-Status Deployments::Init() {
+StatusOr<std::vector<StoredDeployment>> ReadStoredDeployments(store::MetadataStore* store) {
   std::vector<store::Migration> migrations = {
       store::DdlMigration(1, "serving deployments", R"sql(
 CREATE TABLE serving_deployments (
@@ -358,43 +358,49 @@ CREATE TABLE serving_deployments (
       store::DdlMigration(2, "deployment variants", R"sql(
 ALTER TABLE serving_deployments ADD COLUMN spec TEXT NOT NULL DEFAULT ''
 )sql")};
-  RETURN_IF_ERROR(store_->Migrate("serving", migrations));
-  struct Row {
-    std::string name;
-    std::string model_uri;
-    std::string created_by;
-    int64_t created = 0;
-    std::string spec;
-  };
-  std::vector<Row> rows;
-  RETURN_IF_ERROR(store_->Read([&](SqlSession& db) -> Status {
+  RETURN_IF_ERROR(store->Migrate("serving", migrations));
+  std::vector<StoredDeployment> out;
+  RETURN_IF_ERROR(store->Read([&](SqlSession& db) -> Status {
     ASSIGN_OR_RETURN(SqlRows r, db.Query("SELECT name, model_uri, created_by, created_time, spec "
                                          "FROM serving_deployments ORDER BY name"));
     for (size_t i = 0; i < r.size(); ++i) {
-      rows.push_back({r.Text(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3), r.Text(i, 4)});
+      StoredDeployment d;
+      d.created_by = r.Text(i, 2);
+      d.created_micros = r.Int(i, 3);
+      const std::string spec = r.Text(i, 4);
+      StatusOr<DeploymentSpec> parsed = spec.empty()
+                                            ? DeploymentSpec::Single(r.Text(i, 0), r.Text(i, 1))
+                                            : ParseDeploymentSpec(spec);
+      if (parsed.ok()) {
+        d.spec = std::move(*parsed);
+      } else {
+        // Written by a newer Cairn, or edited by hand: listed, never served.
+        d.spec = DeploymentSpec::Single(r.Text(i, 0), r.Text(i, 1));
+        d.spec_error = parsed.status();
+      }
+      out.push_back(std::move(d));
     }
     return Status::Ok();
   }));
-  for (Row& row : rows) {
-    StatusOr<DeploymentSpec> spec = row.spec.empty()
-                                        ? DeploymentSpec::Single(row.name, row.model_uri)
-                                        : ParseDeploymentSpec(row.spec);
+  return out;
+}
+
+Status Deployments::Init() {
+  ASSIGN_OR_RETURN(std::vector<StoredDeployment> rows, ReadStoredDeployments(store_));
+  for (StoredDeployment& row : rows) {
     Status error;
-    std::shared_ptr<Deployment> deployment;
-    if (spec.ok()) {
-      deployment = LoadDeployment(*spec, row.created_by, row.created, nullptr, &error);
-      deployment->rollout = RolloutFromWeights(*spec);
+    std::shared_ptr<Deployment> deployment =
+        LoadDeployment(row.spec, row.created_by, row.created_micros, nullptr, &error);
+    if (row.spec_error.ok()) {
+      deployment->rollout = RolloutFromWeights(row.spec);
     } else {
-      // Written by a newer Cairn, or edited by hand: listed, never served.
-      deployment = LoadDeployment(DeploymentSpec::Single(row.name, row.model_uri), row.created_by,
-                                  row.created, nullptr, &error);
       for (Variant& v : deployment->variants) {
         v.model.reset();
-        v.reason = "the stored spec does not read: " + spec.status().message();
+        v.reason = "the stored spec does not read: " + row.spec_error.message();
       }
     }
     MutexLock lock(&mu_);
-    deployments_[row.name] = std::move(deployment);
+    deployments_[row.spec.name] = std::move(deployment);
   }
   StatusOr<std::unique_ptr<ThreadPool>> pool = ThreadPool::Start(env_, 1, "shadow");
   if (pool.ok()) {

@@ -121,6 +121,18 @@ struct RouteHints {
   std::string_view sticky_key;  // the value of the deployment's sticky header
 };
 
+// A deployment as stored: its spec (the one-variant form for rows written
+// before variants existed), who made it and when.
+struct StoredDeployment {
+  DeploymentSpec spec;
+  std::string created_by;
+  int64_t created_micros = 0;
+  Status spec_error;  // a stored spec that does not read (spec then holds the row's model_uri)
+};
+// Creates the table if needed and reads every stored deployment, by name.
+// Errors: the store's.
+StatusOr<std::vector<StoredDeployment>> ReadStoredDeployments(store::MetadataStore* store);
+
 class Deployments {
  public:
   // `registry` (may be null) gets the per-deployment series and gauges.

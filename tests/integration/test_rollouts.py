@@ -107,6 +107,13 @@ def test_weights_sticky_keys_and_the_variant_header(two_versions):
     counted = {v["name"]: v["traffic"]["requests"] for v in st["variants"]}
     assert counted["stable"] + counted["canary"] >= 600 + 240 + 30 + 2, counted
     assert st["sticky_header"] == "x-user"
+    # The registry's lineage shows who serves each version.
+    lineage = requests.get(f"{server.url}/api/cairn/v1/lineage", params={"uri": "models:/churn/2"}, timeout=30).json()
+    served = [n for n in lineage["nodes"] if n["kind"] == "deployment"]
+    assert [n["label"] for n in served] == ["deployment churn (variant canary, weight 30)"], lineage
+    assert {"from": "models:/churn/2", "to": served[0]["id"], "relation": "served by"} in lineage["edges"], lineage
+    tree = cairn_cli(server, "lineage", "models:/churn/1").stdout
+    assert "deployment churn (variant stable, weight 70)" in tree, tree
 
 
 def test_traffic_changes_under_load_fail_no_request_and_are_audited(two_versions):
