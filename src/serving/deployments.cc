@@ -152,20 +152,20 @@ bool Deployments::Sampled(const Deployment& d) const {
 }
 
 void Deployments::Log(const Deployment& d, const Variant& v, std::string_view request_id,
-                      Status outcome, int64_t nanos, const std::vector<Tensor>& inputs,
-                      std::vector<Tensor> outputs) const {
-  PayloadRecord record;
+                      const Status& outcome, int64_t nanos, const std::vector<Tensor>& inputs,
+                      const std::vector<Tensor>* outputs) const {
+  PayloadView record;
   record.time_micros = env_->NowMicros();
   record.deployment = d.spec.name;
   record.variant = v.spec.name;
   record.model_version = v.source.version;
-  record.request_id = std::string(request_id);
+  record.request_id = request_id;
   record.shadow = v.spec.shadow;
-  record.outcome = std::move(outcome);
+  record.outcome = &outcome;
   record.latency_nanos = nanos;
-  record.inputs = inputs;
-  record.outputs = std::move(outputs);
-  payload_log_->Append(std::move(record));
+  record.inputs = &inputs;
+  record.outputs = outputs;
+  payload_log_->Append(record);
 }
 
 StatusOr<std::vector<Tensor>> Deployments::Predict(const Deployment& d, const Variant& v,
@@ -187,7 +187,7 @@ StatusOr<std::vector<Tensor>> Deployments::Predict(const Deployment& d, const Va
   }
   const bool logged = Sampled(d);
   if (logged) {
-    Log(d, v, request_id, out.status(), took, inputs, out.ok() ? *out : std::vector<Tensor>());
+    Log(d, v, request_id, out.status(), took, inputs, out.ok() ? &*out : nullptr);
   }
   if (out.ok() && !v.spec.shadow) Mirror(d, v, inputs, *out, request_id, logged);
   return out;
@@ -276,8 +276,7 @@ void Deployments::Mirror(const Deployment& d, const Variant& live,
         if (!answer.ok()) s.metrics.failed->Inc();
       }
       if (logged) {
-        Log(*keep, s, id, answer.status(), took, inputs,
-            answer.ok() ? *answer : std::vector<Tensor>());
+        Log(*keep, s, id, answer.status(), took, inputs, answer.ok() ? &*answer : nullptr);
       }
       if (answer.ok()) {
         Comparison c = Compare(outputs, *answer);
@@ -296,7 +295,7 @@ void Deployments::Refuse(const Deployment& d, const Variant& v, const Status& wh
     v.metrics.requests->Inc();
     (why.code() == StatusCode::kUnavailable ? v.metrics.not_ready : v.metrics.bad_input)->Inc();
   }
-  if (Sampled(d)) Log(d, v, request_id, why, 0, {}, {});
+  if (Sampled(d)) Log(d, v, request_id, why, 0, {}, nullptr);
 }
 
 void Deployments::BeginRollout(Deployment& d, int64_t now) const {

@@ -248,8 +248,9 @@ class Deployments {
   void Mirror(const Deployment& d, const Variant& live, const std::vector<Tensor>& inputs,
               const std::vector<Tensor>& outputs, std::string_view request_id, bool logged) const;
   bool Sampled(const Deployment& d) const;
-  void Log(const Deployment& d, const Variant& v, std::string_view request_id, Status outcome,
-           int64_t nanos, const std::vector<Tensor>& inputs, std::vector<Tensor> outputs) const;
+  void Log(const Deployment& d, const Variant& v, std::string_view request_id,
+           const Status& outcome, int64_t nanos, const std::vector<Tensor>& inputs,
+           const std::vector<Tensor>* outputs) const;
 
   store::MetadataStore* store_;
   Env* env_;

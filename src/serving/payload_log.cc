@@ -40,9 +40,65 @@ size_t PayloadRecord::Bytes() const {
   return n;
 }
 
-std::string PayloadRecordJson(const PayloadRecord& r) {
-  std::string out = "{\"time\":";
-  json::AppendString(out, FormatRfc3339(r.time_micros));
+PayloadView PayloadView::Of(const PayloadRecord& r) {
+  PayloadView v;
+  v.time_micros = r.time_micros;
+  v.deployment = r.deployment;
+  v.variant = r.variant;
+  v.model_version = r.model_version;
+  v.request_id = r.request_id;
+  v.shadow = r.shadow;
+  v.outcome = &r.outcome;
+  v.latency_nanos = r.latency_nanos;
+  v.inputs = &r.inputs;
+  v.outputs = &r.outputs;
+  return v;
+}
+
+PayloadRecord PayloadView::Copy() const {
+  PayloadRecord r;
+  r.time_micros = time_micros;
+  r.deployment = std::string(deployment);
+  r.variant = std::string(variant);
+  r.model_version = std::string(model_version);
+  r.request_id = std::string(request_id);
+  r.shadow = shadow;
+  if (outcome != nullptr) r.outcome = *outcome;
+  r.latency_nanos = latency_nanos;
+  if (inputs != nullptr) r.inputs = *inputs;
+  if (outputs != nullptr) r.outputs = *outputs;
+  return r;
+}
+
+namespace {
+
+// RFC 3339 with microseconds, the date and time of day formatted once per
+// second per thread (every record of a busy second shares them).
+void AppendTime(std::string& out, int64_t micros) {
+  thread_local int64_t cached_second = INT64_MIN;
+  thread_local std::string cached;  // "2026-12-07T16:40:00"
+  const int64_t second = micros >= 0 ? micros / 1'000'000 : (micros - 999'999) / 1'000'000;
+  if (second != cached_second) {
+    cached = FormatRfc3339(second * 1'000'000);
+    if (!cached.empty() && cached.back() == 'Z') cached.pop_back();
+    cached_second = second;
+  }
+  char fraction[16];
+  std::snprintf(fraction, sizeof fraction, ".%06lldZ",
+                static_cast<long long>(micros - second * 1'000'000));
+  out += '"';
+  out += cached;
+  out += fraction;
+  out += '"';
+}
+
+}  // namespace
+
+std::string PayloadRecordJson(const PayloadView& r) {
+  std::string out;
+  out.reserve(256);
+  out += "{\"time\":";
+  AppendTime(out, r.time_micros);
   out += ",\"deployment\":";
   json::AppendString(out, r.deployment);
   out += ",\"variant\":";
@@ -52,20 +108,21 @@ std::string PayloadRecordJson(const PayloadRecord& r) {
   out += ",\"request_id\":";
   json::AppendString(out, r.request_id);
   out += r.shadow ? ",\"shadow\":true" : ",\"shadow\":false";
-  if (r.outcome.ok()) {
+  if (r.outcome == nullptr || r.outcome->ok()) {
     out += ",\"status\":\"ok\"";
   } else {
     out += ",\"status\":\"error\",\"error_code\":";
-    json::AppendString(out, StatusCodeName(r.outcome.code()));
+    json::AppendString(out, StatusCodeName(r.outcome->code()));
     out += ",\"error\":";
-    json::AppendString(out, r.outcome.message());
+    json::AppendString(out, r.outcome->message());
   }
   out += ",\"latency_ms\":";
   json::AppendDouble(out, static_cast<double>(r.latency_nanos) / 1e6);
+  static const std::vector<Tensor> kNone;
   out += ",\"inputs\":";
-  AppendTensors(out, r.inputs);
+  AppendTensors(out, r.inputs != nullptr ? *r.inputs : kNone);
   out += ",\"outputs\":";
-  AppendTensors(out, r.outputs);
+  AppendTensors(out, r.outputs != nullptr ? *r.outputs : kNone);
   out += '}';
   return out;
 }
@@ -118,27 +175,41 @@ PayloadLog::~PayloadLog() {
   if (file_ != nullptr) std::fclose(file_);
 }
 
-bool PayloadLog::Append(PayloadRecord record) {
-  const size_t bytes = record.Bytes();
+bool PayloadLog::Append(const PayloadView& record) {
+  Entry entry;
+  entry.line = PayloadRecordJson(record);
+  entry.line += '\n';
+  entry.bytes = sizeof(Entry) + entry.line.capacity();
+  if (sink_) {
+    entry.sink = record.Copy();
+    entry.bytes += entry.sink->Bytes();
+  }
+  bool wake = false;
   {
     MutexLock lock(&mu_);
-    if (queued_bytes_ + bytes > options_.max_pending_bytes || stopping_) {
+    if (queued_bytes_ + entry.bytes > options_.max_pending_bytes || stopping_) {
       ++dropped_;
       if (dropped_counter_ != nullptr) dropped_counter_->Inc();
       return false;
     }
-    queued_bytes_ += bytes;
+    queued_bytes_ += entry.bytes;
     ++appended_;
-    queue_.push_back(std::move(record));
+    queue_.push_back(std::move(entry));
+    // The writer wakes on its own every kWriteEveryMillis; a wake-up per
+    // record (a futex call on the request path) cost more than the logging.
+    wake = queue_.size() == kWakeRecords;
   }
-  wake_.Signal();
+  if (wake) wake_.Signal();
   return true;
 }
 
 void PayloadLog::Flush() {
   MutexLock lock(&mu_);
   const uint64_t target = appended_;
+  ++flush_waiters_;
+  wake_.Signal();
   while (written_count_ < target) flushed_.Wait();
+  --flush_waiters_;
 }
 
 int64_t PayloadLog::dropped() const {
@@ -148,13 +219,19 @@ int64_t PayloadLog::dropped() const {
 
 void PayloadLog::WriterLoop() {
   for (;;) {
-    std::vector<PayloadRecord> batch;
+    std::vector<Entry> batch;
     {
       MutexLock lock(&mu_);
-      while (queue_.empty() && !stopping_) wake_.Wait();
-      if (queue_.empty() && stopping_) return;
+      // Batches: wait for enough records, a flush, the stop, or the period.
+      if (!stopping_ && flush_waiters_ == 0 && queue_.size() < kWakeRecords) {
+        wake_.WaitFor(std::chrono::milliseconds(kWriteEveryMillis));
+      }
+      if (queue_.empty()) {
+        if (stopping_) return;
+        continue;
+      }
       while (!queue_.empty() && batch.size() < kMaxBatch) {
-        queued_bytes_ -= queue_.front().Bytes();
+        queued_bytes_ -= queue_.front().bytes;
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -168,12 +245,12 @@ void PayloadLog::WriterLoop() {
   }
 }
 
-void PayloadLog::Write(const std::vector<PayloadRecord>& batch) {
+void PayloadLog::Write(const std::vector<Entry>& batch) {
   std::string lines;
-  for (const PayloadRecord& r : batch) {
-    lines += PayloadRecordJson(r);
-    lines += '\n';
-  }
+  size_t total = 0;
+  for (const Entry& e : batch) total += e.line.size();
+  lines.reserve(total);
+  for (const Entry& e : batch) lines += e.line;
   if (Status written = WriteLines(lines); !written.ok()) {
     if (write_errors_ != nullptr) write_errors_->Inc();
     LogWarn("payload log: records lost",
@@ -182,7 +259,9 @@ void PayloadLog::Write(const std::vector<PayloadRecord>& batch) {
     written_->Inc(batch.size());
   }
   if (sink_) {
-    for (const PayloadRecord& r : batch) SendToSink(r);
+    for (const Entry& e : batch) {
+      if (e.sink) SendToSink(*e.sink);
+    }
   }
 }
 

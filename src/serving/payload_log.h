@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/env.h"
@@ -59,8 +60,29 @@ struct PayloadLogOptions {
   std::string cloudevents_url;
 };
 
+// A record as the request path has it: views of the request's own values,
+// valid during Append, so nothing is copied for the log file.
+struct PayloadView {
+  int64_t time_micros = 0;
+  std::string_view deployment;
+  std::string_view variant;
+  std::string_view model_version;
+  std::string_view request_id;
+  bool shadow = false;
+  const Status* outcome = nullptr;  // null: OK
+  int64_t latency_nanos = 0;
+  const std::vector<Tensor>* inputs = nullptr;  // null: none
+  const std::vector<Tensor>* outputs = nullptr;
+
+  static PayloadView Of(const PayloadRecord& record);
+  PayloadRecord Copy() const;
+};
+
 // One record as its JSON line (without the newline).
-std::string PayloadRecordJson(const PayloadRecord& record);
+std::string PayloadRecordJson(const PayloadView& record);
+inline std::string PayloadRecordJson(const PayloadRecord& record) {
+  return PayloadRecordJson(PayloadView::Of(record));
+}
 
 class PayloadLog {
  public:
@@ -74,8 +96,11 @@ class PayloadLog {
   PayloadLog(const PayloadLog&) = delete;
   PayloadLog& operator=(const PayloadLog&) = delete;
 
-  // Queues `record`; false (and counted) when the queue is full.
-  bool Append(PayloadRecord record);
+  // Queues `record` (its JSON line is made here, on the caller's thread;
+  // the record is copied only for a CloudEvents sink); false (and counted)
+  // when the queue is full.
+  bool Append(const PayloadView& record);
+  bool Append(const PayloadRecord& record) { return Append(PayloadView::Of(record)); }
   // Returns when every record appended before the call is written (files
   // and sink).
   void Flush();
@@ -86,7 +111,12 @@ class PayloadLog {
  private:
   PayloadLog(Env* env, PayloadLogOptions options, metrics::Registry* registry);
   void WriterLoop();
-  void Write(const std::vector<PayloadRecord>& batch);
+  struct Entry {
+    std::string line;                   // with its newline
+    std::optional<PayloadRecord> sink;  // for the CloudEvents sink, when there is one
+    size_t bytes = 0;
+  };
+  void Write(const std::vector<Entry>& batch);
   Status WriteLines(const std::string& lines);
   Status Rotate();
   void SendToSink(const PayloadRecord& record);
@@ -99,15 +129,21 @@ class PayloadLog {
   metrics::Counter* write_errors_ = nullptr;
   metrics::Counter* sink_errors_ = nullptr;
 
+  // The writer drains the queue every kWriteEveryMillis, or as soon as it
+  // holds kWakeRecords records or someone flushes.
+  static constexpr int kWriteEveryMillis = 20;
+  static constexpr size_t kWakeRecords = 1024;
+
   mutable Mutex mu_;
   CondVar wake_{&mu_};
   CondVar flushed_{&mu_};
-  std::deque<PayloadRecord> queue_ GUARDED_BY(mu_);
+  std::deque<Entry> queue_ GUARDED_BY(mu_);
   size_t queued_bytes_ GUARDED_BY(mu_) = 0;
   uint64_t appended_ GUARDED_BY(mu_) = 0;  // records ever accepted
   uint64_t written_count_ GUARDED_BY(mu_) = 0;
   int64_t dropped_ GUARDED_BY(mu_) = 0;
   bool stopping_ GUARDED_BY(mu_) = false;
+  int flush_waiters_ GUARDED_BY(mu_) = 0;
 
   // Touched by the writer thread only.
   std::FILE* file_ = nullptr;
