@@ -46,6 +46,10 @@ enum class BodyMode {
 enum class Execution {
   kWorker,  // Default: run on the worker pool; may block.
   kInline,  // Run on the IO thread. REQUIRES: never blocks (e.g. /health).
+  // On the IO thread for a request without a user (the server is open: no
+  // access check reads the store), else on the worker pool. For handlers
+  // that block only in access checks (inference on native models).
+  kInlineWhenOpen,
 };
 
 struct RouteOptions {

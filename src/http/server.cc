@@ -585,7 +585,8 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       return;
     }
-    if (route_->options.execution == Execution::kInline) {
+    if (route_->options.execution == Execution::kInline ||
+        (route_->options.execution == Execution::kInlineWhenOpen && request_.user.empty())) {
       return Respond(RunHandler(), false);
     }
     server_->workers().Post([self = shared_from_this()] {

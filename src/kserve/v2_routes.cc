@@ -293,7 +293,7 @@ void RegisterV1Routes(const surface::Surface& surface, serving::Deployments* dep
       "GET", "/v1/models/{name}",
       [deployments, access](HttpRequest& r) { return ModelReady(deployments, access, r); }, read);
   http::RouteOptions predict = read;
-  predict.execution = access == nullptr ? http::Execution::kInline : http::Execution::kWorker;
+  predict.execution = http::Execution::kInlineWhenOpen;
   surface.Add(
       "POST", "/v1/models/{name}",
       [deployments, access](HttpRequest& r) { return V1Predict(deployments, access, r); }, predict);
@@ -404,9 +404,10 @@ void RegisterV2Routes(const surface::Surface& surface, serving::Deployments* dep
       },
       open);
   // Without users nothing here blocks (native models answer in microseconds),
-  // so inference runs on the IO thread; access checks may read the store.
+  // so inference runs on the IO thread; with users, access checks may read
+  // the store, so it runs on the worker pool.
   http::RouteOptions infer;
-  infer.execution = access == nullptr ? http::Execution::kInline : http::Execution::kWorker;
+  infer.execution = http::Execution::kInlineWhenOpen;
   infer.access = "registered model read";
   // KServe's own examples post JSON with curl's default content type, and the
   // binary extension posts application/octet-stream; inference changes no

@@ -199,6 +199,7 @@ void RegisterScoringRoutes(const surface::Surface& surface, serving::Deployments
   http::RouteOptions invoke;
   invoke.access = "registered model read";
   invoke.json_body = false;  // JSON or CSV; a prediction changes nothing
+  invoke.execution = http::Execution::kInlineWhenOpen;
   surface.Add(
       "POST", "/invocations",
       [deployments, access, default_deployment](HttpRequest& request) {
