@@ -27,10 +27,8 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build", "release")
-CAIRN = os.path.join(BUILD, "cairn")
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-import tracking_bench as tb  # noqa: E402  (free_port, wait_health, CLIENTS)
-from serving_bench import FEATURES, http_load  # noqa: E402
+from serving_bench import FEATURES, http_load, start_cairn_with_models  # noqa: E402
 
 SETUP = """
 import json, mlflow, mlflow.xgboost, numpy as np, xgboost as xgb
@@ -61,19 +59,7 @@ def main():
     work = tempfile.mkdtemp(prefix="rollout-bench-")
     server = None
     try:
-        port = tb.free_port()
-        log = open(os.path.join(work, "cairn.log"), "wb")
-        server = subprocess.Popen([CAIRN, "server", "--port", str(port), "--data-dir", f"{work}/data",
-                                   "--log-level", "warn"], stdout=log, stderr=subprocess.STDOUT)
-        tb.wait_health(port)
-        env = {"PATH": "/usr/bin:/bin", "HOME": work, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}",
-               "MLFLOW_DISABLE_TELEMETRY": "true", "PYTHONPATH": os.path.join(tb.CLIENTS, "mlflow-3.6"),
-               "GIT_PYTHON_REFRESH": "quiet"}
-        script = os.path.join(work, "setup.py")
-        with open(script, "w") as f:
-            f.write(SETUP.format(features=FEATURES))
-        print("training, logging and registering two versions with the MLflow 3.6 client ...", flush=True)
-        subprocess.run(["/usr/bin/python3", script], env=env, check=True, capture_output=True, cwd=work)
+        server, port, _ = start_cairn_with_models(work, SETUP.format(features=FEATURES))
         call(port, "POST", "/api/cairn/v1/deployments", {"name": "plain", "model_uri": "models:/bench/1"})
         call(port, "POST", "/api/cairn/v1/deployments",
              {"name": "logged", "model_uri": "models:/bench/1", "log_percent": 100})

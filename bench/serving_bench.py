@@ -24,7 +24,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import urllib.request
 
@@ -47,6 +46,26 @@ def wait_http(url, timeout=120):
         except OSError:
             time.sleep(0.2)
     raise SystemExit(f"{url} did not answer within {timeout}s")
+
+
+def start_cairn_with_models(work, setup_script):
+    """Starts `cairn server` in `work` and runs `setup_script` (Python with the
+    MLflow 3.6 client pointed at it) to log and register models. Returns the
+    server process and its port."""
+    port = tb.free_port()
+    log = open(os.path.join(work, "cairn.log"), "wb")
+    server = subprocess.Popen([CAIRN, "server", "--port", str(port), "--data-dir", f"{work}/data",
+                               "--log-level", "warn"], stdout=log, stderr=subprocess.STDOUT)
+    tb.wait_health(port)
+    env = {"PATH": "/usr/bin:/bin", "HOME": work, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}",
+           "MLFLOW_DISABLE_TELEMETRY": "true", "PYTHONPATH": os.path.join(tb.CLIENTS, "mlflow-3.6"),
+           "GIT_PYTHON_REFRESH": "quiet"}
+    script = os.path.join(work, "setup.py")
+    with open(script, "w") as f:
+        f.write(setup_script)
+    print("training, logging and registering with the MLflow 3.6 client ...", flush=True)
+    subprocess.run(["/usr/bin/python3", script], env=env, check=True, capture_output=True, cwd=work)
+    return server, port, env
 
 
 def http_load(port, path, bodies, connections, seconds):
@@ -104,19 +123,8 @@ def main():
     work = tempfile.mkdtemp(prefix="serving-bench-")
     procs = []
     try:
-        port = tb.free_port()
-        log = open(os.path.join(work, "cairn.log"), "wb")
-        procs.append(subprocess.Popen([CAIRN, "server", "--port", str(port), "--data-dir", f"{work}/data",
-                                       "--log-level", "warn"], stdout=log, stderr=subprocess.STDOUT))
-        tb.wait_health(port)
-        env = {"PATH": "/usr/bin:/bin", "HOME": work, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}",
-               "MLFLOW_DISABLE_TELEMETRY": "true", "PYTHONPATH": os.path.join(tb.CLIENTS, "mlflow-3.6"),
-               "GIT_PYTHON_REFRESH": "quiet"}
-        script = os.path.join(work, "setup.py")
-        with open(script, "w") as f:
-            f.write(SETUP.format(features=FEATURES, work=work))
-        print("training, logging and registering the model with the MLflow 3.6 client ...", flush=True)
-        subprocess.run(["/usr/bin/python3", script], env=env, check=True, capture_output=True, cwd=work)
+        server, port, env = start_cairn_with_models(work, SETUP.format(features=FEATURES, work=work))
+        procs.append(server)
         req = urllib.request.Request(f"http://127.0.0.1:{port}/api/cairn/v1/deployments", method="POST",
                                      data=json.dumps({"name": "bench", "model_uri": "models:/bench/1"}).encode(),
                                      headers={"Content-Type": "application/json"})

@@ -184,11 +184,6 @@ bool MayRead(auth::AccessPolicy* access, const HttpRequest& request, const servi
   return surface::RequireDeploymentRead(access, request, d).ok();
 }
 
-Status RequireEditor(auth::AccessPolicy* access, const HttpRequest& request) {
-  if (access == nullptr) return Status::Ok();
-  return access->RequireRole(auth::IdentityOf(request), auth::Role::kEditor);
-}
-
 }  // namespace
 
 void RegisterDeploymentRoutes(const surface::Surface& surface, serving::Deployments* deployments) {
@@ -199,8 +194,10 @@ void RegisterDeploymentRoutes(const surface::Surface& surface, serving::Deployme
   surface.Add(
       "POST", "/api/cairn/v1/deployments",
       [deployments, access](HttpRequest& request) -> HttpResponse {
-        if (Status allowed = RequireEditor(access, request); !allowed.ok())
+        if (Status allowed = surface::RequireDeploymentChange(access, request, nullptr);
+            !allowed.ok()) {
           return mlflow::ErrorResponse(allowed);
+        }
         auto spec = serving::ParseDeploymentSpec(request.body);
         if (!spec.ok()) return mlflow::ErrorResponse(spec.status());
         std::vector<std::string> references;
@@ -268,14 +265,11 @@ void RegisterDeploymentRoutes(const surface::Surface& surface, serving::Deployme
   surface.Add(
       "DELETE", "/api/cairn/v1/deployments/{name}",
       [deployments, access](HttpRequest& request) -> HttpResponse {
-        if (Status allowed = RequireEditor(access, request); !allowed.ok())
-          return mlflow::ErrorResponse(allowed);
         const std::string name(request.PathParam("name"));
-        if (auto d = deployments->Find(name)) {
-          if (Status readable = surface::RequireDeploymentRead(access, request, *d);
-              !readable.ok()) {
-            return mlflow::ErrorResponse(readable);
-          }
+        if (Status allowed =
+                surface::RequireDeploymentChange(access, request, deployments->Find(name).get());
+            !allowed.ok()) {
+          return mlflow::ErrorResponse(allowed);
         }
         store::ScopedWriteContext audited(
             surface::RequestAuditContext(request, "deployment " + name, ""));
@@ -293,16 +287,14 @@ void RegisterDeploymentRoutes(const surface::Surface& surface, serving::Deployme
     surface.Add(
         "POST", std::string("/api/cairn/v1/deployments/{name}/") + verb,
         [deployments, access, apply, verb](HttpRequest& request) -> HttpResponse {
-          if (Status allowed = RequireEditor(access, request); !allowed.ok())
-            return mlflow::ErrorResponse(allowed);
           const std::string name(request.PathParam("name"));
           auto d = deployments->Find(name);
+          if (Status allowed = surface::RequireDeploymentChange(access, request, d.get());
+              !allowed.ok()) {
+            return mlflow::ErrorResponse(allowed);
+          }
           if (d == nullptr) {
             return mlflow::ErrorResponse(NotFound("no deployment named '" + name + "'"));
-          }
-          if (Status readable = surface::RequireDeploymentRead(access, request, *d);
-              !readable.ok()) {
-            return mlflow::ErrorResponse(readable);
           }
           json::Document body;
           if (Status parsed = json::Parse(request.body.empty() ? "{}" : request.body, &body);

@@ -343,12 +343,12 @@ void RegisterRepositoryRoutes(const surface::Surface& surface, serving::Deployme
   surface.Add(
       "POST", "/v2/repository/models/{name}/load",
       [deployments, access](HttpRequest& request) {
-        if (access != nullptr) {
-          Status editor = access->RequireRole(auth::IdentityOf(request), auth::Role::kEditor);
-          if (!editor.ok()) return Error(editor);
-        }
         const std::string name(request.PathParam("name"));
         std::shared_ptr<const Deployment> d = deployments->Find(name);
+        if (Status allowed = surface::RequireDeploymentChange(access, request, d.get());
+            !allowed.ok()) {
+          return Error(allowed);
+        }
         if (d == nullptr) {
           const std::string uri = "models:/" + name + "/latest";
           if (Status readable = surface::RequireModelUriRead(access, request, uri); !readable.ok())
@@ -359,8 +359,6 @@ void RegisterRepositoryRoutes(const surface::Surface& surface, serving::Deployme
           if (!made.ok()) return Error(made.status());
           return HttpResponse::Json(200, "{}");
         }
-        if (Status readable = surface::RequireDeploymentRead(access, request, *d); !readable.ok())
-          return Error(readable);
         auto loaded = deployments->Reload(name);
         if (!loaded.ok()) return Error(loaded.status());
         return HttpResponse::Json(200, "{}");
@@ -369,15 +367,13 @@ void RegisterRepositoryRoutes(const surface::Surface& surface, serving::Deployme
   surface.Add(
       "POST", "/v2/repository/models/{name}/unload",
       [deployments, access](HttpRequest& request) {
-        if (access != nullptr) {
-          Status editor = access->RequireRole(auth::IdentityOf(request), auth::Role::kEditor);
-          if (!editor.ok()) return Error(editor);
-        }
         const std::string name(request.PathParam("name"));
         std::shared_ptr<const Deployment> d = deployments->Find(name);
+        if (Status allowed = surface::RequireDeploymentChange(access, request, d.get());
+            !allowed.ok()) {
+          return Error(allowed);
+        }
         if (d == nullptr) return Error(NotFound("no deployment named '" + name + "'"));
-        if (Status readable = surface::RequireDeploymentRead(access, request, *d); !readable.ok())
-          return Error(readable);
         if (Status unloaded = deployments->Unload(name); !unloaded.ok()) return Error(unloaded);
         return HttpResponse::Json(200, "{}");
       },

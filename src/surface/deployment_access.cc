@@ -36,6 +36,14 @@ Status RequireDeploymentRead(auth::AccessPolicy* access, const http::HttpRequest
   return Status::Ok();
 }
 
+Status RequireDeploymentChange(auth::AccessPolicy* access, const http::HttpRequest& request,
+                               const serving::Deployment* deployment) {
+  if (access == nullptr) return Status::Ok();
+  RETURN_IF_ERROR(access->RequireRole(auth::IdentityOf(request), auth::Role::kEditor));
+  if (deployment == nullptr) return Status::Ok();
+  return RequireDeploymentRead(access, request, *deployment);
+}
+
 StatusOr<InferenceTarget> OpenDeployment(serving::Deployments* deployments,
                                          auth::AccessPolicy* access,
                                          const http::HttpRequest& request, const std::string& name,

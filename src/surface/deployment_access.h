@@ -26,6 +26,12 @@ Status RequireModelUriRead(auth::AccessPolicy* access, const http::HttpRequest& 
 Status RequireDeploymentRead(auth::AccessPolicy* access, const http::HttpRequest& request,
                              const serving::Deployment& deployment);
 
+// Who may change deployments (create, replace, remove, traffic, load and
+// unload): role editor, and read on every model `deployment` names (null:
+// a deployment not made yet; the caller checks the new spec's models).
+Status RequireDeploymentChange(auth::AccessPolicy* access, const http::HttpRequest& request,
+                               const serving::Deployment* deployment);
+
 // A request's deployment and the variant that answers it.
 struct InferenceTarget {
   std::shared_ptr<const serving::Deployment> deployment;
