@@ -366,7 +366,7 @@ ALTER TABLE serving_deployments ADD COLUMN spec TEXT NOT NULL DEFAULT ''
       StoredDeployment d;
       d.created_by = r.Text(i, 2);
       d.created_micros = r.Int(i, 3);
-      const std::string spec = r.Text(i, 4);
+      const std::string& spec = r.Text(i, 4);
       StatusOr<DeploymentSpec> parsed = spec.empty()
                                             ? DeploymentSpec::Single(r.Text(i, 0), r.Text(i, 1))
                                             : ParseDeploymentSpec(spec);

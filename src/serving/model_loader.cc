@@ -50,6 +50,12 @@ StatusOr<LoadedModel> LoadXGBoost(artifacts::ArtifactStore& store, const std::st
   if (data.empty()) data = mlmodel.Setting("python_function", "data");
   if (data.empty())
     return InvalidArgument(Join(dir, "MLmodel") + ": the xgboost flavor names no 'data' file");
+  // The data file lies inside the model folder: a crafted MLmodel must not
+  // reach another run's files (".." is refused by the store as well).
+  if (data.front() == '/' || data.find("..") != std::string::npos) {
+    return InvalidArgument(Join(dir, "MLmodel") + ": the xgboost flavor's data '" + data +
+                           "' must be a path inside the model folder (no absolute path, no '..')");
+  }
   const std::string path = Join(dir, data);
   ASSIGN_OR_RETURN(std::string bytes, ReadArtifact(store, path, env, kMaxModelFileBytes));
   if (trees::DetectXGBoostFormat(bytes) == trees::ModelFileFormat::kLegacyBinary) {

@@ -438,3 +438,32 @@ def test_prometheus_counts_requests_per_deployment_and_version(serving):
     assert f"cairn_serving_compute_seconds_count{{{labels}}} 4" in text
     assert "cairn_serving_loaded_models 1" in text
     assert f"cairn_serving_model_bytes{{{labels}}}" in text
+
+
+def test_model_folders_cannot_reach_outside_themselves(serving):
+    """An MLmodel naming its data file outside its folder (.., an absolute path, a link) is
+    refused at deploy time: a user who may read one experiment must not serve another's model
+    files through a crafted MLmodel."""
+    server, infer_base = serving
+    api = f"{server.url}/api/2.0/mlflow"
+    run = call("POST", f"{api}/runs/create", {"experiment_id": "0"})[1]["run"]["info"]
+    folder = f"{server.url}/api/2.0/mlflow-artifacts/artifacts/0/{run['run_id']}/artifacts"
+    for data, expected in [("../../../../etc/hostname", "inside the model folder"), ("/etc/hostname", "inside the model folder"),
+                           ("../other/model.json", "inside the model folder")]:
+        name = f"m{abs(hash(data)) % 10000}"
+        status, _ = call("PUT", f"{folder}/{name}/MLmodel",
+                         f"flavors:\n  xgboost:\n    data: {data}\n".encode(), content_type=None)
+        assert status == 200
+        status, body = call("POST", f"{server.url}/api/cairn/v1/deployments",
+                            {"name": name, "model_uri": f"runs:/{run['run_id']}/{name}"})
+        assert status == 400 and expected in body["message"], (data, body)
+    # A symbolic link inside the folder is refused too (the store never follows links).
+    target = next((server.data_dir / "artifacts").rglob(f"{run['run_id']}/artifacts"))
+    (target / "linked").mkdir()
+    (target / "linked" / "model.json").symlink_to("/etc/hostname")
+    (target / "linked" / "MLmodel").write_text("flavors:\n  xgboost:\n    data: model.json\n")
+    status, body = call("POST", f"{server.url}/api/cairn/v1/deployments",
+                        {"name": "linked", "model_uri": f"runs:/{run['run_id']}/linked"})
+    assert status in (400, 403, 404) and "link" in body["message"].lower(), body
+    status, body = call("GET", f"{server.url}/api/cairn/v1/deployments")
+    assert body["deployments"] == [], body
