@@ -411,6 +411,33 @@ Status Deployments::Init() {
   return Status::Ok();
 }
 
+void Deployments::Install(Variant& v, const std::string& deployment, ResolvedSource source,
+                          LoadedModel loaded) const {
+  v.source = std::move(source);
+  v.model = std::move(loaded.model);
+  v.flavor = loaded.flavor;
+  v.signature_inputs = loaded.mlmodel.inputs;
+  v.metrics = MetricsFor(deployment, v.spec.name, v.source.version);
+  v.reason.clear();
+  v.failed_path.clear();
+  v.failed_reason.clear();
+  v.loaded_micros = env_->NowMicros();
+}
+
+namespace {
+// A change the server makes on its own (a rollout step, a followed
+// reference moving), audited like a user's, as user "cairn".
+std::shared_ptr<store::WriteContext> SystemChange(std::string action, const std::string& deployment,
+                                                  std::string why) {
+  auto context = std::make_shared<store::WriteContext>();
+  context->user = "cairn";
+  context->action = std::move(action);
+  context->target = "deployment " + deployment;
+  context->request = std::move(why);
+  return context;
+}
+}  // namespace
+
 Variant Deployments::LoadVariant(const std::string& deployment, const VariantSpec& spec,
                                  const Deployment* previous, Status* error) const {
   Variant v;
@@ -438,12 +465,7 @@ Variant Deployments::LoadVariant(const std::string& deployment, const VariantSpe
     v.reason = loaded.status().message();
     return v;
   }
-  v.source = std::move(*source);
-  v.model = std::move(loaded->model);
-  v.flavor = loaded->flavor;
-  v.signature_inputs = loaded->mlmodel.inputs;
-  v.metrics = MetricsFor(deployment, spec.name, v.source.version);
-  v.loaded_micros = env_->NowMicros();
+  Install(v, deployment, std::move(*source), std::move(*loaded));
   *error = Status::Ok();
   return v;
 }
@@ -676,14 +698,8 @@ int Deployments::JudgeRollouts() {
       next.rollout.phase = RolloutState::Phase::kStepping;
       next.rollout.step = step;
     };
-    // The system's changes are audited like a user's.
     auto audited = [&](const std::string& action, const std::string& why) {
-      auto context = std::make_shared<store::WriteContext>();
-      context->user = "cairn";
-      context->action = action;
-      context->target = "deployment " + name;
-      context->request = why;
-      return context;
+      return SystemChange(action, name, why);
     };
     Judgement j = JudgeCanary(policy, stable.stats->Snapshot().Minus(d->rollout.stable_start),
                               canary.stats->Snapshot().Minus(d->rollout.canary_start));
@@ -795,25 +811,22 @@ int Deployments::FollowMovedReferences() {
     }
     stable.failed_path.clear();
     stable.failed_reason.clear();
+    // With a policy the new version is the canary; without one it takes
+    // over under the stable variant's name.
     Variant canary;
-    canary.spec = {stable.spec.name == "canary" ? "next" : "canary",
-                   "models:/" + source->registered_model + "/" + source->version, 0};
-    canary.source = std::move(*source);
-    canary.source.moving = false;
-    canary.model = std::move(loaded->model);
-    canary.flavor = loaded->flavor;
-    canary.signature_inputs = loaded->mlmodel.inputs;
-    canary.metrics = MetricsFor(d->spec.name, canary.spec.name, canary.source.version);
-    canary.loaded_micros = env_->NowMicros();
-    const std::string version = canary.source.version;
+    canary.spec = {
+        next->spec.rollout ? (stable.spec.name == "canary" ? "next" : "canary") : stable.spec.name,
+        "models:/" + source->registered_model + "/" + source->version,
+        next->spec.rollout ? 0 : 100};
+    const std::string version = source->version;
+    source->moving = false;
+    Install(canary, d->spec.name, std::move(*source), std::move(*loaded));
     // The stable variant stays; an earlier canary (rolled back, or replaced
     // by this newer version mid-rollout) goes; shadows stay.
     std::vector<Variant> variants = {stable};
     if (next->spec.rollout) {
       variants.push_back(std::move(canary));
     } else {
-      canary.spec.name = stable.spec.name;  // no policy: the new version takes over
-      canary.spec.weight = 100;
       variants[0] = std::move(canary);
     }
     for (size_t i = 1; i < next->variants.size(); ++i) {
@@ -823,12 +836,9 @@ int Deployments::FollowMovedReferences() {
     next->spec.variants.clear();
     for (const Variant& v : next->variants) next->spec.variants.push_back(v.spec);
     if (next->spec.rollout) BeginRollout(*next, env_->NowMicros());
-    auto context = std::make_shared<store::WriteContext>();
-    context->user = "cairn";
-    context->action = next->spec.rollout ? "rollout start" : "deployment switch";
-    context->target = "deployment " + d->spec.name;
-    context->request = d->spec.follow + " moved to version " + version;
-    store::ScopedWriteContext audit(context);
+    store::ScopedWriteContext audit(
+        SystemChange(next->spec.rollout ? "rollout start" : "deployment switch", d->spec.name,
+                     d->spec.follow + " moved to version " + version));
     if (Status stored = StoreAndPublish(next); !stored.ok()) {
       LogWarn("a followed reference moved but the deployment could not be stored",
               {{"deployment", d->spec.name}, {"error", stored.message()}});
@@ -879,15 +889,7 @@ int Deployments::Refresh() {
             {{"deployment", d->spec.name}, {"variant", v.spec.name}, {"error", v.failed_reason}});
         continue;
       }
-      v.source = std::move(source);
-      v.model = std::move(loaded->model);
-      v.flavor = loaded->flavor;
-      v.signature_inputs = loaded->mlmodel.inputs;
-      v.metrics = MetricsFor(next->spec.name, v.spec.name, v.source.version);
-      v.reason.clear();
-      v.failed_path.clear();
-      v.failed_reason.clear();
-      v.loaded_micros = env_->NowMicros();
+      Install(v, next->spec.name, std::move(source), std::move(*loaded));
       LogInfo("a deployment switched models", {{"deployment", d->spec.name},
                                                {"variant", v.spec.name},
                                                {"model_uri", v.spec.model_uri},

@@ -225,6 +225,10 @@ class Deployments {
   std::vector<std::shared_ptr<const Deployment>> List() const;
 
  private:
+  // Puts a freshly loaded model into `v` (named as it will serve): its
+  // source, engine facts and series; clears any earlier failure.
+  void Install(Variant& v, const std::string& deployment, ResolvedSource source,
+               LoadedModel loaded) const;
   Variant LoadVariant(const std::string& deployment, const VariantSpec& spec,
                       const Deployment* previous, Status* error) const;
   std::shared_ptr<Deployment> LoadDeployment(const DeploymentSpec& spec, std::string created_by,
