@@ -74,6 +74,10 @@ void WriteServed(json::Writer& w, const serving::Variant& v) {
     json::WriteKey(w, "loaded_time");
     w.Int64(v.loaded_micros / 1000);
   }
+  if (v.batcher != nullptr) {
+    json::WriteKey(w, "batch_queue");
+    w.Int64(v.batcher->queued());
+  }
   if (!v.failed_reason.empty()) {
     json::WriteKey(w, "last_load_error");
     json::WriteString(w, v.failed_reason);
@@ -152,6 +156,11 @@ void WriteDeployment(json::Writer& w, const serving::Deployment& d) {
   if (!d.spec.sticky_header.empty()) {
     json::WriteKey(w, "sticky_header");
     json::WriteString(w, d.spec.sticky_header);
+  }
+  if (d.spec.batching) {
+    json::WriteKey(w, "batching");
+    const std::string batching = serving::BatchingPolicyJson(*d.spec.batching);
+    w.RawValue(batching.data(), batching.size(), rapidjson::kObjectType);
   }
   WriteRollout(w, d);
   json::WriteKey(w, "created_by");

@@ -34,7 +34,8 @@ using Responder = std::function<void(HttpResponse)>;
 // that finishes, possibly before the handler returns. The request stays valid
 // until the Responder is called; the handler must not touch it afterwards.
 // This path skips the worker pool's thread hand-offs, which dominate the cost
-// of small durable writes.
+// of small durable writes. (Execution kInlineWhenOpen starts it on a worker
+// for a request with a user.)
 using AsyncHandler = std::function<void(HttpRequest&, Responder)>;
 
 enum class BodyMode {
@@ -48,7 +49,9 @@ enum class Execution {
   kInline,  // Run on the IO thread. REQUIRES: never blocks (e.g. /health).
   // On the IO thread for a request without a user (the server is open: no
   // access check reads the store), else on the worker pool. For handlers
-  // that block only in access checks (inference on native models).
+  // that block only in access checks (inference on native models). An
+  // asynchronous handler starts on the worker then, and answers from
+  // wherever its work ends.
   kInlineWhenOpen,
 };
 

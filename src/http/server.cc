@@ -560,30 +560,13 @@ class Session : public std::enable_shared_from_this<Session> {
       return Respond(std::move(response), false);
     }
     if (route_->async_handler) {
-      auto self = shared_from_this();
-      // dispatch, not post: a handler that answers at once (a bad request, or
-      // a write the idle store committed inline) answers on this strand
-      // without queueing, which would wake the other IO thread for it.
-      // Set by the first answer: a handler that answers and then throws
-      // must not get a second response written over the first.
-      auto answered = std::make_shared<std::atomic<bool>>(false);
-      Responder respond = [self, answered](HttpResponse response) {
-        if (answered->exchange(true)) return;
-        net::dispatch(self->socket_.get_executor(),
-                      [self, response = std::move(response)]() mutable {
-                        self->Respond(std::move(response), false);
-                      });
-      };
-      try {
-        route_->async_handler(request_, std::move(respond));
-      } catch (...) {
-        // Handlers must not throw; if one does before answering, answer for it.
-        LogError("async handler threw", {{"route", route_->pattern}});
-        if (!answered->exchange(true)) {
-          Respond(Reply(500, LocalReason::kInternal, "Internal error in " + route_->pattern), true);
-        }
+      // On a worker for a request with a user when the route asks so (its
+      // access checks read the store), else here.
+      if (route_->options.execution == Execution::kInlineWhenOpen && !request_.user.empty()) {
+        server_->workers().Post([self = shared_from_this()] { self->RunAsyncHandler(); });
+        return;
       }
-      return;
+      return RunAsyncHandler();
     }
     if (route_->options.execution == Execution::kInline ||
         (route_->options.execution == Execution::kInlineWhenOpen && request_.user.empty())) {
@@ -595,6 +578,36 @@ class Session : public std::enable_shared_from_this<Session> {
         self->Respond(std::move(response), false);
       });
     });
+  }
+
+  void RunAsyncHandler() {
+    auto self = shared_from_this();
+    // dispatch, not post: a handler that answers at once (a bad request, or
+    // a write the idle store committed inline) answers on this strand
+    // without queueing, which would wake the other IO thread for it.
+    // Set by the first answer: a handler that answers and then throws
+    // must not get a second response written over the first.
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    Responder respond = [self, answered](HttpResponse response) {
+      if (answered->exchange(true)) return;
+      net::dispatch(self->socket_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->Respond(std::move(response), false);
+      });
+    };
+    try {
+      route_->async_handler(request_, std::move(respond));
+    } catch (...) {
+      // Handlers must not throw; if one does before answering, answer for it.
+      LogError("async handler threw", {{"route", route_->pattern}});
+      if (!answered->exchange(true)) {
+        // Through the strand: this may run on a worker.
+        net::dispatch(self->socket_.get_executor(), [self] {
+          self->Respond(self->Reply(500, LocalReason::kInternal,
+                                    "Internal error in " + self->route_->pattern),
+                        true);
+        });
+      }
+    }
   }
 
   HttpResponse RunHandler() {

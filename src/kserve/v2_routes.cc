@@ -157,43 +157,16 @@ HttpResponse ModelReady(serving::Deployments* deployments, auth::AccessPolicy* a
   return HttpResponse::Json(routed.ok() ? 200 : 503, std::move(out));
 }
 
-HttpResponse Infer(serving::Deployments* deployments, auth::AccessPolicy* access,
-                   HttpRequest& request) {
-  auto target = Open(deployments, access, request);
-  if (!target.ok()) return Error(target.status());
-  const serving::Variant& variant = *target->variant;
-  std::optional<size_t> json_length;
-  if (std::string_view header = request.Header("inference-header-content-length");
-      !header.empty()) {
-    size_t n = 0;
-    auto [p, ec] = std::from_chars(header.data(), header.data() + header.size(), n);
-    if (ec != std::errc() || p != header.data() + header.size()) {
-      return Error(InvalidArgument("Inference-Header-Content-Length '" + std::string(header) +
-                                   "' is not a length"));
-    }
-    json_length = n;
-  }
-  StatusOr<InferRequest> parsed = ParseInferRequest(request.body, json_length);
-  if (!parsed.ok()) {
-    deployments->Refuse(*target->deployment, variant, parsed.status(), target->request_id);
-    return Error(parsed.status());
-  }
-  // The body's id names the request when no header did.
-  if (!target->request_id_given && parsed->id && !parsed->id->empty()) {
-    target->request_id = *parsed->id;
-  }
-  StatusOr<bool> explain = WantsExplanation(parsed->parameters_json);
-  if (!explain.ok()) return Error(explain.status());
-  StatusOr<std::vector<serving::Tensor>> outputs =
-      *explain
-          ? deployments->Explain(variant, parsed->inputs)
-          : deployments->Predict(*target->deployment, variant, parsed->inputs, target->request_id);
+// The answer to an infer request: the outputs it asked for, in JSON or
+// the binary extension.
+HttpResponse InferAnswer(const surface::InferenceTarget& target, const InferRequest& request,
+                         StatusOr<std::vector<serving::Tensor>> outputs) {
   if (!outputs.ok()) return Error(outputs.status());
-  std::vector<bool> binary(outputs->size(), parsed->binary_output);
-  if (!parsed->outputs.empty()) {
+  std::vector<bool> binary(outputs->size(), request.binary_output);
+  if (!request.outputs.empty()) {
     std::vector<serving::Tensor> chosen;
     binary.clear();
-    for (const RequestedOutput& wanted : parsed->outputs) {
+    for (const RequestedOutput& wanted : request.outputs) {
       auto it = std::find_if(outputs->begin(), outputs->end(),
                              [&](const serving::Tensor& t) { return t.name == wanted.name; });
       if (it == outputs->end()) {
@@ -204,24 +177,65 @@ HttpResponse Infer(serving::Deployments* deployments, auth::AccessPolicy* access
                                      "' is not one of this model's: " + names));
       }
       chosen.push_back(std::move(*it));
-      binary.push_back(wanted.binary || parsed->binary_output);
+      binary.push_back(wanted.binary || request.binary_output);
     }
     *outputs = std::move(chosen);
   }
   BinaryResponse response = WriteBinaryInferResponse(
-      target->deployment->spec.name, variant.source.version, parsed->id, *outputs, binary);
+      target.deployment->spec.name, target.variant->source.version, request.id, *outputs, binary);
   HttpResponse r = response.json_length == 0 ? HttpResponse::Json(200, std::move(response.body))
                                              : HttpResponse::Text(200, std::move(response.body),
                                                                   "application/octet-stream");
   if (response.json_length != 0) {
     r.headers.emplace_back("Inference-Header-Content-Length", std::to_string(response.json_length));
   }
-  surface::NameVariant(r, *target);
+  surface::NameVariant(r, target);
   return r;
 }
 
-HttpResponse V1Predict(serving::Deployments* deployments, auth::AccessPolicy* access,
-                       HttpRequest& request) {
+// Asynchronous: a deployment that batches answers when its batch has run.
+void Infer(serving::Deployments* deployments, auth::AccessPolicy* access, HttpRequest& request,
+           const http::Responder& respond) {
+  auto target = Open(deployments, access, request);
+  if (!target.ok()) return respond(Error(target.status()));
+  const serving::Variant& variant = *target->variant;
+  std::optional<size_t> json_length;
+  if (std::string_view header = request.Header("inference-header-content-length");
+      !header.empty()) {
+    size_t n = 0;
+    auto [p, ec] = std::from_chars(header.data(), header.data() + header.size(), n);
+    if (ec != std::errc() || p != header.data() + header.size()) {
+      return respond(Error(InvalidArgument("Inference-Header-Content-Length '" +
+                                           std::string(header) + "' is not a length")));
+    }
+    json_length = n;
+  }
+  StatusOr<InferRequest> parsed = ParseInferRequest(request.body, json_length);
+  if (!parsed.ok()) {
+    deployments->Refuse(*target->deployment, variant, parsed.status(), target->request_id);
+    return respond(Error(parsed.status()));
+  }
+  // The body's id names the request when no header did.
+  if (!target->request_id_given && parsed->id && !parsed->id->empty()) {
+    target->request_id = *parsed->id;
+  }
+  StatusOr<bool> explain = WantsExplanation(parsed->parameters_json);
+  if (!explain.ok()) return respond(Error(explain.status()));
+  if (*explain) {
+    return respond(InferAnswer(*target, *parsed, deployments->Explain(variant, parsed->inputs)));
+  }
+  std::vector<serving::Tensor> inputs = std::move(parsed->inputs);
+  std::shared_ptr<const Deployment> deployment = target->deployment;
+  std::string request_id = target->request_id;
+  deployments->Predict(std::move(deployment), variant, std::move(inputs), std::move(request_id),
+                       [target = std::move(*target), parsed = std::move(*parsed),
+                        respond](StatusOr<std::vector<serving::Tensor>> outputs) {
+                         respond(InferAnswer(target, parsed, std::move(outputs)));
+                       });
+}
+
+void V1Predict(serving::Deployments* deployments, auth::AccessPolicy* access, HttpRequest& request,
+               const http::Responder& respond) {
   // "{name}:predict" arrives as one path segment.
   std::string segment(request.PathParam("name"));
   const size_t colon = segment.rfind(':');
@@ -230,38 +244,46 @@ HttpResponse V1Predict(serving::Deployments* deployments, auth::AccessPolicy* ac
     if (key == "name") value = segment.substr(0, colon);
   }
   auto target = Open(deployments, access, request);
-  if (!target.ok()) return Error(target.status());
+  if (!target.ok()) return respond(Error(target.status()));
   if (verb != "predict" && verb != "explain") {
-    return Error(NotFound("POST /v1/models/NAME:predict or :explain; got '" + segment + "'"));
+    return respond(
+        Error(NotFound("POST /v1/models/NAME:predict or :explain; got '" + segment + "'")));
   }
   json::Document doc;
-  if (Status parsed = json::Parse(request.body, &doc); !parsed.ok()) return Error(parsed);
+  if (Status parsed = json::Parse(request.body, &doc); !parsed.ok()) {
+    return respond(Error(parsed));
+  }
   if (!doc.IsObject() || (!doc.HasMember("instances") && !doc.HasMember("inputs"))) {
-    return Error(
-        InvalidArgument("the body must be {\"instances\": [...]} (or {\"inputs\": [...]})"));
+    return respond(
+        Error(InvalidArgument("the body must be {\"instances\": [...]} (or {\"inputs\": [...]})")));
   }
   // The same TF-serving forms MLflow's instances/inputs take.
   StatusOr<scoring::ScoringRequest> parsed = scoring::ParseScoringJson(request.body);
   if (!parsed.ok()) {
     deployments->Refuse(*target->deployment, *target->variant, parsed.status(), target->request_id);
-    return Error(parsed.status());
+    return respond(Error(parsed.status()));
   }
   if (verb == "explain") {
     StatusOr<std::vector<serving::Tensor>> contributions =
         deployments->Explain(*target->variant, parsed->inputs);
-    if (!contributions.ok()) return Error(contributions.status());
+    if (!contributions.ok()) return respond(Error(contributions.status()));
     HttpResponse r = HttpResponse::Json(
         200, WriteExplanations(contributions->front(),
                                target->variant->model->metadata().feature_names));
     surface::NameVariant(r, *target);
-    return r;
+    return respond(std::move(r));
   }
-  StatusOr<std::vector<serving::Tensor>> outputs = deployments->Predict(
-      *target->deployment, *target->variant, parsed->inputs, target->request_id);
-  if (!outputs.ok()) return Error(outputs.status());
-  HttpResponse r = HttpResponse::Json(200, scoring::WritePredictions(*outputs));
-  surface::NameVariant(r, *target);
-  return r;
+  std::shared_ptr<const Deployment> deployment = target->deployment;
+  const serving::Variant& variant = *target->variant;
+  std::string request_id = target->request_id;
+  deployments->Predict(
+      std::move(deployment), variant, std::move(parsed->inputs), std::move(request_id),
+      [target = std::move(*target), respond](StatusOr<std::vector<serving::Tensor>> outputs) {
+        if (!outputs.ok()) return respond(Error(outputs.status()));
+        HttpResponse r = HttpResponse::Json(200, scoring::WritePredictions(*outputs));
+        surface::NameVariant(r, target);
+        respond(std::move(r));
+      });
 }
 
 }  // namespace
@@ -294,9 +316,12 @@ void RegisterV1Routes(const surface::Surface& surface, serving::Deployments* dep
       [deployments, access](HttpRequest& r) { return ModelReady(deployments, access, r); }, read);
   http::RouteOptions predict = read;
   predict.execution = http::Execution::kInlineWhenOpen;
-  surface.Add(
+  surface.AddAsync(
       "POST", "/v1/models/{name}",
-      [deployments, access](HttpRequest& r) { return V1Predict(deployments, access, r); }, predict);
+      [deployments, access](HttpRequest& r, const http::Responder& respond) {
+        V1Predict(deployments, access, r, respond);
+      },
+      predict);
   surface.ClaimPrefix("/v1/");
 }
 
@@ -420,9 +445,12 @@ void RegisterV2Routes(const surface::Surface& surface, serving::Deployments* dep
     surface.Add(
         "GET", p + "/ready",
         [deployments, access](HttpRequest& r) { return ModelReady(deployments, access, r); }, read);
-    surface.Add(
+    surface.AddAsync(
         "POST", p + "/infer",
-        [deployments, access](HttpRequest& r) { return Infer(deployments, access, r); }, infer);
+        [deployments, access](HttpRequest& r, const http::Responder& respond) {
+          Infer(deployments, access, r, respond);
+        },
+        infer);
   }
   RegisterRepositoryRoutes(surface, deployments);
   surface.ClaimPrefix("/v2/");

@@ -122,10 +122,11 @@ Status CheckSignature(const serving::Variant& d, const std::vector<serving::Tens
   return Status::Ok();
 }
 
-HttpResponse Invoke(serving::Deployments* deployments, auth::AccessPolicy* access,
-                    const std::string& name, HttpRequest& request) {
+// Asynchronous: a deployment that batches answers when its batch has run.
+void Invoke(serving::Deployments* deployments, auth::AccessPolicy* access, const std::string& name,
+            HttpRequest& request, const http::Responder& respond) {
   auto target = surface::OpenDeployment(deployments, access, request, name);
-  if (!target.ok()) return Error(target.status());
+  if (!target.ok()) return respond(Error(target.status()));
   const serving::Variant& variant = *target->variant;
   // Content type and charset as MLflow's server reads them.
   std::string_view content_type = request.Header("content-type");
@@ -134,7 +135,7 @@ HttpResponse Invoke(serving::Deployments* deployments, auth::AccessPolicy* acces
   if (content_type.find("charset=") != std::string_view::npos &&
       content_type.find("charset=utf-8") == std::string_view::npos &&
       content_type.find("charset=UTF-8") == std::string_view::npos) {
-    return HttpResponse::Text(415, "The scoring server only supports UTF-8");
+    return respond(HttpResponse::Text(415, "The scoring server only supports UTF-8"));
   }
   StatusOr<ScoringRequest> parsed = InvalidArgument("unreachable");
   if (mime == "application/json") {
@@ -142,24 +143,29 @@ HttpResponse Invoke(serving::Deployments* deployments, auth::AccessPolicy* acces
   } else if (mime == "text/csv") {
     parsed = ParseScoringCsv(request.body);
   } else {
-    return HttpResponse::Text(415,
-                              "This predictor only supports the following content types: Types: "
-                              "['text/csv', 'application/json']. Got '" +
-                                  std::string(content_type) + "'.");
+    return respond(
+        HttpResponse::Text(415,
+                           "This predictor only supports the following content types: Types: "
+                           "['text/csv', 'application/json']. Got '" +
+                               std::string(content_type) + "'."));
   }
   if (parsed.ok()) {
     if (Status checked = CheckSignature(variant, parsed->inputs); !checked.ok()) parsed = checked;
   }
   if (!parsed.ok()) {
     deployments->Refuse(*target->deployment, variant, parsed.status(), target->request_id);
-    return Error(parsed.status());
+    return respond(Error(parsed.status()));
   }
-  StatusOr<std::vector<serving::Tensor>> outputs =
-      deployments->Predict(*target->deployment, variant, parsed->inputs, target->request_id);
-  if (!outputs.ok()) return Error(outputs.status());
-  HttpResponse r = HttpResponse::Json(200, WritePredictions(*outputs));
-  surface::NameVariant(r, *target);
-  return r;
+  std::shared_ptr<const serving::Deployment> deployment = target->deployment;
+  std::string request_id = target->request_id;
+  deployments->Predict(
+      std::move(deployment), variant, std::move(parsed->inputs), std::move(request_id),
+      [target = std::move(*target), respond](StatusOr<std::vector<serving::Tensor>> outputs) {
+        if (!outputs.ok()) return respond(Error(outputs.status()));
+        HttpResponse r = HttpResponse::Json(200, WritePredictions(*outputs));
+        surface::NameVariant(r, target);
+        respond(std::move(r));
+      });
 }
 
 // The deployment /invocations serves: the configured one, else the only one.
@@ -200,18 +206,19 @@ void RegisterScoringRoutes(const surface::Surface& surface, serving::Deployments
   invoke.access = "registered model read";
   invoke.json_body = false;  // JSON or CSV; a prediction changes nothing
   invoke.execution = http::Execution::kInlineWhenOpen;
-  surface.Add(
+  surface.AddAsync(
       "POST", "/invocations",
-      [deployments, access, default_deployment](HttpRequest& request) {
+      [deployments, access, default_deployment](HttpRequest& request,
+                                                const http::Responder& respond) {
         StatusOr<std::string> name = DefaultDeployment(deployments, default_deployment);
-        if (!name.ok()) return Error(name.status());
-        return Invoke(deployments, access, *name, request);
+        if (!name.ok()) return respond(Error(name.status()));
+        Invoke(deployments, access, *name, request, respond);
       },
       invoke);
-  surface.Add(
+  surface.AddAsync(
       "POST", "/deployments/{name}/invocations",
-      [deployments, access](HttpRequest& request) {
-        return Invoke(deployments, access, std::string(request.PathParam("name")), request);
+      [deployments, access](HttpRequest& request, const http::Responder& respond) {
+        Invoke(deployments, access, std::string(request.PathParam("name")), request, respond);
       },
       invoke);
 }

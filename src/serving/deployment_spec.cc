@@ -85,6 +85,40 @@ StatusOr<RolloutPolicy> ParseRollout(const json::Value& r) {
   return policy;
 }
 
+StatusOr<BatchingPolicy> ParseBatching(const json::Value& b) {
+  if (!b.IsObject()) return InvalidArgument("batching must be an object");
+  BatchingPolicy policy;
+  for (const auto& [key, field] : {std::pair{"max_batch_rows", &policy.max_batch_rows},
+                                   std::pair{"max_queue_delay_us", &policy.max_queue_delay_us},
+                                   std::pair{"max_queue_requests", &policy.max_queue_requests},
+                                   std::pair{"queue_timeout_ms", &policy.queue_timeout_ms}}) {
+    ASSIGN_OR_RETURN(std::optional<int64_t> value, IntField(b, key, "batching."));
+    if (value) *field = *value;
+  }
+  return policy;
+}
+
+Status CheckBatching(const BatchingPolicy& policy) {
+  auto within = [](const char* key, int64_t value, int64_t low, int64_t high,
+                   const char* unit) -> Status {
+    if (value >= low && value <= high) return Status::Ok();
+    return InvalidArgument("batching." + std::string(key) + " must be " + std::to_string(low) +
+                           "-" + std::to_string(high) + unit + ", got " + std::to_string(value));
+  };
+  RETURN_IF_ERROR(within("max_batch_rows", policy.max_batch_rows, 1, 65536, " rows"));
+  RETURN_IF_ERROR(
+      within("max_queue_delay_us", policy.max_queue_delay_us, 0, 1'000'000, " microseconds"));
+  RETURN_IF_ERROR(within("max_queue_requests", policy.max_queue_requests, 1, 100'000, ""));
+  RETURN_IF_ERROR(within("queue_timeout_ms", policy.queue_timeout_ms, 1, 600'000, " milliseconds"));
+  if (policy.queue_timeout_ms * 1000 <= policy.max_queue_delay_us) {
+    return InvalidArgument("batching.queue_timeout_ms (" + std::to_string(policy.queue_timeout_ms) +
+                           " ms) must be longer than max_queue_delay_us (" +
+                           std::to_string(policy.max_queue_delay_us) +
+                           " us): requests would time out waiting");
+  }
+  return Status::Ok();
+}
+
 Status CheckRollout(const DeploymentSpec& spec, const RolloutPolicy& policy) {
   int live = 0;
   for (const VariantSpec& v : spec.variants) live += v.shadow ? 0 : 1;
@@ -206,6 +240,7 @@ Status CheckDeploymentSpec(const DeploymentSpec& spec) {
     }
   }
   if (spec.rollout) RETURN_IF_ERROR(CheckRollout(spec, *spec.rollout));
+  if (spec.batching) RETURN_IF_ERROR(CheckBatching(*spec.batching));
   return Status::Ok();
 }
 
@@ -246,8 +281,19 @@ StatusOr<DeploymentSpec> ParseDeploymentSpec(std::string_view text) {
       rollout != doc.MemberEnd() && !rollout->value.IsNull()) {
     ASSIGN_OR_RETURN(spec.rollout, ParseRollout(rollout->value));
   }
+  if (auto batching = doc.FindMember("batching");
+      batching != doc.MemberEnd() && !batching->value.IsNull()) {
+    ASSIGN_OR_RETURN(spec.batching, ParseBatching(batching->value));
+  }
   RETURN_IF_ERROR(CheckDeploymentSpec(spec));
   return spec;
+}
+
+std::string BatchingPolicyJson(const BatchingPolicy& policy) {
+  return "{\"max_batch_rows\":" + std::to_string(policy.max_batch_rows) +
+         ",\"max_queue_delay_us\":" + std::to_string(policy.max_queue_delay_us) +
+         ",\"max_queue_requests\":" + std::to_string(policy.max_queue_requests) +
+         ",\"queue_timeout_ms\":" + std::to_string(policy.queue_timeout_ms) + "}";
 }
 
 std::string DeploymentSpecJson(const DeploymentSpec& spec) {
@@ -301,6 +347,11 @@ std::string DeploymentSpecJson(const DeploymentSpec& spec) {
     json::WriteKey(w, "max_p99_increase_ms");
     w.Double(spec.rollout->max_p99_increase_ms);
     w.EndObject();
+  }
+  if (spec.batching) {
+    json::WriteKey(w, "batching");
+    const std::string batching = BatchingPolicyJson(*spec.batching);
+    w.RawValue(batching.data(), batching.size(), rapidjson::kObjectType);
   }
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());

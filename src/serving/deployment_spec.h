@@ -12,7 +12,9 @@
 //                  "mirror_percent": 50}],
 //    "sticky_header": "x-user-id", "log_percent": 100,
 //    "rollout": {"steps": [10, 50, 100], "min_samples": 200,
-//                "max_error_rate_increase": 0.01, "max_p99_increase_ms": 50}}
+//                "max_error_rate_increase": 0.01, "max_p99_increase_ms": 50},
+//    "batching": {"max_batch_rows": 64, "max_queue_delay_us": 200,
+//                 "max_queue_requests": 1024, "queue_timeout_ms": 1000}}
 //
 // {"name": ..., "model_uri": ...} is the one-variant shorthand (a variant
 // named "primary" with all the traffic).
@@ -61,6 +63,22 @@ struct RolloutPolicy {
   double max_p99_increase_ms = 50;        // 0: latency not judged
 };
 
+// Dynamic batching (Triton's dynamic batcher): requests waiting for the
+// model are joined along their first dimension into one call of at most
+// `max_batch_rows` rows, and the answers split back per request. A request
+// waits at most `max_queue_delay_us` for others to join (0: none when the
+// model is idle; requests arriving while it runs form the next batch).
+// Beyond `max_queue_requests` waiting, or after `queue_timeout_ms` in the
+// queue, a request is answered 503.
+struct BatchingPolicy {
+  int64_t max_batch_rows = 64;
+  int64_t max_queue_delay_us = 0;
+  int64_t max_queue_requests = 1024;
+  int64_t queue_timeout_ms = 1000;
+
+  bool operator==(const BatchingPolicy&) const = default;
+};
+
 struct DeploymentSpec {
   std::string name;
   std::vector<VariantSpec> variants;
@@ -74,6 +92,8 @@ struct DeploymentSpec {
   std::string follow;
   // Share of requests written to the payload log (0-100; 0: none).
   double log_percent = 0;
+  // Absent: every request calls the model on its own.
+  std::optional<BatchingPolicy> batching;
 
   // The one-variant form.
   static DeploymentSpec Single(std::string name, std::string model_uri);
@@ -85,13 +105,15 @@ struct DeploymentSpec {
 // The checks every spec passes before anything loads: names (deployment
 // and variants: 1-63 of [a-z0-9-], starting with a letter; variants unique),
 // a model reference per variant, weights 0-1,000,000, at least one live
-// variant with weight, mirror_percent 0-100, and a rollout's two live
-// variants and steps. InvalidArgument names the field.
+// variant with weight, mirror_percent 0-100, a rollout's two live
+// variants and steps, and batching's bounds. InvalidArgument names the field.
 Status CheckDeploymentSpec(const DeploymentSpec& spec);
 
 // The JSON form above. Parse errors name the field and what was expected.
 StatusOr<DeploymentSpec> ParseDeploymentSpec(std::string_view text);
 std::string DeploymentSpecJson(const DeploymentSpec& spec);
+// The "batching" object of that form.
+std::string BatchingPolicyJson(const BatchingPolicy& policy);
 
 // Deployment and variant names: 1-63 characters of [a-z0-9-], starting with
 // a letter (they appear in URLs, headers and, on Kubernetes later, in object

@@ -1,6 +1,7 @@
 #include "serving/deployments.h"
 
 #include <cmath>
+#include <thread>
 
 #include "core/log.h"
 #include "store/write_context.h"
@@ -68,7 +69,11 @@ Deployments::Deployments(store::MetadataStore* store, Env* env, SourceResolver r
   }
 }
 
-Deployments::~Deployments() { shadow_pool_.reset(); }
+Deployments::~Deployments() {
+  // Queued batches run (and may mirror to shadows) before the shadow worker stops.
+  batch_scheduler_.reset();
+  shadow_pool_.reset();
+}
 
 DeploymentMetrics Deployments::MetricsFor(const std::string& name, const std::string& variant,
                                           const std::string& version) const {
@@ -90,6 +95,9 @@ DeploymentMetrics Deployments::MetricsFor(const std::string& name, const std::st
   m.compute_seconds = registry_->GetHistogram(
       "cairn_serving_compute_seconds", "Time the model took per request (seconds)", labels,
       {5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 0.025, 0.1, 1});
+  m.queue_seconds = registry_->GetHistogram(
+      "cairn_serving_queue_seconds", "Time a request waited in its deployment's batch queue",
+      labels, {1e-6, 1e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.025, 0.1, 1});
   m.batch_rows = registry_->GetHistogram("cairn_serving_batch_rows", "Rows per model call", labels,
                                          {1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096});
   return m;
@@ -168,29 +176,75 @@ void Deployments::Log(const Deployment& d, const Variant& v, std::string_view re
   payload_log_->Append(record);
 }
 
-StatusOr<std::vector<Tensor>> Deployments::Predict(const Deployment& d, const Variant& v,
-                                                   const std::vector<Tensor>& inputs,
-                                                   std::string_view request_id) const {
-  const int64_t start = env_->MonotonicNanos();
-  StatusOr<std::vector<Tensor>> out = v.model->Predict(inputs);
-  const int64_t took = env_->MonotonicNanos() - start;
+void Deployments::Finish(const Deployment& d, const Variant& v, std::string_view request_id,
+                         const std::vector<Tensor>& inputs,
+                         const StatusOr<std::vector<Tensor>>& out, const BatchFacts& facts) const {
+  const int64_t took = facts.queue_nanos + facts.compute_nanos;
   const bool bad_input = !out.ok() && out.status().code() == StatusCode::kInvalidArgument;
   // The caller's bad input says nothing about the model: rollouts judge the rest.
   if (!bad_input) v.stats->Record(took, !out.ok());
   if (v.metrics.requests != nullptr) {
     v.metrics.requests->Inc();
-    v.metrics.compute_seconds->Observe(static_cast<double>(took) / 1e9);
-    if (out.ok() && !out->empty() && !out->front().shape.empty()) {
-      v.metrics.batch_rows->Observe(static_cast<double>(out->front().shape[0]));
+    v.metrics.compute_seconds->Observe(static_cast<double>(facts.compute_nanos) / 1e9);
+    if (v.batcher != nullptr) {
+      v.metrics.queue_seconds->Observe(static_cast<double>(facts.queue_nanos) / 1e9);
     }
-    if (!out.ok()) (bad_input ? v.metrics.bad_input : v.metrics.failed)->Inc();
+    if (facts.first && facts.batch_rows > 0) {
+      v.metrics.batch_rows->Observe(static_cast<double>(facts.batch_rows));
+    }
+    if (!out.ok()) {
+      (bad_input                                         ? v.metrics.bad_input
+       : out.status().code() == StatusCode::kUnavailable ? v.metrics.not_ready
+                                                         : v.metrics.failed)
+          ->Inc();
+    }
   }
   const bool logged = Sampled(d);
   if (logged) {
     Log(d, v, request_id, out.status(), took, inputs, out.ok() ? &*out : nullptr);
   }
   if (out.ok() && !v.spec.shadow) Mirror(d, v, inputs, *out, request_id, logged);
-  return out;
+}
+
+void Deployments::Predict(std::shared_ptr<const Deployment> d, const Variant& v,
+                          std::vector<Tensor> inputs, std::string request_id,
+                          PredictDone done) const {
+  if (v.batcher == nullptr) {
+    BatchFacts facts;
+    facts.first = true;
+    const int64_t start = env_->MonotonicNanos();
+    StatusOr<std::vector<Tensor>> out = v.model->Predict(inputs);
+    facts.compute_nanos = env_->MonotonicNanos() - start;
+    facts.batch_rows = RowsOf(inputs);
+    Finish(*d, v, request_id, inputs, out, facts);
+    return done(std::move(out));
+  }
+  Batcher* batcher = v.batcher.get();
+  batcher->Submit(
+      std::move(inputs),
+      [this, d = std::move(d), &v, request_id = std::move(request_id), done = std::move(done)](
+          const std::vector<Tensor>& given, StatusOr<std::vector<Tensor>> out,
+          const BatchFacts& facts) {
+        Finish(*d, v, request_id, given, out, facts);
+        done(std::move(out));
+      });
+}
+
+StatusOr<std::vector<Tensor>> Deployments::Predict(const Deployment& d, const Variant& v,
+                                                   const std::vector<Tensor>& inputs,
+                                                   std::string_view request_id) const {
+  Mutex mu;
+  CondVar answered(&mu);
+  std::optional<StatusOr<std::vector<Tensor>>> answer;
+  Predict(d.shared_from_this(), v, inputs, std::string(request_id),
+          [&](StatusOr<std::vector<Tensor>> out) {
+            MutexLock lock(&mu);
+            answer = std::move(out);
+            answered.Signal();
+          });
+  MutexLock lock(&mu);
+  while (!answer) answered.Wait();
+  return std::move(*answer);
 }
 
 StatusOr<std::vector<Tensor>> Deployments::Explain(const Variant& v,
@@ -386,6 +440,14 @@ ALTER TABLE serving_deployments ADD COLUMN spec TEXT NOT NULL DEFAULT ''
 
 Status Deployments::Init() {
   ASSIGN_OR_RETURN(std::vector<StoredDeployment> rows, ReadStoredDeployments(store_));
+  StatusOr<std::unique_ptr<BatchScheduler>> scheduler =
+      BatchScheduler::Start(env_, std::max(1U, std::thread::hardware_concurrency()));
+  if (scheduler.ok()) {
+    batch_scheduler_ = std::move(*scheduler);
+  } else {
+    LogWarn("no batch threads: deployments answer request by request, without batching",
+            {{"error", scheduler.status().message()}});
+  }
   for (StoredDeployment& row : rows) {
     Status error;
     std::shared_ptr<Deployment> deployment =
@@ -398,8 +460,7 @@ Status Deployments::Init() {
         v.reason = "the stored spec does not read: " + row.spec_error.message();
       }
     }
-    MutexLock lock(&mu_);
-    deployments_[row.spec.name] = std::move(deployment);
+    Publish(std::move(deployment));
   }
   StatusOr<std::unique_ptr<ThreadPool>> pool = ThreadPool::Start(env_, 1, "shadow");
   if (pool.ok()) {
@@ -531,8 +592,7 @@ StatusOr<std::shared_ptr<const Deployment>> Deployments::Deploy(const Deployment
             {spec.name, spec.variants[0].model_uri, user, now, spec_json})
         .status();
   }));
-  MutexLock lock(&mu_);
-  deployments_[spec.name] = deployment;
+  Publish(deployment);
   return std::shared_ptr<const Deployment>(deployment);
 }
 
@@ -550,6 +610,22 @@ Status Deployments::Remove(const std::string& name) {
   return Status::Ok();
 }
 
+void Deployments::Publish(std::shared_ptr<Deployment> next) {
+  for (Variant& v : next->variants) {
+    const std::optional<BatchingPolicy>& policy = next->spec.batching;
+    if (!policy || !v.ready() || v.spec.shadow || batch_scheduler_ == nullptr) {
+      v.batcher.reset();
+    } else if (v.batcher == nullptr || v.batcher->model() != v.model.get() ||
+               !(v.batcher->policy() == *policy)) {
+      // Requests queued in a batcher replaced here are still answered by it.
+      v.batcher = std::make_shared<Batcher>(*policy, v.model, batch_scheduler_.get(), env_,
+                                            /*run_inline=*/true);
+    }
+  }
+  MutexLock lock(&mu_);
+  deployments_[next->spec.name] = std::move(next);
+}
+
 Status Deployments::StoreAndPublish(std::shared_ptr<Deployment> next) {
   const std::string spec_json = DeploymentSpecJson(next->spec);
   RETURN_IF_ERROR(store_->Write([&](SqlSession& db) -> Status {
@@ -558,8 +634,7 @@ Status Deployments::StoreAndPublish(std::shared_ptr<Deployment> next) {
                  {next->spec.variants[0].model_uri, spec_json, next->spec.name})
         .status();
   }));
-  MutexLock lock(&mu_);
-  deployments_[next->spec.name] = std::move(next);
+  Publish(std::move(next));
   return Status::Ok();
 }
 
@@ -754,8 +829,7 @@ Status Deployments::Unload(const std::string& name) {
     v.reason = "unloaded by request; POST /v2/repository/models/" + name + "/load loads it again";
   }
   LogInfo("a deployment was unloaded", {{"deployment", name}});
-  MutexLock lock(&mu_);
-  deployments_[name] = std::move(next);
+  Publish(std::move(next));
   return Status::Ok();
 }
 
@@ -774,8 +848,7 @@ StatusOr<std::shared_ptr<const Deployment>> Deployments::Reload(const std::strin
     next->rollout.canary_start = next->variants[1].stats->Snapshot();
   }
   LogInfo("a deployment was loaded again", {{"deployment", name}});
-  MutexLock lock(&mu_);
-  deployments_[name] = next;
+  Publish(next);
   return std::shared_ptr<const Deployment>(next);
 }
 
@@ -805,8 +878,7 @@ int Deployments::FollowMovedReferences() {
           "a followed reference moved to a version that did not load; the previous one "
           "keeps serving",
           {{"deployment", d->spec.name}, {"error", stable.failed_reason}});
-      MutexLock lock(&mu_);
-      deployments_[d->spec.name] = std::move(next);
+      Publish(std::move(next));
       continue;
     }
     stable.failed_path.clear();
@@ -896,8 +968,7 @@ int Deployments::Refresh() {
                                                {"version", v.source.version}});
       ++switched;
     }
-    MutexLock lock(&mu_);
-    deployments_[d->spec.name] = std::move(next);
+    Publish(std::move(next));
   }
   return switched;
 }

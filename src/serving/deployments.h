@@ -25,6 +25,7 @@
 #include "core/status.h"
 #include "core/thread_pool.h"
 #include "metrics/metrics.h"
+#include "serving/batcher.h"
 #include "serving/deployment_spec.h"
 #include "serving/model_loader.h"
 #include "serving/payload_log.h"
@@ -57,6 +58,7 @@ struct DeploymentMetrics {
   metrics::Counter* not_ready = nullptr;  // answered 503
   metrics::Counter* failed = nullptr;     // the model failed (5xx)
   metrics::Histogram* compute_seconds = nullptr;
+  metrics::Histogram* queue_seconds = nullptr;  // waiting in the batch queue
   metrics::Histogram* batch_rows = nullptr;
 };
 
@@ -76,6 +78,9 @@ struct Variant {
   DeploymentMetrics metrics;  // all null without a metrics registry
   // Live figures, shared by every snapshot of this variant (never null).
   std::shared_ptr<VariantStats> stats = std::make_shared<VariantStats>();
+  // Joins requests into batches when the deployment batches (null
+  // otherwise); shared by the snapshots that serve the same model.
+  std::shared_ptr<Batcher> batcher;
 
   bool ready() const { return model != nullptr; }
   // Takes live traffic now.
@@ -199,10 +204,17 @@ class Deployments {
   // for a version no variant serves; Unavailable when no variant is ready.
   StatusOr<const Variant*> Route(const Deployment& d, const RouteHints& hints) const;
 
-  // Runs `v`'s model on `inputs`, counting the request, its outcome and its
+  // Runs `v`'s model on `inputs` (in a batch with other requests when the
+  // deployment batches), counting the request, its outcome, its queue and
   // compute time, mirrors the request to `d`'s shadows (off the request
-  // path), and writes it to the payload log when sampled. REQUIRES:
-  // v.ready(), v is one of d's variants.
+  // path), and writes it to the payload log when sampled. `done` gets the
+  // answer exactly once, possibly before this returns, possibly on a batch
+  // thread. Unavailable when the batch queue is full or the request waited
+  // too long. REQUIRES: v.ready(), v is one of d's variants.
+  using PredictDone = std::function<void(StatusOr<std::vector<Tensor>> outputs)>;
+  void Predict(std::shared_ptr<const Deployment> d, const Variant& v, std::vector<Tensor> inputs,
+               std::string request_id, PredictDone done) const;
+  // The same, waiting for the answer.
   StatusOr<std::vector<Tensor>> Predict(const Deployment& d, const Variant& v,
                                         const std::vector<Tensor>& inputs,
                                         std::string_view request_id = {}) const;
@@ -251,6 +263,14 @@ class Deployments {
       const std::string& name, const std::function<Status(Deployment&)>& change);
   void Mirror(const Deployment& d, const Variant& live, const std::vector<Tensor>& inputs,
               const std::vector<Tensor>& outputs, std::string_view request_id, bool logged) const;
+  // Accounts for one answered request: counts, live figures, payload log,
+  // shadows.
+  void Finish(const Deployment& d, const Variant& v, std::string_view request_id,
+              const std::vector<Tensor>& inputs, const StatusOr<std::vector<Tensor>>& out,
+              const BatchFacts& facts) const;
+  // Publishes `next` as the deployment of its name, with batchers made for
+  // the variants whose model or batching changed.
+  void Publish(std::shared_ptr<Deployment> next);
   bool Sampled(const Deployment& d) const;
   void Log(const Deployment& d, const Variant& v, std::string_view request_id,
            const Status& outcome, int64_t nanos, const std::vector<Tensor>& inputs,
@@ -271,7 +291,10 @@ class Deployments {
   // Shadow requests waiting or running; beyond kMaxShadowQueue they are dropped.
   static constexpr int kMaxShadowQueue = 256;
   mutable std::atomic<int> shadow_queue_{0};
-  std::unique_ptr<ThreadPool> shadow_pool_;  // last: stops (and joins) first
+  std::unique_ptr<ThreadPool> shadow_pool_;  // stops (and joins) before the batches
+  // Runs batches whose delay ended; last: stops first, answering every
+  // queued request.
+  std::unique_ptr<BatchScheduler> batch_scheduler_;
 };
 
 }  // namespace cairn::serving

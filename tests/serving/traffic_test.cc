@@ -28,7 +28,8 @@ TEST(DeploymentSpecTest, ParsesBothFormsAndRoundTrips) {
                  {"name": "canary", "model_uri": "models:/churn/2", "weight": 10},
                  {"name": "next", "model_uri": "models:/churn/3", "shadow": true,
                   "mirror_percent": 25}],
-    "rollout": {"steps": [10, 50, 100], "min_samples": 50, "max_error_rate_increase": 0.02}})");
+    "rollout": {"steps": [10, 50, 100], "min_samples": 50, "max_error_rate_increase": 0.02},
+    "batching": {"max_batch_rows": 32, "max_queue_delay_us": 500}})");
   ASSERT_OK(full.status());
   EXPECT_EQ(full->sticky_header, "x-user-id");  // read as requests' headers are
   EXPECT_TRUE(full->variants[2].shadow);
@@ -37,6 +38,13 @@ TEST(DeploymentSpecTest, ParsesBothFormsAndRoundTrips) {
   ASSERT_TRUE(full->rollout.has_value());
   EXPECT_EQ(full->rollout->steps, (std::vector<int>{10, 50, 100}));
   EXPECT_EQ(full->rollout->max_p99_increase_ms, 50);  // the default
+
+  ASSERT_TRUE(full->batching.has_value());
+  EXPECT_EQ(full->batching->max_batch_rows, 32);
+  EXPECT_EQ(full->batching->max_queue_delay_us, 500);
+  EXPECT_EQ(full->batching->max_queue_requests, 1024);  // the defaults
+  EXPECT_EQ(full->batching->queue_timeout_ms, 1000);
+  EXPECT_FALSE(single->batching.has_value());
 
   auto again = ParseDeploymentSpec(DeploymentSpecJson(*full));
   ASSERT_OK(again.status());
@@ -80,6 +88,17 @@ TEST(DeploymentSpecTest, BadSpecsNameTheField) {
       {R"({"name": "x", "variants": [{"name": "a", "model_uri": "m"}, {"name": "b", "model_uri": "m"}], "rollout": {"min_samples": 0}})",
        "min_samples"},
       {R"({"name": "x", "model_uri": "m", "sticky_header": "x y"})", "not a header name"},
+      {R"({"name": "x", "model_uri": "m", "batching": 64})", "batching must be an object"},
+      {R"({"name": "x", "model_uri": "m", "batching": {"max_batch_rows": 0}})",
+       "batching.max_batch_rows must be 1-65536 rows, got 0"},
+      {R"({"name": "x", "model_uri": "m", "batching": {"max_batch_rows": "8"}})",
+       "batching.max_batch_rows must be an integer"},
+      {R"({"name": "x", "model_uri": "m", "batching": {"max_queue_delay_us": -1}})",
+       "batching.max_queue_delay_us must be 0-1000000"},
+      {R"({"name": "x", "model_uri": "m", "batching": {"max_queue_requests": 0}})",
+       "batching.max_queue_requests"},
+      {R"({"name": "x", "model_uri": "m", "batching": {"max_queue_delay_us": 5000, "queue_timeout_ms": 5}})",
+       "must be longer than max_queue_delay_us"},
       {R"([1])", "JSON object"},
   };
   for (const Case& c : cases) {
