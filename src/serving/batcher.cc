@@ -150,11 +150,15 @@ bool Batcher::DueLocked(int64_t now) const {
          now - queue_.front().enqueued >= policy_.max_queue_delay_us * 1000;
 }
 
-void Batcher::ArmLocked() {
+int64_t Batcher::ArmLocked() {
   const int64_t when = queue_.front().enqueued + policy_.max_queue_delay_us * 1000;
-  if (timer_at_ >= 0 && timer_at_ <= when) return;
+  if (timer_at_ >= 0 && timer_at_ <= when) return -1;
   timer_at_ = when;
-  scheduler_->At(when, [self = shared_from_this()] { self->OnTimer(); });
+  return when;
+}
+
+void Batcher::Arm(int64_t when) {
+  if (when >= 0) scheduler_->At(when, [self = shared_from_this()] { self->OnTimer(); });
 }
 
 void Batcher::Submit(std::vector<Tensor> inputs, BatchDone done) {
@@ -165,6 +169,7 @@ void Batcher::Submit(std::vector<Tensor> inputs, BatchDone done) {
   item.enqueued = env_->MonotonicNanos();
   bool full = false;
   bool run = false;
+  int64_t arm = -1;
   {
     MutexLock lock(&mu_);
     full = static_cast<int64_t>(queue_.size()) >= policy_.max_queue_requests;
@@ -176,10 +181,11 @@ void Batcher::Submit(std::vector<Tensor> inputs, BatchDone done) {
         ++running_;
         run = true;
       } else if (running_ < concurrency_) {
-        ArmLocked();
+        arm = ArmLocked();
       }
     }
   }
+  Arm(arm);
   if (full) {
     // NOLINTNEXTLINE(bugprone-use-after-move): moved only when the queue had room
     item.done(std::move(item.inputs),
@@ -197,16 +203,20 @@ void Batcher::Submit(std::vector<Tensor> inputs, BatchDone done) {
 }
 
 void Batcher::OnTimer() {
+  int64_t arm = -1;
+  bool due = false;
   {
     MutexLock lock(&mu_);
     timer_at_ = -1;
     if (queue_.empty() || running_ >= concurrency_) return;  // a runner takes them next
-    if (!DueLocked(env_->MonotonicNanos())) {
-      ArmLocked();
-      return;
+    due = DueLocked(env_->MonotonicNanos());
+    if (due) {
+      ++running_;
+    } else {
+      arm = ArmLocked();
     }
-    ++running_;
   }
+  if (!due) return Arm(arm);
   RunLoop();
 }
 
@@ -241,6 +251,7 @@ void Batcher::RunLoop() {
   while (true) {
     std::vector<Item> batch;
     std::vector<Item> expired;
+    int64_t arm = -1;
     {
       MutexLock lock(&mu_);
       if (queue_.empty()) {
@@ -251,11 +262,12 @@ void Batcher::RunLoop() {
       if (!DueLocked(now)) {
         // What queued meanwhile waits its delay for others to join.
         --running_;
-        ArmLocked();
-        return;
+        arm = ArmLocked();
+      } else {
+        TakeLocked(now, &batch, &expired);
       }
-      TakeLocked(now, &batch, &expired);
     }
+    if (batch.empty() && expired.empty()) return Arm(arm);
     for (Item& item : expired) {
       item.done(std::move(item.inputs),
                 Unavailable("the request waited more than batching.queue_timeout_ms (" +

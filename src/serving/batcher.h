@@ -128,8 +128,11 @@ class Batcher : public std::enable_shared_from_this<Batcher> {
   // Takes the next batch from the queue (compatible with the oldest
   // request, up to max_batch_rows), and the requests whose time ran out.
   void TakeLocked(int64_t now, std::vector<Item>* batch, std::vector<Item>* expired) REQUIRES(mu_);
-  // Arms the timer for the oldest request's delay, unless armed.
-  void ArmLocked() REQUIRES(mu_);
+  // When to arm the timer for the oldest request's delay, or -1 when a
+  // timer that fires early enough is armed. Arm(when) then arms it, outside
+  // the lock (the scheduler's lock is never taken under a batcher's).
+  int64_t ArmLocked() REQUIRES(mu_);
+  void Arm(int64_t when);
   void Run(std::vector<Item>& batch);
   void RunAlone(Item& item, int64_t start);
 
