@@ -81,6 +81,13 @@ struct ServerConfig {
   uint64_t payload_log_file_mb = 64;
   uint64_t payload_log_files = 16;
   std::string payload_log_sink;
+  // Python interpreters deployments may run python_function models with
+  // (comma-separated; the first is the default); empty: such models are
+  // refused. Running them runs the model's own code (pickles) as this
+  // server's user, so it is opt-in. And the folders put first on the
+  // workers' PYTHONPATH when a deployment names none (':'-separated).
+  std::string serving_python;
+  std::string serving_python_path;
 
   // The effective URIs once data_dir defaults are applied.
   std::string EffectiveStoreUri() const;

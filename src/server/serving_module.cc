@@ -1,11 +1,13 @@
 // The serving module: deployments of the models users register, served over
 // KServe's v2 inference protocol on the main listener and, with
 // --serving-port, on a listener of its own.
+#include <algorithm>
 #include <memory>
 
 #include "api/deployment_routes.h"
 #include "artifacts/artifact_store.h"
 #include "auth/access_policy.h"
+#include "core/strings.h"
 #include "http/error_format.h"
 #include "kserve/v2_routes.h"
 #include "lineage/lineage_service.h"
@@ -30,7 +32,8 @@ namespace {
 StatusOr<serving::LoadedModel> VerifiedLoad(artifacts::ArtifactStore& artifacts, Env* env,
                                             registry::RegistryService* registry,
                                             signing::ModelSigner* signer,
-                                            const serving::ResolvedSource& source) {
+                                            const serving::ResolvedSource& source,
+                                            const serving::LoadOptions& options) {
   if (signer != nullptr && signer->require_signed()) {
     if (source.registered_model.empty()) {
       return PermissionDenied(
@@ -50,7 +53,49 @@ StatusOr<serving::LoadedModel> VerifiedLoad(artifacts::ArtifactStore& artifacts,
                               "`); this server requires signed models (--require-signed-models)");
     }
   }
-  return serving::LoadModelFolder(artifacts, source.artifact_path, env);
+  return serving::LoadModelFolder(artifacts, source.artifact_path, env, options);
+}
+
+// The non-empty, trimmed pieces of `text` between `separator`s.
+std::vector<std::string> Pieces(std::string_view text, char separator) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const size_t end = std::min(text.find(separator), text.size());
+    std::string_view piece = Trim(text.substr(0, end));
+    if (!piece.empty()) out.emplace_back(piece);
+    text.remove_prefix(std::min(end + 1, text.size()));
+  }
+  return out;
+}
+
+// What a deployment's python_function models run with: its own settings,
+// filled from the server's defaults, with an interpreter the server allows.
+serving::LoadOptions PythonOptions(const ServerConfig& config,
+                                   const serving::DeploymentSpec& spec) {
+  serving::LoadOptions options;
+  options.copy_dir = config.data_dir + "/serving";
+  const std::vector<std::string> allowed = Pieces(config.serving_python, ',');
+  if (allowed.empty()) {
+    options.python_refused =
+        "python_function models (sklearn, custom) run in Python workers, which this server does "
+        "not start: start it with --serving-python /usr/bin/python3 (and --serving-python-path "
+        "naming where MLflow is), knowing that a model's own code then runs as the server's user";
+    return options;
+  }
+  serving::PythonSettings settings = spec.python.value_or(serving::PythonSettings{});
+  if (settings.interpreter.empty()) settings.interpreter = allowed.front();
+  if (std::find(allowed.begin(), allowed.end(), settings.interpreter) == allowed.end()) {
+    std::string list;
+    for (const std::string& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    options.python_refused = "python.interpreter '" + settings.interpreter +
+                             "' is not one this server allows (--serving-python): " + list;
+    return options;
+  }
+  if (!spec.python || spec.python->path.empty()) {
+    settings.path = Pieces(config.serving_python_path, ':');
+  }
+  options.python = std::move(settings);
+  return options;
 }
 
 class ServingModule : public Module {
@@ -74,6 +119,13 @@ class ServingModule : public Module {
     settings->Add("payload_log_sink", &config->payload_log_sink,
                   "http:// address that also gets each logged request and response as "
                   "CloudEvents (KServe's payload logger format)");
+    settings->Add("serving_python", &config->serving_python,
+                  "Python interpreters deployments may serve python_function models (sklearn, "
+                  "custom) with, comma-separated, the first the default; empty: refused. Such "
+                  "models run their own code as this server's user");
+    settings->Add("serving_python_path", &config->serving_python_path,
+                  "Folders first on the Python workers' PYTHONPATH (':'-separated) when a "
+                  "deployment names none: where MLflow and the models' libraries are");
   }
 
   Status Start(ServerContext& context) override {
@@ -113,8 +165,9 @@ class ServingModule : public Module {
       return source;
     };
     signing::ModelSigner* signer = context.Find<signing::ModelSigner>();
-    auto load = [artifacts, env, registry, signer](const serving::ResolvedSource& source) {
-      return VerifiedLoad(*artifacts, env, registry, signer, source);
+    auto load = [artifacts, env, registry, signer, config](const serving::ResolvedSource& source,
+                                                           const serving::DeploymentSpec& spec) {
+      return VerifiedLoad(*artifacts, env, registry, signer, source, PythonOptions(config, spec));
     };
     deployments_ =
         std::make_unique<serving::Deployments>(store, env, resolve, load, &context.metrics());

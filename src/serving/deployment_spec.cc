@@ -119,6 +119,41 @@ Status CheckBatching(const BatchingPolicy& policy) {
   return Status::Ok();
 }
 
+StatusOr<PythonSettings> ParsePython(const json::Value& p) {
+  if (!p.IsObject()) return InvalidArgument("python must be an object");
+  PythonSettings settings;
+  ASSIGN_OR_RETURN(settings.interpreter, StringField(p, "interpreter", "python.", false));
+  if (auto path = p.FindMember("path"); path != p.MemberEnd() && !path->value.IsNull()) {
+    if (!path->value.IsArray()) return InvalidArgument("python.path must be a list of folders");
+    for (const json::Value& entry : path->value.GetArray()) {
+      if (!entry.IsString()) return InvalidArgument("python.path must be a list of folders");
+      settings.path.emplace_back(entry.GetString(), entry.GetStringLength());
+    }
+  }
+  ASSIGN_OR_RETURN(std::optional<int64_t> workers, IntField(p, "workers", "python."));
+  if (workers) {
+    if (*workers < 1 || *workers > 64) {
+      return InvalidArgument("python.workers must be 1-64, got " + std::to_string(*workers));
+    }
+    settings.workers = static_cast<int>(*workers);
+  }
+  ASSIGN_OR_RETURN(std::optional<int64_t> timeout, IntField(p, "timeout_ms", "python."));
+  if (timeout) {
+    if (*timeout < 1 || *timeout > 3'600'000) {
+      return InvalidArgument("python.timeout_ms must be 1-3600000, got " +
+                             std::to_string(*timeout));
+    }
+    settings.timeout_ms = *timeout;
+  }
+  for (const std::string& folder : settings.path) {
+    if (folder.empty() || folder.find(':') != std::string::npos) {
+      return InvalidArgument("python.path entries must be folders without ':', got '" + folder +
+                             "'");
+    }
+  }
+  return settings;
+}
+
 Status CheckRollout(const DeploymentSpec& spec, const RolloutPolicy& policy) {
   int live = 0;
   for (const VariantSpec& v : spec.variants) live += v.shadow ? 0 : 1;
@@ -281,6 +316,10 @@ StatusOr<DeploymentSpec> ParseDeploymentSpec(std::string_view text) {
       rollout != doc.MemberEnd() && !rollout->value.IsNull()) {
     ASSIGN_OR_RETURN(spec.rollout, ParseRollout(rollout->value));
   }
+  if (auto python = doc.FindMember("python");
+      python != doc.MemberEnd() && !python->value.IsNull()) {
+    ASSIGN_OR_RETURN(spec.python, ParsePython(python->value));
+  }
   if (auto batching = doc.FindMember("batching");
       batching != doc.MemberEnd() && !batching->value.IsNull()) {
     ASSIGN_OR_RETURN(spec.batching, ParseBatching(batching->value));
@@ -346,6 +385,21 @@ std::string DeploymentSpecJson(const DeploymentSpec& spec) {
     w.Double(spec.rollout->max_error_rate_increase);
     json::WriteKey(w, "max_p99_increase_ms");
     w.Double(spec.rollout->max_p99_increase_ms);
+    w.EndObject();
+  }
+  if (spec.python) {
+    json::WriteKey(w, "python");
+    w.StartObject();
+    json::WriteKey(w, "interpreter");
+    json::WriteString(w, spec.python->interpreter);
+    json::WriteKey(w, "path");
+    w.StartArray();
+    for (const std::string& folder : spec.python->path) json::WriteString(w, folder);
+    w.EndArray();
+    json::WriteKey(w, "workers");
+    w.Int(spec.python->workers);
+    json::WriteKey(w, "timeout_ms");
+    w.Int64(spec.python->timeout_ms);
     w.EndObject();
   }
   if (spec.batching) {

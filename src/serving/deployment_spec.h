@@ -14,7 +14,9 @@
 //    "rollout": {"steps": [10, 50, 100], "min_samples": 200,
 //                "max_error_rate_increase": 0.01, "max_p99_increase_ms": 50},
 //    "batching": {"max_batch_rows": 64, "max_queue_delay_us": 200,
-//                 "max_queue_requests": 1024, "queue_timeout_ms": 1000}}
+//                 "max_queue_requests": 1024, "queue_timeout_ms": 1000},
+//    "python": {"interpreter": "/usr/bin/python3", "path": ["/opt/mlflow"],
+//               "workers": 2, "timeout_ms": 30000}}
 //
 // {"name": ..., "model_uri": ...} is the one-variant shorthand (a variant
 // named "primary" with all the traffic).
@@ -79,6 +81,19 @@ struct BatchingPolicy {
   bool operator==(const BatchingPolicy&) const = default;
 };
 
+// How python_function models (sklearn, custom) run: a pool of `workers`
+// processes of `interpreter` (one the server allows: --serving-python) with
+// `path` first on PYTHONPATH (where the user's MLflow and its dependencies
+// are). A call waits at most `timeout_ms` for a worker and its answer.
+struct PythonSettings {
+  std::string interpreter;
+  std::vector<std::string> path;
+  int workers = 2;
+  int64_t timeout_ms = 30'000;
+
+  bool operator==(const PythonSettings&) const = default;
+};
+
 struct DeploymentSpec {
   std::string name;
   std::vector<VariantSpec> variants;
@@ -94,6 +109,8 @@ struct DeploymentSpec {
   double log_percent = 0;
   // Absent: every request calls the model on its own.
   std::optional<BatchingPolicy> batching;
+  // Absent: the server's first allowed interpreter, its path, 2 workers.
+  std::optional<PythonSettings> python;
 
   // The one-variant form.
   static DeploymentSpec Single(std::string name, std::string model_uri);

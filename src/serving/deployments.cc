@@ -209,6 +209,21 @@ void Deployments::Finish(const Deployment& d, const Variant& v, std::string_view
 void Deployments::Predict(std::shared_ptr<const Deployment> d, const Variant& v,
                           std::vector<Tensor> inputs, std::string request_id,
                           PredictDone done) const {
+  if (v.batcher == nullptr && v.model->blocking() && batch_scheduler_ != nullptr) {
+    // Off the IO thread: the model waits on a worker process.
+    batch_scheduler_->Post([this, d = std::move(d), &v, inputs = std::move(inputs),
+                            request_id = std::move(request_id), done = std::move(done)]() mutable {
+      BatchFacts facts;
+      facts.first = true;
+      const int64_t start = env_->MonotonicNanos();
+      StatusOr<std::vector<Tensor>> out = v.model->Predict(inputs);
+      facts.compute_nanos = env_->MonotonicNanos() - start;
+      facts.batch_rows = RowsOf(inputs);
+      Finish(*d, v, request_id, inputs, out, facts);
+      done(std::move(out));
+    });
+    return;
+  }
   if (v.batcher == nullptr) {
     BatchFacts facts;
     facts.first = true;
@@ -440,8 +455,7 @@ ALTER TABLE serving_deployments ADD COLUMN spec TEXT NOT NULL DEFAULT ''
 
 Status Deployments::Init() {
   ASSIGN_OR_RETURN(std::vector<StoredDeployment> rows, ReadStoredDeployments(store_));
-  StatusOr<std::unique_ptr<BatchScheduler>> scheduler =
-      BatchScheduler::Start(env_, std::max(1U, std::thread::hardware_concurrency()));
+  StatusOr<std::unique_ptr<BatchScheduler>> scheduler = BatchScheduler::Start(env_, kBatchThreads);
   if (scheduler.ok()) {
     batch_scheduler_ = std::move(*scheduler);
   } else {
@@ -499,7 +513,7 @@ std::shared_ptr<store::WriteContext> SystemChange(std::string action, const std:
 }
 }  // namespace
 
-Variant Deployments::LoadVariant(const std::string& deployment, const VariantSpec& spec,
+Variant Deployments::LoadVariant(const DeploymentSpec& deployment, const VariantSpec& spec,
                                  const Deployment* previous, Status* error) const {
   Variant v;
   v.spec = spec;
@@ -513,6 +527,7 @@ Variant Deployments::LoadVariant(const std::string& deployment, const VariantSpe
   // live figures), so a redeploy that changes weights loads nothing.
   if (const Variant* was = previous ? previous->Find(spec.name) : nullptr;
       was != nullptr && was->ready() && was->spec.model_uri == spec.model_uri &&
+      previous->spec.python == deployment.python &&
       was->source.artifact_path == source->artifact_path &&
       was->source.version == source->version) {
     Variant kept = *was;
@@ -520,13 +535,13 @@ Variant Deployments::LoadVariant(const std::string& deployment, const VariantSpe
     *error = Status::Ok();
     return kept;
   }
-  StatusOr<LoadedModel> loaded = load_(*source);
+  StatusOr<LoadedModel> loaded = load_(*source, deployment);
   if (!loaded.ok()) {
     *error = loaded.status();
     v.reason = loaded.status().message();
     return v;
   }
-  Install(v, deployment, std::move(*source), std::move(*loaded));
+  Install(v, deployment.name, std::move(*source), std::move(*loaded));
   *error = Status::Ok();
   return v;
 }
@@ -543,7 +558,7 @@ std::shared_ptr<Deployment> Deployments::LoadDeployment(const DeploymentSpec& sp
   *error = Status::Ok();
   for (const VariantSpec& vs : spec.variants) {
     Status variant_error;
-    d->variants.push_back(LoadVariant(spec.name, vs, previous, &variant_error));
+    d->variants.push_back(LoadVariant(spec, vs, previous, &variant_error));
     if (!variant_error.ok() && error->ok()) {
       *error = spec.variants.size() == 1
                    ? variant_error
@@ -618,8 +633,9 @@ void Deployments::Publish(std::shared_ptr<Deployment> next) {
     } else if (v.batcher == nullptr || v.batcher->model() != v.model.get() ||
                !(v.batcher->policy() == *policy)) {
       // Requests queued in a batcher replaced here are still answered by it.
-      v.batcher = std::make_shared<Batcher>(*policy, v.model, batch_scheduler_.get(), env_,
-                                            /*run_inline=*/true);
+      v.batcher =
+          std::make_shared<Batcher>(*policy, v.model, batch_scheduler_.get(), env_,
+                                    /*run_inline=*/!v.model->blocking(), v.model->concurrency());
     }
   }
   MutexLock lock(&mu_);
@@ -865,7 +881,7 @@ int Deployments::FollowMovedReferences() {
                           v.source.version == source->version);
     }
     if (served || source->artifact_path == d->variants[0].failed_path) continue;
-    StatusOr<LoadedModel> loaded = load_(*source);  // off the change lock
+    StatusOr<LoadedModel> loaded = load_(*source, d->spec);  // off the change lock
     MutexLock change(&change_mu_);
     if (Find(d->spec.name) != d) continue;  // changed meanwhile; the next refresh sees it
     auto next = std::make_shared<Deployment>(*d);
@@ -939,7 +955,7 @@ int Deployments::Refresh() {
       const bool same =
           source->artifact_path == v.source.artifact_path && source->version == v.source.version;
       if ((v.ready() && same) || source->artifact_path == v.failed_path) continue;
-      loads.emplace_back(i, load_(*source));
+      loads.emplace_back(i, load_(*source, d->spec));
       sources.push_back(std::move(*source));
     }
     if (loads.empty()) continue;

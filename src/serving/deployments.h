@@ -47,8 +47,10 @@ struct ResolvedSource {
 };
 using SourceResolver = std::function<StatusOr<ResolvedSource>(const std::string& model_uri)>;
 // Loads the model folder `source.artifact_path` (checking it first as the
-// server requires, e.g. its signature).
-using FolderLoader = std::function<StatusOr<LoadedModel>(const ResolvedSource& source)>;
+// server requires, e.g. its signature) for the deployment `spec` (whose
+// engine settings, such as python, apply).
+using FolderLoader =
+    std::function<StatusOr<LoadedModel>(const ResolvedSource& source, const DeploymentSpec& spec)>;
 
 // Prometheus series of one deployment and version, made when it loads so
 // requests take no lock to count.
@@ -241,7 +243,7 @@ class Deployments {
   // source, engine facts and series; clears any earlier failure.
   void Install(Variant& v, const std::string& deployment, ResolvedSource source,
                LoadedModel loaded) const;
-  Variant LoadVariant(const std::string& deployment, const VariantSpec& spec,
+  Variant LoadVariant(const DeploymentSpec& deployment, const VariantSpec& spec,
                       const Deployment* previous, Status* error) const;
   std::shared_ptr<Deployment> LoadDeployment(const DeploymentSpec& spec, std::string created_by,
                                              int64_t created_micros, const Deployment* previous,
@@ -292,6 +294,9 @@ class Deployments {
   static constexpr int kMaxShadowQueue = 256;
   mutable std::atomic<int> shadow_queue_{0};
   std::unique_ptr<ThreadPool> shadow_pool_;  // stops (and joins) before the batches
+  // Threads for batches off the request path and for models that wait on
+  // worker processes (most of the time they wait, not compute).
+  static constexpr int kBatchThreads = 32;
   // Runs batches whose delay ended; last: stops first, answering every
   // queued request.
   std::unique_ptr<BatchScheduler> batch_scheduler_;

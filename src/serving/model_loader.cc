@@ -1,5 +1,8 @@
 #include "serving/model_loader.h"
 
+#include <filesystem>
+
+#include "serving/python_model.h"
 #include "serving/tree_model.h"
 #include "trees/xgboost_reader.h"
 #include "xgboost/booster.h"
@@ -76,10 +79,58 @@ StatusOr<LoadedModel> LoadXGBoost(artifacts::ArtifactStore& store, const std::st
   return loaded;
 }
 
+// Copies the folder `dir` of `store` into the local folder `to`, at most
+// kMaxModelFileBytes in all.
+Status CopyFolder(artifacts::ArtifactStore& store, const std::string& dir, const std::string& to,
+                  Env* env, uint64_t* copied) {
+  ASSIGN_OR_RETURN(std::vector<artifacts::ArtifactEntry> entries, store.List(dir));
+  std::error_code error;
+  std::filesystem::create_directories(to, error);
+  if (error) return Internal("cannot make '" + to + "': " + error.message());
+  for (const artifacts::ArtifactEntry& e : entries) {
+    const std::string name = e.path.substr(e.path.rfind('/') + 1);
+    if (name.empty() || name == "." || name == "..") continue;
+    if (e.is_dir) {
+      RETURN_IF_ERROR(CopyFolder(store, e.path, to + "/" + name, env, copied));
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::string bytes,
+                     ReadArtifact(store, e.path, env, kMaxModelFileBytes - *copied));
+    *copied += bytes.size();
+    RETURN_IF_ERROR(env->WriteFileAtomically(to + "/" + name, bytes));
+  }
+  return Status::Ok();
+}
+
+StatusOr<LoadedModel> LoadPython(artifacts::ArtifactStore& store, const std::string& dir,
+                                 MlModel mlmodel, Env* env, const LoadOptions& options) {
+  if (!options.python) return FailedPrecondition(options.python_refused);
+  const std::string base = options.copy_dir.empty() ? store.SpoolDir() : options.copy_dir;
+  const std::string local = base + "/pyfunc-" + env->RandomHex(8);
+  uint64_t copied = 0;
+  if (Status status = CopyFolder(store, dir, local, env, &copied); !status.ok()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(local, ignored);
+    return status;
+  }
+  StatusOr<std::unique_ptr<PythonModel>> model =
+      PythonModel::Start(*options.python, local, /*owns_dir=*/true, env);
+  if (!model.ok()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(local, ignored);
+    return model.status();
+  }
+  LoadedModel loaded;
+  loaded.model = std::move(*model);
+  loaded.mlmodel = std::move(mlmodel);
+  loaded.flavor = "python_function";
+  return loaded;
+}
+
 }  // namespace
 
 StatusOr<LoadedModel> LoadModelFolder(artifacts::ArtifactStore& store, const std::string& dir,
-                                      Env* env) {
+                                      Env* env, const LoadOptions& options) {
   const std::string mlmodel_path = Join(dir, "MLmodel");
   StatusOr<std::string> text = ReadArtifact(store, mlmodel_path, env, 16 << 20);
   if (!text.ok()) {
@@ -93,14 +144,16 @@ StatusOr<LoadedModel> LoadModelFolder(artifacts::ArtifactStore& store, const std
   }
   ASSIGN_OR_RETURN(MlModel mlmodel, ParseMlModel(*text, mlmodel_path));
   if (mlmodel.HasFlavor("xgboost")) return LoadXGBoost(store, dir, std::move(mlmodel), env);
+  if (mlmodel.HasFlavor("python_function")) {
+    return LoadPython(store, dir, std::move(mlmodel), env, options);
+  }
   std::string flavors;
   for (const auto& [name, settings] : mlmodel.flavors)
     flavors += (flavors.empty() ? "" : ", ") + name;
-  return Unimplemented(
-      "the model at '" + dir + "' has flavors [" + flavors +
-      "]; this server runs the xgboost flavor (native trees); python_function models "
-      "(sklearn, custom) need the Python worker pool and pytorch models libtorch, which "
-      "are not built yet");
+  return Unimplemented("the model at '" + dir + "' has flavors [" + flavors +
+                       "]; this server runs the xgboost flavor (native trees) and "
+                       "python_function models (Python workers); pytorch models need "
+                       "libtorch, which is not built yet");
 }
 
 }  // namespace cairn::serving

@@ -51,6 +51,13 @@ class ServedModel {
 
   // Bytes the loaded model holds (what a memory budget counts).
   virtual size_t MemoryBytes() const = 0;
+
+  // Predict waits on something outside this process (a worker, a remote
+  // endpoint): it must not run on an IO thread. In-process engines compute
+  // in microseconds and may.
+  virtual bool blocking() const { return false; }
+  // Calls that run at once to good effect (a pool's workers).
+  virtual int concurrency() const { return 1; }
 };
 
 }  // namespace cairn::serving

@@ -73,7 +73,7 @@ class DeploymentsTest : public ::testing::Test {
       return ResolvedSource{"models/" + uri.substr(10), "m", uri.substr(10)};
     };
     // Version -1 loads a model whose every prediction fails.
-    auto load = [](const ResolvedSource& source) -> StatusOr<LoadedModel> {
+    auto load = [](const ResolvedSource& source, const DeploymentSpec&) -> StatusOr<LoadedModel> {
       float v = std::stof(source.artifact_path.substr(7));
       if (v == 0) return InvalidArgument("model file 'models/0/model.json': broken");
       LoadedModel loaded;
