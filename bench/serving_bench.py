@@ -48,14 +48,14 @@ def wait_http(url, timeout=120):
     raise SystemExit(f"{url} did not answer within {timeout}s")
 
 
-def start_cairn_with_models(work, setup_script):
+def start_cairn_with_models(work, setup_script, extra_args=()):
     """Starts `cairn server` in `work` and runs `setup_script` (Python with the
     MLflow 3.6 client pointed at it) to log and register models. Returns the
     server process and its port."""
     port = tb.free_port()
     log = open(os.path.join(work, "cairn.log"), "wb")
     server = subprocess.Popen([CAIRN, "server", "--port", str(port), "--data-dir", f"{work}/data",
-                               "--log-level", "warn"], stdout=log, stderr=subprocess.STDOUT)
+                               "--log-level", "warn", *extra_args], stdout=log, stderr=subprocess.STDOUT)
     tb.wait_health(port)
     env = {"PATH": "/usr/bin:/bin", "HOME": work, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}",
            "MLFLOW_DISABLE_TELEMETRY": "true", "PYTHONPATH": os.path.join(tb.CLIENTS, "mlflow-3.6"),
