@@ -17,8 +17,8 @@
 #include "core/json.h"
 #include "core/log.h"
 
-extern char** environ;  // NOLINT(readability-redundant-declaration): unistd.h declares it only with _GNU_SOURCE
-
+extern char** environ;  // NOLINT(readability-redundant-declaration): unistd.h declares it only with
+                        // _GNU_SOURCE
 
 namespace cairn::serving {
 
@@ -194,6 +194,22 @@ struct Reply {
   std::string body;
 };
 
+StatusOr<Reply> ParseReply(std::string data) {
+  if (data.size() < 4) return Unavailable("the worker's reply is cut off");
+  uint32_t header_length = 0;
+  for (int i = 3; i >= 0; --i) {
+    header_length = (header_length << 8) | static_cast<unsigned char>(data[static_cast<size_t>(i)]);
+  }
+  if (header_length > data.size() - 4) return Unavailable("the worker's reply header is cut off");
+  Reply reply;
+  if (Status parsed = json::Parse(std::string_view(data).substr(4, header_length), &reply.header);
+      !parsed.ok() || !reply.header.IsObject()) {
+    return Unavailable("the worker's reply header is not a JSON object");
+  }
+  reply.body = data.substr(4 + header_length);
+  return reply;
+}
+
 StatusOr<Reply> ReadReply(int fd, int64_t deadline, Env* env) {
   char length[8];
   RETURN_IF_ERROR(RecvAll(fd, length, 8, deadline, env));
@@ -203,18 +219,7 @@ StatusOr<Reply> ReadReply(int fd, int64_t deadline, Env* env) {
   }
   std::string data(total, '\0');
   RETURN_IF_ERROR(RecvAll(fd, data.data(), total, deadline, env));
-  uint32_t header_length = 0;
-  for (int i = 3; i >= 0; --i) {
-    header_length = (header_length << 8) | static_cast<unsigned char>(data[static_cast<size_t>(i)]);
-  }
-  if (header_length > total - 4) return Unavailable("the worker's reply header is cut off");
-  Reply reply;
-  if (Status parsed = json::Parse(std::string_view(data).substr(4, header_length), &reply.header);
-      !parsed.ok() || !reply.header.IsObject()) {
-    return Unavailable("the worker's reply header is not a JSON object");
-  }
-  reply.body = data.substr(4 + header_length);
-  return reply;
+  return ParseReply(std::move(data));
 }
 
 std::string StringMember(const json::Value& object, const char* key) {
@@ -327,7 +332,27 @@ std::string Tail(const std::string& text, size_t lines) {
   return tail;
 }
 
+// What a reply says: the outputs, or the model's error (InvalidArgument
+// for bad input, Internal otherwise, as is a reply that does not decode).
+StatusOr<std::vector<Tensor>> Answer(const Reply& reply) {
+  if (std::string error = StringMember(reply.header, "error"); !error.empty()) {
+    auto bad = reply.header.FindMember("bad_input");
+    const bool bad_input =
+        bad != reply.header.MemberEnd() && bad->value.IsBool() && bad->value.GetBool();
+    return bad_input ? InvalidArgument(error) : Internal("the model failed: " + error);
+  }
+  StatusOr<std::vector<Tensor>> outputs = DecodeOutputs(reply);
+  if (!outputs.ok()) return Internal(outputs.status().message());
+  return outputs;
+}
+
 }  // namespace
+
+StatusOr<std::vector<Tensor>> DecodeWorkerReply(std::string message) {
+  StatusOr<Reply> reply = ParseReply(std::move(message));
+  if (!reply.ok()) return Internal(reply.status().message());
+  return Answer(*reply);
+}
 
 PythonModel::PythonModel(const PythonSettings& settings, std::string local_dir, bool owns_dir,
                          Env* env)
@@ -370,6 +395,11 @@ PythonModel::~PythonModel() {
 }
 
 Status PythonModel::StartWorker(Worker& w, std::vector<std::string>* columns_out) const {
+  RETURN_IF_ERROR(SpawnWorker(w));
+  return AwaitLoaded(w, columns_out);
+}
+
+Status PythonModel::SpawnWorker(Worker& w) const {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     return Unavailable(std::string("no socket for a python worker: ") + std::strerror(errno));
@@ -420,6 +450,10 @@ Status PythonModel::StartWorker(Worker& w, std::vector<std::string>* columns_out
   }
   w.fd = sv[0];
   w.pid.store(pid);
+  return Status::Ok();
+}
+
+Status PythonModel::AwaitLoaded(Worker& w, std::vector<std::string>* columns_out) const {
   StatusOr<Reply> hello = ReadReply(w.fd, env_->MonotonicNanos() + kLoadTimeoutNanos, env_);
   if (!hello.ok()) {
     const std::string how = StopWorker(w);
@@ -428,6 +462,8 @@ Status PythonModel::StartWorker(Worker& w, std::vector<std::string>* columns_out
   }
   if (std::string error = StringMember(hello->header, "error"); !error.empty()) {
     StopWorker(w);
+    std::string pythonpath;
+    for (const std::string& p : settings_.path) pythonpath += (pythonpath.empty() ? "" : ":") + p;
     return InvalidArgument("the model did not load in python (" + settings_.interpreter +
                            ", PYTHONPATH " + (pythonpath.empty() ? "unset" : pythonpath) +
                            "): " + Tail(error, 2));
@@ -521,15 +557,7 @@ StatusOr<std::vector<Tensor>> PythonModel::Predict(const std::vector<Tensor>& in
                                   "); it is started again for the next request");
   }
   Release(w);
-  if (std::string error = StringMember(reply->header, "error"); !error.empty()) {
-    auto bad = reply->header.FindMember("bad_input");
-    const bool bad_input =
-        bad != reply->header.MemberEnd() && bad->value.IsBool() && bad->value.GetBool();
-    return bad_input ? InvalidArgument(error) : Internal("the model failed: " + error);
-  }
-  StatusOr<std::vector<Tensor>> outputs = DecodeOutputs(*reply);
-  if (!outputs.ok()) return Internal(outputs.status().message());
-  return outputs;
+  return Answer(*reply);
 }
 
 size_t PythonModel::MemoryBytes() const {

@@ -32,6 +32,11 @@
 
 namespace cairn::serving {
 
+// A worker's reply (the message after its 8-byte length): its outputs, or
+// InvalidArgument (the model called the input bad) or Internal (the model
+// failed, or the reply does not decode). For Predict and the fuzz target.
+StatusOr<std::vector<Tensor>> DecodeWorkerReply(std::string message);
+
 class PythonModel : public ServedModel {
  public:
   // Starts `settings.workers` workers on the model folder `local_dir` (a
@@ -66,6 +71,10 @@ class PythonModel : public ServedModel {
   // Starts worker `w` and waits for its model to load; `columns` (may be
   // null) gets the signature's input names. REQUIRES: w not running.
   Status StartWorker(Worker& w, std::vector<std::string>* columns) const;
+  // The two halves of StartWorker: start the process, then wait for its
+  // report (stopping it when the model did not load).
+  Status SpawnWorker(Worker& w) const;
+  Status AwaitLoaded(Worker& w, std::vector<std::string>* columns) const;
   // Kills and reaps `w`, returning how it ended ("exited with status 1",
   // "killed by signal 9").
   std::string StopWorker(Worker& w) const;
