@@ -157,6 +157,15 @@ void WriteDeployment(json::Writer& w, const serving::Deployment& d) {
     json::WriteKey(w, "sticky_header");
     json::WriteString(w, d.spec.sticky_header);
   }
+  if (d.spec.features) {
+    json::WriteKey(w, "features");
+    w.StartObject();
+    json::WriteKey(w, "service");
+    json::WriteString(w, d.spec.features->service);
+    json::WriteKey(w, "missing");
+    json::WriteString(w, d.spec.features->fail_on_missing ? "fail" : "default");
+    w.EndObject();
+  }
   if (d.spec.batching) {
     json::WriteKey(w, "batching");
     const std::string batching = serving::BatchingPolicyJson(*d.spec.batching);

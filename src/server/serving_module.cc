@@ -8,6 +8,7 @@
 #include "artifacts/artifact_store.h"
 #include "auth/access_policy.h"
 #include "core/strings.h"
+#include "enrichment/online_feature_source.h"
 #include "http/error_format.h"
 #include "kserve/v2_routes.h"
 #include "lineage/lineage_service.h"
@@ -181,6 +182,12 @@ class ServingModule : public Module {
     RETURN_IF_ERROR(Named("payload log", payload_log.status()));
     payload_log_ = std::move(*payload_log);
     deployments_->SetPayloadLog(payload_log_.get());
+    // Feature enrichment reads the feature store's online serving in
+    // process, when the server has one.
+    if (auto* online = context.Find<features::OnlineServing>(); online != nullptr) {
+      feature_source_ = std::make_unique<enrichment::OnlineFeatureSource>(online);
+      deployments_->SetFeatureSource(feature_source_.get());
+    }
     RETURN_IF_ERROR(Named("deployments", deployments_->Init()));
 
     surface::Surface api(context.router(), access, mlflow::ErrorFormat::Get());
@@ -251,6 +258,7 @@ class ServingModule : public Module {
 
   // Declared first: destroyed after the deployments that write to it.
   std::unique_ptr<serving::PayloadLog> payload_log_;
+  std::unique_ptr<enrichment::OnlineFeatureSource> feature_source_;
   std::unique_ptr<serving::Deployments> deployments_;
   std::unique_ptr<http::Router> router_;
   std::unique_ptr<Timer> refresher_;

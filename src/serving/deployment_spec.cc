@@ -154,6 +154,33 @@ StatusOr<PythonSettings> ParsePython(const json::Value& p) {
   return settings;
 }
 
+StatusOr<FeatureEnrichment> ParseFeatures(const json::Value& f) {
+  if (!f.IsObject()) return InvalidArgument("features must be an object");
+  FeatureEnrichment e;
+  ASSIGN_OR_RETURN(e.service, StringField(f, "service", "features.", true));
+  ASSIGN_OR_RETURN(std::string missing, StringField(f, "missing", "features.", false));
+  if (!missing.empty() && missing != "fail" && missing != "default") {
+    return InvalidArgument("features.missing must be \"fail\" or \"default\", got '" + missing +
+                           "'");
+  }
+  e.fail_on_missing = missing != "default";
+  if (auto defaults = f.FindMember("defaults");
+      defaults != f.MemberEnd() && !defaults->value.IsNull()) {
+    if (!defaults->value.IsObject()) {
+      return InvalidArgument("features.defaults must map feature names to numbers");
+    }
+    for (const auto& member : defaults->value.GetObject()) {
+      if (!member.value.IsNumber()) {
+        return InvalidArgument("features.defaults." + std::string(member.name.GetString()) +
+                               " must be a number");
+      }
+      e.defaults[std::string(member.name.GetString(), member.name.GetStringLength())] =
+          member.value.GetDouble();
+    }
+  }
+  return e;
+}
+
 Status CheckRollout(const DeploymentSpec& spec, const RolloutPolicy& policy) {
   int live = 0;
   for (const VariantSpec& v : spec.variants) live += v.shadow ? 0 : 1;
@@ -320,6 +347,10 @@ StatusOr<DeploymentSpec> ParseDeploymentSpec(std::string_view text) {
       python != doc.MemberEnd() && !python->value.IsNull()) {
     ASSIGN_OR_RETURN(spec.python, ParsePython(python->value));
   }
+  if (auto features = doc.FindMember("features");
+      features != doc.MemberEnd() && !features->value.IsNull()) {
+    ASSIGN_OR_RETURN(spec.features, ParseFeatures(features->value));
+  }
   if (auto batching = doc.FindMember("batching");
       batching != doc.MemberEnd() && !batching->value.IsNull()) {
     ASSIGN_OR_RETURN(spec.batching, ParseBatching(batching->value));
@@ -400,6 +431,24 @@ std::string DeploymentSpecJson(const DeploymentSpec& spec) {
     w.Int(spec.python->workers);
     json::WriteKey(w, "timeout_ms");
     w.Int64(spec.python->timeout_ms);
+    w.EndObject();
+  }
+  if (spec.features) {
+    json::WriteKey(w, "features");
+    w.StartObject();
+    json::WriteKey(w, "service");
+    json::WriteString(w, spec.features->service);
+    json::WriteKey(w, "missing");
+    json::WriteString(w, spec.features->fail_on_missing ? "fail" : "default");
+    if (!spec.features->defaults.empty()) {
+      json::WriteKey(w, "defaults");
+      w.StartObject();
+      for (const auto& [name, value] : spec.features->defaults) {
+        json::WriteKey(w, name);
+        w.Double(value);
+      }
+      w.EndObject();
+    }
     w.EndObject();
   }
   if (spec.batching) {

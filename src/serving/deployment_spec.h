@@ -16,7 +16,9 @@
 //    "batching": {"max_batch_rows": 64, "max_queue_delay_us": 200,
 //                 "max_queue_requests": 1024, "queue_timeout_ms": 1000},
 //    "python": {"interpreter": "/usr/bin/python3", "path": ["/opt/mlflow"],
-//               "workers": 2, "timeout_ms": 30000}}
+//               "workers": 2, "timeout_ms": 30000},
+//    "features": {"service": "driver_activity", "missing": "default",
+//                 "defaults": {"conv_rate": 0.5}}}
 //
 // {"name": ..., "model_uri": ...} is the one-variant shorthand (a variant
 // named "primary" with all the traffic).
@@ -30,6 +32,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -94,6 +97,21 @@ struct PythonSettings {
   bool operator==(const PythonSettings&) const = default;
 };
 
+// Feature enrichment: requests carry entity keys (and request-time fields);
+// the server reads the feature service's features from the online store,
+// computes its on-demand features, and gives the model one column per
+// input it names, in its order (a column is a feature of the service, else
+// a request input of that name). A feature with no value (no record, null,
+// older than its view's ttl) fails the request when `fail_on_missing`,
+// else takes `defaults[name]`, or NaN (a missing value to tree models).
+struct FeatureEnrichment {
+  std::string service;
+  bool fail_on_missing = true;
+  std::map<std::string, double> defaults;
+
+  bool operator==(const FeatureEnrichment&) const = default;
+};
+
 struct DeploymentSpec {
   std::string name;
   std::vector<VariantSpec> variants;
@@ -111,6 +129,8 @@ struct DeploymentSpec {
   std::optional<BatchingPolicy> batching;
   // Absent: the server's first allowed interpreter, its path, 2 workers.
   std::optional<PythonSettings> python;
+  // Absent: requests carry the model's inputs themselves.
+  std::optional<FeatureEnrichment> features;
 
   // The one-variant form.
   static DeploymentSpec Single(std::string name, std::string model_uri);

@@ -209,6 +209,32 @@ void Deployments::Finish(const Deployment& d, const Variant& v, std::string_view
 void Deployments::Predict(std::shared_ptr<const Deployment> d, const Variant& v,
                           std::vector<Tensor> inputs, std::string request_id,
                           PredictDone done) const {
+  if (!d->spec.features) {
+    return RunModel(std::move(d), v, std::move(inputs), std::move(request_id), std::move(done));
+  }
+  if (feature_source_ == nullptr) {
+    Status missing = FailedPrecondition("this server has no feature store for deployment '" +
+                                        d->spec.name + "' to read features from");
+    Refuse(*d, v, missing, request_id);
+    return done(missing);
+  }
+  const FeatureEnrichment& spec = *d->spec.features;
+  const std::vector<std::string>& columns = v.model->metadata().feature_names;
+  feature_source_->Enrich(spec, columns, std::move(inputs),
+                          [this, d = std::move(d), &v, request_id = std::move(request_id),
+                           done = std::move(done)](StatusOr<std::vector<Tensor>> enriched) mutable {
+                            if (!enriched.ok()) {
+                              Refuse(*d, v, enriched.status(), request_id);
+                              return done(enriched.status());
+                            }
+                            RunModel(std::move(d), v, std::move(*enriched), std::move(request_id),
+                                     std::move(done));
+                          });
+}
+
+void Deployments::RunModel(std::shared_ptr<const Deployment> d, const Variant& v,
+                           std::vector<Tensor> inputs, std::string request_id,
+                           PredictDone done) const {
   if (v.batcher == nullptr && v.model->blocking() && batch_scheduler_ != nullptr) {
     // Off the IO thread: the model waits on a worker process.
     batch_scheduler_->Post([this, d = std::move(d), &v, inputs = std::move(inputs),
@@ -569,6 +595,25 @@ std::shared_ptr<Deployment> Deployments::LoadDeployment(const DeploymentSpec& sp
   return d;
 }
 
+Status Deployments::CheckEnrichment(const Deployment& d) const {
+  if (!d.spec.features) return Status::Ok();
+  if (feature_source_ == nullptr) {
+    return FailedPrecondition(
+        "deployment '" + d.spec.name +
+        "' asks for feature enrichment, but this server has no feature store");
+  }
+  RETURN_IF_ERROR(feature_source_->CheckService(d.spec.features->service));
+  for (const Variant& v : d.variants) {
+    if (v.ready() && v.model->metadata().feature_names.empty()) {
+      return InvalidArgument(
+          "variant '" + v.spec.name +
+          "': feature enrichment gives a model its inputs by name, and this model names none "
+          "(log it with a signature naming its columns)");
+    }
+  }
+  return Status::Ok();
+}
+
 StatusOr<std::shared_ptr<const Deployment>> Deployments::Deploy(const DeploymentSpec& given,
                                                                 const std::string& user) {
   RETURN_IF_ERROR(CheckDeploymentSpec(given));
@@ -591,6 +636,7 @@ StatusOr<std::shared_ptr<const Deployment>> Deployments::Deploy(const Deployment
   std::shared_ptr<const Deployment> previous = Find(spec.name);
   std::shared_ptr<Deployment> deployment = LoadDeployment(spec, user, now, previous.get(), &error);
   RETURN_IF_ERROR(error);
+  RETURN_IF_ERROR(CheckEnrichment(*deployment));
   // A rollout starts at its first step whatever weights were given.
   if (spec.rollout && spec.variants.size() >= 2) {
     BeginRollout(*deployment, now);

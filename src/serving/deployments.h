@@ -27,6 +27,7 @@
 #include "metrics/metrics.h"
 #include "serving/batcher.h"
 #include "serving/deployment_spec.h"
+#include "serving/feature_source.h"
 #include "serving/model_loader.h"
 #include "serving/payload_log.h"
 #include "serving/traffic.h"
@@ -231,6 +232,9 @@ class Deployments {
   // Where sampled requests are written (not owned; null: nowhere). Set
   // before requests arrive.
   void SetPayloadLog(PayloadLog* log) { payload_log_ = log; }
+  // Where deployments with feature enrichment read features (not owned;
+  // null: such deployments are refused). Set before Init.
+  void SetFeatureSource(FeatureSource* source) { feature_source_ = source; }
   // An id for a request that brought none: unique in this process, cheap.
   std::string NewRequestId() const;
 
@@ -265,6 +269,13 @@ class Deployments {
       const std::string& name, const std::function<Status(Deployment&)>& change);
   void Mirror(const Deployment& d, const Variant& live, const std::vector<Tensor>& inputs,
               const std::vector<Tensor>& outputs, std::string_view request_id, bool logged) const;
+  // Predict once the model's inputs are complete (after enrichment).
+  void RunModel(std::shared_ptr<const Deployment> d, const Variant& v, std::vector<Tensor> inputs,
+                std::string request_id, PredictDone done) const;
+  // A deployment's feature enrichment can run: the service exists and
+  // every live variant's model names its inputs. Errors: FailedPrecondition
+  // without a feature store; NotFound; InvalidArgument naming the variant.
+  Status CheckEnrichment(const Deployment& d) const;
   // Accounts for one answered request: counts, live figures, payload log,
   // shadows.
   void Finish(const Deployment& d, const Variant& v, std::string_view request_id,
@@ -285,6 +296,7 @@ class Deployments {
   metrics::Registry* registry_;
   metrics::Counter* rollbacks_ = nullptr;
   PayloadLog* payload_log_ = nullptr;
+  FeatureSource* feature_source_ = nullptr;
   const std::string request_id_prefix_;
   mutable std::atomic<uint64_t> request_ids_{0};
   mutable Mutex mu_;
