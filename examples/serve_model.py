@@ -3,11 +3,15 @@
 Trains two small XGBoost models on the point-in-time training set the demo
 built (cairn-data/training_set.csv: driver features and a label), logs and
 registers them as `driver-conversion` (predicting trip_completed) versions 1 and 2, points the alias
-`champion` at version 1 and deploys the alias with a canary policy and the
-payload log on. Then it asks the model over KServe's v2 REST protocol and
-MLflow's /invocations, moves the alias to version 2 and watches the server
-roll it out (25% of the traffic, then all of it) and promote it, and shows
-the deployment's status and the payload log.
+`champion` at version 1 and deploys the alias with feature enrichment (the
+feature service `driver_activity`: requests carry only driver ids, the
+server reads the driver's features from the online store itself), a canary
+policy and the payload log on. Then it asks the model over KServe's v2 REST
+protocol and MLflow's /invocations, checks the answers against the two-hop
+path (Feast's /get-online-features, then python3-xgboost), moves the alias
+to version 2 and watches the server roll it out (25% of the traffic, then
+all of it) and promote it, and shows the deployment's status and the
+payload log.
 
 With MLflow's client importable (the demo puts ../shared/clients/mlflow-3.6
 on PYTHONPATH when it is there) the models are logged with
@@ -101,20 +105,29 @@ def set_champion(version):
 set_champion(versions[0])
 deployment = call("POST", f"{base}/api/cairn/v1/deployments", json={
     "name": MODEL, "follow": f"models:/{MODEL}@champion", "log_percent": 100,
+    "features": {"service": "driver_activity", "missing": "default"},
     "rollout": {"steps": [25, 100], "min_samples": 50}})["deployment"]
 print(f"deployed {MODEL}: serving {deployment['variants'][0]['model_uri']} ({deployment['platform']}), "
-      f"{deployment['memory_bytes']} bytes")
+      f"{deployment['memory_bytes']} bytes, features from service driver_activity")
 
-rows = X.dropna().head(3)  # JSON has no NaN; the model would take it (missing values)
-# KServe v2: one tensor per column, matched to the signature by name (MLServer's pd codec).
-v2 = {"inputs": [{"name": f, "shape": [len(rows)], "datatype": "FP32", "data": rows[f].tolist()} for f in FEATURES]}
+drivers = [1001, 1002, 1003]
+# KServe v2 with only the entity key: the server adds the driver's features.
+v2 = {"inputs": [{"name": "driver_id", "shape": [len(drivers)], "datatype": "INT64", "data": drivers}]}
 s = requests.Session()
 answer = s.post(f"{serving}/v2/models/{MODEL}/infer", json=v2, headers={"x-request-id": "demo-1"}, timeout=60)
-print(f"v2 infer -> {answer.json()['outputs'][0]['data']} (variant {answer.headers['x-cairn-variant']}, "
-      f"version {answer.json()['model_version']})")
-print(f"python3-xgboost    {boosters[0].predict(xgb.DMatrix(rows)).tolist()}")
+if answer.status_code != 200:
+    sys.exit(f"v2 infer: {answer.status_code} {answer.text}")
+print(f"v2 infer, drivers {drivers} -> {answer.json()['outputs'][0]['data']} "
+      f"(variant {answer.headers['x-cairn-variant']}, version {answer.json()['model_version']})")
+# The two-hop path a client without enrichment takes, for comparison.
+online = call("POST", f"{base}/get-online-features",
+              json={"feature_service": "driver_activity", "entities": {"driver_id": drivers}})
+by_name = dict(zip(online["metadata"]["feature_names"], online["results"]))
+rows = pd.DataFrame({f: [np.nan if v is None else v for v in by_name[f]["values"]] for f in FEATURES},
+                    dtype="float32")
+print(f"two hops (features, then python3-xgboost) -> {boosters[0].predict(xgb.DMatrix(rows)).tolist()}")
 mlflow_answer = s.post(f"{serving}/deployments/{MODEL}/invocations",
-                       json={"dataframe_split": rows.to_dict(orient="split")}, timeout=60)
+                       json={"dataframe_records": [{"driver_id": d} for d in drivers]}, timeout=60)
 if mlflow_answer.status_code == 200:
     print(f"/invocations -> {mlflow_answer.json()}")
 else:

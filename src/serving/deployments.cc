@@ -161,7 +161,8 @@ bool Deployments::Sampled(const Deployment& d) const {
 
 void Deployments::Log(const Deployment& d, const Variant& v, std::string_view request_id,
                       const Status& outcome, int64_t nanos, const std::vector<Tensor>& inputs,
-                      const std::vector<Tensor>* outputs) const {
+                      const std::vector<Tensor>* outputs,
+                      const std::vector<Tensor>* entities) const {
   PayloadView record;
   record.time_micros = env_->NowMicros();
   record.deployment = d.spec.name;
@@ -173,12 +174,14 @@ void Deployments::Log(const Deployment& d, const Variant& v, std::string_view re
   record.latency_nanos = nanos;
   record.inputs = &inputs;
   record.outputs = outputs;
+  record.entities = entities;
   payload_log_->Append(record);
 }
 
 void Deployments::Finish(const Deployment& d, const Variant& v, std::string_view request_id,
                          const std::vector<Tensor>& inputs,
-                         const StatusOr<std::vector<Tensor>>& out, const BatchFacts& facts) const {
+                         const StatusOr<std::vector<Tensor>>& out, const BatchFacts& facts,
+                         const std::vector<Tensor>* entities) const {
   const int64_t took = facts.queue_nanos + facts.compute_nanos;
   const bool bad_input = !out.ok() && out.status().code() == StatusCode::kInvalidArgument;
   // The caller's bad input says nothing about the model: rollouts judge the rest.
@@ -201,9 +204,9 @@ void Deployments::Finish(const Deployment& d, const Variant& v, std::string_view
   }
   const bool logged = Sampled(d);
   if (logged) {
-    Log(d, v, request_id, out.status(), took, inputs, out.ok() ? &*out : nullptr);
+    Log(d, v, request_id, out.status(), took, inputs, out.ok() ? &*out : nullptr, entities);
   }
-  if (out.ok() && !v.spec.shadow) Mirror(d, v, inputs, *out, request_id, logged);
+  if (out.ok() && !v.spec.shadow) Mirror(d, v, inputs, *out, request_id, logged, entities);
 }
 
 void Deployments::Predict(std::shared_ptr<const Deployment> d, const Variant& v,
@@ -220,55 +223,53 @@ void Deployments::Predict(std::shared_ptr<const Deployment> d, const Variant& v,
   }
   const FeatureEnrichment& spec = *d->spec.features;
   const std::vector<std::string>& columns = v.model->metadata().feature_names;
-  feature_source_->Enrich(spec, columns, std::move(inputs),
-                          [this, d = std::move(d), &v, request_id = std::move(request_id),
-                           done = std::move(done)](StatusOr<std::vector<Tensor>> enriched) mutable {
-                            if (!enriched.ok()) {
-                              Refuse(*d, v, enriched.status(), request_id);
-                              return done(enriched.status());
-                            }
-                            RunModel(std::move(d), v, std::move(*enriched), std::move(request_id),
-                                     std::move(done));
-                          });
+  // The request's own inputs go to the payload log beside the model's.
+  std::shared_ptr<const std::vector<Tensor>> entities;
+  if (payload_log_ != nullptr && d->spec.log_percent > 0) {
+    entities = std::make_shared<const std::vector<Tensor>>(inputs);
+  }
+  feature_source_->Enrich(
+      spec, columns, std::move(inputs),
+      [this, d = std::move(d), &v, request_id = std::move(request_id), done = std::move(done),
+       entities = std::move(entities)](StatusOr<std::vector<Tensor>> enriched) mutable {
+        if (!enriched.ok()) {
+          Refuse(*d, v, enriched.status(), request_id);
+          return done(enriched.status());
+        }
+        RunModel(std::move(d), v, std::move(*enriched), std::move(request_id), std::move(done),
+                 std::move(entities));
+      });
 }
 
 void Deployments::RunModel(std::shared_ptr<const Deployment> d, const Variant& v,
-                           std::vector<Tensor> inputs, std::string request_id,
-                           PredictDone done) const {
-  if (v.batcher == nullptr && v.model->blocking() && batch_scheduler_ != nullptr) {
-    // Off the IO thread: the model waits on a worker process.
-    batch_scheduler_->Post([this, d = std::move(d), &v, inputs = std::move(inputs),
-                            request_id = std::move(request_id), done = std::move(done)]() mutable {
-      BatchFacts facts;
-      facts.first = true;
-      const int64_t start = env_->MonotonicNanos();
-      StatusOr<std::vector<Tensor>> out = v.model->Predict(inputs);
-      facts.compute_nanos = env_->MonotonicNanos() - start;
-      facts.batch_rows = RowsOf(inputs);
-      Finish(*d, v, request_id, inputs, out, facts);
-      done(std::move(out));
-    });
+                           std::vector<Tensor> inputs, std::string request_id, PredictDone done,
+                           std::shared_ptr<const std::vector<Tensor>> entities) const {
+  if (v.batcher != nullptr) {
+    v.batcher->Submit(std::move(inputs),
+                      [this, d = std::move(d), &v, request_id = std::move(request_id),
+                       done = std::move(done), entities = std::move(entities)](
+                          const std::vector<Tensor>& given, StatusOr<std::vector<Tensor>> out,
+                          const BatchFacts& facts) {
+                        Finish(*d, v, request_id, given, out, facts, entities.get());
+                        done(std::move(out));
+                      });
     return;
   }
-  if (v.batcher == nullptr) {
+  auto run = [this, d = std::move(d), &v, inputs = std::move(inputs),
+              request_id = std::move(request_id), done = std::move(done),
+              entities = std::move(entities)]() {
     BatchFacts facts;
     facts.first = true;
     const int64_t start = env_->MonotonicNanos();
     StatusOr<std::vector<Tensor>> out = v.model->Predict(inputs);
     facts.compute_nanos = env_->MonotonicNanos() - start;
     facts.batch_rows = RowsOf(inputs);
-    Finish(*d, v, request_id, inputs, out, facts);
-    return done(std::move(out));
-  }
-  Batcher* batcher = v.batcher.get();
-  batcher->Submit(
-      std::move(inputs),
-      [this, d = std::move(d), &v, request_id = std::move(request_id), done = std::move(done)](
-          const std::vector<Tensor>& given, StatusOr<std::vector<Tensor>> out,
-          const BatchFacts& facts) {
-        Finish(*d, v, request_id, given, out, facts);
-        done(std::move(out));
-      });
+    Finish(*d, v, request_id, inputs, out, facts, entities.get());
+    done(std::move(out));
+  };
+  // A model that waits on a worker process runs off the IO thread.
+  if (v.model->blocking() && batch_scheduler_ != nullptr) return batch_scheduler_->Post(run);
+  run();
 }
 
 StatusOr<std::vector<Tensor>> Deployments::Predict(const Deployment& d, const Variant& v,
@@ -341,8 +342,13 @@ Comparison Compare(const std::vector<Tensor>& live, const std::vector<Tensor>& s
 
 void Deployments::Mirror(const Deployment& d, const Variant& live,
                          const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs,
-                         std::string_view request_id, bool logged) const {
+                         std::string_view request_id, bool logged,
+                         const std::vector<Tensor>* entities) const {
   if (shadow_pool_ == nullptr) return;
+  // Copied once for every shadow, only when logged.
+  std::shared_ptr<const std::vector<Tensor>> kept_entities =
+      logged && entities != nullptr ? std::make_shared<const std::vector<Tensor>>(*entities)
+                                    : nullptr;
   for (size_t i = 0; i < d.variants.size(); ++i) {
     const Variant& shadow = d.variants[i];
     if (!shadow.spec.shadow || !shadow.ready() || &shadow == &live) continue;
@@ -359,7 +365,7 @@ void Deployments::Mirror(const Deployment& d, const Variant& live,
     }
     shadow.stats->RecordMirror(/*dropped=*/false);
     shadow_pool_->Post([this, keep = d.shared_from_this(), i, inputs, outputs, logged,
-                        id = std::string(request_id)] {
+                        id = std::string(request_id), kept_entities] {
       const Variant& s = keep->variants[i];
       const int64_t start = env_->MonotonicNanos();
       StatusOr<std::vector<Tensor>> answer = s.model->Predict(inputs);
@@ -371,7 +377,8 @@ void Deployments::Mirror(const Deployment& d, const Variant& live,
         if (!answer.ok()) s.metrics.failed->Inc();
       }
       if (logged) {
-        Log(*keep, s, id, answer.status(), took, inputs, answer.ok() ? &*answer : nullptr);
+        Log(*keep, s, id, answer.status(), took, inputs, answer.ok() ? &*answer : nullptr,
+            kept_entities.get());
       }
       if (answer.ok()) {
         Comparison c = Compare(outputs, *answer);

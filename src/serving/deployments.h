@@ -268,10 +268,14 @@ class Deployments {
   StatusOr<std::shared_ptr<const Deployment>> ChangeTraffic(
       const std::string& name, const std::function<Status(Deployment&)>& change);
   void Mirror(const Deployment& d, const Variant& live, const std::vector<Tensor>& inputs,
-              const std::vector<Tensor>& outputs, std::string_view request_id, bool logged) const;
+              const std::vector<Tensor>& outputs, std::string_view request_id, bool logged,
+              const std::vector<Tensor>* entities) const;
   // Predict once the model's inputs are complete (after enrichment).
+  // `entities`: the request's own inputs when they were enriched (logged
+  // with the payload), else null.
   void RunModel(std::shared_ptr<const Deployment> d, const Variant& v, std::vector<Tensor> inputs,
-                std::string request_id, PredictDone done) const;
+                std::string request_id, PredictDone done,
+                std::shared_ptr<const std::vector<Tensor>> entities = nullptr) const;
   // A deployment's feature enrichment can run: the service exists and
   // every live variant's model names its inputs. Errors: FailedPrecondition
   // without a feature store; NotFound; InvalidArgument naming the variant.
@@ -280,14 +284,14 @@ class Deployments {
   // shadows.
   void Finish(const Deployment& d, const Variant& v, std::string_view request_id,
               const std::vector<Tensor>& inputs, const StatusOr<std::vector<Tensor>>& out,
-              const BatchFacts& facts) const;
+              const BatchFacts& facts, const std::vector<Tensor>* entities = nullptr) const;
   // Publishes `next` as the deployment of its name, with batchers made for
   // the variants whose model or batching changed.
   void Publish(std::shared_ptr<Deployment> next);
   bool Sampled(const Deployment& d) const;
   void Log(const Deployment& d, const Variant& v, std::string_view request_id,
            const Status& outcome, int64_t nanos, const std::vector<Tensor>& inputs,
-           const std::vector<Tensor>* outputs) const;
+           const std::vector<Tensor>* outputs, const std::vector<Tensor>* entities = nullptr) const;
 
   store::MetadataStore* store_;
   Env* env_;

@@ -31,7 +31,7 @@ void AppendTensors(std::string& out, const std::vector<Tensor>& tensors) {
 size_t PayloadRecord::Bytes() const {
   size_t n = sizeof(*this) + deployment.size() + variant.size() + model_version.size() +
              request_id.size() + outcome.message().size();
-  for (const auto* tensors : {&inputs, &outputs}) {
+  for (const auto* tensors : {&inputs, &outputs, &entities}) {
     for (const Tensor& t : *tensors) {
       n += sizeof(Tensor) + t.name.size() + t.data.size() + t.shape.size() * sizeof(int64_t);
       for (const std::string& b : t.bytes) n += sizeof(std::string) + b.size();
@@ -52,6 +52,7 @@ PayloadView PayloadView::Of(const PayloadRecord& r) {
   v.latency_nanos = r.latency_nanos;
   v.inputs = &r.inputs;
   v.outputs = &r.outputs;
+  v.entities = &r.entities;
   return v;
 }
 
@@ -67,6 +68,7 @@ PayloadRecord PayloadView::Copy() const {
   r.latency_nanos = latency_nanos;
   if (inputs != nullptr) r.inputs = *inputs;
   if (outputs != nullptr) r.outputs = *outputs;
+  if (entities != nullptr) r.entities = *entities;
   return r;
 }
 
@@ -123,6 +125,10 @@ std::string PayloadRecordJson(const PayloadView& r) {
   AppendTensors(out, r.inputs != nullptr ? *r.inputs : kNone);
   out += ",\"outputs\":";
   AppendTensors(out, r.outputs != nullptr ? *r.outputs : kNone);
+  if (r.entities != nullptr && !r.entities->empty()) {
+    out += ",\"entities\":";
+    AppendTensors(out, *r.entities);
+  }
   out += '}';
   return out;
 }

@@ -46,6 +46,9 @@ struct PayloadRecord {
   int64_t latency_nanos = 0;   // the model's compute time
   std::vector<Tensor> inputs;  // as the model got them (empty when the body did not parse)
   std::vector<Tensor> outputs;
+  // With feature enrichment: the request's own inputs (entity keys and
+  // request fields) the model's inputs were made from; empty otherwise.
+  std::vector<Tensor> entities;
 
   // Bytes the record holds in the queue (what the queue's bound counts).
   size_t Bytes() const;
@@ -73,6 +76,7 @@ struct PayloadView {
   int64_t latency_nanos = 0;
   const std::vector<Tensor>* inputs = nullptr;  // null: none
   const std::vector<Tensor>* outputs = nullptr;
+  const std::vector<Tensor>* entities = nullptr;  // null: none
 
   static PayloadView Of(const PayloadRecord& record);
   PayloadRecord Copy() const;

@@ -7,6 +7,7 @@ the deployment's defaults; bad references are refused at deploy time.
 """
 import json
 import math
+import time
 import uuid
 
 import pytest
@@ -161,3 +162,24 @@ def test_bad_enrichment_is_refused_at_deploy_time(enriched):
             "name": "bad", "model_uri": "models:/eta/1", "features": features})
         assert r.status_code == status_code, r.text
         assert needle in r.json()["message"], r.text
+
+
+def test_the_payload_log_holds_the_entity_keys_beside_the_model_s_inputs(enriched):
+    server, base = enriched
+    deploy(server, {"name": "eta", "model_uri": "models:/eta/1", "log_percent": 100,
+                    "features": {"service": "eta_inputs"}})
+    r = requests.post(f"{base}/v2/models/eta/infer", data=entity_body([1002], [2.0]),
+                      headers={"x-request-id": "enriched-1"}, timeout=30)
+    assert r.status_code == 200, r.text
+    deadline = time.time() + 10
+    record = None
+    while record is None and time.time() < deadline:
+        for f in sorted((server.data_dir / "payloads").glob("payloads-*.jsonl")):
+            for line in f.read_text().splitlines():
+                if json.loads(line)["request_id"] == "enriched-1":
+                    record = json.loads(line)
+        time.sleep(0.05)
+    assert record is not None
+    assert [t["name"] for t in record["inputs"]] == COLUMNS
+    assert [t["data"] for t in record["inputs"]] == [[0.25], [3], [5.0], [2.0]]
+    assert {t["name"]: t["data"] for t in record["entities"]} == {"driver_id": [1002], "bonus": [2.0]}
