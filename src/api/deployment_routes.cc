@@ -125,6 +125,14 @@ void WriteDeployment(json::Writer& w, const serving::Deployment& d) {
   json::WriteString(w, primary.spec.model_uri);
   json::WriteKey(w, "ready");
   w.Bool(d.ready());
+  if (d.spec.pinned) {
+    json::WriteKey(w, "pinned");
+    w.Bool(true);
+  }
+  if (d.evicted) {
+    json::WriteKey(w, "evicted");
+    w.Bool(true);
+  }
   WriteServed(w, primary);
   json::WriteKey(w, "variants");
   w.StartArray();

@@ -88,6 +88,10 @@ struct ServerConfig {
   // workers' PYTHONPATH when a deployment names none (':'-separated).
   std::string serving_python;
   std::string serving_python_path;
+  // Bytes of loaded models the server keeps (MiB; 0: no budget): past it,
+  // the least recently used deployments that are not pinned unload, and
+  // load again on their next request.
+  uint64_t serving_memory_mb = 0;
 
   // The effective URIs once data_dir defaults are applied.
   std::string EffectiveStoreUri() const;

@@ -124,6 +124,9 @@ class ServingModule : public Module {
                   "Python interpreters deployments may serve python_function models (sklearn, "
                   "custom) with, comma-separated, the first the default; empty: refused. Such "
                   "models run their own code as this server's user");
+    settings->Add("serving_memory_mb", &config->serving_memory_mb,
+                  "Memory for loaded models (MiB; 0: no limit): past it the least recently used "
+                  "deployments that are not pinned unload, and load again on their next request");
     settings->Add("serving_python_path", &config->serving_python_path,
                   "Folders first on the Python workers' PYTHONPATH (':'-separated) when a "
                   "deployment names none: where MLflow and the models' libraries are");
@@ -182,6 +185,7 @@ class ServingModule : public Module {
     RETURN_IF_ERROR(Named("payload log", payload_log.status()));
     payload_log_ = std::move(*payload_log);
     deployments_->SetPayloadLog(payload_log_.get());
+    deployments_->SetMemoryBudget(config.serving_memory_mb << 20);
     // Feature enrichment reads the feature store's online serving in
     // process, when the server has one.
     if (auto* online = context.Find<features::OnlineServing>(); online != nullptr) {

@@ -347,6 +347,11 @@ StatusOr<DeploymentSpec> ParseDeploymentSpec(std::string_view text) {
       python != doc.MemberEnd() && !python->value.IsNull()) {
     ASSIGN_OR_RETURN(spec.python, ParsePython(python->value));
   }
+  if (auto pinned = doc.FindMember("pinned");
+      pinned != doc.MemberEnd() && !pinned->value.IsNull()) {
+    if (!pinned->value.IsBool()) return InvalidArgument("pinned must be true or false");
+    spec.pinned = pinned->value.GetBool();
+  }
   if (auto features = doc.FindMember("features");
       features != doc.MemberEnd() && !features->value.IsNull()) {
     ASSIGN_OR_RETURN(spec.features, ParseFeatures(features->value));
@@ -432,6 +437,10 @@ std::string DeploymentSpecJson(const DeploymentSpec& spec) {
     json::WriteKey(w, "timeout_ms");
     w.Int64(spec.python->timeout_ms);
     w.EndObject();
+  }
+  if (spec.pinned) {
+    json::WriteKey(w, "pinned");
+    w.Bool(true);
   }
   if (spec.features) {
     json::WriteKey(w, "features");

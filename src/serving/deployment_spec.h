@@ -131,6 +131,8 @@ struct DeploymentSpec {
   std::optional<PythonSettings> python;
   // Absent: requests carry the model's inputs themselves.
   std::optional<FeatureEnrichment> features;
+  // Never unloaded to stay within the server's memory budget.
+  bool pinned = false;
 
   // The one-variant form.
   static DeploymentSpec Single(std::string name, std::string model_uri);

@@ -1,5 +1,6 @@
 #include "serving/deployments.h"
 
+#include <algorithm>
 #include <cmath>
 #include <thread>
 
@@ -34,6 +35,14 @@ const Variant* Deployment::Find(const std::string& variant) const {
   return nullptr;
 }
 
+uint64_t Deployment::MemoryBytes() const {
+  uint64_t bytes = 0;
+  for (const Variant& v : variants) {
+    if (v.ready()) bytes += v.model->MemoryBytes();
+  }
+  return bytes;
+}
+
 bool Deployment::ready() const {
   for (const Variant& v : variants) {
     if (v.live()) return true;
@@ -66,6 +75,13 @@ Deployments::Deployments(store::MetadataStore* store, Env* env, SourceResolver r
     rollbacks_ = registry_->GetCounter(
         "cairn_serving_rollbacks_total",
         "Canaries rolled back automatically because they did worse than the stable variant");
+    evictions_ = registry_->GetCounter(
+        "cairn_serving_evictions_total",
+        "Deployments unloaded to stay within the memory budget (--serving-memory-mb)");
+    thrash_ = registry_->GetCounter(
+        "cairn_serving_thrash_total",
+        "Deployments loaded again within a minute of being unloaded for the memory budget: "
+        "the budget is too small for the models in use");
   }
 }
 
@@ -105,7 +121,9 @@ DeploymentMetrics Deployments::MetricsFor(const std::string& name, const std::st
 
 void Deployments::CollectGauges() {
   int loaded = 0;
+  uint64_t total = 0;
   for (const auto& d : List()) {
+    total += d->MemoryBytes();
     for (const Variant& v : d->variants) {
       if (!v.ready()) continue;
       ++loaded;
@@ -118,6 +136,12 @@ void Deployments::CollectGauges() {
     }
   }
   registry_->GetGauge("cairn_serving_loaded_models", "Variants with a model loaded")->Set(loaded);
+  registry_->GetGauge("cairn_serving_memory_bytes", "Bytes all loaded models hold")
+      ->Set(static_cast<double>(total));
+  registry_
+      ->GetGauge("cairn_serving_memory_budget_bytes",
+                 "The loaded models' budget (--serving-memory-mb; 0: none)")
+      ->Set(static_cast<double>(memory_budget_));
 }
 
 StatusOr<const Variant*> Deployments::Route(const Deployment& d, const RouteHints& hints) const {
@@ -507,7 +531,12 @@ Status Deployments::Init() {
         v.reason = "the stored spec does not read: " + row.spec_error.message();
       }
     }
+    const uint64_t bytes = deployment->MemoryBytes();
     Publish(std::move(deployment));
+    MutexLock change(&change_mu_);
+    if (Status room = MakeRoom(bytes, row.spec.name); !room.ok()) {
+      LogWarn("the stored deployments do not fit the memory budget", {{"error", room.message()}});
+    }
   }
   StatusOr<std::unique_ptr<ThreadPool>> pool = ThreadPool::Start(env_, 1, "shadow");
   if (pool.ok()) {
@@ -644,6 +673,9 @@ StatusOr<std::shared_ptr<const Deployment>> Deployments::Deploy(const Deployment
   std::shared_ptr<Deployment> deployment = LoadDeployment(spec, user, now, previous.get(), &error);
   RETURN_IF_ERROR(error);
   RETURN_IF_ERROR(CheckEnrichment(*deployment));
+  if (previous != nullptr) deployment->last_used = previous->last_used;
+  deployment->last_used->store(now, std::memory_order_relaxed);
+  RETURN_IF_ERROR(MakeRoom(deployment->MemoryBytes(), spec.name));
   // A rollout starts at its first step whatever weights were given.
   if (spec.rollout && spec.variants.size() >= 2) {
     BeginRollout(*deployment, now);
@@ -902,29 +934,99 @@ Status Deployments::Unload(const std::string& name) {
   return Status::Ok();
 }
 
-StatusOr<std::shared_ptr<const Deployment>> Deployments::Reload(const std::string& name) {
-  MutexLock change(&change_mu_);
-  std::shared_ptr<const Deployment> current = Find(name);
-  if (current == nullptr) return NotFound("no deployment named '" + name + "'");
+StatusOr<std::shared_ptr<Deployment>> Deployments::LoadAgain(const Deployment& current) {
   Status error;
   std::shared_ptr<Deployment> next =
-      LoadDeployment(current->spec, current->created_by, current->created_micros, nullptr, &error);
+      LoadDeployment(current.spec, current.created_by, current.created_micros, nullptr, &error);
   RETURN_IF_ERROR(error);
-  next->rollout = current->rollout;
+  RETURN_IF_ERROR(MakeRoom(next->MemoryBytes(), current.spec.name));
+  next->rollout = current.rollout;
+  next->last_used = current.last_used;
   // Fresh models count afresh: a rollout's window starts now.
   if (next->variants.size() >= 2) {
     next->rollout.stable_start = next->variants[0].stats->Snapshot();
     next->rollout.canary_start = next->variants[1].stats->Snapshot();
   }
+  return next;
+}
+
+StatusOr<std::shared_ptr<const Deployment>> Deployments::Reload(const std::string& name) {
+  MutexLock change(&change_mu_);
+  std::shared_ptr<const Deployment> current = Find(name);
+  if (current == nullptr) return NotFound("no deployment named '" + name + "'");
+  ASSIGN_OR_RETURN(std::shared_ptr<Deployment> next, LoadAgain(*current));
   LogInfo("a deployment was loaded again", {{"deployment", name}});
   Publish(next);
   return std::shared_ptr<const Deployment>(next);
 }
 
+StatusOr<std::shared_ptr<const Deployment>> Deployments::Use(
+    std::shared_ptr<const Deployment> found) {
+  found->last_used->store(env_->NowMicros(), std::memory_order_relaxed);
+  if (!found->evicted) return found;
+  const std::string name = found->spec.name;
+  MutexLock change(&change_mu_);
+  std::shared_ptr<const Deployment> d = Find(name);
+  d = Find(name);
+  if (d == nullptr || !d->evicted) return d;  // gone, or loaded by another request meanwhile
+  const int64_t now = env_->NowMicros();
+  if (auto it = evicted_at_.find(name); it != evicted_at_.end() && now - it->second < 60'000'000) {
+    if (thrash_ != nullptr) thrash_->Inc();
+    LogWarn(
+        "a deployment unloaded for the memory budget was needed again within a minute: "
+        "raise --serving-memory-mb or pin the deployments in use",
+        {{"deployment", name}, {"budget_bytes", std::to_string(memory_budget_)}});
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<Deployment> next, LoadAgain(*d));
+  Publish(next);
+  return std::shared_ptr<const Deployment>(next);
+}
+
+Status Deployments::MakeRoom(uint64_t needed, const std::string& except) {
+  if (memory_budget_ == 0) return Status::Ok();
+  uint64_t total = 0;
+  std::vector<std::shared_ptr<const Deployment>> candidates;
+  for (const std::shared_ptr<const Deployment>& d : List()) {
+    if (d->spec.name == except) continue;
+    const uint64_t bytes = d->MemoryBytes();
+    total += bytes;
+    if (!d->spec.pinned && bytes > 0) candidates.push_back(d);
+  }
+  std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
+    return a->last_used->load(std::memory_order_relaxed) <
+           b->last_used->load(std::memory_order_relaxed);
+  });
+  for (const std::shared_ptr<const Deployment>& d : candidates) {
+    if (total + needed <= memory_budget_) break;
+    auto next = std::make_shared<Deployment>(*d);
+    next->evicted = true;
+    for (Variant& v : next->variants) {
+      v.model.reset();
+      v.reason =
+          "unloaded to stay within the memory budget (--serving-memory-mb); it loads "
+          "again on its next request";
+    }
+    total -= d->MemoryBytes();
+    evicted_at_[d->spec.name] = env_->NowMicros();
+    if (evictions_ != nullptr) evictions_->Inc();
+    LogInfo("a deployment was unloaded for the memory budget",
+            {{"deployment", d->spec.name}, {"for", except}});
+    Publish(std::move(next));
+  }
+  if (total + needed > memory_budget_) {
+    return ResourceExhausted("deployment '" + except + "' needs " + std::to_string(needed) +
+                             " bytes and the memory budget (--serving-memory-mb, " +
+                             std::to_string(memory_budget_ >> 20) + " MiB) has " +
+                             std::to_string(total >= memory_budget_ ? 0 : memory_budget_ - total) +
+                             " left beside the pinned models; unpin some, or raise the budget");
+  }
+  return Status::Ok();
+}
+
 int Deployments::FollowMovedReferences() {
   int started = 0;
   for (const std::shared_ptr<const Deployment>& d : List()) {
-    if (d->spec.follow.empty() || d->variants.empty() || d->unloaded) continue;
+    if (d->spec.follow.empty() || d->variants.empty() || d->unloaded || d->evicted) continue;
     StatusOr<ResolvedSource> source = resolve_(d->spec.follow);
     if (!source.ok() || source->version.empty()) continue;  // gone for now: keep serving
     bool served = false;
@@ -996,7 +1098,7 @@ int Deployments::FollowMovedReferences() {
 int Deployments::Refresh() {
   int switched = FollowMovedReferences();
   for (const std::shared_ptr<const Deployment>& d : List()) {
-    if (d->unloaded) continue;
+    if (d->unloaded || d->evicted) continue;
     // Load outside the change lock: requests and other changes go on.
     std::vector<std::pair<size_t, StatusOr<LoadedModel>>> loads;
     std::vector<ResolvedSource> sources;

@@ -113,8 +113,16 @@ struct Deployment : std::enable_shared_from_this<Deployment> {
   // Unloaded by request (Triton's repository extension): no model held, not
   // reloaded by Refresh until Reload.
   bool unloaded = false;
+  // Unloaded to stay within the memory budget: loaded again by its next
+  // request (Deployments::Use).
+  bool evicted = false;
+  // When a request last used it (Env::NowMicros), shared by its snapshots:
+  // the budget unloads the least recently used first.
+  std::shared_ptr<std::atomic<int64_t>> last_used = std::make_shared<std::atomic<int64_t>>(0);
 
   const Variant& primary() const { return variants.front(); }
+  // Bytes its loaded models hold.
+  uint64_t MemoryBytes() const;
   const Variant* Find(const std::string& variant) const;
   // Some live variant can answer.
   bool ready() const;
@@ -240,6 +248,17 @@ class Deployments {
 
   // The deployment, or null.
   std::shared_ptr<const Deployment> Find(const std::string& name) const;
+  // `found` (from Find), about to answer a request: marked used, and when
+  // the memory budget had unloaded it, loaded again first (counted as
+  // thrash when that is within a minute of its unloading); returns the
+  // snapshot to use (null when it was removed meanwhile). Errors: as
+  // Deploy's loading, or ResourceExhausted when it does not fit.
+  StatusOr<std::shared_ptr<const Deployment>> Use(std::shared_ptr<const Deployment> found);
+
+  // Multi-model serving within `bytes` of loaded models (0: no budget):
+  // past it, loading a model unloads the least recently used deployments
+  // that are not pinned. Set before Init.
+  void SetMemoryBudget(uint64_t bytes) { memory_budget_ = bytes; }
   std::vector<std::shared_ptr<const Deployment>> List() const;
 
  private:
@@ -262,6 +281,12 @@ class Deployments {
   // no variant serves, loads it and makes it the canary. Returns how many
   // canaries started.
   int FollowMovedReferences();
+  // Unloads least recently used deployments (not pinned, not `except`)
+  // until `needed` more bytes fit the budget. Errors: ResourceExhausted
+  // naming the budget when they cannot. REQUIRES: change_mu_ held.
+  Status MakeRoom(uint64_t needed, const std::string& except) REQUIRES(change_mu_);
+  // Loads `current` again from its spec (Reload, and Use after eviction).
+  StatusOr<std::shared_ptr<Deployment>> LoadAgain(const Deployment& current) REQUIRES(change_mu_);
   // Stores `next`'s spec and publishes it. REQUIRES: change_mu_ held.
   Status StoreAndPublish(std::shared_ptr<Deployment> next) REQUIRES(change_mu_);
   // A traffic change on the current deployment `name`, by `change`.
@@ -299,6 +324,9 @@ class Deployments {
   FolderLoader load_;
   metrics::Registry* registry_;
   metrics::Counter* rollbacks_ = nullptr;
+  metrics::Counter* evictions_ = nullptr;
+  metrics::Counter* thrash_ = nullptr;
+  uint64_t memory_budget_ = 0;
   PayloadLog* payload_log_ = nullptr;
   FeatureSource* feature_source_ = nullptr;
   const std::string request_id_prefix_;
@@ -306,6 +334,9 @@ class Deployments {
   mutable Mutex mu_;
   std::map<std::string, std::shared_ptr<const Deployment>> deployments_ GUARDED_BY(mu_);
   Mutex change_mu_;  // one change at a time (load, store, publish), without blocking Find
+  // When each deployment was last unloaded for the budget (thrash: loaded
+  // again soon after).
+  std::map<std::string, int64_t> evicted_at_ GUARDED_BY(change_mu_);
   // Shadow requests waiting or running; beyond kMaxShadowQueue they are dropped.
   static constexpr int kMaxShadowQueue = 256;
   mutable std::atomic<int> shadow_queue_{0};

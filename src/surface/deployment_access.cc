@@ -49,11 +49,16 @@ StatusOr<InferenceTarget> OpenDeployment(serving::Deployments* deployments,
                                          const http::HttpRequest& request, const std::string& name,
                                          std::string_view version) {
   InferenceTarget target;
-  target.deployment = deployments->Find(name);
+  std::shared_ptr<const serving::Deployment> found = deployments->Find(name);
+  if (found == nullptr) {
+    return NotFound("no deployment named '" + name + "'; GET /api/cairn/v1/deployments lists them");
+  }
+  // Access first: a caller who may not read it must not make it load.
+  RETURN_IF_ERROR(RequireDeploymentRead(access, request, *found));
+  ASSIGN_OR_RETURN(target.deployment, deployments->Use(std::move(found)));
   if (target.deployment == nullptr) {
     return NotFound("no deployment named '" + name + "'; GET /api/cairn/v1/deployments lists them");
   }
-  RETURN_IF_ERROR(RequireDeploymentRead(access, request, *target.deployment));
   serving::RouteHints hints;
   hints.version = version;
   hints.variant = request.Header(kVariantHeader);

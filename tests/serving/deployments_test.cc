@@ -27,7 +27,7 @@ class ConstantModel : public ServedModel {
   StatusOr<std::vector<Tensor>> Predict(const std::vector<Tensor>&) const override {
     return std::vector<Tensor>{Fp32Tensor("y", {1}, {value_})};
   }
-  size_t MemoryBytes() const override { return sizeof(*this); }
+  size_t MemoryBytes() const override { return 1000; }  // what the budget tests count
 
  private:
   float value_;
@@ -86,6 +86,7 @@ class DeploymentsTest : public ::testing::Test {
       return loaded;
     };
     deployments_ = std::make_unique<Deployments>(store_.get(), Env::Default(), resolve, load);
+    deployments_->SetMemoryBudget(budget_);
     ASSERT_OK(deployments_->Init());
   }
   // Runs `n` requests routed by `deployment`'s weights; returns answers by value.
@@ -115,6 +116,7 @@ class DeploymentsTest : public ::testing::Test {
   }
 
   std::string champion_ = "1";
+  uint64_t budget_ = 0;
   std::filesystem::path dir_;
   std::unique_ptr<store::MetadataStore> store_;
   std::unique_ptr<Deployments> deployments_;
@@ -461,6 +463,62 @@ TEST_F(DeploymentsTest, AFollowedAliasRollsItsNewVersionsOutAsCanaries) {
   ASSERT_EQ(d->variants.size(), 2u);
   EXPECT_EQ(d->rollout.phase, RolloutState::Phase::kStepping);
   EXPECT_EQ(Answer(*d), 2.0f);
+}
+
+TEST_F(DeploymentsTest, TheMemoryBudgetUnloadsTheLeastRecentlyUsedAndReloadsOnDemand) {
+  budget_ = 2500;  // two models of 1000 bytes, not three
+  Open();
+  auto tick = [] { std::this_thread::sleep_for(std::chrono::milliseconds(2)); };
+  ASSERT_OK(deployments_->Deploy(DeploymentSpec::Single("a", "models:/m/1"), "alice").status());
+  tick();
+  ASSERT_OK(deployments_->Deploy(DeploymentSpec::Single("b", "models:/m/2"), "alice").status());
+  tick();
+  ASSERT_OK(deployments_->Use(deployments_->Find("a")).status());  // b is now the least recent
+  tick();
+  ASSERT_OK(deployments_->Deploy(DeploymentSpec::Single("c", "models:/m/3"), "alice").status());
+  auto b = deployments_->Find("b");
+  EXPECT_TRUE(b->evicted);
+  EXPECT_FALSE(b->ready());
+  EXPECT_THAT(b->NotReadyReason(), ::testing::HasSubstr("--serving-memory-mb"));
+  EXPECT_TRUE(deployments_->Find("a")->ready());
+  EXPECT_TRUE(deployments_->Find("c")->ready());
+
+  // Its next request loads it again, unloading the least recent of the others (a).
+  tick();
+  auto used = deployments_->Use(b);
+  ASSERT_OK(used.status());
+  ASSERT_TRUE((*used)->ready());
+  EXPECT_EQ(Answer(**used), 2);
+  EXPECT_TRUE(deployments_->Find("a")->evicted);
+  EXPECT_FALSE(deployments_->Find("c")->evicted);
+  auto a = Serve("b", 3);
+  EXPECT_EQ(a[2], 3);
+
+  // Pinned deployments stay; once only pinned ones are loaded, no room is made.
+  tick();
+  DeploymentSpec d = DeploymentSpec::Single("d", "models:/m/4");
+  d.pinned = true;
+  ASSERT_OK(deployments_->Deploy(d, "alice").status());
+  EXPECT_TRUE(deployments_->Find("c")->evicted);  // c was used before b
+  tick();
+  DeploymentSpec e = DeploymentSpec::Single("e", "models:/m/5");
+  e.pinned = true;
+  ASSERT_OK(deployments_->Deploy(e, "alice").status());
+  EXPECT_TRUE(deployments_->Find("b")->evicted);
+  EXPECT_THAT(deployments_->Deploy(DeploymentSpec::Single("f", "models:/m/6"), "alice").status(),
+              testing::StatusIs(StatusCode::kResourceExhausted,
+                                ::testing::HasSubstr("--serving-memory-mb")));
+  EXPECT_EQ(deployments_->Find("f"), nullptr);
+  EXPECT_THAT(deployments_->Use(deployments_->Find("a")).status(),
+              testing::StatusIs(StatusCode::kResourceExhausted));
+
+  // After a restart the stored deployments load within the budget.
+  Open();
+  uint64_t loaded = 0;
+  for (const auto& dep : deployments_->List()) loaded += dep->MemoryBytes();
+  EXPECT_LE(loaded, budget_);
+  EXPECT_TRUE(deployments_->Find("d")->ready());
+  EXPECT_TRUE(deployments_->Find("e")->ready());
 }
 
 }  // namespace
