@@ -257,7 +257,7 @@ void Deployments::Predict(std::shared_ptr<const Deployment> d, const Variant& v,
       [this, d = std::move(d), &v, request_id = std::move(request_id), done = std::move(done),
        entities = std::move(entities)](StatusOr<std::vector<Tensor>> enriched) mutable {
         if (!enriched.ok()) {
-          Refuse(*d, v, enriched.status(), request_id);
+          Refuse(*d, v, enriched.status(), request_id, entities.get());
           return done(enriched.status());
         }
         RunModel(std::move(d), v, std::move(*enriched), std::move(request_id), std::move(done),
@@ -416,12 +416,12 @@ void Deployments::Mirror(const Deployment& d, const Variant& live,
 }
 
 void Deployments::Refuse(const Deployment& d, const Variant& v, const Status& why,
-                         std::string_view request_id) const {
+                         std::string_view request_id, const std::vector<Tensor>* entities) const {
   if (v.metrics.requests != nullptr) {
     v.metrics.requests->Inc();
     (why.code() == StatusCode::kUnavailable ? v.metrics.not_ready : v.metrics.bad_input)->Inc();
   }
-  if (Sampled(d)) Log(d, v, request_id, why, 0, {}, nullptr);
+  if (Sampled(d)) Log(d, v, request_id, why, 0, {}, nullptr, entities);
 }
 
 void Deployments::BeginRollout(Deployment& d, int64_t now) const {
@@ -1039,6 +1039,12 @@ int Deployments::FollowMovedReferences() {
     StatusOr<LoadedModel> loaded = load_(*source, d->spec);  // off the change lock
     MutexLock change(&change_mu_);
     if (Find(d->spec.name) != d) continue;  // changed meanwhile; the next refresh sees it
+    if (loaded.ok()) {                      // the new version adds a model: room first
+      if (Status room = MakeRoom(d->MemoryBytes() + loaded->model->MemoryBytes(), d->spec.name);
+          !room.ok()) {
+        loaded = StatusOr<LoadedModel>(room);
+      }
+    }
     auto next = std::make_shared<Deployment>(*d);
     Variant& stable = next->variants[0];
     if (!loaded.ok()) {
@@ -1116,6 +1122,17 @@ int Deployments::Refresh() {
     if (loads.empty()) continue;
     MutexLock change(&change_mu_);
     if (Find(d->spec.name) != d) continue;  // changed meanwhile; the next refresh sees it
+    // New models need room first; without it they count as not loaded
+    // (not tried again until the reference moves again).
+    uint64_t adding = 0;
+    for (const auto& [i, loaded] : loads) adding += loaded.ok() ? loaded->model->MemoryBytes() : 0;
+    if (adding > 0) {
+      if (Status room = MakeRoom(d->MemoryBytes() + adding, d->spec.name); !room.ok()) {
+        for (auto& [i, loaded] : loads) {
+          if (loaded.ok()) loaded = StatusOr<LoadedModel>(room);
+        }
+      }
+    }
     auto next = std::make_shared<Deployment>(*d);
     for (size_t k = 0; k < loads.size(); ++k) {
       Variant& v = next->variants[loads[k].first];

@@ -234,8 +234,10 @@ class Deployments {
   StatusOr<std::vector<Tensor>> Explain(const Variant& v, const std::vector<Tensor>& inputs) const;
   // Counts (and logs, when sampled) a request the protocol refused before
   // the model ran (bad body: InvalidArgument; not ready: Unavailable).
+  // `entities`: an enriched request's own inputs, logged with it.
   void Refuse(const Deployment& d, const Variant& v, const Status& why,
-              std::string_view request_id = {}) const;
+              std::string_view request_id = {},
+              const std::vector<Tensor>* entities = nullptr) const;
 
   // Where sampled requests are written (not owned; null: nowhere). Set
   // before requests arrive.

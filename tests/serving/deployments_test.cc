@@ -521,5 +521,24 @@ TEST_F(DeploymentsTest, TheMemoryBudgetUnloadsTheLeastRecentlyUsedAndReloadsOnDe
   EXPECT_TRUE(deployments_->Find("e")->ready());
 }
 
+TEST_F(DeploymentsTest, AFollowedVersionThatDoesNotFitTheBudgetLeavesThePreviousServing) {
+  budget_ = 2500;
+  Open();
+  DeploymentSpec pinned = DeploymentSpec::Single("p", "models:/m/9");
+  pinned.pinned = true;
+  ASSERT_OK(deployments_->Deploy(pinned, "alice").status());
+  DeploymentSpec follow;
+  follow.name = "f";
+  follow.follow = "models:/m@champion";
+  ASSERT_OK(deployments_->Deploy(follow, "alice").status());
+  champion_ = "7";  // a second model beside the first would need 3000 bytes
+  deployments_->Refresh();
+  auto f = deployments_->Find("f");
+  EXPECT_EQ(Answer(*f), 1);
+  EXPECT_THAT(f->primary().failed_reason, ::testing::HasSubstr("--serving-memory-mb"));
+  deployments_->Refresh();  // not tried again until the alias moves again
+  EXPECT_EQ(deployments_->Find("f"), f);
+}
+
 }  // namespace
 }  // namespace cairn::serving
