@@ -314,6 +314,13 @@ StatusOr<std::vector<Tensor>> DecodeOutputs(const Reply& reply) {
   return out;
 }
 
+// The workers' PYTHONPATH: the deployment's folders, in order.
+std::string PythonPath(const PythonSettings& settings) {
+  std::string path;
+  for (const std::string& p : settings.path) path += (path.empty() ? "" : ":") + p;
+  return path;
+}
+
 // The last lines of a Python traceback: what went wrong, without the frames.
 std::string Tail(const std::string& text, size_t lines) {
   size_t end = text.find_last_not_of("\n ");
@@ -410,15 +417,13 @@ Status PythonModel::SpawnWorker(Worker& w) const {
     ::close(sv[1]);
     sv[1] = moved;
   }
-  std::string pythonpath;
-  for (const std::string& p : settings_.path) pythonpath += (pythonpath.empty() ? "" : ":") + p;
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string_view entry(*e);
     if (entry.starts_with("PYTHONPATH=") || entry.starts_with("PYTHONHOME=")) continue;
     env_strings.emplace_back(entry);
   }
-  env_strings.push_back("PYTHONPATH=" + pythonpath);
+  env_strings.push_back("PYTHONPATH=" + PythonPath(settings_));
   env_strings.emplace_back("PYTHONUNBUFFERED=1");
   env_strings.emplace_back("PYTHONDONTWRITEBYTECODE=1");
   env_strings.emplace_back("MLFLOW_DISABLE_TELEMETRY=true");
@@ -462,8 +467,7 @@ Status PythonModel::AwaitLoaded(Worker& w, std::vector<std::string>* columns_out
   }
   if (std::string error = StringMember(hello->header, "error"); !error.empty()) {
     StopWorker(w);
-    std::string pythonpath;
-    for (const std::string& p : settings_.path) pythonpath += (pythonpath.empty() ? "" : ":") + p;
+    const std::string pythonpath = PythonPath(settings_);
     return InvalidArgument("the model did not load in python (" + settings_.interpreter +
                            ", PYTHONPATH " + (pythonpath.empty() ? "unset" : pythonpath) +
                            "): " + Tail(error, 2));
