@@ -167,12 +167,8 @@ void WriteDeployment(json::Writer& w, const serving::Deployment& d) {
   }
   if (d.spec.features) {
     json::WriteKey(w, "features");
-    w.StartObject();
-    json::WriteKey(w, "service");
-    json::WriteString(w, d.spec.features->service);
-    json::WriteKey(w, "missing");
-    json::WriteString(w, d.spec.features->fail_on_missing ? "fail" : "default");
-    w.EndObject();
+    const std::string features = serving::FeatureEnrichmentJson(*d.spec.features);
+    w.RawValue(features.data(), features.size(), rapidjson::kObjectType);
   }
   if (d.spec.batching) {
     json::WriteKey(w, "batching");

@@ -151,24 +151,7 @@ Status ReadBinary(BinarySection* section, int64_t size, const std::string& named
   }
   std::string_view data = section->bytes.substr(section->used, static_cast<size_t>(size));
   section->used += static_cast<size_t>(size);
-  if (tensor->datatype != DataType::kBytes) {
-    tensor->data.assign(data);
-    return Status::Ok();
-  }
-  while (!data.empty()) {
-    if (data.size() < 4)
-      return InvalidArgument(named + ": a BYTES element's 4-byte length is cut off");
-    uint32_t n = 0;
-    for (int i = 3; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(data[static_cast<size_t>(i)]);
-    data.remove_prefix(4);
-    if (n > data.size()) {
-      return InvalidArgument(named + ": a BYTES element of " + std::to_string(n) +
-                             " bytes exceeds the " + std::to_string(data.size()) + " left");
-    }
-    tensor->bytes.emplace_back(data.substr(0, n));
-    data.remove_prefix(n);
-  }
-  return Status::Ok();
+  return serving::ReadRawElements(data, named, tensor);
 }
 
 Status ReadInput(const json::Value& in, size_t index, BinarySection* section, Tensor* tensor) {
@@ -288,21 +271,6 @@ StatusOr<InferRequest> ParseInferRequest(std::string_view body, std::optional<si
   return request;
 }
 
-namespace {
-// The tensor's elements in the binary extension's form.
-void AppendBinary(std::string& out, const Tensor& t) {
-  if (t.datatype != DataType::kBytes) {
-    out += t.data;
-    return;
-  }
-  for (const std::string& e : t.bytes) {
-    const auto n = static_cast<uint32_t>(e.size());
-    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-    out += e;
-  }
-}
-}  // namespace
-
 BinaryResponse WriteBinaryInferResponse(std::string_view model_name, std::string_view model_version,
                                         const std::optional<std::string>& id,
                                         const std::vector<Tensor>& outputs,
@@ -334,7 +302,7 @@ BinaryResponse WriteBinaryInferResponse(std::string_view model_name, std::string
     out += ']';
     if (binary[i]) {
       const size_t before = blob.size();
-      AppendBinary(blob, t);
+      serving::AppendRawElements(blob, t);
       out += ",\"parameters\":{\"binary_data_size\":";
       json::AppendInt(out, static_cast<int64_t>(blob.size() - before));
       out += "}}";

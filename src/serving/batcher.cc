@@ -61,6 +61,15 @@ int64_t RowsOf(const std::vector<Tensor>& inputs) {
   return rows;
 }
 
+int64_t BytesOf(const std::vector<Tensor>& inputs) {
+  int64_t bytes = 0;
+  for (const Tensor& t : inputs) {
+    bytes += static_cast<int64_t>(t.data.size());
+    for (const std::string& element : t.bytes) bytes += static_cast<int64_t>(element.size());
+  }
+  return bytes;
+}
+
 namespace {
 
 // Requests that may share a call: the same inputs but for their rows.
@@ -164,6 +173,7 @@ void Batcher::Arm(int64_t when) {
 void Batcher::Submit(std::vector<Tensor> inputs, BatchDone done) {
   Item item;
   item.rows = RowsOf(inputs);
+  item.bytes = BytesOf(inputs);
   item.inputs = std::move(inputs);
   item.done = std::move(done);
   item.enqueued = env_->MonotonicNanos();
@@ -223,6 +233,7 @@ void Batcher::OnTimer() {
 void Batcher::TakeLocked(int64_t now, std::vector<Item>* batch, std::vector<Item>* expired) {
   const int64_t timeout = policy_.queue_timeout_ms * 1'000'000;
   int64_t rows = 0;
+  int64_t bytes = 0;
   for (auto it = queue_.begin(); it != queue_.end();) {
     if (now - it->enqueued > timeout) {
       queued_rows_ -= std::max<int64_t>(it->rows, 1);
@@ -232,15 +243,18 @@ void Batcher::TakeLocked(int64_t now, std::vector<Item>* batch, std::vector<Item
     }
     bool joins = batch->empty();
     if (!joins && batch->front().rows > 0 && it->rows > 0 &&
-        rows + it->rows <= policy_.max_batch_rows) {
+        rows + it->rows <= policy_.max_batch_rows && bytes + it->bytes <= kMaxBatchBytes) {
       joins = Joinable(batch->front().inputs, it->inputs);
     }
     if (!joins) {
-      if (rows >= policy_.max_batch_rows || batch->front().rows < 0) break;
+      if (rows >= policy_.max_batch_rows || bytes >= kMaxBatchBytes || batch->front().rows < 0) {
+        break;
+      }
       ++it;
       continue;
     }
     rows += std::max<int64_t>(it->rows, 1);
+    bytes += it->bytes;
     queued_rows_ -= std::max<int64_t>(it->rows, 1);
     batch->push_back(std::move(*it));
     it = queue_.erase(it);

@@ -93,6 +93,13 @@ using BatchDone = std::function<void(
 // the inputs share none (such a request runs alone).
 int64_t RowsOf(const std::vector<Tensor>& inputs);
 
+// The bytes of a request's elements. A joined call copies every request's
+// inputs into one, so requests join only while the call stays within
+// kMaxBatchBytes: a few large requests under max_batch_rows must not make
+// one huge copy. A request alone runs whatever its size.
+int64_t BytesOf(const std::vector<Tensor>& inputs);
+inline constexpr int64_t kMaxBatchBytes = int64_t{64} << 20;
+
 class Batcher : public std::enable_shared_from_this<Batcher> {
  public:
   // `run_inline`: the model computes in place (microseconds, no IO), so a
@@ -114,7 +121,8 @@ class Batcher : public std::enable_shared_from_this<Batcher> {
  private:
   struct Item {
     std::vector<Tensor> inputs;
-    int64_t rows = 1;  // -1: runs alone
+    int64_t rows = 1;   // -1: runs alone
+    int64_t bytes = 0;  // the inputs' element bytes, for kMaxBatchBytes
     int64_t enqueued = 0;
     BatchDone done;
   };

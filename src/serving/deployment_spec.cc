@@ -371,6 +371,27 @@ std::string BatchingPolicyJson(const BatchingPolicy& policy) {
          ",\"queue_timeout_ms\":" + std::to_string(policy.queue_timeout_ms) + "}";
 }
 
+std::string FeatureEnrichmentJson(const FeatureEnrichment& features) {
+  json::Buffer buffer;
+  json::Writer w(buffer);
+  w.StartObject();
+  json::WriteKey(w, "service");
+  json::WriteString(w, features.service);
+  json::WriteKey(w, "missing");
+  json::WriteString(w, features.fail_on_missing ? "fail" : "default");
+  if (!features.defaults.empty()) {
+    json::WriteKey(w, "defaults");
+    w.StartObject();
+    for (const auto& [name, value] : features.defaults) {
+      json::WriteKey(w, name);
+      w.Double(value);
+    }
+    w.EndObject();
+  }
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
 std::string DeploymentSpecJson(const DeploymentSpec& spec) {
   json::Buffer buffer;
   json::Writer w(buffer);
@@ -444,21 +465,8 @@ std::string DeploymentSpecJson(const DeploymentSpec& spec) {
   }
   if (spec.features) {
     json::WriteKey(w, "features");
-    w.StartObject();
-    json::WriteKey(w, "service");
-    json::WriteString(w, spec.features->service);
-    json::WriteKey(w, "missing");
-    json::WriteString(w, spec.features->fail_on_missing ? "fail" : "default");
-    if (!spec.features->defaults.empty()) {
-      json::WriteKey(w, "defaults");
-      w.StartObject();
-      for (const auto& [name, value] : spec.features->defaults) {
-        json::WriteKey(w, name);
-        w.Double(value);
-      }
-      w.EndObject();
-    }
-    w.EndObject();
+    const std::string features = FeatureEnrichmentJson(*spec.features);
+    w.RawValue(features.data(), features.size(), rapidjson::kObjectType);
   }
   if (spec.batching) {
     json::WriteKey(w, "batching");

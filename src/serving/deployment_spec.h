@@ -151,8 +151,9 @@ Status CheckDeploymentSpec(const DeploymentSpec& spec);
 // The JSON form above. Parse errors name the field and what was expected.
 StatusOr<DeploymentSpec> ParseDeploymentSpec(std::string_view text);
 std::string DeploymentSpecJson(const DeploymentSpec& spec);
-// The "batching" object of that form.
+// The "batching" and "features" objects of that form.
 std::string BatchingPolicyJson(const BatchingPolicy& policy);
+std::string FeatureEnrichmentJson(const FeatureEnrichment& features);
 
 // Deployment and variant names: 1-63 characters of [a-z0-9-], starting with
 // a letter (they appear in URLs, headers and, on Kubernetes later, in object

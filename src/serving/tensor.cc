@@ -175,4 +175,38 @@ Status CheckShape(const Tensor& tensor, std::string_view role) {
   return Status::Ok();
 }
 
+void AppendRawElements(std::string& out, const Tensor& tensor) {
+  if (tensor.datatype != DataType::kBytes) {
+    out += tensor.data;
+    return;
+  }
+  for (const std::string& e : tensor.bytes) {
+    const auto n = static_cast<uint32_t>(e.size());
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    out += e;
+  }
+}
+
+Status ReadRawElements(std::string_view raw, std::string_view named, Tensor* tensor) {
+  if (tensor->datatype != DataType::kBytes) {
+    tensor->data.assign(raw);
+    return Status::Ok();
+  }
+  while (!raw.empty()) {
+    if (raw.size() < 4) {
+      return InvalidArgument(std::string(named) + ": a BYTES element's 4-byte length is cut off");
+    }
+    uint32_t n = 0;
+    for (int i = 3; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(raw[static_cast<size_t>(i)]);
+    raw.remove_prefix(4);
+    if (n > raw.size()) {
+      return InvalidArgument(std::string(named) + ": a BYTES element of " + std::to_string(n) +
+                             " bytes exceeds the " + std::to_string(raw.size()) + " left");
+    }
+    tensor->bytes.emplace_back(raw.substr(0, n));
+    raw.remove_prefix(n);
+  }
+  return Status::Ok();
+}
+
 }  // namespace cairn::serving

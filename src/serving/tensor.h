@@ -68,4 +68,13 @@ Tensor Fp32Tensor(std::string name, std::vector<int64_t> shape, const std::vecto
 // names the tensor, e.g. "input 'x': shape [2, 3] holds 6 elements, data has 5".
 Status CheckShape(const Tensor& tensor, std::string_view role);
 
+// The raw form of a tensor's elements, as the binary tensor extension and
+// the gRPC protocol's raw contents carry them: numbers packed little-endian
+// (BOOL one byte), BYTES elements each a 4-byte little-endian length and
+// the bytes.
+void AppendRawElements(std::string& out, const Tensor& tensor);
+// Fills tensor->data (or ->bytes, for BYTES) from `raw`, in that form.
+// InvalidArgument naming `named` when a BYTES element is cut off.
+Status ReadRawElements(std::string_view raw, std::string_view named, Tensor* tensor);
+
 }  // namespace cairn::serving

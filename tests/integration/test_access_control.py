@@ -455,3 +455,59 @@ def test_a_burst_of_wrong_passwords_is_bounded_and_does_not_delay_a_signed_in_us
     assert busy, "checks beyond the hashing queue are refused at once"
     grown_mib = (_peak_rss_kib(server.proc.pid) - before) / 1024
     assert grown_mib < 400, f"peak memory grew {grown_mib:.0f} MiB during the burst"
+
+
+def test_a_caller_who_may_not_read_an_evicted_deployment_cannot_make_it_load(server_factory):
+    """Under a memory budget a deployment unloaded to make room loads again on its next
+    request, but only on a request whose caller may read it: a refused request must not
+    unload what others use to load a model its caller cannot use."""
+    import numpy as np
+    import xgboost as xgb
+    server = server_factory.new(extra_args=["--serving-memory-mb", "1"])
+    server.data_dir.mkdir(parents=True, exist_ok=True)
+    for user in ("admin", "vic"):
+        cairn("users", "add", user, "--role", ROLES[user], "--password", PASSWORDS[user], server=server)
+    server.start()
+    admin = session("admin")
+    eid = ok(admin.post(server.url + API + "/experiments/create", json={"name": "budget"}))["experiment_id"]
+    rng = np.random.default_rng(7)
+    X = rng.random((2000, 10), dtype=np.float32)
+    # Over half the 1 MiB budget each (checked below), so two do not fit at once.
+    booster = xgb.train({"max_depth": 7, "nthread": 2}, xgb.DMatrix(X, label=X.sum(axis=1)), 260)
+    models = {}
+    for key in ("secret", "open"):
+        run = ok(admin.post(server.url + API + "/runs/create", json={"experiment_id": eid}))["run"]["info"]
+        folder = f"{server.url}/api/2.0/mlflow-artifacts/artifacts/{eid}/{run['run_id']}/artifacts/model"
+        assert admin.put(folder + "/model.json", data=bytes(booster.save_raw("json"))).status_code == 200
+        assert admin.put(folder + "/MLmodel", data=b"flavors:\n  xgboost:\n    data: model.json\n").status_code == 200
+        name = f"budget-{key}-{uuid.uuid4().hex[:6]}"
+        ok(admin.post(server.url + API + "/registered-models/create", json={"name": name}))
+        ok(admin.post(server.url + API + "/model-versions/create",
+                      json={"name": name, "source": run["artifact_uri"] + "/model", "run_id": run["run_id"]}))
+        models[key] = name
+    cairn("users", "grant", "vic", "--model", models["secret"], "--level", "none", server=server)
+    deployments = server.url + "/api/cairn/v1/deployments"
+    x = {"inputs": [{"name": "x", "shape": [1, 10], "datatype": "FP32", "data": [0.5] * 10}]}
+
+    def status(name):
+        return ok(admin.get(f"{deployments}/{name}"))["deployment"]
+
+    def evicted(name):
+        return status(name).get("evicted", False)
+
+    ok(admin.post(deployments, json={"name": "secret", "model_uri": f"models:/{models['secret']}/1"}))
+    assert status("secret")["memory_bytes"] > 600_000, status("secret")
+    ok(admin.post(deployments, json={"name": "open", "model_uri": f"models:/{models['open']}/1"}))
+    assert evicted("secret") and not evicted("open")
+
+    vic = session("vic")
+    assert vic.post(server.url + "/v2/models/open/infer", json=x).status_code == 200
+    for path in ("/v2/models/secret/infer", "/v1/models/secret:predict"):
+        body = x if path.startswith("/v2") else {"instances": [[0.5] * 10]}
+        r = vic.post(server.url + path, json=body)
+        assert r.status_code == 403, r.text
+    # Refused requests loaded nothing and unloaded nothing.
+    assert evicted("secret") and not evicted("open")
+    # Whoever may read it loads it back, making room by unloading the other.
+    assert admin.post(server.url + "/v2/models/secret/infer", json=x).status_code == 200
+    assert not evicted("secret") and evicted("open")

@@ -189,6 +189,32 @@ TEST_F(BatcherTest, ABatchHoldsAtMostMaxRowsAndOnlyJoinableRequests) {
   EXPECT_THAT(Floats((*d.out)[0]), ElementsAre(6, 6));
 }
 
+TEST_F(BatcherTest, RequestsJoinOnlyWhileTheCallStaysWithinTheByteCap) {
+  // Three requests of 24 MiB each, far under the row cap: two share a call
+  // (48 MiB), the third would make 72 MiB and runs next. A request larger
+  // than the cap on its own still runs.
+  const int64_t rows = (int64_t{24} << 20) / (2 * sizeof(float));
+  auto b = Make({.max_batch_rows = 1 << 24, .queue_timeout_ms = 600'000});
+  model_->Hold();
+  Answer first, a, c, d, huge;
+  SubmitAsync(b, Rows({1, 2}), &first);
+  model_->AwaitEntered(1);
+  for (Answer* x : {&a, &c, &d}) {
+    b->Submit(Rows(std::vector<float>(static_cast<size_t>(rows) * 2, 1)), x->Callback());
+  }
+  model_->Release();
+  for (Answer* x : {&first, &a, &c, &d}) x->Await();
+  EXPECT_THAT(model_->calls(), ElementsAre(1, 2 * rows, rows));
+  for (Answer* x : {&a, &c, &d}) ASSERT_OK(x->out.status());
+  EXPECT_EQ((*d.out)[1].shape[0], rows);
+
+  const int64_t over = (kMaxBatchBytes / (2 * sizeof(float))) + 1;
+  b->Submit(Rows(std::vector<float>(static_cast<size_t>(over) * 2, 1)), huge.Callback());
+  huge.Await();
+  ASSERT_OK(huge.out.status());
+  EXPECT_EQ((*huge.out)[1].shape[0], over);
+}
+
 TEST_F(BatcherTest, ABadRequestFailsAloneAndTheOthersInItsCallAreAnswered) {
   auto b = Make({.max_batch_rows = 64});
   model_->Hold();
