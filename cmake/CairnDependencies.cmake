@@ -44,3 +44,11 @@ set_target_properties(duckdb PROPERTIES
 # Online stores: LMDB (embedded) and hiredis (Redis).
 pkg_check_modules(LMDB REQUIRED IMPORTED_TARGET lmdb)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+
+# gRPC 1.51 and protobuf 3.21 (libgrpc++-dev, protobuf-compiler-grpc): the
+# inference protocol's gRPC form. protoc and the gRPC plugin generate its
+# messages and service from src/grpc_inference/inference.proto.
+pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
+pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
+find_program(CAIRN_PROTOC protoc REQUIRED)
+find_program(CAIRN_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)

@@ -18,8 +18,6 @@ using serving::Deployment;
 
 namespace {
 
-constexpr char kServerVersion[] = "0.1.0";
-
 HttpResponse Error(const Status& status) {
   return http::PlainErrorFormat::Get().FromStatus(status);
 }
@@ -116,11 +114,10 @@ HttpResponse ModelMetadata(serving::Deployments* deployments, auth::AccessPolicy
   json::AppendString(out, d.spec.name);
   out += ",\"versions\":[";
   bool first = true;
-  for (const serving::Variant& v : d.variants) {
-    if (v.spec.shadow || !v.ready() || v.source.version.empty()) continue;
+  for (const std::string& version : surface::ServedVersions(d)) {
     if (!first) out += ',';
     first = false;
-    json::AppendString(out, v.source.version);
+    json::AppendString(out, version);
   }
   out += "],\"platform\":";
   json::AppendString(out, meta.platform);

@@ -13,6 +13,9 @@
 
 namespace cairn::kserve {
 
+// The version the protocols' server metadata report.
+inline constexpr char kServerVersion[] = "0.1.0";
+
 // REQUIRES: `surface` answers in http::PlainErrorFormat; `deployments`
 // outlives the server.
 void RegisterV2Routes(const surface::Surface& surface, serving::Deployments* deployments);

@@ -11,6 +11,7 @@ std::vector<std::unique_ptr<Module>> ServerModules() {
   modules.push_back(NewRegistryModule());
   modules.push_back(NewFeaturesModule());
   modules.push_back(NewServingModule());
+  modules.push_back(NewGrpcInferenceModule());
   return modules;
 }
 

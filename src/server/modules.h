@@ -29,6 +29,8 @@ std::unique_ptr<Module> NewFeaturesModule();
 // Serving: deployments of registered models, the KServe v2 inference routes
 // (on the main listener, and on --serving-port when set).
 std::unique_ptr<Module> NewServingModule();
+// The gRPC inference protocol over serving's deployments (--serving-grpc-port).
+std::unique_ptr<Module> NewGrpcInferenceModule();
 
 // Lets `auth` tell which experiment holds a run, a logged model or a named
 // experiment, through tracking's records (tracking/records.h). For the

@@ -92,6 +92,9 @@ struct ServerConfig {
   // the least recently used deployments that are not pinned unload, and
   // load again on their next request.
   uint64_t serving_memory_mb = 0;
+  // The gRPC form of the inference protocol (tritonclient.grpc, KServe's
+  // gRPC clients): its port; -1 (the default) off; 0 picks a free port.
+  int serving_grpc_port = -1;
 
   // The effective URIs once data_dir defaults are applied.
   std::string EffectiveStoreUri() const;

@@ -193,6 +193,7 @@ class ServingModule : public Module {
       deployments_->SetFeatureSource(feature_source_.get());
     }
     RETURN_IF_ERROR(Named("deployments", deployments_->Init()));
+    context.Provide<serving::Deployments>(deployments_.get());
 
     surface::Surface api(context.router(), access, mlflow::ErrorFormat::Get());
     api::RegisterDeploymentRoutes(api, deployments_.get());

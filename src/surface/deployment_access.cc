@@ -73,6 +73,15 @@ StatusOr<InferenceTarget> OpenDeployment(serving::Deployments* deployments,
   return target;
 }
 
+std::vector<std::string> ServedVersions(const serving::Deployment& deployment) {
+  std::vector<std::string> versions;
+  for (const serving::Variant& v : deployment.variants) {
+    if (v.spec.shadow || !v.ready() || v.source.version.empty()) continue;
+    versions.push_back(v.source.version);
+  }
+  return versions;
+}
+
 void NameVariant(http::HttpResponse& response, const InferenceTarget& target) {
   response.headers.emplace_back(std::string(kVariantHeader), target.variant->spec.name);
   if (!target.variant->source.version.empty()) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "auth/access_policy.h"
 #include "http/http_types.h"
@@ -55,6 +56,10 @@ StatusOr<InferenceTarget> OpenDeployment(serving::Deployments* deployments,
                                          auth::AccessPolicy* access,
                                          const http::HttpRequest& request, const std::string& name,
                                          std::string_view version = {});
+
+// The registry versions a deployment's live, ready variants serve (what
+// the protocols' model metadata list).
+std::vector<std::string> ServedVersions(const serving::Deployment& deployment);
 
 // Names the answering variant (and its registry version) and the request
 // id in `response`.
