@@ -5,6 +5,7 @@
 
 #include "auth/http_authenticator.h"
 #include "core/json.h"
+#include "external/external_model.h"
 #include "mlflow/mlflow_json.h"
 #include "registry/model_uri.h"
 #include "store/write_context.h"
@@ -226,11 +227,16 @@ void RegisterDeploymentRoutes(const surface::Surface& surface, serving::Deployme
         for (const serving::VariantSpec& v : spec->variants) references.push_back(v.model_uri);
         if (!spec->follow.empty()) references.push_back(spec->follow);
         for (const std::string& reference : references) {
-          if (!registry::IsModelUri(reference)) {
+          // Variants may also front another server's v2 endpoint; a
+          // followed reference is always the registry's.
+          const bool endpoint =
+              reference != spec->follow && external::IsExternalEndpoint(reference);
+          if (!registry::IsModelUri(reference) && !endpoint) {
             return mlflow::ErrorResponse(InvalidArgument(
                 "model_uri '" + reference +
                 "' is not a model reference: use models:/NAME/VERSION, "
-                "models:/NAME@ALIAS, models:/NAME/STAGE, models:/MODEL_ID or runs:/RUN_ID/PATH"));
+                "models:/NAME@ALIAS, models:/NAME/STAGE, models:/MODEL_ID, runs:/RUN_ID/PATH, "
+                "or a v2 endpoint http://HOST:PORT/v2/models/NAME"));
           }
           if (Status readable = surface::RequireModelUriRead(access, request, reference);
               !readable.ok()) {

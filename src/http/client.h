@@ -3,15 +3,17 @@
 // servers later). Plain http:// only: TLS belongs to a local proxy in front.
 //
 // Thread-safety: Fetch may be called from any thread; each call has its own
-// connection.
+// connection. ClientPool::Fetch too (a connection serves one call at a time).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/mutex.h"
 #include "core/status.h"
 
 namespace cairn::http {
@@ -46,5 +48,29 @@ struct ClientResponse {
 // sees) or an unknown method; Unavailable naming the address when it cannot
 // be reached, times out, or answers too much or not HTTP.
 StatusOr<ClientResponse> Fetch(const HttpAddress& address, const ClientRequest& request);
+
+// Calls to one server over keep-alive connections, kept for the next call
+// (up to `max_idle` idle at once): what a hot path that calls the same
+// server on every request uses (external model endpoints), instead of a
+// connection per call. A call whose reused connection fails (the server
+// closed it while idle) is sent once more on a new one, so use it for
+// requests that may be repeated (inference, reads). Errors: as Fetch.
+class ClientPool {
+ public:
+  explicit ClientPool(HttpAddress address, size_t max_idle = 32);
+  ~ClientPool();
+  ClientPool(const ClientPool&) = delete;
+  ClientPool& operator=(const ClientPool&) = delete;
+
+  StatusOr<ClientResponse> Fetch(const ClientRequest& request);
+
+  struct Connection;  // Boost.Beast's, in client.cc
+
+ private:
+  const HttpAddress address_;
+  const size_t max_idle_;
+  Mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_ GUARDED_BY(mu_);
+};
 
 }  // namespace cairn::http

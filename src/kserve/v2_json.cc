@@ -154,15 +154,18 @@ Status ReadBinary(BinarySection* section, int64_t size, const std::string& named
   return serving::ReadRawElements(data, named, tensor);
 }
 
-Status ReadInput(const json::Value& in, size_t index, BinarySection* section, Tensor* tensor) {
-  const std::string field = "inputs[" + std::to_string(index) + "]";
+// One tensor of a request's "inputs" (or a response's "outputs": `list`).
+Status ReadInput(const json::Value& in, size_t index, BinarySection* section, Tensor* tensor,
+                 std::string_view list = "inputs") {
+  const std::string field = std::string(list) + "[" + std::to_string(index) + "]";
+  const char* role = list == "inputs" ? "input" : "output";
   if (!in.IsObject())
     return InvalidArgument(field + ": expected an object with name, shape, datatype and data");
   auto name = in.FindMember("name");
   if (name == in.MemberEnd() || !name->value.IsString())
     return InvalidArgument(field + ".name: a string is required");
   tensor->name.assign(name->value.GetString(), name->value.GetStringLength());
-  const std::string named = "input '" + tensor->name + "'";
+  const std::string named = std::string(role) + " '" + tensor->name + "'";
   auto datatype = in.FindMember("datatype");
   if (datatype == in.MemberEnd() || !datatype->value.IsString()) {
     return InvalidArgument(
@@ -193,7 +196,7 @@ Status ReadInput(const json::Value& in, size_t index, BinarySection* section, Te
       if (in.HasMember("data"))
         return InvalidArgument(named + ": give data or binary_data_size, not both");
       RETURN_IF_ERROR(ReadBinary(section, size->value.GetInt64(), named, tensor));
-      return serving::CheckShape(*tensor, "input");
+      return serving::CheckShape(*tensor, role);
     }
   }
   auto data = in.FindMember("data");
@@ -204,21 +207,53 @@ Status ReadInput(const json::Value& in, size_t index, BinarySection* section, Te
     return InvalidArgument(named + ": data must be a list of " +
                            std::string(serving::DataTypeName(*type)) + " elements");
   }
-  return serving::CheckShape(*tensor, "input");
+  return serving::CheckShape(*tensor, role);
 }
 
 }  // namespace
 
+namespace {
+// Splits `body` at the JSON's end when the binary extension is in use.
+Status SplitBinary(std::string_view* body, std::optional<size_t> json_length,
+                   BinarySection* binary) {
+  if (!json_length) return Status::Ok();
+  if (*json_length > body->size()) {
+    return InvalidArgument("Inference-Header-Content-Length " + std::to_string(*json_length) +
+                           " is more than the body's " + std::to_string(body->size()) + " bytes");
+  }
+  binary->bytes = body->substr(*json_length);
+  *body = body->substr(0, *json_length);
+  return Status::Ok();
+}
+}  // namespace
+
+StatusOr<InferResponse> ParseInferResponse(std::string_view body,
+                                           std::optional<size_t> json_length) {
+  BinarySection binary;
+  RETURN_IF_ERROR(SplitBinary(&body, json_length, &binary));
+  json::Document doc;
+  RETURN_IF_ERROR(json::Parse(body, &doc));
+  if (!doc.IsObject()) return InvalidArgument("the answer must be a JSON object with 'outputs'");
+  InferResponse response;
+  if (auto version = doc.FindMember("model_version");
+      version != doc.MemberEnd() && version->value.IsString()) {
+    response.model_version = version->value.GetString();
+  }
+  auto outputs = doc.FindMember("outputs");
+  if (outputs == doc.MemberEnd() || !outputs->value.IsArray()) {
+    return InvalidArgument("outputs: a list of tensors is required");
+  }
+  response.outputs.resize(outputs->value.Size());
+  for (rapidjson::SizeType i = 0; i < outputs->value.Size(); ++i) {
+    RETURN_IF_ERROR(ReadInput(outputs->value[i], i, json_length ? &binary : nullptr,
+                              &response.outputs[i], "outputs"));
+  }
+  return response;
+}
+
 StatusOr<InferRequest> ParseInferRequest(std::string_view body, std::optional<size_t> json_length) {
   BinarySection binary;
-  if (json_length) {
-    if (*json_length > body.size()) {
-      return InvalidArgument("Inference-Header-Content-Length " + std::to_string(*json_length) +
-                             " is more than the body's " + std::to_string(body.size()) + " bytes");
-    }
-    binary.bytes = body.substr(*json_length);
-    body = body.substr(0, *json_length);
-  }
+  RETURN_IF_ERROR(SplitBinary(&body, json_length, &binary));
   json::Document doc;
   RETURN_IF_ERROR(json::Parse(body, &doc));
   if (!doc.IsObject()) return InvalidArgument("the body must be a JSON object with 'inputs'");

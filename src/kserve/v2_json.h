@@ -41,6 +41,17 @@ struct InferRequest {
 StatusOr<InferRequest> ParseInferRequest(std::string_view body,
                                          std::optional<size_t> json_length = std::nullopt);
 
+// A v2 infer answer from another server (an external endpoint): its
+// outputs, read as requests' inputs are (JSON data, or the binary extension
+// when `json_length`, the answer's Inference-Header-Content-Length, is
+// given). Errors: InvalidArgument naming the field ("outputs[0]: ...").
+struct InferResponse {
+  std::string model_version;
+  std::vector<serving::Tensor> outputs;
+};
+StatusOr<InferResponse> ParseInferResponse(std::string_view body,
+                                           std::optional<size_t> json_length = std::nullopt);
+
 // {"model_name", "model_version", "id", "outputs": [...]}. `outputs` are
 // written in order; FP32 as the shortest text that reads back as the same float.
 std::string WriteInferResponse(std::string_view model_name, std::string_view model_version,

@@ -95,6 +95,11 @@ struct ServerConfig {
   // The gRPC form of the inference protocol (tritonclient.grpc, KServe's
   // gRPC clients): its port; -1 (the default) off; 0 picks a free port.
   int serving_grpc_port = -1;
+  // Hosts whose v2 endpoints deployments may front as variants
+  // (comma-separated; empty: none). Calling out is opt-in: whoever may
+  // deploy could otherwise make the server send requests anywhere it can
+  // reach.
+  std::string serving_external_hosts;
 
   // The effective URIs once data_dir defaults are applied.
   std::string EffectiveStoreUri() const;

@@ -9,6 +9,7 @@
 #include "auth/access_policy.h"
 #include "core/strings.h"
 #include "enrichment/online_feature_source.h"
+#include "external/external_model.h"
 #include "http/error_format.h"
 #include "kserve/v2_routes.h"
 #include "lineage/lineage_service.h"
@@ -99,6 +100,38 @@ serving::LoadOptions PythonOptions(const ServerConfig& config,
   return options;
 }
 
+// A variant fronting another server's v2 endpoint, on a host the server
+// may call (--serving-external-hosts).
+StatusOr<serving::ResolvedSource> ExternalSource(const std::string& uri,
+                                                 const std::vector<std::string>& allowed) {
+  ASSIGN_OR_RETURN(std::string host, external::EndpointHost(uri));
+  if (std::find(allowed.begin(), allowed.end(), host) == allowed.end()) {
+    std::string list;
+    for (const std::string& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    return FailedPrecondition("external endpoint " + uri + ": this server calls only the hosts " +
+                              "in --serving-external-hosts (" +
+                              (list.empty() ? std::string("none") : list) + "); add '" + host +
+                              "' there to front it");
+  }
+  serving::ResolvedSource source;
+  source.endpoint = uri;
+  return source;
+}
+
+StatusOr<serving::LoadedModel> LoadExternal(signing::ModelSigner* signer,
+                                            const serving::ResolvedSource& source) {
+  if (signer != nullptr && signer->require_signed()) {
+    return PermissionDenied(
+        "this server requires signed models (--require-signed-models): the "
+        "external endpoint " +
+        source.endpoint + " is not a signed model version");
+  }
+  serving::LoadedModel loaded;
+  ASSIGN_OR_RETURN(loaded.model, external::ConnectExternalModel(source.endpoint));
+  loaded.flavor = "external";
+  return loaded;
+}
+
 class ServingModule : public Module {
  public:
   std::string_view name() const override { return "serving"; }
@@ -127,6 +160,10 @@ class ServingModule : public Module {
     settings->Add("serving_memory_mb", &config->serving_memory_mb,
                   "Memory for loaded models (MiB; 0: no limit): past it the least recently used "
                   "deployments that are not pinned unload, and load again on their next request");
+    settings->Add("serving_external_hosts", &config->serving_external_hosts,
+                  "Hosts whose Open Inference Protocol v2 endpoints deployments may front as "
+                  "variants (model_uri http://HOST:PORT/v2/models/NAME), comma-separated; empty: "
+                  "none (the server then calls nothing a deployer names)");
     settings->Add("serving_python_path", &config->serving_python_path,
                   "Folders first on the Python workers' PYTHONPATH (':'-separated) when a "
                   "deployment names none: where MLflow and the models' libraries are");
@@ -145,7 +182,10 @@ class ServingModule : public Module {
                              " is not a port; use 1-65535, 0 for a free one, or leave it unset");
     }
 
-    auto resolve = [registry](const std::string& uri) -> StatusOr<serving::ResolvedSource> {
+    const std::vector<std::string> external_hosts = Pieces(config.serving_external_hosts, ',');
+    auto resolve = [registry,
+                    external_hosts](const std::string& uri) -> StatusOr<serving::ResolvedSource> {
+      if (external::IsExternalEndpoint(uri)) return ExternalSource(uri, external_hosts);
       ASSIGN_OR_RETURN(registry::ResolvedModel resolved, registry->ResolveModelUri(uri));
       StatusOr<std::string> path = artifacts::ServedArtifactPath(resolved.artifact_uri);
       if (!path.ok()) {
@@ -169,8 +209,10 @@ class ServingModule : public Module {
       return source;
     };
     signing::ModelSigner* signer = context.Find<signing::ModelSigner>();
-    auto load = [artifacts, env, registry, signer, config](const serving::ResolvedSource& source,
-                                                           const serving::DeploymentSpec& spec) {
+    auto load = [artifacts, env, registry, signer, config](
+                    const serving::ResolvedSource& source,
+                    const serving::DeploymentSpec& spec) -> StatusOr<serving::LoadedModel> {
+      if (!source.endpoint.empty()) return LoadExternal(signer, source);
       return VerifiedLoad(*artifacts, env, registry, signer, source, PythonOptions(config, spec));
     };
     deployments_ =

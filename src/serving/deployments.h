@@ -45,6 +45,9 @@ struct ResolvedSource {
   bool moving = false;
   // A registry version's files as registered (what its signature covers).
   std::string storage_location;
+  // Instead of a folder: another server's v2 endpoint the variant fronts
+  // (external/external_model.h).
+  std::string endpoint;
 };
 using SourceResolver = std::function<StatusOr<ResolvedSource>(const std::string& model_uri)>;
 // Loads the model folder `source.artifact_path` (checking it first as the

@@ -133,6 +133,28 @@ TEST(V2JsonTest, ResponseFloatsReadBackExactly) {
 
 // The binary tensor extension, as tritonclient sends it: JSON, then each
 // input's bytes in order.
+TEST(V2JsonTest, AnotherServersAnswerReadsBackAsTheOutputsWritten) {
+  std::vector<serving::Tensor> outputs = {serving::Fp32Tensor("predict", {2}, {0.25f, -1.5f})};
+  auto read = ParseInferResponse(WriteInferResponse("churn", "3", std::nullopt, outputs));
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->model_version, "3");
+  ASSERT_EQ(read->outputs.size(), 1u);
+  EXPECT_EQ(read->outputs[0].name, "predict");
+  EXPECT_EQ(read->outputs[0].data, outputs[0].data);
+  BinaryResponse binary = WriteBinaryInferResponse("churn", "", std::nullopt, outputs, {true});
+  read = ParseInferResponse(binary.body, binary.json_length);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->outputs[0].data, outputs[0].data);
+  EXPECT_THAT(
+      ParseInferResponse(R"({"outputs":[{"name":"y","datatype":"FP32","shape":[2],"data":[1]}]})"),
+      StatusIs(StatusCode::kInvalidArgument, HasSubstr("output 'y': shape [2] holds 2")));
+  EXPECT_THAT(
+      ParseInferResponse(R"({"outputs":[{"name":"y","shape":[1],"data":[1]}]})"),
+      StatusIs(StatusCode::kInvalidArgument, HasSubstr("output 'y': datatype is required")));
+  EXPECT_THAT(ParseInferResponse(R"({"error":"x"})"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("outputs: a list")));
+}
+
 TEST(V2JsonTest, BinaryTensorExtensionBothWays) {
   std::string json = R"({"inputs": [
       {"name": "x", "shape": [2], "datatype": "FP32", "parameters": {"binary_data_size": 8}},
