@@ -1,5 +1,6 @@
 #include "external/external_model.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -160,7 +161,9 @@ StatusOr<std::unique_ptr<serving::ServedModel>> ConnectExternalModel(
   ASSIGN_OR_RETURN(http::HttpAddress address, ParseEndpoint(url));
   http::ClientRequest request;
   request.target = address.base_path;
-  request.timeout = options.timeout;
+  // Loads also run on the server's refresher (retrying an endpoint that was
+  // down): a host that drops packets must not hold it for long.
+  request.timeout = std::min(options.timeout, std::chrono::milliseconds(5'000));
   StatusOr<http::ClientResponse> answer = http::Fetch(address, request);
   if (!answer.ok()) {
     return Unavailable("the external endpoint " + url +

@@ -1100,6 +1100,14 @@ int Deployments::FollowMovedReferences() {
   return started;
 }
 
+namespace {
+// What a source loads from: its folder, or the external endpoint.
+const std::string& SourceKey(const ResolvedSource& source) {
+  return source.endpoint.empty() ? source.artifact_path : source.endpoint;
+}
+constexpr int64_t kEndpointRetryMicros = 5'000'000;
+}  // namespace
+
 int Deployments::Refresh() {
   int switched = FollowMovedReferences();
   for (const std::shared_ptr<const Deployment>& d : List()) {
@@ -1113,8 +1121,12 @@ int Deployments::Refresh() {
       StatusOr<ResolvedSource> source = resolve_(v.spec.model_uri);
       if (!source.ok()) continue;  // the reference is gone for now; keep what serves
       const bool same =
-          source->artifact_path == v.source.artifact_path && source->version == v.source.version;
-      if ((v.ready() && same) || source->artifact_path == v.failed_path) continue;
+          SourceKey(*source) == SourceKey(v.source) && source->version == v.source.version;
+      if (v.ready() && same) continue;
+      if (SourceKey(*source) == v.failed_path &&
+          (source->endpoint.empty() || env_->NowMicros() - v.failed_micros < kEndpointRetryMicros)) {
+        continue;
+      }
       loads.emplace_back(i, load_(*source, d->spec));
       sources.push_back(std::move(*source));
     }
@@ -1138,9 +1150,10 @@ int Deployments::Refresh() {
       StatusOr<LoadedModel>& loaded = loads[k].second;
       ResolvedSource& source = sources[k];
       if (!loaded.ok()) {
-        v.failed_path = source.artifact_path;
+        v.failed_path = SourceKey(source);
+        v.failed_micros = env_->NowMicros();
         v.failed_reason =
-            (source.version.empty() ? source.artifact_path : "version " + source.version) +
+            (source.version.empty() ? SourceKey(source) : "version " + source.version) +
             " did not load: " + loaded.status().message();
         if (!v.ready()) v.reason = v.failed_reason;
         LogWarn(

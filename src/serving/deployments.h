@@ -81,6 +81,10 @@ struct Variant {
   // above keeps serving), and why; "" when none.
   std::string failed_path;
   std::string failed_reason;
+  // When that load failed (NowMicros): an external endpoint is tried again
+  // kEndpointRetryMicros later (a folder's files do not change; an
+  // endpoint may come back).
+  int64_t failed_micros = 0;
   DeploymentMetrics metrics;  // all null without a metrics registry
   // Live figures, shared by every snapshot of this variant (never null).
   std::shared_ptr<VariantStats> stats = std::make_shared<VariantStats>();

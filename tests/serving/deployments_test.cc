@@ -12,6 +12,7 @@
 #include <map>
 #include <thread>
 
+#include "core/env.h"
 #include "serving/tensor.h"
 #include "status_testing.h"
 #include "store/sqlite/sqlite_store.h"
@@ -121,6 +122,50 @@ class DeploymentsTest : public ::testing::Test {
   std::unique_ptr<store::MetadataStore> store_;
   std::unique_ptr<Deployments> deployments_;
 };
+
+// An external endpoint that is down when the server starts: its variant is
+// not ready, and is tried again every kEndpointRetryMicros (not on every
+// refresh) until the endpoint answers.
+TEST_F(DeploymentsTest, AnEndpointDownAtStartIsTriedAgainUntilItAnswers) {
+  FakeEnv clock;
+  bool up = true;
+  int connects = 0;
+  auto resolve = [](const std::string& uri) -> StatusOr<ResolvedSource> {
+    ResolvedSource source;
+    source.endpoint = uri;
+    return source;
+  };
+  auto load = [&](const ResolvedSource&, const DeploymentSpec&) -> StatusOr<LoadedModel> {
+    ++connects;
+    if (!up) return Unavailable("the external endpoint did not answer");
+    LoadedModel loaded;
+    loaded.model = std::make_unique<ConstantModel>(7);
+    loaded.flavor = "external";
+    return loaded;
+  };
+  auto open = [&] {
+    auto d = std::make_unique<Deployments>(store_.get(), &clock, resolve, load);
+    EXPECT_OK(d->Init());
+    return d;
+  };
+  deployments_.reset();
+  std::unique_ptr<Deployments> deployments = open();
+  ASSERT_OK(deployments->Deploy(DeploymentSpec::Single("ext", "http://e:1/v2/models/x"), "ada")
+                .status());
+  up = false;
+  deployments = open();  // a restart while the endpoint is down
+  EXPECT_FALSE(deployments->Find("ext")->ready());
+  deployments->Refresh();
+  const int tried = connects;
+  up = true;
+  deployments->Refresh();
+  EXPECT_EQ(connects, tried) << "tried again at once";
+  EXPECT_FALSE(deployments->Find("ext")->ready());
+  clock.AdvanceMicros(5'000'001);
+  deployments->Refresh();
+  ASSERT_TRUE(deployments->Find("ext")->ready()) << deployments->Find("ext")->NotReadyReason();
+  EXPECT_EQ(Answer(*deployments->Find("ext")), 7);
+}
 
 TEST_F(DeploymentsTest, StoredReloadedReplacedRemoved) {
   ASSERT_OK(deployments_->Deploy(DeploymentSpec::Single("churn", "models:/m/3"), "alice").status());
