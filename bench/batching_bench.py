@@ -15,9 +15,7 @@ Requests: one [1, 10] FP32 row each, KServe v2 JSON. Load: bench/http_load
 (one epoll thread). Needs `scripts/build release`.
 """
 import argparse
-import json
 import os
-import random
 import re
 import shutil
 import sys
@@ -27,7 +25,7 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 from rollout_bench import SETUP, call  # noqa: E402
-from serving_bench import FEATURES, http_load, start_cairn_with_models  # noqa: E402
+from serving_bench import FEATURES, http_load, start_cairn_with_models, write_v2_bodies  # noqa: E402
 
 
 def batch_rows(port, deployment):
@@ -54,13 +52,7 @@ def main():
         call(port, "POST", "/api/cairn/v1/deployments",
              {"name": "batched", "model_uri": "models:/bench/1",
               "batching": {"max_batch_rows": args.rows, "max_queue_delay_us": args.delay_us}})
-        rng = random.Random(7)
-        bodies = os.path.join(work, "v2.jsonl")
-        with open(bodies, "w") as f:
-            for _ in range(2048):
-                row = [round(rng.gauss(0, 1), 6) for _ in range(FEATURES)]
-                f.write(json.dumps({"inputs": [{"name": "x", "shape": [1, FEATURES], "datatype": "FP32",
-                                                "data": row}]}) + "\n")
+        bodies = write_v2_bodies(os.path.join(work, "v2.jsonl"))
         results = {}
         for connections in (64, 1):
             # Alternate the two, best of two each: the shared cores drift.

@@ -10,27 +10,17 @@ v2 server is the fastest endpoint on this machine, so the hop's cost shows in fu
     /usr/bin/python3 bench/external_bench.py [--seconds 8] [--connections 16]
 """
 import argparse
-import json
 import os
-import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import tracking_bench as tb  # noqa: E402
-from serving_bench import CAIRN, FEATURES, SETUP, http_load, start_cairn_with_models  # noqa: E402
-
-
-def deploy(port, spec):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/cairn/v1/deployments", method="POST",
-                                 data=json.dumps(spec).encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as r:
-        assert json.loads(r.read())["deployment"]["ready"]
+from serving_bench import (CAIRN, FEATURES, SETUP, deploy, http_load, start_cairn_with_models,  # noqa: E402
+                           stop_processes, write_v2_bodies)
 
 
 def main():
@@ -52,13 +42,7 @@ def main():
         tb.wait_health(front_port)
         deploy(front_port, {"name": "bench", "model_uri": f"http://127.0.0.1:{port}/v2/models/bench"})
 
-        rng = random.Random(7)
-        bodies = os.path.join(work, "v2.jsonl")
-        with open(bodies, "w") as f:
-            for _ in range(2048):
-                row = [round(rng.gauss(0, 1), 6) for _ in range(FEATURES)]
-                f.write(json.dumps({"inputs": [{"name": "x", "shape": [1, FEATURES], "datatype": "FP32",
-                                                "data": row}]}) + "\n")
+        bodies = write_v2_bodies(os.path.join(work, "v2.jsonl"))
         results = []
         for connections in (args.connections, 1):
             for label, p in (("the endpoint itself", port), ("through a Cairn variant", front_port)):
@@ -73,13 +57,7 @@ def main():
             print(f"  {r['label']:26} {r['connections']:4} {r['requests_per_second']:9,.0f} {r['p50_ms']:8.3f} "
                   f"{r['p99_ms']:8.3f} {r['requests_per_second'] / direct['requests_per_second']:9.2f}x")
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+        stop_processes(procs)
         shutil.rmtree(work, ignore_errors=True)
 
 

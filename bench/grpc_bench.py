@@ -16,17 +16,16 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import tracking_bench as tb  # noqa: E402
-from serving_bench import BUILD, FEATURES, SETUP, http_load, start_cairn_with_models  # noqa: E402
+from serving_bench import (BUILD, FEATURES, SETUP, deploy, http_load, start_cairn_with_models,  # noqa: E402
+                           stop_processes)
 
 GRPC_SERVER = """
 import concurrent.futures, sys, grpc, numpy as np, xgboost as xgb
@@ -87,11 +86,7 @@ def main():
         server, port, _ = start_cairn_with_models(work, SETUP.format(features=FEATURES, work=work),
                                                   ["--serving-grpc-port", str(grpc_port)])
         procs.append(server)
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/cairn/v1/deployments", method="POST",
-                                     data=json.dumps({"name": "bench", "model_uri": "models:/bench/1"}).encode(),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req) as r:
-            assert json.loads(r.read())["deployment"]["ready"]
+        deploy(port, {"name": "bench", "model_uri": "models:/bench/1"})
 
         python_port = tb.free_port()
         with open(os.path.join(work, "grpc_server.py"), "w") as f:
@@ -138,13 +133,7 @@ def main():
             print(f"  {r['label']:34} {r['rows']:4} {r['calls']:5} {r['requests_per_second']:9,.0f} "
                   f"{r['p50_ms']:8.3f} {r['p99_ms']:8.3f} {ratio:13.2f}x")
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+        stop_processes(procs)
         shutil.rmtree(work, ignore_errors=True)
 
 

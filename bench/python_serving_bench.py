@@ -25,12 +25,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import tracking_bench as tb  # noqa: E402
-from serving_bench import FEATURES, http_load, start_cairn_with_models, wait_http  # noqa: E402
+from serving_bench import FEATURES, deploy, http_load, start_cairn_with_models, wait_http  # noqa: E402
 
 SETUP = """
 import json, mlflow, mlflow.sklearn, numpy as np, pandas as pd
@@ -46,13 +45,6 @@ with mlflow.start_run():
     mlflow.sklearn.log_model(rf, name="model", signature=sig, registered_model_name="rf")
 print(json.dumps({{"ok": True}}))
 """
-
-
-def deploy(port, spec):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/cairn/v1/deployments", method="POST",
-                                 data=json.dumps(spec).encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=300) as r:
-        assert json.loads(r.read())["deployment"]["ready"]
 
 
 def main():

@@ -68,6 +68,36 @@ def start_cairn_with_models(work, setup_script, extra_args=()):
     return server, port, env
 
 
+def deploy(port, spec, timeout=300):
+    """POSTs a deployment spec to Cairn and checks it is ready."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/cairn/v1/deployments", method="POST",
+                                 data=json.dumps(spec).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        assert json.loads(r.read())["deployment"]["ready"]
+
+
+def write_v2_bodies(path, count=2048, seed=7):
+    """`count` 1-row v2 infer bodies of FEATURES random FP32 values, one per line."""
+    rng = random.Random(seed)
+    with open(path, "w") as f:
+        for _ in range(count):
+            row = [round(rng.gauss(0, 1), 6) for _ in range(FEATURES)]
+            f.write(json.dumps({"inputs": [{"name": "x", "shape": [1, FEATURES], "datatype": "FP32",
+                                            "data": row}]}) + "\n")
+    return path
+
+
+def stop_processes(procs):
+    """SIGTERM, then SIGKILL after 10 s, for every process still running."""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
 def http_load(port, path, bodies, connections, seconds):
     out = subprocess.run([os.path.join(BUILD, "bench", "http_load"), "--port", str(port), "--path", path,
                           "--bodies", bodies, "--connections", str(connections), "--seconds", str(seconds)],
@@ -125,11 +155,7 @@ def main():
     try:
         server, port, env = start_cairn_with_models(work, SETUP.format(features=FEATURES, work=work))
         procs.append(server)
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/cairn/v1/deployments", method="POST",
-                                     data=json.dumps({"name": "bench", "model_uri": "models:/bench/1"}).encode(),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req) as r:
-            assert json.loads(r.read())["deployment"]["ready"]
+        deploy(port, {"name": "bench", "model_uri": "models:/bench/1"})
 
         rng = random.Random(7)
         v2_bodies = os.path.join(work, "v2.jsonl")
