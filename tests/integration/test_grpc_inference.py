@@ -156,7 +156,7 @@ def test_model_infer_answers_xgboost_s_predictions_as_the_http_protocol_does(grp
     # gRPC requests reach the payload log under their ids, as HTTP ones do.
     deadline = time.time() + 10
     ids = set()
-    while time.time() < deadline and "trace-9" not in ids:
+    while time.time() < deadline and not {"trace-9", "grpc-1"} <= ids:
         import json
         ids = {json.loads(line)["request_id"]
                for f in (server.data_dir / "payloads").glob("payloads-*.jsonl")
