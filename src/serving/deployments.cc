@@ -1124,7 +1124,8 @@ int Deployments::Refresh() {
           SourceKey(*source) == SourceKey(v.source) && source->version == v.source.version;
       if (v.ready() && same) continue;
       if (SourceKey(*source) == v.failed_path &&
-          (source->endpoint.empty() || env_->NowMicros() - v.failed_micros < kEndpointRetryMicros)) {
+          (source->endpoint.empty() ||
+           env_->NowMicros() - v.failed_micros < kEndpointRetryMicros)) {
         continue;
       }
       loads.emplace_back(i, load_(*source, d->spec));

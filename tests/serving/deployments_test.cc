@@ -150,8 +150,8 @@ TEST_F(DeploymentsTest, AnEndpointDownAtStartIsTriedAgainUntilItAnswers) {
   };
   deployments_.reset();
   std::unique_ptr<Deployments> deployments = open();
-  ASSERT_OK(deployments->Deploy(DeploymentSpec::Single("ext", "http://e:1/v2/models/x"), "ada")
-                .status());
+  ASSERT_OK(
+      deployments->Deploy(DeploymentSpec::Single("ext", "http://e:1/v2/models/x"), "ada").status());
   up = false;
   deployments = open();  // a restart while the endpoint is down
   EXPECT_FALSE(deployments->Find("ext")->ready());
