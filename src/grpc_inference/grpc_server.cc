@@ -147,12 +147,10 @@ class GrpcServer::Impl final : public inference::GRPCInferenceService::CallbackS
                                        const inference::ModelReadyRequest* request,
                                        inference::ModelReadyResponse* response) override {
     return Admit(ctx, kModelReady, [this, request, response](const http::HttpRequest& caller) {
-      std::shared_ptr<const serving::Deployment> d = options_.deployments->Find(request->name());
-      if (d == nullptr) return NoDeployment(request->name());
-      RETURN_IF_ERROR(surface::RequireDeploymentRead(options_.access, caller, *d));
-      auto routed = options_.deployments->Route(*d, {.version = request->version()});
-      if (!routed.ok() && routed.status().code() == StatusCode::kNotFound) return routed.status();
-      response->set_ready(routed.ok());
+      ASSIGN_OR_RETURN(bool ready,
+                       surface::DeploymentReady(options_.deployments, options_.access, caller,
+                                                request->name(), request->version()));
+      response->set_ready(ready);
       return Status::Ok();
     });
   }
@@ -197,10 +195,6 @@ class GrpcServer::Impl final : public inference::GRPCInferenceService::CallbackS
 
  private:
   int64_t Now() const { return options_.env->MonotonicNanos(); }
-
-  static Status NoDeployment(const std::string& name) {
-    return NotFound("no deployment named '" + name + "'; GET /api/cairn/v1/deployments lists them");
-  }
 
   void Count(Method method, int64_t start, const Status& status) {
     if (options_.metrics == nullptr) return;

@@ -136,22 +136,13 @@ HttpResponse ModelMetadata(serving::Deployments* deployments, auth::AccessPolicy
 HttpResponse ModelReady(serving::Deployments* deployments, auth::AccessPolicy* access,
                         HttpRequest& request) {
   const std::string name(request.PathParam("name"));
-  std::shared_ptr<const Deployment> d = deployments->Find(name);
-  if (d == nullptr) {
-    return Error(
-        NotFound("no deployment named '" + name + "'; GET /api/cairn/v1/deployments lists them"));
-  }
-  if (Status allowed = surface::RequireDeploymentRead(access, request, *d); !allowed.ok()) {
-    return Error(allowed);
-  }
-  auto routed = deployments->Route(*d, {.version = request.PathParam("version")});
-  if (!routed.ok() && routed.status().code() == StatusCode::kNotFound) {
-    return Error(routed.status());
-  }
+  StatusOr<bool> ready =
+      surface::DeploymentReady(deployments, access, request, name, request.PathParam("version"));
+  if (!ready.ok()) return Error(ready.status());
   std::string out = "{\"name\":";
   json::AppendString(out, name);
-  out += routed.ok() ? ",\"ready\":true}" : ",\"ready\":false}";
-  return HttpResponse::Json(routed.ok() ? 200 : 503, std::move(out));
+  out += *ready ? ",\"ready\":true}" : ",\"ready\":false}";
+  return HttpResponse::Json(*ready ? 200 : 503, std::move(out));
 }
 
 // The answer to an infer request: the outputs it asked for, in JSON or

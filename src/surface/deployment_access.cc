@@ -44,21 +44,34 @@ Status RequireDeploymentChange(auth::AccessPolicy* access, const http::HttpReque
   return RequireDeploymentRead(access, request, *deployment);
 }
 
+namespace {
+Status NoDeployment(const std::string& name) {
+  return NotFound("no deployment named '" + name + "'; GET /api/cairn/v1/deployments lists them");
+}
+}  // namespace
+
+StatusOr<bool> DeploymentReady(serving::Deployments* deployments, auth::AccessPolicy* access,
+                               const http::HttpRequest& request, const std::string& name,
+                               std::string_view version) {
+  std::shared_ptr<const serving::Deployment> d = deployments->Find(name);
+  if (d == nullptr) return NoDeployment(name);
+  RETURN_IF_ERROR(RequireDeploymentRead(access, request, *d));
+  auto routed = deployments->Route(*d, {.version = version});
+  if (!routed.ok() && routed.status().code() == StatusCode::kNotFound) return routed.status();
+  return routed.ok();
+}
+
 StatusOr<InferenceTarget> OpenDeployment(serving::Deployments* deployments,
                                          auth::AccessPolicy* access,
                                          const http::HttpRequest& request, const std::string& name,
                                          std::string_view version) {
   InferenceTarget target;
   std::shared_ptr<const serving::Deployment> found = deployments->Find(name);
-  if (found == nullptr) {
-    return NotFound("no deployment named '" + name + "'; GET /api/cairn/v1/deployments lists them");
-  }
+  if (found == nullptr) return NoDeployment(name);
   // Access first: a caller who may not read it must not make it load.
   RETURN_IF_ERROR(RequireDeploymentRead(access, request, *found));
   ASSIGN_OR_RETURN(target.deployment, deployments->Use(std::move(found)));
-  if (target.deployment == nullptr) {
-    return NotFound("no deployment named '" + name + "'; GET /api/cairn/v1/deployments lists them");
-  }
+  if (target.deployment == nullptr) return NoDeployment(name);
   serving::RouteHints hints;
   hints.version = version;
   hints.variant = request.Header(kVariantHeader);

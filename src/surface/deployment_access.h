@@ -61,6 +61,13 @@ StatusOr<InferenceTarget> OpenDeployment(serving::Deployments* deployments,
 // the protocols' model metadata list).
 std::vector<std::string> ServedVersions(const serving::Deployment& deployment);
 
+// Whether `name` can answer now (the variant serving `version`, if given),
+// for the protocols' model-ready calls. Errors: NotFound naming the
+// deployment or the versions it serves; PermissionDenied.
+StatusOr<bool> DeploymentReady(serving::Deployments* deployments, auth::AccessPolicy* access,
+                               const http::HttpRequest& request, const std::string& name,
+                               std::string_view version);
+
 // Names the answering variant (and its registry version) and the request
 // id in `response`.
 void NameVariant(http::HttpResponse& response, const InferenceTarget& target);
